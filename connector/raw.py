@@ -1,0 +1,21 @@
+"""What extraction hands to normalization: values exactly as SharePoint returned them."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from connector.portfolio import Document
+
+
+@dataclass
+class RawData:
+    # logical list key -> records; each record has _id, _url, _modified, _editor
+    # and one key per configured logical column (raw SharePoint value).
+    lists: dict[str, list[dict]] = field(default_factory=dict)
+    # logical list key -> SharePoint list title (for findings and links)
+    titles: dict[str, str] = field(default_factory=dict)
+    # logical list key -> {logical column -> display name}
+    columns: dict[str, dict[str, str]] = field(default_factory=dict)
+    # rows of the finance export: logical keys of schema.FINANCE_EXPORT_COLUMNS, raw cells,
+    # plus _file (file name) and _row (1-based spreadsheet row)
+    finance_rows: list[dict] = field(default_factory=list)
+    documents: list[Document] = field(default_factory=list)
