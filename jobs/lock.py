@@ -1,0 +1,94 @@
+"""Run-slot lock in the state database.
+
+Two daemons may share one state database (fail-over pair, or a mistake). APScheduler 3
+jobstores are not safe to share, so each firing first *claims its slot* here: a row keyed
+by job name + scheduled time, inserted atomically (primary key). The loser of the race
+skips the firing. A claim that is still unfinished after its expiry (crashed owner) can
+be taken over; a finished claim never runs again. Plain INSERT/UPDATE with a WHERE clause
+works the same on SQLite and PostgreSQL.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import time
+import uuid
+from functools import lru_cache
+
+from sqlalchemy import (Boolean, Column, Float, MetaData, String, Table, create_engine,
+                        insert, select, update)
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+metadata = MetaData()
+locks = Table(
+    "copil_run_locks", metadata,
+    Column("name", String(200), primary_key=True),
+    Column("owner", String(200), nullable=False),
+    Column("acquired_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False),
+    Column("done", Boolean, nullable=False, default=False),
+)
+
+
+def default_owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+@lru_cache(maxsize=None)
+def make_engine(url: str) -> Engine:
+    kwargs = {}
+    if url.startswith("sqlite"):
+        # Wait on the other daemon's write lock instead of failing at once.
+        kwargs["connect_args"] = {"timeout": 30}
+    engine = create_engine(url, **kwargs)
+    metadata.create_all(engine)
+    return engine
+
+
+class RunLock:
+    def __init__(self, engine: Engine, owner: str | None = None, ttl_s: float = 6 * 3600):
+        self.engine = engine
+        self.owner = owner or default_owner()
+        self.ttl_s = ttl_s
+        metadata.create_all(engine)
+
+    def acquire(self, name: str, now: float | None = None) -> bool:
+        """Claim `name`; True only for the single winner."""
+        now = time.time() if now is None else now
+        row = {"name": name, "owner": self.owner, "acquired_at": now,
+               "expires_at": now + self.ttl_s, "done": False}
+        for attempt in range(5):
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(insert(locks).values(**row))
+                return True
+            except IntegrityError:
+                break
+            except OperationalError:  # "database is locked" under contention
+                time.sleep(0.1 * (attempt + 1))
+        else:
+            return False
+        # Row exists: take it over only if its owner died without finishing.
+        with self.engine.begin() as conn:
+            res = conn.execute(
+                update(locks)
+                .where(locks.c.name == name, locks.c.done.is_(False), locks.c.expires_at < now)
+                .values(owner=self.owner, acquired_at=now, expires_at=now + self.ttl_s))
+            return res.rowcount == 1
+
+    def release(self, name: str, *, done: bool = True) -> None:
+        """Mark our claim finished (kept, so the same slot is never run again),
+        or drop it (done=False) to let a later attempt retry it."""
+        with self.engine.begin() as conn:
+            if done:
+                conn.execute(update(locks).where(locks.c.name == name, locks.c.owner == self.owner)
+                             .values(done=True))
+            else:
+                conn.execute(locks.delete().where(locks.c.name == name,
+                                                  locks.c.owner == self.owner))
+
+    def holder(self, name: str) -> dict | None:
+        with self.engine.connect() as conn:
+            r = conn.execute(select(locks).where(locks.c.name == name)).mappings().first()
+            return dict(r) if r else None

@@ -1,0 +1,126 @@
+"""`copil schedule`: APScheduler 3.x daemon around the nightly job.
+
+- cron + time zone from config, SQLAlchemyJobStore in the state database,
+  max_instances=1, coalesce=True, misfire grace;
+- every firing claims its run slot in the database (jobs.lock) so a second daemon on the
+  same state never runs the same firing again;
+- SIGTERM/SIGINT: no new firing starts, the running one finishes, then exit.
+"""
+from __future__ import annotations
+
+import importlib
+import logging
+import signal
+import threading
+from datetime import datetime, timedelta
+from typing import Any, Callable
+
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
+
+from jobs.lock import RunLock, default_owner, make_engine
+
+log = logging.getLogger("copil.scheduler")
+JOB_ID = "copil-nightly"
+JOBS_TABLE = "copil_apscheduler_jobs"
+
+
+def make_trigger(cron: str, timezone: str) -> CronTrigger:
+    """Five-field cron ("0 2 * * *") or six fields with seconds first ("*/2 * * * * *")."""
+    fields = cron.split()
+    if len(fields) == 6:
+        sec, minute, hour, day, month, dow = fields
+        return CronTrigger(second=sec, minute=minute, hour=hour, day=day, month=month,
+                           day_of_week=dow, timezone=timezone)
+    return CronTrigger.from_crontab(cron, timezone=timezone)
+
+
+def current_slot(trigger: CronTrigger, now: datetime, lookback: timedelta) -> datetime:
+    """The firing this run belongs to: the latest cron time <= now.
+
+    APScheduler 3 does not hand the scheduled time to the job, and both daemons must
+    compute the same key for the same firing, so derive it from the trigger."""
+    t = trigger.get_next_fire_time(None, now - lookback)
+    slot = t
+    while t is not None and t <= now:
+        slot = t
+        t = trigger.get_next_fire_time(t, t + timedelta(microseconds=1))
+    return slot or now.replace(microsecond=0)
+
+
+def _resolve(ref: str) -> Callable[..., Any]:
+    module, _, name = ref.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+_OWNER = default_owner()
+
+
+def fire(func_ref: str, state_url: str, cron: str, timezone: str,
+         grace_s: int, kwargs: dict) -> Any:
+    """Job body stored in the jobstore (must be importable by reference)."""
+    trigger = make_trigger(cron, timezone)
+    now = datetime.now(trigger.timezone)
+    slot = current_slot(trigger, now, timedelta(seconds=max(grace_s, 60) + 60))
+    name = f"{JOB_ID}@{slot.isoformat()}"
+    lock = RunLock(make_engine(state_url), owner=_OWNER)
+    if not lock.acquire(name):
+        log.info("Exécution %s déjà prise par un autre démon, ignorée", slot.isoformat())
+        return None
+    ok = False
+    try:
+        result = _resolve(func_ref)(**kwargs)
+        ok = True
+        return result
+    finally:
+        # A failed run keeps its claim too: retrying the same slot would write twice.
+        lock.release(name, done=True)
+        log.info("Exécution %s terminée (%s)", slot.isoformat(), "ok" if ok else "erreur")
+
+
+class Daemon:
+    def __init__(self, *, state_url: str, cron: str = "0 2 * * *",
+                 timezone: str = "Europe/Paris", misfire_grace_seconds: int = 3600,
+                 func_ref: str = "jobs.nightly:scheduled_run", kwargs: dict | None = None,
+                 blocking: bool = True):
+        cls = BlockingScheduler if blocking else BackgroundScheduler
+        self.scheduler = cls(
+            jobstores={"default": SQLAlchemyJobStore(engine=make_engine(state_url),
+                                                     tablename=JOBS_TABLE)},
+            executors={"default": {"type": "threadpool", "max_workers": 1}},
+            job_defaults={"max_instances": 1, "coalesce": True,
+                          "misfire_grace_time": misfire_grace_seconds},
+            timezone=timezone,
+        )
+        self.scheduler.add_job(
+            fire, trigger=make_trigger(cron, timezone), id=JOB_ID, name="copil nightly",
+            replace_existing=True,
+            kwargs={"func_ref": func_ref, "state_url": state_url,
+                    "cron": cron, "timezone": timezone, "grace_s": misfire_grace_seconds,
+                    "kwargs": kwargs or {}},
+        )
+        self._stopping = threading.Event()
+
+    def next_run(self) -> datetime | None:
+        job = self.scheduler.get_job(JOB_ID)
+        return getattr(job, "next_run_time", None) if job else None
+
+    def install_signal_handlers(self) -> None:
+        def handler(signum, _frame):
+            log.info("Signal %s reçu : arrêt après l'exécution en cours", signum)
+            self.stop()
+        signal.signal(signal.SIGTERM, handler)
+        signal.signal(signal.SIGINT, handler)
+
+    def start(self) -> None:
+        self.scheduler.start()
+
+    def stop(self, wait: bool = True) -> None:
+        """No new firing; the running one (if any) completes before this returns."""
+        if self._stopping.is_set():
+            return
+        self._stopping.set()
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=wait)

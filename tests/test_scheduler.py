@@ -1,0 +1,119 @@
+"""Scheduler: cron firing, one execution per firing across two daemons, clean stop."""
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+
+from jobs.lock import RunLock, make_engine
+from jobs.scheduler import Daemon
+
+
+
+def record_execution(db: str, sleep_s: float = 0.0) -> None:
+    """The scheduled job in tests: one row per execution, with a wall-clock time."""
+    if sleep_s:
+        time.sleep(sleep_s)
+    con = sqlite3.connect(db, timeout=30)
+    with con:
+        con.execute("CREATE TABLE IF NOT EXISTS runs (at REAL)")
+        con.execute("INSERT INTO runs VALUES (?)", (time.time(),))
+    con.close()
+
+
+def _count(db: str) -> int:
+    con = sqlite3.connect(db, timeout=30)
+    try:
+        return con.execute("SELECT count(*) FROM runs").fetchone()[0]
+    except sqlite3.OperationalError:
+        return 0
+    finally:
+        con.close()
+
+
+def _slots(state: str) -> list[tuple]:
+    con = sqlite3.connect(state, timeout=30)
+    try:
+        return con.execute("SELECT name, owner, done FROM copil_run_locks").fetchall()
+    finally:
+        con.close()
+
+
+def test_lock_is_won_once_per_slot(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'state.db'}")
+    a, b = RunLock(engine, owner="a"), RunLock(engine, owner="b")
+    assert a.acquire("nightly@2026-11-24T02:00")
+    assert not b.acquire("nightly@2026-11-24T02:00")
+    a.release("nightly@2026-11-24T02:00")
+    # finished slots never run again, even after expiry
+    assert not b.acquire("nightly@2026-11-24T02:00", now=time.time() + 10 * 86400)
+    assert b.acquire("nightly@2026-11-25T02:00")
+
+
+def test_crashed_owner_claim_is_taken_over_after_expiry(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'state.db'}")
+    a = RunLock(engine, owner="a", ttl_s=60)
+    b = RunLock(engine, owner="b", ttl_s=60)
+    assert a.acquire("slot", now=1000.0)  # a never releases: it crashed
+    assert not b.acquire("slot", now=1030.0)
+    assert b.acquire("slot", now=1061.0)
+    assert b.holder("slot")["owner"] == "b"
+
+
+def test_concurrent_claims_have_one_winner(tmp_path):
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    make_engine(url)
+    wins = []
+    barrier = threading.Barrier(6)
+
+    def claim(i):
+        lock = RunLock(make_engine(url), owner=f"o{i}")
+        barrier.wait()
+        wins.append(lock.acquire("same-slot"))
+
+    threads = [threading.Thread(target=claim, args=(i,)) for i in range(6)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    assert sorted(wins) == [False] * 5 + [True]
+
+
+def test_two_daemons_on_same_state_run_each_firing_once(tmp_path):
+    state = tmp_path / "state.db"
+    counter = str(tmp_path / "counter.db")
+    url = f"sqlite:///{state}"
+    common = dict(state_url=url, cron="*/2 * * * * *", timezone="Europe/Paris",
+                  misfire_grace_seconds=5, func_ref="tests.test_scheduler:record_execution",
+                  kwargs={"db": counter}, blocking=False)
+    d1, d2 = Daemon(**common), Daemon(**common)
+    d1.start()
+    d2.start()
+    try:
+        deadline = time.time() + 12
+        while time.time() < deadline and len({s[0] for s in _slots(state)}) < 3:
+            time.sleep(0.2)
+    finally:
+        d1.stop()
+        d2.stop()
+    slots = _slots(state)
+    assert len(slots) >= 2, slots
+    assert all(done for _, _, done in slots)
+    # exactly one execution per claimed firing, however the two daemons raced
+    assert _count(counter) == len(slots)
+
+
+def test_stop_waits_for_running_job(tmp_path):
+    counter = str(tmp_path / "counter.db")
+    d = Daemon(state_url=f"sqlite:///{tmp_path / 'state.db'}", cron="* * * * * *",
+               timezone="UTC", misfire_grace_seconds=5,
+               func_ref="tests.test_scheduler:record_execution",
+               kwargs={"db": counter, "sleep_s": 1.5}, blocking=False)
+    d.start()
+    deadline = time.time() + 5
+    while time.time() < deadline and not d.scheduler._executors["default"]._instances:
+        time.sleep(0.05)
+    assert d.scheduler._executors["default"]._instances, "job did not start"
+    started = time.time()
+    d.stop()  # what the SIGTERM handler calls
+    assert time.time() - started >= 0.5  # waited for the run in progress
+    assert _count(counter) == 1
+    assert not d.scheduler.running
