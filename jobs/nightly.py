@@ -1,0 +1,91 @@
+"""One nightly run: logging, progress and exit codes around pipeline.run_sync."""
+from __future__ import annotations
+
+import logging
+import time
+
+from jobs.output import ProgressReporter, mask, register_secret
+
+log = logging.getLogger("copil.nightly")
+
+# Documented in README and docs/architecture.md.
+EXIT_OK, EXIT_UNEXPECTED, EXIT_CONFIG, EXIT_AUTH, EXIT_SITE, EXIT_PARTIAL = 0, 1, 2, 3, 4, 5
+
+
+def exit_code_for(exc: BaseException) -> int:
+    """Map an exception from the connector to a copil exit code."""
+    code = getattr(exc, "exit_code", None)
+    if isinstance(code, int):
+        return code
+    names = {c.__name__ for c in type(exc).__mro__}
+    if names & {"ConfigError", "ValidationError", "TOMLDecodeError"}:
+        return EXIT_CONFIG
+    if any("Auth" in n or "Access" in n or "Permission" in n for n in names):
+        return EXIT_AUTH
+    if names & {"SchemaError", "FatalError", "ConnectionError", "ClientRequestException"}:
+        status = getattr(getattr(exc, "response", None), "status_code", None)
+        if status in (401, 403):
+            return EXIT_AUTH
+        return EXIT_SITE
+    return EXIT_UNEXPECTED
+
+
+def load(config_path: str):
+    from connector.config import load_config
+    config = load_config(config_path)
+    register_config_secrets(config)
+    return config
+
+
+def register_config_secrets(config) -> None:
+    """Mask the values of the secrets the config points to (env vars, token files)."""
+    import os
+    sp = getattr(config, "sharepoint", None)
+    for attr in ("token_env", "passphrase_env", "password_env"):
+        env = getattr(sp, attr, None)
+        if env:
+            register_secret(os.environ.get(env))
+    for attr in ("token", "passphrase", "password"):
+        val = getattr(sp, attr, None)
+        if val is not None:
+            register_secret(val.get_secret_value() if hasattr(val, "get_secret_value") else str(val))
+    tf = getattr(sp, "token_file", None)
+    if tf:
+        try:
+            register_secret(open(tf, encoding="utf-8").read().strip())
+        except OSError:
+            pass
+
+
+def run_once(config, *, dry_run=False, reports=True, force_reports=False, as_of=None,
+             out_dir=None, json_mode=False, show_progress=None):
+    """Run the pipeline once; returns RunSummary (exceptions propagate to the caller)."""
+    from connector.pipeline import run_sync
+    started = time.monotonic()
+    log.info("Début de la synchronisation%s", " (simulation)" if dry_run else "")
+    with ProgressReporter(enabled=show_progress, json_mode=json_mode) as progress:
+        summary = run_sync(config, dry_run=dry_run, reports=reports, force_reports=force_reports,
+                           as_of=as_of, progress=progress, out_dir=out_dir)
+    log.info("Synchronisation terminée en %.1f s : statut %s, %s projets, %s éléments écrits, "
+             "%s anomalies, code de sortie %s",
+             time.monotonic() - started, getattr(summary, "status", "?"),
+             getattr(summary, "projects", "?"), getattr(summary, "written", "?"),
+             _n(getattr(summary, "findings", None)), getattr(summary, "exit_code", "?"),
+             extra={"run_id": getattr(summary, "run_id", None)})
+    return summary
+
+
+def _n(v):
+    return len(v) if isinstance(v, (list, tuple, dict)) else v
+
+
+def scheduled_run(config_path: str) -> int:
+    """Job body for `copil schedule` (referenced by name in the jobstore)."""
+    try:
+        config = load(config_path)
+        summary = run_once(config, show_progress=False)
+        return int(getattr(summary, "exit_code", 0) or 0)
+    except Exception as exc:  # the daemon must survive a failed night
+        code = exit_code_for(exc)
+        log.error("Échec de la synchronisation planifiée (code %s) : %s", code, mask(exc))
+        return code
