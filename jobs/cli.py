@@ -234,7 +234,7 @@ def print_runs(runs) -> None:
         return
     t = Table(title="Dernières exécutions")
     for col in ("Début", "Durée", "Statut", "Projets", "Écrits", "Anomalies", "Erreurs", "Code"):
-        t.add_column(col)
+        t.add_column(col, no_wrap=col in ("Début", "Durée", "Statut"))
     for r in runs:
         started = _get(r, "started_at", "started", "when")
         dur = _get(r, "duration_s", "duration")
