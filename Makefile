@@ -15,7 +15,7 @@ $(PY):
 
 # Reinstall only when pyproject.toml changes (stamp keyed on its checksum).
 $(STAMP): pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet --upgrade pip
+	-$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
 	rm -f $(VENV)/.installed-*
 	touch $@
