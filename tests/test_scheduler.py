@@ -117,3 +117,55 @@ def test_stop_waits_for_running_job(tmp_path):
     assert time.time() - started >= 0.5  # waited for the run in progress
     assert _count(counter) == 1
     assert not d.scheduler.running
+
+
+DAEMON_SCRIPT = """
+import sys
+from jobs.scheduler import Daemon
+d = Daemon(state_url=sys.argv[1], cron="* * * * * *", timezone="UTC",
+           misfire_grace_seconds=5, func_ref="tests.test_scheduler:record_execution",
+           kwargs={"db": sys.argv[2], "sleep_s": 2.0}, blocking=True)
+d.install_signal_handlers()
+print("started", flush=True)
+d.start()
+print("stopped", flush=True)
+"""
+
+
+def test_sigterm_stops_blocking_daemon_after_current_run(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    counter = str(tmp_path / "counter.db")
+    state = tmp_path / "state.db"
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    proc = subprocess.Popen([sys.executable, "-c", DAEMON_SCRIPT, f"sqlite:///{state}", counter],
+                            cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        deadline = time.time() + 15
+        while time.time() < deadline and not _slots_if_any(state):
+            time.sleep(0.1)  # wait until a run has claimed its slot (job is sleeping)
+        assert _slots_if_any(state), proc.stderr.read() if proc.poll() is not None else "no run"
+        proc.send_signal(signal.SIGTERM)
+        out, errs = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, errs
+    assert "stopped" in out
+    # the run in progress when SIGTERM arrived completed; nothing started afterwards
+    slots = _slots(state)
+    assert _count(counter) == len(slots) >= 1
+    assert all(done for _, _, done in slots)
+
+
+def _slots_if_any(state) -> list:
+    try:
+        return _slots(state)
+    except sqlite3.OperationalError:
+        return []
