@@ -361,8 +361,11 @@ def demo(out: Path = typer.Option(Path("demo-out"), "--out", help="Dossier des r
          projects: int = typer.Option(40, "--projects", help="Nombre de projets exemple.")):
     """Démonstration complète sans SharePoint : émulateur, données exemple, synchronisation,
     rapports Word dans un dossier local."""
-    from emulator.sample import seed_site
-    from emulator.server import start
+    try:
+        from emulator.sample import seed_site
+        from emulator.server import start
+    except ImportError as exc:
+        raise fail(exc, "Émulateur indisponible dans cette installation")
     t0 = time.monotonic()
     work = Path(tempfile.mkdtemp(prefix="copil-demo-"))
     srv = start(port=0)
