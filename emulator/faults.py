@@ -1,0 +1,112 @@
+"""Injected faults (latency, throttling, drops, 500s) and the request counters/log."""
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections import Counter, deque
+from dataclasses import dataclass, field
+
+from emulator import errors
+
+
+@dataclass
+class FaultConfig:
+    latency_ms: float = 0
+    throttle_every_n: int = 0        # every Nth request is throttled
+    throttle_rps: float = 0          # throttle above this many requests per second
+    throttle_status: int = 429
+    retry_after: int = 1
+    drop_every_n: int = 0            # close the connection without answering
+    error_paths: list[tuple[str, int]] = field(default_factory=list)  # (regex, status)
+
+    @classmethod
+    def from_json(cls, d: dict) -> "FaultConfig":
+        t = d.get("throttle") or {}
+        return cls(
+            latency_ms=float(d.get("latency_ms", 0)),
+            throttle_every_n=int(t.get("every_n", 0)),
+            throttle_rps=float(t.get("rps", 0)),
+            throttle_status=int(t.get("status", 429)),
+            retry_after=int(t.get("retry_after", 1)),
+            drop_every_n=int(d.get("drop_every_n", 0)),
+            error_paths=[(e["pattern"], int(e.get("status", 500))) for e in d.get("error_paths", [])],
+        )
+
+    def to_json(self) -> dict:
+        return {"latency_ms": self.latency_ms,
+                "throttle": {"every_n": self.throttle_every_n, "rps": self.throttle_rps,
+                             "status": self.throttle_status, "retry_after": self.retry_after},
+                "drop_every_n": self.drop_every_n,
+                "error_paths": [{"pattern": p, "status": s} for p, s in self.error_paths]}
+
+
+class Drop(Exception):
+    """Close the connection without a response."""
+
+
+class Faults:
+    def __init__(self, config: FaultConfig | None = None, log_size: int = 100_000):
+        self.config = config or FaultConfig()
+        self._lock = threading.Lock()
+        self._n = 0
+        self._window: deque[float] = deque()
+        self.log: deque[dict] = deque(maxlen=log_size)
+        self.reset_counters()
+
+    def reset_counters(self) -> None:
+        with self._lock:
+            self.seq = 0
+            self.requests = 0
+            self.throttled = 0
+            self.by_method: Counter = Counter()
+            self.by_route: Counter = Counter()
+            self.log.clear()
+
+    def before(self, method: str, path: str) -> None:
+        """Apply faults to an API request; raise SPError/Drop when one fires."""
+        c = self.config
+        with self._lock:
+            self._n += 1
+            n = self._n
+            now = time.monotonic()
+            self._window.append(now)
+            while self._window and now - self._window[0] > 1.0:
+                self._window.popleft()
+            rate = len(self._window)
+        if c.latency_ms:
+            time.sleep(c.latency_ms / 1000)
+        if c.drop_every_n and n % c.drop_every_n == 0:
+            raise Drop()
+        if (c.throttle_every_n and n % c.throttle_every_n == 0) or (c.throttle_rps and rate > c.throttle_rps):
+            with self._lock:
+                self.throttled += 1
+            raise errors.throttled(c.throttle_status, c.retry_after)
+        for pattern, status in c.error_paths:
+            if re.search(pattern, path):
+                raise errors.SPError(status, "-2146232832", "Microsoft.SharePoint.SPException",
+                                     f"Injected fault on {path}.")
+
+    def record(self, method: str, path: str, route: str, status: int, ms: float) -> None:
+        with self._lock:
+            self.seq += 1
+            self.requests += 1
+            self.by_method[method] += 1
+            self.by_route[route] += 1
+            self.log.append({"seq": self.seq, "method": method, "path": path, "route": route,
+                             "status": status, "ms": round(ms, 2)})
+
+    def record_op(self, route: str) -> None:
+        """A $batch sub-operation: counted by route, not as an HTTP request."""
+        with self._lock:
+            self.by_route[route] += 1
+
+    def stats(self) -> dict:
+        with self._lock:
+            return {"requests": self.requests, "by_method": dict(self.by_method),
+                    "by_route": dict(self.by_route), "throttled": self.throttled,
+                    "faults": self.config.to_json()}
+
+    def entries(self, since: int = 0) -> list[dict]:
+        with self._lock:
+            return [e for e in self.log if e["seq"] > since]

@@ -1,0 +1,174 @@
+"""Routes: service root, contextinfo, web, regional settings, lists (read, create, delete)."""
+from __future__ import annotations
+
+import secrets
+
+from emulator import errors
+from emulator.models import SPList
+from emulator.responses import Response, deferred, entity, collection, function_result, iso, meta, now
+from emulator.routing import Target, handler, nav
+
+
+# -- root -----------------------------------------------------------------------
+@nav("root", "web")
+def _web(t, seg):
+    return Target("web", None, t)
+
+
+@nav("root", "contextinfo")
+def _contextinfo(t, seg):
+    return Target("contextinfo", None, t)
+
+
+@nav("root", "site")
+def _site(t, seg):
+    return Target("sitecoll", None, t)
+
+
+@handler("contextinfo", "POST")
+def contextinfo(ctx, t):
+    digest = f"0x{secrets.token_hex(64).upper()},{now().strftime('%d %b %Y %H:%M:%S')} -0000"
+    return entity({"GetContextWebInformation": {
+        "__metadata": {"type": "SP.ContextWebInformation"},
+        "FormDigestTimeoutSeconds": 1800, "FormDigestValue": digest,
+        "LibraryVersion": "16.0.0.0", "SiteFullUrl": ctx.base_url, "WebFullUrl": ctx.base_url,
+        "SupportedSchemaVersions": {"__metadata": {"type": "Collection(Edm.String)"},
+                                    "results": ["14.0.0.0", "15.0.0.0"]}}})
+
+
+@handler("sitecoll", "GET")
+def site_get(ctx, t):
+    return entity({"__metadata": meta(ctx.api("site"), "SP.Site"), "Id": ctx.site.id,
+                   "Url": ctx.base_url, "ServerRelativeUrl": ctx.site.path})
+
+
+def web_json(ctx) -> dict:
+    s = ctx.site
+    return {"__metadata": meta(ctx.api("Web"), "SP.Web"), "Id": s.web_id, "Title": s.name,
+            "Url": ctx.base_url, "ServerRelativeUrl": s.path, "Language": 1036,
+            "Created": "2024-01-15T08:00:00Z", "WebTemplate": "STS",
+            "Lists": deferred(ctx.api("Web/Lists")), "SiteUsers": deferred(ctx.api("Web/SiteUsers"))}
+
+
+@handler("web", "GET")
+def web_get(ctx, t):
+    return entity(web_json(ctx))
+
+
+# -- regional settings ------------------------------------------------------------
+@nav("web", "regionalsettings")
+def _regional(t, seg):
+    return Target("regional", None, t)
+
+
+@nav("regional", "timezone")
+def _tz(t, seg):
+    return Target("timezone", None, t)
+
+
+@handler("regional", "GET")
+def regional_get(ctx, t):
+    return entity({"__metadata": meta(ctx.api("Web/RegionalSettings"), "SP.RegionalSettings"),
+                   "LocaleId": 1036, "TimeZone": deferred(ctx.api("Web/RegionalSettings/TimeZone")),
+                   "DecimalSeparator": ",", "ThousandSeparator": "\u00a0", "DateFormat": 1})
+
+
+@handler("timezone", "GET")
+def timezone_get(ctx, t):
+    return entity({"__metadata": meta(ctx.api("Web/RegionalSettings/TimeZone"), "SP.TimeZone"),
+                   "Description": "(UTC+01:00) Brussels, Copenhagen, Madrid, Paris", "Id": 3,
+                   "Information": {"__metadata": {"type": "SP.TimeZoneInformation"},
+                                   "Bias": -60, "DaylightBias": -60, "StandardBias": 0}})
+
+
+# -- lists ----------------------------------------------------------------------
+@nav("web", "lists")
+def _lists(t, seg):
+    lists = Target("lists", None, t)
+    if seg.args:   # lists(guid'...')
+        return _list_by_id(lists, seg)
+    return lists
+
+
+@nav("web", "getlist")
+def _getlist(t, seg):
+    url = str(seg.arg("strUrl") or seg.arg())
+    for lst in site_of(t).lists.values():
+        if lst.root_url.lower() == url.rstrip("/").lower():
+            return Target("list", lst, t)
+    raise errors.file_not_found(url)
+
+
+@nav("lists", "getbytitle")
+def _list_by_title(t, seg):
+    title = seg.arg()
+    return Target("list", site_of(t).list_by_title(str(title)), t)
+
+
+@nav("web", "getlistbytitle")
+def _web_list_by_title(t, seg):
+    return Target("list", site_of(t).list_by_title(str(seg.arg())), t)
+
+
+@nav("lists", "getbyid")
+def _list_by_id(t, seg):
+    return Target("list", site_of(t).list_by_id(str(seg.arg())), t)
+
+
+def site_of(t):
+    return t.up("root")
+
+
+def list_json(ctx, lst: SPList) -> dict:
+    uri = ctx.api(f"Web/Lists(guid'{lst.id}')")
+    return {"__metadata": meta(uri, "SP.List", etag=f'"{len(lst.fields)}"'),
+            "Id": lst.id, "Title": lst.title, "BaseTemplate": lst.base_template,
+            "BaseType": 1 if lst.is_library else 0, "ItemCount": len(lst.items),
+            "ListItemEntityTypeFullName": lst.entity_type, "EntityTypeName": lst.entity_type[8:],
+            "Created": iso(lst.created), "Hidden": False, "EnableVersioning": True,
+            "ParentWebUrl": ctx.site.path,
+            "RootFolder": deferred(uri + "/RootFolder"), "Fields": deferred(uri + "/Fields"),
+            "Items": deferred(uri + "/Items")}
+
+
+def select_props(d: dict, select: str | None) -> dict:
+    """Apply a $select to an entity (not items: those have their own rules)."""
+    if not select:
+        return d
+    wanted = {s.strip().lower() for s in select.split(",") if s.strip()}
+    return {k: v for k, v in d.items() if k == "__metadata" or k.lower() in wanted}
+
+
+@handler("lists", "GET")
+def lists_get(ctx, t):
+    return collection([select_props(list_json(ctx, lst), ctx.query.get("$select"))
+                       for lst in ctx.site.lists.values()])
+
+
+@handler("lists", "POST", role="manage")
+def lists_add(ctx, t):
+    body = ctx.json()
+    title = body.get("Title")
+    if not title:
+        raise errors.bad_request("The list title is required.")
+    lst = ctx.site.create_list(str(title), int(body.get("BaseTemplate", 100)))
+    return Response(201, entity(list_json(ctx, lst)))
+
+
+@handler("list", "GET")
+def list_get(ctx, t):
+    return entity(select_props(list_json(ctx, t.obj), ctx.query.get("$select")))
+
+
+@handler("list", "DELETE", role="manage")
+def list_delete(ctx, t):
+    ctx.site.delete_list(t.obj)
+    return Response(200, None)
+
+
+@handler("list", "MERGE", role="manage")
+def list_merge(ctx, t):
+    body = ctx.json()
+    if "Title" in body:
+        t.obj.title = str(body["Title"])
+    return Response(204, None)

@@ -1,0 +1,262 @@
+"""HTTP front: parse requests, authenticate, inject faults, dispatch to routes, format answers.
+
+`start()` runs a threaded server on 127.0.0.1 (port 0 = a free one) in a daemon thread, for
+tests and the demo; `serve()` blocks, for `copil emulator`."""
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import unquote, urlsplit
+
+from emulator import auth, errors, routing
+from emulator.faults import Drop, FaultConfig, Faults
+from emulator.models import Backend
+from emulator.responses import Response, dumps
+from emulator.store import Store
+
+# Route modules register themselves on import.
+from emulator import lists, items, fields, users, libraries, batch  # noqa: F401,E402
+
+WRITE_METHODS = {"POST", "MERGE", "PATCH", "PUT", "DELETE"}
+
+
+@dataclass
+class Ctx:
+    """One API request as the route handlers see it."""
+    method: str
+    path: str                        # after /_api/
+    query: dict
+    headers: dict                    # lower-case keys
+    body: bytes
+    site: object
+    grant: auth.Grant
+    base_url: str                    # http://host:port/sites/<name>
+    server: "EmulatorServer"
+    route: str = ""
+
+    @property
+    def user(self):
+        return self.site.ensure_user(self.grant.login, f"copil ({self.grant.role})")
+
+    def json(self) -> dict:
+        return routing.body_json(self.body)
+
+    def api(self, rel: str) -> str:
+        return f"{self.base_url}/_api/{rel}"
+
+
+def parse_query(qs: str) -> dict:
+    out = {}
+    for part in qs.split("&") if qs else []:
+        if not part:
+            continue
+        k, _, v = part.partition("=")
+        out[unquote(k)] = unquote(v)
+    return out
+
+
+class EmulatorServer:
+    def __init__(self, port: int = 0, *, data_dir: str | None = None, tokens: dict | None = None,
+                 faults: FaultConfig | None = None, host: str = "127.0.0.1"):
+        self.store = Store(data_dir) if data_dir else None
+        self.backend = self.store.load() if self.store else Backend()
+        if tokens is None:
+            grants = auth.default_grants()
+        elif all(isinstance(v, auth.Grant) for v in tokens.values()):
+            grants = dict(tokens)
+        else:   # {role: token}
+            grants = {t: auth.Grant(t, role) for role, t in tokens.items()}
+        self.auth = auth.Tokens(grants)
+        self.faults = Faults(faults)
+        self.httpd = ThreadingHTTPServer((host, port), _make_handler(self))
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        self.url = f"http://{host}:{self.port}"
+        self._thread: threading.Thread | None = None
+
+    @property
+    def tokens(self) -> dict[str, str]:
+        return self.auth.by_role()
+
+    def site_url(self, name: str = "projets") -> str:
+        return f"{self.url}/sites/{name}"
+
+    def start(self) -> "EmulatorServer":
+        self._thread = threading.Thread(target=self.httpd.serve_forever, name="sp-emulator", daemon=True)
+        self._thread.start()
+        if self.store:
+            self.store.start_flusher(self.backend)
+        return self
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        if self.store:
+            self.store.close(self.backend)
+
+    def reset(self) -> None:
+        self.backend.reset()
+        self.faults.config = FaultConfig()
+        self.faults.reset_counters()
+
+    def stats(self) -> dict:
+        return self.faults.stats()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    # -- dispatch ------------------------------------------------------------
+    def handle_api(self, method: str, site_name: str, path: str, query: dict, headers: dict,
+                   body: bytes, host: str, grant: auth.Grant | None = None) -> tuple[Response, str]:
+        """Serve one `/sites/<name>/_api/<path>` request (also used by $batch for each part)."""
+        route = "?"
+        try:
+            if grant is None:
+                grant = self.auth.authenticate(headers.get("authorization"), site_name)
+            tunnel = headers.get("x-http-method")
+            if method == "POST" and tunnel:
+                method = tunnel.upper()
+            with self.backend.lock:
+                site = self.backend.ensure_site(site_name)
+                ctx = Ctx(method, path, query, headers, body, site, grant,
+                          f"http://{host}/sites/{site.name}", self)
+                segments = routing.parse_segments(path)
+                target = routing.resolve(routing.Target("root", site), segments, method, path, query)
+                route = f"{target.kind}.{method}"
+                entry = routing.HANDLERS.get((target.kind, method))
+                if entry is None:
+                    raise errors.not_implemented(method, "/_api/" + path)
+                fn, role = entry
+                if method in WRITE_METHODS and role == "read" and target.kind not in ("contextinfo", "batch"):
+                    role = "write"
+                if not grant.allows(role):
+                    raise errors.forbidden()
+                ctx.route = route
+                result = fn(ctx, target)
+            if not isinstance(result, Response):
+                result = Response(200, result)
+            return result, route
+        except errors.SPError as e:
+            return Response(e.status, e.body(), dict(e.headers)), route
+
+
+def _make_handler(server: EmulatorServer):
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        server_version = "Microsoft-IIS/10.0"
+
+        def log_message(self, *args):   # quiet; the request log is at /_emulator/log
+            pass
+
+        def _any(self):
+            t0 = time.perf_counter()
+            parts = urlsplit(self.path)
+            path = parts.path
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            if path.startswith("/_emulator"):
+                return self._admin(path, parts.query, body)
+            route = "?"
+            try:
+                low = path.lower()
+                marker = "/_api/"
+                if not low.startswith("/sites/") or marker not in low:
+                    resp = Response(404, errors.not_found(f"No SharePoint site at {path}.").body())
+                else:
+                    site_name = path.split("/")[2]
+                    api_path = path[low.index(marker) + len(marker):]
+                    server.faults.before(self.command, path)
+                    if api_path.lower() == "$batch":
+                        resp, route = batch.handle(server, site_name, parts.query, headers, body,
+                                                   self.headers.get("Host", "127.0.0.1"))
+                    else:
+                        resp, route = server.handle_api(self.command, unquote(site_name), api_path,
+                                                        parse_query(parts.query), headers, body,
+                                                        self.headers.get("Host", "127.0.0.1"))
+            except Drop:
+                server.faults.record(self.command, path, "dropped", 0, (time.perf_counter() - t0) * 1000)
+                self.close_connection = True
+                try:
+                    self.connection.shutdown(2)
+                except OSError:
+                    pass
+                return
+            except errors.SPError as e:
+                resp = Response(e.status, e.body(), dict(e.headers))
+            except Exception as e:  # a bug in the emulator must still answer like a server
+                resp = Response(500, errors.server_error(f"Emulator error: {type(e).__name__}: {e}").body())
+            self._send(resp)
+            server.faults.record(self.command, path, route, resp.status, (time.perf_counter() - t0) * 1000)
+
+        def _send(self, resp: Response):
+            if resp.payload is None:
+                data = b""
+            elif isinstance(resp.payload, (bytes, bytearray)):
+                data = bytes(resp.payload)
+            else:
+                data = dumps(resp.payload)
+            self.send_response(resp.status)
+            if data or resp.status not in (204,):
+                self.send_header("Content-Type", resp.content_type)
+            for k, v in resp.headers.items():
+                self.send_header(k, v)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(data)
+
+        def _admin(self, path: str, qs: str, body: bytes):
+            what = path[len("/_emulator"):].strip("/")
+            q = parse_query(qs)
+            if what == "reset" and self.command == "POST":
+                server.reset()
+                payload = {"ok": True}
+            elif what == "stats" and self.command == "GET":
+                payload = server.stats()
+            elif what == "stats/reset" and self.command == "POST":
+                server.faults.reset_counters()
+                payload = {"ok": True}
+            elif what == "log" and self.command == "GET":
+                payload = {"entries": server.faults.entries(int(q.get("since", 0)))}
+            elif what == "faults" and self.command == "POST":
+                server.faults.config = FaultConfig.from_json(json.loads(body or b"{}"))
+                payload = server.faults.config.to_json()
+            elif what == "faults" and self.command == "DELETE":
+                server.faults.config = FaultConfig()
+                payload = {"ok": True}
+            elif what == "faults" and self.command == "GET":
+                payload = server.faults.config.to_json()
+            elif what == "tokens" and self.command == "GET":
+                payload = server.tokens
+            else:
+                return self._send(Response(404, {"error": f"unknown admin endpoint {self.command} {path}"},
+                                           content_type="application/json"))
+            self._send(Response(200, payload, content_type="application/json"))
+
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_MERGE = do_HEAD = _any
+
+    return Handler
+
+
+def start(port: int = 0, *, data_dir: str | None = None, tokens: dict | None = None,
+          faults: FaultConfig | None = None) -> EmulatorServer:
+    return EmulatorServer(port, data_dir=data_dir, tokens=tokens, faults=faults).start()
+
+
+def serve(port: int = 8765, data_dir: str | None = None, tokens: dict | None = None,
+          faults: FaultConfig | None = None, host: str = "127.0.0.1") -> None:
+    srv = EmulatorServer(port, data_dir=data_dir, tokens=tokens, faults=faults, host=host).start()
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        srv.stop()
