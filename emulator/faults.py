@@ -93,7 +93,7 @@ class Faults:
             self.requests += 1
             self.by_method[method] += 1
             self.by_route[route] += 1
-            self.log.append({"seq": self.seq, "method": method, "path": path, "route": route,
+            self.log.append({"seq": self.seq, "t": time.time(), "method": method, "path": path, "route": route,
                              "status": status, "ms": round(ms, 2)})
 
     def record_op(self, route: str) -> None:

@@ -21,6 +21,8 @@ from emulator.store import Store
 from emulator import lists, items, fields, users, libraries, batch  # noqa: F401,E402
 
 WRITE_METHODS = {"POST", "MERGE", "PATCH", "PUT", "DELETE"}
+SYSTEM_OPTIONS = {"$select", "$filter", "$orderby", "$top", "$skip", "$skiptoken", "$expand", "$format",
+                  "$inlinecount"}
 
 
 @dataclass
@@ -119,6 +121,11 @@ class EmulatorServer:
         try:
             if grant is None:
                 grant = self.auth.authenticate(headers.get("authorization"), site_name)
+            for key in query:
+                if key.startswith("$") and key.lower() not in SYSTEM_OPTIONS:
+                    # e.g. the `$order_by` that office365 3.3's order_by() sends
+                    raise errors.bad_request(f"The query parameter '{key}' begins with a system-reserved "
+                                             "'$' character but is not recognized.")
             tunnel = headers.get("x-http-method")
             if method == "POST" and tunnel:
                 method = tunnel.upper()
@@ -193,7 +200,7 @@ def _make_handler(server: EmulatorServer):
             except Exception as e:  # a bug in the emulator must still answer like a server
                 resp = Response(500, errors.server_error(f"Emulator error: {type(e).__name__}: {e}").body())
             self._send(resp)
-            server.faults.record(self.command, path, route, resp.status, (time.perf_counter() - t0) * 1000)
+            server.faults.record(self.command, self.path, route, resp.status, (time.perf_counter() - t0) * 1000)
 
         def _send(self, resp: Response):
             if resp.payload is None:

@@ -1,0 +1,33 @@
+"""Shared fixtures: one emulator per test worker, reset before each test that uses it.
+Everything goes through the real Office365 client over HTTP on 127.0.0.1."""
+from __future__ import annotations
+
+import pytest
+from office365.sharepoint.client_context import ClientContext
+
+from emulator.server import start
+
+
+@pytest.fixture(scope="session")
+def _emulator_session():
+    srv = start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def emulator(_emulator_session):
+    _emulator_session.reset()
+    return _emulator_session
+
+
+def client(srv, role: str = "manage", site: str = "projets") -> ClientContext:
+    token = srv.tokens[role]
+    return ClientContext(srv.site_url(site)).with_access_token(
+        lambda: {"access_token": token, "token_type": "Bearer", "expires_in": 3600})
+
+
+@pytest.fixture
+def sp(emulator):
+    """A ClientContext with the `manage` role on /sites/projets."""
+    return client(emulator)
