@@ -85,7 +85,7 @@ class Projection:
                 self.nested.setdefault(f.internal_name, []).append(sub)
                 continue
             low = n.lower()
-            if low in ("id", "fsobjtype", "filesystemobjecttype", "contenttypeid", "odata__uiversionstring"):
+            if low in ("id", "filesystemobjecttype", "contenttypeid", "odata__uiversionstring"):
                 self.builtins.add(low)
                 continue
             f = _field_for_select(lst, n)
@@ -364,6 +364,7 @@ def validate_update(ctx, t):
     if not isinstance(form, list):
         raise errors.bad_request("formValues is required.")
     system = bool(body.get("bNewDocumentUpdate"))
+    utc = bool(body.get("datesInUTC"))
     results, new_values = [], {}
     modified = editor = None
     failed = False
@@ -376,13 +377,13 @@ def validate_update(ctx, t):
             if f is None:
                 raise values.FormError(f"Le champ « {name} » n'existe pas.")
             if f.internal_name == "Modified":
-                modified = values.parse_form_datetime(str(raw))
+                modified = values.parse_form_datetime(str(raw), utc)
             elif f.internal_name == "Editor":
                 editor = values.from_form(f, raw, ctx.site)
             elif f.read_only:
                 raise values.FormError("Ce champ est en lecture seule.")
             else:
-                new_values[f.internal_name] = values.from_form(f, raw, ctx.site)
+                new_values[f.internal_name] = values.from_form(f, raw, ctx.site, utc)
         except values.FormError as e:
             failed = True
             res.update(HasException=True, ErrorCode=-2146232832, ErrorMessage=str(e))

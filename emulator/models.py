@@ -261,8 +261,8 @@ class Site:
                                  f"title already exists in this Web site.  Please choose another title.")
         lst = SPList(self, title, base_template)
         self.lists[lst.id] = lst
-        if lst.is_library:
-            self.folders[lst.root_url.lower()] = Folder(lst.root_url, lst.root_url.rsplit("/", 1)[1], lst.id)
+        # every list has a root folder; only libraries hold files
+        self.folders[lst.root_url.lower()] = Folder(lst.root_url, lst.root_url.rsplit("/", 1)[1], lst.id)
         self.backend.touch()
         return lst
 

@@ -88,13 +88,14 @@ class FormError(ValueError):
 _FR_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})(?:\s+(\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
 
 
-def parse_form_datetime(text: str) -> datetime:
-    """fr-FR form value (`24/11/2026 02:00[:05]`, site local time) or ISO 8601 -> UTC."""
+def parse_form_datetime(text: str, utc: bool = False) -> datetime:
+    """fr-FR form value (`24/11/2026 02:00[:05]`, site local time unless datesInUTC) or ISO 8601 -> UTC."""
     m = _FR_DATE.match(text.strip())
     if m:
         d, mo, y, h, mi, s = m.groups()
         try:
-            local = datetime(int(y), int(mo), int(d), int(h or 0), int(mi or 0), int(s or 0), tzinfo=SITE_TZ)
+            local = datetime(int(y), int(mo), int(d), int(h or 0), int(mi or 0), int(s or 0),
+                             tzinfo=timezone.utc if utc else SITE_TZ)
         except ValueError:
             raise FormError("Date non valide.")
         return local.astimezone(timezone.utc)
@@ -104,7 +105,7 @@ def parse_form_datetime(text: str) -> datetime:
         raise FormError("Date non valide.")
 
 
-def from_form(f: Field, text, site):
+def from_form(f: Field, text, site, utc: bool = False):
     """A ValidateUpdateListItem form value (string, site locale) -> storage form."""
     if text is None or text == "":
         return None
@@ -120,7 +121,7 @@ def from_form(f: Field, text, site):
             raise FormError("Ce nombre n'est pas valide.")
         return float(t.replace(",", "."))
     if k == "DateTime":
-        return iso(parse_form_datetime(text))
+        return iso(parse_form_datetime(text, utc))
     if k == "Boolean":
         low = text.lower()
         if low in ("1", "true", "oui", "yes"):

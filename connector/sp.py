@@ -1,0 +1,444 @@
+"""SharePointSite: every SharePoint call copil makes goes through here, on the Office365 client.
+
+Reads page by ID with `__next`; writes are `ValidateUpdateListItem` system updates in `$batch`
+requests (no new version; `Modified`/`Editor` passed back unchanged); throttling (429/503) is
+waited out per Retry-After by the client's retry policy."""
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from urllib.parse import quote
+
+from office365.runtime.client_request_exception import ClientRequestException
+from office365.runtime.client_result import ClientResult
+from office365.runtime.client_value_collection import ClientValueCollection
+from office365.runtime.queries.service_operation import ServiceOperationQuery
+from office365.runtime.retry import is_transient_error
+from office365.sharepoint.fields.type import FieldType
+from office365.sharepoint.listitems.form_update_value import ListItemFormUpdateValue
+from office365.sharepoint.lists.creation_information import ListCreationInformation
+from requests import exceptions as req_exc
+
+from connector.errors import AuthError, RetryableError, SchemaError
+
+log = logging.getLogger("copil.sp")
+THRESHOLD_HRESULT = "-2147024860"
+TIMEZONES = {3: "Europe/Paris", 4: "Europe/Berlin", 2: "Europe/London", 13: "UTC"}
+
+
+@dataclass
+class FieldInfo:
+    internal: str
+    display: str
+    kind: str
+    entity_name: str            # property name in JSON answers (OData_ prefix when needed)
+    lookup_list: str | None = None
+    indexed: bool = False
+    read_only: bool = False
+    choices: tuple[str, ...] = ()
+
+
+@dataclass
+class ListInfo:
+    title: str
+    id: str
+    entity_type: str
+    template: int
+    item_count: int
+    root_url: str
+    fields: dict[str, FieldInfo] = field(default_factory=dict)   # by display name
+
+    def by_internal(self, internal: str) -> FieldInfo | None:
+        for f in self.fields.values():
+            if f.internal == internal:
+                return f
+        return None
+
+
+@dataclass
+class ItemUpdate:
+    item_id: int
+    values: dict                # internal name -> Python value (formatted here)
+    modified: str | None = None  # the item's Modified as read (ISO), written back unchanged
+    editor: str | None = None    # the item's Editor login as read
+
+
+@dataclass
+class ItemWriteResult:
+    item_id: int
+    ok: bool
+    error: str | None = None
+
+
+@dataclass
+class FileInfo:
+    name: str
+    server_relative_url: str
+    url: str
+    modified: datetime | None
+    item_id: int
+    fields: dict = field(default_factory=dict)   # by internal name
+
+
+def _retriable(ex: Exception) -> bool:
+    """Transient failures only; the list view threshold is a 500 that retrying cannot fix."""
+    resp = getattr(ex, "response", None)
+    if resp is not None and resp.status_code == 500 and THRESHOLD_HRESULT in (resp.text or ""):
+        return False
+    return is_transient_error(ex)
+
+
+def form_value(kind: str, value) -> str:
+    """A Python value as a ValidateUpdateListItem form value (fr-FR site; dates sent in UTC)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if kind in ("Number", "Currency"):
+        text = repr(float(value)) if not float(value).is_integer() else str(int(value))
+        return text.replace(".", ",")
+    if kind == "DateTime":
+        if isinstance(value, datetime):
+            return value.astimezone(timezone.utc).strftime("%d/%m/%Y %H:%M:%S")
+        if isinstance(value, date):
+            return value.strftime("%d/%m/%Y")
+        return str(value)
+    if kind == "Boolean":
+        return "1" if value else "0"
+    if kind == "MultiChoice":
+        return ";#".join(value)
+    return str(value)
+
+
+def iso_to_form(iso: str) -> str:
+    dt = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    return dt.astimezone(timezone.utc).strftime("%d/%m/%Y %H:%M:%S")
+
+
+class SharePointSite:
+    def __init__(self, ctx, session, *, site_url: str, page_size: int = 5000, batch_size: int = 100,
+                 max_retries: int = 6):
+        self.ctx = ctx
+        self.session = session
+        self.site_url = site_url.rstrip("/")
+        self.page_size = min(page_size, 5000)
+        self.batch_size = min(batch_size, 100)
+        self.max_retries = max_retries
+        self._lists: dict[str, ListInfo] = {}
+        self._folders: set[str] = set()
+        ctx.with_auto_retry(max_retry=max_retries, timeout_secs=1, max_delay=30, is_retriable=_retriable)
+
+    @classmethod
+    def from_config(cls, config) -> "SharePointSite":
+        from connector.auth import build_context
+        sp = config.sharepoint
+        ctx, session = build_context(sp)
+        return cls(ctx, session, site_url=sp.site_url, page_size=sp.page_size, batch_size=sp.batch_size,
+                   max_retries=getattr(sp, "max_retries", 6))
+
+    @property
+    def requests(self) -> int:
+        return self.session.count
+
+    @property
+    def server_relative(self) -> str:
+        from urllib.parse import urlsplit
+        return urlsplit(self.site_url).path.rstrip("/")
+
+    def _run(self, what: str):
+        """Execute pending queries, mapping failures to copil's typed errors."""
+        try:
+            self.ctx.execute_query()
+        except ClientRequestException as e:
+            status = getattr(e.response, "status_code", None)
+            if status in (401, 403):
+                raise AuthError(f"accès refusé par SharePoint ({status}) pendant : {what}. "
+                                "Vérifiez le jeton ou les droits de l'application sur le site.") from None
+            if status in (429, 503, 502, 504) or (status == 500 and THRESHOLD_HRESULT not in str(e)):
+                raise RetryableError(f"SharePoint indisponible ({status}) pendant : {what}") from None
+            raise
+        except req_exc.RequestException as e:
+            raise RetryableError(f"SharePoint injoignable pendant : {what} ({type(e).__name__})") from None
+
+    # -- site -------------------------------------------------------------------
+    def ping(self) -> str:
+        web = self.ctx.web.get()
+        self._run("lecture du site")
+        return web.properties.get("Title", "")
+
+    def timezone(self, default: str = "Europe/Paris") -> str:
+        tz = self.ctx.web.regional_settings.time_zone.get()
+        try:
+            self._run("fuseau horaire du site")
+        except (ClientRequestException, RetryableError):
+            return default
+        return TIMEZONES.get(tz.properties.get("Id"), default)
+
+    # -- lists and fields ---------------------------------------------------------
+    def list_exists(self, title: str) -> bool:
+        try:
+            self.list_info(title)
+            return True
+        except SchemaError:
+            return False
+
+    def list_info(self, title: str, refresh: bool = False) -> ListInfo:
+        key = title.lower()
+        if key in self._lists and not refresh:
+            return self._lists[key]
+        lst = self.ctx.web.lists.get_by_title(title)
+        lst.select(["Id", "Title", "ListItemEntityTypeFullName", "BaseTemplate", "ItemCount"]).get()
+        fields = lst.fields.get()
+        root = lst.root_folder.select(["ServerRelativeUrl"]).get()
+        try:
+            self._run(f"lecture de la liste « {title} »")
+        except ClientRequestException as e:
+            if getattr(e.response, "status_code", None) == 404:
+                log.debug("404: %s", e)
+                raise SchemaError(f"la liste « {title} » n'existe pas sur le site {self.site_url}.") from None
+            raise
+        p = lst.properties
+        info = ListInfo(p["Title"], p["Id"], p["ListItemEntityTypeFullName"], p["BaseTemplate"],
+                        p.get("ItemCount", 0), root.properties.get("ServerRelativeUrl", ""))
+        for f in fields:
+            fp = f.properties
+            choices = fp.get("Choices") or ()
+            if isinstance(choices, dict):
+                choices = choices.get("results", ())
+            info.fields[fp["Title"]] = FieldInfo(
+                fp["InternalName"], fp["Title"], fp["TypeAsString"],
+                fp.get("EntityPropertyName") or fp["InternalName"],
+                (fp.get("LookupList") or "").strip("{}") or None, bool(fp.get("Indexed")),
+                bool(fp.get("ReadOnlyField")), tuple(choices))
+        self._lists[key] = info
+        return info
+
+    def create_list(self, title: str, template: int = 100) -> None:
+        self.ctx.web.lists.add(ListCreationInformation(title, None, template))
+        self._run(f"création de la liste « {title} »")
+        self._lists.pop(title.lower(), None)
+
+    def create_field(self, list_title: str, display_name: str, kind: str, *, choices=(),
+                     lookup_list_title: str | None = None, indexed: bool = False) -> FieldInfo:
+        fields = self.ctx.web.lists.get_by_title(list_title).fields
+        if kind == "Lookup":
+            target = self.list_info(lookup_list_title)
+            fields.add_lookup_field(display_name, target.id, "Title")
+        elif kind in ("Choice", "MultiChoice"):
+            fields.add_choice_field(display_name, list(choices), multiple_values=kind == "MultiChoice")
+        elif kind == "User":
+            fields.add_user_field(display_name)
+        else:
+            fields.add(FieldType[{"Note": "Note", "Text": "Text", "Number": "Number", "Currency": "Currency",
+                                  "DateTime": "DateTime", "Boolean": "Boolean", "URL": "URL"}[kind]],
+                       Title=display_name)
+        self._run(f"création de la colonne « {display_name} » dans « {list_title} »")
+        if indexed:
+            fld = self.ctx.web.lists.get_by_title(list_title).fields.get_by_title(display_name)
+            fld.set_property("Indexed", True).update()
+            self._run(f"indexation de la colonne « {display_name} »")
+        info = self.list_info(list_title, refresh=True)
+        return info.fields[display_name]
+
+    # -- items ----------------------------------------------------------------------
+    def read_items(self, title: str, fields: list[FieldInfo], *, with_editor: bool = True) -> list[dict]:
+        """All items of a list, only the given fields, paged by ID. Returns dicts keyed by internal
+        name: lookups as the looked-up item id, persons as display name; plus _id, _modified,
+        _editor (login) and _editor_title."""
+        select, expand = ["Id", "Modified"], []
+        for f in fields:
+            if f.kind == "Lookup":
+                select.append(f.internal + "Id")
+            elif f.kind == "User":
+                select += [f"{f.internal}/Title", f"{f.internal}/Id"]
+                expand.append(f.internal)
+            else:
+                select.append(f.internal)
+        if with_editor:
+            select += ["Editor/Name", "Editor/Title"]
+            expand.append("Editor")
+        coll = self.ctx.web.lists.get_by_title(title).items.select(select).top(self.page_size)
+        if expand:
+            coll.expand(expand)
+        coll.query_options.custom["$orderby"] = "ID"   # client's order_by() sends $order_by
+        coll.get_all(page_size=self.page_size)
+        self._run(f"lecture des éléments de « {title} »")
+        out = []
+        for item in coll:
+            p = item.properties
+            row = {"_id": p.get("Id"), "_modified": p.get("Modified")}
+            ed = p.get("Editor") or {}
+            row["_editor"] = _get(ed, "Name")
+            row["_editor_title"] = _get(ed, "Title")
+            for f in fields:
+                if f.kind == "Lookup":
+                    row[f.internal] = p.get(f.entity_name + "Id")
+                elif f.kind == "User":
+                    row[f.internal] = _get(p.get(f.entity_name) or {}, "Title")
+                else:
+                    v = p.get(f.entity_name)
+                    if isinstance(v, dict) and "results" in v:
+                        v = list(v["results"])
+                    row[f.internal] = v
+            out.append(row)
+        return out
+
+    def update_items(self, title: str, updates: list[ItemUpdate], *, system: bool = True,
+                     progress=None) -> list[ItemWriteResult]:
+        """System updates in $batch requests of at most `batch_size`. Per-item failures are
+        returned, never raised; a throttled or dropped batch is retried whole (idempotent)."""
+        info = self.list_info(title)
+        results: list[ItemWriteResult] = []
+        for start in range(0, len(updates), self.batch_size):
+            chunk = updates[start:start + self.batch_size]
+            results += self._write_chunk(title, info, chunk, system)
+            if progress:
+                progress(len(chunk))
+        return results
+
+    def _write_chunk(self, title, info: ListInfo, chunk: list[ItemUpdate], system: bool):
+        for attempt in range(self.max_retries + 1):
+            splist = self.ctx.web.lists.get_by_title(title)
+            queued = []
+            for u in chunk:
+                form = [{"__metadata": {"type": "SP.ListItemFormUpdateValue"}, "FieldName": k,
+                         "FieldValue": form_value(info.by_internal(k).kind if info.by_internal(k) else "Text", v)}
+                        for k, v in u.values.items()]
+                if u.modified:
+                    form.append({"__metadata": {"type": "SP.ListItemFormUpdateValue"},
+                                 "FieldName": "Modified", "FieldValue": iso_to_form(u.modified)})
+                if u.editor:
+                    form.append({"__metadata": {"type": "SP.ListItemFormUpdateValue"},
+                                 "FieldName": "Editor", "FieldValue": json.dumps([{"Key": u.editor}])})
+                rt = ClientResult(self.ctx, ClientValueCollection(ListItemFormUpdateValue))
+                payload = {"formValues": form, "bNewDocumentUpdate": system, "datesInUTC": True}
+                qry = ServiceOperationQuery(splist.get_item_by_id(u.item_id), "ValidateUpdateListItem",
+                                            None, payload, None, rt)
+                self.ctx.add_query(qry)
+                queued.append((u, qry, rt))
+            try:
+                with self.ctx.collect_batch_failures() as failures:
+                    self.ctx.execute_batch(items_per_batch=self.batch_size)
+            except (ClientRequestException, req_exc.RequestException) as e:
+                self.ctx.clear()
+                if attempt >= self.max_retries or not _retriable(e):
+                    return [ItemWriteResult(u.item_id, False, f"lot refusé : {_short(e)}") for u in chunk]
+                delay = _retry_after(e) or min(2 ** attempt, 30)
+                log.warning("lot de %d écritures rejeté (%s), nouvel essai dans %s s", len(chunk), _short(e), delay)
+                time.sleep(delay)
+                continue
+            failed = {id(q): ex for q, ex in failures}
+            out = []
+            for u, qry, rt in queued:
+                if id(qry) in failed:
+                    out.append(ItemWriteResult(u.item_id, False, _short(failed[id(qry)])))
+                    continue
+                bad = [v for v in (rt.value or []) if v.HasException]
+                if bad:
+                    out.append(ItemWriteResult(u.item_id, False, "; ".join(
+                        f"{v.FieldName} : {v.ErrorMessage}" for v in bad)))
+                else:
+                    out.append(ItemWriteResult(u.item_id, True))
+            return out
+        return []
+
+    # -- libraries ----------------------------------------------------------------------
+    def ensure_folder(self, library: str, path: str) -> str:
+        info = self.list_info(library)
+        url = info.root_url
+        for part in [p for p in path.strip("/").split("/") if p]:
+            parent, url = url, f"{url}/{part}"
+            if url.lower() in self._folders:
+                continue
+            self.ctx.web.get_folder_by_server_relative_url(parent).folders.add(part)
+            self._run(f"création du dossier {url}")
+            self._folders.add(url.lower())
+        return url
+
+    def upload_file(self, library: str, folder: str, name: str, content: bytes,
+                    fields: dict | None = None) -> str:
+        """Upload (overwriting: SharePoint keeps the previous version), then set metadata by
+        display name with a system update so one upload makes one version."""
+        folder_url = self.ensure_folder(library, folder)
+        f = self.ctx.web.get_folder_by_server_relative_url(folder_url).upload_file(name, content)
+        self._run(f"dépôt du fichier {name}")
+        url = f.properties.get("ServerRelativeUrl") or f"{folder_url}/{name}"
+        if fields:
+            info = self.list_info(library)
+            form = []
+            for display, value in fields.items():
+                fi = info.fields.get(display)
+                if fi is None:
+                    raise SchemaError(f"la colonne « {display} » n'existe pas dans la bibliothèque « {library} ».")
+                form.append({"__metadata": {"type": "SP.ListItemFormUpdateValue"}, "FieldName": fi.internal,
+                             "FieldValue": form_value(fi.kind, value)})
+            item = self.ctx.web.get_file_by_server_relative_url(url).listItemAllFields
+            rt = ClientResult(self.ctx, ClientValueCollection(ListItemFormUpdateValue))
+            self.ctx.add_query(ServiceOperationQuery(item, "ValidateUpdateListItem", None,
+                                                     {"formValues": form, "bNewDocumentUpdate": True,
+                                                      "datesInUTC": True}, None, rt))
+            self._run(f"métadonnées du fichier {name}")
+            bad = [v for v in (rt.value or []) if v.HasException]
+            if bad:
+                raise SchemaError("métadonnées refusées : " + "; ".join(f"{v.FieldName} : {v.ErrorMessage}" for v in bad))
+        return url
+
+    def download_file(self, server_relative_url: str) -> bytes:
+        res = self.ctx.web.get_file_by_server_relative_url(server_relative_url).get_content()
+        self._run(f"téléchargement de {server_relative_url}")
+        return res.value
+
+    def list_files(self, library: str, folder: str | None = None, *, recursive: bool = True,
+                   fields: list[FieldInfo] = ()) -> list[FileInfo]:
+        """Files of a library (one paged query), optionally under a folder."""
+        info = self.list_info(library)
+        base = info.root_url + ("/" + folder.strip("/") if folder else "")
+        extra = list(fields)
+        rows = self._read_library(library, extra)
+        host = self.site_url[: len(self.site_url) - len(self.server_relative)]
+        out = []
+        for r in rows:
+            ref = r.get("FileRef") or ""
+            if r.get("FSObjType") == 1 or not ref.lower().startswith(base.lower() + "/"):
+                continue
+            if not recursive and "/" in ref[len(base) + 1:]:
+                continue
+            mod = r.get("_modified")
+            out.append(FileInfo(r.get("FileLeafRef"), ref, host + quote(ref),
+                                datetime.fromisoformat(mod.replace("Z", "+00:00")) if mod else None,
+                                r["_id"], {f.internal: r.get(f.internal) for f in extra}))
+        return out
+
+    def _read_library(self, library: str, extra: list[FieldInfo]) -> list[dict]:
+        builtins = [FieldInfo(n, n, "Text", n) for n in ("FileLeafRef", "FileRef", "FSObjType")]
+        return self.read_items(library, builtins + extra, with_editor=False)
+
+
+def _get(obj, key):
+    if isinstance(obj, dict):
+        return obj.get(key)
+    props = getattr(obj, "properties", None)
+    return props.get(key) if isinstance(props, dict) else getattr(obj, key, None)
+
+
+def _short(e: Exception) -> str:
+    resp = getattr(e, "response", None)
+    if resp is not None:
+        try:
+            msg = resp.json()["error"]["message"]["value"]
+        except Exception:
+            msg = (resp.text or "")[:200]
+        return f"HTTP {resp.status_code} : {msg}"
+    return f"{type(e).__name__} : {str(e)[:200]}"
+
+
+def _retry_after(e: Exception) -> float | None:
+    resp = getattr(e, "response", None)
+    if resp is None:
+        return None
+    try:
+        return float(resp.headers.get("Retry-After"))
+    except (TypeError, ValueError):
+        return None
