@@ -1,0 +1,180 @@
+"""Extract: resolve the configured lists/columns against the site, then read them.
+
+Resolution happens for every list before anything is read or written, so a configured column
+that does not exist stops the run with a message naming it and the closest existing names."""
+from __future__ import annotations
+
+import csv
+import fnmatch
+import io
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from connector import schema
+from connector.errors import SchemaError
+from connector.portfolio import Document, Finding
+from connector.raw import RawData
+from connector.sp import FieldInfo, ListInfo, SharePointSite
+
+log = logging.getLogger("copil.extract")
+
+
+@dataclass
+class ResolvedList:
+    key: str
+    info: ListInfo
+    columns: dict[str, FieldInfo]          # logical -> field
+    display: dict[str, str]                # logical -> display name as configured
+
+
+@dataclass
+class Resolved:
+    lists: dict[str, ResolvedList] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+
+def _closest(name: str, info: ListInfo) -> str:
+    import difflib
+    names = [f.display for f in info.fields.values() if not f.read_only or f.internal == "Title"]
+    near = difflib.get_close_matches(name, names, n=3, cutoff=0.5)
+    if not near:
+        near = [n for n in names if n.lower()[:4] == name.lower()[:4]][:3]
+    return ", ".join(f"« {n} »" for n in near) if near else "aucune colonne proche"
+
+
+def resolve(site: SharePointSite, config, *, include_owned: bool = True) -> Resolved:
+    """Map every configured (list, column) to SharePoint internal names. Never raises for a
+    single problem: collects them all so `copil check` can list everything that is wrong."""
+    out = Resolved()
+    for key in config.enabled_lists():
+        title = config.list_title(key)
+        try:
+            info = site.list_info(title)
+        except SchemaError as e:
+            out.problems.append(f"{e} (clé de configuration `lists.{key}.title`)")
+            continue
+        wanted = dict(config.columns(key))
+        if key == "projects" and include_owned:
+            wanted.update(config.owned_columns())
+        cols = {}
+        for logical, display in wanted.items():
+            f = info.fields.get(display) or next(
+                (x for x in info.fields.values() if x.display.lower() == display.lower()), None)
+            if f is None:
+                out.problems.append(
+                    f"liste « {title} » : la colonne « {display} » (clé `lists.{key}.columns.{logical}`) "
+                    f"n'existe pas. Colonnes proches : {_closest(display, info)}.")
+                continue
+            cols[logical] = f
+        out.lists[key] = ResolvedList(key, info, cols, wanted)
+    return out
+
+
+def _link(site: SharePointSite, info: ListInfo, item_id) -> str:
+    host = site.site_url[: len(site.site_url) - len(site.server_relative)]
+    form = "DispForm.aspx" if info.template == 100 else "Forms/DispForm.aspx"
+    return f"{host}{info.root_url}/{form}?ID={item_id}".replace(" ", "%20")
+
+
+def extract(site: SharePointSite, config, resolved: Resolved | None = None) -> tuple[RawData, list[Finding]]:
+    resolved = resolved or resolve(site, config)
+    if resolved.problems:
+        raise SchemaError("configuration incompatible avec le site :\n- " + "\n- ".join(resolved.problems))
+    raw = RawData()
+    findings: list[Finding] = []
+    for key, rl in resolved.lists.items():
+        if rl.info.template == 101:
+            continue
+        fields = list(dict.fromkeys(rl.columns.values(), None))
+        rows = site.read_items(rl.info.title, fields)
+        records = []
+        for r in rows:
+            rec = {"_id": r["_id"], "_url": _link(site, rl.info, r["_id"]), "_modified": r["_modified"],
+                   "_editor": r["_editor"]}
+            for logical, f in rl.columns.items():
+                rec[logical] = r.get(f.internal)
+            records.append(rec)
+        raw.lists[key] = records
+        raw.titles[key] = rl.info.title
+        raw.columns[key] = dict(rl.display)
+        log.info("%s : %d éléments lus", rl.info.title, len(records))
+    if "documents" in resolved.lists:
+        raw.documents = _documents(site, resolved.lists["documents"])
+    fin = getattr(config, "finance_export", None)
+    if fin is not None and getattr(fin, "enabled", True):
+        raw.finance_rows, more = _finance(site, fin)
+        findings += more
+    return raw, findings
+
+
+def _documents(site: SharePointSite, rl: ResolvedList) -> list[Document]:
+    code_field = rl.columns.get("code")
+    files = site.list_files(rl.info.title, fields=[code_field] if code_field else [])
+    out = []
+    for f in files:
+        code = f.fields.get(code_field.internal) if code_field else None
+        if not code:   # fall back to a folder named after the operation code
+            parts = f.server_relative_url[len(rl.info.root_url) + 1:].split("/")
+            code = parts[0] if len(parts) > 1 else None
+        out.append(Document(f.name, f.url, f.modified.date() if f.modified else None, code))
+    return out
+
+
+def _finance(site: SharePointSite, fin) -> tuple[list[dict], list[Finding]]:
+    """The most recent export matching the pattern, parsed by header text."""
+    try:
+        files = site.list_files(fin.library)
+    except SchemaError as e:
+        return [], [Finding(fin.library, None, "", "", f"export financier ignoré : {e}")]
+    matching = [f for f in files if fnmatch.fnmatch(f.name.lower(), fin.file_pattern.lower())]
+    if not matching:
+        return [], [Finding(fin.library, None, "", fin.file_pattern,
+                            f"aucun export financier « {fin.file_pattern} » dans la bibliothèque « {fin.library} »")]
+    latest = max(matching, key=lambda f: (f.modified or datetime.min.replace(tzinfo=None), f.name))
+    content = site.download_file(latest.server_relative_url)
+    headers = dict(getattr(fin, "columns", None) or schema.FINANCE_EXPORT_COLUMNS)
+    try:
+        table = _read_table(latest.name, content, getattr(fin, "sheet", None))
+    except Exception as e:  # a broken file is a finding, not a crash
+        return [], [Finding(latest.name, None, "", "", f"export financier illisible : {type(e).__name__} : {e}")]
+    return parse_finance_table(latest.name, table, headers)
+
+
+def _read_table(name: str, content: bytes, sheet: str | None) -> list[list]:
+    if name.lower().endswith((".xlsx", ".xlsm")):
+        from openpyxl import load_workbook
+        wb = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+        ws = wb[sheet] if sheet and sheet in wb.sheetnames else wb.worksheets[0]
+        return [list(r) for r in ws.iter_rows(values_only=True)]
+    for enc in ("utf-8-sig", "cp1252"):
+        try:
+            text = content.decode(enc)
+            break
+        except UnicodeDecodeError:
+            continue
+    dialect = csv.Sniffer().sniff(text[:4096], delimiters=";,\t")
+    return [row for row in csv.reader(io.StringIO(text), dialect)]
+
+
+def parse_finance_table(file_name: str, table: list[list], headers: dict[str, str]):
+    """Find the header row (exports often have title lines above it), map columns by header
+    text, return rows keyed by logical name with `_file` and `_row` (1-based)."""
+    want = {v.strip().lower(): k for k, v in headers.items()}
+    for i, row in enumerate(table[:30]):
+        cells = [str(c).strip().lower() if c is not None else "" for c in row]
+        if "code" in want.values() and headers["code"].strip().lower() in cells:
+            index = {want[c]: j for j, c in enumerate(cells) if c in want}
+            missing = [headers[k] for k in headers if k not in index]
+            findings = [Finding(file_name, None, m, "", f"colonne « {m} » absente de l'export financier")
+                        for m in missing]
+            rows = []
+            for n, r in enumerate(table[i + 1:], start=i + 2):
+                if not any(c not in (None, "") for c in r):
+                    continue
+                rec = {k: (r[j] if j < len(r) else None) for k, j in index.items()}
+                rec["_file"], rec["_row"] = file_name, n
+                rows.append(rec)
+            return rows, findings
+    return [], [Finding(file_name, None, headers.get("code", "Code opération"), "",
+                        "ligne d'en-tête introuvable dans l'export financier")]

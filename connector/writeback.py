@@ -1,0 +1,156 @@
+"""Write-back: compute copil's own columns per project, diff them against what SharePoint holds,
+and write only the items whose values changed, as system updates.
+
+Only the connector's columns are ever written. `Dernière synchro copil` is the time copil last
+*changed* the item's indicators (writing it on every run would defeat "no change, no write")."""
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+
+import pandas as pd
+
+from connector.errors import FatalError
+from connector.formatting import fr_date
+from connector.sp import ItemUpdate, SharePointSite
+
+log = logging.getLogger("copil.writeback")
+
+TEXT_LIMIT = 255
+NOTE_LIMIT = 10_000
+
+
+@dataclass
+class Change:
+    item_id: int
+    code: str
+    values: dict                 # logical owned column -> new value
+    before: dict                 # logical owned column -> current value
+
+
+@dataclass
+class WriteSummary:
+    planned: list[Change] = field(default_factory=list)
+    written: int = 0
+    unchanged: int = 0
+    failed: list[dict] = field(default_factory=list)   # dead letters
+    dry_run: bool = False
+
+
+def _num(v, digits: int):
+    if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NaT:
+        return None
+    try:
+        return round(float(v), digits)
+    except (TypeError, ValueError):
+        return None
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def owned_values(row, findings_by_code: dict[str, list], now: datetime) -> dict:
+    """The values copil writes for one project (logical owned column -> value)."""
+    reasons = row.get("weather_reasons") or []
+    alerts = row.get("alerts") or []
+    label, when = row.get("next_milestone_label"), row.get("next_milestone_date")
+    nxt = None
+    if label and isinstance(label, str):
+        nxt = _clip(f"{label} – {fr_date(when)}" if when is not None and not pd.isna(when) else label, TEXT_LIMIT)
+    found = findings_by_code.get(row.get("code"), [])
+    if found:
+        lines = [f"{f.column} : « {f.value} » – {f.message}" for f in found[:20]]
+        more = f"\n… et {len(found) - 20} autre(s)" if len(found) > 20 else ""
+        quality = _clip(f"{len(found)} valeur(s) à corriger :\n" + "\n".join(lines) + more, NOTE_LIMIT)
+    else:
+        quality = "Aucune anomalie"
+    slip = _num(row.get("slippage_days"), 0)
+    return {
+        "computed_weather": row.get("weather") or "Indéterminé",
+        "weather_reasons": _clip("\n".join(reasons), NOTE_LIMIT) if reasons else "",
+        "slippage_days": int(slip) if slip is not None else None,
+        "cp_execution_rate": _num(row.get("cp_execution_rate"), 4),
+        "commitment_rate": _num(row.get("commitment_rate"), 4),
+        "ap_consumption": _num(row.get("ap_consumption"), 4),
+        "next_milestone": nxt,
+        "alerts": _clip("\n".join(alerts), NOTE_LIMIT) if alerts else "",
+        "data_quality": quality,
+        "last_sync": now,
+    }
+
+
+def _same(a, b) -> bool:
+    if a in (None, "") and b in (None, ""):
+        return True
+    if isinstance(a, (int, float)) or isinstance(b, (int, float)):
+        try:
+            return abs(float(a) - float(b)) < 1e-6
+        except (TypeError, ValueError):
+            return False
+    return str(a).strip().replace("\r\n", "\n") == str(b).strip().replace("\r\n", "\n")
+
+
+def plan(portfolio, raw, now: datetime | None = None) -> tuple[list[Change], int]:
+    now = now or datetime.now(timezone.utc).replace(microsecond=0)
+    current = {r.get("code"): r for r in raw.lists.get("projects", []) if r.get("code")}
+    by_code: dict[str, list] = {}
+    for f in portfolio.findings:
+        if f.project_code:
+            by_code.setdefault(f.project_code, []).append(f)
+    changes, unchanged = [], 0
+    for code, row in portfolio.projects.iterrows():
+        rec = current.get(code)
+        if rec is None or rec.get("_id") is None:
+            continue
+        d = row.to_dict()
+        d.setdefault("code", code)
+        new = owned_values(d, by_code, now)
+        before = {k: rec.get(k) for k in new}
+        diff = {k: v for k, v in new.items() if k != "last_sync" and not _same(v, before.get(k))}
+        if diff:
+            diff["last_sync"] = now
+            changes.append(Change(int(rec["_id"]), code, diff, before))
+        else:
+            unchanged += 1
+    return changes, unchanged
+
+
+def write_back(site: SharePointSite, config, portfolio, raw, resolved, *, dry_run: bool = False,
+               progress=None) -> WriteSummary:
+    rl = resolved.lists["projects"]
+    owned = config.owned_columns()
+    inputs = {f.internal for k, f in rl.columns.items() if k not in owned}
+    fields = {k: rl.columns[k] for k in owned if k in rl.columns}
+    clash = [f.display for f in fields.values() if f.internal in inputs]
+    if clash:   # never write into a column a person types in
+        raise FatalError("colonnes calculées confondues avec des colonnes saisies : " + ", ".join(clash))
+    changes, unchanged = plan(portfolio, raw)
+    summary = WriteSummary(planned=changes, unchanged=unchanged, dry_run=dry_run)
+    if dry_run or not changes:
+        return summary
+    records = {r["_id"]: r for r in raw.lists["projects"]}
+    updates = []
+    for c in changes:
+        rec = records[c.item_id]
+        updates.append(ItemUpdate(c.item_id, {fields[k].internal: v for k, v in c.values.items() if k in fields},
+                                  modified=rec.get("_modified"), editor=rec.get("_editor")))
+    results = site.update_items(rl.info.title, updates, system=True, progress=progress)
+    by_id = {c.item_id: c for c in changes}
+    for res in results:
+        if res.ok:
+            summary.written += 1
+        else:
+            c = by_id[res.item_id]
+            summary.failed.append({"list_title": rl.info.title, "item_id": res.item_id, "code": c.code,
+                                   "payload": {k: _jsonable(v) for k, v in c.values.items()},
+                                   "error": res.error})
+    return summary
+
+
+def _jsonable(v):
+    if isinstance(v, (datetime, date)):
+        return v.isoformat()
+    return v
