@@ -1,0 +1,150 @@
+"""One nightly run: extract -> normalize -> consolidate -> write back -> reports -> state.
+
+State is committed after the writes it describes: a run that dies half-way leaves the previous
+snapshot as "last COPIL" and the next run recomputes everything from SharePoint."""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+
+from connector import extract as extract_mod
+from connector.consolidate import consolidate
+from connector.errors import CopilError, SchemaError
+from connector.normalize import normalize
+from connector.sp import SharePointSite
+from connector.writeback import write_back
+
+log = logging.getLogger("copil.pipeline")
+
+
+@dataclass
+class RunSummary:
+    run_id: int | None = None
+    status: str = "ok"                 # ok | partial | failed
+    dry_run: bool = False
+    projects: int = 0
+    by_weather: dict = field(default_factory=dict)
+    read_items: int = 0
+    written: int = 0
+    unchanged: int = 0
+    failed: int = 0
+    planned: list = field(default_factory=list)     # dry run: what would be written
+    findings: list = field(default_factory=list)
+    dead_letters: list = field(default_factory=list)
+    reports_uploaded: int = 0
+    reports_skipped: int = 0
+    report_errors: list = field(default_factory=list)
+    report_files: list = field(default_factory=list)
+    requests: int = 0
+    duration_s: float = 0.0
+    exit_code: int = 0
+    message: str = ""
+
+
+def _step(progress, name: str, total: int | None = None):
+    if progress is not None and hasattr(progress, "step"):
+        return progress.step(name, total)
+    return None
+
+
+def build_portfolio(config, site: SharePointSite | None = None, *, as_of: date | None = None, progress=None):
+    """Read and consolidate without writing anything. Returns (portfolio, raw, resolved, site)."""
+    site = site or SharePointSite.from_config(config)
+    as_of = as_of or date.today()
+    resolved = extract_mod.resolve(site, config)
+    if resolved.problems:
+        raise SchemaError("configuration incompatible avec le site :\n- " + "\n- ".join(resolved.problems))
+    tz = site.timezone(config.collectivite.timezone)
+    raw, more = extract_mod.extract(site, config, resolved)
+    frames, findings = normalize(raw, tz=tz, currency=config.collectivite.currency)
+    portfolio = consolidate(frames, as_of=as_of, rules=config.rules, findings=findings + more,
+                            currency=config.collectivite.currency, documents=raw.documents)
+    return portfolio, raw, resolved, site
+
+
+def run_sync(config, *, dry_run: bool = False, reports: bool = True, force_reports: bool = False,
+             as_of: date | None = None, progress=None, out_dir=None, site: SharePointSite | None = None,
+             state=None) -> RunSummary:
+    from connector.state import State
+    t0 = time.monotonic()
+    state = state or State(config.state.url)
+    summary = RunSummary(dry_run=dry_run)
+    summary.run_id = state.start_run()
+    previous = state.previous_snapshots(before_run_id=summary.run_id)
+    try:
+        site = site or SharePointSite.from_config(config)
+        portfolio, raw, resolved, site = build_portfolio(config, site, as_of=as_of, progress=progress)
+        summary.projects = len(portfolio.projects)
+        summary.read_items = sum(len(v) for v in raw.lists.values())
+        summary.findings = list(portfolio.findings)
+        if not portfolio.projects.empty:
+            summary.by_weather = portfolio.projects["weather"].value_counts().to_dict()
+        wb = write_back(site, config, portfolio, raw, resolved, dry_run=dry_run, progress=progress)
+        summary.planned = wb.planned if dry_run else []
+        summary.written, summary.unchanged = wb.written, wb.unchanged
+        summary.failed, summary.dead_letters = len(wb.failed), wb.failed
+        if reports and getattr(config.reports, "enabled", True):
+            _reports(config, site, portfolio, previous, state, summary, force_reports, out_dir, dry_run, as_of)
+        summary.status = "partial" if (summary.failed or summary.report_errors) else "ok"
+        summary.exit_code = 5 if summary.status == "partial" else 0
+        if not dry_run:   # state after the writes it describes
+            state.save_snapshots(summary.run_id, snapshot(portfolio))
+            state.save_findings(summary.run_id, portfolio.findings)
+            if wb.failed:
+                state.add_dead_letters(summary.run_id, wb.failed)
+    except CopilError as e:
+        summary.status, summary.exit_code, summary.message = "failed", e.exit_code, str(e)
+        _finish(state, summary, site, t0)
+        raise
+    except Exception as e:
+        summary.status, summary.exit_code, summary.message = "failed", 1, f"{type(e).__name__}: {e}"
+        _finish(state, summary, site, t0)
+        raise
+    _finish(state, summary, site, t0)
+    return summary
+
+
+def _reports(config, site, portfolio, previous, state, summary, force, out_dir, dry_run, as_of):
+    from connector.reports.publish import publish_reports
+    rs = publish_reports(None if (out_dir or dry_run) else site, portfolio, reports_cfg=config.reports,
+                         collectivite=config.collectivite.name, copil_date=as_of or date.today(),
+                         previous=previous, hashes=state.report_hashes if not (out_dir or dry_run) else _NoHashes(),
+                         force=force, out_dir=out_dir)
+    summary.reports_uploaded, summary.reports_skipped = rs.uploaded, rs.skipped
+    summary.report_errors, summary.report_files = list(rs.errors), list(rs.files)
+
+
+class _NoHashes:
+    """Local/dry-run rendering always renders and never touches the published hashes."""
+
+    def get(self, key):
+        return None
+
+    def set(self, key, value):
+        pass
+
+
+def snapshot(portfolio) -> dict[str, dict]:
+    from connector.portfolio import PROJECT_INDICATOR_COLUMNS
+    out = {}
+    cols = [c for c in PROJECT_INDICATOR_COLUMNS if c in portfolio.projects.columns]
+    for code, row in portfolio.projects[cols].iterrows():
+        out[str(code)] = row.to_dict()
+    return out
+
+
+def _finish(state, summary: RunSummary, site, t0: float) -> None:
+    summary.duration_s = round(time.monotonic() - t0, 2)
+    summary.requests = site.requests if site is not None else 0
+    counts = {"read_items": summary.read_items, "written_items": summary.written,
+              "findings": len(summary.findings), "errors": summary.failed + len(summary.report_errors),
+              "dead_letters": summary.failed, "reports_uploaded": summary.reports_uploaded,
+              "projects": summary.projects, "requests": summary.requests, "exit_code": summary.exit_code,
+              "duration_s": summary.duration_s, "dry_run": summary.dry_run}
+    try:
+        state.finish_run(summary.run_id, status=summary.status, counts=counts, message=summary.message[:2000])
+    except Exception:   # never hide the run's own error behind a state error
+        log.exception("enregistrement de l'état impossible")
+    log.debug("run %s finished at %s", summary.run_id, datetime.now(timezone.utc).isoformat())
