@@ -1,10 +1,8 @@
 """`copil` command line (typer + rich). Messages for users are in French."""
 from __future__ import annotations
 
-import difflib
 import logging
 import os
-import secrets
 import shutil
 import signal
 import sys
@@ -111,16 +109,21 @@ def report(config: Path = ConfigOpt,
 
 
 def _reports_locally(cfg, out: Path, codes):
-    from connector import pipeline
-    from connector.reports.publish import write_reports_locally
+    """Render reports into a local folder from live data; nothing is written to SharePoint."""
+    from datetime import date
+
+    from connector.pipeline import _NoHashes, build_portfolio
+    from connector.reports.publish import publish_reports
+    from connector.state import State
     out.mkdir(parents=True, exist_ok=True)
-    build = getattr(pipeline, "build_portfolio", None)
-    if build is None:  # fall back: a dry run that renders into `out`
-        run_once(cfg, dry_run=True, reports=True, force_reports=True, out_dir=out,
-                 json_mode=_opts["json"])
-        return sorted(out.rglob("*.docx"))
-    portfolio, previous = build(cfg)
-    return write_reports_locally(cfg, portfolio, previous, out, codes=codes)
+    portfolio, *_ = build_portfolio(cfg)
+    previous = State(cfg.state.url).previous_snapshots()
+    rs = publish_reports(None, portfolio, reports_cfg=cfg.reports, collectivite=cfg.collectivite.name,
+                         copil_date=date.today(), previous=previous, hashes=_NoHashes(), force=True,
+                         out_dir=out, only=codes)
+    for e in rs.errors:
+        err.print(f"[red]✘[/] {mask(e)}", highlight=False)
+    return rs.files
 
 
 # --------------------------------------------------------------------------- init-site / check
@@ -130,30 +133,17 @@ def init_site_cmd(config: Path = ConfigOpt):
     cfg = _load(config)
     try:
         from connector.provision import init_site
-        result = init_site(cfg)
+        lines = init_site(_open_site(cfg), cfg)
     except Exception as exc:
         raise fail(exc, "Échec de la préparation du site")
-    say(f"Site prêt : {result if result is not None else 'rien à créer'}", "green")
+    for line in lines or []:
+        say(line)
+    say("Site prêt.", "green")
 
 
 def _open_site(cfg):
-    from connector import sp as sp_mod
-    for name in ("open_site", "connect", "site_from_config"):
-        fn = getattr(sp_mod, name, None)
-        if fn:
-            return fn(cfg)
-    cls = sp_mod.SharePointSite
-    if hasattr(cls, "from_config"):
-        return cls.from_config(cfg)
-    return cls(cfg)
-
-
-def _items(mapping):
-    if mapping is None:
-        return []
-    if isinstance(mapping, dict):
-        return list(mapping.items())
-    return list(getattr(mapping, "items", lambda: [])())
+    from connector.sp import SharePointSite
+    return SharePointSite.from_config(cfg)
 
 
 @app.command()
@@ -164,46 +154,28 @@ def check(config: Path = ConfigOpt):
     say("✔ Configuration valide", "green")
     try:
         site = _open_site(cfg)
-        site.list_info(_first_list_title(cfg))  # authenticates and reaches the site
+        title = site.ping()   # authenticates and reaches the site
     except Exception as exc:
         raise fail(exc, "Site SharePoint inaccessible")
-    say("✔ Authentification et accès au site", "green")
-    problems = []
-    for key, lst in _items(getattr(cfg, "lists", None)):
-        title = getattr(lst, "title", key)
-        try:
-            info = site.list_info(title)
-        except Exception as exc:
-            code = exit_code_for(exc)
-            if code == EXIT_AUTH:
-                raise fail(exc, f"Accès refusé à la liste « {title} »")
-            problems.append(f"Liste « {title} » ({key}) introuvable sur le site.")
-            continue
-        fields = getattr(info, "fields", {}) or {}
-        names = list(fields)
-        for logical, display in _items(getattr(lst, "columns", None)):
-            if not display or display in fields:
-                continue
-            close = difflib.get_close_matches(display, names, n=3, cutoff=0.5)
-            hint = f" Noms proches : {', '.join(f'« {c} »' for c in close)}." if close else ""
-            problems.append(f"Colonne « {display} » ({key}.{logical}) absente de la liste "
-                            f"« {title} ».{hint} Corrigez [lists.{key}.columns] {logical} = "
-                            f"\"...\" dans la configuration.")
-    if problems:
-        for p in problems:
+    say(f"✔ Authentification et accès au site « {title} »", "green")
+    from connector.extract import resolve
+    try:
+        resolved = resolve(site, cfg)
+    except Exception as exc:
+        raise fail(exc, "Lecture des listes impossible")
+    if resolved.problems:
+        for p in resolved.problems:
             if _opts["json"]:
                 log.error(p, extra={"exit_code": EXIT_SITE})
             else:
                 err.print(f"[red]✘[/] {mask(p)}", highlight=False)
+        err.print("Corrigez les noms dans la section [lists.<clé>] de la configuration "
+                  "(noms affichés dans SharePoint), ou lancez « copil init-site » sur un site vide.",
+                  highlight=False)
         raise typer.Exit(EXIT_SITE)
-    say("✔ Listes et colonnes trouvées : une synchronisation réelle peut tourner.", "green")
-
-
-def _first_list_title(cfg) -> str:
-    for key, lst in _items(getattr(cfg, "lists", None)):
-        return getattr(lst, "title", key)
-    from connector import schema
-    return next(iter(getattr(schema, "LISTS", {"projects": None})))
+    for key, rl in resolved.lists.items():
+        say(f"✔ « {rl.info.title} » : {len(rl.columns)} colonne(s) trouvée(s)", "green")
+    say("✔ Une synchronisation réelle peut tourner.", "green")
 
 
 # --------------------------------------------------------------------------- status
@@ -296,44 +268,32 @@ def schedule(config: Path = ConfigOpt):
 
 
 # --------------------------------------------------------------------------- emulator
-def _parse_tokens(specs: list[str]) -> dict:
-    """--token VALUE:ROLE[:SITE] -> {value: {"role", "site"}} (role -> value kept too)."""
-    tokens = {}
-    for spec in specs:
-        parts = spec.split(":")
-        if len(parts) not in (2, 3) or parts[1] not in ("read", "write", "manage", "fullcontrol"):
-            raise typer.BadParameter(f"« {spec} » : attendu VALEUR:ROLE[:SITE], "
-                                     "ROLE parmi read, write, manage, fullcontrol")
-        tokens[parts[0]] = {"role": parts[1], "site": parts[2] if len(parts) == 3 else None}
-    return tokens
-
-
 @app.command()
 def emulator(port: int = typer.Option(8765, "--port"),
              data: Optional[Path] = typer.Option(None, "--data", help="Dossier de persistance SQLite."),
              memory: bool = typer.Option(False, "--memory", help="Sans persistance."),
-             token: list[str] = typer.Option([], "--token", help="VALEUR:ROLE[:SITE], répétable."),
+             token: list[str] = typer.Option([], "--token", help="VALEUR:ROLE[:SITE], répétable "
+                                             "(ROLE : read, write, manage)."),
              seed_sample: bool = typer.Option(False, "--seed-sample", help="Crée la collectivité exemple."),
-             projects: int = typer.Option(40, "--projects")):
+             projects: int = typer.Option(40, "--projects", help="Taille de la collectivité exemple.")):
     """Lance l'émulateur SharePoint local (pour essais et tests)."""
     if (data is None) == (not memory):
         raise typer.BadParameter("choisir --data DOSSIER ou --memory")
-    from emulator import server
-    spec = _parse_tokens(token)
-    if not spec:
-        spec = {secrets.token_urlsafe(24): {"role": r, "site": None}
-                for r in ("read", "write", "manage")}
-    by_role = {v["role"]: k for k, v in spec.items() if not v["site"]}
+    from emulator import auth
+    from emulator.server import EmulatorServer
     try:
-        srv = server.start(port=port, data_dir=str(data) if data else None, tokens=by_role)
-    except TypeError:
-        srv = server.start(port=port, data_dir=str(data) if data else None)
+        grants = {g.token: g for g in (auth.parse_token_spec(t) for t in token)}
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc))
+    grants = grants or auth.default_grants(random=True)
+    srv = EmulatorServer(port, data_dir=str(data) if data else None, tokens=grants).start()
     if seed_sample:
-        from emulator.sample import seed_site
-        seed_site(srv.backend, "projets", projects=projects)
+        from emulator.sample import seed
+        if srv.backend.site("projets") is None:
+            seed(srv.backend, "projets", projects=projects)
     console.print(f"Émulateur SharePoint sur {srv.url} (site exemple : {srv.site_url('projets')})")
-    for value, v in spec.items():  # printed once on purpose: the operator needs them
-        console.print(f"  jeton {v['role']}{' / ' + v['site'] if v['site'] else ''} : {value}")
+    for g in grants.values():  # printed once on purpose: the operator needs them
+        console.print(f"  jeton {g.role}{' / site ' + g.site if g.site else ''} : {g.token}")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
@@ -344,12 +304,13 @@ def emulator(port: int = typer.Option(8765, "--port"),
 # --------------------------------------------------------------------------- demo
 DEMO_CONFIG = """# Configuration générée par « copil demo » (émulateur local)
 [collectivite]
-name = "Communauté de communes de démonstration"
+name = "{name}"
 
 [sharepoint]
 site_url = "{site_url}"
 auth = "bearer"
 token_env = "COPIL_DEMO_TOKEN"
+organisation = "Demo"
 
 [state]
 url = "sqlite:///{state}"
@@ -359,76 +320,56 @@ url = "sqlite:///{state}"
 @app.command()
 def demo(out: Path = typer.Option(Path("demo-out"), "--out", help="Dossier des rapports Word."),
          projects: int = typer.Option(40, "--projects", help="Nombre de projets exemple.")):
-    """Démonstration complète sans SharePoint : émulateur, données exemple, synchronisation,
-    rapports Word dans un dossier local."""
-    try:
-        from emulator.sample import seed_site
-        from emulator.server import start
-    except ImportError as exc:
-        raise fail(exc, "Émulateur indisponible dans cette installation")
+    """Démonstration complète sans SharePoint : émulateur, collectivité exemple, préparation du
+    site, une synchronisation nocturne et ses rapports Word, copiés dans un dossier local."""
+    from emulator.sample import COLLECTIVITE, seed
+    from emulator.server import start
     t0 = time.monotonic()
     work = Path(tempfile.mkdtemp(prefix="copil-demo-"))
     srv = start(port=0)
     try:
-        say("Émulateur SharePoint démarré, création de la collectivité exemple…")
-        seed_site(srv.backend, "projets", projects=projects)
-        token = srv.tokens.get("manage") or srv.tokens.get("write")
+        say(f"Émulateur SharePoint démarré sur {srv.url} ; création de la collectivité exemple "
+            f"({projects} projets)…")
+        seed(srv.backend, "projets", projects=projects)
+        token = srv.tokens["manage"]
         register_secret(token)
         os.environ["COPIL_DEMO_TOKEN"] = token
         cfg_path = work / "copil-demo.toml"
-        cfg_path.write_text(DEMO_CONFIG.format(site_url=srv.site_url("projets"),
-                                               state=(work / "state.db").as_posix()),
-                            encoding="utf-8")
+        cfg_path.write_text(DEMO_CONFIG.format(name=COLLECTIVITE, site_url=srv.site_url("projets"),
+                                               state=(work / "state.db").as_posix()), encoding="utf-8")
         cfg = _load(cfg_path)
         try:
             from connector.provision import init_site
-            init_site(cfg)
-        except Exception as exc:  # the sample is already provisioned; report, go on
-            log.debug("init-site : %s", exc)
-        reports_dir = work / "reports"
-        try:
-            summary = run_once(cfg, out_dir=reports_dir, json_mode=_opts["json"])
+            for line in init_site(_open_site(cfg), cfg) or []:
+                log.debug(line)
+            say("Site préparé (listes, colonnes calculées, bibliothèques).")
+            summary = run_once(cfg, json_mode=_opts["json"])
         except Exception as exc:
             raise fail(exc, "Échec de la synchronisation de démonstration")
         print_summary(summary)
         out.mkdir(parents=True, exist_ok=True)
-        files = _collect_reports(reports_dir, out) or _download_reports(cfg, out)
+        files = _download_reports(cfg, out)
     finally:
         srv.stop()
     say(f"{len(files)} rapport(s) Word copié(s) dans {out.resolve()} "
         f"(durée totale {time.monotonic() - t0:.0f} s). Ouvrez-les avec Word ou LibreOffice.", "green")
     shutil.rmtree(work, ignore_errors=True)
-    raise typer.Exit(int(getattr(summary, "exit_code", 0) or 0))
-
-
-def _collect_reports(src: Path, out: Path) -> list[Path]:
-    files = []
-    for f in sorted(src.rglob("*.docx")) if src.exists() else []:
-        dest = out / f.relative_to(src)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(f, dest)
-        files.append(dest)
-    return files
+    raise typer.Exit(int(summary.exit_code or 0))
 
 
 def _download_reports(cfg, out: Path) -> list[Path]:
-    """Reports only exist in the emulator's library: fetch them over HTTP."""
-    try:
-        site = _open_site(cfg)
-        library = getattr(getattr(cfg, "reports", None), "library", None) or "Rapports COPIL"
-        files = []
-        for fi in site.list_files(library):
-            url = getattr(fi, "server_relative_url", None) or getattr(fi, "url", "")
-            name = getattr(fi, "name", None) or url.rsplit("/", 1)[-1]
-            if not name.lower().endswith(".docx"):
-                continue
-            dest = out / name
-            dest.write_bytes(site.download(url))
-            files.append(dest)
-        return files
-    except Exception as exc:
-        log.warning("Téléchargement des rapports impossible : %s", exc)
-        return []
+    """Copy the reports the run published in SharePoint into `out`, keeping the folders."""
+    site = _open_site(cfg)
+    info = site.list_info(cfg.reports.library)
+    files = []
+    for fi in site.list_files(cfg.reports.library):
+        if not fi.name.lower().endswith(".docx"):
+            continue
+        dest = out / fi.server_relative_url[len(info.root_url) + 1:]
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_bytes(site.download_file(fi.server_relative_url))
+        files.append(dest)
+    return files
 
 
 if __name__ == "__main__":  # pragma: no cover
