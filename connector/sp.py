@@ -17,7 +17,7 @@ from office365.runtime.client_request_exception import ClientRequestException
 from office365.runtime.client_result import ClientResult
 from office365.runtime.client_value_collection import ClientValueCollection
 from office365.runtime.queries.service_operation import ServiceOperationQuery
-from office365.runtime.retry import is_transient_error
+from office365.runtime.retry import is_transient_error, response_retry_after
 from office365.sharepoint.fields.type import FieldType
 from office365.sharepoint.listitems.form_update_value import ListItemFormUpdateValue
 from office365.sharepoint.lists.creation_information import ListCreationInformation
@@ -128,7 +128,6 @@ class SharePointSite:
         self.max_retries = max_retries
         self._lists: dict[str, ListInfo] = {}
         self._folders: set[str] = set()
-        ctx.with_auto_retry(max_retry=max_retries, timeout_secs=1, max_delay=30, is_retriable=_retriable)
 
     @classmethod
     def from_config(cls, config) -> "SharePointSite":
@@ -150,7 +149,10 @@ class SharePointSite:
     def _run(self, what: str):
         """Execute pending queries, mapping failures to copil's typed errors."""
         try:
-            self.ctx.execute_query()
+            # with_auto_retry() ignores Retry-After in office365 3.3; this path honours it.
+            self.ctx.execute_query_retry(max_retry=self.max_retries, timeout_secs=1,
+                                         failure_callback=lambda _n, ex: server_delay(ex),
+                                         is_retriable=_retriable)
         except ClientRequestException as e:
             status = getattr(e.response, "status_code", None)
             if status in (401, 403):
@@ -325,7 +327,7 @@ class SharePointSite:
                 self.ctx.clear()
                 if attempt >= self.max_retries or not _retriable(e):
                     return [ItemWriteResult(u.item_id, False, f"lot refusé : {_short(e)}") for u in chunk]
-                delay = _retry_after(e) or min(2 ** attempt, 30)
+                delay = server_delay(e) or min(2 ** attempt, 30)
                 log.warning("lot de %d écritures rejeté (%s), nouvel essai dans %s s", len(chunk), _short(e), delay)
                 time.sleep(delay)
                 continue
@@ -434,11 +436,15 @@ def _short(e: Exception) -> str:
     return f"{type(e).__name__} : {str(e)[:200]}"
 
 
-def _retry_after(e: Exception) -> float | None:
+def server_delay(e: Exception) -> int | None:
+    """Seconds the server asked us to wait: the greater of Retry-After and RateLimit-Reset."""
     resp = getattr(e, "response", None)
     if resp is None:
         return None
+    waits = [response_retry_after(resp)]
     try:
-        return float(resp.headers.get("Retry-After"))
+        waits.append(int(float(resp.headers.get("RateLimit-Reset"))))
     except (TypeError, ValueError):
-        return None
+        pass
+    waits = [w for w in waits if w is not None]
+    return max(waits) if waits else None

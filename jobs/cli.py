@@ -275,8 +275,16 @@ def emulator(port: int = typer.Option(8765, "--port"),
              token: list[str] = typer.Option([], "--token", help="VALEUR:ROLE[:SITE], répétable "
                                              "(ROLE : read, write, manage)."),
              seed_sample: bool = typer.Option(False, "--seed-sample", help="Crée la collectivité exemple."),
-             projects: int = typer.Option(40, "--projects", help="Taille de la collectivité exemple.")):
-    """Lance l'émulateur SharePoint local (pour essais et tests)."""
+             projects: int = typer.Option(40, "--projects", help="Taille de la collectivité exemple."),
+             latency_ms: float = typer.Option(0, "--latency-ms", help="Latence ajoutée à chaque requête."),
+             throttle_every: int = typer.Option(0, "--throttle-every", help="Une requête sur N limitée (429)."),
+             throttle_rps: float = typer.Option(0, "--throttle-rps", help="Limitation au-delà de R requêtes/s."),
+             throttle_status: int = typer.Option(429, "--throttle-status", help="429 ou 503."),
+             retry_after: int = typer.Option(1, "--retry-after", help="Valeur de Retry-After (s)."),
+             drop_every: int = typer.Option(0, "--drop-every", help="Coupe une connexion sur N."),
+             error_path: list[str] = typer.Option([], "--error-path", help="MOTIF:STATUT, répétable.")):
+    """Lance l'émulateur SharePoint local (pour essais et tests). Les pannes se règlent aussi
+    pendant l'exécution : POST /_emulator/faults."""
     if (data is None) == (not memory):
         raise typer.BadParameter("choisir --data DOSSIER ou --memory")
     from emulator import auth
@@ -286,7 +294,11 @@ def emulator(port: int = typer.Option(8765, "--port"),
     except ValueError as exc:
         raise typer.BadParameter(str(exc))
     grants = grants or auth.default_grants(random=True)
-    srv = EmulatorServer(port, data_dir=str(data) if data else None, tokens=grants).start()
+    from emulator.faults import FaultConfig
+    faults = FaultConfig(latency_ms=latency_ms, throttle_every_n=throttle_every, throttle_rps=throttle_rps,
+                         throttle_status=throttle_status, retry_after=retry_after, drop_every_n=drop_every,
+                         error_paths=[(p.rsplit(":", 1)[0], int(p.rsplit(":", 1)[1])) for p in error_path])
+    srv = EmulatorServer(port, data_dir=str(data) if data else None, tokens=grants, faults=faults).start()
     if seed_sample:
         from emulator.sample import seed
         if srv.backend.site("projets") is None:
