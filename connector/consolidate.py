@@ -1,0 +1,259 @@
+"""Consolidate: typed frames -> the portfolio (indicators per project, tables for reports,
+rollups by direction, territory and policy). Pure pandas, no I/O.
+
+The finance software's export is authoritative for what was engaged and paid in a year: where
+it has a row for (operation code, year), it replaces the figures typed in the budget list."""
+from __future__ import annotations
+
+import math
+from datetime import date
+
+import pandas as pd
+
+from connector.normalize import Frames
+from connector.portfolio import (BUDGET_COLUMNS, CONTRACT_COLUMNS, MILESTONE_COLUMNS, PROJECT_INDICATOR_COLUMNS,
+                                 PROJECT_INPUT_COLUMNS, RISK_COLUMNS, ROLLUP_COLUMNS, SUBSIDY_COLUMNS, Finding,
+                                 Portfolio)
+from connector.rules import RulesConfig, assess
+
+STATE_GRANTS = ("DETR", "DSIL")
+
+
+def _div(a, b):
+    if a is None or b is None or pd.isna(a) or pd.isna(b) or b == 0:
+        return math.nan
+    return float(a) / float(b)
+
+
+def _add_years(d: date, years: int) -> date:
+    try:
+        return d.replace(year=d.year + years)
+    except ValueError:   # 29 February
+        return d.replace(year=d.year + years, day=28)
+
+
+def budget_table(frames: Frames) -> pd.DataFrame:
+    b = frames.budget
+    if b.empty:
+        b = pd.DataFrame(columns=BUDGET_COLUMNS)
+    b = b.dropna(subset=["year"])[["project_code", "year", "cp_planned", "engaged", "paid"]]
+    b = b.groupby(["project_code", "year"], as_index=False).agg(
+        cp_planned=("cp_planned", lambda s: s.sum(min_count=1)),
+        engaged=("engaged", lambda s: s.sum(min_count=1)), paid=("paid", lambda s: s.sum(min_count=1)))
+    f = frames.finance
+    if not f.empty:
+        f = f.dropna(subset=["year"]).groupby(["project_code", "year"], as_index=False).agg(
+            fin_engaged=("engaged", lambda s: s.sum(min_count=1)), fin_paid=("paid", lambda s: s.sum(min_count=1)))
+        b = b.merge(f, on=["project_code", "year"], how="outer")
+        b["engaged"] = b["fin_engaged"].where(b["fin_engaged"].notna(), b["engaged"])
+        b["paid"] = b["fin_paid"].where(b["fin_paid"].notna(), b["paid"])
+        b = b.drop(columns=["fin_engaged", "fin_paid"])
+    b["year"] = b["year"].astype(int)
+    for c in ("cp_planned", "engaged", "paid"):
+        b[c] = pd.to_numeric(b[c], errors="coerce").astype(float)
+    return b.sort_values(["project_code", "year"]).reset_index(drop=True)[BUDGET_COLUMNS]
+
+
+def milestone_table(frames: Frames, as_of: date) -> pd.DataFrame:
+    m = frames.milestones
+    if m.empty:
+        return pd.DataFrame(columns=MILESTONE_COLUMNS)
+    rows = []
+    for r in m.to_dict("records"):
+        due = r["forecast"] or r["baseline"]
+        slip = (r["forecast"] - r["baseline"]).days if r["forecast"] and r["baseline"] else None
+        if r["actual"]:
+            status = "Atteint"
+            if r["baseline"]:
+                slip = (r["actual"] - r["baseline"]).days
+        elif due and due < as_of:
+            status = "En retard"
+        else:
+            status = "À venir"
+        rows.append({**{k: r.get(k) for k in ("project_code", "id", "title", "phase", "baseline", "forecast",
+                                              "actual")}, "slippage_days": slip, "status": status})
+    out = pd.DataFrame(rows, columns=MILESTONE_COLUMNS)
+    out["_due"] = [r["forecast"] or r["baseline"] or date.max for r in rows]
+    return out.sort_values(["project_code", "_due"]).drop(columns="_due").reset_index(drop=True)
+
+
+def contract_table(frames: Frames, rules: RulesConfig) -> pd.DataFrame:
+    c = frames.contracts
+    if c.empty:
+        return pd.DataFrame(columns=CONTRACT_COLUMNS)
+    a = frames.amendments
+    rows = []
+    for r in c.to_dict("records"):
+        mine = a[a["contract_id"] == r["id"]] if not a.empty else a
+        amounts = [x for x in (mine["amount"].tolist() if not mine.empty else []) if x is not None and not pd.isna(x)]
+        total = sum(amounts)
+        initial = r.get("initial_amount")
+        limit = rules.amendment_limit_works if (r.get("kind") or "") == "Travaux" else rules.amendment_limit_services
+        rate = _div(total, initial) if amounts else (0.0 if initial else math.nan)
+        rows.append({"project_code": r["project_code"], "id": r["id"], "title": r.get("title"),
+                     "number": r.get("number") or r.get("title"), "kind": r.get("kind"), "holder": r.get("holder"),
+                     "initial_amount": initial, "amendments_count": len(mine), "amendments_total": total,
+                     "amendments_rate": rate, "threshold": limit,
+                     "over_threshold": bool(rate == rate and rate > limit),
+                     "commission_required": bool(initial and any(x / initial > rules.amendment_commission
+                                                                  for x in amounts))})
+    return pd.DataFrame(rows, columns=CONTRACT_COLUMNS)
+
+
+def subsidy_table(frames: Frames, starts: dict) -> pd.DataFrame:
+    s = frames.subsidies
+    if s.empty:
+        return pd.DataFrame(columns=SUBSIDY_COLUMNS)
+    rows = []
+    for r in s.to_dict("records"):
+        start_deadline = completion = None
+        funder = r.get("funder") or ""
+        if any(g in funder for g in STATE_GRANTS) and r.get("notified_on"):
+            start_deadline = _add_years(r["notified_on"], 2)
+            begin = starts.get(r["project_code"]) or start_deadline
+            completion = _add_years(begin, 4)
+        rows.append({**{k: r.get(k) for k in ("project_code", "id", "title", "funder", "requested", "notified",
+                                              "received", "notified_on")},
+                     "start_deadline": start_deadline, "completion_deadline": completion})
+    return pd.DataFrame(rows, columns=SUBSIDY_COLUMNS)
+
+
+def risk_table(frames: Frames) -> pd.DataFrame:
+    r = frames.risks
+    if r.empty:
+        return pd.DataFrame(columns=RISK_COLUMNS)
+    out = r.copy()
+    out["criticality"] = [p * i if p is not None and i is not None and not (pd.isna(p) or pd.isna(i)) else None
+                          for p, i in zip(out["probability"], out["impact"])]
+    return out[RISK_COLUMNS].reset_index(drop=True)
+
+
+def consolidate(frames: Frames, *, as_of: date, rules: RulesConfig, findings: list[Finding],
+                currency: str = "EUR", documents=None) -> Portfolio:
+    year = as_of.year
+    projects = frames.projects.copy()
+    budget = budget_table(frames)
+    milestones = milestone_table(frames, as_of)
+    contracts = contract_table(frames, rules)
+    starts = dict(zip(projects["code"], projects["start"])) if not projects.empty else {}
+    subsidies = subsidy_table(frames, starts)
+    risks = risk_table(frames)
+
+    by_code = {k: g for k, g in budget.groupby("project_code")} if not budget.empty else {}
+    ms_by = {k: g for k, g in milestones.groupby("project_code")} if not milestones.empty else {}
+    sub_by = {k: g for k, g in subsidies.groupby("project_code")} if not subsidies.empty else {}
+    con_by = {k: g for k, g in contracts.groupby("project_code")} if not contracts.empty else {}
+    risk_by = {k: g for k, g in risks.groupby("project_code")} if not risks.empty else {}
+    found_by: dict[str, int] = {}
+    for f in findings:
+        if f.project_code:
+            found_by[f.project_code] = found_by.get(f.project_code, 0) + 1
+
+    indicators = []
+    for p in projects.to_dict("records"):
+        code = p["code"]
+        ap = p.get("ap_voted")
+        b = by_code.get(code)
+        cur = b[b["year"] == year] if b is not None else None
+        row = dict(p)
+        sums = lambda frame, col: frame[col].sum(min_count=1) if frame is not None and not frame.empty else math.nan  # noqa: E731
+        row["cp_year"], row["engaged_year"], row["paid_year"] = (sums(cur, "cp_planned"), sums(cur, "engaged"),
+                                                                 sums(cur, "paid"))
+        row["cp_total"], row["engaged_total"], row["paid_total"] = (sums(b, "cp_planned"), sums(b, "engaged"),
+                                                                    sums(b, "paid"))
+        row["cp_execution_rate"] = _div(row["paid_year"], row["cp_year"])
+        row["commitment_rate"] = _div(row["engaged_total"], ap)
+        row["ap_consumption"] = _div(row["paid_total"], ap)
+        paid_total = 0.0 if pd.isna(row["paid_total"]) else row["paid_total"]
+        row["remaining_to_pay"] = (ap - paid_total) if ap is not None and not pd.isna(ap) else math.nan
+        row["ap_coverage_years"] = _div(row["remaining_to_pay"], row["cp_year"])
+
+        s = sub_by.get(code)
+        row["subsidies_requested"] = sums(s, "requested")
+        row["subsidies_notified"] = sums(s, "notified")
+        row["subsidies_received"] = sums(s, "received")
+        notified = 0.0 if pd.isna(row["subsidies_notified"]) else row["subsidies_notified"]
+        row["self_funding_share"] = 1 - _div(notified, ap) if ap else math.nan
+        row["_subsidies"], deadlines = [], []
+        if s is not None:
+            for r in s.to_dict("records"):
+                started = p.get("start") is not None and p["start"] <= as_of
+                checks = [] if started else [("start", r["start_deadline"])]
+                checks.append(("completion", r["completion_deadline"]))
+                for kind, d in checks:
+                    if d is None or (kind == "completion" and p.get("phase") == "Clos"):
+                        continue
+                    lapsed = d < as_of
+                    soon = not lapsed and (d - as_of).days <= rules.subsidy_deadline_warning_days
+                    if not lapsed:
+                        deadlines.append(d)
+                    if lapsed or soon:
+                        row["_subsidies"].append({"funder": r["funder"], "kind": kind, "deadline": d,
+                                                  "lapsed": lapsed, "soon": soon, "amount": r.get("notified")})
+        row["subsidy_deadline"] = min(deadlines) if deadlines else None
+
+        c = con_by.get(code)
+        row["amendments_rate_max"] = c["amendments_rate"].max() if c is not None and not c.empty else math.nan
+        row["_contracts"] = [{"number": x["number"], "rate": x["amendments_rate"], "limit": x["threshold"],
+                              "commission": x["commission_required"]}
+                             for x in (c.to_dict("records") if c is not None else []) if x["amendments_rate"] == x["amendments_rate"]]
+
+        be, fe = p.get("baseline_end"), p.get("forecast_end")
+        row["slippage_days"] = (fe - be).days if be and fe else math.nan
+        m = ms_by.get(code)
+        row["overdue_milestones"] = int((m["status"] == "En retard").sum()) if m is not None else 0
+        upcoming = m[m["status"] == "À venir"] if m is not None else None
+        if upcoming is not None and not upcoming.empty:
+            first = upcoming.iloc[0]
+            row["next_milestone_label"] = first["title"]
+            row["next_milestone_date"] = first["forecast"] or first["baseline"]
+        else:
+            row["next_milestone_label"], row["next_milestone_date"] = None, None
+
+        r = risk_by.get(code)
+        if r is not None:
+            open_ = r[(r["status"].fillna("Ouvert") == "Ouvert") & (r["criticality"].fillna(0) >= rules.risk_critical)]
+            row["open_critical_risks"] = len(open_)
+        else:
+            row["open_critical_risks"] = 0
+        row["findings_count"] = found_by.get(code, 0)
+        row["weather"], row["weather_reasons"], row["alerts"] = assess(row, year=year, rules=rules, currency=currency)
+        indicators.append(row)
+
+    cols = PROJECT_INPUT_COLUMNS + PROJECT_INDICATOR_COLUMNS
+    out = pd.DataFrame(indicators, columns=cols)
+    out.index = out["code"].tolist()
+    portfolio = Portfolio(as_of=as_of, year=year, currency=currency, projects=out, milestones=milestones,
+                          budget=budget, subsidies=subsidies, contracts=contracts, risks=risks,
+                          findings=list(findings))
+    portfolio.rollups = {dim: rollup(out, dim) for dim in ("direction", "territory", "policy")}
+    docs: dict[str, list] = {}
+    for d in documents or []:
+        if d.project_code:
+            docs.setdefault(d.project_code, []).append(d)
+    for k in docs:
+        docs[k].sort(key=lambda d: (d.modified or date.min, d.name), reverse=True)
+    portfolio.documents = docs
+    return portfolio
+
+
+def rollup(projects: pd.DataFrame, dim: str) -> pd.DataFrame:
+    if projects.empty:
+        return pd.DataFrame(columns=ROLLUP_COLUMNS)
+    p = projects.copy()
+    p[dim] = p[dim].fillna("Non renseigné")
+    g = p.groupby(dim)
+    out = pd.DataFrame({
+        "projects": g.size(),
+        "soleil": g["weather"].apply(lambda s: int((s == "Soleil").sum())),
+        "nuageux": g["weather"].apply(lambda s: int((s == "Nuageux").sum())),
+        "orage": g["weather"].apply(lambda s: int((s == "Orage").sum())),
+        "indetermine": g["weather"].apply(lambda s: int((s == "Indéterminé").sum())),
+        "ap_voted": g["ap_voted"].sum(min_count=1),
+        "cp_year": g["cp_year"].sum(min_count=1),
+        "engaged_year": g["engaged_year"].sum(min_count=1),
+        "paid_year": g["paid_year"].sum(min_count=1),
+        "subsidies_notified": g["subsidies_notified"].sum(min_count=1),
+    })
+    out["cp_execution_rate"] = [(_div(a, b)) for a, b in zip(out["paid_year"], out["cp_year"])]
+    return out[ROLLUP_COLUMNS].sort_index()

@@ -1,0 +1,181 @@
+"""Normalize: raw SharePoint values -> typed pandas frames, and a finding for every value a
+person typed that cannot be used. Never raises on bad data."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from connector import parse, schema
+from connector.portfolio import Finding
+from connector.raw import RawData
+
+# How each logical column is parsed, whatever its SharePoint type (a renamed list may keep
+# AP votée as Currency, another as free text imported from Excel).
+PARSERS = {
+    "projects": {"start": "date", "baseline_end": "date", "forecast_end": "date", "progress": "percent",
+                 "ap_voted": "amount", "ap_deliberation": "date"},
+    "milestones": {"baseline": "date", "forecast": "date", "actual": "date"},
+    "budget": {"year": "year", "cp_planned": "amount", "engaged": "amount", "paid": "amount"},
+    "subsidies": {"requested": "amount", "notified": "amount", "received": "amount", "notified_on": "date"},
+    "contracts": {"initial_amount": "amount", "notified_on": "date"},
+    "amendments": {"number": "number", "amount": "amount", "signed_on": "date"},
+    "risks": {"probability": "level", "impact": "level"},
+}
+FINANCE_PARSERS = {"year": "year", "ap_affected": "amount", "engaged": "amount", "paid": "amount"}
+CHILD_LISTS = ("milestones", "budget", "subsidies", "contracts", "risks")
+
+
+@dataclass
+class Frames:
+    projects: pd.DataFrame = field(default_factory=pd.DataFrame)
+    milestones: pd.DataFrame = field(default_factory=pd.DataFrame)
+    budget: pd.DataFrame = field(default_factory=pd.DataFrame)
+    subsidies: pd.DataFrame = field(default_factory=pd.DataFrame)
+    contracts: pd.DataFrame = field(default_factory=pd.DataFrame)
+    amendments: pd.DataFrame = field(default_factory=pd.DataFrame)
+    risks: pd.DataFrame = field(default_factory=pd.DataFrame)
+    finance: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+class _Parser:
+    def __init__(self, raw: RawData, tz: str, findings: list[Finding]):
+        self.raw, self.tz, self.findings = raw, tz, findings
+
+    def value(self, key: str, rec: dict, logical: str, how: str | None, code: str | None):
+        v = rec.get(logical)
+        if how is None:
+            return parse.parse_text(v) if not isinstance(v, (int, float, list)) else v
+        if how == "date":
+            out, msg = parse.parse_date(v, self.tz)
+        elif how == "amount":
+            out, msg = parse.parse_amount(v)
+        elif how == "percent":
+            out, msg = parse.parse_percent(v)
+        elif how in ("number", "year", "level"):
+            out, msg = parse.parse_number(v)
+            if out is not None and how == "year" and not (1990 <= out <= 2100):
+                out, msg = None, f"exercice invalide : « {v} »"
+            if out is not None and how == "level" and not (1 <= out <= 4):
+                out, msg = None, f"niveau hors échelle 1 à 4 : « {v} »"
+            if out is not None and how in ("year", "level"):
+                out = int(out)
+        else:
+            raise ValueError(how)
+        if msg:
+            self.finding(key, rec, logical, v, msg, code, severity="erreur" if out is None else "avertissement")
+        return out
+
+    def finding(self, key, rec, logical, value, msg, code, severity="erreur"):
+        cols = self.raw.columns.get(key, {})
+        self.findings.append(Finding(
+            list_title=self.raw.titles.get(key, key), item_id=rec.get("_id"),
+            column=cols.get(logical, logical), value="" if value is None else str(value), message=msg,
+            link=rec.get("_url", ""), project_code=code, severity=severity))
+
+
+def _records(raw: RawData, key: str) -> list[dict]:
+    return raw.lists.get(key) or []
+
+
+def normalize(raw: RawData, *, tz: str = "Europe/Paris", currency: str = "EUR") -> tuple[Frames, list[Finding]]:
+    findings: list[Finding] = []
+    p = _Parser(raw, tz, findings)
+    frames = Frames()
+
+    # Projects: keyed by operation code, which must be present and unique.
+    rows, seen, code_by_id = [], set(), {}
+    for rec in _records(raw, "projects"):
+        code = parse.parse_text(rec.get("code"))
+        if not code:
+            p.finding("projects", rec, "code", rec.get("code"), "projet sans code opération : ignoré", None)
+            continue
+        if code in seen:
+            p.finding("projects", rec, "code", code, f"code opération en double « {code} » : "
+                      "seul le premier projet est consolidé", code)
+            continue
+        seen.add(code)
+        code_by_id[rec.get("_id")] = code
+        row = {"id": rec.get("_id"), "url": rec.get("_url", ""), "code": code}
+        for c in schema.PROJECTS.columns:
+            if c.owned or c.key == "code":
+                continue
+            row[c.key] = p.value("projects", rec, c.key, PARSERS["projects"].get(c.key), code)
+        rows.append(row)
+    cols = ["id", "url", "code"] + [c.key for c in schema.PROJECTS.columns if not c.owned and c.key != "code"]
+    frames.projects = pd.DataFrame(rows, columns=cols)
+
+    # Children: attach each row to its project by lookup id or by code.
+    for key in CHILD_LISTS:
+        frames.__setattr__(key, _children(p, raw, key, code_by_id, seen))
+
+    # Amendments hang off contracts.
+    contract_code = {}
+    if not frames.contracts.empty:
+        contract_code = dict(zip(frames.contracts["id"], frames.contracts["project_code"]))
+    rows = []
+    spec = schema.AMENDMENTS
+    for rec in _records(raw, "amendments"):
+        cid = rec.get("contract")
+        code = contract_code.get(cid)
+        if code is None:
+            p.finding("amendments", rec, "contract", cid, "avenant rattaché à aucun marché connu : ignoré", None)
+            continue
+        row = {"id": rec.get("_id"), "contract_id": cid, "project_code": code}
+        for c in spec.columns:
+            if c.key != "contract":
+                row[c.key] = p.value("amendments", rec, c.key, PARSERS["amendments"].get(c.key), code)
+        rows.append(row)
+    frames.amendments = pd.DataFrame(rows, columns=["id", "contract_id", "project_code"] +
+                                     [c.key for c in spec.columns if c.key != "contract"])
+
+    # Finance export rows: keyed by code and year.
+    rows = []
+    for rec in raw.finance_rows:
+        code = parse.parse_text(rec.get("code"))
+        fake = {"_id": rec.get("_row"), "_url": ""}
+        if not code:
+            continue
+        if code not in seen:
+            findings.append(Finding(rec.get("_file", "export"), rec.get("_row"), "Code opération", code,
+                                    f"code opération « {code} » de l'export financier inconnu dans les projets",
+                                    project_code=None, severity="avertissement"))
+            continue
+        row = {"project_code": code}
+        for k, how in FINANCE_PARSERS.items():
+            v = rec.get(k)
+            out, msg = {"year": parse.parse_number, "amount": parse.parse_amount}[how](v)
+            if how == "year" and out is not None:
+                out = int(out)
+            if msg:
+                findings.append(Finding(rec.get("_file", "export"), rec.get("_row"), k, str(v), msg, fake["_url"],
+                                        code, "erreur" if out is None else "avertissement"))
+            row[k] = out
+        rows.append(row)
+    frames.finance = pd.DataFrame(rows, columns=["project_code", "year", "ap_affected", "engaged", "paid"])
+    return frames, findings
+
+
+def _children(p: _Parser, raw: RawData, key: str, code_by_id: dict, codes: set) -> pd.DataFrame:
+    spec = schema.BY_KEY[key]
+    keys = [c.key for c in spec.columns if c.key != "project"]
+    rows = []
+    for rec in _records(raw, key):
+        if "project_code" in rec and "project" not in rec:
+            code = parse.parse_text(rec.get("project_code"))
+            bad = code not in codes
+            raw_link = code
+        else:
+            raw_link = rec.get("project")
+            code = code_by_id.get(raw_link)
+            bad = code is None
+        if bad:
+            what = "projet" if raw_link in (None, "") else f"projet inconnu « {raw_link} »"
+            logical = "project_code" if "project_code" in rec else "project"
+            p.finding(key, rec, logical, raw_link, f"élément rattaché à aucun {what} : ignoré", None)
+            continue
+        row = {"id": rec.get("_id"), "url": rec.get("_url", ""), "project_code": code}
+        for k in keys:
+            row[k] = p.value(key, rec, k, PARSERS.get(key, {}).get(k), code)
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["id", "url", "project_code"] + keys)

@@ -1,0 +1,170 @@
+"""Parsers for the values staff type: French and sloppy amounts, percentages and dates.
+
+Each returns (value, problem). problem is None for a clean value (or an empty cell); a message
+with value None means unusable; a message with a value means "used, but check it" (an
+approximate amount such as `env. 3M`)."""
+from __future__ import annotations
+
+import math
+import re
+from datetime import date, datetime, timezone
+from zoneinfo import ZoneInfo
+
+_SPACES = re.compile(r"[\s\u00a0\u202f\u2009']")
+_EMPTY = {"", "-", "–", "—"}
+_UNKNOWN = {"n.c.", "nc", "n/c", "?", "??", "à définir", "a definir", "à venir", "tbd", "inconnu", "néant", "xxx"}
+_MULT = {"k": 1e3, "m": 1e6, "md": 1e9, "mds": 1e9, "mrd": 1e9}
+_AMOUNT = re.compile(
+    r"^(?P<num>[+-]?[\d.,]+)\s*(?P<mult>k|m|md|mds|mrd|millions?|milliers?|mille)?\s*"
+    r"(?P<cur>€|eur|euros?|xpf|f\s*cfp|cfp)?\s*(?P<tax>ht|ttc)?$", re.I)
+MONTHS = {"janvier": 1, "février": 2, "fevrier": 2, "mars": 3, "avril": 4, "mai": 5, "juin": 6,
+          "juillet": 7, "août": 8, "aout": 8, "septembre": 9, "octobre": 10, "novembre": 11,
+          "décembre": 12, "decembre": 12, "janv": 1, "févr": 2, "fevr": 2, "avr": 4, "juil": 7,
+          "sept": 9, "oct": 10, "nov": 11, "déc": 12, "dec": 12}
+
+
+def _is_empty(raw) -> bool:
+    return raw is None or (isinstance(raw, float) and math.isnan(raw)) or (
+        isinstance(raw, str) and raw.strip().lower() in _EMPTY)
+
+
+def _number(text: str) -> float | None:
+    """French or English digits with thousands separators: 1.234.567,89 / 1,234,567.89 / 1234,5."""
+    t = text
+    if "," in t and "." in t:
+        if t.rfind(",") > t.rfind("."):
+            t = t.replace(".", "").replace(",", ".")
+        else:
+            t = t.replace(",", "")
+    elif "," in t:
+        parts = t.split(",")
+        t = t.replace(",", "") if len(parts) > 2 else t.replace(",", ".")
+    elif t.count(".") > 1:
+        t = t.replace(".", "")
+    elif "." in t and re.fullmatch(r"\d{1,3}\.\d{3}", t.lstrip("+-")):
+        t = t.replace(".", "")   # 1.250 in a French amount is a thousands separator
+    try:
+        return float(t)
+    except ValueError:
+        return None
+
+
+def parse_amount(raw) -> tuple[float | None, str | None]:
+    if _is_empty(raw):
+        return None, None
+    if isinstance(raw, bool):
+        return None, f"montant illisible : « {raw} »"
+    if isinstance(raw, (int, float)):
+        return float(raw), None
+    text = str(raw).strip()
+    low = text.lower()
+    if low in _UNKNOWN:
+        return None, f"montant non renseigné : « {text} »"
+    approx = False
+    for prefix in ("env.", "env", "environ", "~", "≈", "ca.", "approx.", "approx"):
+        if low.startswith(prefix):
+            low = low[len(prefix):].strip()
+            approx = True
+            break
+    compact = _SPACES.sub("", low)
+    m = _AMOUNT.match(compact.replace("millions", "m").replace("million", "m")
+                      .replace("milliers", "k").replace("millier", "k").replace("mille", "k"))
+    if not m:
+        return None, f"montant illisible : « {text} »"
+    value = _number(m.group("num"))
+    if value is None:
+        return None, f"montant illisible : « {text} »"
+    mult = (m.group("mult") or "").lower()
+    value *= _MULT.get(mult, 1)
+    if approx:   # usable, but staff should replace it with the voted figure
+        return value, f"montant approximatif « {text} » retenu pour {value:,.0f} ; saisir le montant exact".replace(",", "\u202f")
+    return value, None
+
+
+def parse_percent(raw) -> tuple[float | None, str | None]:
+    """A fraction: 45 %, 45, 0,45 and 0.45 all give 0.45; above 100 % is refused."""
+    if _is_empty(raw):
+        return None, None
+    if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+        value = float(raw)
+        text = str(raw)
+    else:
+        text = str(raw).strip()
+        compact = _SPACES.sub("", text).rstrip("%").strip()
+        value = _number(compact) if compact else None
+        if value is None:
+            return None, f"pourcentage illisible : « {text} »"
+        if "%" in text:
+            value /= 100
+        elif value > 1:
+            value /= 100
+    if isinstance(raw, (int, float)) and value > 1:
+        value /= 100
+    if value < 0 or value > 1:
+        return None, f"pourcentage hors limites (0 à 100 %) : « {text} »"
+    return value, None
+
+
+_DMY = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2}|\d{4})$")
+_ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+_TEXT_DATE = re.compile(r"^(?:le\s+)?(\d{1,2})(?:er)?\s+([a-zéûè\.]+)\s+(\d{4})$", re.I)
+
+
+def parse_date(raw, tz: str = "Europe/Paris") -> tuple[date | None, str | None]:
+    """dd/mm/yyyy, ISO dates, SharePoint UTC datetimes (converted to the site time zone, so a
+    date-only value stored as the previous day 22:00Z comes back as the right day), and
+    `22 novembre 2026`."""
+    if _is_empty(raw):
+        return None, None
+    if isinstance(raw, datetime):
+        if raw.tzinfo is not None:
+            return raw.astimezone(ZoneInfo(tz)).date(), None
+        return raw.date(), None
+    if isinstance(raw, date):
+        return raw, None
+    text = str(raw).strip()
+    if "T" in text and re.match(r"^\d{4}-\d{2}-\d{2}T", text):
+        try:
+            dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            return None, f"date illisible : « {text} »"
+        if dt.tzinfo is None:
+            dt = dt.replace(tzinfo=timezone.utc)
+        return dt.astimezone(ZoneInfo(tz)).date(), None
+    for rx, order in ((_DMY, "dmy"), (_ISO_DATE, "ymd")):
+        m = rx.match(text)
+        if m:
+            a, b, c = (int(x) for x in m.groups())
+            d, mo, y = (a, b, c) if order == "dmy" else (c, b, a)
+            if y < 100:
+                y += 2000
+            try:
+                return date(y, mo, d), None
+            except ValueError:
+                return None, f"date inexistante : « {text} »"
+    m = _TEXT_DATE.match(text)
+    if m:
+        month = MONTHS.get(m.group(2).lower().rstrip("."))
+        if month:
+            try:
+                return date(int(m.group(3)), month, int(m.group(1))), None
+            except ValueError:
+                return None, f"date inexistante : « {text} »"
+    return None, f"date illisible : « {text} » (format attendu : jj/mm/aaaa)"
+
+
+def parse_number(raw) -> tuple[float | None, str | None]:
+    if _is_empty(raw):
+        return None, None
+    if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+        return float(raw), None
+    value = _number(_SPACES.sub("", str(raw)))
+    if value is None:
+        return None, f"nombre illisible : « {raw} »"
+    return value, None
+
+
+def parse_text(raw) -> str | None:
+    if _is_empty(raw):
+        return None
+    return str(raw).strip() or None

@@ -1,0 +1,24 @@
+"""Configuration of the Word reports ([reports] section)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+DEFAULT_TEMPLATES = Path(__file__).resolve().parents[2] / "docx_templates"
+
+
+class ReportsConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = Field(True, description="Generate and publish the Word reports during the nightly run.")
+    library: str = Field("Rapports COPIL", description="Document library (display name) the reports go to.")
+    folder: str = Field("{year}/{code}", description="Folder of a project report inside the library; "
+                        "placeholders {year}, {code}, {direction}.")
+    portfolio_folder: str = Field("{year}/Synthèse", description="Folder of the portfolio synthesis.")
+    templates_dir: Path = Field(DEFAULT_TEMPLATES, description="Local folder holding the .docx templates.")
+    template_library: str | None = Field(None, description="A SharePoint library whose templates, when present, "
+                                         "win over the local ones (staff edit them in Word online).")
+    project_template: str = Field("rapport_copil.docx", description="Template of the per-project COPIL report.")
+    portfolio_template: str = Field("synthese_portefeuille.docx", description="Template of the portfolio synthesis.")
+    documents_shown: int = Field(8, ge=0, le=50, description="How many of a project's latest documents a report lists.")
