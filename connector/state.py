@@ -1,0 +1,179 @@
+"""Run state in SQLAlchemy (SQLite file by default, PostgreSQL by URL): runs, one indicator
+snapshot per project and run (the base of "trend since last COPIL"), findings, dead letters,
+report hashes. The pipeline saves a run's snapshot only after its writes succeeded."""
+from __future__ import annotations
+
+import math
+from datetime import date, datetime, timezone
+
+from sqlalchemy import (JSON, Column, DateTime, ForeignKey, Integer, MetaData, String, Table, Text, create_engine,
+                        delete, insert, select, update)
+from sqlalchemy.engine import Engine
+
+metadata = MetaData()
+
+runs = Table(
+    "copil_runs", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("ended_at", DateTime(timezone=True)),
+    Column("status", String(20), nullable=False, default="running"),
+    Column("counts", JSON),
+    Column("message", Text),
+)
+snapshots = Table(
+    "copil_snapshots", metadata,
+    Column("run_id", Integer, ForeignKey("copil_runs.id"), primary_key=True),
+    Column("project_code", String(100), primary_key=True),
+    Column("indicators", JSON, nullable=False),
+)
+findings_t = Table(
+    "copil_findings", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", Integer, ForeignKey("copil_runs.id"), index=True),
+    Column("list_title", String(255)), Column("item_id", Integer), Column("column", String(255)),
+    Column("value", Text), Column("message", Text), Column("link", Text), Column("project_code", String(100)),
+    Column("severity", String(20)),
+)
+dead_letters = Table(
+    "copil_dead_letters", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", Integer, ForeignKey("copil_runs.id"), index=True),
+    Column("list_title", String(255)), Column("item_id", Integer), Column("project_code", String(100)),
+    Column("payload", JSON), Column("error", Text),
+    Column("created_at", DateTime(timezone=True)),
+)
+report_hashes = Table(
+    "copil_report_hashes", metadata,
+    Column("key", String(400), primary_key=True),
+    Column("hash", String(128), nullable=False),
+    Column("updated_at", DateTime(timezone=True)),
+)
+
+
+def jsonable(v):
+    """Indicator values as JSON: dates ISO, NaN/NaT -> None, numpy scalars -> Python."""
+    if v is None:
+        return None
+    if isinstance(v, (list, tuple)):
+        return [jsonable(x) for x in v]
+    if isinstance(v, dict):
+        return {str(k): jsonable(x) for k, x in v.items()}
+    if isinstance(v, (datetime, date)):
+        return v.isoformat()
+    if hasattr(v, "item") and not isinstance(v, (str, bytes)):
+        try:
+            v = v.item()
+        except (ValueError, AttributeError):
+            pass
+    if isinstance(v, float) and math.isnan(v):
+        return None
+    if str(v) in ("NaT", "nan", "<NA>"):
+        return None
+    if isinstance(v, (bool, int, float, str)):
+        return v
+    return str(v)
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class ReportHashes:
+    """The content hash of each published report (key = library path)."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+
+    def get(self, key: str) -> str | None:
+        with self.engine.connect() as c:
+            return c.execute(select(report_hashes.c.hash).where(report_hashes.c.key == key)).scalar()
+
+    def set(self, key: str, value: str) -> None:
+        with self.engine.begin() as c:
+            c.execute(delete(report_hashes).where(report_hashes.c.key == key))
+            c.execute(insert(report_hashes).values(key=key, hash=value, updated_at=_now()))
+
+
+class State:
+    def __init__(self, url: str):
+        kwargs = {"future": True}
+        if url.startswith("sqlite"):
+            kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+        self.engine = create_engine(url, **kwargs)
+        metadata.create_all(self.engine)
+        self.report_hashes = ReportHashes(self.engine)
+
+    def start_run(self) -> int:
+        with self.engine.begin() as c:
+            return c.execute(insert(runs).values(started_at=_now(), status="running")).inserted_primary_key[0]
+
+    def finish_run(self, run_id: int, *, status: str, counts: dict, message: str = "") -> None:
+        with self.engine.begin() as c:
+            c.execute(update(runs).where(runs.c.id == run_id).values(
+                ended_at=_now(), status=status, counts=jsonable(counts), message=message))
+
+    def save_snapshots(self, run_id: int, by_code: dict[str, dict]) -> None:
+        rows = [{"run_id": run_id, "project_code": code, "indicators": jsonable(ind)} for code, ind in by_code.items()]
+        with self.engine.begin() as c:
+            if rows:
+                c.execute(insert(snapshots), rows)
+
+    def previous_snapshots(self, before_run_id: int | None = None) -> dict[str, dict]:
+        """The snapshot of the latest run before `before_run_id` that saved one (dry runs and
+        failed runs save none)."""
+        from sqlalchemy import func
+        q = select(func.max(snapshots.c.run_id))
+        if before_run_id is not None:
+            q = q.where(snapshots.c.run_id < before_run_id)
+        with self.engine.connect() as c:
+            last = c.execute(q).scalar()
+            if last is None:
+                return {}
+            rows = c.execute(select(snapshots.c.project_code, snapshots.c.indicators)
+                             .where(snapshots.c.run_id == last)).all()
+        return {code: ind for code, ind in rows}
+
+    def save_findings(self, run_id: int, found) -> None:
+        rows = [{"run_id": run_id, "list_title": f.list_title, "item_id": f.item_id, "column": f.column,
+                 "value": f.value, "message": f.message, "link": f.link, "project_code": f.project_code,
+                 "severity": f.severity} for f in found]
+        if rows:
+            with self.engine.begin() as c:
+                c.execute(insert(findings_t), rows)
+
+    def add_dead_letters(self, run_id: int, items: list[dict]) -> None:
+        rows = [{"run_id": run_id, "list_title": d.get("list_title"), "item_id": d.get("item_id"),
+                 "project_code": d.get("code"), "payload": jsonable(d.get("payload")), "error": d.get("error"),
+                 "created_at": _now()} for d in items]
+        if rows:
+            with self.engine.begin() as c:
+                c.execute(insert(dead_letters), rows)
+
+    def dead_letters(self, run_id: int | None = None) -> list[dict]:
+        q = select(dead_letters)
+        if run_id is not None:
+            q = q.where(dead_letters.c.run_id == run_id)
+        with self.engine.connect() as c:
+            return [dict(r._mapping) for r in c.execute(q.order_by(dead_letters.c.id))]
+
+    def last_runs(self, n: int = 10) -> list[dict]:
+        with self.engine.connect() as c:
+            rows = c.execute(select(runs).order_by(runs.c.id.desc()).limit(n)).all()
+        out = []
+        for r in rows:
+            d = dict(r._mapping)
+            counts = d.pop("counts") or {}
+            started, ended = d["started_at"], d["ended_at"]
+            d["duration_s"] = (ended - started).total_seconds() if ended and started else None
+            d.update({"written": counts.get("written_items"), "findings": counts.get("findings"),
+                      "failed": counts.get("errors"), "projects": counts.get("projects"),
+                      "exit_code": counts.get("exit_code"), "requests": counts.get("requests"),
+                      "dry_run": counts.get("dry_run")})
+            out.append(d)
+        return out
+
+    runs = last_runs   # used by `copil status`
+
+
+__all__ = ["State", "jsonable", "metadata"]
