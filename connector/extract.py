@@ -59,8 +59,11 @@ def resolve(site: SharePointSite, config, *, include_owned: bool = True) -> Reso
             wanted.update(config.owned_columns())
         cols = {}
         for logical, display in wanted.items():
+            # display name first; the internal name also works ("Title" on a French site whose
+            # built-in column is shown as "Titre")
             f = info.fields.get(display) or next(
-                (x for x in info.fields.values() if x.display.lower() == display.lower()), None)
+                (x for x in info.fields.values() if x.display.lower() == display.lower()), None) or next(
+                (x for x in info.fields.values() if x.internal == display), None)
             if f is None:
                 out.problems.append(
                     f"liste « {title} » : la colonne « {display} » (clé `lists.{key}.columns.{logical}`) "
@@ -86,7 +89,7 @@ def extract(site: SharePointSite, config, resolved: Resolved | None = None) -> t
     for key, rl in resolved.lists.items():
         if rl.info.template == 101:
             continue
-        fields = list(dict.fromkeys(rl.columns.values(), None))
+        fields = list({f.internal: f for f in rl.columns.values()}.values())
         rows = site.read_items(rl.info.title, fields)
         records = []
         for r in rows:

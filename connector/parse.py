@@ -77,7 +77,7 @@ def parse_amount(raw) -> tuple[float | None, str | None]:
     mult = (m.group("mult") or "").lower()
     value *= _MULT.get(mult, 1)
     if approx:   # usable, but staff should replace it with the voted figure
-        return value, f"montant approximatif « {text} » retenu pour {value:,.0f} ; saisir le montant exact".replace(",", "\u202f")
+        return value, f"montant approximatif « {text} » retenu pour {value:,.0f} € ; saisir le montant exact".replace(",", "\u202f")
     return value, None
 
 

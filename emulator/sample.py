@@ -1,0 +1,405 @@
+"""A deterministic sample collectivité: a fictional commune with its project portfolio, for the
+demo, the tests and the benchmarks. Same arguments, same data.
+
+Reference projects (indexes 0-2), chosen so their indicators can be checked by hand on
+2026-11-24 (see `REFERENCE_PROJECTS` and tests/test_sync.py):
+
+| code | AP | CP 2026 / mandaté 2026 | avancement | fin initiale -> prévisionnelle | expected |
+|---|---|---|---|---|---|
+| PPI-2024-001 | 1 000 000 | 400 000 / 240 000 (60 %) | 60 % | 30/06/2027 -> 30/06/2027 | Soleil |
+| PPI-2024-002 | 2 500 000 | 1 500 000 / 1 425 000 from the finance export (95 %), list says 1 300 000 | 40 % | 31/10/2026 -> 28/02/2027 (120 days) | Orage |
+| PPI-2024-003 | 4 200 000 | 300 000 / 0 | 5 % | (none) -> 31/12/2028 | Indéterminé |
+"""
+from __future__ import annotations
+
+import io
+import random
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from connector import schema
+
+COLLECTIVITE = "Ville de Belcourt-sur-Loire"
+DOMAIN = "belcourt-sur-loire.fr"
+PARIS = ZoneInfo("Europe/Paris")
+AS_OF = date(2026, 11, 24)
+
+FIRST = ["Claire", "Julien", "Sophie", "Karim", "Nathalie", "Thomas", "Amandine", "Olivier", "Fatou", "Yann"]
+LAST = ["Martin", "Bernard", "Lefèvre", "Haddad", "Moreau", "Girard", "Nguyen", "Roux", "Diallo", "Le Goff"]
+ELUS = ["Mme Claire Dubois, adjointe aux travaux", "M. Paul Renaud, adjoint à l'éducation",
+        "Mme Inès Carpentier, adjointe aux mobilités", "M. Hugo Vasseur, adjoint aux sports",
+        "Mme Léa Perrin, adjointe à la culture", "M. Marc Lambert, adjoint à l'urbanisme"]
+SUBJECTS = [
+    ("Rénovation de l'école", ["Jules Ferry", "Jean Jaurès", "Louise Michel", "Victor Hugo", "Marie Curie"]),
+    ("Requalification de", ["l'avenue de la Gare", "la rue Nationale", "la place du Marché", "du quai de Loire"]),
+    ("Construction d'un gymnase", ["aux Hauts", "au Quartier Nord", "Pierre de Coubertin"]),
+    ("Piste cyclable", ["quai de Loire", "route de Tours", "boulevard Carnot"]),
+    ("Extension de la médiathèque", ["Aimé Césaire", "du centre-ville"]),
+    ("Réhabilitation thermique", ["de l'hôtel de ville", "du centre technique municipal", "de la crèche Les Lutins"]),
+    ("Création d'un parc urbain", ["des Prés", "de la Gravière"]),
+    ("Déploiement de la vidéoprotection", ["phase 2", "phase 3"]),
+    ("Restauration de l'église", ["Saint-Martin", "Notre-Dame"]),
+    ("Aménagement du pôle d'échanges", ["multimodal", "de la gare routière"]),
+    ("Renouvellement des réseaux d'eau", ["secteur Sud", "secteur Nord"]),
+    ("Dématérialisation", ["des actes d'urbanisme", "de la relation usagers"]),
+]
+HOLDERS = ["SAS Bâtiments de Loire", "Eiffage Route Centre-Ouest", "SARL Menuiseries Berthier",
+           "Colas Centre-Ouest", "Atelier d'architecture Lemaire", "BET Fluides Ingénierie", "SPIE Citynetworks",
+           "Ingérop Conseil", "Entreprise Durand et Fils", "Groupement Arcadis - Setec"]
+RISKS = ["Découverte d'amiante", "Défaillance d'une entreprise", "Recours contre le permis de construire",
+         "Hausse du prix des matériaux", "Fouilles archéologiques préventives", "Retard de livraison des menuiseries",
+         "Intempéries prolongées", "Contraintes d'exploitation du site occupé", "Dépassement du coût d'objectif"]
+MITIGATIONS = ["Diagnostic complémentaire commandé", "Suivi financier hebdomadaire du titulaire",
+               "Veille juridique et dialogue avec les riverains", "Clause de révision des prix vérifiée",
+               "Échanges réguliers avec la DRAC", "Planning de repli validé en réunion de chantier"]
+COMMENTS = ["Chantier conforme au planning, réunion de chantier chaque mardi.",
+            "Attente de l'avis de l'architecte des bâtiments de France.",
+            "Concertation avec les riverains prévue en janvier.",
+            "Le titulaire du lot 3 signale des tensions d'approvisionnement.",
+            "Études de sol complémentaires en cours.",
+            "Dossier de subvention FEDER déposé, réponse attendue au printemps."]
+DECISIONS = ["Valider l'avenant n°2 du lot gros œuvre.", "Arbitrer entre les variantes A et B de l'APD.",
+             "Autoriser le lancement de la consultation.", "Valider le plan de financement actualisé.", ""]
+
+# (list key, record index, logical column, value): typed by staff, kept on purpose.
+BAD_VALUES = [
+    ("projects", 3, "ap_voted", "env. 3M"),
+    ("projects", 4, "ap_voted", "à définir"),
+    ("projects", 5, "forecast_end", "31/02/2025"),
+    ("projects", 6, "progress", "120 %"),
+    ("projects", 7, "progress", "moitié"),
+    ("subsidies", "first of project 8", "notified_on", "le 3 mars"),
+    ("milestones", "first of project 9", "project", None),
+]
+
+
+@dataclass
+class Sample:
+    lists: dict[str, list[dict]] = field(default_factory=dict)
+    users: list[dict] = field(default_factory=list)
+    finance_export: bytes = b""
+    finance_file_name: str = "Export_AP_CP_2026-11-23.xlsx"
+    documents: list[tuple[str, str, bytes]] = field(default_factory=list)
+
+
+def sp_date(d: date | None) -> str | None:
+    """A date-only value as SharePoint stores it: local Paris midnight, in UTC."""
+    if d is None:
+        return None
+    local = datetime.combine(d, time(0, 0), tzinfo=PARIS)
+    return local.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def fr(d: date) -> str:
+    return d.strftime("%d/%m/%Y")
+
+
+def eur(v: float) -> str:
+    return f"{v:,.0f}".replace(",", "\u00a0") + " €"
+
+
+def _ms(title, phase, baseline, forecast=None, actual=None):
+    return {"title": title, "phase": phase, "baseline": baseline, "forecast": forecast or baseline, "actual": actual}
+
+
+# Hand-chosen inputs of the reference projects.
+REFERENCE_PROJECTS = {
+    "PPI-2024-001": {
+        "title": "Rénovation de l'école Jules Ferry", "direction": schema.DIRECTIONS[2], "territory": "Centre-ville",
+        "policy": schema.POLICIES[0], "phase": "Travaux", "owner": "Directe", "ap_voted": "1 000 000 €",
+        "start": date(2024, 9, 1), "baseline_end": date(2027, 6, 30), "forecast_end": "30/06/2027",
+        "progress": "60 %", "manual_weather": "Soleil",
+        "budget": [(2024, 100_000, 100_000, 100_000), (2025, 300_000, 300_000, 290_000),
+                   (2026, 400_000, 350_000, 240_000), (2027, 200_000, 0, 0)],
+        "finance": {2024: (100_000, 100_000), 2025: (300_000, 290_000), 2026: (350_000, 240_000)},
+        "subsidies": [("État - DSIL", 350_000, 300_000, 150_000, "15/03/2024")],
+        "contracts": [("2024-M-031", "Travaux", "SAS Bâtiments de Loire", 800_000, [20_000])],
+        "risks": [("Retard de livraison des menuiseries", 2, 2, "Ouvert")],
+        "milestones": [_ms("APD validé", "APD", date(2024, 2, 15), actual=date(2024, 2, 20)),
+                       _ms("Ordre de service travaux", "OS travaux", date(2024, 9, 1), actual=date(2024, 9, 1)),
+                       _ms("Achèvement du gros œuvre", "DET", date(2027, 1, 15)),
+                       _ms("Réception des travaux", "Réception", date(2027, 6, 30))],
+        "expected": {"weather": "Soleil", "slippage_days": 0, "cp_execution_rate": 0.6, "commitment_rate": 0.75,
+                     "ap_consumption": 0.63, "next_milestone": "Achèvement du gros œuvre – 15/01/2027"},
+    },
+    "PPI-2024-002": {
+        "title": "Requalification de l'avenue de la Gare", "direction": schema.DIRECTIONS[1],
+        "territory": "Quartier Sud", "policy": schema.POLICIES[1], "phase": "Travaux", "owner": "Directe",
+        "ap_voted": "2 500 000 €", "start": date(2025, 1, 15), "baseline_end": date(2026, 10, 31),
+        "forecast_end": "28/02/2027", "progress": "40 %", "manual_weather": "Soleil",
+        "budget": [(2025, 1_000_000, 900_000, 800_000), (2026, 1_500_000, 1_500_000, 1_300_000)],
+        "finance": {2025: (900_000, 800_000), 2026: (1_500_000, 1_425_000)},
+        "subsidies": [("État - DETR", 600_000, 500_000, 250_000, "12/03/2024"),
+                      ("Région", 400_000, 400_000, 0, "2024-06-20")],
+        "contracts": [("2025-M-014", "Travaux", "Colas Centre-Ouest", 1_000_000, [60_000, 110_000])],
+        "risks": [("Recours contre le permis de construire", 3, 4, "Ouvert"),
+                  ("Défaillance d'une entreprise", 3, 3, "Ouvert")],
+        "milestones": [_ms("Ordre de service travaux", "OS travaux", date(2025, 1, 15), actual=date(2025, 1, 20)),
+                       _ms("Mise en service de l'éclairage", "DET", date(2026, 9, 15)),
+                       _ms("Réception des travaux", "Réception", date(2026, 10, 31), forecast=date(2027, 2, 28))],
+        "expected": {"weather": "Orage", "slippage_days": 120, "cp_execution_rate": 0.95, "commitment_rate": 0.96,
+                     "ap_consumption": 0.89, "next_milestone": "Réception des travaux – 28/02/2027"},
+    },
+    "PPI-2024-003": {
+        "title": "Construction d'un gymnase aux Hauts", "direction": schema.DIRECTIONS[3], "territory": "Les Hauts",
+        "policy": schema.POLICIES[3], "phase": "Études", "owner": "Déléguée", "ap_voted": "4 200 000 €",
+        "start": date(2026, 3, 1), "baseline_end": None, "forecast_end": "31/12/2028", "progress": "5 %",
+        "manual_weather": "Nuageux",
+        "budget": [(2026, 300_000, 120_000, 0), (2027, 1_900_000, 0, 0), (2028, 2_000_000, 0, 0)],
+        "finance": {2026: (120_000, 0)},
+        "subsidies": [("Département", 800_000, 0, 0, None)],
+        "contracts": [("2026-M-002", "Services", "Atelier d'architecture Lemaire", 380_000, [])],
+        "risks": [("Fouilles archéologiques préventives", 2, 3, "Ouvert")],
+        "milestones": [_ms("Esquisse validée", "ESQ", date(2026, 6, 30), actual=date(2026, 7, 10)),
+                       _ms("APS validé", "APS", date(2027, 1, 31))],
+        "expected": {"weather": "Indéterminé", "slippage_days": None, "cp_execution_rate": 0.0,
+                     "commitment_rate": 120_000 / 4_200_000, "ap_consumption": 0.0,
+                     "next_milestone": "APS validé – 31/01/2027"},
+    },
+}
+
+
+def _users(rng: random.Random) -> list[dict]:
+    out = []
+    for i in range(8):
+        first, last = FIRST[i], LAST[i]
+        mail = f"{first.lower()}.{last.lower().replace(' ', '').replace('è', 'e')}@{DOMAIN}"
+        out.append({"login": f"i:0#.f|membership|{mail}", "title": f"{first} {last}", "email": mail})
+    return out
+
+
+def generate(projects: int = 40, seed: int = 2026, as_of: date = AS_OF) -> Sample:
+    rng = random.Random(seed)
+    sample = Sample(users=_users(rng))
+    L = {k: [] for k in ("projects", "milestones", "budget", "subsidies", "contracts", "amendments", "risks")}
+    finance_rows = []
+    refs = list(REFERENCE_PROJECTS.items())
+    for i in range(projects):
+        if i < len(refs):
+            code, ref = refs[i]
+            _reference(L, finance_rows, i, code, ref, sample.users)
+        else:
+            _random_project(L, finance_rows, rng, i, as_of, sample.users)
+    _apply_bad_values(L)
+    sample.lists = L
+    sample.finance_export = _xlsx(finance_rows, as_of)
+    sample.finance_file_name = f"Export_AP_CP_{(as_of - timedelta(days=1)).isoformat()}.xlsx"
+    for p in L["projects"][: min(projects, 60)]:
+        code = p["code"]
+        sample.documents.append((code, f"Compte rendu COPIL {code} 2026-10-12.pdf",
+                                 f"%PDF-1.4\n% compte rendu {code}\n".encode()))
+        sample.documents.append((code, "Planning général.xlsx", b"PK\x03\x04 planning"))
+    return sample
+
+
+def _project_record(i, code, title, direction, territory, policy, manager, elected, owner, phase, start,
+                    baseline_end, forecast_end, progress, ap_voted, manual, comment, decisions):
+    return {"code": code, "title": title, "direction": direction, "territory": territory, "policy": policy,
+            "manager": manager, "elected": elected, "owner": owner, "phase": phase, "start": sp_date(start),
+            "baseline_end": sp_date(baseline_end), "forecast_end": forecast_end, "progress": progress,
+            "ap_voted": ap_voted, "ap_deliberation": sp_date(date(start.year - 1, 12, 14)) if start else None,
+            "manual_weather": manual, "comment": comment, "decisions": decisions}
+
+
+def _reference(L, finance_rows, i, code, ref, users):
+    L["projects"].append(_project_record(
+        i, code, ref["title"], ref["direction"], ref["territory"], ref["policy"], users[i % len(users)],
+        ELUS[i % len(ELUS)], ref["owner"], ref["phase"], ref["start"], ref["baseline_end"], ref["forecast_end"],
+        ref["progress"], ref["ap_voted"], ref["manual_weather"], COMMENTS[i], DECISIONS[i]))
+    parent = len(L["projects"])
+    for m in ref["milestones"]:
+        L["milestones"].append({"title": m["title"], "project": parent, "phase": m["phase"],
+                                "baseline": sp_date(m["baseline"]), "forecast": sp_date(m["forecast"]),
+                                "actual": sp_date(m["actual"])})
+    for year, cp, eng, paid in ref["budget"]:
+        L["budget"].append({"title": f"CP {year}", "project": parent, "year": float(year), "cp_planned": float(cp),
+                            "engaged": float(eng), "paid": float(paid)})
+    ap = float(ref["ap_voted"].replace("\u00a0", "").replace(" ", "").replace("€", ""))
+    for year, (eng, paid) in ref["finance"].items():
+        finance_rows.append((code, year, ap, eng, paid))
+    for funder, req, notif, recv, on in ref["subsidies"]:
+        L["subsidies"].append({"title": f"{funder} - {ref['title']}"[:255], "project": parent, "funder": funder,
+                               "requested": float(req), "notified": float(notif), "received": float(recv),
+                               "notified_on": on})
+    for number, kind, holder, initial, amendments in ref["contracts"]:
+        L["contracts"].append({"title": f"Marché {number}", "project": parent, "number": number, "kind": kind,
+                               "holder": holder, "initial_amount": float(initial),
+                               "notified_on": sp_date(ref["start"] - timedelta(days=30))})
+        cidx = len(L["contracts"])
+        for n, amount in enumerate(amendments, start=1):
+            L["amendments"].append({"title": f"Avenant n°{n} - {number}", "contract": cidx, "number": float(n),
+                                    "amount": float(amount), "signed_on": sp_date(date(2026, 2 + n, 10))})
+    for title, prob, impact, status in ref["risks"]:
+        L["risks"].append({"title": title, "project": parent, "probability": float(prob), "impact": float(impact),
+                           "status": status, "mitigation": MITIGATIONS[0]})
+
+
+def _random_project(L, finance_rows, rng: random.Random, i, as_of, users):
+    health = rng.choices(["soleil", "nuageux", "orage"], weights=[50, 35, 15])[0]
+    subject, places = SUBJECTS[i % len(SUBJECTS)]
+    title = f"{subject} {places[(i // len(SUBJECTS)) % len(places)]}"
+    if i >= len(SUBJECTS) * 3:
+        title += f" (opération {i + 1})"
+    year0 = rng.choice([2023, 2024, 2025, 2026])
+    code = f"PPI-{year0}-{i + 1:03d}"
+    start = date(year0, rng.randint(1, 12), 1)
+    if start > as_of:
+        start = date(2026, rng.randint(1, 10), 1)
+    months = rng.randint(14, 48)
+    baseline_end = start + timedelta(days=30 * months)
+    slip = {"soleil": rng.randint(0, 20), "nuageux": rng.randint(35, 80), "orage": rng.randint(95, 260)}[health]
+    forecast_end = baseline_end + timedelta(days=slip)
+    ap = rng.randint(20, 800) * 10_000.0
+    elapsed = min(max((as_of - start).days / max((forecast_end - start).days, 1), 0.0), 1.0)
+    progress = round(elapsed * 100 / 5) * 5
+    style = rng.random()
+    ap_text = eur(ap) if style < 0.6 else (f"{ap:.0f}" if style < 0.8 else f"{ap:,.2f}".replace(",", " ").replace(".", ","))
+    fe_text = fr(forecast_end) if rng.random() < 0.85 else forecast_end.isoformat()
+    pg_text = f"{progress} %" if rng.random() < 0.7 else str(progress)
+    phase = "Clos" if elapsed >= 1 else ("Travaux" if elapsed > 0.35 else rng.choice(["Études", "Consultation"]))
+    manual = {"soleil": "Soleil", "nuageux": rng.choice(["Soleil", "Nuageux"]), "orage": rng.choice(["Nuageux", "Orage"])}[health]
+    L["projects"].append(_project_record(
+        i, code, title, rng.choice(schema.DIRECTIONS), rng.choice(schema.TERRITORIES), rng.choice(schema.POLICIES),
+        users[i % len(users)], rng.choice(ELUS), rng.choice(["Directe", "Directe", "Déléguée"]), phase, start,
+        baseline_end, fe_text, pg_text, ap_text, manual, rng.choice(COMMENTS), rng.choice(DECISIONS)))
+    parent = len(L["projects"])
+
+    years = list(range(start.year, forecast_end.year + 1))
+    shares = [rng.uniform(0.5, 1.5) for _ in years]
+    total = sum(shares)
+    cps = [round(ap * s / total, -2) for s in shares]
+    cps[-1] = ap - sum(cps[:-1])   # the CP of all years add up to the AP
+    gap = {"soleil": 0.0, "nuageux": 0.3, "orage": 0.6}[health]
+    for y, cp in zip(years, cps):
+        if y < as_of.year:
+            eng, paid = cp, round(cp * rng.uniform(0.9, 1.0), -2)
+        elif y == as_of.year:
+            rate = min(max(progress / 100 + rng.choice([-1, 1]) * gap + rng.uniform(-0.05, 0.05), 0.0), 1.0)
+            paid = round(cp * rate, -2)
+            eng = max(paid, round(cp * rng.uniform(0.7, 1.0), -2))
+        else:
+            eng = paid = 0.0
+        L["budget"].append({"title": f"CP {y}", "project": parent, "year": float(y), "cp_planned": float(cp),
+                            "engaged": float(eng), "paid": float(paid)})
+        if y <= as_of.year:
+            finance_rows.append((code, y, ap, eng, paid))
+
+    span = (baseline_end - start).days
+    phases = ["APS", "APD", "PRO", "ACT", "OS travaux", "Réception"]
+    labels = ["APS validé", "APD validé", "PRO validé", "Attribution des marchés", "Ordre de service travaux",
+              "Réception des travaux"]
+    overdue_left = {"soleil": 0, "nuageux": 1, "orage": rng.randint(1, 3)}[health]
+    for k, (ph, lab) in enumerate(zip(phases, labels)):
+        base = start + timedelta(days=int(span * (k + 1) / len(phases)))
+        fc = base + timedelta(days=int(slip * (k + 1) / len(phases)))
+        actual = None
+        if fc < as_of:
+            if overdue_left and k >= 2:
+                overdue_left -= 1
+            else:
+                actual = fc
+        L["milestones"].append({"title": lab, "project": parent, "phase": ph, "baseline": sp_date(base),
+                                "forecast": sp_date(fc), "actual": sp_date(actual)})
+
+    for _ in range(rng.randint(1, 2)):
+        funder = rng.choice(schema.FUNDERS)
+        req = round(ap * rng.uniform(0.1, 0.4), -3)
+        notif = round(req * rng.uniform(0.7, 1.0), -3)
+        if health == "nuageux" and rng.random() < 0.3:
+            notif = round(ap * 0.85, -3)   # over-subsidised: self-funding below 20 %
+        on = start - timedelta(days=rng.randint(60, 400))
+        L["subsidies"].append({"title": f"{funder} - {title}"[:255], "project": parent, "funder": funder,
+                               "requested": req, "notified": notif, "received": round(notif * elapsed * 0.8, -3),
+                               "notified_on": fr(on) if rng.random() < 0.8 else on.isoformat()})
+
+    for c in range(rng.randint(1, 3)):
+        kind = rng.choice(schema.CONTRACT_KINDS)
+        number = f"{start.year}-M-{(i * 3 + c) % 1000:03d}"
+        initial = round(ap * rng.uniform(0.2, 0.6), -3)
+        L["contracts"].append({"title": f"Marché {number} - {kind.lower()}", "project": parent, "number": number,
+                               "kind": kind, "holder": rng.choice(HOLDERS), "initial_amount": initial,
+                               "notified_on": sp_date(start - timedelta(days=rng.randint(10, 90)))})
+        cidx = len(L["contracts"])
+        limit = 0.15 if kind == "Travaux" else 0.10
+        target = rng.uniform(0.0, limit * 0.8) if health != "orage" else rng.uniform(limit * 1.05, limit * 1.6)
+        n = rng.randint(0, 3) if health != "orage" else rng.randint(1, 3)
+        for a in range(1, n + 1):
+            L["amendments"].append({"title": f"Avenant n°{a} - {number}", "contract": cidx, "number": float(a),
+                                    "amount": round(initial * target / n, -2),
+                                    "signed_on": sp_date(start + timedelta(days=60 * a))})
+
+    for _ in range(rng.randint(2, 4)):
+        prob = rng.randint(1, 4) if health == "orage" else rng.randint(1, 2)
+        impact = rng.randint(1, 4) if health == "orage" else rng.randint(1, 3)
+        L["risks"].append({"title": rng.choice(RISKS), "project": parent, "probability": float(prob),
+                           "impact": float(impact), "status": rng.choice(["Ouvert", "Ouvert", "Maîtrisé", "Clos"]),
+                           "mitigation": rng.choice(MITIGATIONS)})
+
+
+def _apply_bad_values(L):
+    for key, idx, col, value in BAD_VALUES:
+        if isinstance(idx, str):   # "first of project N": the first child of the (N+1)th project
+            parent = int(idx.rsplit(" ", 1)[1]) + 1
+            rows = [r for r in L[key] if r.get("project") == parent]
+            if rows:
+                rows[0][col] = value
+        elif idx < len(L[key]):
+            L[key][idx][col] = value
+
+
+def _xlsx(rows, as_of: date) -> bytes:
+    from openpyxl import Workbook
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Export"
+    ws.append([f"Export budgétaire - {COLLECTIVITE}"])
+    ws.append([f"Situation au {fr(as_of - timedelta(days=1))} - AP/CP par opération"])
+    ws.append([])
+    ws.append(list(schema.FINANCE_EXPORT_COLUMNS.values()))
+    for code, year, ap, eng, paid in rows:
+        ws.append([code, year, ap, eng, paid])
+    stamp = datetime(2026, 11, 23, 6, 0, 0)
+    wb.properties.created = wb.properties.modified = stamp
+    wb.properties.creator = "Logiciel financier"
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+# -- seeding the emulator ----------------------------------------------------------
+def seed_site(site, sample: Sample) -> None:
+    """Create every list and library of the default schema on an emulator site and fill them."""
+    users = {u["login"]: site.ensure_user(u["login"], u["title"], u["email"]) for u in sample.users}
+    created = {}
+    for spec in schema.LISTS:
+        lst = site.create_list(spec.title, spec.template)
+        created[spec.key] = lst
+        internal = {}
+        for c in spec.columns:
+            if c.key == "title":
+                internal[c.key] = "Title"
+                continue
+            lookup = created[c.lookup_list].id if c.lookup_list else None
+            internal[c.key] = lst.add_field(c.display, c.kind, choices=c.choices, lookup_list_id=lookup,
+                                            indexed=c.indexed).internal_name
+        if spec.template == 101:
+            continue
+        for rec in sample.lists.get(spec.key, []):
+            values = {}
+            for k, v in rec.items():
+                if k == "manager":
+                    v = users[v["login"]].id if v else None
+                if v is not None:
+                    values[internal[k]] = v
+            lst.add_item(values, author=next(iter(users.values())).id)
+    site.add_file(schema.FINANCE_LIBRARY.title, "", sample.finance_file_name, sample.finance_export)
+    code_field = created["documents"].field_by_title("Code opération").internal_name
+    for code, name, content in sample.documents:
+        site.add_file(schema.DOCUMENTS_LIBRARY.title, code, name, content, {code_field: code})
+
+
+def seed(backend, site_name: str = "projets", projects: int = 40, seed: int = 2026):
+    site = backend.ensure_site(site_name)
+    seed_site(site, generate(projects, seed))
+    return site
