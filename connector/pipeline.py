@@ -72,7 +72,7 @@ def run_sync(config, *, dry_run: bool = False, reports: bool = True, force_repor
     state = state or State(config.state.url)
     summary = RunSummary(dry_run=dry_run)
     summary.run_id = state.start_run()
-    previous = state.previous_snapshots(before_run_id=summary.run_id)
+    previous = previous_copil(config, state, summary.run_id, as_of)
     try:
         site = site or SharePointSite.from_config(config)
         portfolio, raw, resolved, site = build_portfolio(config, site, as_of=as_of, progress=progress)
@@ -104,6 +104,16 @@ def run_sync(config, *, dry_run: bool = False, reports: bool = True, force_repor
         raise
     _finish(state, summary, site, t0)
     return summary
+
+
+def previous_copil(config, state, run_id=None, as_of: date | None = None) -> dict[str, dict]:
+    """Indicators at the previous COPIL: the last snapshot at least `copil_interval_days` old."""
+    from datetime import timedelta
+    days = config.reports.copil_interval_days
+    cutoff = None
+    if days:
+        cutoff = datetime.combine(as_of or date.today(), datetime.min.time(), timezone.utc) - timedelta(days=days - 1)
+    return state.previous_snapshots(before_run_id=run_id, started_before=cutoff)
 
 
 def _reports(config, site, portfolio, previous, state, summary, force, out_dir, dry_run, as_of):

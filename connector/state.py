@@ -119,13 +119,16 @@ class State:
             if rows:
                 c.execute(insert(snapshots), rows)
 
-    def previous_snapshots(self, before_run_id: int | None = None) -> dict[str, dict]:
-        """The snapshot of the latest run before `before_run_id` that saved one (dry runs and
-        failed runs save none)."""
+    def previous_snapshots(self, before_run_id: int | None = None,
+                           started_before: datetime | None = None) -> dict[str, dict]:
+        """The snapshot of the latest run before `before_run_id` (and started before
+        `started_before`, i.e. the previous COPIL) that saved one; dry and failed runs save none."""
         from sqlalchemy import func
         q = select(func.max(snapshots.c.run_id))
         if before_run_id is not None:
             q = q.where(snapshots.c.run_id < before_run_id)
+        if started_before is not None:
+            q = q.where(snapshots.c.run_id.in_(select(runs.c.id).where(runs.c.started_at < started_before)))
         with self.engine.connect() as c:
             last = c.execute(q).scalar()
             if last is None:

@@ -112,12 +112,12 @@ def _reports_locally(cfg, out: Path, codes):
     """Render reports into a local folder from live data; nothing is written to SharePoint."""
     from datetime import date
 
-    from connector.pipeline import _NoHashes, build_portfolio
+    from connector.pipeline import _NoHashes, build_portfolio, previous_copil
     from connector.reports.publish import publish_reports
     from connector.state import State
     out.mkdir(parents=True, exist_ok=True)
     portfolio, *_ = build_portfolio(cfg)
-    previous = State(cfg.state.url).previous_snapshots()
+    previous = previous_copil(cfg, State(cfg.state.url))
     rs = publish_reports(None, portfolio, reports_cfg=cfg.reports, collectivite=cfg.collectivite.name,
                          copil_date=date.today(), previous=previous, hashes=_NoHashes(), force=True,
                          out_dir=out, only=codes)

@@ -21,4 +21,6 @@ class ReportsConfig(BaseModel):
                                          "win over the local ones (staff edit them in Word online).")
     project_template: str = Field("rapport_copil.docx", description="Template of the per-project COPIL report.")
     portfolio_template: str = Field("synthese_portefeuille.docx", description="Template of the portfolio synthesis.")
+    copil_interval_days: int = Field(28, ge=0, description="The 'previous COPIL' a trend is measured against is "
+                                     "the last nightly snapshot at least this many days old (0: the last run).")
     documents_shown: int = Field(8, ge=0, le=50, description="How many of a project's latest documents a report lists.")

@@ -1,0 +1,136 @@
+"""Publish the reports: one per project and the portfolio synthesis, into a library folder per
+year and project (or a local folder). A report is rendered and uploaded only when its content
+hash changed, unless forced; one failing report never stops the others."""
+from __future__ import annotations
+
+import logging
+import re
+import tempfile
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from connector.errors import ConfigError
+from connector.reports.config import ReportsConfig
+from connector.reports.context import portfolio_context, project_context
+from connector.reports.render import content_hash, portfolio_images, project_images, render, validate_template
+
+log = logging.getLogger("copil.reports")
+MAX_PATH = 400
+_FORBIDDEN = re.compile(r'["*:<>?/\\|#%\x00-\x1f]')
+_RESERVED = re.compile(r"^(CON|PRN|AUX|NUL|COM[0-9]|LPT[0-9])$", re.I)
+
+
+@dataclass
+class ReportSummary:
+    uploaded: int = 0
+    skipped: int = 0
+    files: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def safe_file_name(name: str, max_len: int = 120) -> str:
+    """A name SharePoint accepts: forbidden characters replaced, no leading/trailing spaces or
+    dots, reserved names avoided, `~$` and `_vti_` defused, length capped (extension kept)."""
+    name = unicodedata.normalize("NFC", name)
+    stem, dot, ext = name.rpartition(".")
+    if not dot:
+        stem, ext = name, ""
+    stem = _FORBIDDEN.sub("-", stem)
+    stem = re.sub(r"\s+", " ", stem).replace("_vti_", "-vti-").strip(" .")
+    while stem.startswith("~"):
+        stem = stem[1:]
+    if _RESERVED.match(stem) or stem.lower() in ("desktop", ".lock", "forms", ""):
+        stem = f"_{stem}" if stem else "rapport"
+    ext = _FORBIDDEN.sub("", ext)
+    keep = max_len - (len(ext) + 1 if ext else 0)
+    stem = stem[:keep].rstrip(" .-")
+    return f"{stem}.{ext}" if ext else stem
+
+
+def _fit(folder_url: str, code: str, title: str, day: str, ext: str = "docx") -> str:
+    """Shorten the title (never the code) so the server-relative path stays within 400 chars."""
+    base = f"COPIL {code} - {{}} - {day}.{ext}"
+    room = MAX_PATH - len(folder_url) - 1 - len(base.format(""))
+    short = title if len(title) <= room else title[: max(room - 1, 0)].rstrip() + "…"
+    return safe_file_name(base.format(short), max_len=max(MAX_PATH - len(folder_url) - 1, 20))
+
+
+def _template(cfg: ReportsConfig, name: str, site, kind: str) -> Path:
+    """The library's template wins over the local one when configured and present."""
+    if cfg.template_library and site is not None:
+        try:
+            for f in site.list_files(cfg.template_library):
+                if f.name.lower() == name.lower():
+                    tmp = Path(tempfile.mkdtemp(prefix="copil-tpl-")) / name
+                    tmp.write_bytes(site.download_file(f.server_relative_url))
+                    validate_template(tmp, kind)
+                    return tmp
+        except ConfigError:
+            raise
+        except Exception as e:
+            log.warning("modèle %s introuvable dans « %s » (%s) : modèle local utilisé", name,
+                        cfg.template_library, e)
+    path = Path(cfg.templates_dir) / name
+    if not path.exists():
+        raise ConfigError(f"modèle de rapport introuvable : {path}")
+    validate_template(path, kind)
+    return path
+
+
+def publish_reports(site, portfolio, *, reports_cfg: ReportsConfig, collectivite: str, copil_date: date,
+                    previous: dict[str, dict], hashes, force: bool = False, out_dir=None,
+                    only: list[str] | None = None) -> ReportSummary:
+    summary = ReportSummary()
+    project_tpl = _template(reports_cfg, reports_cfg.project_template, site, "project")
+    portfolio_tpl = _template(reports_cfg, reports_cfg.portfolio_template, site, "portfolio")
+    year, day = str(copil_date.year), copil_date.isoformat()
+    codes = [c for c in portfolio.projects.index if not only or c in only]
+    library_root = "" if out_dir else site.list_info(reports_cfg.library).root_url
+
+    def deliver(folder: str, name: str, content_fn, ctx, tpl, key: str, fields: dict):
+        h = content_hash(ctx, tpl)
+        if not force and hashes.get(key) == h:
+            summary.skipped += 1
+            return
+        data = content_fn()
+        if out_dir:
+            dest = Path(out_dir) / folder / name
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_bytes(data)
+            summary.files.append(str(dest))
+        else:
+            url = site.upload_file(reports_cfg.library, folder, name, data, fields)
+            summary.files.append(url)
+        hashes.set(key, h)
+        summary.uploaded += 1
+
+    for code in codes:
+        row = portfolio.projects.loc[code]
+        try:
+            folder = reports_cfg.folder.format(year=year, code=safe_file_name(code),
+                                               direction=safe_file_name(str(row["direction"] or "Sans direction")))
+            ctx = project_context(portfolio, code, collectivite=collectivite, copil_date=copil_date,
+                                  previous=previous.get(code), documents_shown=reports_cfg.documents_shown)
+            name = _fit(f"{library_root}/{folder}", code, str(row["title"] or ""), day)
+            deliver(folder, name, lambda: render(project_tpl, ctx, project_images(portfolio, code)), ctx,
+                    project_tpl, f"project:{code}",
+                    {"Code opération": code, "Date du COPIL": copil_date, "Météo": row["weather"],
+                     "Type de rapport": "Rapport COPIL"})
+        except ConfigError:
+            raise
+        except Exception as e:   # one broken project must not stop the others
+            log.exception("rapport %s", code)
+            summary.errors.append(f"rapport du projet {code} : {type(e).__name__} : {e}")
+    if not only:
+        try:
+            folder = reports_cfg.portfolio_folder.format(year=year, code="", direction="")
+            ctx = portfolio_context(portfolio, collectivite=collectivite, copil_date=copil_date, previous=previous)
+            name = safe_file_name(f"Synthèse du portefeuille - {day}.docx")
+            deliver(folder, name, lambda: render(portfolio_tpl, ctx, portfolio_images(portfolio)), ctx,
+                    portfolio_tpl, "portfolio", {"Date du COPIL": copil_date, "Type de rapport": "Synthèse portefeuille"})
+        except Exception as e:
+            log.exception("synthèse")
+            summary.errors.append(f"synthèse du portefeuille : {type(e).__name__} : {e}")
+    return summary

@@ -1,0 +1,99 @@
+"""The reference of every variable a report template may use, generated from the context
+builders themselves (run `python -m connector.reports.variables > docs/template-variables.md`)."""
+from __future__ import annotations
+
+from datetime import date
+from functools import lru_cache
+
+from connector.reports.render import PORTFOLIO_IMAGES, PROJECT_IMAGES
+
+DESCRIPTIONS = {
+    "collectivite": "Nom de la collectivité", "copil_date": "Date du COPIL, en toutes lettres",
+    "year": "Exercice budgétaire en cours", "project": "Fiche du projet", "weather": "Météo et tendance",
+    "figures": "Chiffres clés", "milestones": "Jalons (liste)", "budget": "Lignes AP/CP par exercice (liste)",
+    "subsidies": "Subventions (liste)", "contracts": "Marchés et avenants (liste)", "risks": "Risques (liste)",
+    "risk_matrix": "Matrice de criticité, impact 4 à 1 × probabilité 1 à 4 (liste de lignes)",
+    "findings": "Anomalies de saisie du projet (liste)", "documents": "Derniers documents du projet (liste)",
+    "counts": "Nombre de projets par météo", "totals": "Totaux du portefeuille",
+    "by_direction": "Répartition par direction (liste)", "by_territory": "Répartition par territoire (liste)",
+    "by_policy": "Répartition par politique publique (liste)", "alerts": "Projets en alerte (liste)",
+    "movers": "Plus fortes évolutions depuis le dernier COPIL (liste)", "findings_count": "Nombre d'anomalies",
+    "chart_timeline": "Graphique des jalons (image)", "chart_budget": "Graphique CP prévus / engagés / mandatés (image)",
+    "chart_weather": "Graphique de répartition par météo (image)",
+    "chart_execution": "Graphique d'exécution par direction (image)",
+    "weather_badge": "Météo calculée en grand, colorée (texte enrichi : `{{r weather_badge }}`)",
+}
+
+
+@lru_cache(maxsize=1)
+def _sample_contexts() -> tuple[dict, dict]:
+    """Contexts built from a tiny synthetic portfolio through the real pipeline functions."""
+    from connector.consolidate import consolidate
+    from connector.normalize import normalize
+    from connector.raw import RawData
+    from connector.reports.context import portfolio_context, project_context
+    from connector.rules import RulesConfig
+    raw = RawData(lists={
+        "projects": [{"_id": 1, "_url": "", "code": "PPI-1", "title": "Exemple", "ap_voted": "100 000",
+                      "baseline_end": "2026-12-31T23:00:00Z", "forecast_end": "31/01/2027", "progress": "50 %",
+                      "decisions": "Valider l'APD", "ap_deliberation": "31/02/2025"}],
+        "milestones": [{"_id": 1, "project": 1, "title": "APD", "baseline": "2026-05-31T22:00:00Z"}],
+        "budget": [{"_id": 1, "project": 1, "year": 2026.0, "cp_planned": 50000.0, "engaged": 1.0, "paid": 1.0}],
+        "subsidies": [{"_id": 1, "project": 1, "funder": "État - DETR", "notified": 1.0, "notified_on": "01/01/2026"}],
+        "contracts": [{"_id": 1, "project": 1, "number": "M-1", "kind": "Travaux", "initial_amount": 10.0}],
+        "amendments": [{"_id": 1, "contract": 1, "amount": 1.0}],
+        "risks": [{"_id": 1, "project": 1, "title": "R", "probability": 2.0, "impact": 2.0}]},
+        titles={}, columns={})
+    from connector.portfolio import Document
+    frames, found = normalize(raw)
+    pf = consolidate(frames, as_of=date(2026, 11, 24), rules=RulesConfig(), findings=found,
+                     documents=[Document("CR.pdf", "http://x/CR.pdf", date(2026, 10, 1), "PPI-1")])
+    before = {"PPI-1": {"weather": "Soleil", "slippage_days": 0}}
+    proj = project_context(pf, "PPI-1", collectivite="X", copil_date=date(2026, 11, 24), previous=before["PPI-1"])
+    port = portfolio_context(pf, collectivite="X", copil_date=date(2026, 11, 24), previous=before)
+    return proj, port
+
+
+def known_variables(kind: str) -> list[str]:
+    proj, port = _sample_contexts()
+    if kind == "project":
+        return list(proj) + list(PROJECT_IMAGES)
+    return list(port) + list(PORTFOLIO_IMAGES)
+
+
+def _fields(value, prefix: str, out: list[str]) -> None:
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _fields(v, f"{prefix}.{k}", out)
+    elif isinstance(value, list):
+        if value and isinstance(value[0], dict):
+            out.append(f"`{prefix}` : liste ; chaque élément `x` a :")
+            for k, v in value[0].items():
+                _fields(v, f"x.{k}", out)
+        else:
+            out.append(f"`{prefix}` : liste de textes")
+    else:
+        out.append(f"`{prefix}`")
+
+
+def reference() -> str:
+    proj, port = _sample_contexts()
+    lines = ["# Variables des modèles de rapport", "",
+             "Généré par `python -m connector.reports.variables` à partir du code qui construit les contextes :",
+             "un modèle qui utilise une autre variable est refusé au démarrage, avec son nom.",
+             "Tous les textes sont déjà mis en forme à la française (montants, dates, pourcentages).", ""]
+    for title, ctx, images in (("Rapport COPIL d'un projet (`rapport_copil.docx`)", proj, PROJECT_IMAGES),
+                               ("Synthèse du portefeuille (`synthese_portefeuille.docx`)", port, PORTFOLIO_IMAGES)):
+        lines += [f"## {title}", ""]
+        for key, value in ctx.items():
+            lines.append(f"### `{key}` — {DESCRIPTIONS.get(key, '')}")
+            out: list[str] = []
+            _fields(value, key, out)
+            lines += [f"- {o}" for o in out] + [""]
+        for img in images:
+            lines += [f"### `{img}` — {DESCRIPTIONS.get(img, '')}", f"- `{{{{ {img} }}}}` seul dans un paragraphe", ""]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(reference())
