@@ -94,6 +94,11 @@ def handle(server, site_name: str, qs: str, headers: dict, body: bytes, host: st
         if "/_api/" not in low or not low.startswith("/sites/"):
             results.append(Response(400, errors.bad_request(f"Invalid batch URL {op['url']}").body()))
             continue
+        try:
+            server.faults.check_error_paths(unquote(path))
+        except errors.SPError as e:
+            results.append(Response(e.status, e.body()))
+            continue
         sub_site = unquote(path.split("/")[2])
         api_path = path[low.index("/_api/") + 6:]
         resp, route = server.handle_api(op["method"], sub_site, api_path, parse_query(parts.query),

@@ -82,19 +82,23 @@ class Faults:
             with self._lock:
                 self.throttled += 1
             raise errors.throttled(c.throttle_status, c.retry_after)
-        for pattern, status in c.error_paths:
+        self.check_error_paths(path)
+
+    def check_error_paths(self, path: str) -> None:
+        """Injected 500s (or any status) on matching paths; also applied to $batch operations."""
+        for pattern, status in self.config.error_paths:
             if re.search(pattern, path):
                 raise errors.SPError(status, "-2146232832", "Microsoft.SharePoint.SPException",
                                      f"Injected fault on {path}.")
 
-    def record(self, method: str, path: str, route: str, status: int, ms: float) -> None:
+    def record(self, method: str, path: str, route: str, status: int, ms: float, user_agent: str = "") -> None:
         with self._lock:
             self.seq += 1
             self.requests += 1
             self.by_method[method] += 1
             self.by_route[route] += 1
             self.log.append({"seq": self.seq, "t": time.time(), "method": method, "path": path, "route": route,
-                             "status": status, "ms": round(ms, 2)})
+                             "status": status, "ms": round(ms, 2), "user_agent": user_agent})
 
     def record_op(self, route: str) -> None:
         """A $batch sub-operation: counted by route, not as an HTTP request."""

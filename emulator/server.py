@@ -200,7 +200,8 @@ def _make_handler(server: EmulatorServer):
             except Exception as e:  # a bug in the emulator must still answer like a server
                 resp = Response(500, errors.server_error(f"Emulator error: {type(e).__name__}: {e}").body())
             self._send(resp)
-            server.faults.record(self.command, self.path, route, resp.status, (time.perf_counter() - t0) * 1000)
+            server.faults.record(self.command, self.path, route, resp.status, (time.perf_counter() - t0) * 1000,
+                                 self.headers.get("User-Agent", ""))
 
         def _send(self, resp: Response):
             if resp.payload is None:

@@ -1,0 +1,172 @@
+"""The nightly sync end to end: real client, real HTTP, the emulator's sample collectivité."""
+from __future__ import annotations
+
+import pytest
+import requests
+
+from connector.errors import SchemaError
+from connector.pipeline import run_sync
+from connector.state import State
+from tests.sync_helpers import AS_OF, config, item_state, owned, seeded
+
+# Hand-checked on 2026-11-24 from the inputs documented in emulator/sample.py:
+#  PPI-2024-001: CP 2026 400 000, paid 240 000 -> 60 %; engaged 100+300+350 k / AP 1 M -> 75 %;
+#                paid 100+290+240 k -> 63 %; forecast = baseline -> 0 day; next: gros œuvre 15/01/2027.
+#  PPI-2024-002: paid 2026 from the finance export 1 425 000 / 1 500 000 -> 95 % (the list says 1 300 000);
+#                engaged 0.9+1.5 M / 2.5 M -> 96 %; paid 0.8 + 1.425 M -> 89 %; 31/10/2026 -> 28/02/2027
+#                = 30+31+31+28 = 120 days; amendments 170 k / 1 M = 17 % > 15 % (works).
+#  PPI-2024-003: no baseline end -> Indéterminé; engaged 120 000 / 4 200 000 -> 2,86 %.
+EXPECTED = {
+    1: {"Météo calculée": "Soleil", "Glissement (jours)": 0.0, "Taux d'exécution CP": 0.6,
+        "Taux d'engagement AP": 0.75, "Consommation AP": 0.63,
+        "Prochain jalon": "Achèvement du gros œuvre – 15/01/2027"},
+    2: {"Météo calculée": "Orage", "Glissement (jours)": 120.0, "Taux d'exécution CP": 0.95,
+        "Taux d'engagement AP": 0.96, "Consommation AP": 0.89, "Prochain jalon": "Réception des travaux – 28/02/2027"},
+    3: {"Météo calculée": "Indéterminé", "Glissement (jours)": None, "Taux d'exécution CP": 0.0,
+        "Taux d'engagement AP": 0.0286, "Consommation AP": 0.0, "Prochain jalon": "APS validé – 31/01/2027"},
+}
+
+
+def _writes(emulator) -> int:
+    return emulator.stats()["by_route"].get("batch:op:validate.POST", 0)
+
+
+def test_reference_projects_get_hand_checked_values(emulator, tmp_path):
+    site = seeded(emulator)
+    summary = run_sync(config(emulator, tmp_path), as_of=AS_OF)
+    assert summary.status == "ok" and summary.projects == 40 and summary.written == 40
+    for item_id, expected in EXPECTED.items():
+        got = owned(site, item_id)
+        for col, value in expected.items():
+            assert got[col] == value, (item_id, col, got[col])
+    reasons = owned(site, 2)["Motifs de la météo"]
+    assert "retard de 120 jours (seuil 90)" in reasons
+    assert "CP 2026 exécutés à 95\u202f% pour 40\u202f% d'avancement" in reasons
+    assert "avenants cumulés 17\u202f% sur le marché 2025-M-014 (limite 15\u202f%)" in reasons
+    assert "commission d'appel d'offres" in owned(site, 2)["Alertes"]
+    assert "fin prévue initiale" in owned(site, 3)["Motifs de la météo"]
+    assert owned(site, 1)["Dernière synchro copil"]
+
+
+def test_staff_columns_modified_editor_and_versions_untouched(emulator, tmp_path):
+    site = seeded(emulator)
+    before = item_state(site)
+    run_sync(config(emulator, tmp_path), as_of=AS_OF)
+    after = item_state(site)
+    assert before == after    # staff values, Modified, Editor, version number, version history
+    assert owned(site, 1)["Météo calculée"] == "Soleil"   # ...while copil's columns were written
+
+
+def test_second_run_writes_nothing(emulator, tmp_path):
+    seeded(emulator)
+    cfg = config(emulator, tmp_path)
+    first = run_sync(cfg, as_of=AS_OF)
+    assert first.written == 40 and _writes(emulator) == 40
+    second = run_sync(cfg, as_of=AS_OF)
+    assert second.written == 0 and second.unchanged == 40
+    assert _writes(emulator) == 40
+    assert "batch.POST" in emulator.stats()["by_route"]
+
+
+def test_a_changed_input_rewrites_only_that_project(emulator, tmp_path):
+    site = seeded(emulator)
+    cfg = config(emulator, tmp_path)
+    run_sync(cfg, as_of=AS_OF)
+    lst = site.list_by_title("Projets")
+    fin = lst.field_by_title("Fin prévisionnelle").internal_name
+    lst.update_item(lst.items[1], {fin: "31/12/2027"}, editor=lst.items[1].editor_id)   # staff edit
+    again = run_sync(cfg, as_of=AS_OF)
+    assert again.written == 1
+    assert owned(site, 1)["Glissement (jours)"] == 184.0   # 30/06/2027 -> 31/12/2027
+
+
+def test_bad_values_become_findings_not_crashes(emulator, tmp_path):
+    site = seeded(emulator)
+    summary = run_sync(config(emulator, tmp_path), as_of=AS_OF)
+    by = {(f.list_title, f.item_id, f.column): f for f in summary.findings}
+    assert by[("Projets", 5, "AP votée")].value == "à définir"
+    assert "31/02/2025" in by[("Projets", 6, "Fin prévisionnelle")].message
+    assert by[("Projets", 7, "Avancement physique")].value == "120 %"
+    assert by[("Projets", 8, "Avancement physique")].value == "moitié"
+    assert any(f.list_title == "Subventions" and f.value == "le 3 mars" for f in summary.findings)
+    assert any(f.list_title == "Jalons" and "aucun projet" in f.message for f in summary.findings)
+    approx = by[("Projets", 4, "AP votée")]
+    assert approx.severity == "avertissement" and "3\u202f000\u202f000" in approx.message
+    assert by[("Projets", 5, "AP votée")].link.endswith("/Lists/Projets/DispForm.aspx?ID=5")
+    assert "AP votée : « à définir »" in owned(site, 5)["Qualité des données"]
+    assert owned(site, 5)["Météo calculée"] == "Indéterminé"
+    stored = State(config(emulator, tmp_path).state.url)
+    with stored.engine.connect() as c:
+        assert c.exec_driver_sql("select count(*) from copil_findings").scalar() == len(summary.findings)
+
+
+def test_missing_column_stops_the_run_before_any_write(emulator, tmp_path):
+    seeded(emulator)
+    cfg = config(emulator, tmp_path, lists={"projects": {"columns": {"forecast_end": "Fin prévisionelle"}}})
+    with pytest.raises(SchemaError) as e:
+        run_sync(cfg, as_of=AS_OF)
+    assert "« Fin prévisionelle »" in str(e.value) and "« Fin prévisionnelle »" in str(e.value)
+    routes = emulator.stats()["by_route"]
+    assert not any(r.startswith("batch") or r.endswith(("MERGE", "op:validate.POST")) for r in routes)
+    assert State(cfg.state.url).last_runs(1)[0]["status"] == "failed"
+
+
+def test_throttling_mid_run_still_writes_every_change_once(emulator, tmp_path):
+    site = seeded(emulator)
+    requests.post(f"{emulator.url}/_emulator/faults",
+                  json={"throttle": {"every_n": 6, "status": 429, "retry_after": 1}})
+    summary = run_sync(config(emulator, tmp_path, sharepoint={"batch_size": 10}), as_of=AS_OF)
+    assert summary.status == "ok" and summary.written == 40 and summary.failed == 0
+    assert emulator.stats()["throttled"] >= 2
+    assert _writes(emulator) == 40       # each item written exactly once
+    assert owned(site, 2)["Météo calculée"] == "Orage"
+
+
+def test_a_failing_item_is_dead_lettered_and_the_others_written(emulator, tmp_path):
+    site = seeded(emulator)
+    requests.post(f"{emulator.url}/_emulator/faults",
+                  json={"error_paths": [{"pattern": r"getItemById\(3\)/ValidateUpdateListItem", "status": 500}]})
+    cfg = config(emulator, tmp_path)
+    summary = run_sync(cfg, as_of=AS_OF)
+    assert summary.status == "partial" and summary.exit_code == 5
+    assert summary.written == 39 and summary.failed == 1
+    assert owned(site, 3)["Météo calculée"] is None and owned(site, 4)["Météo calculée"]
+    dead = State(cfg.state.url).dead_letters()
+    assert [(d["item_id"], d["project_code"]) for d in dead] == [(3, "PPI-2024-003")]
+    requests.delete(f"{emulator.url}/_emulator/faults")
+    again = run_sync(cfg, as_of=AS_OF)
+    assert again.written == 1 and owned(site, 3)["Météo calculée"] == "Indéterminé"
+
+
+def test_renamed_lists_and_columns_need_only_configuration(emulator, tmp_path):
+    site = seeded(emulator)
+    lst = site.list_by_title("Projets")
+    lst.title = "Opérations"                                   # renamed in SharePoint:
+    lst.field_by_title("Fin prévisionnelle").title = "Date de fin prévisionnelle"   # internal name unchanged
+    lst.field_by_title("Météo calculée").title = "Météo (calcul copil)"
+    site.list_by_title("Budget AP-CP").title = "Crédits de paiement"
+    cfg = config(emulator, tmp_path, lists={
+        "projects": {"title": "Opérations", "columns": {"forecast_end": "Date de fin prévisionnelle",
+                                                        "computed_weather": "Météo (calcul copil)"}},
+        "budget": {"title": "Crédits de paiement"}})
+    summary = run_sync(cfg, as_of=AS_OF)
+    assert summary.written == 40
+    got = owned(site, 2, "Opérations")
+    assert got["Glissement (jours)"] == 120.0 and got["Taux d'exécution CP"] == 0.95
+    w = lst.field_by_title("Météo (calcul copil)").internal_name
+    assert lst.items[2].values[w] == "Orage"
+
+
+def test_dry_run_writes_nothing_and_lists_changes(emulator, tmp_path):
+    seeded(emulator)
+    summary = run_sync(config(emulator, tmp_path), as_of=AS_OF, dry_run=True)
+    assert summary.written == 0 and len(summary.planned) == 40 and _writes(emulator) == 0
+    change = next(c for c in summary.planned if c.code == "PPI-2024-002")
+    assert change.values["computed_weather"] == "Orage"
+
+
+def test_user_agent_is_decorated(emulator, tmp_path):
+    seeded(emulator, 3)
+    run_sync(config(emulator, tmp_path), as_of=AS_OF)
+    agents = {e.get("user_agent") for e in emulator.faults.entries()}
+    assert agents == {"NONISV|Belcourt|copil/0.1.0"}
