@@ -151,8 +151,9 @@ def portfolio_context(portfolio, *, collectivite: str, copil_date: date, previou
     for dim, key in (("direction", "by_direction"), ("territory", "by_territory"), ("policy", "by_policy")):
         frame = portfolio.rollups.get(dim)
         ctx[key] = [] if frame is None else [
-            {"name": str(name), "projects": str(r["projects"]), "soleil": str(r["soleil"]),
-             "nuageux": str(r["nuageux"]), "orage": str(r["orage"]), "indetermine": str(r["indetermine"]),
+            {"name": str(name), "projects": str(int(r["projects"])), "soleil": str(int(r["soleil"])),
+             "nuageux": str(int(r["nuageux"])), "orage": str(int(r["orage"])),
+             "indetermine": str(int(r["indetermine"])),
              "ap_voted": amount(r["ap_voted"]), "cp_year": amount(r["cp_year"]), "paid_year": amount(r["paid_year"]),
              "execution": fr_percent(r["cp_execution_rate"])} for name, r in frame.iterrows()]
     order = {"Orage": 0, "Indéterminé": 1, "Nuageux": 2}

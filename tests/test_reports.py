@@ -1,0 +1,221 @@
+"""Word reports: rendered from the sample collectivité, read back with python-docx; publishing
+with content hashes; template validation; hostile titles."""
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from docx import Document
+
+from connector.errors import ConfigError
+from connector.pipeline import build_portfolio, run_sync
+from connector.reports.config import ReportsConfig
+from connector.reports.publish import publish_reports, safe_file_name
+from connector.reports.render import render_portfolio, render_project, validate_template
+from emulator.server import start
+from tests.sync_helpers import AS_OF, config, seeded
+
+TEMPLATES = Path(__file__).resolve().parents[1] / "docx_templates"
+HOSTILE = "Voirie & réseaux <lot 2> {{ x }}"
+
+
+class Hashes(dict):
+    def set(self, k, v):
+        self[k] = v
+
+
+@pytest.fixture(scope="module")
+def portfolio(tmp_path_factory):
+    srv = start()
+    try:
+        site = seeded(srv)
+        lst = site.list_by_title("Projets")
+        lst.items[4].values["Title"] = HOSTILE
+        pf, *_ = build_portfolio(config(srv, tmp_path_factory.mktemp("r")), as_of=AS_OF)
+        yield pf
+    finally:
+        srv.stop()
+
+
+def _doc(data: bytes) -> Document:
+    return Document(io.BytesIO(data))
+
+
+def _text(doc) -> str:
+    parts = [p.text for p in doc.paragraphs]
+    for t in doc.tables:
+        parts += [c.text for r in t.rows for c in r.cells]
+    return "\n".join(parts)
+
+
+def _table(doc, first_header: str):
+    for t in doc.tables:
+        if t.rows[0].cells[0].text == first_header:
+            return [[c.text for c in r.cells] for r in t.rows]
+    raise AssertionError(f"no table starting with {first_header!r}")
+
+
+def _kv(doc) -> dict:
+    out = {}
+    for t in doc.tables:
+        if len(t.columns) == 2:
+            out.update({r.cells[0].text: r.cells[1].text for r in t.rows})
+    return out
+
+
+def test_project_report_has_the_figures_in_the_right_tables(portfolio):
+    data = render_project(portfolio, "PPI-2024-002", template_path=TEMPLATES / "rapport_copil.docx",
+                          collectivite="Ville de Belcourt-sur-Loire", copil_date=AS_OF,
+                          previous={"weather": "Nuageux", "slippage_days": 60})
+    doc = _doc(data)
+    text = _text(doc)
+    assert "Requalification de l'avenue de la Gare" in text and "COPIL du 24 novembre 2026" in text
+    kv = _kv(doc)
+    assert kv["Météo calculée"] == "⚡ Orage" and kv["Météo du chef de projet"] == "☀ Soleil"
+    assert kv["Tendance depuis le dernier COPIL"].startswith("en dégradation")
+    assert kv["AP votée"] == "2\u202f500\u202f000\u00a0€"
+    assert kv["Mandaté 2026"] == "1\u202f425\u202f000\u00a0€"
+    assert kv["Exécution des CP 2026"] == "95\u202f%" and kv["Glissement"] == "+120\u00a0j"
+    budget = _table(doc, "Exercice")
+    assert budget[1:] == [["2025", "1\u202f000\u202f000\u00a0€", "900\u202f000\u00a0€", "800\u202f000\u00a0€", "80\u202f%"],
+                          ["2026", "1\u202f500\u202f000\u00a0€", "1\u202f500\u202f000\u00a0€", "1\u202f425\u202f000\u00a0€", "95\u202f%"]]
+    ms = _table(doc, "Jalon")
+    assert ["Réception des travaux", "Réception", "31/10/2026", "28/02/2027", "–", "+120\u00a0j", "À venir"] in ms
+    assert any(r[0] == "Mise en service de l'éclairage" and r[-1] == "En retard" for r in ms)
+    contracts = _table(doc, "Marché")
+    assert contracts[1][0] == "2025-M-014" and contracts[1][5] == "17\u202f%" and contracts[1][7] == "au-delà du seuil"
+    subs = _table(doc, "Financeur")
+    assert subs[1][0] == "État - DETR" and "démarrage avant le 12/03/2026" in subs[1][5]
+    risks = _table(doc, "Risque")
+    assert risks[1][0] == "Recours contre le permis de construire" and risks[1][3] == "12"
+    assert "retard de 120 jours (seuil 90)" in text and "météo : Nuageux → Orage" in text
+    docs = _table(doc, "Document")
+    assert any(r[0].startswith("Compte rendu COPIL PPI-2024-002") for r in docs)
+    assert len(doc.inline_shapes) == 2   # timeline and budget charts
+
+
+def test_project_report_lists_its_data_quality_findings(portfolio):
+    doc = _doc(render_project(portfolio, "PPI-2025-005", template_path=TEMPLATES / "rapport_copil.docx",
+                              collectivite="X", copil_date=AS_OF, previous=None))
+    rows = _table(doc, "Liste")
+    assert ["Projets", "AP votée", "à définir", "montant non renseigné : « à définir »"] in rows
+    assert _kv(doc)["Tendance depuis le dernier COPIL"].startswith("premier COPIL")
+
+
+def test_portfolio_synthesis(portfolio):
+    doc = _doc(render_portfolio(portfolio, template_path=TEMPLATES / "synthese_portefeuille.docx",
+                                collectivite="Ville de Belcourt-sur-Loire", copil_date=AS_OF,
+                                previous={"PPI-2024-002": {"weather": "Soleil", "slippage_days": 0}}))
+    kv = _kv(doc)
+    counts = portfolio.projects["weather"].value_counts()
+    assert kv["Projets suivis"] == "40" and kv["⚡ Orage"] == str(counts["Orage"])
+    assert kv["☀ Soleil"] == str(counts["Soleil"])
+    total_ap = portfolio.projects["ap_voted"].sum()
+    assert kv["AP votées"] == f"{total_ap:,.0f}".replace(",", "\u202f") + "\u00a0€"
+    alerts = _table(doc, "Code")
+    assert any(r[0] == "PPI-2024-002" and "retard de 120 jours" in r[4] for r in alerts)
+    movers = [t for t in doc.tables if len(t.columns) > 2 and t.rows[0].cells[2].text == "Tendance"][0]
+    assert movers.rows[1].cells[0].text == "PPI-2024-002" and movers.rows[1].cells[2].text == "en dégradation"
+    by_direction = [t for t in doc.tables if len(t.columns) > 2 and t.rows[0].cells[1].text == "Projets"][0]
+    directions = [[c.text for c in r.cells] for r in by_direction.rows]
+    assert directions[0][0] == "" and sum(int(r[1]) for r in directions[1:]) == 40
+    assert len(doc.inline_shapes) == 2
+
+
+def test_hostile_title_renders_literally(portfolio):
+    code = portfolio.projects.index[portfolio.projects["title"] == HOSTILE][0]
+    doc = _doc(render_project(portfolio, code, template_path=TEMPLATES / "rapport_copil.docx",
+                              collectivite="A & B <c>", copil_date=AS_OF, previous=None))
+    text = _text(doc)
+    assert HOSTILE in text and "A & B <c>" in text
+
+
+def test_template_with_unknown_variable_is_rejected_with_its_name(tmp_path):
+    bad = tmp_path / "rapport_copil.docx"
+    doc = Document(TEMPLATES / "rapport_copil.docx")
+    doc.add_paragraph("{{ budget_secret.total }}")
+    doc.save(bad)
+    with pytest.raises(ConfigError) as e:
+        validate_template(bad, "project")
+    assert "budget_secret" in str(e.value)
+    validate_template(TEMPLATES / "rapport_copil.docx", "project")
+    validate_template(TEMPLATES / "synthese_portefeuille.docx", "portfolio")
+
+
+def test_safe_file_names():
+    assert safe_file_name('COPIL A:B "x" <y>?.docx') == "COPIL A-B -x- -y.docx"
+    assert safe_file_name("CON.docx") == "_CON.docx"
+    assert safe_file_name("~$tmp.docx") == "$tmp.docx"
+    assert safe_file_name(" x. .docx") == "x.docx"
+    assert len(safe_file_name("a" * 500 + ".docx")) == 120
+
+
+def test_local_reports_and_hash_skip(portfolio, tmp_path):
+    cfg = ReportsConfig()
+    hashes = Hashes()
+    first = publish_reports(None, portfolio, reports_cfg=cfg, collectivite="X", copil_date=AS_OF, previous={},
+                            hashes=hashes, out_dir=tmp_path)
+    assert first.uploaded == 41 and not first.errors
+    files = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.docx"))
+    assert "2026/PPI-2024-001/COPIL PPI-2024-001 - Rénovation de l'école Jules Ferry - 2026-11-24.docx" in files
+    assert "2026/Synthèse/Synthèse du portefeuille - 2026-11-24.docx" in files
+    again = publish_reports(None, portfolio, reports_cfg=cfg, collectivite="X", copil_date=AS_OF, previous={},
+                            hashes=hashes, out_dir=tmp_path / "again")
+    assert again.uploaded == 0 and again.skipped == 41
+    forced = publish_reports(None, portfolio, reports_cfg=cfg, collectivite="X", copil_date=AS_OF, previous={},
+                             hashes=hashes, out_dir=tmp_path / "f", force=True, only=["PPI-2024-001"])
+    assert forced.uploaded == 1
+
+
+def test_published_to_sharepoint_once_then_only_what_changed(emulator, tmp_path):
+    site = seeded(emulator, 6)
+    cfg = config(emulator, tmp_path, reports={"enabled": True})
+    first = run_sync(cfg, as_of=AS_OF)
+    assert first.reports_uploaded == 7 and not first.report_errors
+    lib = site.list_by_title("Rapports COPIL")
+    url = "/sites/projets/Rapports COPIL/2026/PPI-2024-002/COPIL PPI-2024-002 - Requalification de l'avenue de la Gare - 2026-11-24.docx"
+    f = site.file(url)
+    code_f = lib.field_by_title("Code opération").internal_name
+    meteo_f = lib.field_by_title("Météo").internal_name
+    item = lib.items[f.item_id]
+    assert item.values[code_f] == "PPI-2024-002" and item.values[meteo_f] == "Orage"
+    assert "Orage" in _text(_doc(f.content))
+    second = run_sync(cfg, as_of=AS_OF)
+    assert second.reports_uploaded == 0 and second.reports_skipped == 7
+    projets = site.list_by_title("Projets")
+    com = projets.field_by_title("Commentaire").internal_name
+    projets.update_item(projets.items[2], {com: "Nouveau commentaire du chef de projet"}, editor=1)
+    third = run_sync(cfg, as_of=AS_OF)
+    assert third.reports_uploaded == 1 and third.report_files == [url]
+    assert f.major == 2 and len([k for k in site.files if "rapports copil/2026/ppi-2024-002/" in k]) == 1
+    assert "Nouveau commentaire du chef de projet" in _text(_doc(site.file(url).content))
+
+
+def test_template_from_a_sharepoint_library_wins(emulator, tmp_path):
+    site = seeded(emulator, 3)
+    site.create_list("Modèles COPIL", 101)
+    doc = Document(TEMPLATES / "rapport_copil.docx")
+    doc.add_paragraph("Modèle de la direction de la communication")
+    buf = io.BytesIO()
+    doc.save(buf)
+    site.add_file("Modèles COPIL", "", "rapport_copil.docx", buf.getvalue())
+    cfg = config(emulator, tmp_path, reports={"enabled": True, "template_library": "Modèles COPIL"})
+    run_sync(cfg, as_of=AS_OF)
+    f = next(v for k, v in site.files.items() if "ppi-2024-001/copil" in k)
+    assert "Modèle de la direction de la communication" in _text(_doc(f.content))
+
+
+@pytest.mark.skipif(not (shutil.which("soffice") or shutil.which("libreoffice")), reason="LibreOffice absent")
+def test_reports_open_in_libreoffice(portfolio, tmp_path):
+    exe = shutil.which("soffice") or shutil.which("libreoffice")
+    for name, data in (("p.docx", render_project(portfolio, "PPI-2024-002", template_path=TEMPLATES / "rapport_copil.docx",
+                                                  collectivite="X", copil_date=AS_OF, previous=None)),
+                       ("s.docx", render_portfolio(portfolio, template_path=TEMPLATES / "synthese_portefeuille.docx",
+                                                   collectivite="X", copil_date=AS_OF, previous={}))):
+        (tmp_path / name).write_bytes(data)
+        subprocess.run([exe, "--headless", "--convert-to", "pdf", "--outdir", str(tmp_path), str(tmp_path / name)],
+                       check=True, timeout=180, capture_output=True)
+        assert (tmp_path / name.replace(".docx", ".pdf")).stat().st_size > 1000
