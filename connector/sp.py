@@ -154,6 +154,7 @@ class SharePointSite:
                                          failure_callback=lambda _n, ex: server_delay(ex),
                                          is_retriable=_retriable)
         except ClientRequestException as e:
+            self._drop_pending()
             status = getattr(e.response, "status_code", None)
             if status in (401, 403):
                 raise AuthError(f"accès refusé par SharePoint ({status}) pendant : {what}. "
@@ -162,7 +163,14 @@ class SharePointSite:
                 raise RetryableError(f"SharePoint indisponible ({status}) pendant : {what}") from None
             raise
         except req_exc.RequestException as e:
+            self._drop_pending()
             raise RetryableError(f"SharePoint injoignable pendant : {what} ({type(e).__name__})") from None
+
+    def _drop_pending(self) -> None:
+        """Forget the queries queued behind a failed one. ClientContext.clear() would also drop
+        the authenticated request object, so only the queue is reset (office365 3.x internals)."""
+        self.ctx._queries.clear()
+        self.ctx._current_query = None
 
     # -- site -------------------------------------------------------------------
     def ping(self) -> str:
@@ -324,7 +332,7 @@ class SharePointSite:
                 with self.ctx.collect_batch_failures() as failures:
                     self.ctx.execute_batch(items_per_batch=self.batch_size)
             except (ClientRequestException, req_exc.RequestException) as e:
-                self.ctx.clear()
+                self._drop_pending()
                 if attempt >= self.max_retries or not _retriable(e):
                     return [ItemWriteResult(u.item_id, False, f"lot refusé : {_short(e)}") for u in chunk]
                 delay = server_delay(e) or min(2 ** attempt, 30)

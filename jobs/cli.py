@@ -22,8 +22,8 @@ from jobs.output import mask, register_secret, setup_logging
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="copil : consolidation nocturne du portefeuille de projets et rapports COPIL.")
-console = Console()
-err = Console(stderr=True)
+console = Console(soft_wrap=True)   # no hard wrapping: lines are copied into tickets and logs
+err = Console(stderr=True, soft_wrap=True)
 log = logging.getLogger("copil")
 _opts = {"json": False}
 
@@ -42,7 +42,7 @@ def say(msg: str, style: str | None = None) -> None:
     if _opts["json"]:
         log.info(msg)
     else:
-        console.print(mask(msg), style=style, highlight=False)
+        console.print(mask(msg), style=style, highlight=False, markup=False)
 
 
 def fail(exc: BaseException, what: str) -> "typer.Exit":
@@ -58,9 +58,9 @@ def fail(exc: BaseException, what: str) -> "typer.Exit":
     if _opts["json"]:
         log.error("%s : %s", what, exc, extra={"exit_code": code})
     else:
-        err.print(f"[bold red]{what}[/] : {mask(exc)}", highlight=False)
+        err.print(f"{what} : {mask(exc)}", style="bold red", highlight=False, markup=False)
         if code in hints:
-            err.print(hints[code], highlight=False)
+            err.print(hints[code], highlight=False, markup=False)
     return typer.Exit(code)
 
 
@@ -122,7 +122,7 @@ def _reports_locally(cfg, out: Path, codes):
                          copil_date=date.today(), previous=previous, hashes=_NoHashes(), force=True,
                          out_dir=out, only=codes)
     for e in rs.errors:
-        err.print(f"[red]✘[/] {mask(e)}", highlight=False)
+        err.print(f"✘ {mask(e)}", style="red", highlight=False, markup=False)
     return rs.files
 
 
@@ -168,10 +168,10 @@ def check(config: Path = ConfigOpt):
             if _opts["json"]:
                 log.error(p, extra={"exit_code": EXIT_SITE})
             else:
-                err.print(f"[red]✘[/] {mask(p)}", highlight=False)
+                err.print(f"✘ {mask(p)}", style="red", highlight=False, markup=False)
         err.print("Corrigez les noms dans la section [lists.<clé>] de la configuration "
                   "(noms affichés dans SharePoint), ou lancez « copil init-site » sur un site vide.",
-                  highlight=False)
+                  highlight=False, markup=False)
         raise typer.Exit(EXIT_SITE)
     for key, rl in resolved.lists.items():
         say(f"✔ « {rl.info.title} » : {len(rl.columns)} colonne(s) trouvée(s)", "green")
