@@ -38,8 +38,12 @@ def _number(text: str) -> float | None:
             t = t.replace(",", "")
     elif "," in t:
         parts = t.split(",")
+        if len(parts) > 2 and not all(len(p) == 3 for p in parts[1:]):
+            return None
         t = t.replace(",", "") if len(parts) > 2 else t.replace(",", ".")
     elif t.count(".") > 1:
+        if not all(len(p) == 3 for p in t.split(".")[1:]):
+            return None
         t = t.replace(".", "")
     elif "." in t and re.fullmatch(r"\d{1,3}\.\d{3}", t.lstrip("+-")):
         t = t.replace(".", "")   # 1.250 in a French amount is a thousands separator
