@@ -172,6 +172,28 @@ class SharePointSite:
         self.ctx._queries.clear()
         self.ctx._current_query = None
 
+    def _get_json(self, url: str, what: str) -> dict:
+        """GET through the client's pipeline with its retry policy (Retry-After honoured)."""
+        from office365.runtime.http.request_options import RequestOptions
+        from office365.runtime.retry import retry
+
+        def once():
+            req = RequestOptions(url)
+            req.set_header("Accept", "application/json;odata=verbose")
+            return self.ctx.pending_request().execute_request_direct(req).json()
+        try:
+            return retry(once, max_retry=self.max_retries, timeout_secs=1, is_retriable=_retriable,
+                         on_failure=lambda _n, ex: server_delay(ex))
+        except ClientRequestException as e:
+            status = getattr(e.response, "status_code", None)
+            if status in (401, 403):
+                raise AuthError(f"accès refusé par SharePoint ({status}) pendant : {what}.") from None
+            if status in (429, 503, 502, 504) or (status == 500 and THRESHOLD_HRESULT not in str(e)):
+                raise RetryableError(f"SharePoint indisponible ({status}) pendant : {what}") from None
+            raise
+        except req_exc.RequestException as e:
+            raise RetryableError(f"SharePoint injoignable pendant : {what} ({type(e).__name__})") from None
+
     # -- site -------------------------------------------------------------------
     def ping(self) -> str:
         web = self.ctx.web.get()
@@ -269,15 +291,20 @@ class SharePointSite:
         if with_editor:
             select += ["Editor/Name", "Editor/Title"]
             expand.append("Editor")
-        coll = self.ctx.web.lists.get_by_title(title).items.select(select).top(self.page_size)
+        # Pages are fetched through the client's request pipeline (auth, session, retries) but
+        # parsed as plain JSON: mapping every item onto a ListItem object costs ~20x the HTTP time.
+        query = {"$select": ",".join(select), "$top": str(self.page_size), "$orderby": "ID"}
         if expand:
-            coll.expand(expand)
-        coll.query_options.custom["$orderby"] = "ID"   # client's order_by() sends $order_by
-        coll.get_all(page_size=self.page_size)
-        self._run(f"lecture des éléments de « {title} »")
+            query["$expand"] = ",".join(expand)
+        url = (f"{self.site_url}/_api/web/lists/GetByTitle('{quote(title.replace(chr(39), chr(39) * 2))}')/items?"
+               + "&".join(f"{k}={quote(v, safe=',/')}" for k, v in query.items()))
+        rows_json = []
+        while url:
+            page = self._get_json(url, f"lecture des éléments de « {title} »")["d"]
+            rows_json.extend(page.get("results", []))
+            url = page.get("__next")
         out = []
-        for item in coll:
-            p = item.properties
+        for p in rows_json:
             row = {"_id": p.get("Id"), "_modified": p.get("Modified")}
             ed = p.get("Editor") or {}
             row["_editor"] = _get(ed, "Name")

@@ -157,6 +157,7 @@ def _make_handler(server: EmulatorServer):
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = "Microsoft-IIS/10.0"
+        disable_nagle_algorithm = True   # headers and body are separate writes: avoid 40 ms delayed ACKs
 
         def log_message(self, *args):   # quiet; the request log is at /_emulator/log
             pass
