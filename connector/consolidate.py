@@ -25,6 +25,25 @@ def _div(a, b):
     return float(a) / float(b)
 
 
+def _clean(v):
+    return None if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NaT else v
+
+
+def _records_by_code(frame: pd.DataFrame) -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = {}
+    if frame.empty:
+        return out
+    for r in frame.to_dict("records"):
+        out.setdefault(r["project_code"], []).append({k: _clean(v) for k, v in r.items()})
+    return out
+
+
+def _sum(rows: list[dict], key: str) -> float:
+    """Sum ignoring empty values; NaN when nothing is known (as pandas' min_count=1)."""
+    vals = [r[key] for r in rows if r.get(key) is not None]
+    return float(sum(vals)) if vals else math.nan
+
+
 def _add_years(d: date, years: int) -> date:
     try:
         return d.replace(year=d.year + years)
@@ -138,12 +157,9 @@ def consolidate(frames: Frames, *, as_of: date, rules: RulesConfig, findings: li
     starts = dict(zip(projects["code"], projects["start"])) if not projects.empty else {}
     subsidies = subsidy_table(frames, starts)
     risks = risk_table(frames)
-
-    by_code = {k: g for k, g in budget.groupby("project_code")} if not budget.empty else {}
-    ms_by = {k: g for k, g in milestones.groupby("project_code")} if not milestones.empty else {}
-    sub_by = {k: g for k, g in subsidies.groupby("project_code")} if not subsidies.empty else {}
-    con_by = {k: g for k, g in contracts.groupby("project_code")} if not contracts.empty else {}
-    risk_by = {k: g for k, g in risks.groupby("project_code")} if not risks.empty else {}
+    # Group every table once into plain records per project: per-project DataFrame filtering is
+    # what made consolidation slow on large portfolios.
+    bud, ms_by, sub_by, con_by, risk_by = (_records_by_code(t) for t in (budget, milestones, subsidies, contracts, risks))
     found_by: dict[str, int] = {}
     for f in findings:
         if f.project_code:
@@ -153,69 +169,65 @@ def consolidate(frames: Frames, *, as_of: date, rules: RulesConfig, findings: li
     for p in projects.to_dict("records"):
         code = p["code"]
         ap = p.get("ap_voted")
-        b = by_code.get(code)
-        cur = b[b["year"] == year] if b is not None else None
+        ap = None if ap is None or pd.isna(ap) else ap
         row = dict(p)
-        sums = lambda frame, col: frame[col].sum(min_count=1) if frame is not None and not frame.empty else math.nan  # noqa: E731
-        row["cp_year"], row["engaged_year"], row["paid_year"] = (sums(cur, "cp_planned"), sums(cur, "engaged"),
-                                                                 sums(cur, "paid"))
-        row["cp_total"], row["engaged_total"], row["paid_total"] = (sums(b, "cp_planned"), sums(b, "engaged"),
-                                                                    sums(b, "paid"))
+        b = bud.get(code, [])
+        cur = [x for x in b if x["year"] == year]
+        row["cp_year"], row["engaged_year"], row["paid_year"] = (_sum(cur, "cp_planned"), _sum(cur, "engaged"),
+                                                                 _sum(cur, "paid"))
+        row["cp_total"], row["engaged_total"], row["paid_total"] = (_sum(b, "cp_planned"), _sum(b, "engaged"),
+                                                                    _sum(b, "paid"))
         row["cp_execution_rate"] = _div(row["paid_year"], row["cp_year"])
         row["commitment_rate"] = _div(row["engaged_total"], ap)
         row["ap_consumption"] = _div(row["paid_total"], ap)
-        paid_total = 0.0 if pd.isna(row["paid_total"]) else row["paid_total"]
-        row["remaining_to_pay"] = (ap - paid_total) if ap is not None and not pd.isna(ap) else math.nan
+        paid_total = 0.0 if math.isnan(row["paid_total"]) else row["paid_total"]
+        row["remaining_to_pay"] = (ap - paid_total) if ap is not None else math.nan
         row["ap_coverage_years"] = _div(row["remaining_to_pay"], row["cp_year"])
 
-        s = sub_by.get(code)
-        row["subsidies_requested"] = sums(s, "requested")
-        row["subsidies_notified"] = sums(s, "notified")
-        row["subsidies_received"] = sums(s, "received")
-        notified = 0.0 if pd.isna(row["subsidies_notified"]) else row["subsidies_notified"]
+        s = sub_by.get(code, [])
+        row["subsidies_requested"] = _sum(s, "requested")
+        row["subsidies_notified"] = _sum(s, "notified")
+        row["subsidies_received"] = _sum(s, "received")
+        notified = 0.0 if math.isnan(row["subsidies_notified"]) else row["subsidies_notified"]
         row["self_funding_share"] = 1 - _div(notified, ap) if ap else math.nan
         row["_subsidies"], deadlines = [], []
-        if s is not None:
-            for r in s.to_dict("records"):
-                started = p.get("start") is not None and p["start"] <= as_of
-                checks = [] if started else [("start", r["start_deadline"])]
-                checks.append(("completion", r["completion_deadline"]))
-                for kind, d in checks:
-                    if d is None or (kind == "completion" and p.get("phase") == "Clos"):
-                        continue
-                    lapsed = d < as_of
-                    soon = not lapsed and (d - as_of).days <= rules.subsidy_deadline_warning_days
-                    if not lapsed:
-                        deadlines.append(d)
-                    if lapsed or soon:
-                        row["_subsidies"].append({"funder": r["funder"], "kind": kind, "deadline": d,
-                                                  "lapsed": lapsed, "soon": soon, "amount": r.get("notified")})
+        started = p.get("start") is not None and p["start"] <= as_of
+        for r in s:
+            checks = [] if started else [("start", r["start_deadline"])]
+            checks.append(("completion", r["completion_deadline"]))
+            for kind, d in checks:
+                if d is None or (kind == "completion" and p.get("phase") == "Clos"):
+                    continue
+                lapsed = d < as_of
+                soon = not lapsed and (d - as_of).days <= rules.subsidy_deadline_warning_days
+                if not lapsed:
+                    deadlines.append(d)
+                if lapsed or soon:
+                    row["_subsidies"].append({"funder": r["funder"], "kind": kind, "deadline": d,
+                                              "lapsed": lapsed, "soon": soon, "amount": r.get("notified")})
         row["subsidy_deadline"] = min(deadlines) if deadlines else None
 
-        c = con_by.get(code)
-        row["amendments_rate_max"] = c["amendments_rate"].max() if c is not None and not c.empty else math.nan
+        c = con_by.get(code, [])
+        rates = [x["amendments_rate"] for x in c if x["amendments_rate"] == x["amendments_rate"]]
+        row["amendments_rate_max"] = max(rates) if rates else math.nan
         row["_contracts"] = [{"number": x["number"], "rate": x["amendments_rate"], "limit": x["threshold"],
                               "commission": x["commission_required"]}
-                             for x in (c.to_dict("records") if c is not None else []) if x["amendments_rate"] == x["amendments_rate"]]
+                             for x in c if x["amendments_rate"] == x["amendments_rate"]]
 
         be, fe = p.get("baseline_end"), p.get("forecast_end")
         row["slippage_days"] = (fe - be).days if be and fe else math.nan
-        m = ms_by.get(code)
-        row["overdue_milestones"] = int((m["status"] == "En retard").sum()) if m is not None else 0
-        upcoming = m[m["status"] == "À venir"] if m is not None else None
-        if upcoming is not None and not upcoming.empty:
-            first = upcoming.iloc[0]
-            row["next_milestone_label"] = first["title"]
-            row["next_milestone_date"] = first["forecast"] or first["baseline"]
+        m = ms_by.get(code, [])
+        row["overdue_milestones"] = sum(1 for x in m if x["status"] == "En retard")
+        upcoming = [x for x in m if x["status"] == "À venir"]   # already sorted by due date
+        if upcoming:
+            row["next_milestone_label"] = upcoming[0]["title"]
+            row["next_milestone_date"] = upcoming[0]["forecast"] or upcoming[0]["baseline"]
         else:
             row["next_milestone_label"], row["next_milestone_date"] = None, None
 
-        r = risk_by.get(code)
-        if r is not None:
-            open_ = r[(r["status"].fillna("Ouvert") == "Ouvert") & (r["criticality"].fillna(0) >= rules.risk_critical)]
-            row["open_critical_risks"] = len(open_)
-        else:
-            row["open_critical_risks"] = 0
+        row["open_critical_risks"] = sum(
+            1 for x in risk_by.get(code, [])
+            if (x["status"] or "Ouvert") == "Ouvert" and (x["criticality"] or 0) >= rules.risk_critical)
         row["findings_count"] = found_by.get(code, 0)
         row["weather"], row["weather_reasons"], row["alerts"] = assess(row, year=year, rules=rules, currency=currency)
         indicators.append(row)
