@@ -13,7 +13,7 @@ from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
-from docx.shared import Pt, RGBColor
+from docx.shared import Cm, Pt, RGBColor
 
 HERE = Path(__file__).resolve().parent
 ACCENT = RGBColor(0x00, 0x4B, 0x87)
@@ -61,6 +61,11 @@ def _table(doc, headers: list[str], loop: str, cells: list[str], widths=None):
         for run in t.rows[2].cells[i].paragraphs[0].runs:
             run.font.size = Pt(9)
     t.rows[3].cells[0].text = "{%tr endfor %}"
+    if widths:   # Word honours per-cell widths; set them on every row
+        t.autofit = False
+        for row in t.rows:
+            for cell, w in zip(row.cells, widths):
+                cell.width = Cm(w)
     doc.add_paragraph()
     return t
 
@@ -125,6 +130,7 @@ def project_template() -> Document:
               ("Fin prévue initiale / prévisionnelle", "{{ project.baseline_end }} / {{ project.forecast_end }}"),
               ("Glissement", "{{ figures.slippage }}"), ("Prochain jalon", "{{ figures.next_milestone }}")])
 
+    doc.add_page_break()
     doc.add_heading("Jalons", level=1)
     _table(doc, ["Jalon", "Phase", "Date initiale", "Date prévue", "Date réelle", "Glissement", "État"],
            "for m in milestones", ["{{ m.title }}", "{{ m.phase }}", "{{ m.baseline }}", "{{ m.forecast }}",
@@ -164,8 +170,12 @@ def project_template() -> Document:
     doc.add_paragraph("{%p if findings %}")
     doc.add_paragraph("Valeurs saisies que copil n'a pas pu utiliser ; à corriger dans SharePoint :")
     doc.add_paragraph("{%p endif %}")
+    doc.add_paragraph("{%p if findings %}")
     _table(doc, ["Liste", "Colonne", "Valeur saisie", "Problème"], "for f in findings",
-           ["{{ f.list_title }}", "{{ f.column }}", "{{ f.value }}", "{{ f.message }}"])
+           ["{{ f.list_title }}", "{{ f.column }}", "{{ f.value }}", "{{ f.message }}"], widths=[3, 3.5, 3.5, 7.7])
+    doc.add_paragraph("{%p else %}")
+    doc.add_paragraph("Aucune anomalie de saisie sur ce projet.")
+    doc.add_paragraph("{%p endif %}")
     doc.add_heading("Documents récents", level=1)
     _table(doc, ["Document", "Modifié le"], "for d in documents", ["{{r d.link }}", "{{ d.modified }}"])
     return doc
@@ -190,13 +200,15 @@ def portfolio_template() -> Document:
               ("Reste à mandater sur les AP", "{{ totals.remaining_to_pay }}")])
     doc.add_heading("Projets en alerte", level=1)
     _table(doc, ["Code", "Projet", "Direction", "Météo", "Motifs"], "for a in alerts",
-           ["{{ a.code }}", "{{ a.title }}", "{{ a.direction }}", "{{ a.symbol }} {{ a.weather }}", "{{ a.reasons }}"])
+           ["{{ a.code }}", "{{ a.title }}", "{{ a.direction }}", "{{ a.symbol }} {{ a.weather }}", "{{ a.reasons }}"],
+           widths=[2.3, 3.6, 2.8, 2.0, 7.0])
     doc.add_heading("Plus fortes évolutions depuis le dernier COPIL", level=1)
     doc.add_paragraph("{%p if not movers %}")
     doc.add_paragraph("Pas de changement de météo depuis le dernier COPIL.")
     doc.add_paragraph("{%p endif %}")
     _table(doc, ["Code", "Projet", "Tendance", "Avant", "Après", "Évolutions"], "for m in movers",
-           ["{{ m.code }}", "{{ m.title }}", "{{ m.trend }}", "{{ m.before }}", "{{ m.after }}", "{{ m.changes }}"])
+           ["{{ m.code }}", "{{ m.title }}", "{{ m.trend }}", "{{ m.before }}", "{{ m.after }}", "{{ m.changes }}"],
+           widths=[2.3, 3.6, 2.4, 1.8, 1.8, 5.8])
     for title, var in (("Par direction", "by_direction"), ("Par territoire", "by_territory"),
                        ("Par politique publique", "by_policy")):
         doc.add_heading(title, level=1)

@@ -302,12 +302,13 @@ def _random_project(L, finance_rows, rng: random.Random, i, as_of, users):
         L["milestones"].append({"title": lab, "project": parent, "phase": ph, "baseline": sp_date(base),
                                 "forecast": sp_date(fc), "actual": sp_date(actual)})
 
-    for _ in range(rng.randint(1, 2)):
+    n_subsidies = rng.randint(1, 2)
+    for _ in range(n_subsidies):
         funder = rng.choice(schema.FUNDERS)
         req = round(ap * rng.uniform(0.1, 0.4), -3)
         notif = round(req * rng.uniform(0.7, 1.0), -3)
-        if health == "nuageux" and rng.random() < 0.3:
-            notif = round(ap * 0.85, -3)   # over-subsidised: self-funding below 20 %
+        if health == "nuageux" and n_subsidies == 1 and rng.random() < 0.3:
+            notif = round(ap * 0.85, -3)   # heavily subsidised: self-funding below 20 %
         on = start - timedelta(days=rng.randint(60, 400))
         L["subsidies"].append({"title": f"{funder} - {title}"[:255], "project": parent, "funder": funder,
                                "requested": req, "notified": notif, "received": round(notif * elapsed * 0.8, -3),
