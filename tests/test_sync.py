@@ -125,7 +125,7 @@ def test_throttling_mid_run_still_writes_every_change_once(emulator, tmp_path):
 def test_a_failing_item_is_dead_lettered_and_the_others_written(emulator, tmp_path):
     site = seeded(emulator)
     requests.post(f"{emulator.url}/_emulator/faults",
-                  json={"error_paths": [{"pattern": r"getItemById\(3\)/ValidateUpdateListItem", "status": 500}]})
+                  json={"error_paths": [{"pattern": r"getItemById\(3\)/ValidateUpdateListItem", "status": 409}]})
     cfg = config(emulator, tmp_path)
     summary = run_sync(cfg, as_of=AS_OF)
     assert summary.status == "partial" and summary.exit_code == 5
