@@ -92,6 +92,19 @@ def _retriable(ex: Exception) -> bool:
     return is_transient_error(ex)
 
 
+def _raise_typed(e: Exception, what: str):
+    """Re-raise a failed request as what the caller does next: fatal (auth), retry later, or as is."""
+    if isinstance(e, req_exc.RequestException) and not isinstance(e, ClientRequestException):
+        raise RetryableError(f"SharePoint injoignable pendant : {what} ({type(e).__name__})") from None
+    status = getattr(getattr(e, "response", None), "status_code", None)
+    if status in (401, 403):
+        raise AuthError(f"accès refusé par SharePoint ({status}) pendant : {what}. "
+                        "Vérifiez le jeton ou les droits de l'application sur le site.") from None
+    if status in (429, 503, 502, 504) or (status == 500 and THRESHOLD_HRESULT not in str(e)):
+        raise RetryableError(f"SharePoint indisponible ({status}) pendant : {what}") from None
+    raise e
+
+
 def form_value(kind: str, value) -> str:
     """A Python value as a ValidateUpdateListItem form value (fr-FR site; dates sent in UTC)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
@@ -153,18 +166,9 @@ class SharePointSite:
             self.ctx.execute_query_retry(max_retry=self.max_retries, timeout_secs=1,
                                          failure_callback=lambda _n, ex: server_delay(ex),
                                          is_retriable=_retriable)
-        except ClientRequestException as e:
+        except (ClientRequestException, req_exc.RequestException) as e:
             self._drop_pending()
-            status = getattr(e.response, "status_code", None)
-            if status in (401, 403):
-                raise AuthError(f"accès refusé par SharePoint ({status}) pendant : {what}. "
-                                "Vérifiez le jeton ou les droits de l'application sur le site.") from None
-            if status in (429, 503, 502, 504) or (status == 500 and THRESHOLD_HRESULT not in str(e)):
-                raise RetryableError(f"SharePoint indisponible ({status}) pendant : {what}") from None
-            raise
-        except req_exc.RequestException as e:
-            self._drop_pending()
-            raise RetryableError(f"SharePoint injoignable pendant : {what} ({type(e).__name__})") from None
+            _raise_typed(e, what)
 
     def _drop_pending(self) -> None:
         """Forget the queries queued behind a failed one. ClientContext.clear() would also drop
@@ -184,15 +188,8 @@ class SharePointSite:
         try:
             return retry(once, max_retry=self.max_retries, timeout_secs=1, is_retriable=_retriable,
                          on_failure=lambda _n, ex: server_delay(ex))
-        except ClientRequestException as e:
-            status = getattr(e.response, "status_code", None)
-            if status in (401, 403):
-                raise AuthError(f"accès refusé par SharePoint ({status}) pendant : {what}.") from None
-            if status in (429, 503, 502, 504) or (status == 500 and THRESHOLD_HRESULT not in str(e)):
-                raise RetryableError(f"SharePoint indisponible ({status}) pendant : {what}") from None
-            raise
-        except req_exc.RequestException as e:
-            raise RetryableError(f"SharePoint injoignable pendant : {what} ({type(e).__name__})") from None
+        except (ClientRequestException, req_exc.RequestException) as e:
+            _raise_typed(e, what)
 
     # -- site -------------------------------------------------------------------
     def ping(self) -> str:

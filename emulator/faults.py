@@ -54,6 +54,13 @@ class Faults:
         self.log: deque[dict] = deque(maxlen=log_size)
         self.reset_counters()
 
+    def configure(self, config: FaultConfig) -> None:
+        """New faults count from now: 'every Nth request' starts again at the next one."""
+        with self._lock:
+            self.config = config
+            self._n = 0
+            self._window.clear()
+
     def reset_counters(self) -> None:
         with self._lock:
             self.seq = 0

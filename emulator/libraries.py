@@ -20,28 +20,15 @@ def _abs(site, url: str) -> str:
     return url.rstrip("/")
 
 
-@nav("web", "getfolderbyserverrelativeurl")
-def _folder_by_url(t, seg):
+@nav("web", "getfolderbyserverrelativeurl", "getfolderbyserverrelativepath",
+     "getfilebyserverrelativeurl", "getfilebyserverrelativepath")
+def _by_server_relative(t, seg):
+    """GetFolder/GetFile ByServerRelativeUrl('...') or ByServerRelativePath(decodedurl='...')."""
     site = _site(t)
-    return Target("folder", site.folder(_abs(site, seg.arg("serverRelativeUrl") or seg.arg())), t)
-
-
-@nav("web", "getfolderbyserverrelativepath")
-def _folder_by_path(t, seg):
-    site = _site(t)
-    return Target("folder", site.folder(_abs(site, seg.arg("decodedurl") or seg.arg())), t)
-
-
-@nav("web", "getfilebyserverrelativeurl")
-def _file_by_url(t, seg):
-    site = _site(t)
-    return Target("file", site.file(_abs(site, seg.arg("serverRelativeUrl") or seg.arg())), t)
-
-
-@nav("web", "getfilebyserverrelativepath")
-def _file_by_path(t, seg):
-    site = _site(t)
-    return Target("file", site.file(_abs(site, seg.arg("decodedurl") or seg.arg())), t)
+    url = _abs(site, seg.arg("serverRelativeUrl") or seg.arg("decodedurl") or seg.arg())
+    if seg.name.lower().startswith("getfolder"):
+        return Target("folder", site.folder(url), t)
+    return Target("file", site.file(url), t)
 
 
 @nav("web", "getfilebyid")

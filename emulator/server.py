@@ -101,7 +101,7 @@ class EmulatorServer:
 
     def reset(self) -> None:
         self.backend.reset()
-        self.faults.config = FaultConfig()
+        self.faults.configure(FaultConfig())
         self.faults.reset_counters()
 
     def stats(self) -> dict:
@@ -200,9 +200,10 @@ def _make_handler(server: EmulatorServer):
                 resp = Response(e.status, e.body(), dict(e.headers))
             except Exception as e:  # a bug in the emulator must still answer like a server
                 resp = Response(500, errors.server_error(f"Emulator error: {type(e).__name__}: {e}").body())
-            self._send(resp)
+            # counted before answering, so a client that reads the stats right after sees it
             server.faults.record(self.command, self.path, route, resp.status, (time.perf_counter() - t0) * 1000,
                                  self.headers.get("User-Agent", ""))
+            self._send(resp)
 
         def _send(self, resp: Response):
             if resp.payload is None:
@@ -235,10 +236,10 @@ def _make_handler(server: EmulatorServer):
             elif what == "log" and self.command == "GET":
                 payload = {"entries": server.faults.entries(int(q.get("since", 0)))}
             elif what == "faults" and self.command == "POST":
-                server.faults.config = FaultConfig.from_json(json.loads(body or b"{}"))
+                server.faults.configure(FaultConfig.from_json(json.loads(body or b"{}")))
                 payload = server.faults.config.to_json()
             elif what == "faults" and self.command == "DELETE":
-                server.faults.config = FaultConfig()
+                server.faults.configure(FaultConfig())
                 payload = {"ok": True}
             elif what == "faults" and self.command == "GET":
                 payload = server.faults.config.to_json()
