@@ -43,21 +43,33 @@ class RunSummary:
     message: str = ""
 
 
-def _step(progress, name: str, total: int | None = None):
-    if progress is not None and hasattr(progress, "step"):
-        return progress.step(name, total)
-    return None
+def _notify(progress, step: str, done: int | None = None, total: int | None = None) -> None:
+    """`progress(step, done, total)`: bars on a terminal, plain lines otherwise (jobs.output)."""
+    if progress is not None:
+        progress(step, done, total)
+
+
+def _counter(progress, step: str, total: int):
+    state = {"done": 0}
+
+    def advance(n: int) -> None:
+        state["done"] += n
+        _notify(progress, step, state["done"], total)
+    return advance
 
 
 def build_portfolio(config, site: SharePointSite | None = None, *, as_of: date | None = None, progress=None):
     """Read and consolidate without writing anything. Returns (portfolio, raw, resolved, site)."""
     site = site or SharePointSite.from_config(config)
     as_of = as_of or date.today()
+    _notify(progress, "Vérification des listes et colonnes")
     resolved = extract_mod.resolve(site, config)
     if resolved.problems:
         raise SchemaError("configuration incompatible avec le site :\n- " + "\n- ".join(resolved.problems))
     tz = site.timezone(config.collectivite.timezone)
+    _notify(progress, "Lecture des listes et bibliothèques")
     raw, more = extract_mod.extract(site, config, resolved)
+    _notify(progress, "Consolidation du portefeuille")
     frames, findings = normalize(raw, tz=tz, currency=config.collectivite.currency)
     portfolio = consolidate(frames, as_of=as_of, rules=config.rules, findings=findings + more,
                             currency=config.collectivite.currency, documents=raw.documents)
@@ -85,8 +97,8 @@ def run_sync(config, *, dry_run: bool = False, reports: bool = True, force_repor
         summary.planned = wb.planned if dry_run else []
         summary.written, summary.unchanged = wb.written, wb.unchanged
         summary.failed, summary.dead_letters = len(wb.failed), wb.failed
-        if reports and getattr(config.reports, "enabled", True):
-            _reports(config, site, portfolio, previous, state, summary, force_reports, out_dir, dry_run, as_of)
+        if reports and config.reports.enabled and (out_dir or not dry_run):   # a dry run publishes nothing
+            _reports(config, site, portfolio, previous, state, summary, force_reports, out_dir, as_of, progress)
         summary.status = "partial" if (summary.failed or summary.report_errors) else "ok"
         summary.exit_code = 5 if summary.status == "partial" else 0
         if not dry_run:   # state after the writes it describes
@@ -116,12 +128,14 @@ def previous_copil(config, state, run_id=None, as_of: date | None = None) -> dic
     return state.previous_snapshots(before_run_id=run_id, started_before=cutoff)
 
 
-def _reports(config, site, portfolio, previous, state, summary, force, out_dir, dry_run, as_of):
+def _reports(config, site, portfolio, previous, state, summary, force, out_dir, as_of, progress):
     from connector.reports.publish import publish_reports
-    rs = publish_reports(None if (out_dir or dry_run) else site, portfolio, reports_cfg=config.reports,
+    local = bool(out_dir)
+    rs = publish_reports(None if local else site, portfolio, reports_cfg=config.reports,
                          collectivite=config.collectivite.name, copil_date=as_of or date.today(),
-                         previous=previous, hashes=state.report_hashes if not (out_dir or dry_run) else _NoHashes(),
-                         force=force, out_dir=out_dir)
+                         previous=previous, hashes=_NoHashes() if local else state.report_hashes,
+                         force=force, out_dir=out_dir,
+                         progress=_counter(progress, "Rapports Word", len(portfolio.projects) + 1))
     summary.reports_uploaded, summary.reports_skipped = rs.uploaded, rs.skipped
     summary.report_errors, summary.report_files = list(rs.errors), list(rs.files)
 

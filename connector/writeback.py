@@ -137,7 +137,13 @@ def write_back(site: SharePointSite, config, portfolio, raw, resolved, *, dry_ru
         rec = records[c.item_id]
         updates.append(ItemUpdate(c.item_id, {fields[k].internal: v for k, v in c.values.items() if k in fields},
                                   modified=rec.get("_modified"), editor=rec.get("_editor")))
-    results = site.update_items(rl.info.title, updates, system=True, progress=progress)
+    done = {"n": 0}
+
+    def advance(n: int) -> None:
+        done["n"] += n
+        if progress:
+            progress("Écriture des colonnes calculées", done["n"], len(updates))
+    results = site.update_items(rl.info.title, updates, system=True, progress=advance)
     by_id = {c.item_id: c for c in changes}
     for res in results:
         if res.ok:

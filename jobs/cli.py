@@ -246,6 +246,29 @@ def print_summary(s) -> None:
     dur = _get(s, "duration_s")
     t.add_row("Durée", f"{float(dur):.1f} s" if dur is not None else "?")
     console.print(t)
+    planned = _get(s, "planned", default=[]) or []
+    if planned:   # dry run: what would be written
+        p = Table(title=f"Simulation : {len(planned)} projet(s) seraient mis à jour")
+        for col in ("Projet", "Élément", "Colonnes modifiées"):
+            p.add_column(col)
+        for c in planned[:30]:
+            p.add_row(c.code, str(c.item_id), ", ".join(k for k in c.values if k != "last_sync"))
+        console.print(p)
+        if len(planned) > 30:
+            say(f"… et {len(planned) - 30} autre(s).")
+    found = findings if isinstance(findings, (list, tuple)) else []
+    if found:
+        f = Table(title=f"Anomalies de saisie ({len(found)}) : à corriger dans SharePoint")
+        for col in ("Liste", "Élément", "Colonne", "Valeur saisie", "Problème"):
+            f.add_column(col)
+        for x in found[:15]:
+            f.add_row(x.list_title, str(x.item_id or ""), x.column, x.value, x.message)
+        console.print(f)
+        if len(found) > 15:
+            say(f"… et {len(found) - 15} autre(s) : voir « Qualité des données » dans la liste des projets.")
+    for e in (_get(s, "report_errors", default=[]) or []) + [
+            f"{d.get('code')} : {d.get('error')}" for d in (_get(s, "dead_letters", default=[]) or [])]:
+        err.print(f"✘ {mask(e)}", style="red", highlight=False, markup=False)
 
 
 # --------------------------------------------------------------------------- schedule

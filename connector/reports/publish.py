@@ -81,7 +81,7 @@ def _template(cfg: ReportsConfig, name: str, site, kind: str) -> Path:
 
 def publish_reports(site, portfolio, *, reports_cfg: ReportsConfig, collectivite: str, copil_date: date,
                     previous: dict[str, dict], hashes, force: bool = False, out_dir=None,
-                    only: list[str] | None = None) -> ReportSummary:
+                    only: list[str] | None = None, progress=None) -> ReportSummary:
     summary = ReportSummary()
     project_tpl = _template(reports_cfg, reports_cfg.project_template, site, "project")
     portfolio_tpl = _template(reports_cfg, reports_cfg.portfolio_template, site, "portfolio")
@@ -123,6 +123,8 @@ def publish_reports(site, portfolio, *, reports_cfg: ReportsConfig, collectivite
         except Exception as e:   # one broken project must not stop the others
             log.exception("rapport %s", code)
             summary.errors.append(f"rapport du projet {code} : {type(e).__name__} : {e}")
+        if progress:
+            progress(1)
     if not only:
         try:
             folder = reports_cfg.portfolio_folder.format(year=year, code="", direction="")
