@@ -321,11 +321,11 @@ def emulator(port: int = typer.Option(8765, "--port"),
     faults = FaultConfig(latency_ms=latency_ms, throttle_every_n=throttle_every, throttle_rps=throttle_rps,
                          throttle_status=throttle_status, retry_after=retry_after, drop_every_n=drop_every,
                          error_paths=[(p.rsplit(":", 1)[0], int(p.rsplit(":", 1)[1])) for p in error_path])
-    srv = EmulatorServer(port, data_dir=str(data) if data else None, tokens=grants, faults=faults).start()
-    if seed_sample:
+    srv = EmulatorServer(port, data_dir=str(data) if data else None, tokens=grants, faults=faults)
+    if seed_sample and srv.backend.site("projets") is None:   # seeded before the first request
         from emulator.sample import seed
-        if srv.backend.site("projets") is None:
-            seed(srv.backend, "projets", projects=projects)
+        seed(srv.backend, "projets", projects=projects)
+    srv.start()
     console.print(f"Émulateur SharePoint sur {srv.url} (site exemple : {srv.site_url('projets')})")
     for g in grants.values():  # printed once on purpose: the operator needs them
         console.print(f"  jeton {g.role}{' / site ' + g.site if g.site else ''} : {g.token}")

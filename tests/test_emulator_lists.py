@@ -131,3 +131,66 @@ def test_state_survives_restart(tmp_path):
         assert [i.properties["Title"] for i in items] == ["persisté"]
     finally:
         srv2.stop()
+
+
+def test_site_users_ensure_and_list(sp, emulator):
+    u = sp.web.ensure_user("i:0#.f|membership|julien.bernard@ville.fr").execute_query()
+    assert u.properties["Title"] == "Julien Bernard" and u.properties["Email"] == "julien.bernard@ville.fr"
+    again = sp.web.ensure_user("i:0#.f|membership|julien.bernard@ville.fr").execute_query()
+    assert again.id == u.id
+    users = sp.web.site_users.get().execute_query()
+    assert "julien.bernard@ville.fr" in [x.properties["Email"] for x in users]
+    assert sp.web.get_user_by_id(u.id).get().execute_query().properties["LoginName"].endswith("ville.fr")
+
+
+def test_multichoice_field_and_skip(sp, emulator):
+    lst = sp.web.lists.add(ListCreationInformation("Tags", None, 100)).execute_query()
+    f = lst.fields.add_choice_field("Thèmes", ["Eau", "Voirie", "École"], multiple_values=True).execute_query()
+    assert f.properties["TypeAsString"] == "MultiChoice"
+    lst.add_item({"Title": "a", f.internal_name: {"__metadata": {"type": "Collection(Edm.String)"},
+                                                   "results": ["Eau", "École"]}}).execute_query()
+    for i in range(4):
+        lst.add_item({"Title": f"b{i}"}).execute_query()
+    got = sp.web.lists.get_by_title("Tags").items.get().execute_query()
+    assert list(got[0].properties[f.internal_name].values()) == ["Eau", "École"]   # the client's mapping
+    raw = _http(emulator, "GET", "/_api/web/lists/getbytitle('Tags')/items(1)").json()["d"][f.internal_name]
+    assert raw == {"__metadata": {"type": "Collection(Edm.String)"}, "results": ["Eau", "École"]}
+    r = _http(emulator, "GET", "/_api/web/lists/getbytitle('Tags')/items?$select=Title&$top=2&$skip=3")
+    assert [x["Title"] for x in r.json()["d"]["results"]] == ["b2", "b3"]
+
+
+def test_copil_emulator_command_serves_with_given_tokens(tmp_path):
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    cmd = [sys.executable, "-m", "jobs.cli", "emulator", "--port", str(port), "--data", str(tmp_path),
+           "--token", "lecteur:read", "--token", "gestion:manage:autre", "--seed-sample", "--projects", "3",
+           "--throttle-every", "1000"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            cwd=os.path.dirname(os.path.dirname(__file__)))
+    try:
+        base = f"http://127.0.0.1:{port}/sites"
+        for _ in range(100):
+            try:
+                r = requests.get(f"{base}/projets/_api/web/lists/getbytitle('Projets')/items?$select=Title",
+                                 headers={"Authorization": "Bearer lecteur", "Accept": "application/json;odata=verbose"},
+                                 timeout=2)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        assert r.status_code == 200 and len(r.json()["d"]["results"]) == 3
+        h = {"Authorization": "Bearer gestion", "Accept": "application/json;odata=verbose"}
+        assert requests.get(f"{base}/projets/_api/web", headers=h, timeout=2).status_code == 403
+        assert requests.get(f"{base}/autre/_api/web", headers=h, timeout=2).status_code == 200
+        assert requests.get(f"http://127.0.0.1:{port}/_emulator/faults", timeout=2).json()["throttle"]["every_n"] == 1000
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=20)
+    assert "jeton read : lecteur" in out
+    assert (tmp_path / "emulator.sqlite").exists()

@@ -170,3 +170,30 @@ def test_user_agent_is_decorated(emulator, tmp_path):
     run_sync(config(emulator, tmp_path), as_of=AS_OF)
     agents = {e.get("user_agent") for e in emulator.faults.entries()}
     assert agents == {"NONISV|Belcourt|copil/0.1.0"}
+
+
+def test_children_linked_by_operation_code(emulator, tmp_path):
+    site = seeded(emulator)
+    projets, jalons = site.list_by_title("Projets"), site.list_by_title("Jalons")
+    code_p = projets.field_by_title("Code opération").internal_name
+    lookup = jalons.field_by_title("Projet").internal_name
+    code_j = jalons.add_field("Code opération", "Text", indexed=True).internal_name
+    for it in jalons.items.values():   # a list kept by code, as many imported from Excel are
+        parent = projets.items.get(it.values.pop(lookup, None) or 0)
+        it.values[code_j] = parent.values[code_p] if parent else "PPI-9999-999"
+    cfg = config(emulator, tmp_path, lists={"milestones": {"link": "code"}})
+    summary = run_sync(cfg, as_of=AS_OF)
+    assert owned(site, 1)["Prochain jalon"] == "Achèvement du gros œuvre – 15/01/2027"
+    assert owned(site, 2)["Glissement (jours)"] == 120.0
+    assert any(f.list_title == "Jalons" and "PPI-9999-999" in f.message for f in summary.findings)
+
+
+def test_amounts_in_xpf(emulator, tmp_path):
+    """New Caledonian provinces count in XPF, without decimals."""
+    from connector.pipeline import build_portfolio
+    from connector.reports.context import project_context
+    seeded(emulator, 3)
+    pf, *_ = build_portfolio(config(emulator, tmp_path, collectivite={"currency": "XPF"}), as_of=AS_OF)
+    ctx = project_context(pf, "PPI-2024-001", collectivite="Province Sud", copil_date=AS_OF, previous=None)
+    assert ctx["figures"]["ap_voted"] == "1\u202f000\u202f000\u00a0XPF"
+    assert ctx["budget"][0]["cp_planned"] == "100\u202f000\u00a0XPF"
