@@ -43,7 +43,10 @@ def _closest(name: str, info: ListInfo) -> str:
     return ", ".join(f"« {n} »" for n in near) if near else "aucune colonne proche"
 
 
-def resolve(site: SharePointSite, config, *, include_owned: bool = True) -> Resolved:
+REPORT_COLUMNS = ("Code opération", "Date du COPIL", "Météo", "Type de rapport")
+
+
+def resolve(site: SharePointSite, config, *, include_owned: bool = True, reports: bool = False) -> Resolved:
     """Map every configured (list, column) to SharePoint internal names. Never raises for a
     single problem: collects them all so `copil check` can list everything that is wrong."""
     out = Resolved()
@@ -71,6 +74,17 @@ def resolve(site: SharePointSite, config, *, include_owned: bool = True) -> Reso
                 continue
             cols[logical] = f
         out.lists[key] = ResolvedList(key, info, cols, wanted)
+    if reports:   # the report library must exist with its metadata columns before anything is written
+        lib = config.reports.library
+        try:
+            info = site.list_info(lib)
+            missing = [c for c in REPORT_COLUMNS if c not in info.fields]
+            if missing:
+                out.problems.append(f"bibliothèque « {lib} » : colonne(s) absente(s) : "
+                                    + ", ".join(f"« {m} »" for m in missing) + " (lancez « copil init-site »)")
+        except SchemaError:
+            out.problems.append(f"la bibliothèque des rapports « {lib} » n'existe pas (clé `reports.library`) : "
+                                "lancez « copil init-site » ou désactivez [reports]")
     return out
 
 

@@ -58,12 +58,14 @@ def _counter(progress, step: str, total: int):
     return advance
 
 
-def build_portfolio(config, site: SharePointSite | None = None, *, as_of: date | None = None, progress=None):
-    """Read and consolidate without writing anything. Returns (portfolio, raw, resolved, site)."""
+def build_portfolio(config, site: SharePointSite | None = None, *, as_of: date | None = None, progress=None,
+                    reports: bool = False):
+    """Read and consolidate without writing anything. Returns (portfolio, raw, resolved, site).
+    With `reports`, the report library and its columns are checked with the lists."""
     site = site or SharePointSite.from_config(config)
     as_of = as_of or date.today()
     _notify(progress, "Vérification des listes et colonnes")
-    resolved = extract_mod.resolve(site, config)
+    resolved = extract_mod.resolve(site, config, reports=reports)
     if resolved.problems:
         raise SchemaError("configuration incompatible avec le site :\n- " + "\n- ".join(resolved.problems))
     tz = site.timezone(config.collectivite.timezone)
@@ -87,7 +89,13 @@ def run_sync(config, *, dry_run: bool = False, reports: bool = True, force_repor
     previous = previous_copil(config, state, summary.run_id, as_of)
     try:
         site = site or SharePointSite.from_config(config)
-        portfolio, raw, resolved, site = build_portfolio(config, site, as_of=as_of, progress=progress)
+        publishing = reports and config.reports.enabled and (out_dir or not dry_run)   # a dry run publishes nothing
+        templates = None
+        if publishing:   # a broken template stops the run before anything is written
+            from connector.reports.publish import prepare_templates
+            templates = prepare_templates(site, config.reports)
+        portfolio, raw, resolved, site = build_portfolio(config, site, as_of=as_of, progress=progress,
+                                                         reports=bool(publishing and not out_dir))
         summary.projects = len(portfolio.projects)
         summary.read_items = sum(len(v) for v in raw.lists.values())
         summary.findings = list(portfolio.findings)
@@ -97,8 +105,9 @@ def run_sync(config, *, dry_run: bool = False, reports: bool = True, force_repor
         summary.planned = wb.planned if dry_run else []
         summary.written, summary.unchanged = wb.written, wb.unchanged
         summary.failed, summary.dead_letters = len(wb.failed), wb.failed
-        if reports and config.reports.enabled and (out_dir or not dry_run):   # a dry run publishes nothing
-            _reports(config, site, portfolio, previous, state, summary, force_reports, out_dir, as_of, progress)
+        if publishing:
+            _reports(config, site, portfolio, previous, state, summary, force_reports, out_dir, as_of, progress,
+                     templates)
         summary.status = "partial" if (summary.failed or summary.report_errors) else "ok"
         summary.exit_code = 5 if summary.status == "partial" else 0
         if not dry_run:   # state after the writes it describes
@@ -128,13 +137,13 @@ def previous_copil(config, state, run_id=None, as_of: date | None = None) -> dic
     return state.previous_snapshots(before_run_id=run_id, started_before=cutoff)
 
 
-def _reports(config, site, portfolio, previous, state, summary, force, out_dir, as_of, progress):
+def _reports(config, site, portfolio, previous, state, summary, force, out_dir, as_of, progress, templates):
     from connector.reports.publish import publish_reports
     local = bool(out_dir)
     rs = publish_reports(None if local else site, portfolio, reports_cfg=config.reports,
                          collectivite=config.collectivite.name, copil_date=as_of or date.today(),
                          previous=previous, hashes=_NoHashes() if local else state.report_hashes,
-                         force=force, out_dir=out_dir,
+                         force=force, out_dir=out_dir, templates=templates,
                          progress=_counter(progress, "Rapports Word", len(portfolio.projects) + 1))
     summary.reports_uploaded, summary.reports_skipped = rs.uploaded, rs.skipped
     summary.report_errors, summary.report_files = list(rs.errors), list(rs.files)

@@ -160,7 +160,10 @@ def check(config: Path = ConfigOpt):
     say(f"✔ Authentification et accès au site « {title} »", "green")
     from connector.extract import resolve
     try:
-        resolved = resolve(site, cfg)
+        resolved = resolve(site, cfg, reports=cfg.reports.enabled)
+        if cfg.reports.enabled:
+            from connector.reports.publish import prepare_templates
+            prepare_templates(site, cfg.reports)
     except Exception as exc:
         raise fail(exc, "Lecture des listes impossible")
     if resolved.problems:

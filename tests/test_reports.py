@@ -219,3 +219,28 @@ def test_reports_open_in_libreoffice(portfolio, tmp_path):
         subprocess.run([exe, "--headless", "--convert-to", "pdf", "--outdir", str(tmp_path), str(tmp_path / name)],
                        check=True, timeout=180, capture_output=True)
         assert (tmp_path / name.replace(".docx", ".pdf")).stat().st_size > 1000
+
+
+def test_broken_template_or_missing_library_stops_before_any_write(emulator, tmp_path):
+    site = seeded(emulator, 3)
+    bad = tmp_path / "modeles"
+    bad.mkdir()
+    doc = Document(TEMPLATES / "rapport_copil.docx")
+    doc.add_paragraph("{{ inconnue }}")
+    doc.save(bad / "rapport_copil.docx")
+    shutil.copy(TEMPLATES / "synthese_portefeuille.docx", bad)
+    with pytest.raises(ConfigError) as e:
+        run_sync(config(emulator, tmp_path, reports={"enabled": True, "templates_dir": str(bad)}), as_of=AS_OF)
+    assert "inconnue" in str(e.value)
+    site.delete_list(site.list_by_title("Rapports COPIL"))
+    from connector.errors import SchemaError
+    with pytest.raises(SchemaError) as e:
+        run_sync(config(emulator, tmp_path, reports={"enabled": True}), as_of=AS_OF)
+    assert "Rapports COPIL" in str(e.value) and "init-site" in str(e.value)
+    assert not any(r.startswith("batch") for r in emulator.stats()["by_route"])
+
+
+def test_variable_reference_is_up_to_date():
+    from connector.reports.variables import reference
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "template-variables.md").read_text(encoding="utf-8")
+    assert doc.strip() == reference().strip(), "run: python -m connector.reports.variables > docs/template-variables.md"

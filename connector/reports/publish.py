@@ -79,12 +79,17 @@ def _template(cfg: ReportsConfig, name: str, site, kind: str) -> Path:
     return path
 
 
+def prepare_templates(site, reports_cfg: ReportsConfig) -> tuple[Path, Path]:
+    """Find and validate both templates; called at start-up, before anything is written."""
+    return (_template(reports_cfg, reports_cfg.project_template, site, "project"),
+            _template(reports_cfg, reports_cfg.portfolio_template, site, "portfolio"))
+
+
 def publish_reports(site, portfolio, *, reports_cfg: ReportsConfig, collectivite: str, copil_date: date,
                     previous: dict[str, dict], hashes, force: bool = False, out_dir=None,
-                    only: list[str] | None = None, progress=None) -> ReportSummary:
+                    only: list[str] | None = None, progress=None, templates=None) -> ReportSummary:
     summary = ReportSummary()
-    project_tpl = _template(reports_cfg, reports_cfg.project_template, site, "project")
-    portfolio_tpl = _template(reports_cfg, reports_cfg.portfolio_template, site, "portfolio")
+    project_tpl, portfolio_tpl = templates or prepare_templates(site, reports_cfg)
     year, day = str(copil_date.year), copil_date.isoformat()
     codes = [c for c in portfolio.projects.index if not only or c in only]
     library_root = "" if out_dir else site.list_info(reports_cfg.library).root_url
