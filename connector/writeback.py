@@ -95,14 +95,34 @@ def _same(a, b) -> bool:
 
 def plan(portfolio, raw, now: datetime | None = None) -> tuple[list[Change], int]:
     now = now or datetime.now(timezone.utc).replace(microsecond=0)
-    current = {r.get("code"): r for r in raw.lists.get("projects", []) if r.get("code")}
+    current = {r.get("_id"): r for r in raw.lists.get("projects", [])}
     by_code: dict[str, list] = {}
     for f in portfolio.findings:
         if f.project_code:
             by_code.setdefault(f.project_code, []).append(f)
     changes, unchanged = [], 0
+    # Items that could not be consolidated (no or duplicate operation code): tell staff on the item.
+    consolidated = set(portfolio.projects["id"].tolist()) if not portfolio.projects.empty else set()
+    title = raw.titles.get("projects")
+    orphans: dict[int, list] = {}
+    for f in portfolio.findings:
+        if f.list_title == title and f.item_id is not None and f.item_id not in consolidated:
+            orphans.setdefault(int(f.item_id), []).append(f)
+    for rec in raw.lists.get("projects", []):
+        found = orphans.get(rec.get("_id"))
+        if not found:
+            continue
+        new = {"computed_weather": "Indéterminé", "weather_reasons": "projet non consolidé : " + found[0].message,
+               "data_quality": "\n".join(f"{f.column} : « {f.value} » – {f.message}" for f in found)}
+        before = {k: rec.get(k) for k in new}
+        diff = {k: v for k, v in new.items() if not _same(v, before[k])}
+        if diff:
+            diff["last_sync"] = now
+            changes.append(Change(int(rec["_id"]), rec.get("code") or "", diff, before))
+        else:
+            unchanged += 1
     for code, row in portfolio.projects.iterrows():
-        rec = current.get(code)
+        rec = current.get(row["id"])   # by item id: a duplicate code must not redirect the write
         if rec is None or rec.get("_id") is None:
             continue
         d = row.to_dict()

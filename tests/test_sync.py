@@ -197,3 +197,18 @@ def test_amounts_in_xpf(emulator, tmp_path):
     ctx = project_context(pf, "PPI-2024-001", collectivite="Province Sud", copil_date=AS_OF, previous=None)
     assert ctx["figures"]["ap_voted"] == "1\u202f000\u202f000\u00a0XPF"
     assert ctx["budget"][0]["cp_planned"] == "100\u202f000\u00a0XPF"
+
+
+def test_items_without_or_with_duplicate_code_are_told_on_the_item(emulator, tmp_path):
+    site = seeded(emulator, 5)
+    lst = site.list_by_title("Projets")
+    code = lst.field_by_title("Code opération").internal_name
+    lst.items[4].values.pop(code)                       # no code
+    lst.items[5].values[code] = "PPI-2024-001"          # duplicate of item 1
+    summary = run_sync(config(emulator, tmp_path), as_of=AS_OF)
+    assert summary.projects == 3 and summary.written == 5
+    assert owned(site, 4)["Météo calculée"] == "Indéterminé"
+    assert "sans code opération" in owned(site, 4)["Qualité des données"]
+    assert "en double" in owned(site, 5)["Motifs de la météo"]
+    assert owned(site, 1)["Météo calculée"] == "Soleil"
+    assert run_sync(config(emulator, tmp_path), as_of=AS_OF).written == 0
