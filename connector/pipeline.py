@@ -115,6 +115,7 @@ def run_sync(config, *, dry_run: bool = False, reports: bool = True, force_repor
             state.save_findings(summary.run_id, portfolio.findings)
             if wb.failed:
                 state.add_dead_letters(summary.run_id, wb.failed)
+                _dead_letter_file(config, summary.run_id, wb.failed)
     except CopilError as e:
         summary.status, summary.exit_code, summary.message = "failed", e.exit_code, str(e)
         _finish(state, summary, site, t0)
@@ -147,6 +148,18 @@ def _reports(config, site, portfolio, previous, state, summary, force, out_dir, 
                          progress=_counter(progress, "Rapports Word", len(portfolio.projects) + 1))
     summary.reports_uploaded, summary.reports_skipped = rs.uploaded, rs.skipped
     summary.report_errors, summary.report_files = list(rs.errors), list(rs.files)
+
+
+def _dead_letter_file(config, run_id, failed: list[dict]) -> None:
+    """Optionally also drop the run's dead letters as a JSON file for the IT team's tooling."""
+    folder = config.state.dead_letter_dir
+    if not folder:
+        return
+    import json
+    from pathlib import Path
+    path = Path(folder) / f"copil-dead-letters-run-{run_id}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(failed, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
 
 
 class _NoHashes:

@@ -126,9 +126,11 @@ def test_a_failing_item_is_dead_lettered_and_the_others_written(emulator, tmp_pa
     site = seeded(emulator)
     requests.post(f"{emulator.url}/_emulator/faults",
                   json={"error_paths": [{"pattern": r"getItemById\(3\)/ValidateUpdateListItem", "status": 409}]})
-    cfg = config(emulator, tmp_path)
+    cfg = config(emulator, tmp_path, state={"dead_letter_dir": str(tmp_path / "dl")})
     summary = run_sync(cfg, as_of=AS_OF)
     assert summary.status == "partial" and summary.exit_code == 5
+    letter = __import__("json").loads(next((tmp_path / "dl").glob("*.json")).read_text(encoding="utf-8"))
+    assert letter[0]["item_id"] == 3 and "409" in letter[0]["error"]
     assert summary.written == 39 and summary.failed == 1
     assert owned(site, 3)["Météo calculée"] is None and owned(site, 4)["Météo calculée"]
     dead = State(cfg.state.url).dead_letters()
