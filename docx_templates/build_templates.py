@@ -61,8 +61,10 @@ def _table(doc, headers: list[str], loop: str, cells: list[str], widths=None):
         for run in t.rows[2].cells[i].paragraphs[0].runs:
             run.font.size = Pt(9)
     t.rows[3].cells[0].text = "{%tr endfor %}"
-    if widths:   # Word honours per-cell widths; set them on every row
+    if widths:   # Word reads the cell widths, LibreOffice the table grid: set both
         t.autofit = False
+        for col, w in zip(t.columns, widths):
+            col.width = Cm(w)
         for row in t.rows:
             for cell, w in zip(row.cells, widths):
                 cell.width = Cm(w)
@@ -201,7 +203,7 @@ def portfolio_template() -> Document:
     doc.add_heading("Projets en alerte", level=1)
     _table(doc, ["Code", "Projet", "Direction", "Météo", "Motifs"], "for a in alerts",
            ["{{ a.code }}", "{{ a.title }}", "{{ a.direction }}", "{{ a.symbol }} {{ a.weather }}", "{{ a.reasons }}"],
-           widths=[2.3, 3.6, 2.8, 2.0, 7.0])
+           widths=[2.3, 3.4, 2.8, 2.6, 6.6])
     doc.add_heading("Plus fortes évolutions depuis le dernier COPIL", level=1)
     doc.add_paragraph("{%p if not movers %}")
     doc.add_paragraph("Pas de changement de météo depuis le dernier COPIL.")
