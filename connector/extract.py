@@ -170,8 +170,11 @@ def _read_table(name: str, content: bytes, sheet: str | None) -> list[list]:
             break
         except UnicodeDecodeError:
             continue
-    dialect = csv.Sniffer().sniff(text[:4096], delimiters=";,\t")
-    return [row for row in csv.reader(io.StringIO(text), dialect)]
+    # French exports use ';' (',' is the decimal mark); title lines above the header defeat
+    # csv.Sniffer, so count separators over the first lines instead.
+    head = text.splitlines()[:20]
+    delimiter = max(";\t,", key=lambda d: sum(line.count(d) for line in head))
+    return [row for row in csv.reader(io.StringIO(text), delimiter=delimiter)]
 
 
 def parse_finance_table(file_name: str, table: list[list], headers: dict[str, str]):

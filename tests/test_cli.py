@@ -186,6 +186,7 @@ def test_sync_dry_run_then_sync_then_status(live_site, tmp_path, monkeypatch):
     cfg = str(_config(tmp_path, live_site, "[reports]\nenabled = false\n"))
     res = runner.invoke(cli.app, ["sync", "--config", cfg, "--dry-run"])
     assert res.exit_code == 0, _out(res)
+    assert "Simulation : 8 projet(s) seraient mis à jour" in res.output and "computed_weather" in res.output
     assert live_site.stats()["by_route"].get("batch:op:validate.POST") is None
     res = runner.invoke(cli.app, ["sync", "--config", cfg])
     assert res.exit_code == 0, _out(res)
