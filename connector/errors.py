@@ -32,6 +32,9 @@ class SchemaError(FatalError):
 
 
 class RetryableError(CopilError):
+    """Still failing after the retries: SharePoint unreachable or overloaded; try the next night."""
+    exit_code = 4
+
     def __init__(self, message: str, retry_after: float | None = None):
         super().__init__(message)
         self.retry_after = retry_after

@@ -163,7 +163,7 @@ class SharePointSite:
         """Execute pending queries, mapping failures to copil's typed errors."""
         try:
             # with_auto_retry() ignores Retry-After in office365 3.3; this path honours it.
-            self.ctx.execute_query_retry(max_retry=self.max_retries, timeout_secs=1,
+            self.ctx.execute_query_retry(max_retry=self.max_retries + 1, timeout_secs=1,  # attempts, not retries
                                          failure_callback=lambda _n, ex: server_delay(ex),
                                          is_retriable=_retriable)
         except (ClientRequestException, req_exc.RequestException) as e:
@@ -186,7 +186,7 @@ class SharePointSite:
             req.set_header("Accept", "application/json;odata=verbose")
             return self.ctx.pending_request().execute_request_direct(req).json()
         try:
-            return retry(once, max_retry=self.max_retries, timeout_secs=1, is_retriable=_retriable,
+            return retry(once, max_retry=self.max_retries + 1, timeout_secs=1, is_retriable=_retriable,
                          on_failure=lambda _n, ex: server_delay(ex))
         except (ClientRequestException, req_exc.RequestException) as e:
             _raise_typed(e, what)

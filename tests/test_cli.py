@@ -216,3 +216,21 @@ def test_demo_end_to_end_leaves_docx(tmp_path):
     assert len(files) == 9, _out(res)
     text = "\n".join(p.text for p in docx.Document(str(files[0])).paragraphs)
     assert "Comité de pilotage" in text
+
+
+def test_unreachable_site_exits_4_with_a_plain_message(tmp_path, monkeypatch):
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()   # nothing listens there
+    monkeypatch.setenv("COPIL_TEST_TOKEN", "x")
+    import office365.runtime.retry as client_retry
+    monkeypatch.setattr(client_retry, "sleep", lambda s: None)   # the client's digest fetch backs off ~90 s
+    p = tmp_path / "c.toml"
+    p.write_text(f'[sharepoint]\nsite_url = "http://127.0.0.1:{port}/sites/projets"\nauth = "bearer"\n'
+                 f'token_env = "COPIL_TEST_TOKEN"\nmax_retries = 0\n[state]\nurl = "sqlite:///{(tmp_path / "s.db").as_posix()}"\n',
+                 encoding="utf-8")
+    res = runner.invoke(cli.app, ["sync", "--config", str(p)])
+    assert res.exit_code == 4, _out(res)
+    assert "SharePoint injoignable" in _out(res)
