@@ -31,7 +31,8 @@ class ResolvedList:
 @dataclass
 class Resolved:
     lists: dict[str, ResolvedList] = field(default_factory=dict)
-    problems: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)   # stop the run
+    skipped: list[str] = field(default_factory=list)    # optional lists absent from the site
 
 
 def _closest(name: str, info: ListInfo) -> str:
@@ -55,6 +56,12 @@ def resolve(site: SharePointSite, config, *, include_owned: bool = True, reports
         try:
             info = site.list_info(title)
         except SchemaError as e:
+            if key != "projects" and key not in config.lists:
+                # a default list the collectivité does not keep: consolidated without it
+                out.skipped.append(f"liste « {title} » absente du site : ignorée (déclarez [lists.{key}] "
+                                   "pour la rendre obligatoire, ou enabled = false pour taire ce message)")
+                log.warning(out.skipped[-1])
+                continue
             out.problems.append(f"{e} (clé de configuration `lists.{key}.title`)")
             continue
         wanted = dict(config.columns(key))

@@ -178,6 +178,8 @@ def check(config: Path = ConfigOpt):
         raise typer.Exit(EXIT_SITE)
     for key, rl in resolved.lists.items():
         say(f"✔ « {rl.info.title} » : {len(rl.columns)} colonne(s) trouvée(s)", "green")
+    for line in resolved.skipped:
+        say(f"⚠ {line}", "yellow")
     say("✔ Une synchronisation réelle peut tourner.", "green")
 
 

@@ -214,3 +214,13 @@ def test_items_without_or_with_duplicate_code_are_told_on_the_item(emulator, tmp
     assert "en double" in owned(site, 5)["Motifs de la météo"]
     assert owned(site, 1)["Météo calculée"] == "Soleil"
     assert run_sync(config(emulator, tmp_path), as_of=AS_OF).written == 0
+
+
+def test_a_default_list_absent_from_the_site_is_skipped_but_a_declared_one_is_required(emulator, tmp_path):
+    site = seeded(emulator, 3)
+    site.delete_list(site.list_by_title("Risques"))
+    summary = run_sync(config(emulator, tmp_path), as_of=AS_OF)
+    assert summary.status == "ok" and summary.written == 3
+    with pytest.raises(SchemaError) as e:
+        run_sync(config(emulator, tmp_path, lists={"risks": {"title": "Risques"}}), as_of=AS_OF)
+    assert "Risques" in str(e.value)
