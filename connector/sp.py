@@ -197,6 +197,15 @@ class SharePointSite:
         self._run("lecture du site")
         return web.properties.get("Title", "")
 
+    def can_edit_items(self, title: str) -> bool:
+        """Whether this identity may edit the list's items (EditListItems in EffectiveBasePermissions),
+        checked without writing anything."""
+        url = f"{self.site_url}/_api/web/lists/GetByTitle('{quote(title.replace(chr(39), chr(39) * 2))}')" \
+              "/EffectiveBasePermissions"
+        perms = self._get_json(url, f"droits sur « {title} »")["d"]
+        perms = perms.get("EffectiveBasePermissions", perms)
+        return bool(int(perms.get("Low", 0)) & 0x4)
+
     def timezone(self, default: str = "Europe/Paris") -> str:
         tz = self.ctx.web.regional_settings.time_zone.get()
         try:

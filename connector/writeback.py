@@ -164,6 +164,10 @@ def write_back(site: SharePointSite, config, portfolio, raw, resolved, *, dry_ru
         if progress:
             progress("Écriture des colonnes calculées", done["n"], len(updates))
     results = site.update_items(rl.info.title, updates, system=True, progress=advance)
+    if results and all(not r.ok and (r.error or "").startswith("HTTP 403") for r in results):
+        from connector.errors import AuthError
+        raise AuthError(f"écriture refusée sur « {rl.info.title} » (403) : le compte de copil a besoin du droit "
+                        "« write » sur le site.")
     by_id = {c.item_id: c for c in changes}
     for res in results:
         if res.ok:

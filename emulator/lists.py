@@ -172,3 +172,23 @@ def list_merge(ctx, t):
     if "Title" in body:
         t.obj.title = str(body["Title"])
     return Response(204, None)
+
+
+# -- permissions ----------------------------------------------------------------
+# SP.BasePermissions low bits: ViewListItems 0x1, AddListItems 0x2, EditListItems 0x4,
+# DeleteListItems 0x8, ManageLists 0x800, Open 0x10000, ViewPages 0x20000.
+_PERMS = {"read": 0x1 | 0x10000 | 0x20000}
+_PERMS["write"] = _PERMS["read"] | 0x2 | 0x4 | 0x8
+_PERMS["manage"] = _PERMS["write"] | 0x800
+
+
+@nav("list", "effectivebasepermissions")
+@nav("web", "effectivebasepermissions")
+def _perms(t, seg):
+    return Target("permissions", None, t)
+
+
+@handler("permissions", "GET")
+def permissions_get(ctx, t):
+    return entity({"EffectiveBasePermissions": {"__metadata": {"type": "SP.BasePermissions"},
+                                                "High": "0", "Low": str(_PERMS[ctx.grant.role])}})

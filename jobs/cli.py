@@ -178,6 +178,18 @@ def check(config: Path = ConfigOpt):
         raise typer.Exit(EXIT_SITE)
     for key, rl in resolved.lists.items():
         say(f"✔ « {rl.info.title} » : {len(rl.columns)} colonne(s) trouvée(s)", "green")
+    targets = [cfg.list_title("projects")] + ([cfg.reports.library] if cfg.reports.enabled else [])
+    for title in targets:
+        try:
+            ok = site.can_edit_items(title)
+        except Exception as exc:
+            raise fail(exc, f"Lecture des droits sur « {title} » impossible")
+        if not ok:
+            err.print(f"✘ Le compte de copil ne peut pas modifier les éléments de « {title} » : accordez-lui "
+                      "le droit « write » sur le site (Sites.Selected) ou « Collaboration » (SharePoint Server).",
+                      style="red", highlight=False, markup=False)
+            raise typer.Exit(EXIT_AUTH)
+    say("✔ Droit d'écriture sur les projets" + (" et les rapports" if cfg.reports.enabled else ""), "green")
     for line in resolved.skipped:
         say(f"⚠ {line}", "yellow")
     say("✔ Une synchronisation réelle peut tourner.", "green")

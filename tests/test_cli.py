@@ -143,6 +143,15 @@ def test_check_ok_then_wrong_column_is_named(live_site, tmp_path, monkeypatch):
     assert "Direction pilot" in out and "Direction pilote" in out
 
 
+def test_check_with_a_read_only_token_exits_3_and_sync_writes_nothing(live_site, tmp_path, monkeypatch):
+    monkeypatch.setenv("COPIL_TEST_TOKEN", live_site.tokens["read"])
+    cfg = str(_config(tmp_path, live_site, "[reports]\nenabled = false\n"))
+    res = runner.invoke(cli.app, ["check", "--config", cfg])
+    assert res.exit_code == 3 and "ne peut pas modifier les éléments de « Projets »" in _out(res)
+    res = runner.invoke(cli.app, ["sync", "--config", cfg])
+    assert res.exit_code == 3 and "write" in _out(res)
+
+
 def test_check_with_bad_token_exits_3(live_site, tmp_path, monkeypatch):
     monkeypatch.setenv("COPIL_TEST_TOKEN", "not-a-token")
     res = runner.invoke(cli.app, ["check", "--config", str(_config(tmp_path, live_site))])
