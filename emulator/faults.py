@@ -17,6 +17,7 @@ class FaultConfig:
     throttle_rps: float = 0          # throttle above this many requests per second
     throttle_status: int = 429
     retry_after: int = 1
+    ratelimit_reset: int = 0         # also send RateLimit-Reset (SharePoint's beta headers) when > 0
     drop_every_n: int = 0            # close the connection without answering
     error_paths: list[tuple[str, int]] = field(default_factory=list)  # (regex, status)
 
@@ -29,6 +30,7 @@ class FaultConfig:
             throttle_rps=float(t.get("rps", 0)),
             throttle_status=int(t.get("status", 429)),
             retry_after=int(t.get("retry_after", 1)),
+            ratelimit_reset=int(t.get("ratelimit_reset", 0)),
             drop_every_n=int(d.get("drop_every_n", 0)),
             error_paths=[(e["pattern"], int(e.get("status", 500))) for e in d.get("error_paths", [])],
         )
@@ -36,7 +38,8 @@ class FaultConfig:
     def to_json(self) -> dict:
         return {"latency_ms": self.latency_ms,
                 "throttle": {"every_n": self.throttle_every_n, "rps": self.throttle_rps,
-                             "status": self.throttle_status, "retry_after": self.retry_after},
+                             "status": self.throttle_status, "retry_after": self.retry_after,
+                             "ratelimit_reset": self.ratelimit_reset},
                 "drop_every_n": self.drop_every_n,
                 "error_paths": [{"pattern": p, "status": s} for p, s in self.error_paths]}
 
@@ -88,7 +91,11 @@ class Faults:
         if (c.throttle_every_n and n % c.throttle_every_n == 0) or (c.throttle_rps and rate > c.throttle_rps):
             with self._lock:
                 self.throttled += 1
-            raise errors.throttled(c.throttle_status, c.retry_after)
+            err = errors.throttled(c.throttle_status, c.retry_after)
+            if c.ratelimit_reset:
+                err.headers.update({"RateLimit-Limit": str(int(c.throttle_rps * 60) or 1200),
+                                    "RateLimit-Remaining": "0", "RateLimit-Reset": str(c.ratelimit_reset)})
+            raise err
         self.check_error_paths(path)
 
     def check_error_paths(self, path: str) -> None:

@@ -224,3 +224,14 @@ def test_a_default_list_absent_from_the_site_is_skipped_but_a_declared_one_is_re
     with pytest.raises(SchemaError) as e:
         run_sync(config(emulator, tmp_path, lists={"risks": {"title": "Risques"}}), as_of=AS_OF)
     assert "Risques" in str(e.value)
+
+
+def test_the_longer_of_retry_after_and_ratelimit_reset_is_waited(emulator, tmp_path):
+    import time
+    seeded(emulator, 2)
+    requests.post(f"{emulator.url}/_emulator/faults",
+                  json={"throttle": {"every_n": 8, "status": 429, "retry_after": 1, "ratelimit_reset": 2}})
+    run_sync(config(emulator, tmp_path), as_of=AS_OF)
+    log = emulator.faults.entries()
+    waits = [log[i + 1]["t"] - e["t"] for i, e in enumerate(log[:-1]) if e["status"] == 429]
+    assert waits and min(waits) >= 1.9
