@@ -243,7 +243,18 @@ def print_runs(runs) -> None:
 
 
 def print_summary(s) -> None:
-    if _opts["json"] or s is None:
+    if s is None:
+        return
+    if _opts["json"]:   # one record per finding and per failure, for the log collector
+        for f in _get(s, "findings", default=[]) or []:
+            log.warning("anomalie de saisie : %s", f.message, extra={"finding": {
+                "list": f.list_title, "item_id": f.item_id, "column": f.column, "value": f.value,
+                "project": f.project_code, "link": f.link, "severity": f.severity}})
+        for d in _get(s, "dead_letters", default=[]) or []:
+            log.error("écriture en échec : %s", d.get("error"), extra={"dead_letter": d})
+        log.info("résumé", extra={"summary": {k: _get(s, k) for k in (
+            "run_id", "status", "projects", "by_weather", "written", "unchanged", "failed", "reports_uploaded",
+            "reports_skipped", "requests", "duration_s", "exit_code")}})
         return
     t = Table(title=f"Synchronisation {_get(s, 'run_id', default='')} : {_get(s, 'status', default='')}")
     t.add_column("Indicateur")
