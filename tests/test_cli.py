@@ -248,7 +248,7 @@ def test_unreachable_site_exits_4_with_a_plain_message(tmp_path, monkeypatch):
 def test_json_sync_emits_findings_and_a_summary(live_site, tmp_path, monkeypatch):
     monkeypatch.setenv("COPIL_TEST_TOKEN", live_site.tokens["write"])
     res = runner.invoke(cli.app, ["--json", "sync", "--config",
-                                  str(_config(tmp_path, live_site, "[reports]\\nenabled = false\\n"))])
+                                  str(_config(tmp_path, live_site, "[reports]\nenabled = false\n"))])
     assert res.exit_code == 0, _out(res)
     records = [json.loads(line) for line in _out(res).splitlines() if line.startswith("{")]
     findings = [r["finding"] for r in records if "finding" in r]
