@@ -95,3 +95,14 @@ def test_library_creation_needs_manage(emulator):
     with pytest.raises(ClientRequestException) as e:
         client(emulator, "write").web.lists.add(ListCreationInformation("Docs", None, 101)).execute_query()
     assert e.value.response.status_code == 403
+
+
+def test_add_without_overwrite_refuses_an_existing_file(emulator, lib):
+    import requests
+    url = emulator.site_url() + "/_api/web/GetFolderByServerRelativeUrl('/sites/projets/Rapports COPIL')/Files/add"
+    h = {"Authorization": "Bearer write-token", "Accept": "application/json;odata=verbose"}
+    assert requests.post(url + "(url='a.docx',overwrite=false)", data=b"1", headers=h).status_code == 200
+    r = requests.post(url + "(url='a.docx',overwrite=false)", data=b"2", headers=h)
+    assert r.status_code == 400 and "already exists" in r.json()["error"]["message"]["value"]
+    assert requests.post(url + "(url='a.docx',overwrite=true)", data=b"3", headers=h).status_code == 200
+    assert emulator.backend.site("projets").file("/sites/projets/Rapports COPIL/a.docx").content == b"3"
