@@ -168,7 +168,19 @@ def parse_number(raw) -> tuple[float | None, str | None]:
     return value, None
 
 
+_TAG = re.compile(r"(?i)</?\s*(div|p|br|span|ul|ol|li|strong|b|em|i|u|a|font|table|tr|td|th|tbody|h[1-6])\b[^>]*>")
+_BLOCK = re.compile(r"(?i)<\s*(br|/p|/div|/li)\b[^>]*>")
+
+
 def parse_text(raw) -> str | None:
+    """Plain text; rich-text columns (`<div>...</div>`, common on SharePoint Note columns) are
+    reduced to their text with line breaks kept, so reports never show HTML tags."""
     if _is_empty(raw):
         return None
-    return str(raw).strip() or None
+    text = str(raw)
+    if "<" in text and _TAG.search(text):
+        import html
+        text = _BLOCK.sub("\n", text)
+        text = html.unescape(_TAG.sub("", text)).replace("\u200b", "")
+        text = "\n".join(line.strip() for line in text.splitlines() if line.strip())
+    return text.strip() or None

@@ -60,3 +60,10 @@ def test_date_in_another_time_zone():
 def test_bad_dates(raw, fragment):
     value, problem = parse_date(raw)
     assert value is None and fragment in problem and raw in problem
+
+
+def test_rich_text_columns_become_plain_text():
+    from connector.parse import parse_text
+    raw = '<div class="ExternalClass1">Valider l&#39;avenant n°2<br>Arbitrer A &amp; B</div><div>&#160;</div>'
+    assert parse_text(raw) == "Valider l'avenant n°2\nArbitrer A & B"
+    assert parse_text("Voirie & réseaux <lot 2> {{ x }}") == "Voirie & réseaux <lot 2> {{ x }}"  # not HTML
