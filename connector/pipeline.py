@@ -58,12 +58,19 @@ def _counter(progress, step: str, total: int):
     return advance
 
 
+def today(config) -> date:
+    """The collectivité's date, not the server's: a run at 00:30 in Paris is already tomorrow
+    there while a UTC server still says today."""
+    from zoneinfo import ZoneInfo
+    return datetime.now(ZoneInfo(config.collectivite.timezone)).date()
+
+
 def build_portfolio(config, site: SharePointSite | None = None, *, as_of: date | None = None, progress=None,
                     reports: bool = False):
     """Read and consolidate without writing anything. Returns (portfolio, raw, resolved, site).
     With `reports`, the report library and its columns are checked with the lists."""
     site = site or SharePointSite.from_config(config)
-    as_of = as_of or date.today()
+    as_of = as_of or today(config)
     _notify(progress, "Vérification des listes et colonnes")
     resolved = extract_mod.resolve(site, config, reports=reports)
     if resolved.problems:
@@ -85,6 +92,7 @@ def run_sync(config, *, dry_run: bool = False, reports: bool = True, force_repor
     t0 = time.monotonic()
     state = state or State(config.state.url)
     summary = RunSummary(dry_run=dry_run)
+    as_of = as_of or today(config)
     summary.run_id = state.start_run()
     previous = previous_copil(config, state, summary.run_id, as_of)
     try:
@@ -134,7 +142,7 @@ def previous_copil(config, state, run_id=None, as_of: date | None = None) -> dic
     days = config.reports.copil_interval_days
     cutoff = None
     if days:
-        cutoff = datetime.combine(as_of or date.today(), datetime.min.time(), timezone.utc) - timedelta(days=days - 1)
+        cutoff = datetime.combine(as_of or today(config), datetime.min.time(), timezone.utc) - timedelta(days=days - 1)
     return state.previous_snapshots(before_run_id=run_id, started_before=cutoff)
 
 
@@ -142,7 +150,7 @@ def _reports(config, site, portfolio, previous, state, summary, force, out_dir, 
     from connector.reports.publish import publish_reports
     local = bool(out_dir)
     rs = publish_reports(None if local else site, portfolio, reports_cfg=config.reports,
-                         collectivite=config.collectivite.name, copil_date=as_of or date.today(),
+                         collectivite=config.collectivite.name, copil_date=as_of,
                          previous=previous, hashes=_NoHashes() if local else state.report_hashes,
                          force=force, out_dir=out_dir, templates=templates,
                          progress=_counter(progress, "Rapports Word", len(portfolio.projects) + 1))

@@ -5,7 +5,7 @@ import secrets
 
 from emulator import errors
 from emulator.models import SPList
-from emulator.responses import Response, deferred, entity, collection, function_result, iso, meta, now
+from emulator.responses import Response, collection, deferred, entity, iso, meta, now
 from emulator.routing import Target, handler, nav
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from emulator import errors, names
-from emulator.responses import iso, now
+from emulator.responses import now
 
 FIELD_KINDS = {"Integer": 1, "Text": 2, "Note": 3, "DateTime": 4, "Counter": 5, "Choice": 6,
                "Lookup": 7, "Boolean": 8, "Number": 9, "Currency": 10, "URL": 11, "Computed": 12,
@@ -257,8 +257,8 @@ class Site:
                                      "(100 generic list, 101 document library).")
         if self.list_by_title(title, missing_ok=True):
             raise errors.SPError(500, "-2130575342", "Microsoft.SharePoint.SPException",
-                                 f"A list, survey, discussion board, or document library with the specified "
-                                 f"title already exists in this Web site.  Please choose another title.")
+                                 "A list, survey, discussion board, or document library with the specified "
+                                 "title already exists in this Web site.  Please choose another title.")
         lst = SPList(self, title, base_template)
         self.lists[lst.id] = lst
         # every list has a root folder; only libraries hold files
@@ -280,7 +280,7 @@ class Site:
         lst = self.lists.get(key)
         if lst is None and not missing_ok:
             raise errors.SPError(404, "-1", "System.ArgumentException",
-                                 f"List does not exist. The page you selected contains a list that does not exist.")
+                                 "List does not exist. The page you selected contains a list that does not exist.")
         return lst
 
     def delete_list(self, lst: SPList) -> None:

@@ -5,7 +5,6 @@ import logging
 import os
 import shutil
 import signal
-import sys
 import tempfile
 import threading
 import time
@@ -16,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from jobs.nightly import (EXIT_AUTH, EXIT_CONFIG, EXIT_OK, EXIT_SITE, EXIT_UNEXPECTED,
+from jobs.nightly import (EXIT_AUTH, EXIT_CONFIG, EXIT_SITE,
                           exit_code_for, load, run_once)
 from jobs.output import mask, register_secret, setup_logging
 
@@ -110,16 +109,14 @@ def report(config: Path = ConfigOpt,
 
 def _reports_locally(cfg, out: Path, codes):
     """Render reports into a local folder from live data; nothing is written to SharePoint."""
-    from datetime import date
-
-    from connector.pipeline import _NoHashes, build_portfolio, previous_copil
+    from connector.pipeline import _NoHashes, build_portfolio, previous_copil, today
     from connector.reports.publish import publish_reports
     from connector.state import State
     out.mkdir(parents=True, exist_ok=True)
     portfolio, *_ = build_portfolio(cfg)
     previous = previous_copil(cfg, State(cfg.state.url))
     rs = publish_reports(None, portfolio, reports_cfg=cfg.reports, collectivite=cfg.collectivite.name,
-                         copil_date=date.today(), previous=previous, hashes=_NoHashes(), force=True,
+                         copil_date=today(cfg), previous=previous, hashes=_NoHashes(), force=True,
                          out_dir=out, only=codes)
     for e in rs.errors:
         err.print(f"✘ {mask(e)}", style="red", highlight=False, markup=False)

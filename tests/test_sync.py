@@ -227,7 +227,6 @@ def test_a_default_list_absent_from_the_site_is_skipped_but_a_declared_one_is_re
 
 
 def test_the_longer_of_retry_after_and_ratelimit_reset_is_waited(emulator, tmp_path):
-    import time
     seeded(emulator, 2)
     requests.post(f"{emulator.url}/_emulator/faults",
                   json={"throttle": {"every_n": 8, "status": 429, "retry_after": 1, "ratelimit_reset": 2}})
