@@ -136,6 +136,28 @@ def run_sync(config, *, dry_run: bool = False, reports: bool = True, force_repor
     return summary
 
 
+def reports_only(config, *, only: list[str] | None = None, force: bool = False, out_dir=None,
+                 as_of: date | None = None, progress=None):
+    """`copil report`: render (and publish, unless `out_dir`) reports from live data without
+    writing anything into the lists. Returns the ReportSummary."""
+    from connector.reports.publish import prepare_templates, publish_reports
+    from connector.state import State
+    state = State(config.state.url)
+    site = SharePointSite.from_config(config)
+    templates = prepare_templates(site, config.reports)
+    as_of = as_of or today(config)
+    portfolio, *_ = build_portfolio(config, site, as_of=as_of, progress=progress, reports=out_dir is None)
+    unknown = [c for c in only or [] if c not in portfolio.projects.index]
+    if unknown:
+        raise SchemaError("projet(s) inconnu(s) : " + ", ".join(unknown))
+    return publish_reports(None if out_dir else site, portfolio, reports_cfg=config.reports,
+                           collectivite=config.collectivite.name, copil_date=as_of,
+                           previous=previous_copil(config, state, None, as_of),
+                           hashes=_NoHashes() if out_dir else state.report_hashes, force=force or bool(out_dir),
+                           out_dir=out_dir, only=only, templates=templates,
+                           progress=_counter(progress, "Rapports Word", len(only or portfolio.projects) + 1))
+
+
 def previous_copil(config, state, run_id=None, as_of: date | None = None) -> dict[str, dict]:
     """Indicators at the previous COPIL: the last snapshot at least `copil_interval_days` old."""
     from datetime import timedelta

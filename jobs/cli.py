@@ -93,34 +93,24 @@ def report(config: Path = ConfigOpt,
            project: Optional[str] = typer.Option(None, "--project", help="Code du projet."),
            out: Optional[Path] = typer.Option(None, "--out", help="Dossier local (sinon publication SharePoint)."),
            force: bool = typer.Option(False, "--force", help="Régénère même si rien n'a changé.")):
-    """Génère les rapports COPIL (un projet ou tous), en local ou sur SharePoint."""
+    """Génère les rapports COPIL (un projet ou tous), en local ou sur SharePoint, sans rien
+    écrire dans les listes."""
+    from connector.pipeline import reports_only
+    from jobs.output import ProgressReporter
     cfg = _load(config)
     try:
         if out is not None:
-            files = _reports_locally(cfg, out, [project] if project else None)
-            say(f"{len(files)} rapport(s) écrit(s) dans {out}")
-            return
-        summary = run_once(cfg, reports=True, force_reports=force, json_mode=_opts["json"])
+            out.mkdir(parents=True, exist_ok=True)
+        with ProgressReporter(json_mode=_opts["json"]) as progress:
+            rs = reports_only(cfg, only=[project] if project else None, force=force, out_dir=out,
+                              progress=progress)
     except Exception as exc:
         raise fail(exc, "Échec de la génération des rapports")
-    print_summary(summary)
-    raise typer.Exit(int(getattr(summary, "exit_code", 0) or 0))
-
-
-def _reports_locally(cfg, out: Path, codes):
-    """Render reports into a local folder from live data; nothing is written to SharePoint."""
-    from connector.pipeline import _NoHashes, build_portfolio, previous_copil, today
-    from connector.reports.publish import publish_reports
-    from connector.state import State
-    out.mkdir(parents=True, exist_ok=True)
-    portfolio, *_ = build_portfolio(cfg)
-    previous = previous_copil(cfg, State(cfg.state.url))
-    rs = publish_reports(None, portfolio, reports_cfg=cfg.reports, collectivite=cfg.collectivite.name,
-                         copil_date=today(cfg), previous=previous, hashes=_NoHashes(), force=True,
-                         out_dir=out, only=codes)
     for e in rs.errors:
         err.print(f"✘ {mask(e)}", style="red", highlight=False, markup=False)
-    return rs.files
+    where = f"dans {out}" if out is not None else f"dans la bibliothèque « {cfg.reports.library} »"
+    say(f"{rs.uploaded} rapport(s) écrit(s) {where}, {rs.skipped} inchangé(s).", "green")
+    raise typer.Exit(5 if rs.errors else 0)
 
 
 # --------------------------------------------------------------------------- init-site / check

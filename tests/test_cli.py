@@ -256,3 +256,20 @@ def test_json_sync_emits_findings_and_a_summary(live_site, tmp_path, monkeypatch
     summary = next(r["summary"] for r in records if "summary" in r)
     assert summary["written"] == 8 and summary["status"] == "ok"
     assert live_site.tokens["write"] not in _out(res)
+
+
+def test_report_publishes_one_project_without_touching_the_lists(live_site, tmp_path, monkeypatch):
+    monkeypatch.setenv("COPIL_TEST_TOKEN", live_site.tokens["write"])
+    cfg = str(_config(tmp_path, live_site))
+    res = runner.invoke(cli.app, ["report", "--config", cfg, "--project", "PPI-2024-001"])
+    assert res.exit_code == 0, _out(res)
+    assert "1 rapport(s) écrit(s) dans la bibliothèque « Rapports COPIL »" in res.output
+    site = live_site.backend.site("projets")
+    assert [k for k in site.files if k.endswith(".docx")] == [
+        k for k in site.files if "rapports copil/" in k and "ppi-2024-001/copil" in k]
+    routes = live_site.stats()["by_route"]
+    assert "batch:op:validate.POST" not in routes        # no write-back into the lists
+    res = runner.invoke(cli.app, ["report", "--config", cfg, "--project", "PPI-2024-001"])
+    assert "0 rapport(s) écrit(s)" in res.output and "1 inchangé(s)" in res.output
+    res = runner.invoke(cli.app, ["report", "--config", cfg, "--project", "PPI-0000-000"])
+    assert res.exit_code == 4 and "PPI-0000-000" in _out(res)
