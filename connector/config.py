@@ -86,6 +86,8 @@ class StateConfig(_Strict):
                      "resolved against the configuration file's folder. PostgreSQL: postgresql+psycopg://...")
     dead_letter_dir: str | None = Field(None, description="Optional folder where dead letters are also "
                                         "written as JSON files.")
+    snapshot_days: int = Field(120, ge=30, description="Nightly snapshots (and findings) older than this are "
+                               "pruned, except the first run of each month, kept for trends and history.")
 
 
 class ScheduleConfig(_Strict):

@@ -121,6 +121,7 @@ def run_sync(config, *, dry_run: bool = False, reports: bool = True, force_repor
         if not dry_run:   # state after the writes it describes
             state.save_snapshots(summary.run_id, snapshot(portfolio))
             state.save_findings(summary.run_id, portfolio.findings)
+            state.prune_snapshots(config.state.snapshot_days)
             if wb.failed:
                 state.add_dead_letters(summary.run_id, wb.failed)
                 _dead_letter_file(config, summary.run_id, wb.failed)

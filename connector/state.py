@@ -4,7 +4,7 @@ report hashes. The pipeline saves a run's snapshot only after its writes succeed
 from __future__ import annotations
 
 import math
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 from sqlalchemy import (JSON, Column, DateTime, ForeignKey, Integer, MetaData, String, Table, Text, create_engine,
                         delete, insert, select, update)
@@ -79,6 +79,11 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def _aware(dt: datetime) -> datetime:
+    """SQLite returns naive datetimes: they were stored in UTC."""
+    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+
+
 class ReportHashes:
     """The content hash of each published report (key = library path)."""
 
@@ -136,6 +141,24 @@ class State:
             rows = c.execute(select(snapshots.c.project_code, snapshots.c.indicators)
                              .where(snapshots.c.run_id == last)).all()
         return {code: ind for code, ind in rows}
+
+    def prune_snapshots(self, keep_days: int, now: datetime | None = None) -> int:
+        """Drop nightly snapshots older than `keep_days`, keeping the first of each month (the
+        history reports and trends need stays; the table stops growing by one portfolio a night)."""
+        cutoff = (now or _now()) - timedelta(days=keep_days)
+        with self.engine.begin() as c:
+            rows = c.execute(select(runs.c.id, runs.c.started_at)
+                             .where(runs.c.id.in_(select(snapshots.c.run_id).distinct()))
+                             .order_by(runs.c.id)).all()
+            first_of_month: dict[tuple, int] = {}
+            for rid, started in rows:
+                first_of_month.setdefault((started.year, started.month), rid)
+            keep = set(first_of_month.values())
+            old = [rid for rid, started in rows if _aware(started) < cutoff and rid not in keep]
+            if old:
+                c.execute(delete(snapshots).where(snapshots.c.run_id.in_(old)))
+                c.execute(delete(findings_t).where(findings_t.c.run_id.in_(old)))
+            return len(old)
 
     def save_findings(self, run_id: int, found) -> None:
         rows = [{"run_id": run_id, "list_title": f.list_title, "item_id": f.item_id, "column": f.column,

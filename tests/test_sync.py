@@ -234,3 +234,25 @@ def test_the_longer_of_retry_after_and_ratelimit_reset_is_waited(emulator, tmp_p
     log = emulator.faults.entries()
     waits = [log[i + 1]["t"] - e["t"] for i, e in enumerate(log[:-1]) if e["status"] == 429]
     assert waits and min(waits) >= 1.9
+
+
+def test_old_snapshots_are_pruned_but_one_per_month_is_kept(tmp_path):
+    from datetime import datetime, timedelta, timezone
+
+    from sqlalchemy import update
+
+    from connector.state import runs
+    state = State(f"sqlite:///{tmp_path / 's.db'}")
+    now = datetime(2026, 11, 24, 2, 0, tzinfo=timezone.utc)
+    ids = []
+    for days_ago in (200, 199, 170, 10, 0):
+        rid = state.start_run()
+        state.save_snapshots(rid, {"A": {"weather": "Soleil"}})
+        with state.engine.begin() as c:
+            c.execute(update(runs).where(runs.c.id == rid).values(started_at=now - timedelta(days=days_ago)))
+        ids.append(rid)
+    assert state.prune_snapshots(120, now=now) == 1          # 199 days ago: same month as 200 days ago
+    with state.engine.connect() as c:
+        left = {r[0] for r in c.exec_driver_sql("select distinct run_id from copil_snapshots")}
+    assert left == {ids[0], ids[2], ids[3], ids[4]}
+    assert state.previous_snapshots(before_run_id=ids[2]) == {"A": {"weather": "Soleil"}}   # from ids[0]
