@@ -105,18 +105,32 @@ def _raise_typed(e: Exception, what: str):
     raise e
 
 
-def form_value(kind: str, value) -> str:
-    """A Python value as a ValidateUpdateListItem form value (fr-FR site; dates sent in UTC)."""
+@dataclass(frozen=True)
+class Locale:
+    """How the site expects form values: ValidateUpdateListItem parses them in the web's locale."""
+    decimal: str = ","
+    month_first: bool = False     # en-US: MM/dd/yyyy
+
+    def date_format(self, with_time: bool) -> str:
+        d = "%m/%d/%Y" if self.month_first else "%d/%m/%Y"
+        return d + (" %H:%M:%S" if with_time else "")
+
+
+FR = Locale()
+
+
+def form_value(kind: str, value, locale: Locale = FR) -> str:
+    """A Python value as a ValidateUpdateListItem form value (site locale; dates sent in UTC)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     if kind in ("Number", "Currency"):
         text = repr(float(value)) if not float(value).is_integer() else str(int(value))
-        return text.replace(".", ",")
+        return text.replace(".", locale.decimal)
     if kind == "DateTime":
         if isinstance(value, datetime):
-            return value.astimezone(timezone.utc).strftime("%d/%m/%Y %H:%M:%S")
+            return value.astimezone(timezone.utc).strftime(locale.date_format(True))
         if isinstance(value, date):
-            return value.strftime("%d/%m/%Y")
+            return value.strftime(locale.date_format(False))
         return str(value)
     if kind == "Boolean":
         return "1" if value else "0"
@@ -125,9 +139,9 @@ def form_value(kind: str, value) -> str:
     return str(value)
 
 
-def iso_to_form(iso: str) -> str:
+def iso_to_form(iso: str, locale: Locale = FR) -> str:
     dt = datetime.fromisoformat(iso.replace("Z", "+00:00"))
-    return dt.astimezone(timezone.utc).strftime("%d/%m/%Y %H:%M:%S")
+    return dt.astimezone(timezone.utc).strftime(locale.date_format(True))
 
 
 class SharePointSite:
@@ -141,6 +155,7 @@ class SharePointSite:
         self.max_retries = max_retries
         self._lists: dict[str, ListInfo] = {}
         self._folders: set[str] = set()
+        self._locale: Locale | None = None
 
     @classmethod
     def from_config(cls, config) -> "SharePointSite":
@@ -205,6 +220,17 @@ class SharePointSite:
         perms = self._get_json(url, f"droits sur « {title} »")["d"]
         perms = perms.get("EffectiveBasePermissions", perms)
         return bool(int(perms.get("Low", 0)) & 0x4)
+
+    @property
+    def locale(self) -> Locale:
+        """The web's regional settings, read once: form values are parsed in that locale."""
+        if self._locale is None:
+            try:
+                rs = self._get_json(f"{self.site_url}/_api/web/RegionalSettings", "paramètres régionaux")["d"]
+                self._locale = Locale(rs.get("DecimalSeparator") or ",", rs.get("LocaleId") == 1033)
+            except (ClientRequestException, RetryableError, KeyError):
+                self._locale = FR
+        return self._locale
 
     def timezone(self, default: str = "Europe/Paris") -> str:
         tz = self.ctx.web.regional_settings.time_zone.get()
@@ -347,11 +373,12 @@ class SharePointSite:
             queued = []
             for u in chunk:
                 form = [{"__metadata": {"type": "SP.ListItemFormUpdateValue"}, "FieldName": k,
-                         "FieldValue": form_value(info.by_internal(k).kind if info.by_internal(k) else "Text", v)}
+                         "FieldValue": form_value(info.by_internal(k).kind if info.by_internal(k) else "Text", v,
+                                                  self.locale)}
                         for k, v in u.values.items()]
                 if u.modified:
                     form.append({"__metadata": {"type": "SP.ListItemFormUpdateValue"},
-                                 "FieldName": "Modified", "FieldValue": iso_to_form(u.modified)})
+                                 "FieldName": "Modified", "FieldValue": iso_to_form(u.modified, self.locale)})
                 if u.editor:
                     form.append({"__metadata": {"type": "SP.ListItemFormUpdateValue"},
                                  "FieldName": "Editor", "FieldValue": json.dumps([{"Key": u.editor}])})
@@ -416,7 +443,7 @@ class SharePointSite:
                 if fi is None:
                     raise SchemaError(f"la colonne « {display} » n'existe pas dans la bibliothèque « {library} ».")
                 form.append({"__metadata": {"type": "SP.ListItemFormUpdateValue"}, "FieldName": fi.internal,
-                             "FieldValue": form_value(fi.kind, value)})
+                             "FieldValue": form_value(fi.kind, value, self.locale)})
             item = self.ctx.web.get_file_by_server_relative_url(url).listItemAllFields
             rt = ClientResult(self.ctx, ClientValueCollection(ListItemFormUpdateValue))
             self.ctx.add_query(ServiceOperationQuery(item, "ValidateUpdateListItem", None,

@@ -68,9 +68,11 @@ def _tz(t, seg):
 
 @handler("regional", "GET")
 def regional_get(ctx, t):
+    us = ctx.site.locale_id == 1033
     return entity({"__metadata": meta(ctx.api("Web/RegionalSettings"), "SP.RegionalSettings"),
-                   "LocaleId": 1036, "TimeZone": deferred(ctx.api("Web/RegionalSettings/TimeZone")),
-                   "DecimalSeparator": ",", "ThousandSeparator": "\u00a0", "DateFormat": 1})
+                   "LocaleId": ctx.site.locale_id, "TimeZone": deferred(ctx.api("Web/RegionalSettings/TimeZone")),
+                   "DecimalSeparator": "." if us else ",", "ThousandSeparator": "," if us else "\u00a0",
+                   "DateSeparator": "/", "DateFormat": 0 if us else 1})
 
 
 @handler("timezone", "GET")

@@ -249,6 +249,7 @@ class Site:
         self.next_user_id = 7
         self.folders: dict[str, Folder] = {}
         self.files: dict[str, File] = {}
+        self.locale_id = 1036   # fr-FR: form values use "0,95" and dd/MM/yyyy; 1033 (en-US) is supported too
 
     # -- lists ---------------------------------------------------------------
     def create_list(self, title: str, base_template: int = 100) -> SPList:

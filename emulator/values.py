@@ -88,11 +88,14 @@ class FormError(ValueError):
 _FR_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})(?:\s+(\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
 
 
-def parse_form_datetime(text: str, utc: bool = False) -> datetime:
-    """fr-FR form value (`24/11/2026 02:00[:05]`, site local time unless datesInUTC) or ISO 8601 -> UTC."""
+def parse_form_datetime(text: str, utc: bool = False, locale_id: int = 1036) -> datetime:
+    """Site-locale form value (fr-FR `24/11/2026 02:00[:05]`, en-US `11/24/2026 ...`; site local
+    time unless datesInUTC) or ISO 8601 -> UTC."""
     m = _FR_DATE.match(text.strip())
     if m:
         d, mo, y, h, mi, s = m.groups()
+        if locale_id == 1033:
+            d, mo = mo, d
         try:
             local = datetime(int(y), int(mo), int(d), int(h or 0), int(mi or 0), int(s or 0),
                              tzinfo=timezone.utc if utc else SITE_TZ)
@@ -106,6 +109,7 @@ def parse_form_datetime(text: str, utc: bool = False) -> datetime:
 
 
 def from_form(f: Field, text, site, utc: bool = False):
+    locale = getattr(site, "locale_id", 1036)
     """A ValidateUpdateListItem form value (string, site locale) -> storage form."""
     if text is None or text == "":
         return None
@@ -117,11 +121,15 @@ def from_form(f: Field, text, site, utc: bool = False):
         return text
     if k in ("Number", "Currency", "Integer"):
         t = text.replace("\u202f", "").replace("\u00a0", "").replace(" ", "")
+        if locale == 1033:   # en-US: dot decimal, comma thousands
+            if not re.fullmatch(r"-?\d{1,3}(,\d{3})*(\.\d+)?|-?\d+(\.\d+)?", t):
+                raise FormError("Invalid number.")
+            return float(t.replace(",", ""))
         if not re.fullmatch(r"-?\d+(,\d+)?", t):   # fr-FR: comma decimal, no dot
             raise FormError("Ce nombre n'est pas valide.")
         return float(t.replace(",", "."))
     if k == "DateTime":
-        return iso(parse_form_datetime(text, utc))
+        return iso(parse_form_datetime(text, utc, locale))
     if k == "Boolean":
         low = text.lower()
         if low in ("1", "true", "oui", "yes"):

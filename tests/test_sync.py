@@ -256,3 +256,14 @@ def test_old_snapshots_are_pruned_but_one_per_month_is_kept(tmp_path):
         left = {r[0] for r in c.exec_driver_sql("select distinct run_id from copil_snapshots")}
     assert left == {ids[0], ids[2], ids[3], ids[4]}
     assert state.previous_snapshots(before_run_id=ids[2]) == {"A": {"weather": "Soleil"}}   # from ids[0]
+
+
+def test_an_english_locale_site_gets_its_own_number_and_date_formats(emulator, tmp_path):
+    """ValidateUpdateListItem parses form values in the web's locale: copil reads it first."""
+    site = seeded(emulator, 3)
+    site.locale_id = 1033
+    before = item_state(site)
+    summary = run_sync(config(emulator, tmp_path), as_of=AS_OF)
+    assert summary.written == 3 and summary.failed == 0
+    assert owned(site, 2)["Taux d'exécution CP"] == 0.95
+    assert item_state(site) == before          # Modified (MM/dd/yyyy here) kept to the second
