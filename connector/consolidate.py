@@ -100,11 +100,14 @@ def contract_table(frames: Frames, rules: RulesConfig) -> pd.DataFrame:
     c = frames.contracts
     if c.empty:
         return pd.DataFrame(columns=CONTRACT_COLUMNS)
-    a = frames.amendments
+    by_contract: dict = {}   # grouped once: filtering per contract was quadratic
+    if not frames.amendments.empty:
+        for cid, amount in zip(frames.amendments["contract_id"], frames.amendments["amount"]):
+            by_contract.setdefault(cid, []).append(amount)
     rows = []
     for r in c.to_dict("records"):
-        mine = a[a["contract_id"] == r["id"]] if not a.empty else a
-        amounts = [x for x in (mine["amount"].tolist() if not mine.empty else []) if x is not None and not pd.isna(x)]
+        mine = by_contract.get(r["id"], [])
+        amounts = [x for x in mine if x is not None and not pd.isna(x)]
         total = sum(amounts)
         initial = r.get("initial_amount")
         limit = rules.amendment_limit_works if (r.get("kind") or "") == "Travaux" else rules.amendment_limit_services
