@@ -231,11 +231,10 @@ def _check_threshold(lst: SPList, names: set[str], top: int) -> None:
     if top > MAX_PAGE:
         raise errors.query_throttled()
     for n in names:
-        root = n.split("/")[0]
-        if root.lower() in ("id",):
+        root = n.split("/")[0]          # Projet/Id -> Projet; ProjetId resolves to the lookup too
+        if root.lower() == "id":
             continue
-        base = re.sub(r"Id$", "", root) if _field_for_select(lst, root) is None else root
-        f = _field_for_select(lst, base) or _field_for_select(lst, root)
+        f = _field_for_select(lst, root)
         if f is None or not f.indexed:
             raise errors.query_throttled()
 
