@@ -10,6 +10,11 @@ log = logging.getLogger("copil.nightly")
 
 # Documented in README and docs/architecture.md.
 EXIT_OK, EXIT_UNEXPECTED, EXIT_CONFIG, EXIT_AUTH, EXIT_SITE, EXIT_PARTIAL = 0, 1, 2, 3, 4, 5
+EXIT_BUSY = 6   # another run holds the lock on the same state
+
+
+class RunInProgress(Exception):
+    exit_code = EXIT_BUSY
 
 
 def exit_code_for(exc: BaseException) -> int:
@@ -61,6 +66,24 @@ def run_once(config, *, dry_run=False, reports=True, force_reports=False, as_of=
              out_dir=None, json_mode=False, show_progress=None):
     """Run the pipeline once; returns RunSummary (exceptions propagate to the caller)."""
     from connector.pipeline import run_sync
+
+    from jobs.lock import RunLock, make_engine
+    # One run at a time per state database: a manual `copil sync` during the nightly run (or two
+    # daemons) must not write the same items twice. A crashed run's lock expires after 6 h.
+    lock = RunLock(make_engine(config.state.url))
+    if not dry_run and not lock.acquire("copil:sync"):
+        held = lock.holder("copil:sync") or {}
+        since = time.strftime("%d/%m/%Y %H:%M", time.localtime(held.get("acquired_at", time.time())))
+        raise RunInProgress(f"une synchronisation est déjà en cours sur cet état depuis le {since} "
+                            f"({held.get('owner', '?')}) ; réessayez après sa fin")
+    try:
+        return _run(config, run_sync, dry_run, reports, force_reports, as_of, out_dir, json_mode, show_progress)
+    finally:
+        if not dry_run:
+            lock.release("copil:sync", done=False)
+
+
+def _run(config, run_sync, dry_run, reports, force_reports, as_of, out_dir, json_mode, show_progress):
     started = time.monotonic()
     log.info("Début de la synchronisation%s", " (simulation)" if dry_run else "")
     with ProgressReporter(enabled=show_progress, json_mode=json_mode) as progress:

@@ -273,3 +273,18 @@ def test_report_publishes_one_project_without_touching_the_lists(live_site, tmp_
     assert "0 rapport(s) écrit(s)" in res.output and "1 inchangé(s)" in res.output
     res = runner.invoke(cli.app, ["report", "--config", cfg, "--project", "PPI-0000-000"])
     assert res.exit_code == 4 and "PPI-0000-000" in _out(res)
+
+
+def test_a_second_sync_on_the_same_state_waits_its_turn(live_site, tmp_path, monkeypatch):
+    from jobs.lock import RunLock, make_engine
+    monkeypatch.setenv("COPIL_TEST_TOKEN", live_site.tokens["write"])
+    cfg_path = _config(tmp_path, live_site, "[reports]\nenabled = false\n")
+    url = f"sqlite:///{(tmp_path / 'state.db').as_posix()}"
+    other = RunLock(make_engine(url), owner="serveur-nuit:4242")
+    assert other.acquire("copil:sync")
+    res = runner.invoke(cli.app, ["sync", "--config", str(cfg_path)])
+    assert res.exit_code == 6 and "serveur-nuit:4242" in _out(res)
+    assert "batch:op:validate.POST" not in live_site.stats()["by_route"]
+    other.release("copil:sync", done=False)
+    assert runner.invoke(cli.app, ["sync", "--config", str(cfg_path)]).exit_code == 0
+    assert runner.invoke(cli.app, ["sync", "--config", str(cfg_path)]).exit_code == 0   # lock released
