@@ -267,3 +267,12 @@ def test_an_english_locale_site_gets_its_own_number_and_date_formats(emulator, t
     assert summary.written == 3 and summary.failed == 0
     assert owned(site, 2)["Taux d'exécution CP"] == 0.95
     assert item_state(site) == before          # Modified (MM/dd/yyyy here) kept to the second
+
+
+def test_the_token_never_reaches_the_state_database(emulator, tmp_path):
+    seeded(emulator, 3)
+    cfg = config(emulator, tmp_path)
+    run_sync(cfg, as_of=AS_OF)
+    data = (tmp_path / "state.db").read_bytes()
+    assert emulator.tokens["write"].encode() not in data and b"Bearer" not in data
+    assert b"PPI-2024-001" in data     # ...while the state itself is there
