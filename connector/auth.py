@@ -108,5 +108,7 @@ def build_context(sp_cfg) -> tuple[ClientContext, CountingSession]:
             session.auth = HTTPKerberosAuth(mutual_authentication=OPTIONAL)
     else:
         raise ConfigError(f"clé `sharepoint.auth` : mode inconnu « {mode} ».")
+    if getattr(sp_cfg, "ca_bundle", None):
+        session.verify = sp_cfg.ca_bundle
     ctx.with_transport(session=session, timeout=getattr(sp_cfg, "timeout_seconds", 60))
     return ctx, session

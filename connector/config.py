@@ -50,6 +50,8 @@ class SharePointConfig(_Strict):
     page_size: int = Field(5000, ge=1, le=5000, description="Items per page when reading (SharePoint max 5000).")
     batch_size: int = Field(100, ge=1, le=100, description="Operations per $batch request (SharePoint max 100).")
     timeout_seconds: float = Field(120, gt=0, description="HTTP timeout per request.")
+    ca_bundle: str | None = Field(None, description="CA certificates file to trust (SharePoint Server behind an "
+                                  "internal PKI); by default the system's, or REQUESTS_CA_BUNDLE.")
     max_retries: int = Field(6, ge=0, le=20, description="Retries of a throttled or failed request.")
 
     @model_validator(mode="after")
