@@ -23,11 +23,11 @@ from office365.sharepoint.listitems.form_update_value import ListItemFormUpdateV
 from office365.sharepoint.lists.creation_information import ListCreationInformation
 from requests import exceptions as req_exc
 
+from connector import timezones
 from connector.errors import AuthError, RetryableError, SchemaError
 
 log = logging.getLogger("copil.sp")
 THRESHOLD_HRESULT = "-2147024860"
-TIMEZONES = {3: "Europe/Paris", 4: "Europe/Berlin", 2: "Europe/London", 13: "UTC"}
 
 
 @dataclass
@@ -156,6 +156,7 @@ class SharePointSite:
         self._lists: dict[str, ListInfo] = {}
         self._folders: set[str] = set()
         self._locale: Locale | None = None
+        self._regional_settings: dict | None = None
 
     @classmethod
     def from_config(cls, config) -> "SharePointSite":
@@ -215,30 +216,43 @@ class SharePointSite:
     def can_edit_items(self, title: str) -> bool:
         """Whether this identity may edit the list's items (EditListItems in EffectiveBasePermissions),
         checked without writing anything."""
-        url = f"{self.site_url}/_api/web/lists/GetByTitle('{quote(title.replace(chr(39), chr(39) * 2))}')" \
-              "/EffectiveBasePermissions"
+        url = self._list_url(self.list_info(title)) + "/EffectiveBasePermissions"
         perms = self._get_json(url, f"droits sur « {title} »")["d"]
         perms = perms.get("EffectiveBasePermissions", perms)
         return bool(int(perms.get("Low", 0)) & 0x4)
 
+    def _regional(self) -> dict:
+        """The web's regional settings with its time zone, in one round trip, read once."""
+        if self._regional_settings is None:
+            try:
+                self._regional_settings = self._get_json(
+                    f"{self.site_url}/_api/web/RegionalSettings?$expand=TimeZone", "paramètres régionaux")["d"]
+            except (ClientRequestException, RetryableError, KeyError) as e:
+                log.warning("paramètres régionaux du site illisibles (%s)", _short(e))
+                self._regional_settings = {}
+        return self._regional_settings
+
     @property
     def locale(self) -> Locale:
-        """The web's regional settings, read once: form values are parsed in that locale."""
+        """Form values are parsed by SharePoint in the web's locale."""
         if self._locale is None:
-            try:
-                rs = self._get_json(f"{self.site_url}/_api/web/RegionalSettings", "paramètres régionaux")["d"]
-                self._locale = Locale(rs.get("DecimalSeparator") or ",", rs.get("LocaleId") == 1033)
-            except (ClientRequestException, RetryableError, KeyError):
-                self._locale = FR
+            rs = self._regional()
+            self._locale = Locale(rs.get("DecimalSeparator") or ",", rs.get("LocaleId") == 1033) if rs else FR
         return self._locale
 
     def timezone(self, default: str = "Europe/Paris") -> str:
-        tz = self.ctx.web.regional_settings.time_zone.get()
-        try:
-            self._run("fuseau horaire du site")
-        except (ClientRequestException, RetryableError):
+        """The site's time zone as an IANA name; `default` (the TOML's) only when it cannot be read."""
+        tz = self._regional().get("TimeZone") or {}
+        found = timezones.resolve(tz.get("Id"), preferred=default)
+        if found is None:
+            log.warning("fuseau horaire du site illisible (%s) : fuseau de la configuration utilisé (%s)",
+                        tz.get("Description") or tz.get("Id") or "réponse vide", default)
             return default
-        return TIMEZONES.get(tz.properties.get("Id"), default)
+        return found
+
+    def _list_url(self, info: "ListInfo") -> str:
+        """Lists are addressed by id: a title is never built into a URL (spaces, quotes, # and %)."""
+        return f"{self.site_url}/_api/web/lists(guid'{info.id}')"
 
     # -- lists and fields ---------------------------------------------------------
     def list_exists(self, title: str) -> bool:
@@ -286,7 +300,7 @@ class SharePointSite:
 
     def create_field(self, list_title: str, display_name: str, kind: str, *, choices=(),
                      lookup_list_title: str | None = None, indexed: bool = False) -> FieldInfo:
-        fields = self.ctx.web.lists.get_by_title(list_title).fields
+        fields = self.ctx.web.lists.get_by_id(self.list_info(list_title).id).fields
         if kind == "Lookup":
             target = self.list_info(lookup_list_title)
             fields.add_lookup_field(display_name, target.id, "Title")
@@ -300,7 +314,7 @@ class SharePointSite:
                        Title=display_name)
         self._run(f"création de la colonne « {display_name} » dans « {list_title} »")
         if indexed:
-            fld = self.ctx.web.lists.get_by_title(list_title).fields.get_by_title(display_name)
+            fld = self.ctx.web.lists.get_by_id(self.list_info(list_title).id).fields.get_by_title(display_name)
             fld.set_property("Indexed", True).update()
             self._run(f"indexation de la colonne « {display_name} »")
         info = self.list_info(list_title, refresh=True)
@@ -328,7 +342,7 @@ class SharePointSite:
         query = {"$select": ",".join(select), "$top": str(self.page_size), "$orderby": "ID"}
         if expand:
             query["$expand"] = ",".join(expand)
-        url = (f"{self.site_url}/_api/web/lists/GetByTitle('{quote(title.replace(chr(39), chr(39) * 2))}')/items?"
+        url = (self._list_url(self.list_info(title)) + "/items?"
                + "&".join(f"{k}={quote(v, safe=',/')}" for k, v in query.items()))
         rows_json = []
         while url:
@@ -369,7 +383,7 @@ class SharePointSite:
 
     def _write_chunk(self, title, info: ListInfo, chunk: list[ItemUpdate], system: bool):
         for attempt in range(self.max_retries + 1):
-            splist = self.ctx.web.lists.get_by_title(title)
+            splist = self.ctx.web.lists.get_by_id(info.id)   # by id: a title in a $batch part is not encoded
             queued = []
             for u in chunk:
                 form = [{"__metadata": {"type": "SP.ListItemFormUpdateValue"}, "FieldName": k,
@@ -422,7 +436,7 @@ class SharePointSite:
             parent, url = url, f"{url}/{part}"
             if url.lower() in self._folders:
                 continue
-            self.ctx.web.get_folder_by_server_relative_url(parent).folders.add(part)
+            self.ctx.web.get_folder_by_server_relative_path(parent).folders.add(part)
             self._run(f"création du dossier {url}")
             self._folders.add(url.lower())
         return url
@@ -432,7 +446,7 @@ class SharePointSite:
         """Upload (overwriting: SharePoint keeps the previous version), then set metadata by
         display name with a system update so one upload makes one version."""
         folder_url = self.ensure_folder(library, folder)
-        f = self.ctx.web.get_folder_by_server_relative_url(folder_url).upload_file(name, content)
+        f = self.ctx.web.get_folder_by_server_relative_path(folder_url).upload_file(name, content)
         self._run(f"dépôt du fichier {name}")
         url = f.properties.get("ServerRelativeUrl") or f"{folder_url}/{name}"
         if fields:
@@ -444,7 +458,7 @@ class SharePointSite:
                     raise SchemaError(f"la colonne « {display} » n'existe pas dans la bibliothèque « {library} ».")
                 form.append({"__metadata": {"type": "SP.ListItemFormUpdateValue"}, "FieldName": fi.internal,
                              "FieldValue": form_value(fi.kind, value, self.locale)})
-            item = self.ctx.web.get_file_by_server_relative_url(url).listItemAllFields
+            item = self.ctx.web.get_file_by_server_relative_path(url).listItemAllFields
             rt = ClientResult(self.ctx, ClientValueCollection(ListItemFormUpdateValue))
             self.ctx.add_query(ServiceOperationQuery(item, "ValidateUpdateListItem", None,
                                                      {"formValues": form, "bNewDocumentUpdate": True,
@@ -456,9 +470,13 @@ class SharePointSite:
         return url
 
     def download_file(self, server_relative_url: str) -> bytes:
-        res = self.ctx.web.get_file_by_server_relative_url(server_relative_url).get_content()
+        res = self.ctx.web.get_file_by_server_relative_path(server_relative_url).get_content()
         self._run(f"téléchargement de {server_relative_url}")
         return res.value
+
+    def delete_file(self, server_relative_url: str) -> None:
+        self.ctx.web.get_file_by_server_relative_path(server_relative_url).delete_object()
+        self._run(f"suppression de {server_relative_url}")
 
     def list_files(self, library: str, folder: str | None = None, *, recursive: bool = True,
                    fields: list[FieldInfo] = ()) -> list[FileInfo]:

@@ -376,7 +376,7 @@ def validate_update(ctx, t):
             if f is None:
                 raise values.FormError(f"Le champ « {name} » n'existe pas.")
             if f.internal_name == "Modified":
-                modified = values.parse_form_datetime(str(raw), utc, ctx.site.locale_id)
+                modified = values.parse_form_datetime(str(raw), utc, ctx.site.locale_id, ctx.site.tz)
             elif f.internal_name == "Editor":
                 editor = values.from_form(f, raw, ctx.site)
             elif f.read_only:

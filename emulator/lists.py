@@ -66,21 +66,57 @@ def _tz(t, seg):
     return Target("timezone", None, t)
 
 
+@nav("regional", "timezones")
+def _tzs(t, seg):
+    return Target("timezones", None, t)
+
+
+def _tz_info(zone) -> dict:
+    """SharePoint's TimeZoneInformation: UTC = local + Bias (+ DaylightBias in summer), minutes."""
+    from datetime import datetime as _dt
+    offsets = [zone.utcoffset(_dt(2026, m, 15)) for m in (1, 7)]
+    dsts = [zone.dst(_dt(2026, m, 15)) for m in (1, 7)]
+    std = next((o for o, d in zip(offsets, dsts) if not d), offsets[0])
+    summer = max(offsets) if any(dsts) else std
+    bias = -int(std.total_seconds() // 60)
+    return {"__metadata": {"type": "SP.TimeZoneInformation"}, "Bias": bias,
+            "DaylightBias": -int((summer - std).total_seconds() // 60), "StandardBias": 0}
+
+
+def timezone_json(ctx, tz_id: int) -> dict:
+    from zoneinfo import ZoneInfo
+    from connector.timezones import by_id
+    tz = by_id(tz_id)
+    return {"__metadata": meta(ctx.api(f"Web/RegionalSettings/TimeZones/GetById({tz.id})"), "SP.TimeZone"),
+            "Description": tz.description, "Id": tz.id, "Information": _tz_info(ZoneInfo(tz.iana))}
+
+
 @handler("regional", "GET")
 def regional_get(ctx, t):
-    us = ctx.site.locale_id == 1033
-    return entity({"__metadata": meta(ctx.api("Web/RegionalSettings"), "SP.RegionalSettings"),
-                   "LocaleId": ctx.site.locale_id, "TimeZone": deferred(ctx.api("Web/RegionalSettings/TimeZone")),
-                   "DecimalSeparator": "." if us else ",", "ThousandSeparator": "," if us else "\u00a0",
-                   "DateSeparator": "/", "DateFormat": 0 if us else 1})
+    site = ctx.site
+    us = site.locale_id == 1033
+    d = {"__metadata": meta(ctx.api("Web/RegionalSettings"), "SP.RegionalSettings"),
+         "LocaleId": site.locale_id, "TimeZone": deferred(ctx.api("Web/RegionalSettings/TimeZone")),
+         "DecimalSeparator": "." if us else ",", "ThousandSeparator": "," if us else "\u00a0",
+         "DateSeparator": "/", "DateFormat": 0 if us else 1, "Time24": not us,
+         "TimeZones": deferred(ctx.api("Web/RegionalSettings/TimeZones"))}
+    expand = {e.strip().lower() for e in (ctx.query.get("$expand") or "").split(",") if e.strip()}
+    if expand - {"timezone"}:
+        raise errors.not_implemented("GET", "/_api/" + ctx.path + "?$expand=" + ctx.query["$expand"])
+    if "timezone" in expand:
+        d["TimeZone"] = timezone_json(ctx, getattr(site, "timezone_id", 3))
+    return entity(d)
 
 
 @handler("timezone", "GET")
 def timezone_get(ctx, t):
-    return entity({"__metadata": meta(ctx.api("Web/RegionalSettings/TimeZone"), "SP.TimeZone"),
-                   "Description": "(UTC+01:00) Brussels, Copenhagen, Madrid, Paris", "Id": 3,
-                   "Information": {"__metadata": {"type": "SP.TimeZoneInformation"},
-                                   "Bias": -60, "DaylightBias": -60, "StandardBias": 0}})
+    return entity(timezone_json(ctx, getattr(ctx.site, "timezone_id", 3)))
+
+
+@handler("timezones", "GET")
+def timezones_get(ctx, t):
+    from connector.timezones import BY_ID
+    return collection([timezone_json(ctx, i) for i in BY_ID])
 
 
 # -- lists ----------------------------------------------------------------------

@@ -250,6 +250,27 @@ class Site:
         self.folders: dict[str, Folder] = {}
         self.files: dict[str, File] = {}
         self.locale_id = 1036   # fr-FR: form values use "0,95" and dd/MM/yyyy; 1033 (en-US) is supported too
+        self.timezone_id = 3    # SharePoint's own id (3 = Paris); see connector.timezones
+
+    @property
+    def tz(self):
+        """The site's zone: date-only values are stored as its local midnight, in UTC."""
+        from zoneinfo import ZoneInfo
+        from connector.timezones import by_id
+        found = by_id(getattr(self, "timezone_id", 3))
+        return ZoneInfo(found.iana if found else "Europe/Paris")
+
+    def set_regional(self, *, timezone_id: int | None = None, locale_id: int | None = None) -> None:
+        from connector.timezones import by_id
+        if timezone_id is not None:
+            if by_id(timezone_id) is None:
+                raise errors.bad_request(f"Unknown time zone id {timezone_id}.")
+            self.timezone_id = int(timezone_id)
+        if locale_id is not None:
+            if int(locale_id) not in (1033, 1036):
+                raise errors.bad_request(f"Locale {locale_id} is not supported by the emulator (1036 fr-FR, 1033 en-US).")
+            self.locale_id = int(locale_id)
+        self.backend.touch()
 
     # -- lists ---------------------------------------------------------------
     def create_list(self, title: str, base_template: int = 100) -> SPList:

@@ -83,11 +83,11 @@ class Sample:
     documents: list[tuple[str, str, bytes]] = field(default_factory=list)
 
 
-def sp_date(d: date | None) -> str | None:
-    """A date-only value as SharePoint stores it: local Paris midnight, in UTC."""
+def sp_date(d: date | None, tz=PARIS) -> str | None:
+    """A date-only value as SharePoint stores it: the site's local midnight, in UTC."""
     if d is None:
         return None
-    local = datetime.combine(d, time(0, 0), tzinfo=PARIS)
+    local = datetime.combine(d, time(0, 0), tzinfo=tz)
     return local.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -193,12 +193,17 @@ def generate(projects: int = 40, seed: int = 2026, as_of: date = AS_OF) -> Sampl
     return sample
 
 
+def _keep(d: date | None) -> date | None:
+    """Dates stay dates in the sample; `seed_site` stores them in the site's time zone."""
+    return d
+
+
 def _project_record(i, code, title, direction, territory, policy, manager, elected, owner, phase, start,
                     baseline_end, forecast_end, progress, ap_voted, manual, comment, decisions):
     return {"code": code, "title": title, "direction": direction, "territory": territory, "policy": policy,
-            "manager": manager, "elected": elected, "owner": owner, "phase": phase, "start": sp_date(start),
-            "baseline_end": sp_date(baseline_end), "forecast_end": forecast_end, "progress": progress,
-            "ap_voted": ap_voted, "ap_deliberation": sp_date(date(start.year - 1, 12, 14)) if start else None,
+            "manager": manager, "elected": elected, "owner": owner, "phase": phase, "start": _keep(start),
+            "baseline_end": _keep(baseline_end), "forecast_end": forecast_end, "progress": progress,
+            "ap_voted": ap_voted, "ap_deliberation": _keep(date(start.year - 1, 12, 14)) if start else None,
             "manual_weather": manual, "comment": comment, "decisions": decisions}
 
 
@@ -210,8 +215,8 @@ def _reference(L, finance_rows, i, code, ref, users):
     parent = len(L["projects"])
     for m in ref["milestones"]:
         L["milestones"].append({"title": m["title"], "project": parent, "phase": m["phase"],
-                                "baseline": sp_date(m["baseline"]), "forecast": sp_date(m["forecast"]),
-                                "actual": sp_date(m["actual"])})
+                                "baseline": _keep(m["baseline"]), "forecast": _keep(m["forecast"]),
+                                "actual": _keep(m["actual"])})
     for year, cp, eng, paid in ref["budget"]:
         L["budget"].append({"title": f"CP {year}", "project": parent, "year": float(year), "cp_planned": float(cp),
                             "engaged": float(eng), "paid": float(paid)})
@@ -225,11 +230,11 @@ def _reference(L, finance_rows, i, code, ref, users):
     for number, kind, holder, initial, amendments in ref["contracts"]:
         L["contracts"].append({"title": f"Marché {number}", "project": parent, "number": number, "kind": kind,
                                "holder": holder, "initial_amount": float(initial),
-                               "notified_on": sp_date(ref["start"] - timedelta(days=30))})
+                               "notified_on": _keep(ref["start"] - timedelta(days=30))})
         cidx = len(L["contracts"])
         for n, amount in enumerate(amendments, start=1):
             L["amendments"].append({"title": f"Avenant n°{n} - {number}", "contract": cidx, "number": float(n),
-                                    "amount": float(amount), "signed_on": sp_date(date(2026, 2 + n, 10))})
+                                    "amount": float(amount), "signed_on": _keep(date(2026, 2 + n, 10))})
     for title, prob, impact, status in ref["risks"]:
         L["risks"].append({"title": title, "project": parent, "probability": float(prob), "impact": float(impact),
                            "status": status, "mitigation": MITIGATIONS[0]})
@@ -299,8 +304,8 @@ def _random_project(L, finance_rows, rng: random.Random, i, as_of, users):
                 overdue_left -= 1
             else:
                 actual = fc
-        L["milestones"].append({"title": lab, "project": parent, "phase": ph, "baseline": sp_date(base),
-                                "forecast": sp_date(fc), "actual": sp_date(actual)})
+        L["milestones"].append({"title": lab, "project": parent, "phase": ph, "baseline": _keep(base),
+                                "forecast": _keep(fc), "actual": _keep(actual)})
 
     n_subsidies = rng.randint(1, 2)
     for _ in range(n_subsidies):
@@ -320,7 +325,7 @@ def _random_project(L, finance_rows, rng: random.Random, i, as_of, users):
         initial = round(ap * rng.uniform(0.2, 0.6), -3)
         L["contracts"].append({"title": f"Marché {number} - {kind.lower()}", "project": parent, "number": number,
                                "kind": kind, "holder": rng.choice(HOLDERS), "initial_amount": initial,
-                               "notified_on": sp_date(start - timedelta(days=rng.randint(10, 90)))})
+                               "notified_on": _keep(start - timedelta(days=rng.randint(10, 90)))})
         cidx = len(L["contracts"])
         limit = 0.15 if kind == "Travaux" else 0.10
         target = rng.uniform(0.0, limit * 0.8) if health != "orage" else rng.uniform(limit * 1.05, limit * 1.6)
@@ -328,7 +333,7 @@ def _random_project(L, finance_rows, rng: random.Random, i, as_of, users):
         for a in range(1, n + 1):
             L["amendments"].append({"title": f"Avenant n°{a} - {number}", "contract": cidx, "number": float(a),
                                     "amount": round(initial * target / n, -2),
-                                    "signed_on": sp_date(start + timedelta(days=60 * a))})
+                                    "signed_on": _keep(start + timedelta(days=60 * a))})
 
     for _ in range(rng.randint(2, 4)):
         prob = rng.randint(1, 4) if health == "orage" else rng.randint(1, 2)
@@ -369,21 +374,79 @@ def _xlsx(rows, as_of: date) -> bytes:
 
 
 # -- seeding the emulator ----------------------------------------------------------
-def seed_site(site, sample: Sample) -> None:
-    """Create every list and library of the default schema on an emulator site and fill them."""
+@dataclass
+class Layout:
+    """How a site names copil's lists and columns, and its regional settings. The defaults are
+    copil's schema on a Paris fr-FR site; tests generate others (renamed lists and columns,
+    children linked by code, other zones and locales)."""
+    titles: dict[str, str] = field(default_factory=dict)            # list key -> title
+    columns: dict[tuple, str] = field(default_factory=dict)         # (list key, logical) -> display
+    created_as: dict[tuple, str] = field(default_factory=dict)      # display at creation, renamed after
+    link_by_code: dict[str, str] = field(default_factory=dict)      # child list key -> code column
+    timezone_id: int = 3
+    locale_id: int = 1036
+
+    def title(self, key: str) -> str:
+        return self.titles.get(key, schema.BY_KEY[key].title)
+
+    def column(self, key: str, logical: str) -> str:
+        return self.columns.get((key, logical), schema.BY_KEY[key].column(logical).display)
+
+    def config(self) -> dict:
+        """The TOML sections ([lists], [finance_export], [reports]) that describe this site."""
+        lists: dict = {}
+        for spec in schema.LISTS:
+            if spec.key in ("finance_exports", "reports"):
+                continue
+            entry: dict = {}
+            if spec.key in self.titles:
+                entry["title"] = self.titles[spec.key]
+            cols = {c.key: self.columns[(spec.key, c.key)] for c in spec.columns if (spec.key, c.key) in self.columns}
+            if spec.key in self.link_by_code:
+                entry["link"] = "code"
+                cols["project_code"] = self.link_by_code[spec.key]
+            if cols:
+                entry["columns"] = cols
+            if entry:
+                lists[spec.key] = entry
+        out: dict = {"lists": lists, "finance_export": {"library": self.title("finance_exports")},
+                     "reports": {"library": self.title("reports")}}
+        rep = {c.key: self.columns[("reports", c.key)] for c in schema.REPORTS_LIBRARY.columns
+               if ("reports", c.key) in self.columns}
+        if rep:
+            out["reports"]["columns"] = rep
+        return out
+
+
+DEFAULT_LAYOUT = Layout()
+
+
+def seed_site(site, sample: Sample, layout: Layout = DEFAULT_LAYOUT) -> None:
+    """Create every list and library of the schema on an emulator site, named as `layout` says,
+    and fill them; date-only values are stored as the site's local midnight in UTC."""
+    site.set_regional(timezone_id=layout.timezone_id, locale_id=layout.locale_id)
+    tz = site.tz
     users = {u["login"]: site.ensure_user(u["login"], u["title"], u["email"]) for u in sample.users}
     created = {}
+    codes = [p["code"] for p in sample.lists.get("projects", [])]
     for spec in schema.LISTS:
-        lst = site.create_list(spec.title, spec.template)
+        lst = site.create_list(layout.title(spec.key), spec.template)
         created[spec.key] = lst
         internal = {}
         for c in spec.columns:
             if c.key == "title":
                 internal[c.key] = "Title"
                 continue
+            display = layout.column(spec.key, c.key)
+            if c.key == "project" and spec.key in layout.link_by_code:
+                f = lst.add_field(layout.link_by_code[spec.key], "Text", indexed=True)
+                internal["project_code"] = f.internal_name
+                continue
             lookup = created[c.lookup_list].id if c.lookup_list else None
-            internal[c.key] = lst.add_field(c.display, c.kind, choices=c.choices, lookup_list_id=lookup,
-                                            indexed=c.indexed).internal_name
+            f = lst.add_field(layout.created_as.get((spec.key, c.key), display), c.kind, choices=c.choices,
+                              lookup_list_id=lookup, indexed=c.indexed)
+            f.title = display   # a rename keeps the internal name, as in SharePoint
+            internal[c.key] = f.internal_name
         if spec.template == 101:
             continue
         for rec in sample.lists.get(spec.key, []):
@@ -391,16 +454,21 @@ def seed_site(site, sample: Sample) -> None:
             for k, v in rec.items():
                 if k == "manager":
                     v = users[v["login"]].id if v else None
+                elif k == "project" and "project_code" in internal:
+                    k, v = "project_code", (codes[v - 1] if v else None)
+                elif isinstance(v, date):
+                    v = sp_date(v, tz)
                 if v is not None:
                     values[internal[k]] = v
             lst.add_item(values, author=next(iter(users.values())).id)
-    site.add_file(schema.FINANCE_LIBRARY.title, "", sample.finance_file_name, sample.finance_export)
-    code_field = created["documents"].field_by_title("Code opération").internal_name
+    site.add_file(layout.title("finance_exports"), "", sample.finance_file_name, sample.finance_export)
+    code_field = created["documents"].field_by_title(layout.column("documents", "code")).internal_name
     for code, name, content in sample.documents:
-        site.add_file(schema.DOCUMENTS_LIBRARY.title, code, name, content, {code_field: code})
+        site.add_file(layout.title("documents"), code, name, content, {code_field: code})
 
 
-def seed(backend, site_name: str = "projets", projects: int = 40, seed: int = 2026):
+def seed(backend, site_name: str = "projets", projects: int = 40, seed: int = 2026,
+         layout: Layout = DEFAULT_LAYOUT):
     site = backend.ensure_site(site_name)
-    seed_site(site, generate(projects, seed))
+    seed_site(site, generate(projects, seed), layout)
     return site

@@ -121,6 +121,8 @@ class EmulatorServer:
         try:
             if grant is None:
                 grant = self.auth.authenticate(headers.get("authorization"), site_name)
+            else:   # a $batch operation: the outer request's grant, checked against this operation's site
+                self.auth.authorize_site(grant, site_name)
             for key in query:
                 if key.startswith("$") and key.lower() not in SYSTEM_OPTIONS:
                     # e.g. the `$order_by` that office365 3.3's order_by() sends

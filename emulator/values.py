@@ -5,14 +5,11 @@ from __future__ import annotations
 import json
 import re
 from datetime import datetime, timezone
-from zoneinfo import ZoneInfo
 
 from emulator import errors
 from emulator.models import Field
 from emulator.odata import parse_datetime
 from emulator.responses import iso, string_collection
-
-SITE_TZ = ZoneInfo("Europe/Paris")
 
 
 def _type_error(edm: str) -> errors.SPError:
@@ -88,9 +85,9 @@ class FormError(ValueError):
 _FR_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})(?:\s+(\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
 
 
-def parse_form_datetime(text: str, utc: bool = False, locale_id: int = 1036) -> datetime:
-    """Site-locale form value (fr-FR `24/11/2026 02:00[:05]`, en-US `11/24/2026 ...`; site local
-    time unless datesInUTC) or ISO 8601 -> UTC."""
+def parse_form_datetime(text: str, utc: bool = False, locale_id: int = 1036, tz=None) -> datetime:
+    """Site-locale form value (fr-FR `24/11/2026 02:00[:05]`, en-US `11/24/2026 ...`; in the site's
+    zone `tz` unless datesInUTC) or ISO 8601 -> UTC."""
     m = _FR_DATE.match(text.strip())
     if m:
         d, mo, y, h, mi, s = m.groups()
@@ -98,7 +95,7 @@ def parse_form_datetime(text: str, utc: bool = False, locale_id: int = 1036) -> 
             d, mo = mo, d
         try:
             local = datetime(int(y), int(mo), int(d), int(h or 0), int(mi or 0), int(s or 0),
-                             tzinfo=timezone.utc if utc else SITE_TZ)
+                             tzinfo=timezone.utc if utc else (tz or timezone.utc))
         except ValueError:
             raise FormError("Date non valide.")
         return local.astimezone(timezone.utc)
@@ -109,8 +106,8 @@ def parse_form_datetime(text: str, utc: bool = False, locale_id: int = 1036) -> 
 
 
 def from_form(f: Field, text, site, utc: bool = False):
-    locale = getattr(site, "locale_id", 1036)
     """A ValidateUpdateListItem form value (string, site locale) -> storage form."""
+    locale = getattr(site, "locale_id", 1036)
     if text is None or text == "":
         return None
     text = str(text)
@@ -129,7 +126,7 @@ def from_form(f: Field, text, site, utc: bool = False):
             raise FormError("Ce nombre n'est pas valide.")
         return float(t.replace(",", "."))
     if k == "DateTime":
-        return iso(parse_form_datetime(text, utc, locale))
+        return iso(parse_form_datetime(text, utc, locale, site.tz))
     if k == "Boolean":
         low = text.lower()
         if low in ("1", "true", "oui", "yes"):
