@@ -14,7 +14,7 @@ from connector.normalize import Frames
 from connector.portfolio import (BUDGET_COLUMNS, CONTRACT_COLUMNS, MILESTONE_COLUMNS, PROJECT_INDICATOR_COLUMNS,
                                  PROJECT_INPUT_COLUMNS, RISK_COLUMNS, ROLLUP_COLUMNS, SUBSIDY_COLUMNS, Finding,
                                  Portfolio)
-from connector.rules import RulesConfig, assess
+from connector.rules import RulesConfig, assess, exceeds
 
 STATE_GRANTS = ("DETR", "DSIL")
 
@@ -116,8 +116,8 @@ def contract_table(frames: Frames, rules: RulesConfig) -> pd.DataFrame:
                      "number": r.get("number") or r.get("title"), "kind": r.get("kind"), "holder": r.get("holder"),
                      "initial_amount": initial, "amendments_count": len(mine), "amendments_total": total,
                      "amendments_rate": rate, "threshold": limit,
-                     "over_threshold": bool(rate == rate and rate > limit),
-                     "commission_required": bool(initial and any(x / initial > rules.amendment_commission
+                     "over_threshold": exceeds(rate, limit),
+                     "commission_required": bool(initial and any(exceeds(x / initial, rules.amendment_commission)
                                                                   for x in amounts))})
     return pd.DataFrame(rows, columns=CONTRACT_COLUMNS)
 

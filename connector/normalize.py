@@ -39,8 +39,8 @@ class Frames:
 
 
 class _Parser:
-    def __init__(self, raw: RawData, tz: str, findings: list[Finding]):
-        self.raw, self.tz, self.findings = raw, tz, findings
+    def __init__(self, raw: RawData, tz: str, findings: list[Finding], currency: str = "EUR"):
+        self.raw, self.tz, self.findings, self.currency = raw, tz, findings, currency
 
     def value(self, key: str, rec: dict, logical: str, how: str | None, code: str | None):
         v = rec.get(logical)
@@ -49,7 +49,7 @@ class _Parser:
         if how == "date":
             out, msg = parse.parse_date(v, self.tz)
         elif how == "amount":
-            out, msg = parse.parse_amount(v)
+            out, msg = parse.parse_amount(v, self.currency)
         elif how == "percent":
             out, msg = parse.parse_percent(v)
         elif how in ("number", "year", "level"):
@@ -80,7 +80,7 @@ def _records(raw: RawData, key: str) -> list[dict]:
 
 def normalize(raw: RawData, *, tz: str = "Europe/Paris", currency: str = "EUR") -> tuple[Frames, list[Finding]]:
     findings: list[Finding] = []
-    p = _Parser(raw, tz, findings)
+    p = _Parser(raw, tz, findings, currency)
     frames = Frames()
 
     # Projects: keyed by operation code, which must be present and unique.
@@ -144,7 +144,7 @@ def normalize(raw: RawData, *, tz: str = "Europe/Paris", currency: str = "EUR") 
         row = {"project_code": code}
         for k, how in FINANCE_PARSERS.items():
             v = rec.get(k)
-            out, msg = {"year": parse.parse_number, "amount": parse.parse_amount}[how](v)
+            out, msg = parse.parse_number(v) if how == "year" else parse.parse_amount(v, currency)
             if how == "year" and out is not None:
                 out = int(out)
             if msg:

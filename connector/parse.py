@@ -10,13 +10,21 @@ import re
 from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
+from connector.formatting import fr_amount
+
 _SPACES = re.compile(r"[\s\u00a0\u202f\u2009']")
 _EMPTY = {"", "-", "–", "—"}
 _UNKNOWN = {"n.c.", "nc", "n/c", "?", "??", "à définir", "a definir", "à venir", "tbd", "inconnu", "néant", "xxx"}
 _MULT = {"k": 1e3, "m": 1e6, "md": 1e9, "mds": 1e9, "mrd": 1e9}
 _AMOUNT = re.compile(
-    r"^(?P<num>[+-]?[\d.,]+)\s*(?P<mult>k|m|md|mds|mrd|millions?|milliers?|mille)?\s*"
-    r"(?P<cur>€|eur|euros?|xpf|f\s*cfp|cfp)?\s*(?P<tax>ht|ttc)?$", re.I)
+    r"^(?P<num>[+-]?[\d.,]+)(?P<mult>k|md|mds|mrd|m)?"
+    r"(?P<cur>€|eur|euros?|xpf|fcfp|cfp|francscfp|francs|franc|f)?(?P<tax>ht|ttc)?$", re.I)
+_EURO = {"€", "eur", "euro", "euros"}
+_WORDS = tuple((f"{w} {de}", short) for w, short in (("millions", "m"), ("million", "m"), ("milliards", "md"),
+                                                    ("milliard", "md"), ("milliers", "k"))
+               for de in ("de ", "d'", "d’")) + (
+          ("millions", "m"), ("million", "m"), ("milliards", "md"), ("milliard", "md"),
+          ("milliers", "k"), ("millier", "k"), ("mille", "k"))
 MONTHS = {"janvier": 1, "février": 2, "fevrier": 2, "mars": 3, "avril": 4, "mai": 5, "juin": 6,
           "juillet": 7, "août": 8, "aout": 8, "septembre": 9, "octobre": 10, "novembre": 11,
           "décembre": 12, "decembre": 12, "janv": 1, "févr": 2, "fevr": 2, "avr": 4, "juil": 7,
@@ -53,7 +61,9 @@ def _number(text: str) -> float | None:
         return None
 
 
-def parse_amount(raw) -> tuple[float | None, str | None]:
+def parse_amount(raw, currency: str = "EUR") -> tuple[float | None, str | None]:
+    """`12 000,50 €`, `1.2M`, `env. 3M`; in XPF also `300 MF`, `300 MF CFP`, `300 millions de F`.
+    An amount written in the other currency is refused rather than silently mixed."""
     if _is_empty(raw):
         return None, None
     if isinstance(raw, bool):
@@ -70,18 +80,21 @@ def parse_amount(raw) -> tuple[float | None, str | None]:
             low = low[len(prefix):].strip()
             approx = True
             break
-    compact = _SPACES.sub("", low)
-    m = _AMOUNT.match(compact.replace("millions", "m").replace("million", "m")
-                      .replace("milliers", "k").replace("millier", "k").replace("mille", "k"))
+    for word, short in _WORDS:
+        low = low.replace(word, short)
+    m = _AMOUNT.match(_SPACES.sub("", low))
     if not m:
         return None, f"montant illisible : « {text} »"
     value = _number(m.group("num"))
     if value is None:
         return None, f"montant illisible : « {text} »"
-    mult = (m.group("mult") or "").lower()
-    value *= _MULT.get(mult, 1)
+    cur = (m.group("cur") or "").lower()
+    if cur and (cur in _EURO) != (currency == "EUR"):
+        return None, (f"montant en {'euros' if cur in _EURO else 'francs CFP'} « {text} » alors que la "
+                      f"collectivité tient ses comptes en {currency} : montant non retenu")
+    value *= _MULT.get((m.group("mult") or "").lower(), 1)
     if approx:   # usable, but staff should replace it with the voted figure
-        return value, f"montant approximatif « {text} » retenu pour {value:,.0f} € ; saisir le montant exact".replace(",", "\u202f")
+        return value, f"montant approximatif « {text} » retenu pour {fr_amount(value, currency)} ; saisir le montant exact"
     return value, None
 
 

@@ -58,11 +58,11 @@ def _counter(progress, step: str, total: int):
     return advance
 
 
-def today(config) -> date:
-    """The collectivité's date, not the server's: a run at 00:30 in Paris is already tomorrow
-    there while a UTC server still says today."""
+def today(tz: str) -> date:
+    """The collectivité's date, not the server's: a run at 00:30 in Nouméa is already tomorrow
+    there while a UTC server still says today. `tz` is the site's zone (`site.timezone`)."""
     from zoneinfo import ZoneInfo
-    return datetime.now(ZoneInfo(config.collectivite.timezone)).date()
+    return datetime.now(ZoneInfo(tz)).date()
 
 
 def build_portfolio(config, site: SharePointSite | None = None, *, as_of: date | None = None, progress=None,
@@ -70,12 +70,12 @@ def build_portfolio(config, site: SharePointSite | None = None, *, as_of: date |
     """Read and consolidate without writing anything. Returns (portfolio, raw, resolved, site).
     With `reports`, the report library and its columns are checked with the lists."""
     site = site or SharePointSite.from_config(config)
-    as_of = as_of or today(config)
+    tz = site.timezone(config.collectivite.timezone)
+    as_of = as_of or today(tz)
     _notify(progress, "Vérification des listes et colonnes")
     resolved = extract_mod.resolve(site, config, reports=reports)
     if resolved.problems:
         raise SchemaError("configuration incompatible avec le site :\n- " + "\n- ".join(resolved.problems))
-    tz = site.timezone(config.collectivite.timezone)
     _notify(progress, "Lecture des listes et bibliothèques")
     raw, more = extract_mod.extract(site, config, resolved)
     _notify(progress, "Consolidation du portefeuille")
@@ -92,11 +92,11 @@ def run_sync(config, *, dry_run: bool = False, reports: bool = True, force_repor
     t0 = time.monotonic()
     state = state or State(config.state.url)
     summary = RunSummary(dry_run=dry_run)
-    as_of = as_of or today(config)
     summary.run_id = state.start_run()
-    previous = previous_copil(config, state, summary.run_id, as_of)
     try:
         site = site or SharePointSite.from_config(config)
+        as_of = as_of or today(site.timezone(config.collectivite.timezone))
+        previous = previous_copil(config, state, summary.run_id, as_of)
         publishing = reports and config.reports.enabled and (out_dir or not dry_run)   # a dry run publishes nothing
         templates = None
         if publishing:   # a broken template stops the run before anything is written
@@ -146,7 +146,7 @@ def reports_only(config, *, only: list[str] | None = None, force: bool = False, 
     state = State(config.state.url)
     site = SharePointSite.from_config(config)
     templates = prepare_templates(site, config.reports)
-    as_of = as_of or today(config)
+    as_of = as_of or today(site.timezone(config.collectivite.timezone))
     portfolio, *_ = build_portfolio(config, site, as_of=as_of, progress=progress, reports=out_dir is None)
     unknown = [c for c in only or [] if c not in portfolio.projects.index]
     if unknown:
@@ -159,13 +159,13 @@ def reports_only(config, *, only: list[str] | None = None, force: bool = False, 
                            progress=_counter(progress, "Rapports Word", len(only or portfolio.projects) + 1))
 
 
-def previous_copil(config, state, run_id=None, as_of: date | None = None) -> dict[str, dict]:
+def previous_copil(config, state, run_id, as_of: date) -> dict[str, dict]:
     """Indicators at the previous COPIL: the last snapshot at least `copil_interval_days` old."""
     from datetime import timedelta
     days = config.reports.copil_interval_days
     cutoff = None
     if days:
-        cutoff = datetime.combine(as_of or today(config), datetime.min.time(), timezone.utc) - timedelta(days=days - 1)
+        cutoff = datetime.combine(as_of, datetime.min.time(), timezone.utc) - timedelta(days=days - 1)
     return state.previous_snapshots(before_run_id=run_id, started_before=cutoff)
 
 

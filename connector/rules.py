@@ -6,7 +6,7 @@ import math
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from connector.formatting import fr_amount, fr_date, fr_percent
+from connector.formatting import fr_amount, fr_date, fr_points, points
 
 SOLEIL, NUAGEUX, ORAGE, INDETERMINE = "Soleil", "Nuageux", "Orage", "Indéterminé"
 _RANK = {SOLEIL: 0, NUAGEUX: 1, ORAGE: 2}
@@ -42,6 +42,11 @@ def _ok(v) -> bool:
     return v is not None and not (isinstance(v, float) and math.isnan(v)) and str(v) not in ("NaT", "nan")
 
 
+def exceeds(share, limit) -> bool:
+    """`share > limit` at the printed precision (percentage points, one decimal)."""
+    return _ok(share) and _ok(limit) and points(share) > points(limit)
+
+
 def _days(n) -> str:
     n = int(n)
     return f"{n} jour{'s' if abs(n) > 1 else ''}"
@@ -70,31 +75,35 @@ def assess(row: dict, *, year: int, rules: RulesConfig, currency: str = "EUR") -
     elif overdue >= rules.overdue_milestones_cloudy:
         clouds.append(f"{overdue} jalon{'s' if overdue > 1 else ''} en retard")
 
+    # Shares are compared in percentage points at the precision they are printed with (one
+    # decimal, half-up): what the reader sees and what the rule judged always agree.
     rate, progress = row.get("cp_execution_rate"), row.get("progress")
     if _ok(rate) and _ok(progress):
-        gap = abs(rate - progress)
-        text = f"CP {year} exécutés à {fr_percent(rate)} pour {fr_percent(progress)} d'avancement"
-        if gap >= rules.execution_gap_storm:
-            storms.append(f"{text} (écart {fr_percent(gap)}, seuil {fr_percent(rules.execution_gap_storm)})")
-        elif gap >= rules.execution_gap_cloudy:
-            clouds.append(f"{text} (écart {fr_percent(gap)}, seuil {fr_percent(rules.execution_gap_cloudy)})")
+        r, p = points(rate), points(progress)
+        gap = abs(r - p)
+        text = f"CP {year} exécutés à {fr_points(r)} pour {fr_points(p)} d'avancement"
+        for limit, bucket in ((rules.execution_gap_storm, storms), (rules.execution_gap_cloudy, clouds)):
+            if gap >= points(limit):
+                bucket.append(f"{text} (écart de {fr_points(gap, 'points')}, seuil {fr_points(points(limit), 'points')})")
+                break
 
     cons = row.get("ap_consumption")
-    if _ok(cons) and cons > rules.ap_overrun_storm:
-        storms.append(f"AP dépassée : {fr_percent(cons)} de l'AP votée déjà mandatés")
+    if _ok(cons) and points(cons) > points(rules.ap_overrun_storm):
+        storms.append(f"AP dépassée : {fr_points(points(cons))} de l'AP votée déjà mandatés")
 
     share = row.get("self_funding_share")
-    if _ok(share) and share < rules.self_funding_min:
-        clouds.append(f"autofinancement de {fr_percent(share)} (minimum {fr_percent(rules.self_funding_min)})")
-        alerts.append(f"Part d'autofinancement insuffisante : {fr_percent(share)} pour un minimum légal de "
-                      f"{fr_percent(rules.self_funding_min)} des financements publics.")
+    if _ok(share) and points(share) < points(rules.self_funding_min):
+        minimum = fr_points(points(rules.self_funding_min))
+        clouds.append(f"autofinancement de {fr_points(points(share))} (minimum {minimum})")
+        alerts.append(f"Part d'autofinancement insuffisante : {fr_points(points(share))} pour un minimum légal de "
+                      f"{minimum} des financements publics.")
 
     for c in row.get("_contracts") or []:
-        if c["rate"] > c["limit"]:
-            storms.append(f"avenants cumulés {fr_percent(c['rate'])} sur le marché {c['number']} "
-                          f"(limite {fr_percent(c['limit'])})")
+        if exceeds(c["rate"], c["limit"]):
+            storms.append(f"avenants cumulés {fr_points(points(c['rate']))} sur le marché {c['number']} "
+                          f"(limite {fr_points(points(c['limit']))})")
         if c["commission"]:
-            alerts.append(f"Marché {c['number']} : un avenant dépasse {fr_percent(rules.amendment_commission)} "
+            alerts.append(f"Marché {c['number']} : un avenant dépasse {fr_points(points(rules.amendment_commission))} "
                           "du montant initial, avis de la commission d'appel d'offres requis.")
 
     critical = row.get("open_critical_risks") or 0

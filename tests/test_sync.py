@@ -194,11 +194,21 @@ def test_amounts_in_xpf(emulator, tmp_path):
     """New Caledonian provinces count in XPF, without decimals."""
     from connector.pipeline import build_portfolio
     from connector.reports.context import project_context
-    seeded(emulator, 3)
+    site = seeded(emulator, 3)
+    lst = site.list_by_title("Projets")
+    ap = lst.field_by_title("AP votée").internal_name
+    lst.items[1].values[ap] = "1 000 000 F CFP"
+    lst.items[2].values[ap] = "env. 250 MF"              # millions of francs, as Caledonian staff write it
+    lst.items[3].values[ap] = "4 200 000 €"              # euros in an XPF collectivité: refused, not mixed
     pf, *_ = build_portfolio(config(emulator, tmp_path, collectivite={"currency": "XPF"}), as_of=AS_OF)
     ctx = project_context(pf, "PPI-2024-001", collectivite="Province Sud", copil_date=AS_OF, previous=None)
     assert ctx["figures"]["ap_voted"] == "1\u202f000\u202f000\u00a0XPF"
     assert ctx["budget"][0]["cp_planned"] == "100\u202f000\u00a0XPF"
+    assert pf.projects.loc["PPI-2024-002", "ap_voted"] == 250_000_000
+    messages = {f.project_code: f.message for f in pf.findings if f.column == "AP votée"}
+    assert messages["PPI-2024-002"].endswith("retenu pour 250\u202f000\u202f000\u00a0XPF ; saisir le montant exact")
+    assert "en euros" in messages["PPI-2024-003"] and "€" not in messages["PPI-2024-002"]
+    assert pf.projects.loc["PPI-2024-003", "weather"] == "Indéterminé"
 
 
 def test_items_without_or_with_duplicate_code_are_told_on_the_item(emulator, tmp_path):
