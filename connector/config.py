@@ -73,6 +73,16 @@ class ListConfig(_Strict):
                                             "column, or a text column holding the operation code (project_code).")
     columns: dict[str, str] = Field(default_factory=dict, description="logical key = \"Display name\" overrides.")
 
+    @field_validator("title")
+    @classmethod
+    def _strip_title(cls, v):
+        return v.strip() if v else v
+
+    @field_validator("columns")
+    @classmethod
+    def _strip_columns(cls, v: dict[str, str]):
+        return {k: name.strip() for k, name in v.items()}
+
 
 class FinanceExportConfig(_Strict):
     enabled: bool = Field(True, description="Join the finance software's export (xlsx/csv) by operation code.")

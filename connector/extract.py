@@ -44,9 +44,6 @@ def _closest(name: str, info: ListInfo) -> str:
     return ", ".join(f"« {n} »" for n in near) if near else "aucune colonne proche"
 
 
-REPORT_COLUMNS = ("Code opération", "Date du COPIL", "Météo", "Type de rapport")
-
-
 def resolve(site: SharePointSite, config, *, include_owned: bool = True, reports: bool = False) -> Resolved:
     """Map every configured (list, column) to SharePoint internal names. Never raises for a
     single problem: collects them all so `copil check` can list everything that is wrong."""
@@ -69,11 +66,7 @@ def resolve(site: SharePointSite, config, *, include_owned: bool = True, reports
             wanted.update(config.owned_columns())
         cols = {}
         for logical, display in wanted.items():
-            # display name first; the internal name also works ("Title" on a French site whose
-            # built-in column is shown as "Titre")
-            f = info.fields.get(display) or next(
-                (x for x in info.fields.values() if x.display.lower() == display.lower()), None) or next(
-                (x for x in info.fields.values() if x.internal == display), None)
+            f = info.find(display)
             if f is None:
                 out.problems.append(
                     f"liste « {title} » : la colonne « {display} » (clé `lists.{key}.columns.{logical}`) "
@@ -85,10 +78,11 @@ def resolve(site: SharePointSite, config, *, include_owned: bool = True, reports
         lib = config.reports.library
         try:
             info = site.list_info(lib)
-            missing = [c for c in REPORT_COLUMNS if c not in info.fields]
-            if missing:
-                out.problems.append(f"bibliothèque « {lib} » : colonne(s) absente(s) : "
-                                    + ", ".join(f"« {m} »" for m in missing) + " (lancez « copil init-site »)")
+            for key, name in config.reports.column_names().items():
+                if info.find(name) is None:
+                    out.problems.append(f"bibliothèque « {lib} » : la colonne « {name} » (clé `reports.columns.{key}`) "
+                                        f"n'existe pas. Colonnes proches : {_closest(name, info)} ; lancez « copil "
+                                        "init-site » sur un site neuf")
         except SchemaError:
             out.problems.append(f"la bibliothèque des rapports « {lib} » n'existe pas (clé `reports.library`) : "
                                 "lancez « copil init-site » ou désactivez [reports]")

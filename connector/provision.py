@@ -25,6 +25,8 @@ def _specs(config):
             title = config.list_title(key)
         cols = []
         names = dict(config.columns(key)) if key not in ("finance_exports", "reports") else {}
+        if key == "reports":
+            names = config.reports.column_names()
         if key == "projects":
             names.update(config.owned_columns())
         for c in spec.columns:
@@ -48,7 +50,7 @@ def init_site(site, config) -> list[str]:
             lines.append(f"liste « {title} » : créée")
         info = site.list_info(title, refresh=True)
         for logical, display, col in cols:
-            if display == "Title" or display in info.fields:
+            if display == "Title" or info.find(display) is not None:
                 continue
             if logical == "project" and config.link_mode(key) == "code":
                 continue

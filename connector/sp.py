@@ -52,6 +52,14 @@ class ListInfo:
     root_url: str
     fields: dict[str, FieldInfo] = field(default_factory=dict)   # by display name
 
+    def find(self, display: str) -> FieldInfo | None:
+        """By display name (exact, then ignoring case and surrounding spaces), then by internal
+        name ("Title" on a French site whose built-in column is shown as "Titre")."""
+        key = display.strip().lower()
+        return self.fields.get(display) or next(
+            (x for x in self.fields.values() if x.display.strip().lower() == key), None) or next(
+            (x for x in self.fields.values() if x.internal == display.strip()), None)
+
     def by_internal(self, internal: str) -> FieldInfo | None:
         for f in self.fields.values():
             if f.internal == internal:
@@ -110,6 +118,11 @@ class Locale:
     """How the site expects form values: ValidateUpdateListItem parses them in the web's locale."""
     decimal: str = ","
     month_first: bool = False     # en-US: MM/dd/yyyy
+    locale_id: int = 1036
+
+    @property
+    def name(self) -> str:
+        return {1036: "fr-FR", 1033: "en-US", 1031: "de-DE", 2057: "en-GB"}.get(self.locale_id, f"LCID {self.locale_id}")
 
     def date_format(self, with_time: bool) -> str:
         d = "%m/%d/%Y" if self.month_first else "%d/%m/%Y"
@@ -237,7 +250,8 @@ class SharePointSite:
         """Form values are parsed by SharePoint in the web's locale."""
         if self._locale is None:
             rs = self._regional()
-            self._locale = Locale(rs.get("DecimalSeparator") or ",", rs.get("LocaleId") == 1033) if rs else FR
+            self._locale = Locale(rs.get("DecimalSeparator") or ",", rs.get("LocaleId") == 1033,
+                                  int(rs.get("LocaleId") or 1036)) if rs else FR
         return self._locale
 
     def timezone(self, default: str = "Europe/Paris") -> str:
@@ -249,6 +263,12 @@ class SharePointSite:
                         tz.get("Description") or tz.get("Id") or "réponse vide", default)
             return default
         return found
+
+    @property
+    def timezone_label(self) -> str | None:
+        """The site's zone as SharePoint describes it, e.g. "(UTC+11:00) Solomon Is., New Caledonia"."""
+        tz = self._regional().get("TimeZone") or {}
+        return tz.get("Description") if timezones.by_id(tz.get("Id")) else None
 
     def _list_url(self, info: "ListInfo") -> str:
         """Lists are addressed by id: a title is never built into a URL (spaces, quotes, # and %)."""
@@ -321,10 +341,11 @@ class SharePointSite:
         return info.fields[display_name]
 
     # -- items ----------------------------------------------------------------------
-    def read_items(self, title: str, fields: list[FieldInfo], *, with_editor: bool = True) -> list[dict]:
-        """All items of a list, only the given fields, paged by ID. Returns dicts keyed by internal
-        name: lookups as the looked-up item id, persons as display name; plus _id, _modified,
-        _editor (login) and _editor_title."""
+    def read_items(self, title: str, fields: list[FieldInfo], *, with_editor: bool = True,
+                   limit: int | None = None) -> list[dict]:
+        """All items of a list (or the first `limit`), only the given fields, paged by ID. Returns
+        dicts keyed by internal name: lookups as the looked-up item id, persons as display name;
+        plus _id, _modified, _editor (login) and _editor_title."""
         select, expand = ["Id", "Modified"], []
         for f in fields:
             if f.kind == "Lookup":
@@ -339,7 +360,8 @@ class SharePointSite:
             expand.append("Editor")
         # Pages are fetched through the client's request pipeline (auth, session, retries) but
         # parsed as plain JSON: mapping every item onto a ListItem object costs ~20x the HTTP time.
-        query = {"$select": ",".join(select), "$top": str(self.page_size), "$orderby": "ID"}
+        query = {"$select": ",".join(select), "$top": str(min(limit or self.page_size, self.page_size)),
+                 "$orderby": "ID"}
         if expand:
             query["$expand"] = ",".join(expand)
         url = (self._list_url(self.list_info(title)) + "/items?"
@@ -348,7 +370,7 @@ class SharePointSite:
         while url:
             page = self._get_json(url, f"lecture des éléments de « {title} »")["d"]
             rows_json.extend(page.get("results", []))
-            url = page.get("__next")
+            url = page.get("__next") if not limit or len(rows_json) < limit else None
         out = []
         for p in rows_json:
             row = {"_id": p.get("Id"), "_modified": p.get("Modified")}
@@ -453,7 +475,7 @@ class SharePointSite:
             info = self.list_info(library)
             form = []
             for display, value in fields.items():
-                fi = info.fields.get(display)
+                fi = info.find(display)
                 if fi is None:
                     raise SchemaError(f"la colonne « {display} » n'existe pas dans la bibliothèque « {library} ».")
                 form.append({"__metadata": {"type": "SP.ListItemFormUpdateValue"}, "FieldName": fi.internal,

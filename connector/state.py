@@ -9,6 +9,10 @@ from datetime import date, datetime, timedelta, timezone
 from sqlalchemy import (JSON, Column, DateTime, ForeignKey, Integer, MetaData, String, Table, Text, create_engine,
                         delete, insert, select, update)
 from sqlalchemy.engine import Engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from connector.errors import ConfigError
 
 metadata = MetaData()
 
@@ -100,14 +104,40 @@ class ReportHashes:
             c.execute(insert(report_hashes).values(key=key, hash=value, updated_at=_now()))
 
 
+def state_error(url: str, e: Exception) -> ConfigError:
+    """An unreachable or unwritable state database, said in French without the password."""
+    try:
+        shown = make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        shown = "(adresse illisible)"
+    reason = str(getattr(e, "orig", None) or e).splitlines()[0][:200]
+    hint = ""
+    if url.startswith("sqlite"):
+        hint = " ; vérifiez que le dossier existe et que le compte de copil peut y écrire"
+    return ConfigError(f"clé `state.url` : base d'état inaccessible ({shown}) : {reason}{hint}")
+
+
 class State:
     def __init__(self, url: str):
         kwargs = {"future": True}
         if url.startswith("sqlite"):
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
-        self.engine = create_engine(url, **kwargs)
-        metadata.create_all(self.engine)
+        try:
+            self.engine = create_engine(url, **kwargs)
+            metadata.create_all(self.engine)
+        except (SQLAlchemyError, ImportError, ValueError) as e:
+            raise state_error(url, e) from None
         self.report_hashes = ReportHashes(self.engine)
+
+    def check_writable(self) -> None:
+        """Insert a run and roll it back: proves the database takes writes, leaves nothing."""
+        try:
+            with self.engine.connect() as c:
+                tx = c.begin()
+                c.execute(insert(runs).values(started_at=_now(), status="check"))
+                tx.rollback()
+        except SQLAlchemyError as e:
+            raise state_error(str(self.engine.url), e) from None
 
     def start_run(self) -> int:
         with self.engine.begin() as c:

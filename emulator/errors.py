@@ -31,6 +31,12 @@ def not_found(what: str) -> SPError:
     return SPError(404, "-2130575322", "Microsoft.SharePoint.SPException", what)
 
 
+def site_not_found(name: str) -> SPError:
+    """SharePoint Online answers 404 for a site that does not exist (a typo in the URL)."""
+    return SPError(404, "-2147024894", "System.IO.FileNotFoundException",
+                   f"The site /sites/{name} does not exist.")
+
+
 def list_not_found(title: str, site_url: str) -> SPError:
     return SPError(404, "-1", "System.ArgumentException",
                    f"List '{title}' does not exist at site with URL '{site_url}'.")

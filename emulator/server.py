@@ -132,7 +132,9 @@ class EmulatorServer:
             if method == "POST" and tunnel:
                 method = tunnel.upper()
             with self.backend.lock:
-                site = self.backend.ensure_site(site_name)
+                site = self.backend.site(site_name)
+                if site is None:   # sites are created by seeding, --site or the admin API, never by a URL
+                    raise errors.site_not_found(site_name)
                 ctx = Ctx(method, path, query, headers, body, site, grant,
                           f"http://{host}/sites/{site.name}", self)
                 segments = routing.parse_segments(path)
@@ -245,8 +247,14 @@ def _make_handler(server: EmulatorServer):
                 payload = {"ok": True}
             elif what == "faults" and self.command == "GET":
                 payload = server.faults.config.to_json()
-            elif what == "tokens" and self.command == "GET":
-                payload = server.tokens
+            elif what == "sites" and self.command == "POST":
+                spec = json.loads(body or b"{}")
+                site = server.backend.ensure_site(str(spec.get("name") or "projets"))
+                site.set_regional(timezone_id=spec.get("timezone_id"), locale_id=spec.get("locale_id"))
+                payload = {"name": site.name, "timezone_id": site.timezone_id, "locale_id": site.locale_id}
+            elif what == "sites" and self.command == "GET":
+                payload = {"sites": [{"name": x.name, "timezone_id": getattr(x, "timezone_id", 3),
+                                      "locale_id": x.locale_id} for x in server.backend.sites.values()]}
             else:
                 return self._send(Response(404, {"error": f"unknown admin endpoint {self.command} {path}"},
                                            content_type="application/json"))

@@ -135,51 +135,35 @@ def _open_site(cfg):
 
 @app.command()
 def check(config: Path = ConfigOpt):
-    """Vérifie qu'une vraie synchronisation fonctionnerait : configuration, authentification,
-    site, listes et colonnes."""
+    """Vérifie qu'une vraie synchronisation fonctionnerait : configuration, base d'état,
+    authentification, fuseau, modèles, listes et colonnes, droits, et chaque chemin d'écriture
+    (essai sans changement visible)."""
+    from connector.check import run_checks
     cfg = _load(config)
     say("✔ Configuration valide", "green")
-    try:
-        site = _open_site(cfg)
-        title = site.ping()   # authenticates and reaches the site
-    except Exception as exc:
-        raise fail(exc, "Site SharePoint inaccessible")
-    say(f"✔ Authentification et accès au site « {title} »", "green")
-    from connector.extract import resolve
-    try:
-        resolved = resolve(site, cfg, reports=cfg.reports.enabled)
-        if cfg.reports.enabled:
-            from connector.reports.publish import prepare_templates
-            prepare_templates(site, cfg.reports)
-    except Exception as exc:
-        raise fail(exc, "Lecture des listes impossible")
-    if resolved.problems:
-        for p in resolved.problems:
-            if _opts["json"]:
-                log.error(p, extra={"exit_code": EXIT_SITE})
-            else:
-                err.print(f"✘ {mask(p)}", style="red", highlight=False, markup=False)
-        err.print("Corrigez les noms dans la section [lists.<clé>] de la configuration "
-                  "(noms affichés dans SharePoint), ou lancez « copil init-site » sur un site vide.",
-                  highlight=False, markup=False)
-        raise typer.Exit(EXIT_SITE)
-    for key, rl in resolved.lists.items():
-        say(f"✔ « {rl.info.title} » : {len(rl.columns)} colonne(s) trouvée(s)", "green")
-    targets = [cfg.list_title("projects")] + ([cfg.reports.library] if cfg.reports.enabled else [])
-    for title in targets:
-        try:
-            ok = site.can_edit_items(title)
-        except Exception as exc:
-            raise fail(exc, f"Lecture des droits sur « {title} » impossible")
-        if not ok:
-            err.print(f"✘ Le compte de copil ne peut pas modifier les éléments de « {title} » : accordez-lui "
-                      "le droit « write » sur le site (Sites.Selected) ou « Collaboration » (SharePoint Server).",
-                      style="red", highlight=False, markup=False)
-            raise typer.Exit(EXIT_AUTH)
-    say("✔ Droit d'écriture sur les projets" + (" et les rapports" if cfg.reports.enabled else ""), "green")
-    for line in resolved.skipped:
-        say(f"⚠ {line}", "yellow")
+    code = 0
+    for step in run_checks(cfg):   # the checks stop by themselves after a blocking failure
+        if step.ok:
+            say(("⚠ " if step.warning else "✔ ") + step.message, "yellow" if step.warning else "green")
+        elif _opts["json"]:
+            log.error(mask(step.message), extra={"exit_code": step.exit_code})
+        else:
+            err.print(f"✘ {mask(step.message)}", style="red", highlight=False, markup=False)
+        code = code or (0 if step.ok else step.exit_code)
+    if code:
+        if not _opts["json"] and CHECK_HINTS.get(code):
+            err.print(CHECK_HINTS[code], highlight=False, markup=False)
+        raise typer.Exit(code)
     say("✔ Une synchronisation réelle peut tourner.", "green")
+
+
+CHECK_HINTS = {
+    EXIT_CONFIG: "Corrigez le fichier de configuration (clé indiquée) puis relancez « copil check ».",
+    EXIT_AUTH: "Vérifiez l'identité de l'application (certificat, jeton) et ses droits sur le site "
+               "(Sites.Selected + droit « write »).",
+    EXIT_SITE: "Corrigez les noms dans la section [lists.<clé>] de la configuration (noms affichés dans "
+               "SharePoint), ou lancez « copil init-site » sur un site neuf.",
+}
 
 
 # --------------------------------------------------------------------------- status
@@ -312,8 +296,15 @@ def emulator(port: int = typer.Option(8765, "--port"),
              memory: bool = typer.Option(False, "--memory", help="Sans persistance."),
              token: list[str] = typer.Option([], "--token", help="VALEUR:ROLE[:SITE], répétable "
                                              "(ROLE : read, write, manage)."),
-             seed_sample: bool = typer.Option(False, "--seed-sample", help="Crée la collectivité exemple."),
+             seed_sample: bool = typer.Option(False, "--seed-sample", help="Crée la collectivité exemple "
+                                              "(site « projets »)."),
              projects: int = typer.Option(40, "--projects", help="Taille de la collectivité exemple."),
+             site: list[str] = typer.Option([], "--site", help="Site vide à créer (répétable) ; sans --site ni "
+                                            "--seed-sample, le site « projets » est créé."),
+             timezone_id: int = typer.Option(3, "--timezone", help="Fuseau des sites créés, identifiant "
+                                             "SharePoint (3 Paris, 41 Nouméa, 15 Papeete, 32 Cayenne, 89 La Réunion)."),
+             locale_id: int = typer.Option(1036, "--locale", help="Paramètres régionaux des sites créés "
+                                           "(1036 fr-FR, 1033 en-US)."),
              latency_ms: float = typer.Option(0, "--latency-ms", help="Latence ajoutée à chaque requête."),
              throttle_every: int = typer.Option(0, "--throttle-every", help="Une requête sur N limitée (429)."),
              throttle_rps: float = typer.Option(0, "--throttle-rps", help="Limitation au-delà de R requêtes/s."),
@@ -336,12 +327,19 @@ def emulator(port: int = typer.Option(8765, "--port"),
     faults = FaultConfig(latency_ms=latency_ms, throttle_every_n=throttle_every, throttle_rps=throttle_rps,
                          throttle_status=throttle_status, retry_after=retry_after, drop_every_n=drop_every,
                          error_paths=[(p.rsplit(":", 1)[0], int(p.rsplit(":", 1)[1])) for p in error_path])
+    from connector.timezones import by_id
+    if by_id(timezone_id) is None or locale_id not in (1033, 1036):
+        raise typer.BadParameter("--timezone : identifiant SharePoint inconnu, ou --locale autre que 1036/1033")
     srv = EmulatorServer(port, data_dir=str(data) if data else None, tokens=grants, faults=faults)
+    from emulator.sample import Layout, seed
     if seed_sample and srv.backend.site("projets") is None:   # seeded before the first request
-        from emulator.sample import seed
-        seed(srv.backend, "projets", projects=projects)
+        seed(srv.backend, "projets", projects=projects, layout=Layout(timezone_id=timezone_id, locale_id=locale_id))
+    for name in site or ([] if (seed_sample or srv.backend.sites) else ["projets"]):
+        if srv.backend.site(name) is None:
+            srv.backend.ensure_site(name).set_regional(timezone_id=timezone_id, locale_id=locale_id)
     srv.start()
-    console.print(f"Émulateur SharePoint sur {srv.url} (site exemple : {srv.site_url('projets')})")
+    console.print(f"Émulateur SharePoint sur {srv.url} ; sites : "
+                  + ", ".join(srv.site_url(x.name) for x in srv.backend.sites.values()))
     for g in grants.values():  # printed once on purpose: the operator needs them
         console.print(f"  jeton {g.role}{' / site ' + g.site if g.site else ''} : {g.token}")
     stop = threading.Event()

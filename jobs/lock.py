@@ -41,8 +41,12 @@ def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         # Wait on the other daemon's write lock instead of failing at once.
         kwargs["connect_args"] = {"timeout": 30}
-    engine = create_engine(url, **kwargs)
-    metadata.create_all(engine)
+    try:
+        engine = create_engine(url, **kwargs)
+        metadata.create_all(engine)
+    except Exception as e:   # unreachable or unwritable: a configuration error, said in French
+        from connector.state import state_error
+        raise state_error(url, e) from None
     return engine
 
 

@@ -18,6 +18,7 @@ def _emulator_session():
 @pytest.fixture
 def emulator(_emulator_session):
     _emulator_session.reset()
+    _emulator_session.backend.ensure_site("projets")   # sites exist only once created, as in SharePoint
     return _emulator_session
 
 

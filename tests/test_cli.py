@@ -167,6 +167,7 @@ def test_config_error_names_the_key(tmp_path):
 
 
 def test_init_site_on_an_empty_site_is_idempotent_and_needs_manage(live_site, tmp_path, monkeypatch):
+    live_site.backend.ensure_site("vide")
     cfg = _config(tmp_path, live_site, site="vide")
     monkeypatch.setenv("COPIL_TEST_TOKEN", live_site.tokens["write"])
     res = runner.invoke(cli.app, ["init-site", "--config", str(cfg)])

@@ -52,6 +52,7 @@ def test_roles_read_cannot_write_and_write_cannot_create_lists(emulator):
 def test_token_bound_to_one_site(emulator):
     from emulator import auth
     emulator.auth.grants["only-b"] = auth.Grant("only-b", "manage", "b")
+    emulator.backend.ensure_site("b")
     assert _http(emulator, "GET", "/_api/web", token="only-b").status_code == 403
     r = requests.get(emulator.site_url("b") + "/_api/web",
                      headers={"Authorization": "Bearer only-b", "Accept": "application/json;odata=verbose"})
@@ -121,6 +122,7 @@ def test_contextinfo_and_timezone(emulator):
 def test_state_survives_restart(tmp_path):
     from emulator.server import start
     srv = start(data_dir=str(tmp_path))
+    srv.backend.ensure_site("projets")
     ctx = client(srv)
     lst = ctx.web.lists.add(ListCreationInformation("Projets", None, 100)).execute_query()
     lst.add_item({"Title": "persisté"}).execute_query()
@@ -171,6 +173,7 @@ def test_copil_emulator_command_serves_with_given_tokens(tmp_path):
     s.close()
     cmd = [sys.executable, "-m", "jobs.cli", "emulator", "--port", str(port), "--data", str(tmp_path),
            "--token", "lecteur:read", "--token", "gestion:manage:autre", "--seed-sample", "--projects", "3",
+           "--site", "autre",
            "--throttle-every", "1000"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             cwd=os.path.dirname(os.path.dirname(__file__)))

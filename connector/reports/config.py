@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from connector import schema
 
 DEFAULT_TEMPLATES = Path(__file__).resolve().parents[2] / "docx_templates"
 
@@ -24,3 +26,19 @@ class ReportsConfig(BaseModel):
     copil_interval_days: int = Field(28, ge=0, description="The 'previous COPIL' a trend is measured against is "
                                      "the last nightly snapshot at least this many days old (0: the last run).")
     documents_shown: int = Field(8, ge=0, le=50, description="How many of a project's latest documents a report lists.")
+    columns: dict[str, str] = Field(default_factory=dict, description="Metadata columns of the report "
+                                    "library, logical key = \"Display name\" overrides: project_code, copil_date, "
+                                    "weather, report_kind.")
+
+    @field_validator("columns")
+    @classmethod
+    def _known_columns(cls, v: dict[str, str]):
+        valid = {c.key for c in schema.REPORTS_LIBRARY.columns}
+        for key in v:
+            if key not in valid:
+                raise ValueError(f"colonne inconnue « {key} » ; clés possibles : {', '.join(sorted(valid))}")
+        return {k: name.strip() for k, name in v.items()}
+
+    def column_names(self) -> dict[str, str]:
+        """Metadata columns of the report library (logical -> display name)."""
+        return {c.key: self.columns.get(c.key, c.display) for c in schema.REPORTS_LIBRARY.columns}

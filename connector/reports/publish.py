@@ -93,6 +93,7 @@ def publish_reports(site, portfolio, *, reports_cfg: ReportsConfig, collectivite
     year, day = str(copil_date.year), copil_date.isoformat()
     codes = [c for c in portfolio.projects.index if not only or c in only]
     library_root = "" if out_dir else site.list_info(reports_cfg.library).root_url
+    cols = reports_cfg.column_names()
 
     def deliver(folder: str, name: str, content_fn, ctx, tpl, key: str, fields: dict):
         h = content_hash(ctx, tpl)
@@ -121,8 +122,8 @@ def publish_reports(site, portfolio, *, reports_cfg: ReportsConfig, collectivite
             name = _fit(f"{library_root}/{folder}", code, str(row["title"] or ""), day)
             deliver(folder, name, lambda: render(project_tpl, ctx, project_images(portfolio, code)), ctx,
                     project_tpl, f"project:{code}",
-                    {"Code opération": code, "Date du COPIL": copil_date, "Météo": row["weather"],
-                     "Type de rapport": "Rapport COPIL"})
+                    {cols["project_code"]: code, cols["copil_date"]: copil_date, cols["weather"]: row["weather"],
+                     cols["report_kind"]: "Rapport COPIL"})
         except ConfigError:
             raise
         except Exception as e:   # one broken project must not stop the others
@@ -136,7 +137,8 @@ def publish_reports(site, portfolio, *, reports_cfg: ReportsConfig, collectivite
             ctx = portfolio_context(portfolio, collectivite=collectivite, copil_date=copil_date, previous=previous)
             name = safe_file_name(f"Synthèse du portefeuille - {day}.docx")
             deliver(folder, name, lambda: render(portfolio_tpl, ctx, portfolio_images(portfolio)), ctx,
-                    portfolio_tpl, "portfolio", {"Date du COPIL": copil_date, "Type de rapport": "Synthèse portefeuille"})
+                    portfolio_tpl, "portfolio", {cols["copil_date"]: copil_date,
+                                                 cols["report_kind"]: "Synthèse portefeuille"})
         except Exception as e:
             log.exception("synthèse")
             summary.errors.append(f"synthèse du portefeuille : {type(e).__name__} : {e}")
