@@ -207,6 +207,14 @@ def from_dict(data: dict, base_dir: Path | None = None) -> Config:
         cfg = Config.model_validate(data)
     except ValidationError as e:
         raise ConfigError(_explain(e)) from None
+    if base_dir:   # relative file paths are relative to the configuration file, not to the working folder
+        sp = cfg.sharepoint
+        for attr in ("token_file", "certificate_path", "ca_bundle"):
+            value = getattr(sp, attr)
+            if value and not Path(value).expanduser().is_absolute():
+                setattr(sp, attr, str((base_dir / value).resolve()))
+        if cfg.state.dead_letter_dir and not Path(cfg.state.dead_letter_dir).is_absolute():
+            cfg.state.dead_letter_dir = str((base_dir / cfg.state.dead_letter_dir).resolve())
     url = cfg.state.url
     if base_dir and url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
         rel = url[len("sqlite:///"):]

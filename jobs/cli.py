@@ -322,7 +322,13 @@ def emulator(port: int = typer.Option(8765, "--port"),
         grants = {g.token: g for g in (auth.parse_token_spec(t) for t in token)}
     except ValueError as exc:
         raise typer.BadParameter(str(exc))
-    grants = grants or auth.default_grants(random=True)
+    if not grants and data is not None and (data / "tokens.json").exists():
+        grants = auth.load_grants(data / "tokens.json")   # the tokens a kept configuration holds
+    if not grants:
+        grants = auth.default_grants(random=True)
+        if data is not None:
+            data.mkdir(parents=True, exist_ok=True)
+            auth.save_grants(data / "tokens.json", grants)
     from emulator.faults import FaultConfig
     faults = FaultConfig(latency_ms=latency_ms, throttle_every_n=throttle_every, throttle_rps=throttle_rps,
                          throttle_status=throttle_status, retry_after=retry_after, drop_every_n=drop_every,
@@ -350,14 +356,17 @@ def emulator(port: int = typer.Option(8765, "--port"),
 
 
 # --------------------------------------------------------------------------- demo
-DEMO_CONFIG = """# Configuration générée par « copil demo » (émulateur local)
+DEMO_CONFIG = """# Configuration générée par « copil demo » pour l'émulateur local.
+# Démarrer l'émulateur : copil emulator --data {emulator_dir} --port {port}
 [collectivite]
 name = "{name}"
+currency = "EUR"
+timezone = "Europe/Paris"        # seulement si le fuseau du site est illisible
 
 [sharepoint]
 site_url = "{site_url}"
-auth = "bearer"
-token_env = "COPIL_DEMO_TOKEN"
+auth = "bearer"                  # l'émulateur ; sur un vrai tenant : auth = "certificate"
+{token_line}
 organisation = "Demo"
 
 [state]
@@ -367,24 +376,36 @@ url = "sqlite:///{state}"
 
 @app.command()
 def demo(out: Path = typer.Option(Path("demo-out"), "--out", help="Dossier des rapports Word."),
-         projects: int = typer.Option(40, "--projects", help="Nombre de projets exemple.")):
+         projects: int = typer.Option(40, "--projects", help="Nombre de projets exemple."),
+         keep: Optional[Path] = typer.Option(None, "--keep", help="Garde dans ce dossier une configuration, "
+                                             "les données de l'émulateur et la base d'état, pour continuer "
+                                             "à la main."),
+         port: int = typer.Option(8765, "--port", help="Port de l'émulateur dans la configuration gardée.")):
     """Démonstration complète sans SharePoint : émulateur, collectivité exemple, préparation du
     site, une synchronisation nocturne et ses rapports Word, copiés dans un dossier local."""
+    from emulator import auth
     from emulator.sample import COLLECTIVITE, seed
-    from emulator.server import start
+    from emulator.server import EmulatorServer
     t0 = time.monotonic()
-    work = Path(tempfile.mkdtemp(prefix="copil-demo-"))
-    srv = start(port=0)
+    work = keep.resolve() if keep else Path(tempfile.mkdtemp(prefix="copil-demo-"))
+    if keep and (work / "emulator").exists():
+        raise fail(FileExistsError(f"{work} contient déjà une démonstration ; choisissez un autre dossier"),
+                   "Démonstration impossible")
+    work.mkdir(parents=True, exist_ok=True)
+    grants = auth.default_grants(random=True)
+    srv = EmulatorServer(0, data_dir=str(work / "emulator") if keep else None, tokens=grants).start()
+    token = srv.tokens["manage"]
+    register_secret(token)
     try:
         say(f"Émulateur SharePoint démarré sur {srv.url} ; création de la collectivité exemple "
             f"({projects} projets)…")
         seed(srv.backend, "projets", projects=projects)
-        token = srv.tokens["manage"]
-        register_secret(token)
         os.environ["COPIL_DEMO_TOKEN"] = token
-        cfg_path = work / "copil-demo.toml"
-        cfg_path.write_text(DEMO_CONFIG.format(name=COLLECTIVITE, site_url=srv.site_url("projets"),
-                                               state=(work / "state.db").as_posix()), encoding="utf-8")
+        state = (work / "state.db").as_posix()
+        cfg_path = work / "copil-demo-run.toml"
+        cfg_path.write_text(DEMO_CONFIG.format(name=COLLECTIVITE, site_url=srv.site_url("projets"), state=state,
+                                               token_line='token_env = "COPIL_DEMO_TOKEN"',
+                                               emulator_dir=work / "emulator", port=port), encoding="utf-8")
         cfg = _load(cfg_path)
         try:
             from connector.provision import init_site
@@ -399,10 +420,35 @@ def demo(out: Path = typer.Option(Path("demo-out"), "--out", help="Dossier des r
         files = _download_reports(cfg, out)
     finally:
         srv.stop()
+        cfg_path.unlink(missing_ok=True)
     say(f"{len(files)} rapport(s) Word copié(s) dans {out.resolve()} "
         f"(durée totale {time.monotonic() - t0:.0f} s). Ouvrez-les avec Word ou LibreOffice.", "green")
-    shutil.rmtree(work, ignore_errors=True)
+    if keep:
+        _keep_demo(work, grants, port, state)
+    else:
+        shutil.rmtree(work, ignore_errors=True)
     raise typer.Exit(int(summary.exit_code or 0))
+
+
+def _keep_demo(work: Path, grants, port: int, state: str) -> None:
+    """Leave a configuration that works against `copil emulator --data` and say what to run next."""
+    from emulator import auth
+    from emulator.sample import COLLECTIVITE
+    auth.save_grants(work / "emulator" / "tokens.json", grants)
+    token_file = work / "jeton.txt"
+    fd = os.open(token_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(next(g.token for g in grants.values() if g.role == "manage"))
+    cfg = work / "copil.toml"
+    cfg.write_text(DEMO_CONFIG.format(name=COLLECTIVITE, site_url=f"http://127.0.0.1:{port}/sites/projets",
+                                      state=state, token_line='token_file = "jeton.txt"   # relatif à ce fichier',
+                                      emulator_dir=work / "emulator", port=port), encoding="utf-8")
+    say(f"Démonstration gardée dans {work} : configuration copil.toml, données de l'émulateur, base d'état.")
+    say("Pour continuer (l'émulateur dans un terminal, les commandes dans un autre) :")
+    for line in (f"copil emulator --data {work / 'emulator'} --port {port}",
+                 f"copil check --config {cfg}", f"copil sync --config {cfg}", f"copil status --config {cfg}",
+                 f"copil report --config {cfg} --out rapports"):
+        say(f"  {line}")
 
 
 def _download_reports(cfg, out: Path) -> list[Path]:
