@@ -347,14 +347,14 @@ class SharePointSite:
         dicts keyed by internal name: lookups as the looked-up item id, persons as display name;
         plus _id, _modified, _editor (login) and _editor_title."""
         select, expand = ["Id", "Modified"], []
-        for f in fields:
+        for f in fields:   # entity names: a name starting with "_" is "OData_..." on the wire
             if f.kind == "Lookup":
-                select.append(f.internal + "Id")
+                select.append(f.entity_name + "Id")
             elif f.kind == "User":
-                select += [f"{f.internal}/Title", f"{f.internal}/Id"]
-                expand.append(f.internal)
+                select += [f"{f.entity_name}/Title", f"{f.entity_name}/Id"]
+                expand.append(f.entity_name)
             else:
-                select.append(f.internal)
+                select.append(f.entity_name)
         if with_editor:
             select += ["Editor/Name", "Editor/Title"]
             expand.append("Editor")

@@ -60,11 +60,12 @@ class Projection:
 
     def __init__(self, lst: SPList, select: str | None, expand: str | None):
         self.lst = lst
-        self.expand = {e.lower() for e in odata.split_list(expand)}
-        for e in self.expand:
-            f = lst.field(e, missing_ok=True)
+        self.expand = set()
+        for e in odata.split_list(expand):
+            f = _field_for_select(lst, e)
             if f is None or f.kind not in ("Lookup", "User"):
                 raise errors.bad_request(f"The field or property '{e}' does not exist or cannot be expanded.")
+            self.expand.add(f.internal_name.lower())
         names = odata.split_list(select)
         self.all = not names or "*" in names
         self.plain: list = []          # fields
@@ -75,10 +76,10 @@ class Projection:
                 continue
             if "/" in n:
                 root, sub = n.split("/", 1)
-                f = lst.field(root, missing_ok=True)
+                f = _field_for_select(lst, root)
                 if f is None or f.kind not in ("Lookup", "User"):
                     raise errors.field_not_found(n)
-                if root.lower() not in self.expand:
+                if f.internal_name.lower() not in self.expand:
                     raise errors.bad_request(
                         f"The query to field '{n}' is not valid. The $select query string must specify the "
                         f"target fields and the $expand query string must contains {root}.")

@@ -133,8 +133,14 @@ class SPList:
         self.title = title
         self.base_template = base_template
         self.created = now()
-        url_name = "".join(c for c in title if c not in '"*:<>?/\\|#%').strip() or "List"
-        self.root_url = (f"{site.path}/{url_name}" if self.is_library else f"{site.path}/Lists/{url_name}")
+        url_name = "".join(c for c in title if c not in '"*:<>?/\\|#%').strip().rstrip(".") or "List"
+        base = f"{site.path}/{url_name}" if self.is_library else f"{site.path}/Lists/{url_name}"
+        taken = {lst.root_url.lower() for lst in site.lists.values()}
+        self.root_url, n = base, 0
+        while self.root_url.lower() in taken:   # two titles with the same URL name: SharePoint numbers it
+            n += 1
+            self.root_url = f"{base}{n}"
+        url_name = self.root_url.rsplit("/", 1)[1]
         self.entity_type = names.entity_type_name(url_name, self.is_library)
         self.fields: dict[str, Field] = {f.internal_name: f for f in _builtin_fields(self.is_library)}
         self.items: dict[int, Item] = {}
@@ -149,6 +155,9 @@ class SPList:
                   indexed: bool = False, internal_name: str | None = None) -> Field:
         if kind not in SUPPORTED_KINDS:
             raise errors.bad_request(f"Field type '{kind}' is not supported by the emulator.")
+        display_name = display_name.strip()   # SharePoint trims display names
+        if not display_name or len(display_name) > 255:
+            raise errors.bad_request("The column name must have 1 to 255 characters.")
         if self.field_by_title(display_name, missing_ok=True):
             raise errors.conflict(f"A duplicate field name \"{display_name}\" was found.")
         base = internal_name or names.encode_internal_name(display_name)
@@ -274,6 +283,9 @@ class Site:
 
     # -- lists ---------------------------------------------------------------
     def create_list(self, title: str, base_template: int = 100) -> SPList:
+        title = title.strip()   # SharePoint trims titles
+        if not title or len(title) > 255:
+            raise errors.bad_request("The list title must have 1 to 255 characters.")
         if base_template not in (100, 101):
             raise errors.bad_request(f"List template {base_template} is not supported by the emulator "
                                      "(100 generic list, 101 document library).")

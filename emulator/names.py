@@ -13,13 +13,15 @@ MAX_SEGMENT = 255
 
 def encode_internal_name(display: str) -> str:
     """Encode a display name as SharePoint does at field creation: every character that is not
-    an ASCII letter, digit or underscore becomes _xHHHH_, then the result is cut to 32 chars."""
+    an ASCII letter, digit or underscore becomes _xHHHH_ (UTF-16 units: an emoji is two), then
+    the result is cut to 32 chars."""
     out = []
     for i, ch in enumerate(display):
         if ch.isascii() and (ch.isalnum() or ch == "_") and not (i == 0 and ch.isdigit()):
             out.append(ch)
         else:
-            out.append(f"_x{ord(ch):04x}_")
+            units = ch.encode("utf-16-be")
+            out += [f"_x{int.from_bytes(units[j:j + 2], 'big'):04x}_" for j in range(0, len(units), 2)]
     return "".join(out)[:32]
 
 

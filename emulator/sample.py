@@ -385,6 +385,7 @@ class Layout:
     link_by_code: dict[str, str] = field(default_factory=dict)      # child list key -> code column
     timezone_id: int = 3
     locale_id: int = 1036
+    currency: str = "EUR"                                           # XPF: amounts typed in F CFP
 
     def title(self, key: str) -> str:
         return self.titles.get(key, schema.BY_KEY[key].title)
@@ -436,6 +437,7 @@ def seed_site(site, sample: Sample, layout: Layout = DEFAULT_LAYOUT) -> None:
         for c in spec.columns:
             if c.key == "title":
                 internal[c.key] = "Title"
+                lst.fields["Title"].title = layout.column(spec.key, "title")   # "Intitulé" on many sites
                 continue
             display = layout.column(spec.key, c.key)
             if c.key == "project" and spec.key in layout.link_by_code:
@@ -458,6 +460,8 @@ def seed_site(site, sample: Sample, layout: Layout = DEFAULT_LAYOUT) -> None:
                     k, v = "project_code", (codes[v - 1] if v else None)
                 elif isinstance(v, date):
                     v = sp_date(v, tz)
+                elif isinstance(v, str) and layout.currency == "XPF":
+                    v = v.replace("€", "F CFP")
                 if v is not None:
                     values[internal[k]] = v
             lst.add_item(values, author=next(iter(users.values())).id)

@@ -66,13 +66,25 @@ class JsonFormatter(logging.Formatter):
         return mask(json.dumps(out, ensure_ascii=False, default=str))
 
 
+class _CurrentStderr(logging.StreamHandler):
+    """Writes to whatever sys.stderr is at the time of the record (it may be replaced after
+    set-up, as test runners and embedding tools do)."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value):
+        pass
+
+
 def setup_logging(json_mode: bool = False, verbose: bool = False, stream=None) -> None:
-    stream = stream or sys.stderr
     root = logging.getLogger()
     for h in list(root.handlers):
         if getattr(h, "_copil", False):
             root.removeHandler(h)
-    handler = logging.StreamHandler(stream)
+    handler = logging.StreamHandler(stream) if stream is not None else _CurrentStderr()
     handler._copil = True
     handler.addFilter(MaskingFilter())
     if json_mode:

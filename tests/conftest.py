@@ -32,3 +32,10 @@ def client(srv, role: str = "manage", site: str = "projets") -> ClientContext:
 def sp(emulator):
     """A ClientContext with the `manage` role on /sites/projets."""
     return client(emulator)
+
+
+@pytest.fixture
+def emulator_module(_emulator_session):
+    """The worker's emulator without a reset: for tests that make their own sites (hypothesis
+    runs many examples inside one test call)."""
+    return _emulator_session
