@@ -50,8 +50,12 @@ def _msal_app(tenant_id: str, client_id: str, cert_path: str, thumbprint: str | 
     key = (tenant_id, client_id, cert_path)
     app = _MSAL_APPS.get(key)
     if app is None:
-        with open(cert_path, "rb") as fh:
-            pem = fh.read()
+        try:
+            with open(cert_path, "rb") as fh:
+                pem = fh.read()
+        except OSError as e:
+            raise ConfigError(f"clé `sharepoint.certificate_path` : certificat illisible « {cert_path} » "
+                              f"({e.strerror})") from None
         if cert_path.lower().endswith((".pfx", ".p12")):
             cred = {"private_key_pfx_path": cert_path, "passphrase": passphrase}
         else:

@@ -389,7 +389,8 @@ def demo(out: Path = typer.Option(Path("demo-out"), "--out", help="Dossier des r
     t0 = time.monotonic()
     work = keep.resolve() if keep else Path(tempfile.mkdtemp(prefix="copil-demo-"))
     if keep and (work / "emulator").exists():
-        raise fail(FileExistsError(f"{work} contient déjà une démonstration ; choisissez un autre dossier"),
+        from connector.errors import ConfigError
+        raise fail(ConfigError(f"{work} contient déjà une démonstration ; choisissez un autre dossier"),
                    "Démonstration impossible")
     work.mkdir(parents=True, exist_ok=True)
     grants = auth.default_grants(random=True)

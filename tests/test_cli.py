@@ -289,3 +289,43 @@ def test_a_second_sync_on_the_same_state_waits_its_turn(live_site, tmp_path, mon
     other.release("copil:sync", done=False)
     assert runner.invoke(cli.app, ["sync", "--config", str(cfg_path)]).exit_code == 0
     assert runner.invoke(cli.app, ["sync", "--config", str(cfg_path)]).exit_code == 0   # lock released
+
+
+def test_example_configuration_as_shipped_names_the_missing_certificate(tmp_path):
+    """The example file points at /etc/copil/copil.pem: a configuration error naming the key,
+    not an unexpected error."""
+    example = (Path(__file__).resolve().parents[1] / "config.example.toml").read_text(encoding="utf-8")
+    cfg = tmp_path / "copil.toml"
+    cfg.write_text(example.replace("/var/lib/copil/copil-state.db", (tmp_path / "s.db").as_posix()), encoding="utf-8")
+    res = runner.invoke(cli.app, ["check", "--config", str(cfg)])
+    assert res.exit_code == 2, _out(res)
+    assert "sharepoint.certificate_path" in _out(res) and "Traceback" not in _out(res)
+
+
+def test_demo_keep_leaves_a_configuration_that_works_against_the_kept_emulator(tmp_path, monkeypatch):
+    import socket
+
+    from emulator import auth
+    from emulator.server import EmulatorServer
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    monkeypatch.chdir(tmp_path)
+    keep = tmp_path / "essai"
+    res = runner.invoke(cli.app, ["demo", "--projects", "4", "--out", str(tmp_path / "out"), "--keep", str(keep),
+                                  "--port", str(port)])
+    assert res.exit_code == 0, _out(res)
+    assert f"copil emulator --data {keep / 'emulator'} --port {port}" in res.output
+    assert oct((keep / "jeton.txt").stat().st_mode)[-3:] == "600"
+    srv = EmulatorServer(port, data_dir=str(keep / "emulator"),
+                         tokens=auth.load_grants(keep / "emulator" / "tokens.json")).start()
+    try:
+        res = runner.invoke(cli.app, ["check", "--config", str(keep / "copil.toml")])
+        assert res.exit_code == 0, _out(res)
+        res = runner.invoke(cli.app, ["status", "--config", str(keep / "copil.toml")])
+        assert res.exit_code == 0 and "ok" in res.output
+    finally:
+        srv.stop()
+    res = runner.invoke(cli.app, ["demo", "--projects", "4", "--keep", str(keep)])
+    assert res.exit_code == 2 and "déjà" in _out(res)
