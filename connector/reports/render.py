@@ -10,6 +10,8 @@ from pathlib import Path
 
 from docx.shared import Mm
 from docxtpl import DocxTemplate, InlineImage, RichText
+from jinja2 import nodes
+from jinja2.sandbox import SandboxedEnvironment
 
 from connector.errors import ConfigError
 from connector.reports import charts
@@ -20,18 +22,79 @@ PROJECT_IMAGES = ("chart_timeline", "chart_budget", "weather_badge")
 PORTFOLIO_IMAGES = ("chart_weather", "chart_execution")
 
 
+# Loop attributes a template may use ({{ loop.index }}), besides the documented fields.
+LOOP_ATTRIBUTES = {"index", "index0", "revindex", "revindex0", "first", "last", "length", "depth", "depth0",
+                   "previtem", "nextitem"}
+
+
+def jinja_env() -> SandboxedEnvironment:
+    """Templates come from a SharePoint library anyone with edit rights may change: they are
+    rendered sandboxed (no `__class__`, no `__subclasses__`, no unsafe calls) and autoescaped."""
+    return SandboxedEnvironment(autoescape=True)
+
+
+def _template_sources(path: Path | str) -> list[str]:
+    """Every text docxtpl renders: body, headers, footers, footnotes, document properties."""
+    tpl = DocxTemplate(str(path))
+    tpl.init_docx()
+    xml = tpl.patch_xml(tpl.get_xml())
+    sources = [xml]
+    for uri in (tpl.HEADER_URI, tpl.FOOTER_URI):
+        for _, part in tpl.get_headers_footers(uri):
+            sources.append(tpl.patch_xml(tpl.get_part_xml(part)))
+    for part in tpl.docx.part.package.parts:
+        if str(part.partname).endswith("footnotes.xml"):
+            sources.append(tpl.patch_xml(part.blob.decode("utf-8", "replace")))
+    props = tpl.docx.core_properties
+    sources += [str(getattr(props, name) or "") for name in ("author", "category", "comments", "content_status",
+                                                           "identifier", "keywords", "language", "subject",
+                                                           "title", "version")]
+    return sources
+
+
 def validate_template(path: Path | str, kind: str) -> None:
-    """Reject a template that uses a variable the context does not provide, naming it."""
-    from connector.reports.variables import known_variables
+    """Reject a template that uses a variable or an attribute the context does not document, or
+    calls anything, naming what it found: a template is data, never code."""
+    from jinja2 import meta
+
+    from connector.reports.variables import known_attributes, known_variables
+    env = jinja_env()
     try:
-        used = DocxTemplate(str(path)).get_undeclared_template_variables()
+        trees = [env.parse(src) for src in _template_sources(path)]
     except Exception as e:
         raise ConfigError(f"modèle de rapport illisible « {path} » : {type(e).__name__} : {e}") from None
-    unknown = sorted(set(used) - set(known_variables(kind)))
+    name = Path(path).name
+    allowed = set(known_attributes(kind)) | LOOP_ATTRIBUTES
+    unknown: set[str] = set()
+    for tree in trees:
+        unknown |= meta.find_undeclared_variables(tree) - set(known_variables(kind))
     if unknown:
-        raise ConfigError(f"le modèle « {Path(path).name} » utilise une variable inconnue : "
-                          + ", ".join(f"« {u} »" for u in unknown)
+        raise ConfigError(f"le modèle « {name} » utilise une variable inconnue : "
+                          + ", ".join(f"« {u} »" for u in sorted(unknown))
                           + " (voir docs/template-variables.md)")
+    for tree in trees:
+        for node in tree.find_all((nodes.Getattr, nodes.Getitem, nodes.Call)):
+            if isinstance(node, nodes.Call):
+                raise ConfigError(f"le modèle « {name} » appelle une fonction (« {_src(node)} ») : "
+                                  "un modèle ne peut qu'afficher des variables (voir docs/template-variables.md)")
+            attr = node.attr if isinstance(node, nodes.Getattr) else (
+                node.arg.value if isinstance(node.arg, nodes.Const) else None)
+            if isinstance(attr, int) or (isinstance(node, nodes.Getitem) and attr is None):
+                continue   # x[0], x[i]: positions in a documented list
+            if not isinstance(attr, str) or attr.startswith("_") or attr not in allowed:
+                raise ConfigError(f"le modèle « {name} » lit un attribut non documenté « {attr} » "
+                                  "(voir docs/template-variables.md)")
+
+
+def _src(node) -> str:
+    fn = getattr(node, "node", None)
+    parts = []
+    while isinstance(fn, nodes.Getattr):
+        parts.append(fn.attr)
+        fn = fn.node
+    if isinstance(fn, nodes.Name):
+        parts.append(fn.name)
+    return ".".join(reversed(parts)) + "(…)" if parts else "…(…)"
 
 
 def content_hash(context: dict, template: Path | str | bytes) -> str:
@@ -58,7 +121,7 @@ def render(template_path: Path | str, context: dict, images: dict[str, bytes]) -
         ctx["documents"] = [{**d, "link": RichText(d["name"], url_id=tpl.build_url_id(d["url"]), color="0563C1",
                                                    underline=True) if d.get("url") else RichText(d["name"])}
                             for d in ctx["documents"]]
-    tpl.render(ctx, autoescape=True)
+    tpl.render(ctx, jinja_env=jinja_env(), autoescape=True)
     buf = io.BytesIO()
     tpl.save(buf)
     return buf.getvalue()

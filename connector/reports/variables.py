@@ -61,6 +61,23 @@ def known_variables(kind: str) -> list[str]:
     return list(port) + list(PORTFOLIO_IMAGES)
 
 
+def known_attributes(kind: str) -> set[str]:
+    """Every field name reachable under the documented variables (for template validation)."""
+    proj, port = _sample_contexts()
+    out: set[str] = set()
+
+    def walk(v):
+        if isinstance(v, dict):
+            for k, x in v.items():
+                out.add(k)
+                walk(x)
+        elif isinstance(v, list):
+            for x in v:
+                walk(x)
+    walk(proj if kind == "project" else port)
+    return out
+
+
 def _fields(value, prefix: str, out: list[str]) -> None:
     if isinstance(value, dict):
         for k, v in value.items():
