@@ -5,6 +5,7 @@ tests and the demo; `serve()` blocks, for `copil emulator`."""
 from __future__ import annotations
 
 import json
+import secrets
 import threading
 import time
 from dataclasses import dataclass
@@ -62,7 +63,7 @@ def parse_query(qs: str) -> dict:
 
 class EmulatorServer:
     def __init__(self, port: int = 0, *, data_dir: str | None = None, tokens: dict | None = None,
-                 faults: FaultConfig | None = None, host: str = "127.0.0.1"):
+                 faults: FaultConfig | None = None, host: str = "127.0.0.1", admin_token: str | None = None):
         self.store = Store(data_dir) if data_dir else None
         self.backend = self.store.load() if self.store else Backend()
         if tokens is None:
@@ -73,6 +74,8 @@ class EmulatorServer:
             grants = {t: auth.Grant(t, role) for role, t in tokens.items()}
         self.auth = auth.Tokens(grants)
         self.faults = Faults(faults)
+        # The admin API resets, reconfigures and lists tokens: it needs its own secret.
+        self.admin_token = admin_token or secrets.token_urlsafe(24)
         self.httpd = ThreadingHTTPServer((host, port), _make_handler(self))
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
@@ -106,6 +109,13 @@ class EmulatorServer:
 
     def stats(self) -> dict:
         return self.faults.stats()
+
+    def admin(self, method: str, what: str, **kw):
+        """An authenticated call to the admin API (for tests and tools)."""
+        import requests
+        headers = {"Authorization": f"Bearer {self.admin_token}", **kw.pop("headers", {})}
+        kw.setdefault("timeout", 10)
+        return requests.request(method, f"{self.url}/_emulator/{what}", headers=headers, **kw)
 
     def __enter__(self):
         return self
@@ -174,6 +184,10 @@ def _make_handler(server: EmulatorServer):
             body = self.rfile.read(length) if length else b""
             headers = {k.lower(): v for k, v in self.headers.items()}
             if path.startswith("/_emulator"):
+                if not secrets.compare_digest(headers.get("authorization", ""), f"Bearer {server.admin_token}"):
+                    return self._send(Response(401, {"error": "the admin API needs 'Authorization: Bearer "
+                                                              "<admin token>' (printed at start-up)"},
+                                               content_type="application/json"))
                 return self._admin(path, parts.query, body)
             route = "?"
             try:
@@ -247,6 +261,8 @@ def _make_handler(server: EmulatorServer):
                 payload = {"ok": True}
             elif what == "faults" and self.command == "GET":
                 payload = server.faults.config.to_json()
+            elif what == "tokens" and self.command == "GET":
+                payload = server.tokens
             elif what == "sites" and self.command == "POST":
                 spec = json.loads(body or b"{}")
                 site = server.backend.ensure_site(str(spec.get("name") or "projets"))
@@ -271,8 +287,9 @@ def start(port: int = 0, *, data_dir: str | None = None, tokens: dict | None = N
 
 
 def serve(port: int = 8765, data_dir: str | None = None, tokens: dict | None = None,
-          faults: FaultConfig | None = None, host: str = "127.0.0.1") -> None:
-    srv = EmulatorServer(port, data_dir=data_dir, tokens=tokens, faults=faults, host=host).start()
+          faults: FaultConfig | None = None, host: str = "127.0.0.1", admin_token: str | None = None) -> None:
+    srv = EmulatorServer(port, data_dir=data_dir, tokens=tokens, faults=faults, host=host,
+                         admin_token=admin_token).start()
     try:
         while True:
             time.sleep(3600)

@@ -311,7 +311,9 @@ def emulator(port: int = typer.Option(8765, "--port"),
              throttle_status: int = typer.Option(429, "--throttle-status", help="429 ou 503."),
              retry_after: int = typer.Option(1, "--retry-after", help="Valeur de Retry-After (s)."),
              drop_every: int = typer.Option(0, "--drop-every", help="Coupe une connexion sur N."),
-             error_path: list[str] = typer.Option([], "--error-path", help="MOTIF:STATUT, répétable.")):
+             error_path: list[str] = typer.Option([], "--error-path", help="MOTIF:STATUT, répétable."),
+             admin_token: Optional[str] = typer.Option(None, "--admin-token", help="Jeton de l'API "
+                                                       "d'administration /_emulator (aléatoire par défaut).")):
     """Lance l'émulateur SharePoint local (pour essais et tests). Les pannes se règlent aussi
     pendant l'exécution : POST /_emulator/faults."""
     if (data is None) == (not memory):
@@ -336,7 +338,8 @@ def emulator(port: int = typer.Option(8765, "--port"),
     from connector.timezones import by_id
     if by_id(timezone_id) is None or locale_id not in (1033, 1036):
         raise typer.BadParameter("--timezone : identifiant SharePoint inconnu, ou --locale autre que 1036/1033")
-    srv = EmulatorServer(port, data_dir=str(data) if data else None, tokens=grants, faults=faults)
+    srv = EmulatorServer(port, data_dir=str(data) if data else None, tokens=grants, faults=faults,
+                         admin_token=admin_token)
     from emulator.sample import Layout, seed
     if seed_sample and srv.backend.site("projets") is None:   # seeded before the first request
         seed(srv.backend, "projets", projects=projects, layout=Layout(timezone_id=timezone_id, locale_id=locale_id))
@@ -348,6 +351,7 @@ def emulator(port: int = typer.Option(8765, "--port"),
                   + ", ".join(srv.site_url(x.name) for x in srv.backend.sites.values()))
     for g in grants.values():  # printed once on purpose: the operator needs them
         console.print(f"  jeton {g.role}{' / site ' + g.site if g.site else ''} : {g.token}")
+    console.print(f"  jeton d'administration (/_emulator) : {srv.admin_token}")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

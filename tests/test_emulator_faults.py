@@ -11,7 +11,7 @@ from tests.conftest import client
 
 
 def _admin(srv, method, what, **kw):
-    return requests.request(method, f"{srv.url}/_emulator/{what}", timeout=10, **kw)
+    return srv.admin(method, what, **kw)
 
 
 def test_stats_log_and_resets(emulator):
@@ -65,3 +65,44 @@ def test_fixed_latency(emulator):
     t0 = time.monotonic()
     client(emulator, "read").web.get().execute_query()
     assert time.monotonic() - t0 >= 0.3   # contextinfo + web, 150 ms each
+
+
+def test_admin_api_needs_its_own_token(emulator):
+    for method, what in (("POST", "reset"), ("GET", "tokens"), ("POST", "faults"), ("GET", "stats"),
+                         ("POST", "sites")):
+        r = requests.request(method, f"{emulator.url}/_emulator/{what}", timeout=5, json={})
+        assert r.status_code == 401, what
+        r = requests.request(method, f"{emulator.url}/_emulator/{what}", timeout=5, json={},
+                             headers={"Authorization": f"Bearer {emulator.tokens['manage']}"})
+        assert r.status_code == 401, what      # a SharePoint token is not an admin token
+    assert emulator.backend.site("projets") is not None
+    assert emulator.admin("GET", "tokens").status_code == 200
+
+
+def test_unknown_site_answers_404_and_is_not_created(emulator):
+    h = {"Authorization": f"Bearer {emulator.tokens['manage']}", "Accept": "application/json;odata=verbose"}
+    r = requests.get(emulator.url + "/sites/projetz/_api/web", headers=h, timeout=5)
+    assert r.status_code == 404 and emulator.backend.site("projetz") is None
+    assert emulator.admin("POST", "sites", json={"name": "projetz", "timezone_id": 41}).json()["timezone_id"] == 41
+    assert requests.get(emulator.url + "/sites/projetz/_api/web", headers=h, timeout=5).status_code == 200
+
+
+def test_a_token_bound_to_one_site_cannot_write_another_through_batch(emulator):
+    import json
+
+    from emulator import auth
+    from emulator.sample import seed
+    seed(emulator.backend, "autre", 2)
+    emulator.auth.grants["only-projets"] = auth.Grant("only-projets", "manage", "projets")
+    lst = emulator.backend.site("autre").list_by_title("Projets")
+    payload = json.dumps({"formValues": [{"FieldName": "Commentaire", "FieldValue": "intrus"}],
+                          "bNewDocumentUpdate": True})
+    part = (f"POST {emulator.site_url('autre')}/_api/web/lists(guid'{lst.id}')/getItemById(1)/ValidateUpdateListItem "
+            f"HTTP/1.1\r\nContent-Type: application/json;odata=verbose\r\n\r\n{payload}\r\n")
+    body = (f"--batch_x\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n\r\n"
+            f"{part}--batch_x--\r\n")
+    r = requests.post(emulator.site_url("projets") + "/_api/$batch", data=body.encode(), timeout=5,
+                      headers={"Authorization": "Bearer only-projets",
+                               "Content-Type": "multipart/mixed; boundary=batch_x"})
+    assert r.status_code == 200 and "HTTP/1.1 403" in r.text
+    assert lst.items[1].values.get(lst.field_by_title("Commentaire").internal_name) != "intrus"

@@ -187,18 +187,18 @@ def test_validate_update_with_editor_and_modified_form_values(emulator):
 
 def test_429_retry_after_is_honoured_by_the_client(emulator):
     _seed(emulator, 2)
-    requests.post(emulator.url + "/_emulator/faults",
+    emulator.admin("POST", "faults",
                   json={"throttle": {"every_n": 2, "status": 429, "retry_after": 1}})
     ctx = client(emulator, "read")
     lst = ctx.web.lists.get_by_title("Projets").items.get()
     ctx.execute_query_with_incremental_retry(max_retry=5)
     assert len(lst) == 2
-    log = requests.get(emulator.url + "/_emulator/log").json()["entries"]
+    log = emulator.admin("GET", "log").json()["entries"]
     throttled = [i for i, e in enumerate(log) if e["status"] == 429]
     assert throttled
     i = throttled[0]
     assert log[i + 1]["t"] - log[i]["t"] >= 0.95    # waited Retry-After before retrying
-    assert requests.get(emulator.url + "/_emulator/stats").json()["throttled"] >= 1
+    assert emulator.admin("GET", "stats").json()["throttled"] >= 1
 
 
 def test_batch_of_100_with_one_failure_is_not_transactional(emulator):

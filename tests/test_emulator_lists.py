@@ -173,7 +173,7 @@ def test_copil_emulator_command_serves_with_given_tokens(tmp_path):
     s.close()
     cmd = [sys.executable, "-m", "jobs.cli", "emulator", "--port", str(port), "--data", str(tmp_path),
            "--token", "lecteur:read", "--token", "gestion:manage:autre", "--seed-sample", "--projects", "3",
-           "--site", "autre",
+           "--site", "autre", "--admin-token", "adm",
            "--throttle-every", "1000"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             cwd=os.path.dirname(os.path.dirname(__file__)))
@@ -191,7 +191,9 @@ def test_copil_emulator_command_serves_with_given_tokens(tmp_path):
         h = {"Authorization": "Bearer gestion", "Accept": "application/json;odata=verbose"}
         assert requests.get(f"{base}/projets/_api/web", headers=h, timeout=2).status_code == 403
         assert requests.get(f"{base}/autre/_api/web", headers=h, timeout=2).status_code == 200
-        assert requests.get(f"http://127.0.0.1:{port}/_emulator/faults", timeout=2).json()["throttle"]["every_n"] == 1000
+        admin = f"http://127.0.0.1:{port}/_emulator/faults"
+        assert requests.get(admin, timeout=2).status_code == 401
+        assert requests.get(admin, headers={"Authorization": "Bearer adm"}, timeout=2).json()["throttle"]["every_n"] == 1000
     finally:
         proc.terminate()
         out, _ = proc.communicate(timeout=20)

@@ -73,7 +73,7 @@ def test_check_changes_nothing_a_person_sees(emulator, tmp_path):
 
 
 def _faulty(emulator, pattern: str, status: int):
-    requests.post(f"{emulator.url}/_emulator/faults", json={"error_paths": [{"pattern": pattern, "status": status}]},
+    emulator.admin("POST", "faults", json={"error_paths": [{"pattern": pattern, "status": status}]},
                   timeout=5)
 
 

@@ -113,7 +113,7 @@ def test_missing_column_stops_the_run_before_any_write(emulator, tmp_path):
 
 def test_throttling_mid_run_still_writes_every_change_once(emulator, tmp_path):
     site = seeded(emulator)
-    requests.post(f"{emulator.url}/_emulator/faults",
+    emulator.admin("POST", "faults",
                   json={"throttle": {"every_n": 6, "status": 429, "retry_after": 1}})
     summary = run_sync(config(emulator, tmp_path, sharepoint={"batch_size": 10}), as_of=AS_OF)
     assert summary.status == "ok" and summary.written == 40 and summary.failed == 0
@@ -124,7 +124,7 @@ def test_throttling_mid_run_still_writes_every_change_once(emulator, tmp_path):
 
 def test_a_failing_item_is_dead_lettered_and_the_others_written(emulator, tmp_path):
     site = seeded(emulator)
-    requests.post(f"{emulator.url}/_emulator/faults",
+    emulator.admin("POST", "faults",
                   json={"error_paths": [{"pattern": r"getItemById\(3\)/ValidateUpdateListItem", "status": 409}]})
     cfg = config(emulator, tmp_path, state={"dead_letter_dir": str(tmp_path / "dl")})
     summary = run_sync(cfg, as_of=AS_OF)
@@ -135,7 +135,7 @@ def test_a_failing_item_is_dead_lettered_and_the_others_written(emulator, tmp_pa
     assert owned(site, 3)["Météo calculée"] is None and owned(site, 4)["Météo calculée"]
     dead = State(cfg.state.url).dead_letters()
     assert [(d["item_id"], d["project_code"]) for d in dead] == [(3, "PPI-2024-003")]
-    requests.delete(f"{emulator.url}/_emulator/faults")
+    emulator.admin("DELETE", "faults")
     again = run_sync(cfg, as_of=AS_OF)
     assert again.written == 1 and owned(site, 3)["Météo calculée"] == "Indéterminé"
 
@@ -238,7 +238,7 @@ def test_a_default_list_absent_from_the_site_is_skipped_but_a_declared_one_is_re
 
 def test_the_longer_of_retry_after_and_ratelimit_reset_is_waited(emulator, tmp_path):
     seeded(emulator, 2)
-    requests.post(f"{emulator.url}/_emulator/faults",
+    emulator.admin("POST", "faults",
                   json={"throttle": {"every_n": 8, "status": 429, "retry_after": 1, "ratelimit_reset": 2}})
     run_sync(config(emulator, tmp_path), as_of=AS_OF)
     log = emulator.faults.entries()
