@@ -184,23 +184,44 @@ def _find_secrets(d: dict, path: str = "") -> list[str]:
     return found
 
 
+_MESSAGES = {
+    "bool_parsing": "valeur attendue : true ou false", "bool_type": "valeur attendue : true ou false",
+    "int_parsing": "nombre entier attendu", "int_type": "nombre entier attendu",
+    "int_from_float": "nombre entier attendu", "float_parsing": "nombre attendu", "float_type": "nombre attendu",
+    "string_type": "texte attendu (entre guillemets)", "dict_type": "section [..] attendue",
+    "model_type": "section [..] attendue", "list_type": "liste attendue",
+    "extra_forbidden": "clé inconnue (faute de frappe ?)", "missing": "clé obligatoire absente",
+}
+
+
 def _explain(e: ValidationError) -> str:
+    """Pydantic's errors in French, each naming its key."""
     lines = []
     for err in e.errors():
         key = ".".join(str(p) for p in err["loc"] if p not in ("function-after",)) or "(racine)"
-        msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            msg = "clé inconnue (faute de frappe ?)"
-        elif err["type"] == "missing":
-            msg = "clé obligatoire absente"
+        ctx, kind = err.get("ctx") or {}, err["type"]
+        if kind in _MESSAGES:
+            msg = _MESSAGES[kind]
+        elif kind == "literal_error":
+            msg = f"valeur attendue : {ctx.get('expected', '')}".replace(" or ", " ou ")
+        elif kind in ("less_than_equal", "less_than"):
+            msg = f"doit être {'au plus' if kind == 'less_than_equal' else 'inférieur à'} {ctx.get('le', ctx.get('lt'))}"
+        elif kind in ("greater_than_equal", "greater_than"):
+            msg = f"doit être {'au moins' if kind == 'greater_than_equal' else 'supérieur à'} {ctx.get('ge', ctx.get('gt'))}"
+        elif kind == "value_error":
+            msg = err["msg"].removeprefix("Value error, ")
+        else:
+            msg = f"valeur invalide ({err['msg']})"
+        if kind not in ("missing", "extra_forbidden") and "input" in err and not isinstance(err["input"], dict):
+            msg += f" ; valeur lue : {err['input']!r}"
         lines.append(f"clé `{key}` : {msg}")
-    return "configuration invalide :\n- " + "\n- ".join(lines)
+    return lines[0] if len(lines) == 1 else "\n- " + "\n- ".join(lines)
 
 
 def from_dict(data: dict, base_dir: Path | None = None) -> Config:
     secrets = _find_secrets(data)
     if secrets:
-        raise ConfigError("configuration invalide :\n- " + "\n- ".join(
+        raise ConfigError("\n- " + "\n- ".join(
             f"clé `{s}` : un secret ne doit pas figurer dans le fichier ; utilisez la clé *_env "
             "(variable d'environnement) ou *_file correspondante" for s in secrets))
     try:

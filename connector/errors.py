@@ -42,3 +42,9 @@ class RetryableError(CopilError):
 
 class SkipItem(CopilError):
     """One item cannot be processed; the run reports it and goes on."""
+
+
+class RunInterrupted(CopilError):
+    """The run was stopped by SIGTERM/SIGINT (systemctl stop, the Windows scheduler, Ctrl+C):
+    marked interrupted, its lock released; the next run recomputes everything."""
+    exit_code = 143

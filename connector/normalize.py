@@ -170,9 +170,10 @@ def _children(p: _Parser, raw: RawData, key: str, code_by_id: dict, codes: set) 
             code = code_by_id.get(raw_link)
             bad = code is None
         if bad:
-            what = "projet" if raw_link in (None, "") else f"projet inconnu « {raw_link} »"
+            msg = ("élément rattaché à aucun projet : ignoré" if raw_link in (None, "") else
+                   f"élément rattaché à un projet inconnu « {raw_link} » : ignoré")
             logical = "project_code" if "project_code" in rec else "project"
-            p.finding(key, rec, logical, raw_link, f"élément rattaché à aucun {what} : ignoré", None)
+            p.finding(key, rec, logical, raw_link, msg, None)
             continue
         row = {"id": rec.get("_id"), "url": rec.get("_url", ""), "project_code": code}
         for k in keys:

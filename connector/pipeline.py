@@ -11,7 +11,7 @@ from datetime import date, datetime, timezone
 
 from connector import extract as extract_mod
 from connector.consolidate import consolidate
-from connector.errors import CopilError, SchemaError
+from connector.errors import CopilError, RunInterrupted, SchemaError
 from connector.normalize import normalize
 from connector.sp import SharePointSite
 from connector.writeback import write_back
@@ -125,10 +125,13 @@ def run_sync(config, *, dry_run: bool = False, reports: bool = True, force_repor
             if wb.failed:
                 state.add_dead_letters(summary.run_id, wb.failed)
                 _dead_letter_file(config, summary.run_id, wb.failed)
-    except CopilError as e:
-        summary.status, summary.exit_code, summary.message = "failed", e.exit_code, str(e)
+    except (CopilError, KeyboardInterrupt) as e:
+        if isinstance(e, KeyboardInterrupt):
+            e = RunInterrupted("exécution interrompue (Ctrl+C)")
+        summary.status = "interrupted" if isinstance(e, RunInterrupted) else "failed"
+        summary.exit_code, summary.message = e.exit_code, str(e)
         _finish(state, summary, site, t0)
-        raise
+        raise e from None
     except Exception as e:
         summary.status, summary.exit_code, summary.message = "failed", 1, f"{type(e).__name__}: {e}"
         _finish(state, summary, site, t0)
@@ -150,7 +153,12 @@ def reports_only(config, *, only: list[str] | None = None, force: bool = False, 
     portfolio, *_ = build_portfolio(config, site, as_of=as_of, progress=progress, reports=out_dir is None)
     unknown = [c for c in only or [] if c not in portfolio.projects.index]
     if unknown:
-        raise SchemaError("projet(s) inconnu(s) : " + ", ".join(unknown))
+        import difflib
+        near = difflib.get_close_matches(unknown[0], [str(c) for c in portfolio.projects.index], n=3, cutoff=0.6)
+        e = SchemaError("code(s) opération inconnu(s) dans la liste des projets : " + ", ".join(unknown)
+                        + (" ; codes proches : " + ", ".join(near) if near else ""))
+        e.hint = "Vérifiez le code opération (colonne « Code opération » de la liste des projets)."
+        raise e
     return publish_reports(None if out_dir else site, portfolio, reports_cfg=config.reports,
                            collectivite=config.collectivite.name, copil_date=as_of,
                            previous=previous_copil(config, state, None, as_of),

@@ -148,6 +148,17 @@ class State:
             c.execute(update(runs).where(runs.c.id == run_id).values(
                 ended_at=_now(), status=status, counts=jsonable(counts), message=message))
 
+    def mark_abandoned(self, keep: int | None = None) -> int:
+        """Runs left `running` by a process that died (SIGKILL, power cut): called once the lock
+        is ours, so no other run can be in progress on this state."""
+        q = update(runs).where(runs.c.status == "running")
+        if keep is not None:
+            q = q.where(runs.c.id != keep)
+        with self.engine.begin() as c:
+            return c.execute(q.values(status="abandoned", ended_at=_now(), message=(
+                "exécution arrêtée sans fin propre (processus tué) ; aucune donnée n'est perdue : "
+                "la suivante recalcule tout"))).rowcount
+
     def save_snapshots(self, run_id: int, by_code: dict[str, dict]) -> None:
         rows = [{"run_id": run_id, "project_code": code, "indicators": jsonable(ind)} for code, ind in by_code.items()]
         with self.engine.begin() as c:
@@ -225,7 +236,7 @@ class State:
             d.update({"written": counts.get("written_items"), "findings": counts.get("findings"),
                       "failed": counts.get("errors"), "projects": counts.get("projects"),
                       "exit_code": counts.get("exit_code"), "requests": counts.get("requests"),
-                      "dry_run": counts.get("dry_run")})
+                      "dry_run": counts.get("dry_run"), "reports": counts.get("reports_uploaded")})
             out.append(d)
         return out
 

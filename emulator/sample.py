@@ -437,7 +437,7 @@ def seed_site(site, sample: Sample, layout: Layout = DEFAULT_LAYOUT) -> None:
         for c in spec.columns:
             if c.key == "title":
                 internal[c.key] = "Title"
-                lst.fields["Title"].title = layout.column(spec.key, "title")   # "Intitulé" on many sites
+                lst.fields["Title"].title = layout.column(spec.key, "title").strip()   # "Intitulé" on many sites
                 continue
             display = layout.column(spec.key, c.key)
             if c.key == "project" and spec.key in layout.link_by_code:
@@ -447,7 +447,7 @@ def seed_site(site, sample: Sample, layout: Layout = DEFAULT_LAYOUT) -> None:
             lookup = created[c.lookup_list].id if c.lookup_list else None
             f = lst.add_field(layout.created_as.get((spec.key, c.key), display), c.kind, choices=c.choices,
                               lookup_list_id=lookup, indexed=c.indexed)
-            f.title = display   # a rename keeps the internal name, as in SharePoint
+            f.title = display.strip()   # a rename keeps the internal name, as in SharePoint
             internal[c.key] = f.internal_name
         if spec.template == 101:
             continue

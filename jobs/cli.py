@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from jobs.nightly import (EXIT_AUTH, EXIT_CONFIG, EXIT_SITE,
+from jobs.nightly import (EXIT_AUTH, EXIT_BUSY, EXIT_CONFIG, EXIT_SITE,
                           exit_code_for, load, run_once)
 from jobs.output import mask, register_secret, setup_logging
 
@@ -44,7 +44,8 @@ def say(msg: str, style: str | None = None) -> None:
         console.print(mask(msg), style=style, highlight=False, markup=False)
 
 
-def fail(exc: BaseException, what: str) -> "typer.Exit":
+def fail(exc: BaseException, what: str, hint: str | None = None) -> "typer.Exit":
+    """Print a failure in French (masked) with what to do next; `hint` overrides the default."""
     code = exit_code_for(exc)
     hints = {
         EXIT_CONFIG: "Corrigez le fichier de configuration puis relancez « copil check ».",
@@ -58,8 +59,10 @@ def fail(exc: BaseException, what: str) -> "typer.Exit":
         log.error("%s : %s", what, exc, extra={"exit_code": code})
     else:
         err.print(f"{what} : {mask(exc)}", style="bold red", highlight=False, markup=False)
-        if code in hints:
-            err.print(hints[code], highlight=False, markup=False)
+        hint = getattr(exc, "hint", None) if hint is None else hint
+        hint = hints.get(code) if hint is None else hint
+        if hint:
+            err.print(hint, highlight=False, markup=False)
     return typer.Exit(code)
 
 
@@ -122,7 +125,10 @@ def init_site_cmd(config: Path = ConfigOpt):
         from connector.provision import init_site
         lines = init_site(_open_site(cfg), cfg)
     except Exception as exc:
-        raise fail(exc, "Échec de la préparation du site")
+        raise fail(exc, "Échec de la préparation du site",
+                   hint="La préparation du site crée des listes et des colonnes : elle demande le droit « manage » "
+                        "(Sites.Selected) ou « Conception » (SharePoint Server), à retirer ensuite."
+                   if exit_code_for(exc) == EXIT_AUTH else None)
     for line in lines or []:
         say(line)
     say("Site prêt.", "green")
@@ -170,14 +176,47 @@ CHECK_HINTS = {
 @app.command()
 def status(config: Path = ConfigOpt,
            limit: int = typer.Option(10, "--limit", "-n", help="Nombre d'exécutions.")):
-    """Affiche les dernières exécutions (date, durée, écritures, anomalies, erreurs)."""
+    """Affiche les dernières exécutions (date, durée, écritures, anomalies, erreurs, motif)."""
     cfg = _load(config)
     try:
         from connector.state import State
         runs = State(cfg.state.url).runs(limit)
     except Exception as exc:
         raise fail(exc, "Lecture de l'état impossible")
-    print_runs(runs)
+    print_runs(runs, cfg.collectivite.timezone)
+
+
+@app.command()
+def unlock(config: Path = ConfigOpt,
+           force: bool = typer.Option(False, "--force", help="Libère même un verrou dont le processus "
+                                      "semble vivant (sur un autre serveur, par exemple).")):
+    """Libère le verrou laissé par une synchronisation arrêtée brutalement et marque ses
+    exécutions « abandonnée »."""
+    from connector.state import State
+    from jobs.lock import RunLock, make_engine, owner_is_dead
+    cfg = _load(config)
+    try:
+        lock = RunLock(make_engine(cfg.state.url))
+        held = lock.holder("copil:sync")
+        if held is None:
+            say("Aucun verrou posé : rien à libérer.")
+            return
+        if not force and not owner_is_dead(held["owner"]):
+            err.print(f"✘ Le verrou est tenu par {held['owner']}, qui semble toujours actif : attendez la fin de "
+                      "la synchronisation, ou « copil unlock --force » si vous êtes sûr qu'elle est arrêtée.",
+                      highlight=False, markup=False)
+            raise typer.Exit(EXIT_BUSY)
+        lock.force_release("copil:sync")
+        n = State(cfg.state.url).mark_abandoned()
+    except typer.Exit:
+        raise
+    except Exception as exc:
+        raise fail(exc, "Libération du verrou impossible")
+    say(f"Verrou de {held['owner']} libéré ; {n} exécution(s) marquée(s) « abandonnée ».", "green")
+
+
+STATUS_LABELS = {"ok": "ok", "partial": "partielle", "failed": "échec", "running": "en cours",
+                 "interrupted": "interrompue", "abandoned": "abandonnée"}
 
 
 def _get(obj, *names, default=None):
@@ -188,29 +227,37 @@ def _get(obj, *names, default=None):
     return default
 
 
-def print_runs(runs) -> None:
+def print_runs(runs, tz: str = "Europe/Paris") -> None:
+    from zoneinfo import ZoneInfo
     if not runs:
         say("Aucune exécution enregistrée.")
         return
-    t = Table(title="Dernières exécutions")
-    for col in ("Début", "Durée", "Statut", "Projets", "Écrits", "Anomalies", "Erreurs", "Code"):
-        t.add_column(col, no_wrap=col in ("Début", "Durée", "Statut"))
+    zone = ZoneInfo(tz)
+    t = Table(title=f"Dernières exécutions (heures de {tz})")
+    for col in ("Début", "Durée", "Statut", "Projets", "Écrits", "Anomalies", "Erreurs", "Code", "Motif"):
+        t.add_column(col, no_wrap=col != "Motif", min_width=len(col), overflow="fold")
     for r in runs:
         started = _get(r, "started_at", "started", "when")
+        if started is not None and getattr(started, "tzinfo", 1) is None:
+            from datetime import timezone as _utc
+            started = started.replace(tzinfo=_utc.utc)
         dur = _get(r, "duration_s", "duration")
         findings = _get(r, "findings", "findings_count", default=0)
-        t.add_row(str(started)[:19] if started else "?",
-                  f"{float(dur):.1f} s" if dur is not None else "?",
-                  str(_get(r, "status", default="?")), str(_get(r, "projects", default="")),
-                  str(_get(r, "written", default="")),
+        state = STATUS_LABELS.get(str(_get(r, "status", default="?")), str(_get(r, "status", default="?")))
+        if _get(r, "dry_run"):
+            state += " (simulation)"
+        reason = _get(r, "message", default="") if str(_get(r, "status")) not in ("ok",) else ""
+        t.add_row(started.astimezone(zone).strftime("%d/%m/%Y %H:%M") if hasattr(started, "astimezone") else "?",
+                  f"{float(dur):.1f} s" if dur is not None else "–",
+                  state, str(_get(r, "projects", default="")), str(_get(r, "written", default="")),
                   str(len(findings) if isinstance(findings, (list, tuple)) else findings),
                   str(_get(r, "failed", "errors", "error", default="")),
-                  str(_get(r, "exit_code", default="")))
+                  str(_get(r, "exit_code", default="")), mask(str(reason or ""))[:300])
         if _opts["json"]:
             log.info("run", extra={"run": {k: str(v) for k, v in (
                 r.items() if isinstance(r, dict) else vars(r).items()) if not k.startswith("_")}})
     if not _opts["json"]:
-        console.print(t)
+        Console(soft_wrap=True, width=max(console.width, 160) if not console.is_terminal else None).print(t)
 
 
 def print_summary(s) -> None:

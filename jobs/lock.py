@@ -35,6 +35,22 @@ def default_owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
+def owner_is_dead(owner: str) -> bool:
+    """True when the owner is a process of this host that no longer exists (killed, crashed).
+    A holder on another host is never judged dead here: only its expiry frees it."""
+    host, _, rest = owner.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:   # exists, owned by another user
+        return False
+    return False
+
+
 @lru_cache(maxsize=None)
 def make_engine(url: str) -> Engine:
     kwargs = {}
@@ -55,6 +71,7 @@ class RunLock:
         self.engine = engine
         self.owner = owner or default_owner()
         self.ttl_s = ttl_s
+        self.took_over: dict | None = None   # the dead holder whose claim acquire() took over
         metadata.create_all(engine)
 
     def acquire(self, name: str, now: float | None = None) -> bool:
@@ -73,13 +90,28 @@ class RunLock:
                 time.sleep(0.1 * (attempt + 1))
         else:
             return False
-        # Row exists: take it over only if its owner died without finishing.
+        # Row exists: take it over only if its owner died without finishing (expired, or a
+        # process of this host that no longer exists).
+        held = self.holder(name)
+        dead = bool(held and not held["done"] and owner_is_dead(held["owner"]))
         with self.engine.begin() as conn:
+            cond = locks.c.expires_at < now
+            if dead:
+                cond = cond | (locks.c.owner == held["owner"])
             res = conn.execute(
                 update(locks)
-                .where(locks.c.name == name, locks.c.done.is_(False), locks.c.expires_at < now)
+                .where(locks.c.name == name, locks.c.done.is_(False), cond)
                 .values(owner=self.owner, acquired_at=now, expires_at=now + self.ttl_s))
+            if res.rowcount == 1 and held:
+                self.took_over = held
             return res.rowcount == 1
+
+    def force_release(self, name: str) -> dict | None:
+        """`copil unlock`: drop whatever claim holds `name`; returns it."""
+        held = self.holder(name)
+        with self.engine.begin() as conn:
+            conn.execute(locks.delete().where(locks.c.name == name))
+        return held
 
     def release(self, name: str, *, done: bool = True) -> None:
         """Mark our claim finished (kept, so the same slot is never run again),

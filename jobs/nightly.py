@@ -1,7 +1,10 @@
 """One nightly run: logging, progress and exit codes around pipeline.run_sync."""
 from __future__ import annotations
 
+import contextlib
 import logging
+import signal
+import threading
 import time
 
 from jobs.output import ProgressReporter, mask, register_secret
@@ -67,20 +70,51 @@ def run_once(config, *, dry_run=False, reports=True, force_reports=False, as_of=
     """Run the pipeline once; returns RunSummary (exceptions propagate to the caller)."""
     from connector.pipeline import run_sync
 
+    from connector.state import State
     from jobs.lock import RunLock, make_engine
     # One run at a time per state database: a manual `copil sync` during the nightly run (or two
-    # daemons) must not write the same items twice. A crashed run's lock expires after 6 h.
+    # daemons) must not write the same items twice. A killed run's lock is taken over when its
+    # process is gone from this host, expires after 6 h otherwise, and `copil unlock` frees it.
     lock = RunLock(make_engine(config.state.url))
-    if not dry_run and not lock.acquire("copil:sync"):
-        held = lock.holder("copil:sync") or {}
-        since = time.strftime("%d/%m/%Y %H:%M", time.localtime(held.get("acquired_at", time.time())))
-        raise RunInProgress(f"une synchronisation est déjà en cours sur cet état depuis le {since} "
-                            f"({held.get('owner', '?')}) ; réessayez après sa fin")
+    if not dry_run:
+        if not lock.acquire("copil:sync"):
+            held = lock.holder("copil:sync") or {}
+            since = time.strftime("%d/%m/%Y %H:%M", time.localtime(held.get("acquired_at", time.time())))
+            raise RunInProgress(f"une synchronisation est déjà en cours sur cet état depuis le {since} "
+                                f"({held.get('owner', '?')}) ; réessayez après sa fin, ou « copil unlock » si "
+                                "ce processus n'existe plus")
+        if lock.took_over:
+            log.warning("verrou d'une synchronisation arrêtée brutalement repris (%s, processus disparu)",
+                        lock.took_over.get("owner"))
+        abandoned = State(config.state.url).mark_abandoned()
+        if abandoned:
+            log.warning("%d exécution(s) interrompue(s) sans fin propre marquée(s) « abandonnée »", abandoned)
     try:
-        return _run(config, run_sync, dry_run, reports, force_reports, as_of, out_dir, json_mode, show_progress)
+        with _interrupt_on_signals():
+            return _run(config, run_sync, dry_run, reports, force_reports, as_of, out_dir, json_mode, show_progress)
     finally:
         if not dry_run:
             lock.release("copil:sync", done=False)
+
+
+@contextlib.contextmanager
+def _interrupt_on_signals():
+    """SIGTERM (systemctl stop, the Windows scheduler) ends a `copil sync` cleanly: the run is
+    recorded as interrupted and its lock released by the caller's `finally`. Writes already made
+    stay (each is idempotent); state is committed only after the data it describes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, _frame):
+        from connector.errors import RunInterrupted
+        raise RunInterrupted(f"exécution interrompue par le signal {signal.Signals(signum).name}")
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM,)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _run(config, run_sync, dry_run, reports, force_reports, as_of, out_dir, json_mode, show_progress):

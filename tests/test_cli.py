@@ -66,31 +66,38 @@ def test_json_output_is_masked(monkeypatch, tmp_path):
     assert any("***" in line["msg"] for line in lines)
 
 
-def test_status_lists_last_runs(monkeypatch, tmp_path):
-    runs = [
-        {"run_id": "r2", "started_at": "2026-11-24 02:00:03", "duration_s": 42.5,
-         "status": "partial", "projects": 40, "written": 12, "findings": 7, "failed": 1,
-         "exit_code": 5},
-        {"run_id": "r1", "started_at": "2026-11-23 02:00:02", "duration_s": 40.0,
-         "status": "ok", "projects": 40, "written": 3, "findings": 6, "failed": 0, "exit_code": 0},
-    ]
-    seen = {}
+def test_status_lists_last_runs_in_local_time_with_reasons(tmp_path):
+    from datetime import datetime, timezone
 
-    class FakeState:
-        def __init__(self, url):
-            seen["url"] = url
-
-        def runs(self, limit):
-            seen["limit"] = limit
-            return runs[:limit]
-
-    monkeypatch.setattr(cli, "load", lambda p: _ns(state=_ns(url="sqlite:///x.db")))
-    monkeypatch.setitem(sys.modules, "connector.state", _ns(State=FakeState))
-    res = runner.invoke(cli.app, ["status", "--config", "x.toml", "--limit", "2"])
+    from connector.state import State, runs as runs_t
+    from sqlalchemy import update
+    db = tmp_path / "state.db"
+    st = State(f"sqlite:///{db.as_posix()}")
+    ok = st.start_run()
+    st.finish_run(ok, status="partial", counts={"projects": 40, "written_items": 12, "findings": 7, "errors": 1,
+                                                "exit_code": 5, "dry_run": False}, message="1 lettre morte")
+    dry = st.start_run()
+    st.finish_run(dry, status="ok", counts={"projects": 40, "dry_run": True, "exit_code": 0})
+    bad = st.start_run()
+    st.finish_run(bad, status="failed", counts={"exit_code": 4},
+                  message="SharePoint injoignable pendant : lecture du site")
+    st.start_run()   # killed: left running
+    with st.engine.begin() as c:
+        c.execute(update(runs_t).where(runs_t.c.id == ok).values(
+            started_at=datetime(2026, 11, 24, 1, 0, 3, tzinfo=timezone.utc)))
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[sharepoint]\nsite_url = "http://127.0.0.1:9/sites/x"\nauth = "bearer"\n'
+                   f'[state]\nurl = "sqlite:///{db.as_posix()}"\n', encoding="utf-8")
+    res = runner.invoke(cli.app, ["status", "--config", str(cfg)])
     assert res.exit_code == 0, res.output
-    assert seen == {"url": "sqlite:///x.db", "limit": 2}
-    assert "2026-11-24 02:00:03" in res.output and "42.5 s" in res.output
-    assert "partial" in res.output and "12" in res.output
+    out = res.output
+    assert "heures de Europe/Paris" in out and "24/11/2026 02:00" in out       # 01:00 UTC shown in Paris time
+    assert "partielle" in out and "1 lettre morte" in out and "ok (simulation)" in out
+    assert "échec" in out and "SharePoint injoignable" in out and "en cours" in out
+    for header in ("Début", "Durée", "Statut", "Projets", "Écrits", "Anomalies", "Erreurs", "Code", "Motif"):
+        assert header in out
+    res = runner.invoke(cli.app, ["unlock", "--config", str(cfg)])
+    assert res.exit_code == 0 and "rien à libérer" in res.output
 
 
 def test_emulator_token_spec_is_validated():
