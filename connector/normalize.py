@@ -83,16 +83,26 @@ def normalize(raw: RawData, *, tz: str = "Europe/Paris", currency: str = "EUR") 
     p = _Parser(raw, tz, findings, currency)
     frames = Frames()
 
-    # Projects: keyed by operation code, which must be present and unique.
+    # Projects: keyed by operation code, which must be present and unique. Every item of a code
+    # typed twice is left out (a mistyped code must not take the real project's children,
+    # finance rows or report folder) and told on each item until the duplicate is fixed.
     rows, seen, code_by_id = [], set(), {}
-    for rec in _records(raw, "projects"):
+    records = _records(raw, "projects")
+    ids_by_code: dict[str, list] = {}
+    for rec in records:
+        code = parse.parse_text(rec.get("code"))
+        if code:
+            ids_by_code.setdefault(code.casefold(), []).append(rec.get("_id"))
+    for rec in records:
         code = parse.parse_text(rec.get("code"))
         if not code:
             p.finding("projects", rec, "code", rec.get("code"), "projet sans code opération : ignoré", None)
             continue
-        if code in seen:
-            p.finding("projects", rec, "code", code, f"code opération en double « {code} » : "
-                      "seul le premier projet est consolidé", code)
+        same = ids_by_code[code.casefold()]
+        if len(same) > 1:
+            others = ", ".join(str(i) for i in same if i != rec.get("_id"))
+            p.finding("projects", rec, "code", code, f"code opération « {code} » en double (aussi sur l'élément "
+                      f"{others}) : aucun des deux n'est consolidé ni publié tant que le doublon existe", None)
             continue
         seen.add(code)
         code_by_id[rec.get("_id")] = code
@@ -102,12 +112,14 @@ def normalize(raw: RawData, *, tz: str = "Europe/Paris", currency: str = "EUR") 
                 continue
             row[c.key] = p.value("projects", rec, c.key, PARSERS["projects"].get(c.key), code)
         rows.append(row)
+    dup_ids = {i for ids in ids_by_code.values() if len(ids) > 1 for i in ids}
+    dup_codes = {k for k, ids in ids_by_code.items() if len(ids) > 1}
     cols = ["id", "url", "code"] + [c.key for c in schema.PROJECTS.columns if not c.owned and c.key != "code"]
     frames.projects = pd.DataFrame(rows, columns=cols)
 
     # Children: attach each row to its project by lookup id or by code.
     for key in CHILD_LISTS:
-        frames.__setattr__(key, _children(p, raw, key, code_by_id, seen))
+        frames.__setattr__(key, _children(p, raw, key, code_by_id, seen, dup_ids, dup_codes))
 
     # Amendments hang off contracts.
     contract_code = {}
@@ -137,8 +149,10 @@ def normalize(raw: RawData, *, tz: str = "Europe/Paris", currency: str = "EUR") 
         if not code:
             continue
         if code not in seen:
+            why = ("porté par plusieurs projets : ligne ignorée" if code.casefold() in dup_codes
+                   else "inconnu dans les projets")
             findings.append(Finding(rec.get("_file", "export"), rec.get("_row"), "Code opération", code,
-                                    f"code opération « {code} » de l'export financier inconnu dans les projets",
+                                    f"code opération « {code} » de l'export financier {why}",
                                     project_code=None, severity="avertissement"))
             continue
         row = {"project_code": code}
@@ -156,7 +170,8 @@ def normalize(raw: RawData, *, tz: str = "Europe/Paris", currency: str = "EUR") 
     return frames, findings
 
 
-def _children(p: _Parser, raw: RawData, key: str, code_by_id: dict, codes: set) -> pd.DataFrame:
+def _children(p: _Parser, raw: RawData, key: str, code_by_id: dict, codes: set, dup_ids=frozenset(),
+              dup_codes=frozenset()) -> pd.DataFrame:
     spec = schema.BY_KEY[key]
     keys = [c.key for c in spec.columns if c.key != "project"]
     rows = []
@@ -170,8 +185,10 @@ def _children(p: _Parser, raw: RawData, key: str, code_by_id: dict, codes: set) 
             code = code_by_id.get(raw_link)
             bad = code is None
         if bad:
+            dup = raw_link in dup_ids if "project_code" not in rec else str(raw_link or "").casefold() in dup_codes
             msg = ("élément rattaché à aucun projet : ignoré" if raw_link in (None, "") else
-                   f"élément rattaché à un projet inconnu « {raw_link} » : ignoré")
+                   "élément rattaché à un projet dont le code opération est en double : ignoré jusqu'à correction"
+                   if dup else f"élément rattaché à un projet inconnu « {raw_link} » : ignoré")
             logical = "project_code" if "project_code" in rec else "project"
             p.finding(key, rec, logical, raw_link, msg, None)
             continue

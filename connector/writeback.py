@@ -112,8 +112,11 @@ def plan(portfolio, raw, now: datetime | None = None) -> tuple[list[Change], int
         found = orphans.get(rec.get("_id"))
         if not found:
             continue
+        # indicators of an earlier run are cleared: stale figures beside "Indéterminé" mislead
         new = {"computed_weather": "Indéterminé", "weather_reasons": "projet non consolidé : " + found[0].message,
-               "data_quality": "\n".join(f"{f.column} : « {f.value} » – {f.message}" for f in found)}
+               "data_quality": "\n".join(f"{f.column} : « {f.value} » – {f.message}" for f in found),
+               "slippage_days": None, "cp_execution_rate": None, "commitment_rate": None, "ap_consumption": None,
+               "next_milestone": None, "alerts": ""}
         before = {k: rec.get(k) for k in new}
         diff = {k: v for k, v in new.items() if not _same(v, before[k])}
         if diff:

@@ -218,11 +218,13 @@ def test_items_without_or_with_duplicate_code_are_told_on_the_item(emulator, tmp
     lst.items[4].values.pop(code)                       # no code
     lst.items[5].values[code] = "PPI-2024-001"          # duplicate of item 1
     summary = run_sync(config(emulator, tmp_path), as_of=AS_OF)
-    assert summary.projects == 3 and summary.written == 5
+    assert summary.projects == 2 and summary.written == 5
     assert owned(site, 4)["Météo calculée"] == "Indéterminé"
     assert "sans code opération" in owned(site, 4)["Qualité des données"]
-    assert "en double" in owned(site, 5)["Motifs de la météo"]
-    assert owned(site, 1)["Météo calculée"] == "Soleil"
+    for item in (1, 5):   # both items of the duplicated code: flagged, neither consolidated
+        assert owned(site, item)["Météo calculée"] == "Indéterminé"
+        assert "en double" in owned(site, item)["Motifs de la météo"]
+    assert "élément 5" in owned(site, 1)["Qualité des données"] and "élément 1" in owned(site, 5)["Qualité des données"]
     assert run_sync(config(emulator, tmp_path), as_of=AS_OF).written == 0
 
 
@@ -286,3 +288,26 @@ def test_the_token_never_reaches_the_state_database(emulator, tmp_path):
     data = (tmp_path / "state.db").read_bytes()
     assert emulator.tokens["write"].encode() not in data and b"Bearer" not in data
     assert b"PPI-2024-001" in data     # ...while the state itself is there
+
+
+def test_a_mistyped_duplicate_code_takes_nothing_from_the_real_project(emulator, tmp_path):
+    """Item 5 typed with item 2's code: neither is consolidated nor reported, their children
+    and the finance rows of that code are set aside, each with a finding."""
+    site = seeded(emulator, 10)
+    cfg = config(emulator, tmp_path, reports={"enabled": True})
+    run_sync(cfg, as_of=AS_OF)
+    assert owned(site, 2)["Consommation AP"] is not None
+    lst = site.list_by_title("Projets")
+    code = lst.field_by_title("Code opération").internal_name
+    lst.items[5].values[code] = "PPI-2024-002"
+    summary = run_sync(cfg, as_of=AS_OF)
+    assert summary.failed == 0 and summary.projects == 8
+    for item in (2, 5):
+        assert owned(site, item)["Météo calculée"] == "Indéterminé"
+        assert owned(site, item)["Consommation AP"] is None
+    found = [f for f in summary.findings if "en double" in f.message]
+    assert {f.list_title for f in found} >= {"Projets", "Jalons", "Budget AP-CP", "Risques"}
+    assert any("export financier porté par plusieurs projets" in f.message for f in summary.findings)
+    lib = site.list_by_title("Rapports COPIL")
+    reports = [f for f in site.files.values() if f.list_id == lib.id and "PPI-2024-002" in f.url]
+    assert len(reports) == 1 and reports[0].major == 1   # the first run's report, not replaced by a wrong one
