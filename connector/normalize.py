@@ -14,13 +14,13 @@ from connector.raw import RawData
 # AP votée as Currency, another as free text imported from Excel).
 PARSERS = {
     "projects": {"start": "date", "baseline_end": "date", "forecast_end": "date", "progress": "percent",
-                 "ap_voted": "amount", "ap_deliberation": "date"},
+                 "ap_voted": "amount", "ap_deliberation": "date", "manual_weather": "choice", "phase": "choice"},
     "milestones": {"baseline": "date", "forecast": "date", "actual": "date"},
     "budget": {"year": "year", "cp_planned": "amount", "engaged": "amount", "paid": "amount"},
     "subsidies": {"requested": "amount", "notified": "amount", "received": "amount", "notified_on": "date"},
-    "contracts": {"initial_amount": "amount", "notified_on": "date"},
-    "amendments": {"number": "number", "amount": "amount", "signed_on": "date"},
-    "risks": {"probability": "level", "impact": "level"},
+    "contracts": {"initial_amount": "amount", "notified_on": "date", "kind": "choice"},
+    "amendments": {"number": "number", "amount": "signed_amount", "signed_on": "date"},   # a reduction is negative
+    "risks": {"probability": "level", "impact": "level", "status": "choice"},
 }
 FINANCE_PARSERS = {"year": "year", "ap_affected": "amount", "engaged": "amount", "paid": "amount"}
 CHILD_LISTS = ("milestones", "budget", "subsidies", "contracts", "risks")
@@ -48,10 +48,12 @@ class _Parser:
             return parse.parse_text(v) if not isinstance(v, (int, float, list)) else v
         if how == "date":
             out, msg = parse.parse_date(v, self.tz)
-        elif how == "amount":
-            out, msg = parse.parse_amount(v, self.currency)
+        elif how in ("amount", "signed_amount"):
+            out, msg = parse.parse_amount(v, self.currency, negative=how == "signed_amount")
         elif how == "percent":
             out, msg = parse.parse_percent(v)
+        elif how == "choice":   # choices the rules read (météo, phase, contract kind, risk status)
+            out, msg = parse.parse_choice(v, schema.BY_KEY[key].column(logical).choices)
         elif how in ("number", "year", "level"):
             out, msg = parse.parse_number(v)
             if out is not None and how == "year" and not (1990 <= out <= 2100):

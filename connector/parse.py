@@ -31,6 +31,12 @@ MONTHS = {"janvier": 1, "février": 2, "fevrier": 2, "mars": 3, "avril": 4, "mai
           "sept": 9, "oct": 10, "nov": 11, "déc": 12, "dec": 12}
 
 
+# Values outside these bounds are typing errors, never used: a forecast end in 1900 would be a
+# slippage of -47,000 days, an AP of 1e308 an execution rate of 0 %.
+MAX_AMOUNT = {"EUR": 1e11, "XPF": 1.2e13}
+FIRST_YEAR, LAST_YEAR = 1970, 2100
+
+
 def _is_empty(raw) -> bool:
     return raw is None or (isinstance(raw, float) and math.isnan(raw)) or (
         isinstance(raw, str) and raw.strip().lower() in _EMPTY)
@@ -55,20 +61,35 @@ def _number(text: str) -> float | None:
         t = t.replace(".", "")
     elif "." in t and re.fullmatch(r"\d{1,3}\.\d{3}", t.lstrip("+-")):
         t = t.replace(".", "")   # 1.250 in a French amount is a thousands separator
-    try:
-        return float(t)
-    except ValueError:
-        return None
+    if not re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?", t, re.I):
+        return None   # "nan", "inf", "infinity" are not numbers a person typed
+    value = float(t)
+    return value if math.isfinite(value) else None
 
 
-def parse_amount(raw, currency: str = "EUR") -> tuple[float | None, str | None]:
+def parse_amount(raw, currency: str = "EUR", negative: bool = False) -> tuple[float | None, str | None]:
     """`12 000,50 €`, `1.2M`, `env. 3M`; in XPF also `300 MF`, `300 MF CFP`, `300 millions de F`.
-    An amount written in the other currency is refused rather than silently mixed."""
+    An amount written in the other currency is refused rather than silently mixed; a negative
+    amount (unless `negative`, as for an amendment that lowers a contract) or an implausibly
+    large one is refused."""
+    value, problem = _amount(raw, currency)
+    if value is None:
+        return value, problem
+    if value < 0 and not negative:
+        return None, f"montant négatif « {raw} » : non retenu"
+    if abs(value) > MAX_AMOUNT.get(currency, 1e11):
+        return None, f"montant invraisemblable « {raw} » : non retenu"
+    return value, problem
+
+
+def _amount(raw, currency: str) -> tuple[float | None, str | None]:
     if _is_empty(raw):
         return None, None
     if isinstance(raw, bool):
         return None, f"montant illisible : « {raw} »"
     if isinstance(raw, (int, float)):
+        if not math.isfinite(float(raw)):
+            return None, f"montant illisible : « {raw} »"
         return float(raw), None
     text = str(raw).strip()
     low = text.lower()
@@ -105,6 +126,8 @@ def parse_percent(raw) -> tuple[float | None, str | None]:
     if isinstance(raw, (int, float)) and not isinstance(raw, bool):
         value = float(raw)
         text = str(raw)
+        if not math.isfinite(value):
+            return None, f"pourcentage illisible : « {text} »"
     else:
         text = str(raw).strip()
         compact = _SPACES.sub("", text).rstrip("%").strip()
@@ -130,7 +153,14 @@ _TEXT_DATE = re.compile(r"^(?:le\s+)?(\d{1,2})(?:er)?\s+([a-zéûè\.]+)\s+(\d{4
 def parse_date(raw, tz: str = "Europe/Paris") -> tuple[date | None, str | None]:
     """dd/mm/yyyy, ISO dates, SharePoint UTC datetimes (converted to the site time zone, so a
     date-only value stored as the previous day 22:00Z comes back as the right day), and
-    `22 novembre 2026`."""
+    `22 novembre 2026`; a date outside 1970-2100 is a typing error, reported and not used."""
+    value, problem = _date(raw, tz)
+    if value is not None and not (FIRST_YEAR <= value.year <= LAST_YEAR):
+        return None, f"date invraisemblable « {raw if not isinstance(raw, date) else value.strftime('%d/%m/%Y')} » : non retenue"
+    return value, problem
+
+
+def _date(raw, tz: str) -> tuple[date | None, str | None]:
     if _is_empty(raw):
         return None, None
     if isinstance(raw, datetime):
@@ -174,6 +204,8 @@ def parse_number(raw) -> tuple[float | None, str | None]:
     if _is_empty(raw):
         return None, None
     if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+        if not math.isfinite(float(raw)):
+            return None, f"nombre illisible : « {raw} »"
         return float(raw), None
     value = _number(_SPACES.sub("", str(raw)))
     if value is None:
@@ -181,6 +213,9 @@ def parse_number(raw) -> tuple[float | None, str | None]:
     return value, None
 
 
+# Characters Word's XML cannot hold (and a report must never choke on): C0 controls but tab and
+# line breaks, lone surrogates, U+FFFE/U+FFFF.
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 _TAG = re.compile(r"(?i)</?\s*(div|p|br|span|ul|ol|li|strong|b|em|i|u|a|font|table|tr|td|th|tbody|h[1-6])\b[^>]*>")
 _BLOCK = re.compile(r"(?i)<\s*(br|/p|/div|/li)\b[^>]*>")
 
@@ -190,10 +225,22 @@ def parse_text(raw) -> str | None:
     reduced to their text with line breaks kept, so reports never show HTML tags."""
     if _is_empty(raw):
         return None
-    text = str(raw)
+    text = _UNPRINTABLE.sub("", str(raw))
     if "<" in text and _TAG.search(text):
         import html
         text = _BLOCK.sub("\n", text)
         text = html.unescape(_TAG.sub("", text)).replace("\u200b", "")
         text = "\n".join(line.strip() for line in text.splitlines() if line.strip())
     return text.strip() or None
+
+
+def parse_choice(raw, choices: tuple[str, ...]) -> tuple[str | None, str | None]:
+    """One of `choices`, whatever its case and surrounding spaces; anything else is reported
+    (a fill-in value the rules would otherwise misread, e.g. a risk status "en cours")."""
+    text = parse_text(raw)
+    if text is None:
+        return None, None
+    for c in choices:
+        if text.casefold() == c.casefold():
+            return c, None
+    return None, f"valeur inattendue « {text} » (valeurs possibles : {', '.join(choices)})"
