@@ -114,5 +114,6 @@ def build_context(sp_cfg) -> tuple[ClientContext, CountingSession]:
         raise ConfigError(f"clé `sharepoint.auth` : mode inconnu « {mode} ».")
     if getattr(sp_cfg, "ca_bundle", None):
         session.verify = sp_cfg.ca_bundle
-    ctx.with_transport(session=session, timeout=getattr(sp_cfg, "timeout_seconds", 60))
+    # (connect, read): an address where nothing answers is known in 10 s, not after the read timeout
+    ctx.with_transport(session=session, timeout=(10, getattr(sp_cfg, "timeout_seconds", 60)))
     return ctx, session

@@ -23,11 +23,12 @@ class Step:
     message: str                 # French, for the person running the check
     exit_code: int = 0           # when not ok: what `copil check` exits with
     warning: bool = False
+    hint: str | None = None      # what to do, when it is not the default for the exit code
 
 
 def _fail(e: Exception, what: str) -> Step:
     code = e.exit_code if isinstance(e, CopilError) else 1
-    return Step(False, f"{what} : {e}", code)
+    return Step(False, f"{what} : {e}", code, hint=getattr(e, "hint", None))
 
 
 def run_checks(config, site: SharePointSite | None = None) -> Iterator[Step]:

@@ -92,18 +92,60 @@ class FileInfo:
     fields: dict = field(default_factory=dict)   # by internal name
 
 
+def unreachable(ex: BaseException) -> bool:
+    """Connection refused, unknown host, connection timeout: nothing answers at that address;
+    retrying for minutes would only delay the message (a dropped connection, by contrast, is a
+    server that answered and is worth retrying)."""
+    from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+    seen = set()
+    while ex is not None and id(ex) not in seen:
+        seen.add(id(ex))
+        if isinstance(ex, (NewConnectionError, ConnectTimeoutError, req_exc.ConnectTimeout)):
+            return True
+        reason = getattr(ex, "reason", None)
+        if isinstance(reason, (NewConnectionError, ConnectTimeoutError)):
+            return True
+        nxt = ex.args[0] if ex.args and isinstance(ex.args[0], BaseException) else None
+        ex = nxt or ex.__cause__ or ex.__context__
+    return False
+
+
 def _retriable(ex: Exception) -> bool:
     """Transient failures only; the list view threshold is a 500 that retrying cannot fix."""
     resp = getattr(ex, "response", None)
     if resp is not None and resp.status_code == 500 and THRESHOLD_HRESULT in (resp.text or ""):
         return False
+    if unreachable(ex):
+        return False
     return is_transient_error(ex)
+
+
+def _why(ex: Exception) -> str:
+    resp = getattr(ex, "response", None)
+    if resp is not None:
+        return f"HTTP {resp.status_code}"
+    return type(ex).__name__
+
+
+def log_retry(attempt: int, ex: Exception) -> int | None:
+    """Every retry is logged at info level with its delay and reason; returns the server's delay."""
+    delay = server_delay(ex)
+    log.info("nouvel essai n° %d après %s (%s)", attempt,
+             f"{delay} s demandées par SharePoint" if delay is not None else "un délai croissant", _why(ex))
+    return delay
 
 
 def _raise_typed(e: Exception, what: str):
     """Re-raise a failed request as what the caller does next: fatal (auth), retry later, or as is."""
     if isinstance(e, req_exc.RequestException) and not isinstance(e, ClientRequestException):
-        raise RetryableError(f"SharePoint injoignable pendant : {what} ({type(e).__name__})") from None
+        if unreachable(e):
+            err = RetryableError(f"SharePoint injoignable à cette adresse pendant : {what} (connexion refusée, "
+                                 "nom inconnu ou délai de connexion dépassé)")
+            err.hint = "Vérifiez `sharepoint.site_url`, le réseau et le proxy (variable HTTPS_PROXY)."
+            raise err from None
+        err = RetryableError(f"SharePoint injoignable pendant : {what} ({type(e).__name__})")
+        err.hint = "Réessayez plus tard ; si cela se répète, vérifiez le réseau et le proxy (HTTPS_PROXY)."
+        raise err from None
     status = getattr(getattr(e, "response", None), "status_code", None)
     if status in (401, 403):
         raise AuthError(f"accès refusé par SharePoint ({status}) pendant : {what}. "
@@ -170,6 +212,7 @@ class SharePointSite:
         self._folders: set[str] = set()
         self._locale: Locale | None = None
         self._regional_settings: dict | None = None
+        _digest_policy(ctx, max_retries)
 
     @classmethod
     def from_config(cls, config) -> "SharePointSite":
@@ -193,8 +236,7 @@ class SharePointSite:
         try:
             # with_auto_retry() ignores Retry-After in office365 3.3; this path honours it.
             self.ctx.execute_query_retry(max_retry=self.max_retries + 1, timeout_secs=1,  # attempts, not retries
-                                         failure_callback=lambda _n, ex: server_delay(ex),
-                                         is_retriable=_retriable)
+                                         failure_callback=log_retry, is_retriable=_retriable)
         except (ClientRequestException, req_exc.RequestException) as e:
             self._drop_pending()
             _raise_typed(e, what)
@@ -216,7 +258,7 @@ class SharePointSite:
             return self.ctx.pending_request().execute_request_direct(req).json()
         try:
             return retry(once, max_retry=self.max_retries + 1, timeout_secs=1, is_retriable=_retriable,
-                         on_failure=lambda _n, ex: server_delay(ex))
+                         on_failure=log_retry)
         except (ClientRequestException, req_exc.RequestException) as e:
             _raise_typed(e, what)
 
@@ -240,7 +282,7 @@ class SharePointSite:
             try:
                 self._regional_settings = self._get_json(
                     f"{self.site_url}/_api/web/RegionalSettings?$expand=TimeZone", "paramètres régionaux")["d"]
-            except (ClientRequestException, RetryableError, KeyError) as e:
+            except (ClientRequestException, KeyError) as e:   # unreachable: raised, not papered over
                 log.warning("paramètres régionaux du site illisibles (%s)", _short(e))
                 self._regional_settings = {}
         return self._regional_settings
@@ -524,6 +566,32 @@ class SharePointSite:
     def _read_library(self, library: str, extra: list[FieldInfo]) -> list[dict]:
         builtins = [FieldInfo(n, n, "Text", n) for n in ("FileLeafRef", "FileRef", "FSObjType")]
         return self.read_items(library, builtins + extra, with_editor=False)
+
+
+def _digest_policy(ctx, max_retries: int) -> None:
+    """The client fetches its form digest with its own retry loop (5 tries, 5 s base backoff:
+    about 90 s against a host that does not answer). copil's policy replaces it: `max_retries`,
+    the server's delay when it gives one, and no retry at all when nothing answers."""
+    req = ctx.pending_request()
+    original = getattr(req, "_fetch_context_web_information", None)
+    if original is None or getattr(original, "_copil", False):
+        return
+    from office365.runtime.retry import retry
+
+    def fetch():
+        def once():
+            # the client's own fetch (it imports `retry` when called), made single-try for the
+            # duration of the call; copil makes its SharePoint calls from one thread at a time
+            from office365.runtime import retry as client_retry
+            saved = client_retry.retry
+            client_retry.retry = lambda func, **_kw: func()
+            try:
+                return original()
+            finally:
+                client_retry.retry = saved
+        return retry(once, max_retry=max_retries + 1, timeout_secs=1, is_retriable=_retriable, on_failure=log_retry)
+    fetch._copil = True
+    req._fetch_context_web_information = fetch
 
 
 def _get(obj, key):

@@ -147,7 +147,7 @@ def check(config: Path = ConfigOpt):
     from connector.check import run_checks
     cfg = _load(config)
     say("✔ Configuration valide", "green")
-    code = 0
+    code, hint = 0, None
     for step in run_checks(cfg):   # the checks stop by themselves after a blocking failure
         if step.ok:
             say(("⚠ " if step.warning else "✔ ") + step.message, "yellow" if step.warning else "green")
@@ -155,10 +155,11 @@ def check(config: Path = ConfigOpt):
             log.error(mask(step.message), extra={"exit_code": step.exit_code})
         else:
             err.print(f"✘ {mask(step.message)}", style="red", highlight=False, markup=False)
-        code = code or (0 if step.ok else step.exit_code)
+        if not step.ok and not code:
+            code, hint = step.exit_code, step.hint or CHECK_HINTS.get(step.exit_code)
     if code:
-        if not _opts["json"] and CHECK_HINTS.get(code):
-            err.print(CHECK_HINTS[code], highlight=False, markup=False)
+        if not _opts["json"] and hint:
+            err.print(hint, highlight=False, markup=False)
         raise typer.Exit(code)
     say("✔ Une synchronisation réelle peut tourner.", "green")
 

@@ -96,6 +96,8 @@ def setup_logging(json_mode: bool = False, verbose: bool = False, stream=None) -
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
     for noisy in ("urllib3", "apscheduler.executors", "matplotlib", "PIL", "msal"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # The client logs its listeners' exceptions with tracebacks; copil reports them in French.
+    logging.getLogger("office365").setLevel(logging.DEBUG if verbose else logging.CRITICAL)
 
 
 class ProgressReporter:

@@ -336,3 +336,21 @@ def test_demo_keep_leaves_a_configuration_that_works_against_the_kept_emulator(t
         srv.stop()
     res = runner.invoke(cli.app, ["demo", "--projects", "4", "--keep", str(keep)])
     assert res.exit_code == 2 and "déjà" in _out(res)
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:9/sites/projets", "http://sharepoint.copil-test.invalid/sites/x"])
+def test_unreachable_sharepoint_is_reported_at_once_without_tracebacks(tmp_path, monkeypatch, url):
+    import time
+    monkeypatch.setenv("COPIL_TEST_TOKEN", "x")
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[sharepoint]\nsite_url = "{url}"\nauth = "bearer"\ntoken_env = "COPIL_TEST_TOKEN"\n'
+                   f'max_retries = 6\n[state]\nurl = "sqlite:///{(tmp_path / "s.db").as_posix()}"\n', encoding="utf-8")
+    for command in ("check", "sync"):
+        t0 = time.monotonic()
+        res = runner.invoke(cli.app, [command, "--config", str(cfg)])
+        elapsed = time.monotonic() - t0
+        out = _out(res)
+        assert res.exit_code == 4, out
+        assert "injoignable à cette adresse" in out and "sharepoint.site_url" in out
+        assert "Traceback" not in out and "urllib3" not in out
+        assert elapsed < 30, f"{command} took {elapsed:.0f} s"   # was 4 to 11 minutes: retries of a dead address
