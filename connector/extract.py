@@ -74,6 +74,17 @@ def resolve(site: SharePointSite, config, *, include_owned: bool = True, reports
                 continue
             cols[logical] = f
         out.lists[key] = ResolvedList(key, info, cols, wanted)
+    fin = config.finance_export
+    if fin.enabled and not site.list_exists(fin.library):
+        # Without the export, list figures would silently replace the finance software's:
+        # required when [finance_export] is declared, a warning for the default.
+        text = (f"la bibliothèque de l'export financier « {fin.library} » n'existe pas (clé `finance_export.library`)")
+        if "finance_export" in config.model_fields_set:
+            out.problems.append(text + " : corrigez son nom, ou enabled = false si la collectivité n'en dépose pas")
+        else:
+            out.skipped.append(text + " : export ignoré (déclarez [finance_export] pour le rendre obligatoire, "
+                               "ou enabled = false pour taire ce message)")
+            log.warning(out.skipped[-1])
     if reports:   # the report library must exist with its metadata columns before anything is written
         lib = config.reports.library
         try:

@@ -55,6 +55,16 @@ report_hashes = Table(
 )
 
 
+# Where each report was last published, so a project renamed the same day replaces its report
+# instead of leaving a second one beside it (separate table: no migration of existing states).
+report_files = Table(
+    "copil_report_files", metadata,
+    Column("key", String(400), primary_key=True),
+    Column("url", Text, nullable=False),
+    Column("day", String(10), nullable=False),
+)
+
+
 def jsonable(v):
     """Indicator values as JSON: dates ISO, NaN/NaT -> None, numpy scalars -> Python."""
     if v is None:
@@ -102,6 +112,17 @@ class ReportHashes:
         with self.engine.begin() as c:
             c.execute(delete(report_hashes).where(report_hashes.c.key == key))
             c.execute(insert(report_hashes).values(key=key, hash=value, updated_at=_now()))
+
+    def published(self, key: str) -> tuple[str, str] | None:
+        """(server-relative URL, COPIL day) of the last published report for `key`."""
+        with self.engine.connect() as c:
+            row = c.execute(select(report_files.c.url, report_files.c.day).where(report_files.c.key == key)).first()
+        return (row[0], row[1]) if row else None
+
+    def record(self, key: str, url: str, day: str) -> None:
+        with self.engine.begin() as c:
+            c.execute(delete(report_files).where(report_files.c.key == key))
+            c.execute(insert(report_files).values(key=key, url=url, day=day))
 
 
 def state_error(url: str, e: Exception) -> ConfigError:

@@ -183,3 +183,19 @@ def test_report_library_columns_renamed_in_the_toml(emulator, tmp_path):
     bad = _cfg(emulator, tmp_path, layout, reports={"columns": {"weather": "Météo"}})
     problems = [s.message for s in run_checks(bad) if not s.ok]
     assert any("« Météo » (clé `reports.columns.weather`)" in p for p in problems)
+
+
+def test_a_misnamed_finance_export_library_stops_check_and_sync_when_declared(emulator, tmp_path):
+    site = seed(emulator.backend, "projets", 3)
+    cfg = _cfg(emulator, tmp_path, Layout(), publish=False, finance_export={"library": "Export finances"})
+    problems = [s for s in run_checks(cfg) if not s.ok]
+    assert problems and "finance_export.library" in problems[0].message and problems[0].exit_code == 4
+    import pytest
+    from connector.errors import SchemaError
+    with pytest.raises(SchemaError):
+        run_sync(cfg, as_of=AS_OF)
+    assert owned(site, 2)["Météo calculée"] is None          # nothing written from list figures alone
+    default = config(emulator, tmp_path)                       # the default name, absent: a warning
+    site.delete_list(site.list_by_title("Exports finances"))
+    steps = list(run_checks(default))
+    assert all(s.ok for s in steps) and any(s.warning and "export financier" in s.message for s in steps)

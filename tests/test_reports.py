@@ -244,3 +244,32 @@ def test_variable_reference_is_up_to_date():
     from connector.reports.variables import reference
     doc = (Path(__file__).resolve().parents[1] / "docs" / "template-variables.md").read_text(encoding="utf-8")
     assert doc.strip() == reference().strip(), "run: python -m connector.reports.variables > docs/template-variables.md"
+
+
+def test_a_renamed_project_replaces_its_report_of_the_day_and_keeps_older_ones(emulator, tmp_path):
+    site = seeded(emulator, 3)
+    cfg = config(emulator, tmp_path, reports={"enabled": True})
+    run_sync(cfg, as_of=AS_OF)
+    folder = "/sites/projets/rapports copil/2026/ppi-2024-001/"
+    lst = site.list_by_title("Projets")
+    lst.items[1].values["Title"] = "Rénovation et extension de l'école Jules Ferry"
+    run_sync(cfg, as_of=AS_OF)
+    same_day = sorted(k for k in site.files if k.startswith(folder))
+    assert len(same_day) == 1 and "extension" in same_day[0]
+    lst.items[1].values["Title"] = "École Jules Ferry"
+    from datetime import timedelta
+    run_sync(cfg, as_of=AS_OF + timedelta(days=28))     # the next COPIL: the previous report stays
+    assert len([k for k in site.files if k.startswith(folder)]) == 2
+
+
+def test_no_report_for_a_project_whose_columns_could_not_be_written(emulator, tmp_path):
+    site = seeded(emulator, 3)
+    emulator.admin("POST", "faults", json={"error_paths": [
+        {"pattern": r"getItemById\(2\)/ValidateUpdateListItem", "status": 409}]})
+    summary = run_sync(config(emulator, tmp_path, reports={"enabled": True}), as_of=AS_OF)
+    assert summary.failed == 1 and summary.exit_code == 5
+    names = " ".join(k for k in site.files if "rapports copil" in k)
+    assert "ppi-2024-001" in names and "ppi-2024-002" not in names
+    emulator.admin("DELETE", "faults")
+    again = run_sync(config(emulator, tmp_path, reports={"enabled": True}), as_of=AS_OF)
+    assert again.failed == 0 and "rapports copil/2026/ppi-2024-002" in " ".join(site.files)

@@ -28,6 +28,7 @@ class ReportSummary:
     skipped: int = 0
     files: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    withheld: list[str] = field(default_factory=list)   # projects whose write-back failed
 
 
 def safe_file_name(name: str, max_len: int = 120) -> str:
@@ -87,7 +88,8 @@ def prepare_templates(site, reports_cfg: ReportsConfig) -> tuple[Path, Path]:
 
 def publish_reports(site, portfolio, *, reports_cfg: ReportsConfig, collectivite: str, copil_date: date,
                     previous: dict[str, dict], hashes, force: bool = False, out_dir=None,
-                    only: list[str] | None = None, progress=None, templates=None) -> ReportSummary:
+                    only: list[str] | None = None, progress=None, templates=None,
+                    skip: set | frozenset = frozenset()) -> ReportSummary:
     summary = ReportSummary()
     project_tpl, portfolio_tpl = templates or prepare_templates(site, reports_cfg)
     year, day = str(copil_date.year), copil_date.isoformat()
@@ -109,11 +111,26 @@ def publish_reports(site, portfolio, *, reports_cfg: ReportsConfig, collectivite
         else:
             url = site.upload_file(reports_cfg.library, folder, name, data, fields)
             summary.files.append(url)
+            before = hashes.published(key)
+            if before and before[1] == day and before[0].lower() != url.lower():
+                # same COPIL, new name (the title changed): one report per project and COPIL
+                try:
+                    site.delete_file(before[0])
+                    log.info("rapport remplacé le même jour : %s supprimé", before[0])
+                except Exception as e:   # already removed by someone: nothing to replace
+                    log.info("ancien rapport %s non supprimé (%s)", before[0], e)
+            hashes.record(key, url, day)
         hashes.set(key, h)
         summary.uploaded += 1
 
     for code in codes:
         row = portfolio.projects.loc[code]
+        if code in skip:
+            summary.withheld.append(code)
+            log.warning("rapport du projet %s non publié : ses colonnes n'ont pas pu être écrites", code)
+            if progress:
+                progress(1)
+            continue
         try:
             folder = reports_cfg.folder.format(year=year, code=safe_file_name(code),
                                                direction=safe_file_name(str(row["direction"] or "Sans direction")))
