@@ -446,51 +446,68 @@ class SharePointSite:
         return results
 
     def _write_chunk(self, title, info: ListInfo, chunk: list[ItemUpdate], system: bool):
+        """One $batch of system updates. A whole batch throttled or dropped is sent again; an
+        operation that failed transiently inside it (429, 5xx) is sent again alone with the
+        others that did; a permanent refusal (4xx) is returned for the dead letters. Every
+        write is idempotent (the same values), so a retry never writes a different value."""
+        results: dict[int, ItemWriteResult] = {}
+        pending = list(chunk)
         for attempt in range(self.max_retries + 1):
-            splist = self.ctx.web.lists.get_by_id(info.id)   # by id: a title in a $batch part is not encoded
-            queued = []
-            for u in chunk:
-                form = [{"__metadata": {"type": "SP.ListItemFormUpdateValue"}, "FieldName": k,
-                         "FieldValue": form_value(info.by_internal(k).kind if info.by_internal(k) else "Text", v,
-                                                  self.locale)}
-                        for k, v in u.values.items()]
-                if u.modified:
-                    form.append({"__metadata": {"type": "SP.ListItemFormUpdateValue"},
-                                 "FieldName": "Modified", "FieldValue": iso_to_form(u.modified, self.locale)})
-                if u.editor:
-                    form.append({"__metadata": {"type": "SP.ListItemFormUpdateValue"},
-                                 "FieldName": "Editor", "FieldValue": json.dumps([{"Key": u.editor}])})
-                rt = ClientResult(self.ctx, ClientValueCollection(ListItemFormUpdateValue))
-                payload = {"formValues": form, "bNewDocumentUpdate": system, "datesInUTC": True}
-                qry = ServiceOperationQuery(splist.get_item_by_id(u.item_id), "ValidateUpdateListItem",
-                                            None, payload, None, rt)
-                self.ctx.add_query(qry)
-                queued.append((u, qry, rt))
+            queued = self._queue_updates(info, pending, system)
             try:
                 with self.ctx.collect_batch_failures() as failures:
                     self.ctx.execute_batch(items_per_batch=self.batch_size)
             except (ClientRequestException, req_exc.RequestException) as e:
                 self._drop_pending()
                 if attempt >= self.max_retries or not _retriable(e):
-                    return [ItemWriteResult(u.item_id, False, f"lot refusé : {_short(e)}") for u in chunk]
-                delay = server_delay(e) or min(2 ** attempt, 30)
-                log.warning("lot de %d écritures rejeté (%s), nouvel essai dans %s s", len(chunk), _short(e), delay)
+                    for u in pending:
+                        results[u.item_id] = ItemWriteResult(u.item_id, False, f"lot refusé : {_short(e)}")
+                    break
+                delay = log_retry(attempt + 1, e) or min(2 ** attempt, 30)
                 time.sleep(delay)
                 continue
             failed = {id(q): ex for q, ex in failures}
-            out = []
+            again, reason = [], ""
             for u, qry, rt in queued:
-                if id(qry) in failed:
-                    out.append(ItemWriteResult(u.item_id, False, _short(failed[id(qry)])))
+                ex = failed.get(id(qry))
+                if ex is not None:
+                    if _retriable(ex) and attempt < self.max_retries:
+                        again.append(u)
+                        reason = _why(ex)
+                    else:
+                        results[u.item_id] = ItemWriteResult(u.item_id, False, _short(ex))
                     continue
                 bad = [v for v in (rt.value or []) if v.HasException]
-                if bad:
-                    out.append(ItemWriteResult(u.item_id, False, "; ".join(
-                        f"{v.FieldName} : {v.ErrorMessage}" for v in bad)))
-                else:
-                    out.append(ItemWriteResult(u.item_id, True))
-            return out
-        return []
+                results[u.item_id] = ItemWriteResult(u.item_id, not bad, "; ".join(
+                    f"{v.FieldName} : {v.ErrorMessage}" for v in bad) or None)
+            if not again:
+                break
+            log.info("nouvel essai de %d écriture(s) sur %d du lot (%s)", len(again), len(pending), reason)
+            time.sleep(min(2 ** attempt, 30) * 0.1)
+            pending = again
+        return [results[u.item_id] for u in chunk if u.item_id in results]
+
+    def _queue_updates(self, info: ListInfo, updates: list[ItemUpdate], system: bool) -> list:
+        splist = self.ctx.web.lists.get_by_id(info.id)   # by id: a title in a $batch part is not encoded
+        queued = []
+        for u in updates:
+            form = [{"__metadata": {"type": "SP.ListItemFormUpdateValue"}, "FieldName": k,
+                     "FieldValue": form_value(info.by_internal(k).kind if info.by_internal(k) else "Text", v,
+                                              self.locale)}
+                    for k, v in u.values.items()]
+            if u.modified:
+                form.append({"__metadata": {"type": "SP.ListItemFormUpdateValue"},
+                             "FieldName": "Modified", "FieldValue": iso_to_form(u.modified, self.locale)})
+            if u.editor:
+                form.append({"__metadata": {"type": "SP.ListItemFormUpdateValue"},
+                             "FieldName": "Editor", "FieldValue": json.dumps([{"Key": u.editor}])})
+            rt = ClientResult(self.ctx, ClientValueCollection(ListItemFormUpdateValue))
+            payload = {"formValues": form, "bNewDocumentUpdate": system, "datesInUTC": True}
+            qry = ServiceOperationQuery(splist.get_item_by_id(u.item_id), "ValidateUpdateListItem",
+                                        None, payload, None, rt)
+            self.ctx.add_query(qry)
+            queued.append((u, qry, rt))
+        return queued
 
     # -- libraries ----------------------------------------------------------------------
     def ensure_folder(self, library: str, path: str) -> str:

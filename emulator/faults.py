@@ -1,6 +1,7 @@
 """Injected faults (latency, throttling, drops, 500s) and the request counters/log."""
 from __future__ import annotations
 
+import random
 import re
 import threading
 import time
@@ -20,6 +21,8 @@ class FaultConfig:
     ratelimit_reset: int = 0         # also send RateLimit-Reset (SharePoint's beta headers) when > 0
     drop_every_n: int = 0            # close the connection without answering
     error_paths: list[tuple[str, int]] = field(default_factory=list)  # (regex, status)
+    error_rate: float = 0            # share of requests and $batch operations answered 500 (seeded)
+    seed: int = 0
 
     @classmethod
     def from_json(cls, d: dict) -> "FaultConfig":
@@ -33,6 +36,7 @@ class FaultConfig:
             ratelimit_reset=int(t.get("ratelimit_reset", 0)),
             drop_every_n=int(d.get("drop_every_n", 0)),
             error_paths=[(e["pattern"], int(e.get("status", 500))) for e in d.get("error_paths", [])],
+            error_rate=float(d.get("error_rate", 0)), seed=int(d.get("seed", 0)),
         )
 
     def to_json(self) -> dict:
@@ -41,7 +45,8 @@ class FaultConfig:
                              "status": self.throttle_status, "retry_after": self.retry_after,
                              "ratelimit_reset": self.ratelimit_reset},
                 "drop_every_n": self.drop_every_n,
-                "error_paths": [{"pattern": p, "status": s} for p, s in self.error_paths]}
+                "error_paths": [{"pattern": p, "status": s} for p, s in self.error_paths],
+                "error_rate": self.error_rate, "seed": self.seed}
 
 
 class Drop(Exception):
@@ -55,6 +60,7 @@ class Faults:
         self._n = 0
         self._window: deque[float] = deque()
         self.log: deque[dict] = deque(maxlen=log_size)
+        self._rng = random.Random(self.config.seed)
         self.reset_counters()
 
     def configure(self, config: FaultConfig) -> None:
@@ -63,12 +69,15 @@ class Faults:
             self.config = config
             self._n = 0
             self._window.clear()
+            self._rng = random.Random(config.seed)
 
     def reset_counters(self) -> None:
         with self._lock:
             self.seq = 0
             self.requests = 0
             self.throttled = 0
+            self.dropped = 0
+            self.errors = 0
             self.by_method: Counter = Counter()
             self.by_route: Counter = Counter()
             self.log.clear()
@@ -87,6 +96,8 @@ class Faults:
         if c.latency_ms:
             time.sleep(c.latency_ms / 1000)
         if c.drop_every_n and n % c.drop_every_n == 0:
+            with self._lock:
+                self.dropped += 1
             raise Drop()
         if (c.throttle_every_n and n % c.throttle_every_n == 0) or (c.throttle_rps and rate > c.throttle_rps):
             with self._lock:
@@ -99,11 +110,21 @@ class Faults:
         self.check_error_paths(path)
 
     def check_error_paths(self, path: str) -> None:
-        """Injected 500s (or any status) on matching paths; also applied to $batch operations."""
+        """Injected 500s (or any status) on matching paths, and at `error_rate`; also applied to
+        $batch operations."""
         for pattern, status in self.config.error_paths:
             if re.search(pattern, path):
+                with self._lock:
+                    self.errors += 1
                 raise errors.SPError(status, "-2146232832", "Microsoft.SharePoint.SPException",
                                      f"Injected fault on {path}.")
+        if self.config.error_rate:
+            with self._lock:
+                hit = self._rng.random() < self.config.error_rate
+                self.errors += hit
+            if hit:
+                raise errors.SPError(500, "-2146232832", "Microsoft.SharePoint.SPException",
+                                     f"Injected random fault on {path}.")
 
     def record(self, method: str, path: str, route: str, status: int, ms: float, user_agent: str = "") -> None:
         with self._lock:
@@ -122,7 +143,8 @@ class Faults:
     def stats(self) -> dict:
         with self._lock:
             return {"requests": self.requests, "by_method": dict(self.by_method),
-                    "by_route": dict(self.by_route), "throttled": self.throttled,
+                    "by_route": dict(self.by_route), "throttled": self.throttled, "dropped": self.dropped,
+                    "errors": self.errors, "injected": self.throttled + self.dropped + self.errors,
                     "faults": self.config.to_json()}
 
     def entries(self, since: int = 0) -> list[dict]:
