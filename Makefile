@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-all bench clean install
+.PHONY: demo test test-all bench robustness clean install
 
 install: $(STAMP)
 
@@ -29,6 +29,11 @@ test: $(STAMP)
 
 test-all: $(STAMP)
 	$(PY) -m pytest -q -n 2 $(PYTEST_ARGS)
+
+# Faults, kill points and hostile input at full size (about 15 minutes on 2 cores); the last
+# line is "faults injected: N, kill points: N, bad inputs: N, data lost: N".
+robustness: $(STAMP)
+	$(PY) -m tests.robustness --faults 1000 --kills 100
 
 bench: $(STAMP)
 	@if ls bench/*.py >/dev/null 2>&1; then \

@@ -53,6 +53,9 @@ class SharePointConfig(_Strict):
     ca_bundle: str | None = Field(None, description="CA certificates file to trust (SharePoint Server behind an "
                                   "internal PKI); by default the system's, or REQUESTS_CA_BUNDLE.")
     max_retries: int = Field(6, ge=0, le=20, description="Retries of a throttled or failed request.")
+    retry_backoff_seconds: float = Field(1.0, gt=0, le=60, description="Base of the exponential delay between "
+                                         "retries when SharePoint gives no Retry-After (doubled at each retry, "
+                                         "randomised, at most 30 s).")
 
     @model_validator(mode="after")
     def _auth_fields(self):

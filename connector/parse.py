@@ -13,6 +13,16 @@ from zoneinfo import ZoneInfo
 from connector.formatting import fr_amount
 
 _SPACES = re.compile(r"[\s\u00a0\u202f\u2009']")
+# Digits separated by spaces must be thousands groups: "1 234 567" is a number, "1 2 3" is not.
+_GROUPS = re.compile(r"[0-9]+(?:[\s\u00a0\u202f\u2009'][0-9]+)+")
+
+
+def _grouped(text: str) -> bool:
+    for m in _GROUPS.finditer(text):
+        parts = _SPACES.split(m.group())
+        if len(parts[0]) > 3 or any(len(p) != 3 for p in parts[1:]):
+            return False
+    return True
 _EMPTY = {"", "-", "–", "—"}
 _UNKNOWN = {"n.c.", "nc", "n/c", "?", "??", "à définir", "a definir", "à venir", "tbd", "inconnu", "néant", "xxx"}
 _MULT = {"k": 1e3, "m": 1e6, "md": 1e9, "mds": 1e9, "mrd": 1e9}
@@ -61,7 +71,7 @@ def _number(text: str) -> float | None:
         t = t.replace(".", "")
     elif "." in t and re.fullmatch(r"\d{1,3}\.\d{3}", t.lstrip("+-")):
         t = t.replace(".", "")   # 1.250 in a French amount is a thousands separator
-    if not re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?", t, re.I):
+    if not re.fullmatch(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)(e[+-]?[0-9]+)?", t, re.I):
         return None   # "nan", "inf", "infinity" are not numbers a person typed
     value = float(t)
     return value if math.isfinite(value) else None
@@ -103,6 +113,8 @@ def _amount(raw, currency: str) -> tuple[float | None, str | None]:
             break
     for word, short in _WORDS:
         low = low.replace(word, short)
+    if not _grouped(low.split(",")[0]):
+        return None, f"montant illisible : « {text} »"
     m = _AMOUNT.match(_SPACES.sub("", low))
     if not m:
         return None, f"montant illisible : « {text} »"
@@ -130,6 +142,8 @@ def parse_percent(raw) -> tuple[float | None, str | None]:
             return None, f"pourcentage illisible : « {text} »"
     else:
         text = str(raw).strip()
+        if text.count("%") > 1 or not _grouped(text):
+            return None, f"pourcentage illisible : « {text} »"
         compact = _SPACES.sub("", text).rstrip("%").strip()
         value = _number(compact) if compact else None
         if value is None:
@@ -207,7 +221,7 @@ def parse_number(raw) -> tuple[float | None, str | None]:
         if not math.isfinite(float(raw)):
             return None, f"nombre illisible : « {raw} »"
         return float(raw), None
-    value = _number(_SPACES.sub("", str(raw)))
+    value = _number(_SPACES.sub("", str(raw))) if _grouped(str(raw)) else None
     if value is None:
         return None, f"nombre illisible : « {raw} »"
     return value, None

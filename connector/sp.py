@@ -201,18 +201,19 @@ def iso_to_form(iso: str, locale: Locale = FR) -> str:
 
 class SharePointSite:
     def __init__(self, ctx, session, *, site_url: str, page_size: int = 5000, batch_size: int = 100,
-                 max_retries: int = 6):
+                 max_retries: int = 6, backoff: float = 1.0):
         self.ctx = ctx
         self.session = session
         self.site_url = site_url.rstrip("/")
         self.page_size = min(page_size, 5000)
         self.batch_size = min(batch_size, 100)
         self.max_retries = max_retries
+        self.backoff = backoff   # base of the exponential delay when the server gives none
         self._lists: dict[str, ListInfo] = {}
         self._folders: set[str] = set()
         self._locale: Locale | None = None
         self._regional_settings: dict | None = None
-        _digest_policy(ctx, max_retries)
+        _digest_policy(ctx, max_retries, backoff)
 
     @classmethod
     def from_config(cls, config) -> "SharePointSite":
@@ -220,7 +221,7 @@ class SharePointSite:
         sp = config.sharepoint
         ctx, session = build_context(sp)
         return cls(ctx, session, site_url=sp.site_url, page_size=sp.page_size, batch_size=sp.batch_size,
-                   max_retries=getattr(sp, "max_retries", 6))
+                   max_retries=getattr(sp, "max_retries", 6), backoff=getattr(sp, "retry_backoff_seconds", 1.0))
 
     @property
     def requests(self) -> int:
@@ -235,7 +236,7 @@ class SharePointSite:
         """Execute pending queries, mapping failures to copil's typed errors."""
         try:
             # with_auto_retry() ignores Retry-After in office365 3.3; this path honours it.
-            self.ctx.execute_query_retry(max_retry=self.max_retries + 1, timeout_secs=1,  # attempts, not retries
+            self.ctx.execute_query_retry(max_retry=self.max_retries + 1, timeout_secs=self.backoff,  # attempts
                                          failure_callback=log_retry, is_retriable=_retriable)
         except (ClientRequestException, req_exc.RequestException) as e:
             self._drop_pending()
@@ -257,7 +258,7 @@ class SharePointSite:
             req.set_header("Accept", "application/json;odata=verbose")
             return self.ctx.pending_request().execute_request_direct(req).json()
         try:
-            return retry(once, max_retry=self.max_retries + 1, timeout_secs=1, is_retriable=_retriable,
+            return retry(once, max_retry=self.max_retries + 1, timeout_secs=self.backoff, is_retriable=_retriable,
                          on_failure=log_retry)
         except (ClientRequestException, req_exc.RequestException) as e:
             _raise_typed(e, what)
@@ -463,7 +464,8 @@ class SharePointSite:
                     for u in pending:
                         results[u.item_id] = ItemWriteResult(u.item_id, False, f"lot refusé : {_short(e)}")
                     break
-                delay = log_retry(attempt + 1, e) or min(2 ** attempt, 30)
+                delay = log_retry(attempt + 1, e)
+                delay = min(self.backoff * 2 ** attempt, 30) if delay is None else delay
                 time.sleep(delay)
                 continue
             failed = {id(q): ex for q, ex in failures}
@@ -483,7 +485,7 @@ class SharePointSite:
             if not again:
                 break
             log.info("nouvel essai de %d écriture(s) sur %d du lot (%s)", len(again), len(pending), reason)
-            time.sleep(min(2 ** attempt, 30) * 0.1)
+            time.sleep(min(self.backoff * 2 ** attempt, 30) * 0.1)
             pending = again
         return [results[u.item_id] for u in chunk if u.item_id in results]
 
@@ -585,7 +587,7 @@ class SharePointSite:
         return self.read_items(library, builtins + extra, with_editor=False)
 
 
-def _digest_policy(ctx, max_retries: int) -> None:
+def _digest_policy(ctx, max_retries: int, backoff: float = 1.0) -> None:
     """The client fetches its form digest with its own retry loop (5 tries, 5 s base backoff:
     about 90 s against a host that does not answer). copil's policy replaces it: `max_retries`,
     the server's delay when it gives one, and no retry at all when nothing answers."""
@@ -606,7 +608,8 @@ def _digest_policy(ctx, max_retries: int) -> None:
                 return original()
             finally:
                 client_retry.retry = saved
-        return retry(once, max_retry=max_retries + 1, timeout_secs=1, is_retriable=_retriable, on_failure=log_retry)
+        return retry(once, max_retry=max_retries + 1, timeout_secs=backoff, is_retriable=_retriable,
+                     on_failure=log_retry)
     fetch._copil = True
     req._fetch_context_web_information = fetch
 

@@ -50,12 +50,17 @@ def safe_file_name(name: str, max_len: int = 120) -> str:
     return f"{stem}.{ext}" if ext else stem
 
 
+MAX_NAME = 200   # SharePoint allows 255 per name; synced copies on Windows need room to spare
+
+
 def _fit(folder_url: str, code: str, title: str, day: str, ext: str = "docx") -> str:
-    """Shorten the title (never the code) so the server-relative path stays within 400 chars."""
+    """Shorten the title (never the code) so the name stays within MAX_NAME characters and the
+    server-relative path within 400."""
     base = f"COPIL {code} - {{}} - {day}.{ext}"
-    room = MAX_PATH - len(folder_url) - 1 - len(base.format(""))
+    limit = min(MAX_NAME, MAX_PATH - len(folder_url) - 1)
+    room = limit - len(base.format(""))
     short = title if len(title) <= room else title[: max(room - 1, 0)].rstrip() + "…"
-    return safe_file_name(base.format(short), max_len=max(MAX_PATH - len(folder_url) - 1, 20))
+    return safe_file_name(base.format(short), max_len=max(limit, 20))
 
 
 def _template(cfg: ReportsConfig, name: str, site, kind: str) -> Path:

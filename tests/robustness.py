@@ -1,0 +1,422 @@
+"""The robustness suite: injected faults, kill points and hostile input, against the emulator,
+checked for lost data. `make robustness` runs it at full size; `tests/test_robustness.py` runs a
+reduced count in `make test`.
+
+"Data lost" counts any change not written at the end of a run that completed, any staff value
+or `Modified`/`Editor` changed, any report missing or duplicated, any hostile value that neither
+became a finding nor rendered, any run that crashed instead of reporting.
+
+    python -m tests.robustness [--faults 1000] [--kills 100] [--seed 7]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+AS_OF = date(2026, 11, 24)
+OWNED = {"Météo calculée", "Motifs de la météo", "Glissement (jours)", "Taux d'exécution CP", "Taux d'engagement AP",
+         "Consommation AP", "Prochain jalon", "Alertes", "Qualité des données", "Dernière synchro copil"}
+
+
+@dataclass
+class Tally:
+    faults: int = 0
+    kills: int = 0
+    bad_inputs: int = 0
+    lost: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def loss(self, what: str) -> None:
+        self.lost += 1
+        self.notes.append(what)
+
+    def line(self) -> str:
+        return (f"faults injected: {self.faults}, kill points: {self.kills}, bad inputs: {self.bad_inputs}, "
+                f"data lost: {self.lost}")
+
+
+# -- helpers ------------------------------------------------------------------------
+def _config_dict(srv, site: str, state: Path, token_env: str, **over) -> dict:
+    data = {"collectivite": {"name": "Commune de test"},
+            "sharepoint": {"site_url": srv.site_url(site), "auth": "bearer", "token_env": token_env,
+                           "batch_size": 5, "max_retries": 10, "retry_backoff_seconds": 0.05},
+            "state": {"url": f"sqlite:///{state.as_posix()}"},
+            "reports": {"enabled": True}}
+    for k, v in over.items():
+        data[k] = {**data.get(k, {}), **v}
+    return data
+
+
+def _toml(data: dict) -> str:
+    import json
+    out = []
+    for section, values in data.items():
+        out.append(f"[{section}]")
+        out += [f"{k} = {json.dumps(v, ensure_ascii=False)}" for k, v in values.items()]
+    return "\n".join(out) + "\n"
+
+
+def _staff(site) -> dict:
+    """Everything a person typed, plus Modified/Editor and the version history, per item."""
+    lst = site.list_by_title("Projets")
+    owned = {f.internal_name for f in lst.fields.values() if f.title in OWNED}
+    return {i: ({k: v for k, v in it.values.items() if k not in owned}, it.modified, it.editor_id, len(it.versions))
+            for i, it in lst.items.items()}
+
+
+def _owned(site) -> dict:
+    lst = site.list_by_title("Projets")
+    names = {f.internal_name: f.title for f in lst.fields.values() if f.title in OWNED - {"Dernière synchro copil"}}
+    code = lst.field_by_title("Code opération").internal_name
+    return {it.values.get(code): {t: it.values.get(n) for n, t in names.items()} for it in lst.items.values()}
+
+
+def _reports(site, day: str) -> dict[str, int]:
+    """Reports of the day per project folder (the synthesis included)."""
+    lib = site.list_by_title("Rapports COPIL")
+    out: dict[str, int] = {}
+    for f in site.files.values():
+        if f.list_id == lib.id and f.name.endswith(f"{day}.docx"):
+            folder = f.url.rsplit("/", 2)[-2]
+            out[folder] = out.get(folder, 0) + 1
+    return out
+
+
+def _mutate(rng: random.Random, sites, n: int) -> None:
+    """The same edits a project manager would make, on the site under test and the reference."""
+    from emulator.sample import fr
+    first = sites[0].list_by_title("Projets")
+    ids = sorted(first.items)
+    fields = {f.title: f.internal_name for f in first.fields.values()}
+    edits = []
+    for _ in range(n):
+        item = rng.choice(ids)
+        kind = rng.choice(["forecast_end", "progress", "ap_voted"])
+        if kind == "forecast_end":
+            value = fr(date(2027, rng.randint(1, 12), rng.randint(1, 28)))
+            edits.append((item, fields["Fin prévisionnelle"], value))
+        elif kind == "progress":
+            edits.append((item, fields["Avancement physique"], f"{rng.randint(0, 20) * 5} %"))
+        else:
+            edits.append((item, fields["AP votée"], f"{rng.randint(20, 800) * 10_000} €"))
+    for site in sites:
+        lst = site.list_by_title("Projets")
+        for item, name, value in edits:
+            lst.items[item].values[name] = value
+
+
+# -- faults -------------------------------------------------------------------------
+def run_faults(target: int, seed: int, tally: Tally, work: Path, projects: int = 40) -> None:
+    from connector.config import from_dict
+    from connector.pipeline import run_sync
+    from emulator.sample import seed as seed_site
+    from emulator.server import start
+    rng = random.Random(seed)
+    srv = start()
+    try:
+        site = seed_site(srv.backend, "projets", projects)
+        ref = seed_site(srv.backend, "reference", projects)
+        os.environ["COPIL_ROBUST_TOKEN"] = srv.tokens["write"]
+        cfg = from_dict(_config_dict(srv, "projets", work / "faults.db", "COPIL_ROBUST_TOKEN"))
+        ref_cfg = from_dict(_config_dict(srv, "reference", work / "faults-ref.db", "COPIL_ROBUST_TOKEN"))
+        staff = _staff(site)
+        rounds = 0
+        while tally.faults < target and rounds < 400:
+            rounds += 1
+            _mutate(rng, [site, ref], rng.randint(1, 4))
+            run_sync(ref_cfg, as_of=AS_OF)
+            staff = {**staff, **{i: s for i, s in _staff(site).items() if i not in staff}}
+            expected_staff = _staff(site)
+            srv.admin("POST", "stats/reset")
+            srv.admin("POST", "faults", json={
+                "throttle": {"every_n": rng.randint(2, 6), "status": rng.choice([429, 503]),
+                             "retry_after": rng.choice([0] * 7 + [1]), "ratelimit_reset": rng.choice([0] * 7 + [1])},
+                "drop_every_n": rng.choice([0, 5, 7, 11]), "error_rate": rng.choice([0.1, 0.15, 0.2]),
+                "seed": rng.randint(1, 10**6)})
+            try:
+                summary = run_sync(cfg, as_of=AS_OF)
+                completed = summary.exit_code == 0
+            except Exception as e:   # a fault storm longer than the retries: exit 4, the next run catches up
+                completed = False
+                tally.notes.append(f"round {rounds}: {type(e).__name__} (run ended, next one catches up)")
+            tally.faults += srv.admin("GET", "stats").json()["injected"]
+            srv.admin("DELETE", "faults")
+            if not completed:
+                summary = run_sync(cfg, as_of=AS_OF)
+                if summary.exit_code != 0:
+                    tally.loss(f"round {rounds}: the run after the storm still failed ({summary.exit_code})")
+            if _owned(site) != _owned(ref):
+                bad = [c for c, v in _owned(site).items() if v != _owned(ref).get(c)]
+                tally.loss(f"round {rounds}: indicators differ from the fault-free run for {bad[:5]}")
+            if _staff(site) != expected_staff:
+                tally.loss(f"round {rounds}: a staff value, Modified or Editor changed")
+            counts = _reports(site, AS_OF.isoformat())
+            if len(counts) != projects + 1 or any(n != 1 for n in counts.values()):
+                tally.loss(f"round {rounds}: reports missing or duplicated ({len(counts)} folders)")
+    finally:
+        srv.stop()
+
+
+# -- kill points --------------------------------------------------------------------
+def run_kills(count: int, seed: int, tally: Tally, work: Path) -> None:
+    from connector.config import from_dict
+    from connector.pipeline import run_sync, today
+    from connector.state import State
+    from emulator.sample import seed as seed_site
+    from emulator.server import start
+    rng = random.Random(seed)
+    srv = start()
+    try:
+        site = seed_site(srv.backend, "projets", 12)
+        ref = seed_site(srv.backend, "reference", 12)
+        env = {**os.environ, "COPIL_KILL_TOKEN": srv.tokens["write"]}
+        os.environ["COPIL_KILL_TOKEN"] = srv.tokens["write"]
+        cfg_path = work / "kill.toml"
+        cfg_path.write_text(_toml(_config_dict(srv, "projets", work / "kill.db", "COPIL_KILL_TOKEN")), encoding="utf-8")
+        ref_cfg = from_dict(_config_dict(srv, "reference", work / "kill-ref.db", "COPIL_KILL_TOKEN"))
+        staff_before = _staff(site)
+        srv.admin("POST", "faults", json={"latency_ms": 3})
+        for _ in range(count):
+            _mutate(rng, [site, ref], rng.randint(0, 2))
+            staff_before = _staff(site)
+            proc = subprocess.Popen([sys.executable, "-m", "jobs.cli", "sync", "--config", str(cfg_path)],
+                                    cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(rng.uniform(0.2, 4.0))   # imports, reads, write-back, uploads, state commit
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGKILL)
+                tally.kills += 1
+            proc.wait(timeout=60)
+            if _staff(site) != staff_before:
+                tally.loss("a killed run changed a staff value, Modified or Editor")
+        srv.admin("DELETE", "faults")
+        final = subprocess.run([sys.executable, "-m", "jobs.cli", "sync", "--config", str(cfg_path)], cwd=ROOT, env=env,
+                               capture_output=True, text=True, timeout=300)
+        if final.returncode != 0:
+            tally.loss(f"the run after the kills did not start or finish by itself ({final.returncode}): "
+                       f"{final.stdout[-300:]}{final.stderr[-300:]}")
+        tz = "Europe/Paris"
+        run_sync(ref_cfg, as_of=today(tz))
+        if _owned(site) != _owned(ref):
+            tally.loss("after the kills, indicators differ from an uninterrupted run")
+        day = today(tz).isoformat()
+        counts = _reports(site, day)
+        if len(counts) != 13 or any(n != 1 for n in counts.values()):
+            tally.loss(f"after the kills: reports missing or duplicated ({counts})")
+        state, ref_state = State(f"sqlite:///{(work / 'kill.db').as_posix()}"), State(ref_cfg.state.url)
+        if [r["status"] for r in state.runs(1000) if r["status"] in ("running",)]:
+            tally.loss("a run is still marked running after the kills")
+        if state.previous_snapshots() != ref_state.previous_snapshots():
+            tally.loss("the state database's last snapshot differs from an uninterrupted run's")
+    finally:
+        srv.stop()
+
+
+# -- hostile input ------------------------------------------------------------------
+CONTROL = "".join(chr(c) for c in range(1, 32) if c not in (9, 10, 13))
+AMOUNTS = ["NaN", "Infinity", "-Infinity", "1e308", "-500000", "-1", "12,34,56", "env.", "€", "3 M€ HT TTC",
+           "douze mille", "0x1F", "1/2", "--5", "5-", "12 000 000 000 000", "☃", "NULL", "None", "#VALEUR!",
+           "#N/A", "=SOMME(A1:A3)", "12.345.678,9,1", "300 MF", "1 200 XPF", "∞", "١٢٣", "1 000 000 $",
+           "environ un million", "12 000,50 € TTC", "0,5 Md€", "1,2,3"]
+DATES = ["31/02/2025", "01/01/1900", "2200-01-01", "32/13/2026", "hier", "2026-13-45", "00/00/0000", "12/2026",
+         "Q3 2026", "∞", "1er avril", "le 3 mars", "31 juin 2026", "29/02/2025", "NaN", "9999-12-31", "1/1/1",
+         "2026-02-30T00:00:00Z", "demain matin", "<b>12/12/2026</b>"]
+PERCENTS = ["120 %", "-5 %", "moitié", "NaN", "Infinity", "50 %%", "5O %", "1e308", "½", "-0,5", "101", "200%",
+            "deux tiers", "≈ 40 %", "40 % environ", "%"]
+CHOICES = ["Tempête", "soleil radieux", "Orage;#Soleil", "☀", "n/a", "<script>alert(1)</script>", "Clôturé"]
+TEXTS = ["x" * 10_000, CONTROL + "texte", "مشروع الطريق", "🚲" * 100, "<div><b>gras</b><br>ligne</div>",
+         "{{ project.title }}{% for x in y %}", "<w:p>XML</w:p>", "A" * 300 + " mot", "\u202eRTL override",
+         "'; DROP TABLE copil_runs; --", "../../etc/passwd", "CON", "Ligne1\r\nLigne2", "\u0000nul",
+         "{{ ''.__class__.__mro__ }}", "%s%s%n", "\ufeffBOM"]
+CHILD_AMOUNTS = ["-1e308", "NaN", "abc", "1 2 3", "12€€", "-20 000"]
+
+
+def _corpus() -> list[tuple[str, str, object, bool]]:
+    """(list, logical column, value, must become a finding)."""
+    out = []
+    out += [("projects", "ap_voted", v, True) for v in AMOUNTS if v not in ("12 000,50 € TTC", "0,5 Md€")]
+    out += [("projects", "ap_voted", v, False) for v in ("12 000,50 € TTC", "0,5 Md€")]
+    out += [("projects", "forecast_end", v, True) for v in DATES]
+    out += [("subsidies", "notified_on", v, True) for v in DATES[:12]]
+    out += [("projects", "progress", v, True) for v in PERCENTS]
+    out += [("projects", "manual_weather", v, True) for v in CHOICES]
+    out += [("risks", "status", v, True) for v in CHOICES[:4]]
+    out += [("contracts", "kind", v, True) for v in CHOICES[:3]]
+    out += [("projects", "title", v[:255], False) for v in TEXTS]
+    out += [("projects", "comment", v, False) for v in TEXTS]
+    out += [("projects", "decisions", v, False) for v in TEXTS[:6]]
+    out += [("budget", "paid", v, True) for v in CHILD_AMOUNTS[:5]]
+    out += [("amendments", "amount", v, v not in ("-20 000",)) for v in CHILD_AMOUNTS]
+    out += [("milestones", "project", v, True) for v in (9999, 0, -1)]
+    out += [("risks", "probability", v, True) for v in (0.0, 5.0, -1.0, 1e308)]
+    out += [("budget", "year", v, True) for v in (1850.0, 2500.0, -2026.0)]
+    out += [("projects", "start", "1900-01-01T00:00:00Z", True), ("projects", "start", "2200-06-30T22:00:00Z", True)]
+    out += [("projects", "code", v, True) for v in ("", "   ")]
+    return out
+
+
+def run_bad_inputs(limit: int | None, tally: Tally, work: Path) -> None:
+    from connector import schema
+    from connector.config import from_dict
+    from connector.errors import CopilError
+    from connector.pipeline import run_sync
+    from emulator.sample import REFERENCE_PROJECTS
+    from emulator.sample import seed as seed_site
+    from emulator.server import start
+    corpus = _corpus()[:limit] if limit else _corpus()
+    srv = start()
+    try:
+        n_projects = len(corpus) + 10
+        site = seed_site(srv.backend, "projets", n_projects)
+        os.environ["COPIL_BAD_TOKEN"] = srv.tokens["write"]
+        placed, used = [], set()
+        for i, (key, logical, value, must_find) in enumerate(corpus):
+            item = _place(site, key, logical, value, project_index=10 + i, used=used)
+            if item is None:
+                tally.loss(f"could not place {key}.{logical} = {value!r}")
+                continue
+            placed.append((key, logical, value, must_find, item))
+        cfg = from_dict(_config_dict(srv, "projets", work / "bad.db", "COPIL_BAD_TOKEN",
+                                     finance_export={"enabled": True}))
+        try:
+            summary = run_sync(cfg, as_of=AS_OF)
+        except CopilError as e:
+            tally.loss(f"the run stopped on hostile input: {e}")
+            return
+        by_place = {(f.list_title, f.item_id, f.column) for f in summary.findings}
+        for key, logical, value, must_find, item in placed:
+            tally.bad_inputs += 1
+            column = schema.BY_KEY[key].column(logical).display
+            title = schema.BY_KEY[key].title
+            if must_find and (title, item, column) not in by_place:
+                tally.loss(f"no finding for {title} #{item} {column} = {str(value)[:40]!r}")
+        if summary.report_errors:
+            tally.loss(f"reports failed: {summary.report_errors[:3]}")
+        if summary.failed:
+            tally.loss(f"{summary.failed} write(s) dead-lettered on hostile input")
+        for idx, (code, ref) in enumerate(REFERENCE_PROJECTS.items()):
+            got = _owned(site)[code]
+            if got["Météo calculée"] != ref["expected"]["weather"]:
+                tally.loss(f"{code}: another project's bad value changed its météo")
+        written = [c for c, v in _owned(site).items() if c and not v["Météo calculée"]]
+        if written:
+            tally.loss(f"projects left without indicators: {written[:5]}")
+        tally.bad_inputs += _broken_structures(srv, site, work, tally)
+    finally:
+        srv.stop()
+
+
+def _place(site, key: str, logical: str, value, project_index: int, used: set) -> int | None:
+    """Put `value` in the item of project `project_index`, or in a child item of a project of
+    the sample's random part not used yet, as SharePoint would hand it over; returns its id."""
+    from connector import schema
+    spec = schema.BY_KEY[key]
+    lst = site.list_by_title(spec.title)
+    internal = lst.field_by_title(spec.column(logical).display).internal_name
+    if key == "projects":
+        item = lst.items.get(project_index + 1)
+    else:
+        # children of projects 4..9 (after the reference projects, before the hostile ones)
+        link = "Marché" if key == "amendments" else "Projet"
+        owners = set(range(5, 120))   # projects whose own code and title are sound
+        if key == "amendments":
+            contracts = site.list_by_title("Marchés")
+            proj = contracts.field_by_title("Projet").internal_name
+            owners = {i for i, it in contracts.items.items() if it.values.get(proj) in owners}
+        ref = lst.field_by_title(link).internal_name
+        item = next((it for it in lst.items.values()
+                     if it.values.get(ref) in owners and (key, it.id) not in used), None)
+    if item is None:
+        return None
+    used.add((key, item.id))
+    item.values[internal] = value
+    return item.id
+
+
+def _broken_structures(srv, site, work: Path, tally: Tally) -> int:
+    """A finance export that is corrupt, empty, or lacks columns; a renamed column; a deleted
+    list: each a finding or a clear configuration error, never a crash."""
+    from connector.config import from_dict
+    from connector.errors import SchemaError
+    from connector.pipeline import run_sync
+    cases = 0
+    for name, content in (("Export_corrompu.xlsx", b"PK\x03\x04 pas un classeur"), ("Export_vide.xlsx", b""),
+                          ("Export_colonnes.csv", "Code opération;Exercice\r\nPPI-2024-001;2026\r\n".encode("cp1252"))):
+        site.add_file("Exports finances", "", name, content)
+        pattern = "*" + name[-5:] if name.endswith(".xlsx") else "*.csv"
+        lib = site.list_by_title("Exports finances")
+        for f in site.files.values():   # the case under test is the most recent export
+            if f.list_id == lib.id and f.name != name:
+                f.modified = f.modified.replace(year=2020)
+        cfg = from_dict(_config_dict(srv, "projets", work / "bad.db", "COPIL_BAD_TOKEN",
+                                     finance_export={"file_pattern": pattern}, reports={"enabled": False}))
+        summary = run_sync(cfg, as_of=AS_OF)
+        cases += 1
+        if not any(f.list_title in ("Exports finances", name) or name in f.list_title for f in summary.findings):
+            tally.loss(f"finance export {name}: no finding")
+    lst = site.list_by_title("Risques")
+    status = lst.field_by_title("Statut")
+    status.title = "État du risque"   # renamed: the same column, found by its internal name
+    cases += 1
+    summary = run_sync(from_dict(_config_dict(srv, "projets", work / "bad.db", "COPIL_BAD_TOKEN",
+                                              lists={"risks": {"title": "Risques"}}, reports={"enabled": False})),
+                       as_of=AS_OF)
+    if summary.exit_code not in (0, 5) or summary.failed:
+        tally.loss("renamed column: the run did not complete")
+    del lst.fields[status.internal_name]   # deleted: a configuration error naming it
+    cases += 1
+    try:
+        run_sync(from_dict(_config_dict(srv, "projets", work / "bad.db", "COPIL_BAD_TOKEN",
+                                        lists={"risks": {"title": "Risques"}})), as_of=AS_OF)
+        tally.loss("deleted column: the run went on without it")
+    except SchemaError as e:
+        if "Statut" not in str(e):
+            tally.loss(f"deleted column: the error does not name it ({e})")
+    site.delete_list(site.list_by_title("Avenants"))
+    cases += 1
+    try:
+        run_sync(from_dict(_config_dict(srv, "projets", work / "bad.db", "COPIL_BAD_TOKEN",
+                                        lists={"amendments": {"title": "Avenants"}})), as_of=AS_OF)
+        tally.loss("deleted list declared in the configuration: the run went on")
+    except SchemaError as e:
+        if "Avenants" not in str(e):
+            tally.loss(f"deleted list: the error does not name it ({e})")
+    return cases
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--faults", type=int, default=1000)
+    ap.add_argument("--kills", type=int, default=100)
+    ap.add_argument("--bad-inputs", type=int, default=0, help="0: the whole corpus")
+    ap.add_argument("--seed", type=int, default=7)
+    args = ap.parse_args(argv)
+    import logging
+    logging.basicConfig(level=logging.ERROR)
+    tally = Tally()
+    t0 = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="copil-robustness-") as tmp:
+        work = Path(tmp)
+        run_bad_inputs(args.bad_inputs or None, tally, work)
+        print(f"hostile input: {tally.bad_inputs} values and structures ({time.monotonic() - t0:.0f} s)", flush=True)
+        run_faults(args.faults, args.seed, tally, work)
+        print(f"faults: {tally.faults} injected ({time.monotonic() - t0:.0f} s)", flush=True)
+        run_kills(args.kills, args.seed, tally, work)
+        print(f"kill points: {tally.kills} ({time.monotonic() - t0:.0f} s)", flush=True)
+    for note in tally.notes:
+        print("  -", note)
+    print(tally.line())
+    return 1 if tally.lost else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

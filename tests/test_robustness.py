@@ -1,0 +1,23 @@
+"""A reduced run of the robustness suite (`make robustness` runs it at full size): faults,
+kill points and hostile input end with no data lost."""
+from __future__ import annotations
+
+from tests.robustness import Tally, run_bad_inputs, run_faults, run_kills
+
+
+def test_faults_lose_nothing(tmp_path):
+    tally = Tally()
+    run_faults(40, seed=11, tally=tally, work=tmp_path, projects=10)
+    assert tally.faults >= 40 and tally.lost == 0, tally.notes
+
+
+def test_kill_points_lose_nothing(tmp_path):
+    tally = Tally()
+    run_kills(2, seed=5, tally=tally, work=tmp_path)
+    assert tally.lost == 0, tally.notes
+
+
+def test_hostile_input_loses_nothing(tmp_path):
+    tally = Tally()
+    run_bad_inputs(45, tally, tmp_path)
+    assert tally.bad_inputs >= 45 and tally.lost == 0, tally.notes
