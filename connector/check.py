@@ -117,7 +117,8 @@ def _probe_batch(site, config, resolved) -> Iterator[Step]:
     row = rows[0]
     try:
         results = site.update_items(rl.info.title, [ItemUpdate(row["_id"], {field.internal: row.get(field.internal)},
-                                                               modified=row["_modified"], editor=row["_editor"])])
+                                                               modified=row["_modified"], editor=row["_editor"],
+                                                               etag=row.get("_etag"))])
     except Exception as e:
         yield _fail(e, f"Écriture par lot dans « {rl.info.title} »")
         return

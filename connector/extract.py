@@ -116,14 +116,7 @@ def extract(site: SharePointSite, config, resolved: Resolved | None = None) -> t
         if rl.info.template == 101:
             continue
         fields = list({f.internal: f for f in rl.columns.values()}.values())
-        rows = site.read_items(rl.info.title, fields)
-        records = []
-        for r in rows:
-            rec = {"_id": r["_id"], "_url": _link(site, rl.info, r["_id"]), "_modified": r["_modified"],
-                   "_editor": r["_editor"]}
-            for logical, f in rl.columns.items():
-                rec[logical] = r.get(f.internal)
-            records.append(rec)
+        records = [_record(site, rl, r) for r in site.read_items(rl.info.title, fields)]
         raw.lists[key] = records
         raw.titles[key] = rl.info.title
         raw.columns[key] = dict(rl.display)
@@ -135,6 +128,23 @@ def extract(site: SharePointSite, config, resolved: Resolved | None = None) -> t
         raw.finance_rows, more = _finance(site, fin)
         findings += more
     return raw, findings
+
+
+def _record(site: SharePointSite, rl: ResolvedList, r: dict) -> dict:
+    rec = {"_id": r["_id"], "_url": _link(site, rl.info, r["_id"]), "_modified": r["_modified"],
+           "_etag": r.get("_etag"), "_editor": r["_editor"]}
+    for logical, f in rl.columns.items():
+        rec[logical] = r.get(f.internal)
+    return rec
+
+
+def reread_projects(site: SharePointSite, raw: RawData, resolved: Resolved, ids: list[int]) -> None:
+    """Read project items again (a person edited them during the run) into `raw`."""
+    rl = resolved.lists["projects"]
+    fields = list({f.internal: f for f in rl.columns.values()}.values())
+    fresh = {r["_id"]: _record(site, rl, r) for r in site.read_items(rl.info.title, fields, ids=ids)}
+    raw.lists["projects"] = [fresh.get(rec["_id"], rec) for rec in raw.lists["projects"]
+                             if rec["_id"] in fresh or rec["_id"] not in ids]
 
 
 def _documents(site: SharePointSite, rl: ResolvedList) -> list[Document]:

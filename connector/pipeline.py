@@ -78,11 +78,38 @@ def build_portfolio(config, site: SharePointSite | None = None, *, as_of: date |
         raise SchemaError("configuration incompatible avec le site :\n- " + "\n- ".join(resolved.problems))
     _notify(progress, "Lecture des listes et bibliothèques")
     raw, more = extract_mod.extract(site, config, resolved)
+    raw.extra_findings = more
     _notify(progress, "Consolidation du portefeuille")
+    return consolidate_raw(config, raw, tz, as_of), raw, resolved, site
+
+
+def consolidate_raw(config, raw, tz: str, as_of: date):
     frames, findings = normalize(raw, tz=tz, currency=config.collectivite.currency)
-    portfolio = consolidate(frames, as_of=as_of, rules=config.rules, findings=findings + more,
-                            currency=config.collectivite.currency, documents=raw.documents)
-    return portfolio, raw, resolved, site
+    return consolidate(frames, as_of=as_of, rules=config.rules, findings=findings + raw.extra_findings,
+                       currency=config.collectivite.currency, documents=raw.documents)
+
+
+def _resolve_conflicts(config, site, portfolio, raw, resolved, wb, as_of, progress):
+    """Items a person edited while copil was writing (412 on their ETag): read again, the whole
+    portfolio recomputed from the fresh values, and written with the new ETag. Twice at most;
+    an item still moving is left for the next night, never overwritten blindly."""
+    for _ in range(2):
+        if not wb.conflicts:
+            break
+        ids = list(wb.conflicts)
+        log.info("%d élément(s) modifié(s) pendant la synchronisation : relus et recalculés", len(ids))
+        extract_mod.reread_projects(site, raw, resolved, ids)
+        portfolio = consolidate_raw(config, raw, site.timezone(config.collectivite.timezone), as_of)
+        again = write_back(site, config, portfolio, raw, resolved, progress=progress, only=set(ids))
+        wb.written += again.written
+        wb.failed += again.failed
+        wb.conflicts = again.conflicts
+    for item in wb.conflicts:
+        wb.failed.append({"list_title": resolved.lists["projects"].info.title, "item_id": item, "code": "",
+                          "payload": {}, "error": "élément modifié pendant la synchronisation à chaque essai : "
+                                                  "repris à la prochaine"})
+    wb.conflicts = []
+    return portfolio
 
 
 def run_sync(config, *, dry_run: bool = False, reports: bool = True, force_reports: bool = False,
@@ -110,6 +137,7 @@ def run_sync(config, *, dry_run: bool = False, reports: bool = True, force_repor
         if not portfolio.projects.empty:
             summary.by_weather = portfolio.projects["weather"].value_counts().to_dict()
         wb = write_back(site, config, portfolio, raw, resolved, dry_run=dry_run, progress=progress)
+        portfolio = _resolve_conflicts(config, site, portfolio, raw, resolved, wb, as_of, progress)
         summary.planned = wb.planned if dry_run else []
         summary.written, summary.unchanged = wb.written, wb.unchanged
         summary.failed, summary.dead_letters = len(wb.failed), wb.failed

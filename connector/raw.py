@@ -19,3 +19,5 @@ class RawData:
     # plus _file (file name) and _row (1-based spreadsheet row)
     finance_rows: list[dict] = field(default_factory=list)
     documents: list[Document] = field(default_factory=list)
+    # findings of extraction itself (finance export), kept for a recomputation after a conflict
+    extra_findings: list = field(default_factory=list)

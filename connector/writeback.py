@@ -36,6 +36,7 @@ class WriteSummary:
     written: int = 0
     unchanged: int = 0
     failed: list[dict] = field(default_factory=list)   # dead letters
+    conflicts: list[int] = field(default_factory=list)  # items a person edited during the run (412)
     dry_run: bool = False
 
 
@@ -142,7 +143,7 @@ def plan(portfolio, raw, now: datetime | None = None) -> tuple[list[Change], int
 
 
 def write_back(site: SharePointSite, config, portfolio, raw, resolved, *, dry_run: bool = False,
-               progress=None) -> WriteSummary:
+               progress=None, only: set | None = None) -> WriteSummary:
     rl = resolved.lists["projects"]
     owned = config.owned_columns()
     inputs = {f.internal for k, f in rl.columns.items() if k not in owned}
@@ -151,6 +152,8 @@ def write_back(site: SharePointSite, config, portfolio, raw, resolved, *, dry_ru
     if clash:   # never write into a column a person types in
         raise FatalError("colonnes calculées confondues avec des colonnes saisies : " + ", ".join(clash))
     changes, unchanged = plan(portfolio, raw)
+    if only is not None:   # a second pass over the items re-read after a conflict
+        changes = [c for c in changes if c.item_id in only]
     summary = WriteSummary(planned=changes, unchanged=unchanged, dry_run=dry_run)
     if dry_run or not changes:
         return summary
@@ -159,7 +162,7 @@ def write_back(site: SharePointSite, config, portfolio, raw, resolved, *, dry_ru
     for c in changes:
         rec = records[c.item_id]
         updates.append(ItemUpdate(c.item_id, {fields[k].internal: v for k, v in c.values.items() if k in fields},
-                                  modified=rec.get("_modified"), editor=rec.get("_editor")))
+                                  modified=rec.get("_modified"), editor=rec.get("_editor"), etag=rec.get("_etag")))
     done = {"n": 0}
 
     def advance(n: int) -> None:
@@ -175,6 +178,8 @@ def write_back(site: SharePointSite, config, portfolio, raw, resolved, *, dry_ru
     for res in results:
         if res.ok:
             summary.written += 1
+        elif (res.error or "").startswith("HTTP 412"):
+            summary.conflicts.append(res.item_id)   # re-read, recomputed and written by the caller
         else:
             c = by_id[res.item_id]
             summary.failed.append({"list_title": rl.info.title, "item_id": res.item_id, "code": c.code,

@@ -61,6 +61,8 @@ class Faults:
         self._window: deque[float] = deque()
         self.log: deque[dict] = deque(maxlen=log_size)
         self._rng = random.Random(self.config.seed)
+        # in-process tests may act as a person between two requests (e.g. edit an item mid-run)
+        self.hooks: list = []
         self.reset_counters()
 
     def configure(self, config: FaultConfig) -> None:
@@ -84,6 +86,8 @@ class Faults:
 
     def before(self, method: str, path: str) -> None:
         """Apply faults to an API request; raise SPError/Drop when one fires."""
+        for hook in list(self.hooks):
+            hook(method, path)
         c = self.config
         with self._lock:
             self._n += 1

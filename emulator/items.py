@@ -357,6 +357,7 @@ def item_delete(ctx, t):
 def validate_update(ctx, t):
     lst: SPList = t.up("items") or t.up("list")
     item: Item = t.obj
+    conditions.check_if_match(ctx.headers, item.etag)   # an edit since the caller read it: 412
     body = ctx.json()
     form = body.get("formValues")
     if isinstance(form, dict):

@@ -104,6 +104,7 @@ class EmulatorServer:
 
     def reset(self) -> None:
         self.backend.reset()
+        self.faults.hooks.clear()
         self.faults.configure(FaultConfig())
         self.faults.reset_counters()
 

@@ -115,8 +115,31 @@ def _mutate(rng: random.Random, sites, n: int) -> None:
             lst.items[item].values[name] = value
 
 
+def _person_edit(rng: random.Random, site, ref):
+    """A date typed by a person: on the reference now, on the site under test at its first
+    $batch (so after copil read it). Returns the callable that applies it once."""
+    lst = site.list_by_title("Projets")
+    item = rng.choice(sorted(lst.items))
+    name = lst.field_by_title("Fin prévisionnelle").internal_name
+    value = f"{rng.randint(1, 28):02d}/{rng.randint(1, 12):02d}/2028"
+    person = site.ensure_user("i:0#.f|membership|personne@exemple.fr")
+    rlst = ref.list_by_title("Projets")
+    rlst.update_item(rlst.items[item], {name: value}, ref.ensure_user("i:0#.f|membership|personne@exemple.fr").id)
+    done = []
+
+    def apply() -> bool:
+        if done:
+            return False
+        done.append(True)
+        lst.update_item(lst.items[item], {name: value}, person.id)
+        return True
+    return apply
+
+
 # -- faults -------------------------------------------------------------------------
-def run_faults(target: int, seed: int, tally: Tally, work: Path, projects: int = 40) -> None:
+def run_faults(target: int, seed: int, tally: Tally, work: Path, projects: int = 40, waits: bool = True) -> None:
+    """`waits`: some storms ask for 1 s waits (Retry-After, RateLimit-Reset), as SharePoint does;
+    without it they ask for none (quick runs)."""
     from connector.config import from_dict
     from connector.pipeline import run_sync
     from emulator.sample import seed as seed_site
@@ -129,18 +152,24 @@ def run_faults(target: int, seed: int, tally: Tally, work: Path, projects: int =
         os.environ["COPIL_ROBUST_TOKEN"] = srv.tokens["write"]
         cfg = from_dict(_config_dict(srv, "projets", work / "faults.db", "COPIL_ROBUST_TOKEN"))
         ref_cfg = from_dict(_config_dict(srv, "reference", work / "faults-ref.db", "COPIL_ROBUST_TOKEN"))
-        staff = _staff(site)
         rounds = 0
         while tally.faults < target and rounds < 400:
             rounds += 1
             _mutate(rng, [site, ref], rng.randint(1, 4))
+            edit = _person_edit(rng, site, ref) if rng.random() < 0.5 else None
             run_sync(ref_cfg, as_of=AS_OF)
-            staff = {**staff, **{i: s for i, s in _staff(site).items() if i not in staff}}
-            expected_staff = _staff(site)
+            expected = {"staff": _staff(site)}
+            if edit:   # a person edits an item while copil is writing: a 412 to resolve
+                def hook(method, path, edit=edit, expected=expected):
+                    if path.startswith("/sites/projets/") and path.endswith("$batch") and edit():
+                        expected["staff"] = _staff(site)
+                        tally.faults += 1
+                srv.faults.hooks.append(hook)
             srv.admin("POST", "stats/reset")
             srv.admin("POST", "faults", json={
                 "throttle": {"every_n": rng.randint(2, 6), "status": rng.choice([429, 503]),
-                             "retry_after": rng.choice([0] * 7 + [1]), "ratelimit_reset": rng.choice([0] * 7 + [1])},
+                             "retry_after": rng.choice([0] * 7 + [int(waits)]),
+                             "ratelimit_reset": rng.choice([0] * 7 + [int(waits)])},
                 "drop_every_n": rng.choice([0, 5, 7, 11]), "error_rate": rng.choice([0.1, 0.15, 0.2]),
                 "seed": rng.randint(1, 10**6)})
             try:
@@ -151,6 +180,8 @@ def run_faults(target: int, seed: int, tally: Tally, work: Path, projects: int =
                 tally.notes.append(f"round {rounds}: {type(e).__name__} (run ended, next one catches up)")
             tally.faults += srv.admin("GET", "stats").json()["injected"]
             srv.admin("DELETE", "faults")
+            srv.faults.hooks.clear()
+            expected_staff = expected["staff"]
             if not completed:
                 summary = run_sync(cfg, as_of=AS_OF)
                 if summary.exit_code != 0:

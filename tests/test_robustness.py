@@ -7,7 +7,7 @@ from tests.robustness import Tally, run_bad_inputs, run_faults, run_kills
 
 def test_faults_lose_nothing(tmp_path):
     tally = Tally()
-    run_faults(40, seed=11, tally=tally, work=tmp_path, projects=10)
+    run_faults(40, seed=11, tally=tally, work=tmp_path, projects=10, waits=False)
     assert tally.faults >= 40 and tally.lost == 0, tally.notes
 
 

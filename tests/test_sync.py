@@ -311,3 +311,27 @@ def test_a_mistyped_duplicate_code_takes_nothing_from_the_real_project(emulator,
     lib = site.list_by_title("Rapports COPIL")
     reports = [f for f in site.files.values() if f.list_id == lib.id and "PPI-2024-002" in f.url]
     assert len(reports) == 1 and reports[0].major == 1   # the first run's report, not replaced by a wrong one
+
+
+def test_an_item_edited_by_a_person_during_the_run_is_reread_recomputed_and_written(emulator, tmp_path):
+    """The person's edit lands between copil's read and its write: SharePoint answers 412 on the
+    ETag; copil reads the item again, recomputes with the new date and writes, keeping the
+    person's Modified/Editor instead of putting back the values it had read."""
+    site = seeded(emulator, 5)
+    lst = site.list_by_title("Projets")
+    fe = lst.field_by_title("Fin prévisionnelle").internal_name
+    person = site.ensure_user("i:0#.f|membership|claire.martin@belcourt-sur-loire.fr")
+    state = {"done": False}
+
+    def edit(method, path):
+        if path.endswith("$batch") and not state["done"]:
+            state["done"] = True
+            lst.update_item(lst.items[1], {fe: "31/12/2027"}, person.id)   # 184 days late now (was 0)
+    emulator.faults.hooks.append(edit)
+    summary = run_sync(config(emulator, tmp_path), as_of=AS_OF)
+    assert summary.status == "ok" and summary.failed == 0 and summary.written == 5
+    item = lst.items[1]
+    assert item.values[fe] == "31/12/2027" and item.editor_id == person.id   # the person's edit kept
+    assert owned(site, 1)["Glissement (jours)"] == 184.0                    # computed from the new date
+    assert owned(site, 1)["Météo calculée"] == "Orage"
+    assert _writes(emulator) == 6                                           # 5, then item 1 once more
