@@ -214,7 +214,8 @@ class SharePointSite:
         self._folders: set[str] = set()
         self._locale: Locale | None = None
         self._regional_settings: dict | None = None
-        _digest_policy(ctx, max_retries, backoff)
+        self.reached = False   # nothing answered yet: a refused connection means a wrong address
+        _digest_policy(ctx, max_retries, backoff, self._retriable)
 
     @classmethod
     def from_config(cls, config) -> "SharePointSite":
@@ -238,10 +239,18 @@ class SharePointSite:
         try:
             # with_auto_retry() ignores Retry-After in office365 3.3; this path honours it.
             self.ctx.execute_query_retry(max_retry=self.max_retries + 1, timeout_secs=self.backoff,  # attempts
-                                         failure_callback=log_retry, is_retriable=_retriable)
+                                         failure_callback=log_retry, is_retriable=self._retriable)
+            self.reached = True
         except (ClientRequestException, req_exc.RequestException) as e:
             self._drop_pending()
             _raise_typed(e, what)
+
+    def _retriable(self, ex: Exception) -> bool:
+        """Transient failures; a refused connection only once SharePoint has answered in this
+        run (a front end recycled mid-run comes back; an address that never answered is wrong)."""
+        if unreachable(ex):
+            return self.reached
+        return _retriable(ex)
 
     def _drop_pending(self) -> None:
         """Forget the queries queued behind a failed one. ClientContext.clear() would also drop
@@ -259,10 +268,12 @@ class SharePointSite:
             req.set_header("Accept", "application/json;odata=verbose")
             return self.ctx.pending_request().execute_request_direct(req).json()
         try:
-            return retry(once, max_retry=self.max_retries + 1, timeout_secs=self.backoff, is_retriable=_retriable,
-                         on_failure=log_retry)
+            result = retry(once, max_retry=self.max_retries + 1, timeout_secs=self.backoff,
+                           is_retriable=self._retriable, on_failure=log_retry)
         except (ClientRequestException, req_exc.RequestException) as e:
             _raise_typed(e, what)
+        self.reached = True
+        return result
 
     # -- site -------------------------------------------------------------------
     def ping(self) -> str:
@@ -467,7 +478,7 @@ class SharePointSite:
                     self.ctx.execute_batch(items_per_batch=self.batch_size)
             except (ClientRequestException, req_exc.RequestException) as e:
                 self._drop_pending()
-                if attempt >= self.max_retries or not _retriable(e):
+                if attempt >= self.max_retries or not self._retriable(e):
                     for u in pending:
                         results[u.item_id] = ItemWriteResult(u.item_id, False, f"lot refusé : {_short(e)}")
                     break
@@ -607,7 +618,7 @@ class _IfMatchQuery(ServiceOperationQuery):
         return request
 
 
-def _digest_policy(ctx, max_retries: int, backoff: float = 1.0) -> None:
+def _digest_policy(ctx, max_retries: int, backoff: float = 1.0, is_retriable=None) -> None:
     """The client fetches its form digest with its own retry loop (5 tries, 5 s base backoff:
     about 90 s against a host that does not answer). copil's policy replaces it: `max_retries`,
     the server's delay when it gives one, and no retry at all when nothing answers."""
@@ -628,7 +639,7 @@ def _digest_policy(ctx, max_retries: int, backoff: float = 1.0) -> None:
                 return original()
             finally:
                 client_retry.retry = saved
-        return retry(once, max_retry=max_retries + 1, timeout_secs=backoff, is_retriable=_retriable,
+        return retry(once, max_retry=max_retries + 1, timeout_secs=backoff, is_retriable=is_retriable,
                      on_failure=log_retry)
     fetch._copil = True
     req._fetch_context_web_information = fetch

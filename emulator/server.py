@@ -96,6 +96,19 @@ class EmulatorServer:
             self.store.start_flusher(self.backend)
         return self
 
+    def restart(self, down_s: float = 0.3) -> None:
+        """Stop answering for `down_s` seconds, then serve again on the same port with the same
+        state (a SharePoint front end recycled mid-run). Returns at once."""
+        def cycle():
+            self.httpd.shutdown()
+            self.httpd.server_close()
+            time.sleep(down_s)
+            self.httpd = ThreadingHTTPServer((self.url.split("//")[1].split(":")[0], self.port), _make_handler(self))
+            self.httpd.daemon_threads = True
+            self._thread = threading.Thread(target=self.httpd.serve_forever, name="sp-emulator", daemon=True)
+            self._thread.start()
+        threading.Thread(target=cycle, name="sp-emulator-restart", daemon=True).start()
+
     def stop(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()

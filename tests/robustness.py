@@ -159,6 +159,15 @@ def run_faults(target: int, seed: int, tally: Tally, work: Path, projects: int =
             edit = _person_edit(rng, site, ref) if rng.random() < 0.5 else None
             run_sync(ref_cfg, as_of=AS_OF)
             expected = {"staff": _staff(site)}
+            if rng.random() < 0.08:   # the server goes away mid-run and comes back
+                count = {"n": 0, "at": rng.randint(3, 15)}
+
+                def restart(method, path, count=count):
+                    count["n"] += 1
+                    if count["n"] == count["at"] and path.startswith("/sites/projets/"):
+                        srv.restart(0.3)
+                        tally.faults += 1
+                srv.faults.hooks.append(restart)
             if edit:   # a person edits an item while copil is writing: a 412 to resolve
                 def hook(method, path, edit=edit, expected=expected):
                     if path.startswith("/sites/projets/") and path.endswith("$batch") and edit():
