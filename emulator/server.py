@@ -74,6 +74,7 @@ class EmulatorServer:
             grants = {t: auth.Grant(t, role) for role, t in tokens.items()}
         self.auth = auth.Tokens(grants)
         self.faults = Faults(faults)
+        self.connections: set = set()
         # The admin API resets, reconfigures and lists tokens: it needs its own secret.
         self.admin_token = admin_token or secrets.token_urlsafe(24)
         self.httpd = ThreadingHTTPServer((host, port), _make_handler(self))
@@ -102,6 +103,11 @@ class EmulatorServer:
         def cycle():
             self.httpd.shutdown()
             self.httpd.server_close()
+            for conn in list(self.connections):   # kept-alive connections drop too
+                try:
+                    conn.shutdown(2)
+                except OSError:
+                    pass
             time.sleep(down_s)
             self.httpd = ThreadingHTTPServer((self.url.split("//")[1].split(":")[0], self.port), _make_handler(self))
             self.httpd.daemon_threads = True
@@ -189,6 +195,14 @@ def _make_handler(server: EmulatorServer):
 
         def log_message(self, *args):   # quiet; the request log is at /_emulator/log
             pass
+
+        def setup(self):
+            super().setup()
+            server.connections.add(self.connection)
+
+        def finish(self):
+            server.connections.discard(self.connection)
+            super().finish()
 
         def _any(self):
             t0 = time.perf_counter()

@@ -337,7 +337,7 @@ def test_an_item_edited_by_a_person_during_the_run_is_reread_recomputed_and_writ
     assert _writes(emulator) == 6                                           # 5, then item 1 once more
 
 
-def test_sharepoint_going_away_mid_run_is_waited_for(emulator, tmp_path):
+def test_sharepoint_going_away_mid_run_is_waited_for(emulator, tmp_path, caplog):
     """A front end recycled in the middle of a run (connections refused for a moment): the run
     retries and completes; only an address that never answered fails at once."""
     site = seeded(emulator, 10)
@@ -348,6 +348,10 @@ def test_sharepoint_going_away_mid_run_is_waited_for(emulator, tmp_path):
         if count["n"] == 6:
             emulator.restart(0.5)
     emulator.faults.hooks.append(recycle)
-    summary = run_sync(config(emulator, tmp_path, sharepoint={"retry_backoff_seconds": 0.2}), as_of=AS_OF)
+    emulator.admin("POST", "faults", json={"latency_ms": 40})   # a run long enough to span the outage
+    import logging
+    with caplog.at_level(logging.INFO, logger="copil.sp"):
+        summary = run_sync(config(emulator, tmp_path, sharepoint={"retry_backoff_seconds": 0.2}), as_of=AS_OF)
     assert summary.status == "ok" and summary.written == 10 and summary.failed == 0
+    assert "nouvel essai" in caplog.text and "ConnectionError" in caplog.text   # the outage was met
     assert owned(site, 2)["Météo calculée"] == "Orage"
