@@ -2,14 +2,13 @@
 `pgserver` wheel, started by the tests; skipped with the reason where it cannot run)."""
 from __future__ import annotations
 
-import threading
 import time
 
 import pytest
 
 from connector.pipeline import run_sync
 from connector.state import State
-from jobs.lock import RunLock, make_engine
+from jobs.lock import make_engine
 from jobs.scheduler import Daemon
 from tests.sync_helpers import AS_OF, config, seeded
 
@@ -51,19 +50,8 @@ def test_runs_snapshots_findings_dead_letters_and_report_files_on_postgres(emula
 
 
 def test_concurrent_claims_have_one_winner_on_postgres(pg_url):
-    make_engine(pg_url)
-    wins = []
-    barrier = threading.Barrier(6)
-
-    def claim(i):
-        lock = RunLock(make_engine(pg_url), owner=f"o{i}")
-        barrier.wait()
-        wins.append(lock.acquire("pg-same-slot"))
-
-    threads = [threading.Thread(target=claim, args=(i,)) for i in range(6)]
-    [t.start() for t in threads]
-    [t.join() for t in threads]
-    assert sorted(wins) == [False] * 5 + [True]
+    from tests.test_scheduler import claim_race
+    assert sorted(claim_race(pg_url, "pg-same-slot")) == [False] * 5 + [True]
 
 
 def record(path: str) -> None:

@@ -60,21 +60,25 @@ def test_crashed_owner_claim_is_taken_over_after_expiry(tmp_path):
     assert b.holder("slot")["owner"] == "b"
 
 
-def test_concurrent_claims_have_one_winner(tmp_path):
-    url = f"sqlite:///{tmp_path / 'state.db'}"
+def claim_race(url: str, slot: str = "same-slot", n: int = 6) -> list[bool]:
+    """n owners claim the same slot at once on the state database at `url`."""
     make_engine(url)
     wins = []
-    barrier = threading.Barrier(6)
+    barrier = threading.Barrier(n)
 
     def claim(i):
         lock = RunLock(make_engine(url), owner=f"o{i}")
         barrier.wait()
-        wins.append(lock.acquire("same-slot"))
+        wins.append(lock.acquire(slot))
 
-    threads = [threading.Thread(target=claim, args=(i,)) for i in range(6)]
+    threads = [threading.Thread(target=claim, args=(i,)) for i in range(n)]
     [t.start() for t in threads]
     [t.join() for t in threads]
-    assert sorted(wins) == [False] * 5 + [True]
+    return wins
+
+
+def test_concurrent_claims_have_one_winner(tmp_path):
+    assert sorted(claim_race(f"sqlite:///{tmp_path / 'state.db'}")) == [False] * 5 + [True]
 
 
 def test_two_daemons_on_same_state_run_each_firing_once(tmp_path):
