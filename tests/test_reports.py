@@ -273,3 +273,13 @@ def test_no_report_for_a_project_whose_columns_could_not_be_written(emulator, tm
     emulator.admin("DELETE", "faults")
     again = run_sync(config(emulator, tmp_path, reports={"enabled": True}), as_of=AS_OF)
     assert again.failed == 0 and "rapports copil/2026/ppi-2024-002" in " ".join(site.files)
+
+
+def test_no_nan_when_a_project_has_no_upcoming_milestone(portfolio):
+    from connector.reports.context import project_context
+    done = [c for c in portfolio.projects.index if not isinstance(portfolio.projects.loc[c, "next_milestone_label"], str)]
+    assert done, "the sample has projects without an upcoming milestone"
+    ctx = project_context(portfolio, done[0], collectivite="X", copil_date=AS_OF, previous=None)
+    assert ctx["figures"]["next_milestone"] == "–"
+    import re
+    assert not re.search(r"\b(nan|NaN|NaT|None)\b", repr(ctx).replace("'previous': None", ""))

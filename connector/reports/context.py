@@ -76,8 +76,8 @@ def project_context(portfolio, code: str, *, collectivite: str, copil_date: date
                     "self_funding_share": fr_percent(p.get("self_funding_share")),
                     "slippage": days(p.get("slippage_days")),
                     "overdue_milestones": str(p.get("overdue_milestones") or 0),
-                    "next_milestone": (f"{p['next_milestone_label']} ({short_date(p.get('next_milestone_date'))})"
-                                       if p.get("next_milestone_label") else "–"),
+                    "next_milestone": (f"{text(p['next_milestone_label'])} ({short_date(p.get('next_milestone_date'))})"
+                                       if text(p.get("next_milestone_label")) else "–"),
                     "open_critical_risks": str(p.get("open_critical_risks") or 0)},
         "milestones": [{"title": text(m["title"]), "phase": text(m["phase"]), "baseline": short_date(m["baseline"]),
                         "forecast": short_date(m["forecast"]), "actual": short_date(m["actual"]),
