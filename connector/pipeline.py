@@ -104,8 +104,10 @@ def _resolve_conflicts(config, site, portfolio, raw, resolved, wb, as_of, progre
         wb.written += again.written
         wb.failed += again.failed
         wb.conflicts = again.conflicts
+    codes = {rec.get("_id"): rec.get("code") for rec in raw.lists.get("projects", [])}
     for item in wb.conflicts:
-        wb.failed.append({"list_title": resolved.lists["projects"].info.title, "item_id": item, "code": "",
+        wb.failed.append({"list_title": resolved.lists["projects"].info.title, "item_id": item,
+                          "code": codes.get(item) or "",
                           "payload": {}, "error": "élément modifié pendant la synchronisation à chaque essai : "
                                                   "repris à la prochaine"})
     wb.conflicts = []
