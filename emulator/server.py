@@ -26,6 +26,17 @@ SYSTEM_OPTIONS = {"$select", "$filter", "$orderby", "$top", "$skip", "$skiptoken
                   "$inlinecount"}
 
 
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        """A client that went away (or a restart that cut it) is not an emulator error."""
+        import sys
+        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)
+
+
 @dataclass
 class Ctx:
     """One API request as the route handlers see it."""
@@ -77,8 +88,7 @@ class EmulatorServer:
         self.connections: set = set()
         # The admin API resets, reconfigures and lists tokens: it needs its own secret.
         self.admin_token = admin_token or secrets.token_urlsafe(24)
-        self.httpd = ThreadingHTTPServer((host, port), _make_handler(self))
-        self.httpd.daemon_threads = True
+        self.httpd = _HTTPServer((host, port), _make_handler(self))
         self.port = self.httpd.server_address[1]
         self.url = f"http://{host}:{self.port}"
         self._thread: threading.Thread | None = None
@@ -109,8 +119,7 @@ class EmulatorServer:
                 except OSError:
                     pass
             time.sleep(down_s)
-            self.httpd = ThreadingHTTPServer((self.url.split("//")[1].split(":")[0], self.port), _make_handler(self))
-            self.httpd.daemon_threads = True
+            self.httpd = _HTTPServer((self.url.split("//")[1].split(":")[0], self.port), _make_handler(self))
             self._thread = threading.Thread(target=self.httpd.serve_forever, name="sp-emulator", daemon=True)
             self._thread.start()
         threading.Thread(target=cycle, name="sp-emulator-restart", daemon=True).start()
