@@ -191,6 +191,11 @@ def run_faults(target: int, seed: int, tally: Tally, work: Path, projects: int =
             srv.admin("DELETE", "faults")
             srv.faults.hooks.clear()
             expected_staff = expected["staff"]
+            if edit and edit():
+                # the person's edit came after copil's last write of the run: it is read by the
+                # next run, as it would be the next night
+                expected["staff"] = _staff(site)
+                completed = False
             if not completed:
                 summary = run_sync(cfg, as_of=AS_OF)
                 if summary.exit_code != 0:
@@ -225,13 +230,15 @@ def run_kills(count: int, seed: int, tally: Tally, work: Path) -> None:
         cfg_path.write_text(_toml(_config_dict(srv, "projets", work / "kill.db", "COPIL_KILL_TOKEN")), encoding="utf-8")
         ref_cfg = from_dict(_config_dict(srv, "reference", work / "kill-ref.db", "COPIL_KILL_TOKEN"))
         staff_before = _staff(site)
-        srv.admin("POST", "faults", json={"latency_ms": 3})
-        for _ in range(count):
+        srv.admin("POST", "faults", json={"latency_ms": 8})
+        attempts = 0
+        while tally.kills < count and attempts < count * 3:
+            attempts += 1
             _mutate(rng, [site, ref], rng.randint(0, 2))
             staff_before = _staff(site)
             proc = subprocess.Popen([sys.executable, "-m", "jobs.cli", "sync", "--config", str(cfg_path)],
                                     cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            time.sleep(rng.uniform(0.2, 4.0))   # imports, reads, write-back, uploads, state commit
+            time.sleep(rng.uniform(0.3, 3.0))   # imports, reads, write-back, uploads, state commit
             if proc.poll() is None:
                 proc.send_signal(signal.SIGKILL)
                 tally.kills += 1
