@@ -148,7 +148,14 @@ def check(config: Path = ConfigOpt):
     cfg = _load(config)
     say("✔ Configuration valide", "green")
     code, hint = 0, None
-    for step in run_checks(cfg):   # the checks stop by themselves after a blocking failure
+    steps = run_checks(cfg)   # the checks stop by themselves after a blocking failure
+    while True:
+        try:
+            step = next(steps)
+        except StopIteration:
+            break
+        except Exception as exc:   # SharePoint gone in the middle of the checks: said like any failure
+            raise fail(exc, "Vérification interrompue")
         if step.ok:
             say(("⚠ " if step.warning else "✔ ") + step.message, "yellow" if step.warning else "green")
         elif _opts["json"]:

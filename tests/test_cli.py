@@ -354,3 +354,15 @@ def test_unreachable_sharepoint_is_reported_at_once_without_tracebacks(tmp_path,
         assert "injoignable à cette adresse" in out and "sharepoint.site_url" in out
         assert "Traceback" not in out and "urllib3" not in out
         assert elapsed < 30, f"{command} took {elapsed:.0f} s"   # was 4 to 11 minutes: retries of a dead address
+
+
+def test_check_interrupted_by_sharepoint_is_a_message_not_a_traceback(live_site, tmp_path, monkeypatch):
+    monkeypatch.setenv("COPIL_TEST_TOKEN", live_site.tokens["write"])
+    live_site.admin("POST", "faults", json={"error_paths": [{"pattern": r"/items$", "status": 503}]})
+    cfg = _config(tmp_path, live_site, "[reports]\nenabled = false\n[sharepoint]\n")
+    text = cfg.read_text(encoding="utf-8").replace('[sharepoint]\n', '[sharepoint]\nmax_retries = 0\n', 1)
+    cfg.write_text(text.rsplit("[sharepoint]\n", 1)[0], encoding="utf-8")
+    res = runner.invoke(cli.app, ["check", "--config", str(cfg)])
+    out = _out(res)
+    assert res.exit_code == 4, out
+    assert "Vérification interrompue" in out and "indisponible (503)" in out and "Traceback" not in out
