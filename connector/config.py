@@ -95,6 +95,11 @@ class FinanceExportConfig(_Strict):
     columns: dict[str, str] = Field(default_factory=lambda: dict(schema.FINANCE_EXPORT_COLUMNS),
                                     description="logical key = header text in the export.")
 
+    @field_validator("library")
+    @classmethod
+    def _strip_library(cls, v: str):
+        return v.strip()   # SharePoint trims titles
+
 
 class StateConfig(_Strict):
     url: str = Field("sqlite:///copil-state.db", description="SQLAlchemy URL; relative SQLite paths are "

@@ -465,10 +465,10 @@ def seed_site(site, sample: Sample, layout: Layout = DEFAULT_LAYOUT) -> None:
                 if v is not None:
                     values[internal[k]] = v
             lst.add_item(values, author=next(iter(users.values())).id)
-    site.add_file(layout.title("finance_exports"), "", sample.finance_file_name, sample.finance_export)
-    code_field = created["documents"].field_by_title(layout.column("documents", "code")).internal_name
+    site.add_file(created["finance_exports"].title, "", sample.finance_file_name, sample.finance_export)
+    code_field = created["documents"].field_by_title(layout.column("documents", "code").strip()).internal_name
     for code, name, content in sample.documents:
-        site.add_file(layout.title("documents"), code, name, content, {code_field: code})
+        site.add_file(created["documents"].title, code, name, content, {code_field: code})
 
 
 def seed(backend, site_name: str = "projets", projects: int = 40, seed: int = 2026,

@@ -204,3 +204,10 @@ def test_a_hand_picked_hard_layout(emulator_module, tmp_path_factory):
         created_as={("projects", "computed_weather"): "Meteo", ("projects", "progress"): "Avancement %"},
         link_by_code={"risks": "N° d'opération", "budget": "Code"}, timezone_id=41, locale_id=1033, currency="XPF")
     _one_site(emulator_module, tmp_path_factory, layout, full_reports=True)
+
+
+def test_libraries_named_with_surrounding_spaces(emulator_module, tmp_path_factory):
+    """Found by the generator: a report library titled " 🚲4»n" in the TOML made init-site try to
+    create a library SharePoint had stored trimmed."""
+    _one_site(emulator_module, tmp_path_factory, Layout(titles={"reports": " 🚲4»n", "finance_exports": " Exports ",
+                                                                "projects": " Opérations PPI "}), full_reports=False)

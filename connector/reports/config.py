@@ -30,6 +30,11 @@ class ReportsConfig(BaseModel):
                                     "library, logical key = \"Display name\" overrides: project_code, copil_date, "
                                     "weather, report_kind.")
 
+    @field_validator("library", "template_library")
+    @classmethod
+    def _strip(cls, v):
+        return v.strip() if isinstance(v, str) else v   # SharePoint trims titles
+
     @field_validator("columns")
     @classmethod
     def _known_columns(cls, v: dict[str, str]):
