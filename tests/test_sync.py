@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import pytest
-import requests
 
 from connector.errors import SchemaError
 from connector.pipeline import run_sync
