@@ -59,6 +59,7 @@ def budget_table(frames: Frames) -> pd.DataFrame:
     b = b.groupby(["project_code", "year"], as_index=False).agg(
         cp_planned=("cp_planned", lambda s: s.sum(min_count=1)),
         engaged=("engaged", lambda s: s.sum(min_count=1)), paid=("paid", lambda s: s.sum(min_count=1)))
+    b["source"] = "liste"
     f = frames.finance
     if not f.empty:
         f = f.dropna(subset=["year"]).groupby(["project_code", "year"], as_index=False).agg(
@@ -66,6 +67,7 @@ def budget_table(frames: Frames) -> pd.DataFrame:
         b = b.merge(f, on=["project_code", "year"], how="outer")
         b["engaged"] = b["fin_engaged"].where(b["fin_engaged"].notna(), b["engaged"])
         b["paid"] = b["fin_paid"].where(b["fin_paid"].notna(), b["paid"])
+        b["source"] = ["finance" if e == e or p == p else "liste" for e, p in zip(b["fin_engaged"], b["fin_paid"])]
         b = b.drop(columns=["fin_engaged", "fin_paid"])
     b["year"] = b["year"].astype(int)
     for c in ("cp_planned", "engaged", "paid"):
@@ -81,16 +83,20 @@ def milestone_table(frames: Frames, as_of: date) -> pd.DataFrame:
     for r in m.to_dict("records"):
         due = r["forecast"] or r["baseline"]
         slip = (r["forecast"] - r["baseline"]).days if r["forecast"] and r["baseline"] else None
+        still_open = False
         if r["actual"]:
             status = "Atteint"
             if r["baseline"]:
                 slip = (r["actual"] - r["baseline"]).days
         elif due and due < as_of:
             status = "En retard"
+            if r["baseline"]:   # not reached yet: at least the days since the initial date
+                slip, still_open = max(slip or 0, (as_of - r["baseline"]).days), True
         else:
             status = "À venir"
         rows.append({**{k: r.get(k) for k in ("project_code", "id", "title", "phase", "baseline", "forecast",
-                                              "actual")}, "slippage_days": slip, "status": status})
+                                              "actual")}, "slippage_days": slip, "status": status,
+                     "slippage_open": still_open})
     out = pd.DataFrame(rows, columns=MILESTONE_COLUMNS)
     out["_due"] = [r["forecast"] or r["baseline"] or date.max for r in rows]
     return out.sort_values(["project_code", "_due"]).drop(columns="_due").reset_index(drop=True)
@@ -174,6 +180,7 @@ def consolidate(frames: Frames, *, as_of: date, rules: RulesConfig, findings: li
         ap = p.get("ap_voted")
         ap = None if ap is None or pd.isna(ap) else ap
         row = dict(p)
+        row["input_flags"] = p.get("input_flags") if isinstance(p.get("input_flags"), dict) else {}
         b = bud.get(code, [])
         cur = [x for x in b if x["year"] == year]
         row["cp_year"], row["engaged_year"], row["paid_year"] = (_sum(cur, "cp_planned"), _sum(cur, "engaged"),
@@ -240,7 +247,7 @@ def consolidate(frames: Frames, *, as_of: date, rules: RulesConfig, findings: li
     out.index = out["code"].tolist()
     portfolio = Portfolio(as_of=as_of, year=year, currency=currency, projects=out, milestones=milestones,
                           budget=budget, subsidies=subsidies, contracts=contracts, risks=risks,
-                          findings=list(findings))
+                          findings=list(findings), finance_source=getattr(frames, "finance_source", None))
     portfolio.rollups = {dim: rollup(out, dim) for dim in ("direction", "territory", "policy")}
     docs: dict[str, list] = {}
     for d in documents or []:

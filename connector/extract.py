@@ -125,7 +125,7 @@ def extract(site: SharePointSite, config, resolved: Resolved | None = None) -> t
         raw.documents = _documents(site, resolved.lists["documents"])
     fin = getattr(config, "finance_export", None)
     if fin is not None and getattr(fin, "enabled", True):
-        raw.finance_rows, more = _finance(site, fin)
+        raw.finance_rows, more, raw.finance_source = _finance(site, fin)
         findings += more
     return raw, findings
 
@@ -160,24 +160,27 @@ def _documents(site: SharePointSite, rl: ResolvedList) -> list[Document]:
     return out
 
 
-def _finance(site: SharePointSite, fin) -> tuple[list[dict], list[Finding]]:
-    """The most recent export matching the pattern, parsed by header text."""
+def _finance(site: SharePointSite, fin) -> tuple[list[dict], list[Finding], dict | None]:
+    """The most recent export matching the pattern, parsed by header text, and which file it was
+    (reports name the source and date of the figures they take from it)."""
     try:
         files = site.list_files(fin.library)
     except SchemaError as e:
-        return [], [Finding(fin.library, None, "", "", f"export financier ignoré : {e}")]
+        return [], [Finding(fin.library, None, "", "", f"export financier ignoré : {e}")], None
     matching = [f for f in files if fnmatch.fnmatch(f.name.lower(), fin.file_pattern.lower())]
     if not matching:
         return [], [Finding(fin.library, None, "", fin.file_pattern,
-                            f"aucun export financier « {fin.file_pattern} » dans la bibliothèque « {fin.library} »")]
+                            f"aucun export financier « {fin.file_pattern} » dans la bibliothèque « {fin.library} »")], None
     latest = max(matching, key=lambda f: (f.modified or datetime.min.replace(tzinfo=None), f.name))
     content = site.download_file(latest.server_relative_url)
+    source = {"file": latest.name, "modified": latest.modified.date() if latest.modified else None}
     headers = dict(getattr(fin, "columns", None) or schema.FINANCE_EXPORT_COLUMNS)
     try:
         table = _read_table(latest.name, content, getattr(fin, "sheet", None))
     except Exception as e:  # a broken file is a finding, not a crash
-        return [], [Finding(latest.name, None, "", "", f"export financier illisible : {type(e).__name__} : {e}")]
-    return parse_finance_table(latest.name, table, headers)
+        return [], [Finding(latest.name, None, "", "", f"export financier illisible : {type(e).__name__} : {e}")], None
+    rows, found = parse_finance_table(latest.name, table, headers)
+    return rows, found, (source if rows else None)
 
 
 def _read_table(name: str, content: bytes, sheet: str | None) -> list[list]:

@@ -36,11 +36,15 @@ class Frames:
     amendments: pd.DataFrame = field(default_factory=pd.DataFrame)
     risks: pd.DataFrame = field(default_factory=pd.DataFrame)
     finance: pd.DataFrame = field(default_factory=pd.DataFrame)
+    finance_source: dict | None = None   # {"file", "modified"} of the export read
 
 
 class _Parser:
     def __init__(self, raw: RawData, tz: str, findings: list[Finding], currency: str = "EUR"):
         self.raw, self.tz, self.findings, self.currency = raw, tz, findings, currency
+        # project code -> {column key: ("estimated" | "invalid", value as typed)}: a figure built
+        # on a guessed value says so where it is shown, an unreadable one is not "missing"
+        self.flags: dict[str, dict[str, tuple[str, str]]] = {}
 
     def value(self, key: str, rec: dict, logical: str, how: str | None, code: str | None):
         v = rec.get(logical)
@@ -66,6 +70,8 @@ class _Parser:
             raise ValueError(how)
         if msg:
             self.finding(key, rec, logical, v, msg, code, severity="erreur" if out is None else "avertissement")
+            if key == "projects" and code and str(v).strip().lower() not in parse.UNKNOWN:   # « à définir » is missing
+                self.flags.setdefault(code, {})[logical] = ("invalid" if out is None else "estimated", str(v))
         return out
 
     def finding(self, key, rec, logical, value, msg, code, severity="erreur"):
@@ -113,10 +119,12 @@ def normalize(raw: RawData, *, tz: str = "Europe/Paris", currency: str = "EUR") 
             if c.owned or c.key == "code":
                 continue
             row[c.key] = p.value("projects", rec, c.key, PARSERS["projects"].get(c.key), code)
+        row["input_flags"] = p.flags.get(code, {})
         rows.append(row)
     dup_ids = {i for ids in ids_by_code.values() if len(ids) > 1 for i in ids}
     dup_codes = {k for k, ids in ids_by_code.items() if len(ids) > 1}
-    cols = ["id", "url", "code"] + [c.key for c in schema.PROJECTS.columns if not c.owned and c.key != "code"]
+    cols = (["id", "url", "code"] + [c.key for c in schema.PROJECTS.columns if not c.owned and c.key != "code"]
+            + ["input_flags"])
     frames.projects = pd.DataFrame(rows, columns=cols)
 
     # Children: attach each row to its project by lookup id or by code.
@@ -169,6 +177,7 @@ def normalize(raw: RawData, *, tz: str = "Europe/Paris", currency: str = "EUR") 
             row[k] = out
         rows.append(row)
     frames.finance = pd.DataFrame(rows, columns=["project_code", "year", "ap_affected", "engaged", "paid"])
+    frames.finance_source = raw.finance_source if rows else None
     return frames, findings
 
 

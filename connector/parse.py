@@ -24,7 +24,7 @@ def _grouped(text: str) -> bool:
             return False
     return True
 _EMPTY = {"", "-", "–", "—"}
-_UNKNOWN = {"n.c.", "nc", "n/c", "?", "??", "à définir", "a definir", "à venir", "tbd", "inconnu", "néant", "xxx"}
+UNKNOWN = {"n.c.", "nc", "n/c", "?", "??", "à définir", "a definir", "à venir", "tbd", "inconnu", "néant", "xxx"}
 _MULT = {"k": 1e3, "m": 1e6, "md": 1e9, "mds": 1e9, "mrd": 1e9}
 _AMOUNT = re.compile(
     r"^(?P<num>[+-]?[\d.,]+)(?P<mult>k|md|mds|mrd|m)?"
@@ -103,7 +103,7 @@ def _amount(raw, currency: str) -> tuple[float | None, str | None]:
         return float(raw), None
     text = str(raw).strip()
     low = text.lower()
-    if low in _UNKNOWN:
+    if low in UNKNOWN:
         return None, f"montant non renseigné : « {text} »"
     approx = False
     for prefix in ("env.", "env", "environ", "~", "≈", "ca.", "approx.", "approx"):

@@ -197,14 +197,13 @@ def reports_only(config, *, only: list[str] | None = None, force: bool = False, 
                            progress=_counter(progress, "Rapports Word", len(only or portfolio.projects) + 1))
 
 
-def previous_copil(config, state, run_id, as_of: date) -> dict[str, dict]:
-    """Indicators at the previous COPIL: the last snapshot at least `copil_interval_days` old."""
+def previous_copil(config, state, run_id, as_of: date):
+    """Indicators at the previous COPIL: the last snapshot taken for a date at least
+    `copil_interval_days` before this one (0: the last run)."""
     from datetime import timedelta
     days = config.reports.copil_interval_days
-    cutoff = None
-    if days:
-        cutoff = datetime.combine(as_of, datetime.min.time(), timezone.utc) - timedelta(days=days - 1)
-    return state.previous_snapshots(before_run_id=run_id, started_before=cutoff)
+    return state.previous_snapshots(before_run_id=run_id,
+                                    copil_on_or_before=as_of - timedelta(days=days) if days else None)
 
 
 def _reports(config, site, portfolio, previous, state, summary, force, out_dir, as_of, progress, templates):
@@ -255,7 +254,7 @@ def snapshot(portfolio) -> dict[str, dict]:
     out = {}
     cols = [c for c in PROJECT_INDICATOR_COLUMNS if c in portfolio.projects.columns]
     for code, row in portfolio.projects[cols].iterrows():
-        out[str(code)] = row.to_dict()
+        out[str(code)] = {**row.to_dict(), "_as_of": portfolio.as_of.isoformat()}
     return out
 
 

@@ -19,6 +19,7 @@ PROJECT_INPUT_COLUMNS = [
     "elected", "owner", "phase", "start", "baseline_end", "forecast_end",
     "progress",            # physical progress, fraction 0..1
     "ap_voted", "ap_deliberation", "manual_weather", "comment", "decisions",
+    "input_flags",         # {column key: ("estimated" | "invalid", value as typed)}
 ]
 PROJECT_INDICATOR_COLUMNS = [
     "cp_year", "engaged_year", "paid_year",   # current financial year
@@ -43,8 +44,10 @@ PROJECT_INDICATOR_COLUMNS = [
 ]
 
 MILESTONE_COLUMNS = ["project_code", "id", "title", "phase", "baseline", "forecast", "actual",
-                     "slippage_days", "status"]  # status: "Atteint" | "En retard" | "À venir"
-BUDGET_COLUMNS = ["project_code", "year", "cp_planned", "engaged", "paid"]
+                     "slippage_days", "status",  # status: "Atteint" | "En retard" | "À venir"
+                     "slippage_open"]            # True: overdue, the slippage still grows (at least)
+BUDGET_COLUMNS = ["project_code", "year", "cp_planned", "engaged", "paid",
+                  "source"]   # "finance": engaged/paid from the finance export; "liste": as typed
 SUBSIDY_COLUMNS = ["project_code", "id", "title", "funder", "requested", "notified", "received",
                    "notified_on", "start_deadline", "completion_deadline"]
 CONTRACT_COLUMNS = ["project_code", "id", "title", "number", "kind", "holder", "initial_amount",
@@ -93,6 +96,8 @@ class Portfolio:
     rollups: dict[str, pd.DataFrame] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
     documents: dict[str, list[Document]] = field(default_factory=dict)
+    # the finance export engaged/paid figures came from: {"file", "modified"}, or None
+    finance_source: dict | None = None
 
     def project_rows(self, code: str, frame: pd.DataFrame) -> pd.DataFrame:
         if frame.empty:

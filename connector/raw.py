@@ -19,5 +19,7 @@ class RawData:
     # plus _file (file name) and _row (1-based spreadsheet row)
     finance_rows: list[dict] = field(default_factory=list)
     documents: list[Document] = field(default_factory=list)
+    # the finance export read: {"file": name, "modified": date or None}; None without one
+    finance_source: dict | None = None
     # findings of extraction itself (finance export), kept for a recomputation after a conflict
     extra_findings: list = field(default_factory=list)

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from connector.formatting import fr_amount, fr_date, fr_points, points
 
 SOLEIL, NUAGEUX, ORAGE, INDETERMINE = "Soleil", "Nuageux", "Orage", "Indéterminé"
+CLOSED = "Clos"   # the last phase: no more delay or risk alerts
 _RANK = {SOLEIL: 0, NUAGEUX: 1, ORAGE: 2}
 
 
@@ -47,6 +48,23 @@ def exceeds(share, limit) -> bool:
     return _ok(share) and _ok(limit) and points(share) > points(limit)
 
 
+def _ap_overrun(row: dict, rules: RulesConfig) -> str:
+    cons = row.get("ap_consumption")
+    if _ok(cons) and points(cons) > points(rules.ap_overrun_storm):
+        return f"AP dépassée : {fr_points(points(cons))} de l'AP votée déjà mandatés"
+    return ""
+
+
+def _closed(row: dict, rules: RulesConfig, basis: str, missing: list[str],
+            unreadable: list[str]) -> tuple[str, list[str], list[str]]:
+    if missing or unreadable:
+        return INDETERMINE, ([f"données manquantes : {', '.join(missing)}"] if missing else []) + unreadable, []
+    overrun = _ap_overrun(row, rules)
+    if overrun:
+        return ORAGE, [overrun + basis], []
+    return SOLEIL, ["opération close : seul le solde de l'AP est suivi"], []
+
+
 def _days(n) -> str:
     n = int(n)
     return f"{n} jour{'s' if abs(n) > 1 else ''}"
@@ -58,10 +76,20 @@ def assess(row: dict, *, year: int, rules: RulesConfig, currency: str = "EUR") -
     Uses the indicator columns of `connector.portfolio` plus `_contracts` (list of dicts with
     number, rate, limit, commission) and `_subsidies` (list of dicts with funder, kind
     'start'|'completion', deadline, lapsed, soon)."""
-    missing = [label for key, label in (("baseline_end", "fin prévue initiale"),
-                                        ("forecast_end", "fin prévisionnelle"),
-                                        ("ap_voted", "AP votée")) if not _ok(row.get(key))]
+    flags = row.get("input_flags") if isinstance(row.get("input_flags"), dict) else {}
+    closed = row.get("phase") == CLOSED
+    needed = (("ap_voted", "AP votée"),) if closed else (
+        ("baseline_end", "fin prévue initiale"), ("forecast_end", "fin prévisionnelle"), ("ap_voted", "AP votée"))
+    missing = [label for key, label in needed if not _ok(row.get(key)) and key not in flags]
+    unreadable = [f"{label} illisible (« {flags[key][1]} »)" for key, label in needed
+                  if not _ok(row.get(key)) and flags.get(key, ("",))[0] == "invalid"]
+    # a figure computed on an AP copil had to interpret says so where it is read
+    basis = (f" (calculé sur une AP interprétée d'après la saisie « {flags['ap_voted'][1]} »)"
+             if flags.get("ap_voted", ("",))[0] == "estimated" else "")
     storms, clouds, alerts = [], [], []
+
+    if closed:   # a closed operation is followed for its AP balance only: past delays are history
+        return _closed(row, rules, basis, missing, unreadable)
 
     slip = row.get("slippage_days")
     if _ok(slip) and slip >= rules.slippage_storm_days:
@@ -87,16 +115,21 @@ def assess(row: dict, *, year: int, rules: RulesConfig, currency: str = "EUR") -
                 bucket.append(f"{text} (écart de {fr_points(gap, 'points')}, seuil {fr_points(points(limit), 'points')})")
                 break
 
-    cons = row.get("ap_consumption")
-    if _ok(cons) and points(cons) > points(rules.ap_overrun_storm):
-        storms.append(f"AP dépassée : {fr_points(points(cons))} de l'AP votée déjà mandatés")
+    overrun = _ap_overrun(row, rules)
+    if overrun:
+        storms.append(overrun + basis)
 
     share = row.get("self_funding_share")
-    if _ok(share) and points(share) < points(rules.self_funding_min):
-        minimum = fr_points(points(rules.self_funding_min))
-        clouds.append(f"autofinancement de {fr_points(points(share))} (minimum {minimum})")
+    minimum = fr_points(points(rules.self_funding_min))
+    if _ok(share) and share < 0:
+        clouds.append(f"subventions notifiées supérieures à l'AP votée{basis}")
+        alerts.append(f"Subventions notifiées ({fr_amount(row.get('subsidies_notified'), currency)}) supérieures à "
+                      f"l'AP votée ({fr_amount(row.get('ap_voted'), currency)}){basis} : vérifier l'AP ou les "
+                      "montants notifiés.")
+    elif _ok(share) and points(share) < points(rules.self_funding_min):
+        clouds.append(f"autofinancement de {fr_points(points(share))} (minimum {minimum}){basis}")
         alerts.append(f"Part d'autofinancement insuffisante : {fr_points(points(share))} pour un minimum légal de "
-                      f"{minimum} des financements publics.")
+                      f"{minimum} des financements publics{basis}.")
 
     for c in row.get("_contracts") or []:
         if exceeds(c["rate"], c["limit"]):
@@ -122,9 +155,9 @@ def assess(row: dict, *, year: int, rules: RulesConfig, currency: str = "EUR") -
             clouds.append(f"subvention {s['funder']} : {what} requis avant le {fr_date(s['deadline'])}")
             alerts.append(f"Subvention {s['funder']} : {what} requis avant le {fr_date(s['deadline'])}.")
 
-    if missing:
+    if missing or unreadable:
         weather = INDETERMINE
-        reasons = [f"données manquantes : {', '.join(missing)}"] + storms + clouds
+        reasons = ([f"données manquantes : {', '.join(missing)}"] if missing else []) + unreadable + storms + clouds
     elif storms:
         weather, reasons = ORAGE, storms + clouds
     elif clouds:

@@ -16,6 +16,12 @@ from connector.errors import ConfigError
 
 metadata = MetaData()
 
+
+class Previous(dict):
+    """Indicators per project at the previous COPIL, and that COPIL's date (`as_of`, None when
+    there was none: the first report says so instead of « no change »)."""
+    as_of: date | None = None
+
 runs = Table(
     "copil_runs", metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
@@ -63,6 +69,15 @@ report_files = Table(
     Column("url", Text, nullable=False),
     Column("day", String(10), nullable=False),
 )
+
+
+def _copil_date(indicators, started) -> date | None:
+    """The COPIL date a snapshot was taken for; older snapshots: the day their run started."""
+    day = indicators.get("_as_of") if isinstance(indicators, dict) else None
+    try:
+        return date.fromisoformat(day) if day else (started.date() if started else None)
+    except (TypeError, ValueError):
+        return started.date() if started else None
 
 
 def jsonable(v):
@@ -186,23 +201,30 @@ class State:
             if rows:
                 c.execute(insert(snapshots), rows)
 
-    def previous_snapshots(self, before_run_id: int | None = None,
-                           started_before: datetime | None = None) -> dict[str, dict]:
-        """The snapshot of the latest run before `before_run_id` (and started before
-        `started_before`, i.e. the previous COPIL) that saved one; dry and failed runs save none."""
+    def previous_snapshots(self, before_run_id: int | None = None, copil_on_or_before: date | None = None
+                           ) -> "Previous":
+        """The snapshot of the latest run before `before_run_id` that saved one (dry and failed runs
+        save none) and whose COPIL date is `copil_on_or_before` or earlier (the previous COPIL).
+        The COPIL date is the one the run computed for (`_as_of`), not the wall clock: a report
+        re-run for an earlier date compares with what was before it."""
         from sqlalchemy import func
-        q = select(func.max(snapshots.c.run_id))
+        q = select(snapshots.c.run_id, func.min(snapshots.c.project_code)).group_by(snapshots.c.run_id)
         if before_run_id is not None:
             q = q.where(snapshots.c.run_id < before_run_id)
-        if started_before is not None:
-            q = q.where(snapshots.c.run_id.in_(select(runs.c.id).where(runs.c.started_at < started_before)))
         with self.engine.connect() as c:
-            last = c.execute(q).scalar()
-            if last is None:
-                return {}
-            rows = c.execute(select(snapshots.c.project_code, snapshots.c.indicators)
-                             .where(snapshots.c.run_id == last)).all()
-        return {code: ind for code, ind in rows}
+            for run_id, code in c.execute(q.order_by(snapshots.c.run_id.desc())).all():
+                one = c.execute(select(snapshots.c.indicators).where(snapshots.c.run_id == run_id,
+                                                                     snapshots.c.project_code == code)).scalar()
+                started = c.execute(select(runs.c.started_at).where(runs.c.id == run_id)).scalar()
+                day = _copil_date(one, started)
+                if copil_on_or_before is not None and (day is None or day > copil_on_or_before):
+                    continue
+                rows = c.execute(select(snapshots.c.project_code, snapshots.c.indicators)
+                                 .where(snapshots.c.run_id == run_id)).all()
+                out = Previous({k: ind for k, ind in rows})
+                out.as_of = day
+                return out
+        return Previous()
 
     def prune_snapshots(self, keep_days: int, now: datetime | None = None) -> int:
         """Drop nightly snapshots older than `keep_days`, keeping the first of each month (the

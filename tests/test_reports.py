@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import shutil
+from datetime import date
 import subprocess
 from pathlib import Path
 
@@ -69,22 +70,26 @@ def _kv(doc) -> dict:
 def test_project_report_has_the_figures_in_the_right_tables(portfolio):
     data = render_project(portfolio, "PPI-2024-002", template_path=TEMPLATES / "rapport_copil.docx",
                           collectivite="Ville de Belcourt-sur-Loire", copil_date=AS_OF,
-                          previous={"weather": "Nuageux", "slippage_days": 60})
+                          previous={"weather": "Nuageux", "slippage_days": 60}, previous_date=date(2026, 10, 27))
     doc = _doc(data)
     text = _text(doc)
-    assert "Requalification de l'avenue de la Gare" in text and "COPIL du 24 novembre 2026" in text
+    assert "Requalification de l’avenue de la Gare" in text and "Comité de pilotage du 24 novembre 2026" in text
     kv = _kv(doc)
-    assert kv["Météo calculée"] == "⚡ Orage" and kv["Météo du chef de projet"] == "☀ Soleil"
-    assert kv["Tendance depuis le dernier COPIL"].startswith("en dégradation")
+    banner = kv["Météo : Orage"]
+    assert banner.startswith("Tendance : en dégradation") and "27 octobre 2026 : météo Nuageux" in banner
+    assert "chef de projet : Soleil" in banner
     assert kv["AP votée"] == "2\u202f500\u202f000\u00a0€"
-    assert kv["Mandaté 2026"] == "1\u202f425\u202f000\u00a0€"
+    assert kv["Mandaté 2026"] == "1\u202f425\u202f000\u00a0€ (export financier)"
     assert kv["Exécution des CP 2026"] == "95\u202f%" and kv["Glissement"] == "+120\u00a0j"
     budget = _table(doc, "Exercice")
-    assert budget[1:] == [["2025", "1\u202f000\u202f000\u00a0€", "900\u202f000\u00a0€", "800\u202f000\u00a0€", "80\u202f%"],
-                          ["2026", "1\u202f500\u202f000\u00a0€", "1\u202f500\u202f000\u00a0€", "1\u202f425\u202f000\u00a0€", "95\u202f%"]]
+    assert budget[1:] == [["2025", "1\u202f000\u202f000\u00a0€", "900\u202f000\u00a0€", "800\u202f000\u00a0€", "80\u202f%",
+                           "export financier"],
+                          ["2026", "1\u202f500\u202f000\u00a0€", "1\u202f500\u202f000\u00a0€", "1\u202f425\u202f000\u00a0€", "95\u202f%",
+                           "export financier"]]
     ms = _table(doc, "Jalon")
     assert ["Réception des travaux", "Réception", "31/10/2026", "28/02/2027", "–", "+120\u00a0j", "À venir"] in ms
-    assert any(r[0] == "Mise en service de l'éclairage" and r[-1] == "En retard" for r in ms)
+    assert any(r[0] == "Mise en service de l’éclairage" and r[-1] == "En retard" and r[5].startswith("≥")
+               for r in ms)
     contracts = _table(doc, "Marché")
     assert contracts[1][0] == "2025-M-014" and contracts[1][5] == "17\u202f%" and contracts[1][7] == "au-delà du seuil"
     subs = _table(doc, "Financeur")
@@ -92,6 +97,7 @@ def test_project_report_has_the_figures_in_the_right_tables(portfolio):
     risks = _table(doc, "Risque")
     assert risks[1][0] == "Recours contre le permis de construire" and risks[1][3] == "12"
     assert "retard de 120 jours (seuil 90)" in text and "météo : Nuageux → Orage" in text
+    assert "Évolutions depuis le COPIL du 27 octobre 2026" in text
     docs = _table(doc, "Document")
     assert any(r[0].startswith("Compte rendu COPIL PPI-2024-002") for r in docs)
     assert len(doc.inline_shapes) == 2   # timeline and budget charts
@@ -102,17 +108,20 @@ def test_project_report_lists_its_data_quality_findings(portfolio):
                               collectivite="X", copil_date=AS_OF, previous=None))
     rows = _table(doc, "Liste")
     assert ["Projets", "AP votée", "à définir", "montant non renseigné : « à définir »"] in rows
-    assert _kv(doc)["Tendance depuis le dernier COPIL"].startswith("premier COPIL")
+    assert _kv(doc)["Météo : Indéterminée"].startswith("Tendance : premier COPIL")
+    assert "Premier COPIL établi par copil : pas encore de point de comparaison." in _text(doc)
 
 
 def test_portfolio_synthesis(portfolio):
     doc = _doc(render_portfolio(portfolio, template_path=TEMPLATES / "synthese_portefeuille.docx",
                                 collectivite="Ville de Belcourt-sur-Loire", copil_date=AS_OF,
-                                previous={"PPI-2024-002": {"weather": "Soleil", "slippage_days": 0}}))
+                                previous={"PPI-2024-002": {"weather": "Soleil", "slippage_days": 0}},
+                                previous_date=date(2026, 10, 27)))
     kv = _kv(doc)
     counts = portfolio.projects["weather"].value_counts()
-    assert kv["Projets suivis"] == "40" and kv["⚡ Orage"] == str(counts["Orage"])
-    assert kv["☀ Soleil"] == str(counts["Soleil"])
+    closed = int((portfolio.projects["phase"] == "Clos").sum())
+    assert kv["Projets suivis"] == f"40, dont {closed} opérations closes" and kv["Orage"] == str(counts["Orage"])
+    assert kv["Soleil"] == str(counts["Soleil"])
     total_ap = portfolio.projects["ap_voted"].sum()
     assert kv["AP votées"] == f"{total_ap:,.0f}".replace(",", "\u202f") + "\u00a0€"
     alerts = _table(doc, "Code")
@@ -280,6 +289,6 @@ def test_no_nan_when_a_project_has_no_upcoming_milestone(portfolio):
     done = [c for c in portfolio.projects.index if not isinstance(portfolio.projects.loc[c, "next_milestone_label"], str)]
     assert done, "the sample has projects without an upcoming milestone"
     ctx = project_context(portfolio, done[0], collectivite="X", copil_date=AS_OF, previous=None)
-    assert ctx["figures"]["next_milestone"] == "–"
+    assert ctx["figures"]["next_milestone"] == "aucun jalon à venir"
     import re
     assert not re.search(r"\b(nan|NaN|NaT|None)\b", repr(ctx).replace("'previous': None", ""))

@@ -1,4 +1,5 @@
-"""Charts for the reports (matplotlib, Agg): French labels, Okabe-Ito colours, print-legible."""
+"""Charts for the reports (matplotlib, Agg): French labels, the unit stated once (k€, M€, millions
+of F CFP), values on the bars, traffic-light colours, and a text alternative for each (RGAA)."""
 from __future__ import annotations
 
 import io
@@ -10,12 +11,13 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
 
-from connector.reports.formatting import COLORS, fr_number  # noqa: E402
+from connector.reports.formatting import COLORS, LABELS, fr_amount, fr_number, short_date  # noqa: E402
 
-BLUE, ORANGE, GREY, VERMILLION, GREEN = "#0072B2", "#E69F00", "#999999", "#D55E00", "#009E73"
+BLUE, ORANGE, GREY, RED, GREEN = "#0072B2", "#E69F00", "#8C8C8C", "#B71C1C", "#1B7A3A"
 plt.rcParams.update({"font.size": 9, "axes.titlesize": 10, "axes.spines.top": False, "axes.spines.right": False,
-                     "font.family": "DejaVu Sans"})
+                     "font.family": "DejaVu Sans", "axes.formatter.use_locale": False})
 
 
 def _png(fig) -> bytes:
@@ -25,73 +27,119 @@ def _png(fig) -> bytes:
     return buf.getvalue()
 
 
-def _k(v: float) -> str:
-    return f"{fr_number(v / 1000)} k"
+def _val(v) -> float:
+    return 0.0 if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
 
 
-def budget_chart(rows: list[dict], currency: str = "EUR") -> bytes:
+def scale(values, currency: str = "EUR") -> tuple[float, str, int]:
+    """(divisor, unit, decimals) so that amounts read in a handful of digits: M€ from a million,
+    k€ below; F CFP always in millions, as XPF budgets are voted."""
+    top = max((abs(_val(v)) for v in values), default=0)
+    if currency == "XPF":
+        return 1e6, "millions de F CFP", 1
+    unit = "€" if currency == "EUR" else currency
+    if top >= 1e6:
+        return 1e6, f"M{unit}" if currency == "EUR" else f"millions de {unit}", 1
+    return 1e3, f"k{unit}" if currency == "EUR" else f"milliers de {unit}", 0
+
+
+def _label_bars(ax, bars, values, div, decimals, horizontal=False) -> None:
+    for b, v in zip(bars, values):
+        if not v:
+            continue
+        txt = fr_number(v / div, decimals)
+        if horizontal:
+            ax.text(b.get_width(), b.get_y() + b.get_height() / 2, f" {txt}", va="center", fontsize=7)
+        else:
+            ax.text(b.get_x() + b.get_width() / 2, b.get_height(), txt, ha="center", va="bottom", fontsize=7)
+
+
+def budget_chart(rows: list[dict], currency: str = "EUR") -> tuple[bytes, str]:
     """CP planned vs engaged vs paid per year."""
-    fig, ax = plt.subplots(figsize=(6.2, 2.6))
+    series = (("cp_planned", "CP prévus", GREY), ("engaged", "Engagé", ORANGE), ("paid", "Mandaté", BLUE))
+    div, unit, dec = scale([r[k] for r in rows for k, *_ in series], currency)
+    fig, ax = plt.subplots(figsize=(6.2, 2.4))
     years = [str(r["year"]) for r in rows]
     x = range(len(years))
     width = 0.27
-    for i, (key, label, color) in enumerate((("cp_planned", "CP prévus", GREY), ("engaged", "Engagé", ORANGE),
-                                             ("paid", "Mandaté", BLUE))):
-        vals = [0 if r[key] is None or (isinstance(r[key], float) and math.isnan(r[key])) else r[key] for r in rows]
-        ax.bar([p + (i - 1) * width for p in x], vals, width, label=label, color=color)
+    for i, (key, name, col) in enumerate(series):
+        vals = [_val(r[key]) for r in rows]
+        bars = ax.bar([p + (i - 1) * width for p in x], vals, width, label=name, color=col)
+        _label_bars(ax, bars, vals, div, dec)
     ax.set_xticks(list(x), years)
-    ax.yaxis.set_major_formatter(lambda v, _: _k(v))
-    ax.set_ylabel(f"milliers de {'€' if currency == 'EUR' else currency}")
-    ax.set_title("Crédits de paiement par exercice")
-    ax.legend(frameon=False, ncols=3, loc="upper center", bbox_to_anchor=(0.5, -0.15))
-    return _png(fig)
+    ax.yaxis.set_major_formatter(lambda v, _: fr_number(v / div, dec))
+    ax.set_ylabel(f"en {unit}")
+    ax.set_title(f"Crédits de paiement par exercice (en {unit})", pad=12)
+    ax.legend(frameon=False, ncols=3, loc="upper center", bbox_to_anchor=(0.5, -0.12))
+    alt = "Graphique des crédits de paiement par exercice : " + " ; ".join(
+        f"{r['year']} : CP prévus {fr_amount(r['cp_planned'], currency)}, engagé {fr_amount(r['engaged'], currency)}, "
+        f"mandaté {fr_amount(r['paid'], currency)}" for r in rows) + "."
+    return _png(fig), alt
 
 
-def timeline_chart(rows: list[dict], as_of: date) -> bytes:
-    """Milestones: baseline (hollow) and forecast or actual (filled), today's line."""
-    fig, ax = plt.subplots(figsize=(6.2, 0.45 * max(len(rows), 2) + 0.9))
+def timeline_chart(rows: list[dict], as_of: date) -> tuple[bytes, str]:
+    """Milestones: initial date (hollow), forecast or actual (filled), today's line; the legend
+    below the plot carries every explanation, so nothing overlaps the title."""
+    fig, ax = plt.subplots(figsize=(6.2, 0.42 * max(len(rows), 2) + 1.3))
     labels = []
     for i, r in enumerate(reversed(rows)):
-        labels.append(r["title"][:38])
+        labels.append(r["title"] if len(r["title"]) <= 40 else r["title"][:39] + "…")
         if r["baseline"]:
-            ax.plot(r["baseline"], i, "o", mfc="white", mec=GREY, ms=7, label="Date initiale" if i == 0 else None)
+            ax.plot(r["baseline"], i, "o", mfc="white", mec=GREY, ms=7)
         done = r["actual"]
         when = done or r["forecast"]
         if when:
-            color = GREEN if done else (VERMILLION if r["status"] == "En retard" else BLUE)
-            ax.plot(when, i, "D" if done else "o", color=color, ms=7)
+            col = GREEN if done else (RED if r["status"] == "En retard" else BLUE)
+            ax.plot(when, i, "D" if done else "o", color=col, ms=7)
         if r["baseline"] and when and when != r["baseline"]:
             ax.plot([r["baseline"], when], [i, i], color=GREY, lw=1, zorder=0)
-    ax.axvline(as_of, color=VERMILLION, lw=1, ls="--")
-    ax.text(as_of, len(rows) - 0.4, " aujourd'hui", color=VERMILLION, fontsize=8)
+    ax.axvline(as_of, color=RED, lw=1, ls="--")
     ax.set_yticks(range(len(labels)), labels)
+    ax.set_ylim(-0.6, len(labels) - 0.4)
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%m/%Y"))
-    ax.set_title("Jalons : date initiale (cercle vide), prévue (bleu), atteinte (vert), en retard (rouge)")
+    ax.set_title("Calendrier des jalons", pad=10)
+    handles = [Line2D([], [], marker="o", ls="", mfc="white", mec=GREY, label="date initiale"),
+               Line2D([], [], marker="o", ls="", color=BLUE, label="date prévue"),
+               Line2D([], [], marker="D", ls="", color=GREEN, label="atteint"),
+               Line2D([], [], marker="o", ls="", color=RED, label="en retard"),
+               Line2D([], [], color=RED, ls="--", label=f"aujourd’hui ({short_date(as_of)})")]
     fig.autofmt_xdate()
-    return _png(fig)
+    ax.legend(handles=handles, frameon=False, ncols=5, loc="upper center", bbox_to_anchor=(0.5, -0.28), fontsize=7)
+    alt = "Calendrier des jalons : " + " ; ".join(
+        f"{r['title']} : {r['status'].lower()}, "
+        + (f"atteint le {short_date(r['actual'])}" if r["actual"] else f"prévu le {short_date(r['forecast'] or r['baseline'])}")
+        for r in rows) + "."
+    return _png(fig), alt
 
 
-def weather_chart(counts: dict[str, int]) -> bytes:
+def weather_chart(counts: dict[str, int]) -> tuple[bytes, str]:
     fig, ax = plt.subplots(figsize=(5.0, 2.2))
     names = ["Soleil", "Nuageux", "Orage", "Indéterminé"]
     vals = [counts.get(n, 0) for n in names]
-    bars = ax.bar(names, vals, color=[COLORS[n] for n in names], edgecolor="black", linewidth=0.4)
+    bars = ax.bar([LABELS[n] for n in names], vals, color=[COLORS[n] for n in names])
     for b, v in zip(bars, vals):
         ax.text(b.get_x() + b.get_width() / 2, b.get_height(), str(v), ha="center", va="bottom")
     ax.set_ylabel("projets")
-    ax.set_title("Répartition des projets par météo")
-    return _png(fig)
+    ax.set_title("Répartition des projets par météo", pad=12)
+    alt = "Répartition des projets par météo : " + ", ".join(f"{LABELS[n]} {v}" for n, v in zip(names, vals)) + "."
+    return _png(fig), alt
 
 
-def execution_chart(rows: list[tuple[str, float, float]]) -> bytes:
+def execution_chart(rows: list[tuple[str, float, float]], currency: str = "EUR") -> tuple[bytes, str]:
     """Per direction: CP of the year vs paid (horizontal bars)."""
-    fig, ax = plt.subplots(figsize=(6.2, 0.42 * max(len(rows), 2) + 0.9))
-    names = [r[0][:40] for r in rows]
+    div, unit, dec = scale([v for r in rows for v in r[1:]], currency)
+    fig, ax = plt.subplots(figsize=(6.2, 0.5 * max(len(rows), 2) + 1.0))
+    names = [r[0] if len(r[0]) <= 40 else r[0][:39] + "…" for r in rows]
     y = range(len(rows))
-    ax.barh([p + 0.2 for p in y], [r[1] or 0 for r in rows], 0.4, color=GREY, label="CP de l'exercice")
-    ax.barh([p - 0.2 for p in y], [r[2] or 0 for r in rows], 0.4, color=BLUE, label="Mandaté")
+    cp, paid = [_val(r[1]) for r in rows], [_val(r[2]) for r in rows]
+    _label_bars(ax, ax.barh([p + 0.2 for p in y], cp, 0.4, color=GREY, label="CP de l’exercice"), cp, div, dec, True)
+    _label_bars(ax, ax.barh([p - 0.2 for p in y], paid, 0.4, color=BLUE, label="Mandaté"), paid, div, dec, True)
     ax.set_yticks(list(y), names)
-    ax.xaxis.set_major_formatter(lambda v, _: _k(v))
-    ax.set_title("Exécution des crédits de paiement par direction")
-    ax.legend(frameon=False, ncols=2, loc="upper center", bbox_to_anchor=(0.5, -0.12))
-    return _png(fig)
+    ax.invert_yaxis()
+    ax.margins(x=0.15)
+    ax.xaxis.set_major_formatter(lambda v, _: fr_number(v / div, dec))
+    ax.set_title(f"Exécution des crédits de paiement par direction (en {unit})", pad=12)
+    ax.legend(frameon=False, ncols=2, loc="upper center", bbox_to_anchor=(0.5, -0.1))
+    alt = "Exécution des crédits de paiement par direction : " + " ; ".join(
+        f"{r[0]} : CP {fr_amount(r[1], currency)}, mandaté {fr_amount(r[2], currency)}" for r in rows) + "."
+    return _png(fig), alt

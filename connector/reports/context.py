@@ -5,8 +5,9 @@ from __future__ import annotations
 import math
 from datetime import date
 
-from connector.reports.formatting import (SYMBOLS, _missing, as_date, days, fr_amount, fr_number, fr_percent,
-                                          long_date, short_date, text)
+from connector.reports.formatting import (SYMBOLS, _missing, as_date, color, days, fr_amount, fr_number,
+                                          fr_percent, label, long_date, short_date, text, typeset)
+from connector.rules import CLOSED
 
 RANK = {"Soleil": 0, "Nuageux": 1, "Orage": 2}
 
@@ -22,7 +23,7 @@ def trend(current: dict, previous: dict | None) -> tuple[str, list[str]]:
     changes = []
     before, after = previous.get("weather"), current.get("weather")
     if before != after:
-        changes.append(f"météo : {before or '–'} → {after or '–'}")
+        changes.append(f"météo : {label(before)} → {label(after)}")
     s0, s1 = _num(previous.get("slippage_days")), _num(current.get("slippage_days"))
     if s0 is not None and s1 is not None and s0 != s1:
         changes.append(f"glissement : {days(s0)} → {days(s1)}")
@@ -44,48 +45,132 @@ def _project_head(p: dict) -> dict:
             "territory": text(p.get("territory")), "policy": text(p.get("policy")),
             "manager": text(p.get("manager")), "elected": text(p.get("elected")), "owner": text(p.get("owner")),
             "phase": text(p.get("phase")), "start": short_date(p.get("start")),
-            "baseline_end": short_date(p.get("baseline_end")), "forecast_end": short_date(p.get("forecast_end")),
+            "baseline_end": _date_or_flag(p, "baseline_end"), "forecast_end": _date_or_flag(p, "forecast_end"),
             "progress": fr_percent(p.get("progress")), "url": text(p.get("url")),
             "comment": text(p.get("comment")),
             "decisions": [line.strip("-• ").strip() for line in text(p.get("decisions")).splitlines() if line.strip()]}
 
 
+def _flag(p: dict, key: str) -> tuple[str, str] | None:
+    flags = p.get("input_flags")
+    return flags.get(key) if isinstance(flags, dict) else None
+
+
+def _date_or_flag(p: dict, key: str) -> str:
+    flag = _flag(p, key)
+    if _missing(p.get(key)) and flag and flag[0] == "invalid":
+        return f"date illisible (« {flag[1]} »)"
+    return short_date(p.get(key))
+
+
+def since(previous_date) -> str:
+    return f"depuis le COPIL du {long_date(previous_date)}" if previous_date else "depuis le dernier COPIL"
+
+
+def _weather(p: dict, previous: dict | None, previous_date) -> dict:
+    t, changes = trend(p, previous) if previous_date else ("premier COPIL", [])
+    if previous_date and not previous:
+        t = "nouveau projet"
+    if not previous_date:
+        line = "Premier COPIL établi par copil."
+        note = "Premier COPIL établi par copil : pas encore de point de comparaison."
+    elif not previous:
+        line = f"Précédent COPIL le {long_date(previous_date)}, avant le suivi de ce projet."
+        note = f"Projet suivi pour la première fois (précédent COPIL le {long_date(previous_date)})."
+    else:
+        line = f"Précédent COPIL le {long_date(previous_date)} : météo {label(previous.get('weather'))}."
+        note = f"Pas d'évolution notable {since(previous_date)}."
+    w, manual = p.get("weather"), p.get("manual_weather")
+    return {"computed": label(w), "symbol": SYMBOLS.get(w, ""), "color": color(w), "tint": color(w, tint=True),
+            "manual": label(manual) if text(manual) else "non renseignée", "manual_symbol": SYMBOLS.get(manual, ""),
+            "manual_tint": color(manual, tint=True),
+            "reasons": list(p.get("weather_reasons") or []), "alerts": list(p.get("alerts") or []),
+            "trend": t, "changes": changes, "changes_note": note, "since": since(previous_date),
+            "previous_line": line,
+            "previous": label((previous or {}).get("weather")) if previous else "–",
+            "previous_date": long_date(previous_date) if previous_date else "aucun"}
+
+
+def _figures(p: dict, portfolio, code: str) -> dict:
+    cur, amount = portfolio.currency, (lambda v: fr_amount(v, portfolio.currency))
+    ap, ap_flag = p.get("ap_voted"), _flag(p, "ap_voted")
+    if _missing(ap):
+        ap_text = f"illisible (« {ap_flag[1]} »)" if ap_flag else "non renseignée"
+        on_ap = ""
+    elif ap_flag and ap_flag[0] == "estimated":
+        ap_text = f"≈ {amount(ap)} (saisie « {ap_flag[1]} », à confirmer)"
+        on_ap = " (sur l’AP à confirmer)"
+    else:
+        ap_text, on_ap = amount(ap), ""
+    rem = p.get("remaining_to_pay")
+    if not _missing(rem) and rem < 0:
+        remaining = f"aucun : AP dépassée de {amount(-rem)}{on_ap}"
+    else:
+        remaining = amount(rem) + on_ap if not _missing(rem) else "–"
+    share = p.get("self_funding_share")
+    if not _missing(share) and share < 0:
+        self_funding = (f"aucune : subventions notifiées supérieures de {amount(p['subsidies_notified'] - ap)} "
+                        f"à l’AP{on_ap}")
+    else:
+        self_funding = fr_percent(share) + (on_ap if not _missing(share) else "")
+    year_rows = [b for b in portfolio.project_rows(code, portfolio.budget).to_dict("records")
+                 if b["year"] == portfolio.year]
+    from_finance = " (export financier)" if any(b.get("source") == "finance" for b in year_rows) else ""
+    nxt = text(p.get("next_milestone_label"))
+    return {"ap_voted": ap_text, "cp_year": amount(p.get("cp_year")),
+            "engaged_year": amount(p.get("engaged_year")) + from_finance,
+            "paid_year": amount(p.get("paid_year")) + from_finance,
+            "cp_execution_rate": fr_percent(p.get("cp_execution_rate")),
+            "commitment_rate": _on(fr_percent(p.get("commitment_rate")), on_ap),
+            "ap_consumption": _on(fr_percent(p.get("ap_consumption")), on_ap),
+            "remaining_to_pay": remaining,
+            "subsidies_notified": amount(p.get("subsidies_notified")),
+            "subsidies_received": amount(p.get("subsidies_received")),
+            "self_funding_share": self_funding,
+            "slippage": days(p.get("slippage_days")),
+            "overdue_milestones": str(p.get("overdue_milestones") or 0),
+            "next_milestone": f"{nxt} ({short_date(p.get('next_milestone_date'))})" if nxt else "aucun jalon à venir",
+            "open_critical_risks": str(p.get("open_critical_risks") or 0),
+            "source": finance_note(portfolio, [code])}
+
+
+def _on(value: str, note: str) -> str:
+    return value if value == "–" else value + note
+
+
+def finance_note(portfolio, codes: list[str] | None = None) -> str:
+    """Where engaged and paid come from: the finance export (named, dated) or the budget list."""
+    b = portfolio.budget
+    if codes is not None and not b.empty:
+        b = b[b["project_code"].isin(codes)]
+    src = portfolio.finance_source
+    if src and not b.empty and (b["source"] == "finance").any():
+        years = sorted({str(y) for y in b.loc[b["source"] == "finance", "year"]})
+        when = f" du {short_date(src.get('modified'))}" if src.get("modified") else ""
+        return (f"Engagé et mandaté ({', '.join(years)}) : export du logiciel financier « {src.get('file')} »"
+                f"{when} ; les autres montants viennent des listes SharePoint.")
+    return "Montants saisis dans les listes SharePoint (aucun export du logiciel financier pour ces lignes)."
+
+
 def project_context(portfolio, code: str, *, collectivite: str, copil_date: date, previous: dict | None,
-                    documents_shown: int = 8) -> dict:
+                    documents_shown: int = 8, previous_date=None) -> dict:
     cur = portfolio.currency
     p = portfolio.projects.loc[code].to_dict()
-    t, changes = trend(p, previous)
     amount = lambda v: fr_amount(v, cur)  # noqa: E731
     ctx = {
         "collectivite": collectivite, "copil_date": long_date(copil_date), "year": str(portfolio.year),
         "project": _project_head(p),
-        "weather": {"computed": text(p.get("weather")), "symbol": SYMBOLS.get(p.get("weather"), ""),
-                    "manual": text(p.get("manual_weather")) or "non renseignée",
-                    "manual_symbol": SYMBOLS.get(p.get("manual_weather"), ""),
-                    "reasons": list(p.get("weather_reasons") or []), "alerts": list(p.get("alerts") or []),
-                    "trend": t, "changes": changes,
-                    "previous": text((previous or {}).get("weather")) or "–"},
-        "figures": {"ap_voted": amount(p.get("ap_voted")), "cp_year": amount(p.get("cp_year")),
-                    "engaged_year": amount(p.get("engaged_year")), "paid_year": amount(p.get("paid_year")),
-                    "cp_execution_rate": fr_percent(p.get("cp_execution_rate")),
-                    "commitment_rate": fr_percent(p.get("commitment_rate")),
-                    "ap_consumption": fr_percent(p.get("ap_consumption")),
-                    "remaining_to_pay": amount(p.get("remaining_to_pay")),
-                    "subsidies_notified": amount(p.get("subsidies_notified")),
-                    "subsidies_received": amount(p.get("subsidies_received")),
-                    "self_funding_share": fr_percent(p.get("self_funding_share")),
-                    "slippage": days(p.get("slippage_days")),
-                    "overdue_milestones": str(p.get("overdue_milestones") or 0),
-                    "next_milestone": (f"{text(p['next_milestone_label'])} ({short_date(p.get('next_milestone_date'))})"
-                                       if text(p.get("next_milestone_label")) else "–"),
-                    "open_critical_risks": str(p.get("open_critical_risks") or 0)},
+        "weather": _weather(p, previous, previous_date),
+        "figures": _figures(p, portfolio, code),
         "milestones": [{"title": text(m["title"]), "phase": text(m["phase"]), "baseline": short_date(m["baseline"]),
                         "forecast": short_date(m["forecast"]), "actual": short_date(m["actual"]),
-                        "slippage": days(m["slippage_days"]), "status": text(m["status"])}
+                        "slippage": days(m["slippage_days"], at_least=bool(m.get("slippage_open"))),
+                        "status": text(m["status"])}
                        for m in portfolio.project_rows(code, portfolio.milestones).to_dict("records")],
         "budget": [{"year": str(b["year"]), "cp_planned": amount(b["cp_planned"]), "engaged": amount(b["engaged"]),
                     "paid": amount(b["paid"]),
-                    "execution": fr_percent(b["paid"] / b["cp_planned"]) if b["cp_planned"] else "–"}
+                    "execution": fr_percent(b["paid"] / b["cp_planned"]) if b["cp_planned"] else "–",
+                    "source": "export financier" if b.get("source") == "finance" else "liste"}
                    for b in portfolio.project_rows(code, portfolio.budget).to_dict("records")],
         "subsidies": [{"funder": text(s["funder"]), "title": text(s["title"]), "requested": amount(s["requested"]),
                        "notified": amount(s["notified"]), "received": amount(s["received"]),
@@ -117,7 +202,7 @@ def project_context(portfolio, code: str, *, collectivite: str, copil_date: date
                         "link": f.link} for f in portfolio.findings if f.project_code == code]
     ctx["documents"] = [{"name": d.name, "url": d.url, "modified": short_date(d.modified), "link": d.name}
                         for d in portfolio.documents.get(code, [])[:documents_shown]]
-    return ctx
+    return typeset(ctx)
 
 
 def _deadline(s: dict) -> str:
@@ -129,24 +214,49 @@ def _deadline(s: dict) -> str:
     return " ; ".join(parts) or "–"
 
 
-def portfolio_context(portfolio, *, collectivite: str, copil_date: date, previous: dict[str, dict]) -> dict:
+def _totals(portfolio) -> dict:
+    """Portfolio totals that do not hide anything: balances left on the AP summed apart from the
+    overruns (never netted), CP of projects without a valid AP counted and said."""
+    cur, pr = portfolio.currency, portfolio.projects
+    amount = lambda v: fr_amount(v, cur)  # noqa: E731
+    total = lambda col, frame=pr: frame[col].sum(min_count=1) if not frame.empty else math.nan  # noqa: E731
+    cp, paid = total("cp_year"), total("paid_year")
+    rem = pr["remaining_to_pay"] if not pr.empty else None
+    left = rem[rem >= 0].sum() if rem is not None else math.nan
+    over = rem[rem < 0] if rem is not None else []
+    no_ap = pr[pr["ap_voted"].isna()] if not pr.empty else pr
+    no_ap_cp = total("cp_year", no_ap) if len(no_ap) else math.nan
+    return {"ap_voted": amount(total("ap_voted")), "cp_year": amount(cp),
+            "engaged_year": amount(total("engaged_year")), "paid_year": amount(paid),
+            "execution_rate": fr_percent(paid / cp) if cp and not math.isnan(cp) else "–",
+            "subsidies_notified": amount(total("subsidies_notified")),
+            "remaining_to_pay": amount(left) if rem is not None else "–",
+            "overruns": (f"{_n(len(over), 'projet')} : {amount(-over.sum())} au-delà de l’AP votée"
+                         if len(over) else "aucun"),
+            "without_ap": (f"{_n(len(no_ap), 'projet')} sans AP valide, dont les CP {portfolio.year} "
+                           f"({amount(no_ap_cp)}) sont comptés dans les totaux" if len(no_ap) else "aucun")}
+
+
+def _n(n: int, word: str) -> str:
+    return f"{n} {word}{'s' if n > 1 else ''}"
+
+
+def portfolio_context(portfolio, *, collectivite: str, copil_date: date, previous: dict[str, dict],
+                      previous_date=None) -> dict:
     cur = portfolio.currency
     amount = lambda v: fr_amount(v, cur)  # noqa: E731
     pr = portfolio.projects
     counts = pr["weather"].value_counts().to_dict() if not pr.empty else {}
-    total = lambda col: pr[col].sum(min_count=1) if not pr.empty else math.nan  # noqa: E731
-    cp, paid = total("cp_year"), total("paid_year")
     ctx = {
         "collectivite": collectivite, "copil_date": long_date(copil_date), "year": str(portfolio.year),
         "counts": {"total": str(len(pr)), "soleil": str(counts.get("Soleil", 0)),
                    "nuageux": str(counts.get("Nuageux", 0)), "orage": str(counts.get("Orage", 0)),
-                   "indetermine": str(counts.get("Indéterminé", 0))},
-        "totals": {"ap_voted": amount(total("ap_voted")), "cp_year": amount(cp),
-                   "engaged_year": amount(total("engaged_year")), "paid_year": amount(paid),
-                   "execution_rate": fr_percent(paid / cp) if cp and not math.isnan(cp) else "–",
-                   "subsidies_notified": amount(total("subsidies_notified")),
-                   "remaining_to_pay": amount(total("remaining_to_pay"))},
+                   "indetermine": str(counts.get("Indéterminé", 0)),
+                   "closed": str(int((pr["phase"] == CLOSED).sum()) if not pr.empty else 0)},
+        "totals": _totals(portfolio),
+        "finance_source": finance_note(portfolio),
         "findings_count": str(len(portfolio.findings)),
+        "previous_date": long_date(previous_date) if previous_date else "aucun", "since": since(previous_date),
     }
     for dim, key in (("direction", "by_direction"), ("territory", "by_territory"), ("policy", "by_policy")):
         frame = portfolio.rollups.get(dim)
@@ -157,25 +267,39 @@ def portfolio_context(portfolio, *, collectivite: str, copil_date: date, previou
              "ap_voted": amount(r["ap_voted"]), "cp_year": amount(r["cp_year"]), "paid_year": amount(r["paid_year"]),
              "execution": fr_percent(r["cp_execution_rate"])} for name, r in frame.iterrows()]
     order = {"Orage": 0, "Indéterminé": 1, "Nuageux": 2}
-    alerting = pr[pr["weather"].isin(["Orage", "Nuageux", "Indéterminé"])] if not pr.empty else pr
+    # closed operations are followed for their balances, not among the alerts
+    alerting = pr[pr["weather"].isin(list(order)) & (pr["phase"] != CLOSED)] if not pr.empty else pr
     ctx["alerts"] = [{"code": text(code), "title": text(r["title"]), "direction": text(r["direction"]),
-                      "weather": r["weather"], "symbol": SYMBOLS.get(r["weather"], ""),
-                      "reasons": " ; ".join(r["weather_reasons"] or [])}
+                      "weather": label(r["weather"]), "symbol": SYMBOLS.get(r["weather"], ""),
+                      "tint": color(r["weather"], tint=True), "reasons": " ; ".join(r["weather_reasons"] or [])}
                      for code, r in sorted(alerting.iterrows(), key=lambda x: (order.get(x[1]["weather"], 9), x[0]))]
+    closed = pr[pr["phase"] == CLOSED] if not pr.empty else pr
+    ctx["closed"] = [{"code": text(code), "title": text(r["title"]), "ap_voted": amount(r["ap_voted"]),
+                      "paid_total": amount(r["paid_total"]),
+                      "balance": (f"dépassement de {amount(-r['remaining_to_pay'])}" if r["remaining_to_pay"] < 0
+                                  else amount(r["remaining_to_pay"])) if not _missing(r["remaining_to_pay"]) else "–"}
+                     for code, r in closed.iterrows()]
     movers = []
     for code, r in pr.iterrows():
         before = (previous or {}).get(code)
-        if not before:
+        if not before or not previous_date:
             continue
         t, changes = trend(r.to_dict(), before)
         if t in ("en amélioration", "en dégradation"):
-            movers.append({"code": code, "title": r["title"], "trend": t, "before": before.get("weather") or "–",
-                           "after": r["weather"], "changes": " ; ".join(changes),
+            movers.append({"code": code, "title": r["title"], "trend": t, "before": label(before.get("weather")),
+                           "after": label(r["weather"]), "tint": color(r["weather"], tint=True),
+                           "changes": " ; ".join(changes),
                            "_score": abs(RANK.get(r["weather"], 1) - RANK.get(before.get("weather"), 1)) * 1000 +
                            abs((_num(r.get("slippage_days")) or 0) - (_num(before.get("slippage_days")) or 0))})
     movers.sort(key=lambda m: (-m["_score"], m["code"]))
     ctx["movers"] = [{k: v for k, v in m.items() if k != "_score"} for m in movers[:15]]
-    return ctx
+    if not previous_date:
+        ctx["movers_note"] = "Premier COPIL établi par copil : pas encore de point de comparaison."
+    elif not movers:
+        ctx["movers_note"] = f"Aucun changement de météo {since(previous_date)}."
+    else:
+        ctx["movers_note"] = ""
+    return typeset(ctx)
 
 
 __all__ = ["project_context", "portfolio_context", "trend", "as_date"]

@@ -1,4 +1,5 @@
-"""French formats for the reports: long dates, amounts, percentages, signed day counts."""
+"""French formats for the reports: long dates, amounts, percentages, signed day counts, the
+météo as a traffic light, French typography."""
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -7,9 +8,25 @@ from babel.dates import format_date
 
 from connector.formatting import _missing, fr_amount, fr_date, fr_number, fr_percent  # noqa: F401
 
-SYMBOLS = {"Soleil": "☀", "Nuageux": "☁", "Orage": "⚡", "Indéterminé": "?"}
-# Okabe-Ito, readable by colour-blind readers and in grey print.
-COLORS = {"Soleil": "#E69F00", "Nuageux": "#56B4E9", "Orage": "#D55E00", "Indéterminé": "#999999"}
+MINUS = "\u2212"
+# The word is always printed: colour only supports it (colour-blind readers, grey print).
+LABELS = {"Soleil": "Soleil", "Nuageux": "Nuageux", "Orage": "Orage", "Indéterminé": "Indéterminée"}
+# Traffic lights as readers expect them: green / orange / red, grey when unknown. `strong` carries
+# white bold text (contrast ≥ 4.5:1), `tint` is a cell background under black text.
+COLORS = {"Soleil": "#1B7A3A", "Nuageux": "#B35C00", "Orage": "#B71C1C", "Indéterminé": "#5F6368"}
+TINTS = {"Soleil": "#D9F0DF", "Nuageux": "#FCE5C8", "Orage": "#F6D4D4", "Indéterminé": "#E6E6E6"}
+# A marker every font has (☀ ☁ ⚡ depend on font fallback and printed as a snowflake).
+SYMBOLS = {k: "●" for k in LABELS}
+
+
+def label(weather) -> str:
+    """`Indéterminée` (la météo), the other words unchanged; `–` when none."""
+    return LABELS.get(weather, text(weather) or "–")
+
+
+def color(weather, tint: bool = False) -> str:
+    """Hex without `#`, as Word's shading wants it."""
+    return (TINTS if tint else COLORS).get(weather, TINTS["Indéterminé"] if tint else COLORS["Indéterminé"]).lstrip("#")
 
 
 def long_date(v) -> str:
@@ -21,12 +38,13 @@ def long_date(v) -> str:
     return format_date(v, format="d MMMM y", locale="fr_FR")
 
 
-def days(v) -> str:
-    """Signed slippage: `+120 j`, `0 j`, `–15 j`."""
+def days(v, at_least: bool = False) -> str:
+    """Signed slippage: `+120 j`, `0 j`, `−15 j`; `≥ +71 j` while an overdue milestone is still open."""
     if _missing(v):
         return "–"
     n = int(v)
-    return f"+{n}\u00a0j" if n > 0 else (f"–{-n}\u00a0j" if n < 0 else "0\u00a0j")
+    out = f"+{n}\u00a0j" if n > 0 else (f"{MINUS}{-n}\u00a0j" if n < 0 else "0\u00a0j")
+    return f"≥\u00a0{out}" if at_least else out
 
 
 def short_date(v) -> str:
@@ -35,6 +53,18 @@ def short_date(v) -> str:
 
 def text(v) -> str:
     return "" if _missing(v) else str(v)
+
+
+def typeset(value, skip=("url", "link", "color", "tint")):
+    """French typography on every text of a context: typographic apostrophe. Links and colours
+    are left alone; what a person typed is shown, never changed in SharePoint."""
+    if isinstance(value, str):
+        return value.replace("'", "’")
+    if isinstance(value, dict):
+        return {k: (v if k in skip else typeset(v, skip)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [typeset(v, skip) for v in value]
+    return value
 
 
 def as_date(v):

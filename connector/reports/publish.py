@@ -101,6 +101,7 @@ def publish_reports(site, portfolio, *, reports_cfg: ReportsConfig, collectivite
     codes = [c for c in portfolio.projects.index if not only or c in only]
     library_root = "" if out_dir else site.list_info(reports_cfg.library).root_url
     cols = reports_cfg.column_names()
+    previous_date = getattr(previous, "as_of", None) if previous else None
 
     def deliver(folder: str, name: str, content_fn, ctx, tpl, key: str, fields: dict):
         h = content_hash(ctx, tpl)
@@ -140,9 +141,10 @@ def publish_reports(site, portfolio, *, reports_cfg: ReportsConfig, collectivite
             folder = reports_cfg.folder.format(year=year, code=safe_file_name(code),
                                                direction=safe_file_name(str(row["direction"] or "Sans direction")))
             ctx = project_context(portfolio, code, collectivite=collectivite, copil_date=copil_date,
-                                  previous=previous.get(code), documents_shown=reports_cfg.documents_shown)
+                                  previous=previous.get(code), documents_shown=reports_cfg.documents_shown,
+                                  previous_date=previous_date)
             name = _fit(f"{library_root}/{folder}", code, str(row["title"] or ""), day)
-            deliver(folder, name, lambda: render(project_tpl, ctx, project_images(portfolio, code)), ctx,
+            deliver(folder, name, lambda: render(project_tpl, ctx, project_images(portfolio, code), copil_date), ctx,
                     project_tpl, f"project:{code}",
                     {cols["project_code"]: code, cols["copil_date"]: copil_date, cols["weather"]: row["weather"],
                      cols["report_kind"]: "Rapport COPIL"})
@@ -156,9 +158,10 @@ def publish_reports(site, portfolio, *, reports_cfg: ReportsConfig, collectivite
     if not only:
         try:
             folder = reports_cfg.portfolio_folder.format(year=year, code="", direction="")
-            ctx = portfolio_context(portfolio, collectivite=collectivite, copil_date=copil_date, previous=previous)
+            ctx = portfolio_context(portfolio, collectivite=collectivite, copil_date=copil_date, previous=previous,
+                                    previous_date=previous_date)
             name = safe_file_name(f"Synthèse du portefeuille - {day}.docx")
-            deliver(folder, name, lambda: render(portfolio_tpl, ctx, portfolio_images(portfolio)), ctx,
+            deliver(folder, name, lambda: render(portfolio_tpl, ctx, portfolio_images(portfolio), copil_date), ctx,
                     portfolio_tpl, "portfolio", {cols["copil_date"]: copil_date,
                                                  cols["report_kind"]: "Synthèse portefeuille"})
         except Exception as e:

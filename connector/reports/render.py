@@ -16,10 +16,13 @@ from jinja2.sandbox import SandboxedEnvironment
 from connector.errors import ConfigError
 from connector.reports import charts
 from connector.reports.context import portfolio_context, project_context
-from connector.reports.formatting import COLORS
+from connector.reports.document import finish, picture_key
 
 PROJECT_IMAGES = ("chart_timeline", "chart_budget", "weather_badge")
 PORTFOLIO_IMAGES = ("chart_weather", "chart_execution")
+DESCRIPTIONS = {"chart_timeline": "Calendrier des jalons", "chart_budget": "Crédits de paiement par exercice",
+                "chart_weather": "Répartition des projets par météo",
+                "chart_execution": "Exécution des crédits de paiement par direction"}
 
 
 # Loop attributes a template may use ({{ loop.index }}), besides the documented fields.
@@ -107,58 +110,76 @@ def content_hash(context: dict, template: Path | str | bytes) -> str:
     return h.hexdigest()
 
 
-def render(template_path: Path | str, context: dict, images: dict[str, bytes]) -> bytes:
+def render(template_path: Path | str, context: dict, images: dict[str, bytes | tuple[bytes, str]],
+           copil_date: date | None = None) -> bytes:
+    """`images`: name -> PNG, or (PNG, text alternative)."""
     tpl = DocxTemplate(str(template_path))
     ctx = dict(context)
-    for name, png in images.items():
+    alts: dict[str, str] = {}
+    for name, img in images.items():
+        png, alt = img if isinstance(img, tuple) else (img, DESCRIPTIONS.get(name, name))
+        alts[picture_key(png)] = alt
         ctx[name] = InlineImage(tpl, io.BytesIO(png), width=Mm(160))
-    if "weather" in ctx:   # the météo as a large coloured badge on the cover
+    if "weather" in ctx:   # the météo in large coloured letters (templates from before the banner)
         w = ctx["weather"]
-        color = COLORS.get(w.get("computed"), "#999999").lstrip("#")
-        ctx["weather_badge"] = RichText(f"{w.get('symbol', '')} Météo : {w.get('computed', '')}", color=color,
+        ctx["weather_badge"] = RichText(f"Météo : {w.get('computed', '')}", color=w.get("color", "5F6368"),
                                         bold=True, size=36)
     if "documents" in ctx:  # real hyperlinks to the library
         ctx["documents"] = [{**d, "link": RichText(d["name"], url_id=tpl.build_url_id(d["url"]), color="0563C1",
                                                    underline=True) if d.get("url") else RichText(d["name"])}
                             for d in ctx["documents"]]
     tpl.render(ctx, jinja_env=jinja_env(), autoescape=True)
+    project = context.get("project") or {}
+    when = copil_date or date.today()
+    if project:
+        title = f"COPIL {project.get('code', '')} – {project.get('title', '')}"
+        subject, keywords = f"Rapport du comité de pilotage du {context.get('copil_date', '')}", "COPIL ; " + project.get("code", "")
+    else:
+        title = f"Synthèse du portefeuille de projets – {context.get('copil_date', '')}"
+        subject, keywords = f"Situation au {context.get('copil_date', '')}, exercice {context.get('year', '')}", "COPIL ; portefeuille"
+    finish(tpl.docx, title=title, subject=subject, author=str(context.get("collectivite", "")), copil_date=when,
+           keywords=keywords, alt_texts=alts)
     buf = io.BytesIO()
     tpl.save(buf)
     return buf.getvalue()
 
 
-def project_images(portfolio, code: str) -> dict[str, bytes]:
+def project_images(portfolio, code: str) -> dict[str, tuple[bytes, str]]:
     ms = portfolio.project_rows(code, portfolio.milestones).to_dict("records")
     budget = portfolio.project_rows(code, portfolio.budget).to_dict("records")
     out = {}
-    out["chart_timeline"] = charts.timeline_chart(ms, portfolio.as_of) if ms else _blank()
-    out["chart_budget"] = charts.budget_chart(budget, portfolio.currency) if budget else _blank()
+    out["chart_timeline"] = charts.timeline_chart(ms, portfolio.as_of) if ms else _blank("Aucun jalon saisi.")
+    out["chart_budget"] = (charts.budget_chart(budget, portfolio.currency) if budget
+                           else _blank("Aucune ligne budgétaire saisie."))
     return out
 
 
-def portfolio_images(portfolio) -> dict[str, bytes]:
+def portfolio_images(portfolio) -> dict[str, tuple[bytes, str]]:
     pr = portfolio.projects
     counts = pr["weather"].value_counts().to_dict() if not pr.empty else {}
     d = portfolio.rollups.get("direction")
     rows = [] if d is None else [(str(n), r["cp_year"], r["paid_year"]) for n, r in d.iterrows()]
-    return {"chart_weather": charts.weather_chart(counts), "chart_execution": charts.execution_chart(rows)}
+    return {"chart_weather": charts.weather_chart(counts),
+            "chart_execution": charts.execution_chart(rows, portfolio.currency)}
 
 
-def _blank() -> bytes:
+def _blank(message: str) -> tuple[bytes, str]:
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(6.2, 0.6))
     ax.axis("off")
-    ax.text(0.5, 0.5, "Aucune donnée", ha="center", va="center")
-    return charts._png(fig)
+    ax.text(0.5, 0.5, message, ha="center", va="center")
+    return charts._png(fig), message
 
 
 def render_project(portfolio, code: str, *, template_path, collectivite: str, copil_date: date,
-                   previous: dict | None) -> bytes:
-    ctx = project_context(portfolio, code, collectivite=collectivite, copil_date=copil_date, previous=previous)
-    return render(template_path, ctx, project_images(portfolio, code))
+                   previous: dict | None, previous_date: date | None = None) -> bytes:
+    ctx = project_context(portfolio, code, collectivite=collectivite, copil_date=copil_date, previous=previous,
+                          previous_date=previous_date)
+    return render(template_path, ctx, project_images(portfolio, code), copil_date)
 
 
 def render_portfolio(portfolio, *, template_path, collectivite: str, copil_date: date,
-                     previous: dict[str, dict]) -> bytes:
-    ctx = portfolio_context(portfolio, collectivite=collectivite, copil_date=copil_date, previous=previous)
-    return render(template_path, ctx, portfolio_images(portfolio))
+                     previous: dict[str, dict], previous_date: date | None = None) -> bytes:
+    ctx = portfolio_context(portfolio, collectivite=collectivite, copil_date=copil_date, previous=previous,
+                            previous_date=previous_date or getattr(previous, "as_of", None))
+    return render(template_path, ctx, portfolio_images(portfolio), copil_date)

@@ -22,6 +22,10 @@ DESCRIPTIONS = {
     "chart_weather": "Graphique de répartition par météo (image)",
     "chart_execution": "Graphique d'exécution par direction (image)",
     "weather_badge": "Météo calculée en grand, colorée (texte enrichi : `{{r weather_badge }}`)",
+    "closed": "Opérations closes : solde de l'AP (liste)", "finance_source": "Origine des montants engagés et mandatés",
+    "previous_date": "Date du précédent COPIL (« aucun » au premier)",
+    "since": "« depuis le COPIL du … » (ou « depuis le dernier COPIL »)",
+    "movers_note": "Phrase à afficher quand la liste des évolutions est vide (premier COPIL, aucun changement)",
 }
 
 
@@ -36,7 +40,9 @@ def _sample_contexts() -> tuple[dict, dict]:
     raw = RawData(lists={
         "projects": [{"_id": 1, "_url": "", "code": "PPI-1", "title": "Exemple", "ap_voted": "100 000",
                       "baseline_end": "2026-12-31T23:00:00Z", "forecast_end": "31/01/2027", "progress": "50 %",
-                      "decisions": "Valider l'APD", "ap_deliberation": "31/02/2025"}],
+                      "decisions": "Valider l'APD", "ap_deliberation": "31/02/2025"},
+                     {"_id": 2, "_url": "", "code": "PPI-2", "title": "Close", "ap_voted": "10 000", "phase": "Clos",
+                      "progress": "100 %"}],
         "milestones": [{"_id": 1, "project": 1, "title": "APD", "baseline": "2026-05-31T22:00:00Z"}],
         "budget": [{"_id": 1, "project": 1, "year": 2026.0, "cp_planned": 50000.0, "engaged": 1.0, "paid": 1.0}],
         "subsidies": [{"_id": 1, "project": 1, "funder": "État - DETR", "notified": 1.0, "notified_on": "01/01/2026"}],
@@ -49,8 +55,12 @@ def _sample_contexts() -> tuple[dict, dict]:
     pf = consolidate(frames, as_of=date(2026, 11, 24), rules=RulesConfig(), findings=found,
                      documents=[Document("CR.pdf", "http://x/CR.pdf", date(2026, 10, 1), "PPI-1")])
     before = {"PPI-1": {"weather": "Soleil", "slippage_days": 0}}
-    proj = project_context(pf, "PPI-1", collectivite="X", copil_date=date(2026, 11, 24), previous=before["PPI-1"])
-    port = portfolio_context(pf, collectivite="X", copil_date=date(2026, 11, 24), previous=before)
+    last = date(2026, 10, 27)
+    proj = project_context(pf, "PPI-1", collectivite="X", copil_date=date(2026, 11, 24), previous=before["PPI-1"],
+                           previous_date=last)
+    port = portfolio_context(pf, collectivite="X", copil_date=date(2026, 11, 24), previous=before,
+                             previous_date=last)
+    assert port["movers"] and port["closed"] and port["alerts"], "every list documented needs one example"
     return proj, port
 
 
