@@ -1,4 +1,4 @@
-# copil: make demo | make test | make bench | make clean
+# copil: make demo | make test | make render | make bench | make clean
 # Works on a fresh machine with Python 3.11 (or python3) and make.
 PYTHON_BOOT := $(shell command -v python3.11 2>/dev/null || command -v python3)
 VENV := .venv
@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-all bench robustness clean install
+.PHONY: demo test test-all bench robustness render render-tools clean install
 
 install: $(STAMP)
 
@@ -23,9 +23,10 @@ $(STAMP): pyproject.toml | $(PY)
 demo: $(STAMP)
 	$(VENV)/bin/copil demo --out demo-out
 
-# Default test run: everything but -m slow, two workers.
+# Default test run: everything but -m slow (the PDF rendering test runs when LibreOffice is
+# installed, see make render-tools), two workers.
 test: $(STAMP)
-	$(PY) -m pytest -q -n 2 -m "not slow" $(PYTEST_ARGS)
+	$(PY) -m pytest -q -n 2 -m "not slow or pdf" $(PYTEST_ARGS)
 
 test-all: $(STAMP)
 	$(PY) -m pytest -q -n 2 $(PYTEST_ARGS)
@@ -41,6 +42,22 @@ bench: $(STAMP)
 	else \
 		$(PY) -m pytest -q -m slow $(PYTEST_ARGS); \
 	fi
+
+# LibreOffice (Writer, no GUI), poppler and the Calibri-metric font, from the system's packages.
+RENDER_PACKAGES := libreoffice-writer-nogui poppler-utils fonts-crosextra-carlito fonts-dejavu-core
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+render-tools:
+	@if command -v soffice >/dev/null && command -v pdftoppm >/dev/null && command -v pdftotext >/dev/null; then :; \
+	elif command -v apt-get >/dev/null; then \
+		echo "LibreOffice ou poppler absent : installation avec apt-get ($(RENDER_PACKAGES))"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(RENDER_PACKAGES); \
+	else echo "installez LibreOffice Writer et poppler-utils ($(RENDER_PACKAGES)) puis relancez make render"; exit 2; fi
+
+# The demo's reports as a reader sees them: demo-out/rendu/pdf, .../png, one contact sheet each.
+render: $(STAMP) render-tools
+	$(VENV)/bin/copil demo --out demo-out
+	$(PY) -m jobs.render demo-out
 
 clean:
 	rm -rf demo-out out build .pytest_cache *.egg-info

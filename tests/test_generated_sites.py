@@ -23,6 +23,7 @@ import jobs.cli as cli
 from connector import schema, timezones
 from connector.config import load_config
 from connector.pipeline import reports_only, run_sync
+from tests import print_checks
 from emulator.sample import Layout, seed
 from tests.sync_helpers import AS_OF
 
@@ -169,6 +170,8 @@ def _one_site(emulator, tmp_path_factory, layout: Layout, full_reports: bool) ->
         only = None if full_reports else ["PPI-2024-002"]
         rs = reports_only(cfg, only=only, out_dir=tmp / "out", as_of=AS_OF)
         assert not rs.errors and len(rs.files) == (PROJECTS + 1 if full_reports else 1)
+        for f in rs.files:   # fit to print whatever the names, zone and currency
+            assert not print_checks.problems(Path(f).read_bytes(), author=cfg.collectivite.name), f
         assert _owned(site, layout) == expected
     finally:
         emulator.backend.sites.pop(name.lower(), None)

@@ -67,7 +67,7 @@ def test_the_checks_catch_what_the_first_tranche_printed(tmp_path):
     """The checks themselves fail on a stock python-docx document with the old defects."""
     from docx.shared import Cm
     doc = Document()
-    doc.add_paragraph("Prochain jalon : nan (–) ; reste à mandater : -4 735 100 € ; l'AP")
+    doc.add_paragraph("Prochain jalon : nan (–) ; reste à mandater : -4 735 100 € ; l'AP ; ⚡ Orage")
     t = doc.add_table(rows=3, cols=3)
     t.rows[0].cells[0].text = "Code"
     for col in t.columns:
@@ -76,7 +76,8 @@ def test_the_checks_catch_what_the_first_tranche_printed(tmp_path):
     doc.save(buf)
     found = " | ".join(problems(buf.getvalue(), author="X"))
     for defect in ("not A4", "default language", "'nan' printed", "hyphen-minus", "straight apostrophe",
-                   "header row not repeated", "may split", "wider than the text", "no page number", "author"):
+                   "header row not repeated", "may split", "wider than the text", "no page number", "author",
+                   "font fallback"):
         assert defect in found, defect
 
 
@@ -187,6 +188,7 @@ def pdf_problems(pdf: Path, docx: bytes) -> list[str]:
 
 
 @pytest.mark.slow
+@pytest.mark.pdf
 @needs_libreoffice
 def test_demo_reports_render_without_empty_pages_or_broken_figures(demo, tmp_path):
     from jobs.render import to_pdf

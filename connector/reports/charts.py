@@ -13,6 +13,8 @@ import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
+from babel.numbers import format_decimal  # noqa: E402
+
 from connector.reports.formatting import COLORS, LABELS, fr_amount, fr_number, short_date  # noqa: E402
 
 BLUE, ORANGE, GREY, RED, GREEN = "#0072B2", "#E69F00", "#8C8C8C", "#B71C1C", "#1B7A3A"
@@ -38,16 +40,22 @@ def scale(values, currency: str = "EUR") -> tuple[float, str, int]:
     if currency == "XPF":
         return 1e6, "millions de F CFP", 1
     unit = "€" if currency == "EUR" else currency
-    if top >= 1e6:
-        return 1e6, f"M{unit}" if currency == "EUR" else f"millions de {unit}", 1
+    if top >= 1e6:   # 1,43 M€ below ten millions, 12,4 M€ above
+        return 1e6, f"M{unit}" if currency == "EUR" else f"millions de {unit}", 2 if top < 1e7 else 1
     return 1e3, f"k{unit}" if currency == "EUR" else f"milliers de {unit}", 0
 
 
-def _label_bars(ax, bars, values, div, decimals, horizontal=False) -> None:
+def _tick(v, _pos=None) -> str:
+    """Axis ticks in the unit of the chart: `1,25`, `2`, French decimal comma."""
+    return format_decimal(round(v, 2), format="#,##0.##", locale="fr_FR")
+
+
+def _label_bars(ax, bars, values, decimals, horizontal=False) -> None:
+    """Values are already in the chart's unit."""
     for b, v in zip(bars, values):
         if not v:
             continue
-        txt = fr_number(v / div, decimals)
+        txt = fr_number(v, decimals)
         if horizontal:
             ax.text(b.get_width(), b.get_y() + b.get_height() / 2, f" {txt}", va="center", fontsize=7)
         else:
@@ -63,11 +71,11 @@ def budget_chart(rows: list[dict], currency: str = "EUR") -> tuple[bytes, str]:
     x = range(len(years))
     width = 0.27
     for i, (key, name, col) in enumerate(series):
-        vals = [_val(r[key]) for r in rows]
+        vals = [_val(r[key]) / div for r in rows]   # plotted in the unit, so ticks fall on round values
         bars = ax.bar([p + (i - 1) * width for p in x], vals, width, label=name, color=col)
-        _label_bars(ax, bars, vals, div, dec)
+        _label_bars(ax, bars, vals, dec)
     ax.set_xticks(list(x), years)
-    ax.yaxis.set_major_formatter(lambda v, _: fr_number(v / div, dec))
+    ax.yaxis.set_major_formatter(_tick)
     ax.set_ylabel(f"en {unit}")
     ax.set_title(f"Crédits de paiement par exercice (en {unit})", pad=12)
     ax.legend(frameon=False, ncols=3, loc="upper center", bbox_to_anchor=(0.5, -0.12))
@@ -83,7 +91,8 @@ def timeline_chart(rows: list[dict], as_of: date) -> tuple[bytes, str]:
     fig, ax = plt.subplots(figsize=(6.2, 0.42 * max(len(rows), 2) + 1.3))
     labels = []
     for i, r in enumerate(reversed(rows)):
-        labels.append(r["title"] if len(r["title"]) <= 40 else r["title"][:39] + "…")
+        title = str(r["title"] or "").replace("'", "’")
+        labels.append(title if len(title) <= 40 else title[:39] + "…")
         if r["baseline"]:
             ax.plot(r["baseline"], i, "o", mfc="white", mec=GREY, ms=7)
         done = r["actual"]
@@ -129,15 +138,15 @@ def execution_chart(rows: list[tuple[str, float, float]], currency: str = "EUR")
     """Per direction: CP of the year vs paid (horizontal bars)."""
     div, unit, dec = scale([v for r in rows for v in r[1:]], currency)
     fig, ax = plt.subplots(figsize=(6.2, 0.5 * max(len(rows), 2) + 1.0))
-    names = [r[0] if len(r[0]) <= 40 else r[0][:39] + "…" for r in rows]
+    names = [n if len(n) <= 40 else n[:39] + "…" for n in (r[0].replace("'", "’") for r in rows)]
     y = range(len(rows))
-    cp, paid = [_val(r[1]) for r in rows], [_val(r[2]) for r in rows]
-    _label_bars(ax, ax.barh([p + 0.2 for p in y], cp, 0.4, color=GREY, label="CP de l’exercice"), cp, div, dec, True)
-    _label_bars(ax, ax.barh([p - 0.2 for p in y], paid, 0.4, color=BLUE, label="Mandaté"), paid, div, dec, True)
+    cp, paid = [_val(r[1]) / div for r in rows], [_val(r[2]) / div for r in rows]
+    _label_bars(ax, ax.barh([p + 0.2 for p in y], cp, 0.4, color=GREY, label="CP de l’exercice"), cp, dec, True)
+    _label_bars(ax, ax.barh([p - 0.2 for p in y], paid, 0.4, color=BLUE, label="Mandaté"), paid, dec, True)
     ax.set_yticks(list(y), names)
     ax.invert_yaxis()
     ax.margins(x=0.15)
-    ax.xaxis.set_major_formatter(lambda v, _: fr_number(v / div, dec))
+    ax.xaxis.set_major_formatter(_tick)
     ax.set_title(f"Exécution des crédits de paiement par direction (en {unit})", pad=12)
     ax.legend(frameon=False, ncols=2, loc="upper center", bbox_to_anchor=(0.5, -0.1))
     alt = "Exécution des crédits de paiement par direction : " + " ; ".join(

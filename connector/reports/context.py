@@ -68,11 +68,11 @@ def since(previous_date) -> str:
 
 
 def _weather(p: dict, previous: dict | None, previous_date) -> dict:
-    t, changes = trend(p, previous) if previous_date else ("premier COPIL", [])
+    t, changes = trend(p, previous) if previous_date else ("premier COPIL établi par copil", [])
     if previous_date and not previous:
         t = "nouveau projet"
     if not previous_date:
-        line = "Premier COPIL établi par copil."
+        line = "Pas encore de point de comparaison."
         note = "Premier COPIL établi par copil : pas encore de point de comparaison."
     elif not previous:
         line = f"Précédent COPIL le {long_date(previous_date)}, avant le suivi de ce projet."

@@ -20,6 +20,7 @@ from connector.reports.document import finish, picture_key
 
 PROJECT_IMAGES = ("chart_timeline", "chart_budget", "weather_badge")
 PORTFOLIO_IMAGES = ("chart_weather", "chart_execution")
+WIDTHS_MM = {"chart_weather": 110, "chart_budget": 150}   # at most the 170 mm of text
 DESCRIPTIONS = {"chart_timeline": "Calendrier des jalons", "chart_budget": "Crédits de paiement par exercice",
                 "chart_weather": "Répartition des projets par météo",
                 "chart_execution": "Exécution des crédits de paiement par direction"}
@@ -119,7 +120,7 @@ def render(template_path: Path | str, context: dict, images: dict[str, bytes | t
     for name, img in images.items():
         png, alt = img if isinstance(img, tuple) else (img, DESCRIPTIONS.get(name, name))
         alts[picture_key(png)] = alt
-        ctx[name] = InlineImage(tpl, io.BytesIO(png), width=Mm(160))
+        ctx[name] = InlineImage(tpl, io.BytesIO(png), width=Mm(WIDTHS_MM.get(name, 160)))
     if "weather" in ctx:   # the météo in large coloured letters (templates from before the banner)
         w = ctx["weather"]
         ctx["weather_badge"] = RichText(f"Météo : {w.get('computed', '')}", color=w.get("color", "5F6368"),
