@@ -44,10 +44,19 @@ def _closest(name: str, info: ListInfo) -> str:
     return ", ".join(f"« {n} »" for n in near) if near else "aucune colonne proche"
 
 
+def prefetch(site: SharePointSite, config, *, reports: bool = False) -> None:
+    """Every list and library a run reads, and the regional settings, in two round trips."""
+    fin = config.finance_export
+    site.prefetch([config.list_title(k) for k in config.enabled_lists()]
+                  + ([fin.library] if fin.enabled else []) + ([config.reports.library] if reports else []))
+
+
 def resolve(site: SharePointSite, config, *, include_owned: bool = True, reports: bool = False) -> Resolved:
     """Map every configured (list, column) to SharePoint internal names. Never raises for a
     single problem: collects them all so `copil check` can list everything that is wrong."""
     out = Resolved()
+    fin = config.finance_export
+    prefetch(site, config, reports=reports)
     for key in config.enabled_lists():
         title = config.list_title(key)
         try:
@@ -74,7 +83,6 @@ def resolve(site: SharePointSite, config, *, include_owned: bool = True, reports
                 continue
             cols[logical] = f
         out.lists[key] = ResolvedList(key, info, cols, wanted)
-    fin = config.finance_export
     if fin.enabled and not site.list_exists(fin.library):
         # Without the export, list figures would silently replace the finance software's:
         # required when [finance_export] is declared, a warning for the default.

@@ -70,6 +70,7 @@ def build_portfolio(config, site: SharePointSite | None = None, *, as_of: date |
     """Read and consolidate without writing anything. Returns (portfolio, raw, resolved, site).
     With `reports`, the report library and its columns are checked with the lists."""
     site = site or SharePointSite.from_config(config)
+    extract_mod.prefetch(site, config, reports=reports)   # metadata and zone in two round trips
     tz = site.timezone(config.collectivite.timezone)
     as_of = as_of or today(tz)
     _notify(progress, "Vérification des listes et colonnes")
@@ -124,9 +125,10 @@ def run_sync(config, *, dry_run: bool = False, reports: bool = True, force_repor
     summary.run_id = state.start_run()
     try:
         site = site or SharePointSite.from_config(config)
+        publishing = reports and config.reports.enabled and (out_dir or not dry_run)   # a dry run publishes nothing
+        extract_mod.prefetch(site, config, reports=bool(publishing and not out_dir))
         as_of = as_of or today(site.timezone(config.collectivite.timezone))
         previous = previous_copil(config, state, summary.run_id, as_of)
-        publishing = reports and config.reports.enabled and (out_dir or not dry_run)   # a dry run publishes nothing
         templates = None
         if publishing:   # a broken template stops the run before anything is written
             from connector.reports.publish import prepare_templates

@@ -67,6 +67,24 @@ def test_second_run_writes_nothing(emulator, tmp_path):
     assert "batch.POST" in emulator.stats()["by_route"]
 
 
+def test_an_unchanged_night_costs_the_minimum_plus_two_requests(emulator, tmp_path):
+    """Metadata of the nine lists and libraries and the site's zone in two round trips; the
+    rest is one page per list, the finance export's download and the request digest."""
+    seeded(emulator)
+    cfg = config(emulator, tmp_path, reports={"enabled": True})
+    run_sync(cfg, as_of=AS_OF)
+    emulator.admin("POST", "stats/reset")
+    second = run_sync(cfg, as_of=AS_OF)
+    assert second.written == 0 and second.reports_uploaded == 0
+    stats = emulator.stats()
+    by_route = stats["by_route"]
+    pages = sum(n for route, n in by_route.items() if route == "items.GET" or route.startswith("batch:op:items"))
+    minimum = pages + 1 + 1   # every page read, the export's download, one metadata round trip
+    assert pages == 9, by_route                  # 7 lists + 2 libraries, 40 projects: one page each
+    assert stats["requests"] <= minimum + 2, by_route
+    assert not any("validate" in r or "files" in r.lower() and "POST" in r for r in by_route), by_route
+
+
 def test_a_changed_input_rewrites_only_that_project(emulator, tmp_path):
     site = seeded(emulator)
     cfg = config(emulator, tmp_path)
