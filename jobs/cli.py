@@ -87,7 +87,7 @@ def sync(config: Path = ConfigOpt,
                            force_reports=force_reports, json_mode=_opts["json"])
     except Exception as exc:
         raise fail(exc, "Échec de la synchronisation")
-    print_summary(summary)
+    print_summary(summary, columns=cfg.owned_columns())
     raise typer.Exit(int(getattr(summary, "exit_code", 0) or 0))
 
 
@@ -268,7 +268,31 @@ def print_runs(runs, tz: str = "Europe/Paris") -> None:
         Console(soft_wrap=True, width=max(console.width, 160) if not console.is_terminal else None).print(t)
 
 
-def print_summary(s) -> None:
+def _shown(v) -> str:
+    """A column value as a person reads it in the list: French decimals, short text."""
+    from babel.numbers import format_decimal
+    if v is None or v == "" or (isinstance(v, float) and v != v):
+        return "(vide)"
+    if isinstance(v, bool):
+        return "oui" if v else "non"
+    if isinstance(v, (int, float)):
+        return format_decimal(v, format="#,##0.####", locale="fr_FR")
+    text = " ".join(str(v).split())
+    return text if len(text) <= 60 else text[:59] + "…"
+
+
+def _item(x) -> "Text":
+    """The item number as a terminal hyperlink to its form (addresses are listed under the
+    table when the output is not a terminal: a log file, a ticket)."""
+    from rich.style import Style
+    from rich.text import Text
+    number = str(x.item_id or "")
+    if not x.link:
+        return Text(number)
+    return Text(number, style=Style(link=x.link)) if console.is_terminal else Text(number)
+
+
+def print_summary(s, columns: dict[str, str] | None = None) -> None:
     if s is None:
         return
     if _opts["json"]:   # one record per finding and per failure, for the log collector
@@ -303,10 +327,14 @@ def print_summary(s) -> None:
     planned = _get(s, "planned", default=[]) or []
     if planned:   # dry run: what would be written
         p = Table(title=f"Simulation : {len(planned)} projet(s) seraient mis à jour")
-        for col in ("Projet", "Élément", "Colonnes modifiées"):
+        for col in ("Projet", "Élément", "Colonne", "Valeur actuelle → nouvelle valeur"):
             p.add_column(col)
+        names = columns or {}
         for c in planned[:30]:
-            p.add_row(c.code, str(c.item_id), ", ".join(k for k in c.values if k != "last_sync"))
+            keys = [k for k in c.values if k != "last_sync"]
+            for i, k in enumerate(keys):
+                p.add_row(c.code if i == 0 else "", str(c.item_id) if i == 0 else "", names.get(k, k),
+                          f"{_shown((c.before or {}).get(k))} → {_shown(c.values[k])}")
         console.print(p)
         if len(planned) > 30:
             say(f"… et {len(planned) - 30} autre(s).")
@@ -316,8 +344,13 @@ def print_summary(s) -> None:
         for col in ("Liste", "Élément", "Colonne", "Valeur saisie", "Problème"):
             f.add_column(col)
         for x in found[:15]:
-            f.add_row(x.list_title, str(x.item_id or ""), x.column, x.value, x.message)
+            f.add_row(x.list_title, _item(x), x.column, x.value, x.message)
         console.print(f)
+        if not console.is_terminal:   # whole addresses, never wrapped inside a cell
+            for x in found[:15]:
+                if x.link:
+                    console.print(f"  {x.list_title}, élément {x.item_id} : {x.link}", highlight=False,
+                                  markup=False)
         if len(found) > 15:
             say(f"… et {len(found) - 15} autre(s) : voir « Qualité des données » dans la liste des projets.")
     for e in (_get(s, "report_errors", default=[]) or []) + [
@@ -475,7 +508,7 @@ def demo(out: Path = typer.Option(Path("demo-out"), "--out", help="Dossier des r
             summary = run_once(cfg, json_mode=_opts["json"])
         except Exception as exc:
             raise fail(exc, "Échec de la synchronisation de démonstration")
-        print_summary(summary)
+        print_summary(summary, columns=cfg.owned_columns())
         out.mkdir(parents=True, exist_ok=True)
         files = _download_reports(cfg, out)
     finally:

@@ -202,7 +202,12 @@ def test_sync_dry_run_then_sync_then_status(live_site, tmp_path, monkeypatch):
     cfg = str(_config(tmp_path, live_site, "[reports]\nenabled = false\n"))
     res = runner.invoke(cli.app, ["sync", "--config", cfg, "--dry-run"])
     assert res.exit_code == 0, _out(res)
-    assert "Simulation : 8 projet(s) seraient mis à jour" in res.output and "computed_weather" in res.output
+    assert "Simulation : 8 projet(s) seraient mis à jour" in res.output
+    assert "computed_weather" not in res.output and "weather_reasons" not in res.output   # French names
+    assert "Météo calculée" in res.output and "Motifs de la météo" in res.output
+    assert "(vide) → Soleil" in res.output or "(vide) → Orage" in res.output      # old → new
+    anomalies = res.output.split("Anomalies de saisie")[1]
+    assert "/Lists/Projets/DispForm.aspx?ID=" in anomalies   # each item number with its link
     assert live_site.stats()["by_route"].get("batch:op:validate.POST") is None
     res = runner.invoke(cli.app, ["sync", "--config", cfg])
     assert res.exit_code == 0, _out(res)

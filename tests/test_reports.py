@@ -292,3 +292,17 @@ def test_no_nan_when_a_project_has_no_upcoming_milestone(portfolio):
     assert ctx["figures"]["next_milestone"] == "aucun jalon à venir"
     import re
     assert not re.search(r"\b(nan|NaN|NaT|None)\b", repr(ctx).replace("'previous': None", ""))
+
+
+def test_progress_counts_every_report_including_the_synthesis(emulator, tmp_path):
+    from connector.pipeline import reports_only
+    seeded(emulator, 5)
+    cfg = config(emulator, tmp_path, reports={"enabled": True})
+    seen = []
+    run_sync(cfg, as_of=AS_OF, progress=lambda step, done=None, total=None: seen.append((step, done, total)))
+    words = [(d, t) for step, d, t in seen if step == "Rapports Word"]
+    assert words[-1] == (6, 6) and [d for d, _ in words] == list(range(1, 7))
+    seen.clear()
+    reports_only(cfg, only=["PPI-2024-002"], out_dir=tmp_path / "one", as_of=AS_OF,
+                 progress=lambda step, done=None, total=None: seen.append((step, done, total)))
+    assert [(d, t) for step, d, t in seen if step == "Rapports Word"] == [(1, 1)]

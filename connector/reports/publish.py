@@ -167,4 +167,6 @@ def publish_reports(site, portfolio, *, reports_cfg: ReportsConfig, collectivite
         except Exception as e:
             log.exception("synthèse")
             summary.errors.append(f"synthèse du portefeuille : {type(e).__name__} : {e}")
+        if progress:
+            progress(1)
     return summary
