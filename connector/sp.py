@@ -396,7 +396,7 @@ class SharePointSite:
             if self._regional_settings is None:
                 rs = self.ctx.web.regional_settings.expand(["TimeZone"]).get()
             if queued or rs is not None:
-                self.ctx.execute_batch(items_per_batch=self.batch_size)
+                self.ctx.execute_batch(items_per_batch=100)   # reads: SharePoint's limit, not the write size
                 self.reached = True
         except (ClientRequestException, req_exc.RequestException, CopilError) as e:
             log.debug("lecture groupée des métadonnées abandonnée (%s) : lecture liste par liste", _short(e))

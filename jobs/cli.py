@@ -74,14 +74,20 @@ def _load(config: Path):
 
 
 # --------------------------------------------------------------------------- sync / report
+WorkersOpt = typer.Option(None, "--workers", min=0, help="Processus de rendu des rapports en parallèle "
+                          "(défaut : [reports] workers, 0 = un par cœur).")
+
 @app.command()
 def sync(config: Path = ConfigOpt,
          dry_run: bool = typer.Option(False, "--dry-run", help="Calcule sans rien écrire."),
          no_reports: bool = typer.Option(False, "--no-reports", help="Sans rapports Word."),
          force_reports: bool = typer.Option(False, "--force-reports",
-                                            help="Régénère les rapports même inchangés.")):
+                                            help="Régénère les rapports même inchangés."),
+         workers: Optional[int] = WorkersOpt):
     """Lance une synchronisation complète (ce que fait la tâche de nuit)."""
     cfg = _load(config)
+    if workers is not None:
+        cfg.reports.workers = workers
     try:
         summary = run_once(cfg, dry_run=dry_run, reports=not no_reports,
                            force_reports=force_reports, json_mode=_opts["json"])
@@ -95,12 +101,15 @@ def sync(config: Path = ConfigOpt,
 def report(config: Path = ConfigOpt,
            project: Optional[str] = typer.Option(None, "--project", help="Code du projet."),
            out: Optional[Path] = typer.Option(None, "--out", help="Dossier local (sinon publication SharePoint)."),
-           force: bool = typer.Option(False, "--force", help="Régénère même si rien n'a changé.")):
+           force: bool = typer.Option(False, "--force", help="Régénère même si rien n'a changé."),
+           workers: Optional[int] = WorkersOpt):
     """Génère les rapports COPIL (un projet ou tous), en local ou sur SharePoint, sans rien
     écrire dans les listes."""
     from connector.pipeline import reports_only
     from jobs.output import ProgressReporter
     cfg = _load(config)
+    if workers is not None:
+        cfg.reports.workers = workers
     try:
         if out is not None:
             out.mkdir(parents=True, exist_ok=True)
@@ -281,7 +290,7 @@ def _shown(v) -> str:
     return text if len(text) <= 60 else text[:59] + "…"
 
 
-def _item(x) -> "Text":
+def _item(x):
     """The item number as a terminal hyperlink to its form (addresses are listed under the
     table when the output is not a terminal: a log file, a ticket)."""
     from rich.style import Style

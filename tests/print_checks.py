@@ -14,7 +14,7 @@ TOLERANCE = Cm(0.1)
 NOT_A_VALUE = re.compile(r"\b(nan|NaN|NAN|None|NaT|null|undefined)\b")
 # a hyphen-minus used as a minus sign: before a figure, not inside a code (PPI-2024) or a range
 HYPHEN_MINUS = re.compile(r"(?<![\w\-/.])-\s?\d")
-FALLBACK_GLYPHS = re.compile("[\u2600-\u27bf\U0001F300-\U0001FAFF]")
+FALLBACK_GLYPHS = re.compile("[☀☁⚡⛅⛈☂❄]")   # what copil once printed for the météo (staff text may hold emoji)
 _DOCPR = (qn("wp:inline"), qn("wp:anchor"))
 
 

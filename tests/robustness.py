@@ -117,7 +117,7 @@ def _mutate(rng: random.Random, sites, n: int) -> None:
 
 def _person_edit(rng: random.Random, site, ref):
     """A date typed by a person: on the reference now, on the site under test at its first
-    $batch (so after copil read it). Returns the callable that applies it once."""
+    write $batch (so after copil read it). Returns the callable that applies it once."""
     lst = site.list_by_title("Projets")
     item = rng.choice(sorted(lst.items))
     name = lst.field_by_title("Fin prévisionnelle").internal_name
@@ -169,8 +169,10 @@ def run_faults(target: int, seed: int, tally: Tally, work: Path, projects: int =
                         tally.faults += 1
                 srv.faults.hooks.append(restart)
             if edit:   # a person edits an item while copil is writing: a 412 to resolve
-                def hook(method, path, edit=edit, expected=expected):
-                    if path.startswith("/sites/projets/") and path.endswith("$batch") and edit():
+                def hook(method, path, edit=edit, expected=expected, seen={"read": False}):
+                    # the first $batch after the reads is a write (the one before holds the metadata)
+                    seen["read"] = seen["read"] or "/items" in path
+                    if path.startswith("/sites/projets/") and path.endswith("$batch") and seen["read"] and edit():
                         expected["staff"] = _staff(site)
                         tally.faults += 1
                 srv.faults.hooks.append(hook)

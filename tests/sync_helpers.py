@@ -44,3 +44,10 @@ def owned(site_model, item_id: int, title: str = "Projets") -> dict:
 OWNED_TITLES = {"Météo calculée", "Motifs de la météo", "Glissement (jours)", "Taux d'exécution CP",
                 "Taux d'engagement AP", "Consommation AP", "Prochain jalon", "Alertes", "Qualité des données",
                 "Dernière synchro copil"}
+
+
+def writes(routes) -> list[str]:
+    """Emulator routes that change something: anything but a read (a $batch envelope of reads
+    and the request digest are not writes)."""
+    verbs = ("POST", "PUT", "PATCH", "MERGE", "DELETE")
+    return [r for r in routes if r.rsplit(".", 1)[-1] in verbs and r not in ("batch.POST", "contextinfo.POST")]

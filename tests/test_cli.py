@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 import jobs.cli as cli
 from jobs.nightly import exit_code_for
 from jobs.output import mask, register_secret
+from tests.sync_helpers import writes
 
 runner = CliRunner()
 
@@ -225,7 +226,7 @@ def test_report_out_writes_local_files(live_site, tmp_path, monkeypatch):
     files = sorted(out.rglob("*.docx"))
     assert [f.name for f in files] == ["COPIL PPI-2024-002 - Requalification de l'avenue de la Gare - "
                                        f"{__import__('datetime').date.today().isoformat()}.docx"]
-    assert not any(k.startswith("batch") for k in live_site.stats()["by_route"])   # nothing written
+    assert not writes(live_site.stats()["by_route"])   # nothing written
 
 
 def test_demo_end_to_end_leaves_docx(tmp_path):

@@ -38,8 +38,9 @@ def _start(cfg: Path, emulator) -> subprocess.Popen:
 
 
 def _wait_for_writes(emulator, proc, n=2, timeout=60):
+    """Until `n` write batches (of 5 items) went through."""
     t0 = time.monotonic()
-    while emulator.stats()["by_route"].get("batch.POST", 0) < n:
+    while emulator.stats()["by_route"].get("batch:op:validate.POST", 0) < 5 * n:
         assert proc.poll() is None, proc.communicate()[0]
         assert time.monotonic() - t0 < timeout
         time.sleep(0.02)

@@ -17,7 +17,7 @@ from connector.reports.config import ReportsConfig
 from connector.reports.publish import publish_reports, safe_file_name
 from connector.reports.render import render_portfolio, render_project, validate_template
 from emulator.server import start
-from tests.sync_helpers import AS_OF, config, seeded
+from tests.sync_helpers import AS_OF, config, seeded, writes
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "docx_templates"
 HOSTILE = "Voirie & réseaux <lot 2> {{ x }}"
@@ -246,7 +246,7 @@ def test_broken_template_or_missing_library_stops_before_any_write(emulator, tmp
     with pytest.raises(SchemaError) as e:
         run_sync(config(emulator, tmp_path, reports={"enabled": True}), as_of=AS_OF)
     assert "Rapports COPIL" in str(e.value) and "init-site" in str(e.value)
-    assert not any(r.startswith("batch") for r in emulator.stats()["by_route"])
+    assert not writes(emulator.stats()["by_route"])
 
 
 def test_variable_reference_is_up_to_date():
@@ -306,3 +306,30 @@ def test_progress_counts_every_report_including_the_synthesis(emulator, tmp_path
     reports_only(cfg, only=["PPI-2024-002"], out_dir=tmp_path / "one", as_of=AS_OF,
                  progress=lambda step, done=None, total=None: seen.append((step, done, total)))
     assert [(d, t) for step, d, t in seen if step == "Rapports Word"] == [(1, 1)]
+
+
+def test_reports_rendered_by_worker_processes_are_the_same(emulator, tmp_path, monkeypatch):
+    """Enough reports to start the worker pool: same files, same text as rendered in-process."""
+    from connector.reports import workers
+    from tests.print_checks import texts
+    monkeypatch.setattr(workers, "POOL_MIN_JOBS", 4)
+    seeded(emulator, workers.POOL_MIN_JOBS + 5)
+    out = {}
+    for n in (1, 2):
+        cfg = config(emulator, tmp_path / str(n), reports={"enabled": True, "workers": n})
+        (tmp_path / str(n)).mkdir()
+        rs = run_sync(cfg, as_of=AS_OF, out_dir=tmp_path / str(n) / "out", reports=True)
+        assert not rs.report_errors and rs.reports_uploaded == workers.POOL_MIN_JOBS + 6
+        out[n] = {p.relative_to(tmp_path / str(n) / "out"): "\n".join(texts(_doc(p.read_bytes())))
+                  for p in (tmp_path / str(n) / "out").rglob("*.docx")}
+    assert len(out[2]) == workers.POOL_MIN_JOBS + 6 and out[1] == out[2]
+
+
+def test_a_report_that_fails_in_a_worker_is_reported_and_the_others_published(monkeypatch):
+    from connector.reports import workers
+    monkeypatch.setattr(workers, "project_images", lambda pf, code: 1 / 0 if code == "B" else {})
+    monkeypatch.setattr(workers, "render", lambda tpl, ctx, images, day: b"docx " + ctx["code"].encode())
+    got = list(workers.rendered([("A", {"code": "A"}), ("B", {"code": "B"}), ("C", {"code": "C"})],
+                                portfolio=None, template="t.docx", copil_date=AS_OF, workers=1))
+    assert [(c, d) for c, d, _ in got] == [("A", b"docx A"), ("B", None), ("C", b"docx C")]
+    assert "ZeroDivisionError" in got[1][2]

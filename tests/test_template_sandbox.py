@@ -15,7 +15,7 @@ import jobs.cli as cli
 from connector.errors import ConfigError
 from connector.pipeline import run_sync
 from connector.reports.render import render, validate_template
-from tests.sync_helpers import AS_OF, config, seeded
+from tests.sync_helpers import AS_OF, config, seeded, writes
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "docx_templates"
 
@@ -81,7 +81,7 @@ def test_payload_in_the_template_library_stops_the_run_and_check(emulator, tmp_p
     cfg = config(emulator, tmp_path, reports={"enabled": True, "template_library": "Modèles COPIL"})
     with pytest.raises(ConfigError):
         run_sync(cfg, as_of=AS_OF)
-    assert not any(r.startswith("batch") for r in emulator.stats()["by_route"])
+    assert not writes(emulator.stats()["by_route"])
     assert not marker.exists()
     toml = tmp_path / "c.toml"
     toml.write_text(f'''[sharepoint]

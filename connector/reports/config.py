@@ -25,6 +25,8 @@ class ReportsConfig(BaseModel):
     portfolio_template: str = Field("synthese_portefeuille.docx", description="Template of the portfolio synthesis.")
     copil_interval_days: int = Field(28, ge=0, description="The 'previous COPIL' a trend is measured against is "
                                      "the last nightly snapshot at least this many days old (0: the last run).")
+    workers: int = Field(0, ge=0, description="Processes rendering the reports in parallel (0: one per core). "
+                         "Uploads stay sequential.")
     documents_shown: int = Field(8, ge=0, le=50, description="How many of a project's latest documents a report lists.")
     columns: dict[str, str] = Field(default_factory=dict, description="Metadata columns of the report "
                                     "library, logical key = \"Display name\" overrides: project_code, copil_date, "

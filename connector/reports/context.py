@@ -92,7 +92,7 @@ def _weather(p: dict, previous: dict | None, previous_date) -> dict:
 
 
 def _figures(p: dict, portfolio, code: str) -> dict:
-    cur, amount = portfolio.currency, (lambda v: fr_amount(v, portfolio.currency))
+    amount = lambda v: fr_amount(v, portfolio.currency)  # noqa: E731
     ap, ap_flag = p.get("ap_voted"), _flag(p, "ap_voted")
     if _missing(ap):
         ap_text = f"illisible (« {ap_flag[1]} »)" if ap_flag else "non renseignée"

@@ -14,7 +14,8 @@ from pathlib import Path
 from connector.errors import ConfigError
 from connector.reports.config import ReportsConfig
 from connector.reports.context import portfolio_context, project_context
-from connector.reports.render import content_hash, portfolio_images, project_images, render, validate_template
+from connector.reports.render import content_hash, portfolio_images, render, validate_template
+from connector.reports.workers import rendered, worker_count
 
 log = logging.getLogger("copil.reports")
 MAX_PATH = 400
@@ -94,7 +95,7 @@ def prepare_templates(site, reports_cfg: ReportsConfig) -> tuple[Path, Path]:
 def publish_reports(site, portfolio, *, reports_cfg: ReportsConfig, collectivite: str, copil_date: date,
                     previous: dict[str, dict], hashes, force: bool = False, out_dir=None,
                     only: list[str] | None = None, progress=None, templates=None,
-                    skip: set | frozenset = frozenset()) -> ReportSummary:
+                    skip: set | frozenset = frozenset(), workers: int | None = None) -> ReportSummary:
     summary = ReportSummary()
     project_tpl, portfolio_tpl = templates or prepare_templates(site, reports_cfg)
     year, day = str(copil_date.year), copil_date.isoformat()
@@ -103,12 +104,15 @@ def publish_reports(site, portfolio, *, reports_cfg: ReportsConfig, collectivite
     cols = reports_cfg.column_names()
     previous_date = getattr(previous, "as_of", None) if previous else None
 
-    def deliver(folder: str, name: str, content_fn, ctx, tpl, key: str, fields: dict):
+    def changed(ctx, tpl, key: str) -> str | None:
+        """The content hash when the report must be rendered, None when it is unchanged."""
         h = content_hash(ctx, tpl)
         if not force and hashes.get(key) == h:
             summary.skipped += 1
-            return
-        data = content_fn()
+            return None
+        return h
+
+    def deliver(folder: str, name: str, data: bytes, h: str, key: str, fields: dict):
         if out_dir:
             dest = Path(out_dir) / folder / name
             dest.parent.mkdir(parents=True, exist_ok=True)
@@ -129,6 +133,9 @@ def publish_reports(site, portfolio, *, reports_cfg: ReportsConfig, collectivite
         hashes.set(key, h)
         summary.uploaded += 1
 
+    # 1. what must be rendered (content hash changed); 2. rendered on every core; 3. delivered
+    # one by one in order, each failure reported for its project only
+    jobs, plans = [], {}
     for code in codes:
         row = portfolio.projects.loc[code]
         if code in skip:
@@ -143,16 +150,34 @@ def publish_reports(site, portfolio, *, reports_cfg: ReportsConfig, collectivite
             ctx = project_context(portfolio, code, collectivite=collectivite, copil_date=copil_date,
                                   previous=previous.get(code), documents_shown=reports_cfg.documents_shown,
                                   previous_date=previous_date)
-            name = _fit(f"{library_root}/{folder}", code, str(row["title"] or ""), day)
-            deliver(folder, name, lambda: render(project_tpl, ctx, project_images(portfolio, code), copil_date), ctx,
-                    project_tpl, f"project:{code}",
-                    {cols["project_code"]: code, cols["copil_date"]: copil_date, cols["weather"]: row["weather"],
-                     cols["report_kind"]: "Rapport COPIL"})
+            h = changed(ctx, project_tpl, f"project:{code}")
+            if h is None:
+                if progress:
+                    progress(1)
+                continue
+            plans[code] = (folder, _fit(f"{library_root}/{folder}", code, str(row["title"] or ""), day), h,
+                           {cols["project_code"]: code, cols["copil_date"]: copil_date, cols["weather"]: row["weather"],
+                            cols["report_kind"]: "Rapport COPIL"})
+            jobs.append((code, ctx))
         except ConfigError:
             raise
         except Exception as e:   # one broken project must not stop the others
             log.exception("rapport %s", code)
             summary.errors.append(f"rapport du projet {code} : {type(e).__name__} : {e}")
+            if progress:
+                progress(1)
+    for code, data, error in rendered(jobs, portfolio=portfolio, template=project_tpl, copil_date=copil_date,
+                                      workers=worker_count(workers if workers is not None else reports_cfg.workers)):
+        try:
+            if error:
+                raise RuntimeError(error)
+            folder, name, h, fields = plans[code]
+            deliver(folder, name, data, h, f"project:{code}", fields)
+        except ConfigError:
+            raise
+        except Exception as e:
+            log.warning("rapport %s : %s", code, e)
+            summary.errors.append(f"rapport du projet {code} : {e if error else f'{type(e).__name__} : {e}'}")
         if progress:
             progress(1)
     if not only:
@@ -161,9 +186,10 @@ def publish_reports(site, portfolio, *, reports_cfg: ReportsConfig, collectivite
             ctx = portfolio_context(portfolio, collectivite=collectivite, copil_date=copil_date, previous=previous,
                                     previous_date=previous_date)
             name = safe_file_name(f"Synthèse du portefeuille - {day}.docx")
-            deliver(folder, name, lambda: render(portfolio_tpl, ctx, portfolio_images(portfolio), copil_date), ctx,
-                    portfolio_tpl, "portfolio", {cols["copil_date"]: copil_date,
-                                                 cols["report_kind"]: "Synthèse portefeuille"})
+            h = changed(ctx, portfolio_tpl, "portfolio")
+            if h is not None:
+                deliver(folder, name, render(portfolio_tpl, ctx, portfolio_images(portfolio), copil_date), h,
+                        "portfolio", {cols["copil_date"]: copil_date, cols["report_kind"]: "Synthèse portefeuille"})
         except Exception as e:
             log.exception("synthèse")
             summary.errors.append(f"synthèse du portefeuille : {type(e).__name__} : {e}")
