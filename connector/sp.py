@@ -212,6 +212,7 @@ class SharePointSite:
         self.backoff = backoff   # base of the exponential delay when the server gives none
         self._lists: dict[str, ListInfo] = {}
         self._folders: set[str] = set()
+        self._assumed_folders = False   # some folders known from earlier nights, not checked
         self._locale: Locale | None = None
         self._regional_settings: dict | None = None
         self.reached = False   # nothing answered yet: a refused connection means a wrong address
@@ -574,6 +575,14 @@ class SharePointSite:
         return queued
 
     # -- libraries ----------------------------------------------------------------------
+    def known_folders(self, urls) -> None:
+        """Folders known to exist (and their parents): no request to create them again. An upload
+        into one a person removed since is retried after creating it."""
+        for url in urls:
+            parts = url.rstrip("/").split("/")
+            self._folders.update("/".join(parts[:i]).lower() for i in range(2, len(parts) + 1))
+            self._assumed_folders = True
+
     def ensure_folder(self, library: str, path: str) -> str:
         info = self.list_info(library)
         url = info.root_url
@@ -592,7 +601,15 @@ class SharePointSite:
         display name with a system update so one upload makes one version."""
         folder_url = self.ensure_folder(library, folder)
         f = self.ctx.web.get_folder_by_server_relative_path(folder_url).upload_file(name, content)
-        self._run(f"dépôt du fichier {name}")
+        try:
+            self._run(f"dépôt du fichier {name}")
+        except ClientRequestException as e:   # a folder assumed to exist was removed: create, upload again
+            if getattr(e.response, "status_code", None) != 404 or not self._assumed_folders:
+                raise
+            self._folders = {u for u in self._folders if not (folder_url.lower() + "/").startswith(u + "/")}
+            folder_url = self.ensure_folder(library, folder)
+            f = self.ctx.web.get_folder_by_server_relative_path(folder_url).upload_file(name, content)
+            self._run(f"dépôt du fichier {name}")
         url = f.properties.get("ServerRelativeUrl") or f"{folder_url}/{name}"
         if fields:
             info = self.list_info(library)

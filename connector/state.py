@@ -134,6 +134,11 @@ class ReportHashes:
             row = c.execute(select(report_files.c.url, report_files.c.day).where(report_files.c.key == key)).first()
         return (row[0], row[1]) if row else None
 
+    def folders(self) -> set[str]:
+        """Folders copil has published into: they exist unless a person removed them."""
+        with self.engine.connect() as c:
+            return {url.rsplit("/", 1)[0] for (url,) in c.execute(select(report_files.c.url)).all()}
+
     def record(self, key: str, url: str, day: str) -> None:
         with self.engine.begin() as c:
             c.execute(delete(report_files).where(report_files.c.key == key))

@@ -333,3 +333,29 @@ def test_a_report_that_fails_in_a_worker_is_reported_and_the_others_published(mo
                                 portfolio=None, template="t.docx", copil_date=AS_OF, workers=1))
     assert [(c, d) for c, d, _ in got] == [("A", b"docx A"), ("B", None), ("C", b"docx C")]
     assert "ZeroDivisionError" in got[1][2]
+
+
+def test_report_folders_are_created_once_and_again_if_a_person_removed_one(emulator, tmp_path):
+    site = seeded(emulator, 3)
+    cfg = config(emulator, tmp_path, reports={"enabled": True})
+    run_sync(cfg, as_of=AS_OF)
+    assert emulator.stats()["by_route"]["op:folderadd.POST"] == 5     # 2026, Synthèse, one per project
+    lst = site.list_by_title("Projets")
+    name = {f.title: f.internal_name for f in lst.fields.values()}
+    for item in lst.items.values():                                       # every report changes
+        item.values[name["Avancement physique"]] = "99 %"
+    emulator.admin("POST", "stats/reset")
+    rs = run_sync(cfg, as_of=AS_OF)
+    assert rs.reports_uploaded == 4 and not rs.report_errors
+    assert "op:folderadd.POST" not in emulator.stats()["by_route"]   # known from the first night
+    folder = next(k for k in site.files if "rapports copil/2026/ppi-2024-001/" in k).rsplit("/", 1)[0]
+    for store in (site.files, site.folders):                                 # a person removes it
+        for key in [k for k in store if k == folder or k.startswith(folder + "/")]:
+            del store[key]
+    for item in lst.items.values():
+        item.values[name["Avancement physique"]] = "98 %"
+    emulator.admin("POST", "stats/reset")
+    rs = run_sync(cfg, as_of=AS_OF)
+    assert emulator.stats()["by_route"]["op:folderadd.POST"] == 2   # after a 404: the folder and its parent
+    assert rs.reports_uploaded == 4 and not rs.report_errors
+    assert any(k.startswith(folder + "/") for k in site.files), (folder, sorted(site.files))

@@ -101,6 +101,8 @@ def publish_reports(site, portfolio, *, reports_cfg: ReportsConfig, collectivite
     year, day = str(copil_date.year), copil_date.isoformat()
     codes = [c for c in portfolio.projects.index if not only or c in only]
     library_root = "" if out_dir else site.list_info(reports_cfg.library).root_url
+    if not out_dir and hasattr(hashes, "folders"):   # created on an earlier night: no request again
+        site.known_folders(f for f in hashes.folders() if f.lower().startswith(library_root.lower() + "/"))
     cols = reports_cfg.column_names()
     previous_date = getattr(previous, "as_of", None) if previous else None
 

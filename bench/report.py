@@ -1,0 +1,124 @@
+"""bench/RESULTS.md from bench/results.json: the figures, and each target of issue 13 met or
+missed, with where the time goes when it is missed."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+
+def _n(v, digits: int = 1) -> str:
+    if v is None:
+        return "–"
+    if isinstance(v, float):
+        return f"{v:,.{digits}f}".replace(",", " ")
+    return f"{v:,}".replace(",", " ")
+
+
+def _find(rows, scenario: str, projects: int | None = None):
+    return next((r for r in rows if r["scenario"] == scenario and (projects is None or r["projects"] == projects)),
+                None)
+
+
+def targets(result: dict) -> list[tuple[str, bool | None, str]]:
+    rows = result["scenarios"]
+    out = []
+    for n in result["sizes"]:
+        first, same = _find(rows, "first run", n), _find(rows, "unchanged night", n)
+        if first:
+            out.append((f"{_n(n)} projets : premier passage ≤ 1,1 × le minimum de requêtes",
+                        first["requests"] <= 1.1 * first["minimum_requests"],
+                        f"{_n(first['requests'])} requêtes pour un minimum de {_n(first['minimum_requests'])}"))
+        if same:
+            ok = same["requests"] <= same["minimum_requests"] + 2 and not same["written"] and not same["reports_uploaded"]
+            out.append((f"{_n(n)} projets : nuit sans changement ≤ minimum + 2, sans écriture ni dépôt", ok,
+                        f"{_n(same['requests'])} requêtes (minimum {_n(same['minimum_requests'])}), "
+                        f"{same['written']} écriture(s), {same['reports_uploaded']} dépôt(s)"))
+    naive = _find(rows, "lists only, first run, beside the naive script", 1000)
+    if naive:
+        out.append(("1 000 projets : ≥ 40 × moins de requêtes que le script naïf", naive["ratio_requests"] >= 40,
+                    f"{_n(naive['naive_requests'])} contre {_n(naive['requests'])} : {naive['ratio_requests']} ×"))
+        out.append(("1 000 projets : ≥ 20 × moins de temps que le script naïf", naive["ratio_wall"] >= 20,
+                    f"{naive['naive_wall_s']} s contre {naive['wall_s']} s : {naive['ratio_wall']} ×"))
+    big = _find(rows, "report generation", 10000)
+    big_run = _find(rows, "first run", 10000)
+    if big:
+        out.append(("10 000 projets : consolidation et règles < 5 s de CPU", big["consolidation_cpu_s"] < 5,
+                    f"{big['consolidation_cpu_s']} s"))
+    else:
+        out.append(("10 000 projets : consolidation et règles < 5 s de CPU", None, "taille non mesurée ici"))
+    if big_run:
+        out.append(("10 000 projets : mémoire de pointe < 1 Go", big_run["peak_rss_mb"] < 1024,
+                    f"{_n(big_run['peak_rss_mb'])} Mo"))
+    medians = [r for r in rows if r["scenario"] == "report generation"]
+    if medians:
+        worst = max(medians, key=lambda r: r["report_median_s"])
+        out.append(("rapport de projet < 150 ms (médiane, un cœur)", worst["report_median_s"] < 0.15,
+                    f"{int(worst['report_median_s'] * 1000)} ms dont graphiques "
+                    f"{int(worst['report_median_charts_s'] * 1000)} ms et document "
+                    f"{int(worst['report_median_document_s'] * 1000)} ms"))
+    if big:
+        total = max(big["whole_set_s"].values())
+        out.append(("10 000 rapports < 10 min sur 2 cœurs", total < 600, f"{_n(total)} s"))
+    else:
+        per = max((r["report_median_s"] for r in medians), default=None)
+        if per:
+            out.append(("10 000 rapports < 10 min sur 2 cœurs", None,
+                        f"non mesuré ; estimé {_n(10000 * per / 2 / 60)} min d'après la médiane"))
+    return out
+
+
+def write_markdown(result: dict, dest: Path) -> None:
+    m, rows = result["machine"], result["scenarios"]
+    lines = ["# Benchmarks", "",
+             f"Mesuré le {m['date']} sur {m['cpu']} ({m['cores']} cœurs), Python {m['python']}, {m['system']}.",
+             "Versions : " + ", ".join(f"{k} {v}" for k, v in m["versions"].items()) + ".", "",
+             "Émulateur dans son propre processus (`copil emulator`), "
+             f"{rows[0].get('latency_ms', 20):g} ms ajoutées à chaque requête ; chaque exécution mesurée "
+             "(`copil sync`, le script naïf) dans son propre processus : temps, CPU (processus de rendu compris) "
+             "et mémoire de pointe sont les siens. Reproduire : `make bench` (ou `make bench-quick`).", "",
+             "## Objectifs", "", "| Objectif | Tenu | Mesure |", "|---|---|---|"]
+    for label, ok, detail in targets(result):
+        lines.append(f"| {label} | {'oui' if ok else 'non' if ok is False else '–'} | {detail} |")
+    lines += ["", "## Exécutions de nuit", "",
+              "| Projets | Scénario | Requêtes | Minimum | Écritures | Dépôts | Temps (s) | CPU (s) | Mémoire (Mo) |",
+              "|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        if r["scenario"] in ("first run", "unchanged night", "1 % of projects changed"):
+            lines.append(f"| {_n(r['projects'])} | {r['scenario']} | {_n(r['requests'])} | {_n(r['minimum_requests'])} "
+                         f"| {_n(r['written'])} | {_n(r['reports_uploaded'])} | {r['wall_s']} | {r['cpu_s']} "
+                         f"| {r['peak_rss_mb']} |")
+    lines += ["", "Minimum : une page de 5 000 éléments par liste et bibliothèque lue, un aller-retour de "
+              "métadonnées, le téléchargement de l'export financier, un `$batch` par 100 écritures, un dépôt par "
+              "rapport changé.", "", "## À côté du script naïf", "",
+              "Même site, mêmes listes, sans les rapports : le script lit chaque liste avec la pagination par "
+              "défaut du client (100 éléments), puis fait un `update()` + `execute_query()` par projet, chaque nuit.",
+              "", "| Projets | copil : requêtes | copil : temps (s) | naïf : requêtes | naïf : temps (s) | "
+              "requêtes ÷ | temps ÷ |", "|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        if r["scenario"].startswith("lists only"):
+            lines.append(f"| {_n(r['projects'])} | {_n(r['requests'])} | {r['wall_s']} | {_n(r['naive_requests'])} "
+                         f"| {r['naive_wall_s']} | {r['ratio_requests']} | {r['ratio_wall']} |")
+    lines += ["", "## Rapports", "",
+              "| Projets | Médiane d'un rapport (s) | dont graphiques | dont document | Synthèse (s) | "
+              "Ensemble (s) par nombre de processus | Consolidation (CPU s) |", "|---:|---:|---:|---:|---:|---|---:|"]
+    for r in rows:
+        if r["scenario"] == "report generation":
+            whole = ", ".join(f"{k} : {v}" for k, v in r["whole_set_s"].items())
+            lines.append(f"| {_n(r['projects'])} | {r['report_median_s']} | {r['report_median_charts_s']} "
+                         f"| {r['report_median_document_s']} | {r['synthesis_s']} | {whole} "
+                         f"| {r['consolidation_cpu_s']} |")
+    emu = _find(rows, "emulator throughput")
+    if emu:
+        lines += ["", "## Émulateur", "",
+                  f"Une page de 5 000 éléments servie en {emu['page_raw_http_seconds_median']} s (médiane, HTTP brut, "
+                  f"{_n(emu['page_bytes'])} octets), soit {emu['requests_per_s_5000_item_pages']} pages par seconde ; "
+                  f"12 000 éléments lus par le client en {emu['client_get_all_12000_seconds']} s. "
+                  "Il n'est pas le goulot : la latence ajoutée (20 ms) et le CPU du connecteur dominent."]
+    lines += ["", "Le détail (requêtes par type, opérations dans les `$batch`) est dans `bench/results.json`.", ""]
+    dest.write_text("\n".join(lines), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    path = Path(sys.argv[1] if len(sys.argv) > 1 else Path(__file__).with_name("results.json"))
+    write_markdown(json.loads(path.read_text(encoding="utf-8")), path.with_name("RESULTS.md"))
