@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-all bench robustness render render-tools clean install
+.PHONY: demo test test-all bench bench-quick robustness render render-tools clean install
 
 install: $(STAMP)
 
@@ -36,12 +36,14 @@ test-all: $(STAMP)
 robustness: $(STAMP)
 	$(PY) -m tests.robustness --faults 1000 --kills 100
 
+# Nightly runs at 100, 1,000 and 10,000 projects beside the minimum and the naive script,
+# report generation, emulator throughput: bench/results.json and bench/RESULTS.md.
 bench: $(STAMP)
-	@if ls bench/*.py >/dev/null 2>&1; then \
-		for f in bench/*.py; do echo "== $$f"; $(PY) $$f || exit $$?; done; \
-	else \
-		$(PY) -m pytest -q -m slow $(PYTEST_ARGS); \
-	fi
+	$(PY) bench/nightly.py
+
+# The 100- and 1,000-project sizes only (a few minutes).
+bench-quick: $(STAMP)
+	$(PY) bench/nightly.py --quick
 
 # LibreOffice (Writer, no GUI), poppler and the Calibri-metric font, from the system's packages.
 RENDER_PACKAGES := libreoffice-writer-nogui poppler-utils fonts-crosextra-carlito fonts-dejavu-core

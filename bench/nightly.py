@@ -211,7 +211,9 @@ def run_size(n: int, latency_ms: float, workers: int, tmp: Path) -> list[dict]:
         print(json.dumps({k: v for k, v in row.items() if "by_kind" not in k}, ensure_ascii=False), flush=True)
 
         # report generation alone: per report, the synthesis, the whole set with 1 and N workers
-        whole = [1, workers] if n <= 1000 else [workers]
+        # the whole set: with 1 and N processes on the smallest size, N at 10,000 (the first run
+        # above already rendered every report of the other sizes)
+        whole = [1, workers] if n <= 100 else ([workers] if n >= 10000 else [])
         m = measured([sys.executable, str(ROOT / "bench" / "reports.py"), str(cfg), str(tmp / f"reports-{n}"),
                       *map(str, whole)], {**env, "COPIL_BENCH_TOKEN": READ})
         if m["exit_code"] != 0:

@@ -104,7 +104,7 @@ def write_markdown(result: dict, dest: Path) -> None:
               "Ensemble (s) par nombre de processus | Consolidation (CPU s) |", "|---:|---:|---:|---:|---:|---|---:|"]
     for r in rows:
         if r["scenario"] == "report generation":
-            whole = ", ".join(f"{k} : {v}" for k, v in r["whole_set_s"].items())
+            whole = ", ".join(f"{k} : {v}" for k, v in r["whole_set_s"].items()) or "–"
             lines.append(f"| {_n(r['projects'])} | {r['report_median_s']} | {r['report_median_charts_s']} "
                          f"| {r['report_median_document_s']} | {r['synthesis_s']} | {whole} "
                          f"| {r['consolidation_cpu_s']} |")
