@@ -113,7 +113,7 @@ def _figures(p: dict, portfolio, code: str) -> dict:
                         f"à l’AP{on_ap}")
     else:
         self_funding = fr_percent(share) + (on_ap if not _missing(share) else "")
-    year_rows = [b for b in portfolio.project_rows(code, portfolio.budget).to_dict("records")
+    year_rows = [b for b in portfolio.project_records(code, portfolio.budget)
                  if b["year"] == portfolio.year]
     from_finance = " (export financier)" if any(b.get("source") == "finance" for b in year_rows) else ""
     nxt = text(p.get("next_milestone_label"))
@@ -140,12 +140,13 @@ def _on(value: str, note: str) -> str:
 
 def finance_note(portfolio, codes: list[str] | None = None) -> str:
     """Where engaged and paid come from: the finance export (named, dated) or the budget list."""
-    b = portfolio.budget
-    if codes is not None and not b.empty:
-        b = b[b["project_code"].isin(codes)]
+    if codes is None:
+        rows = portfolio.budget.to_dict("records") if not portfolio.budget.empty else []
+    else:
+        rows = [r for c in codes for r in portfolio.project_records(c, portfolio.budget)]
     src = portfolio.finance_source
-    if src and not b.empty and (b["source"] == "finance").any():
-        years = sorted({str(y) for y in b.loc[b["source"] == "finance", "year"]})
+    years = sorted({str(r["year"]) for r in rows if r.get("source") == "finance"})
+    if src and years:
         when = f" du {short_date(src.get('modified'))}" if src.get("modified") else ""
         return (f"Engagé et mandaté ({', '.join(years)}) : export du logiciel financier « {src.get('file')} »"
                 f"{when} ; les autres montants viennent des listes SharePoint.")
@@ -166,27 +167,27 @@ def project_context(portfolio, code: str, *, collectivite: str, copil_date: date
                         "forecast": short_date(m["forecast"]), "actual": short_date(m["actual"]),
                         "slippage": days(m["slippage_days"], at_least=bool(m.get("slippage_open"))),
                         "status": text(m["status"])}
-                       for m in portfolio.project_rows(code, portfolio.milestones).to_dict("records")],
+                       for m in portfolio.project_records(code, portfolio.milestones)],
         "budget": [{"year": str(b["year"]), "cp_planned": amount(b["cp_planned"]), "engaged": amount(b["engaged"]),
                     "paid": amount(b["paid"]),
                     "execution": fr_percent(b["paid"] / b["cp_planned"]) if b["cp_planned"] else "–",
                     "source": "export financier" if b.get("source") == "finance" else "liste"}
-                   for b in portfolio.project_rows(code, portfolio.budget).to_dict("records")],
+                   for b in portfolio.project_records(code, portfolio.budget)],
         "subsidies": [{"funder": text(s["funder"]), "title": text(s["title"]), "requested": amount(s["requested"]),
                        "notified": amount(s["notified"]), "received": amount(s["received"]),
                        "notified_on": short_date(s["notified_on"]),
                        "deadline": _deadline(s)}
-                      for s in portfolio.project_rows(code, portfolio.subsidies).to_dict("records")],
+                      for s in portfolio.project_records(code, portfolio.subsidies)],
         "contracts": [{"number": text(c["number"]), "title": text(c["title"]), "kind": text(c["kind"]),
                        "holder": text(c["holder"]), "initial": amount(c["initial_amount"]),
                        "amendments_count": str(c["amendments_count"]), "amendments_total": amount(c["amendments_total"]),
                        "rate": fr_percent(c["amendments_rate"]), "limit": fr_percent(c["threshold"]),
                        "status": ("au-delà du seuil" if c["over_threshold"] else
                                   ("avis de la CAO requis" if c["commission_required"] else "conforme"))}
-                      for c in portfolio.project_rows(code, portfolio.contracts).to_dict("records")],
+                      for c in portfolio.project_records(code, portfolio.contracts)],
         "risks": [], "risk_matrix": [], "findings": [], "documents": [],
     }
-    risks = portfolio.project_rows(code, portfolio.risks).to_dict("records")
+    risks = portfolio.project_records(code, portfolio.risks)
     ctx["risks"] = [{"title": text(r["title"]), "probability": fr_number(r["probability"]),
                      "impact": fr_number(r["impact"]), "criticality": fr_number(r["criticality"]),
                      "status": text(r["status"]) or "Ouvert", "mitigation": text(r["mitigation"])}

@@ -146,8 +146,8 @@ def render(template_path: Path | str, context: dict, images: dict[str, bytes | t
 
 
 def project_images(portfolio, code: str) -> dict[str, tuple[bytes, str]]:
-    ms = portfolio.project_rows(code, portfolio.milestones).to_dict("records")
-    budget = portfolio.project_rows(code, portfolio.budget).to_dict("records")
+    ms = portfolio.project_records(code, portfolio.milestones)
+    budget = portfolio.project_records(code, portfolio.budget)
     out = {}
     out["chart_timeline"] = charts.timeline_chart(ms, portfolio.as_of) if ms else _blank("Aucun jalon saisi.")
     out["chart_budget"] = (charts.budget_chart(budget, portfolio.currency) if budget
