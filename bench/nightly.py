@@ -199,7 +199,7 @@ def run_size(n: int, latency_ms: float, workers: int, tmp: Path) -> list[dict]:
         if naive["exit_code"] != 0:
             raise RuntimeError("script naïf : " + naive["output"][-3000:])
         nst = emu.stats()
-        row = {"scenario": "lists only, first run, beside the naive script", **base, "requests": st["requests"],
+        row = {"scenario": "lists only, beside the naive script", **base, "requests": st["requests"],
                "minimum_requests": minimum({k: v for k, v in counts.items()}, s["written"], 0),
                "written": s["written"], "wall_s": m["wall_s"], "cpu_s": m["cpu_s"], "peak_rss_mb": m["peak_rss_mb"],
                "requests_by_kind": kinds(st["by_route"]),

@@ -34,7 +34,7 @@ def targets(result: dict) -> list[tuple[str, bool | None, str]]:
             out.append((f"{_n(n)} projets : nuit sans changement ≤ minimum + 2, sans écriture ni dépôt", ok,
                         f"{_n(same['requests'])} requêtes (minimum {_n(same['minimum_requests'])}), "
                         f"{same['written']} écriture(s), {same['reports_uploaded']} dépôt(s)"))
-    naive = _find(rows, "lists only, first run, beside the naive script", 1000)
+    naive = next((r for r in rows if r["scenario"].startswith("lists only") and r["projects"] == 1000), None)
     if naive:
         out.append(("1 000 projets : ≥ 40 × moins de requêtes que le script naïf", naive["ratio_requests"] >= 40,
                     f"{_n(naive['naive_requests'])} contre {_n(naive['requests'])} : {naive['ratio_requests']} ×"))
@@ -75,8 +75,9 @@ def write_markdown(result: dict, dest: Path) -> None:
              "Versions : " + ", ".join(f"{k} {v}" for k, v in m["versions"].items()) + ".", "",
              "Émulateur dans son propre processus (`copil emulator`), "
              f"{rows[0].get('latency_ms', 20):g} ms ajoutées à chaque requête ; chaque exécution mesurée "
-             "(`copil sync`, le script naïf) dans son propre processus : temps, CPU (processus de rendu compris) "
-             "et mémoire de pointe sont les siens. Reproduire : `make bench` (ou `make bench-quick`).", "",
+             "(`copil sync`, le script naïf) dans son propre processus : temps, CPU et mémoire de pointe sont les "
+             "siens (le CPU des processus de rendu des rapports n'y est pas compté : voir « Rapports »). "
+             "Reproduire : `make bench` (ou `make bench-quick`).", "",
              "## Objectifs", "", "| Objectif | Tenu | Mesure |", "|---|---|---|"]
     for label, ok, detail in targets(result):
         lines.append(f"| {label} | {'oui' if ok else 'non' if ok is False else '–'} | {detail} |")
@@ -91,8 +92,10 @@ def write_markdown(result: dict, dest: Path) -> None:
     lines += ["", "Minimum : une page de 5 000 éléments par liste et bibliothèque lue, un aller-retour de "
               "métadonnées, le téléchargement de l'export financier, un `$batch` par 100 écritures, un dépôt par "
               "rapport changé.", "", "## À côté du script naïf", "",
-              "Même site, mêmes listes, sans les rapports : le script lit chaque liste avec la pagination par "
-              "défaut du client (100 éléments), puis fait un `update()` + `execute_query()` par projet, chaque nuit.",
+              "Même site, mêmes listes, sans les rapports, la même nuit : le script lit chaque liste avec la "
+              "pagination par défaut du client (100 éléments), puis fait un `update()` + `execute_query()` par "
+              "projet, chaque nuit, qu'il ait changé ou non ; copil n'écrit que ce qui a changé (rien ici, les "
+              "scénarios précédents ont déjà tout écrit : c'est la nuit ordinaire).",
               "", "| Projets | copil : requêtes | copil : temps (s) | naïf : requêtes | naïf : temps (s) | "
               "requêtes ÷ | temps ÷ |", "|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
