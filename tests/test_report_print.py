@@ -19,6 +19,7 @@ from tests.print_checks import problems, texts
 from tests.sync_helpers import AS_OF, config, seeded
 
 COLLECTIVITE = "Ville de Belcourt-sur-Loire"
+first_run_routes: dict = {}
 
 
 def _reports(site) -> dict[str, bytes]:
@@ -35,6 +36,7 @@ def demo(tmp_path_factory):
         cfg = config(srv, tmp_path_factory.mktemp("print"), reports={"enabled": True})
         summary = run_sync(cfg, as_of=AS_OF)
         assert summary.reports_uploaded == 41 and not summary.report_errors
+        first_run_routes.update(srv.stats()["by_route"])
         yield srv, site, cfg, _reports(site)
     finally:
         srv.stop()
@@ -61,6 +63,21 @@ def test_every_demo_report_is_fit_to_print(demo):
     assert len(reports) == 41
     bad = {name: found for name, data in reports.items() if (found := problems(data, author=COLLECTIVITE))}
     assert not bad, bad
+
+
+def test_reports_carry_their_metadata_set_in_batches(demo):
+    """One upload per report; the metadata of all 41 in one $batch after one read of the library
+    for their ids (not one request per file), one version per report."""
+    _, site, _, _ = demo
+    lib = site.list_by_title("Rapports COPIL")
+    name = {f.title: f.internal_name for f in lib.fields.values()}
+    files = [i for i in lib.items.values() if not i.is_folder]
+    assert len(files) == 41
+    assert {i.values.get(name["Type de rapport"]) for i in files} == {"Rapport COPIL", "Synthèse portefeuille"}
+    assert sum(1 for i in files if i.values.get(name["Code opération"])) == 40
+    assert first_run_routes["op:fileadd.POST"] == 41
+    assert "op:validate.POST" not in first_run_routes                   # never one request per file
+    assert first_run_routes["batch:op:validate.POST"] == 40 + 41          # the projects' columns, the files'
 
 
 def test_the_checks_catch_what_the_first_tranche_printed(tmp_path):

@@ -51,6 +51,7 @@ def safe_file_name(name: str, max_len: int = 120) -> str:
     return f"{stem}.{ext}" if ext else stem
 
 
+FIELDS_BATCH_MIN = 4    # from this many reports to publish, their metadata goes in $batches
 MAX_NAME = 200   # SharePoint allows 255 per name; synced copies on Windows need room to spare
 
 
@@ -114,26 +115,57 @@ def publish_reports(site, portfolio, *, reports_cfg: ReportsConfig, collectivite
             return None
         return h
 
+    # Metadata of the uploaded files is set at the end in $batches (one read of the library for
+    # their ids, then one request per 100 files); a report counts as published, and its hash is
+    # kept, only once its metadata is written: an interrupted run publishes it again.
+    waiting: list[tuple[str, str, str, dict]] = []   # (key, url, hash, fields)
+
+    def done(key: str, url: str | None, h: str) -> None:
+        if url is not None:
+            hashes.record(key, url, day)
+        hashes.set(key, h)
+        summary.uploaded += 1
+
+    def flush() -> None:
+        if not waiting:
+            return
+        batch = list(waiting)
+        waiting.clear()
+        try:
+            refused = site.set_file_fields(reports_cfg.library, [(url, fields) for _, url, _, fields in batch])
+        except ConfigError:
+            raise
+        except Exception as e:   # the whole batch: reported per report, published again next night
+            refused = {url: f"{type(e).__name__} : {e}" for _, url, _, _ in batch}
+        for key, url, h, _ in batch:
+            if refused.get(url):
+                summary.errors.append(f"métadonnées du rapport {url.rsplit('/', 1)[-1]} : {refused[url]}")
+            else:
+                done(key, url, h)
+
     def deliver(folder: str, name: str, data: bytes, h: str, key: str, fields: dict):
         if out_dir:
             dest = Path(out_dir) / folder / name
             dest.parent.mkdir(parents=True, exist_ok=True)
             dest.write_bytes(data)
             summary.files.append(str(dest))
+            done(key, None, h)
+            return
+        few = len(jobs) + 1 < FIELDS_BATCH_MIN   # a handful: metadata with each upload, no library read
+        url = site.upload_file(reports_cfg.library, folder, name, data, fields if few else None)
+        summary.files.append(url)
+        before = hashes.published(key)
+        if before and before[1] == day and before[0].lower() != url.lower():
+            # same COPIL, new name (the title changed): one report per project and COPIL
+            try:
+                site.delete_file(before[0])
+                log.info("rapport remplacé le même jour : %s supprimé", before[0])
+            except Exception as e:   # already removed by someone: nothing to replace
+                log.info("ancien rapport %s non supprimé (%s)", before[0], e)
+        if few:
+            done(key, url, h)
         else:
-            url = site.upload_file(reports_cfg.library, folder, name, data, fields)
-            summary.files.append(url)
-            before = hashes.published(key)
-            if before and before[1] == day and before[0].lower() != url.lower():
-                # same COPIL, new name (the title changed): one report per project and COPIL
-                try:
-                    site.delete_file(before[0])
-                    log.info("rapport remplacé le même jour : %s supprimé", before[0])
-                except Exception as e:   # already removed by someone: nothing to replace
-                    log.info("ancien rapport %s non supprimé (%s)", before[0], e)
-            hashes.record(key, url, day)
-        hashes.set(key, h)
-        summary.uploaded += 1
+            waiting.append((key, url, h, fields))
 
     # 1. what must be rendered (content hash changed); 2. rendered on every core; 3. delivered
     # one by one in order, each failure reported for its project only
@@ -197,4 +229,5 @@ def publish_reports(site, portfolio, *, reports_cfg: ReportsConfig, collectivite
             summary.errors.append(f"synthèse du portefeuille : {type(e).__name__} : {e}")
         if progress:
             progress(1)
+    flush()
     return summary
