@@ -301,7 +301,7 @@ def _item(x):
     return Text(number, style=Style(link=x.link)) if console.is_terminal else Text(number)
 
 
-def print_summary(s, columns: dict[str, str] | None = None) -> None:
+def print_summary(s, columns: dict[str, str] | None = None, links: bool = True) -> None:
     if s is None:
         return
     if _opts["json"]:   # one record per finding and per failure, for the log collector
@@ -353,9 +353,9 @@ def print_summary(s, columns: dict[str, str] | None = None) -> None:
         for col in ("Liste", "Élément", "Colonne", "Valeur saisie", "Problème"):
             f.add_column(col)
         for x in found[:15]:
-            f.add_row(x.list_title, _item(x), x.column, x.value, x.message)
+            f.add_row(x.list_title, _item(x) if links else str(x.item_id or ""), x.column, x.value, x.message)
         console.print(f)
-        if not console.is_terminal:   # whole addresses, never wrapped inside a cell
+        if links and not console.is_terminal:   # whole addresses, never wrapped inside a cell
             for x in found[:15]:
                 if x.link:
                     console.print(f"  {x.list_title}, élément {x.item_id} : {x.link}", highlight=False,
@@ -517,7 +517,8 @@ def demo(out: Path = typer.Option(Path("demo-out"), "--out", help="Dossier des r
             summary = run_once(cfg, json_mode=_opts["json"])
         except Exception as exc:
             raise fail(exc, "Échec de la synchronisation de démonstration")
-        print_summary(summary, columns=cfg.owned_columns())
+        # without --keep the emulator stops with the demo: its addresses would lead nowhere
+        print_summary(summary, columns=cfg.owned_columns(), links=keep is not None)
         out.mkdir(parents=True, exist_ok=True)
         files = _download_reports(cfg, out)
     finally:

@@ -371,3 +371,9 @@ def test_check_interrupted_by_sharepoint_is_a_message_not_a_traceback(live_site,
     out = _out(res)
     assert res.exit_code == 4, out
     assert "Vérification interrompue" in out and "indisponible (503)" in out and "Traceback" not in out
+
+
+def test_demo_lists_no_address_of_an_emulator_that_is_gone(tmp_path):
+    res = runner.invoke(cli.app, ["demo", "--projects", "8", "--out", str(tmp_path / "demo")])
+    assert res.exit_code == 0, _out(res)
+    assert "Anomalies de saisie" in res.output and "DispForm.aspx" not in res.output
