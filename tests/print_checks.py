@@ -12,8 +12,9 @@ from docx.shared import Cm
 A4 = (Cm(21.0), Cm(29.7))
 TOLERANCE = Cm(0.1)
 NOT_A_VALUE = re.compile(r"\b(nan|NaN|NAN|None|NaT|null|undefined)\b")
-# a hyphen-minus used as a minus sign: before a figure, not inside a code (PPI-2024) or a range
-HYPHEN_MINUS = re.compile(r"(?<![\w\-/.])-\s?\d")
+# a hyphen-minus used as a minus sign: a figure after a space, a parenthesis or the start (not
+# a code like PPI-2024, a range, or a name a person chose such as « Lot-4 »)
+HYPHEN_MINUS = re.compile(r"(?:^|(?<=[\s(]))-\s?\d")
 FALLBACK_GLYPHS = re.compile("[☀☁⚡⛅⛈☂❄]")   # what copil once printed for the météo (staff text may hold emoji)
 _DOCPR = (qn("wp:inline"), qn("wp:anchor"))
 

@@ -79,9 +79,9 @@ def layouts(draw):
     link = {}
     for key in draw(st.lists(st.sampled_from(CHILDREN), unique=True)):
         code = draw(_name(40))
-        if code.strip().lower() not in {c.display.lower() for c in schema.BY_KEY[key].columns} | {"title"} and \
-                code.strip().lower() not in {n.strip().lower() for (k, _), n in columns.items() if k == key}:
-            link[key] = code
+        names = {n.strip().lower() for d in (columns, created_as) for (k, _), n in d.items() if k == key}
+        if code.strip().lower() not in {c.display.lower() for c in schema.BY_KEY[key].columns} | {"title"} | names:
+            link[key] = code   # unique among the list's names, as SharePoint requires (created ones too)
     tz = draw(st.sampled_from(sorted(timezones.BY_ID)))
     return Layout(titles=titles, columns=columns, created_as=created_as, link_by_code=link, timezone_id=tz,
                   locale_id=draw(st.sampled_from([1036, 1033])), currency=draw(st.sampled_from(["EUR", "XPF"])))
@@ -170,8 +170,10 @@ def _one_site(emulator, tmp_path_factory, layout: Layout, full_reports: bool) ->
         only = None if full_reports else ["PPI-2024-002"]
         rs = reports_only(cfg, only=only, out_dir=tmp / "out", as_of=AS_OF)
         assert not rs.errors and len(rs.files) == (PROJECTS + 1 if full_reports else 1)
-        for f in rs.files:   # fit to print whatever the names, zone and currency
-            assert not print_checks.problems(Path(f).read_bytes(), author=cfg.collectivite.name), f
+        for f in rs.files:   # fit to print whatever the names, zone and currency; random names
+            # may hold « x -4 » themselves, so the minus-sign check is left to the sample's reports
+            found = print_checks.problems(Path(f).read_bytes(), author=cfg.collectivite.name)
+            assert not [p for p in found if not p.startswith("hyphen-minus")], (f, found)
         assert _owned(site, layout) == expected
     finally:
         emulator.backend.sites.pop(name.lower(), None)
