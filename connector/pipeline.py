@@ -196,7 +196,8 @@ def reports_only(config, *, only: list[str] | None = None, force: bool = False, 
                            previous=previous_copil(config, state, None, as_of),
                            hashes=_NoHashes() if out_dir else state.report_hashes, force=force or bool(out_dir),
                            out_dir=out_dir, only=only, templates=templates,
-                           progress=_counter(progress, "Rapports Word", len(only) if only else len(portfolio.projects) + 1))
+                           progress=_counter(progress, "Rapports Word",
+                                             len(only) if only else len(portfolio.projects) + 1))
 
 
 def previous_copil(config, state, run_id, as_of: date):

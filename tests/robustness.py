@@ -399,7 +399,6 @@ def _broken_structures(srv, site, work: Path, tally: Tally) -> int:
     """A finance export that is corrupt, empty, or lacks columns; a renamed column; a deleted
     list: each a finding or a clear configuration error, never a crash."""
     from connector.config import from_dict
-    from connector.errors import SchemaError
     from connector.pipeline import run_sync
     cases = 0
     for name, content in (("Export_corrompu.xlsx", b"PK\x03\x04 pas un classeur"), ("Export_vide.xlsx", b""),
@@ -427,23 +426,26 @@ def _broken_structures(srv, site, work: Path, tally: Tally) -> int:
         tally.loss("renamed column: the run did not complete")
     del lst.fields[status.internal_name]   # deleted: a configuration error naming it
     cases += 1
-    try:
-        run_sync(from_dict(_config_dict(srv, "projets", work / "bad.db", "COPIL_BAD_TOKEN",
-                                        lists={"risks": {"title": "Risques"}})), as_of=AS_OF)
-        tally.loss("deleted column: the run went on without it")
-    except SchemaError as e:
-        if "Statut" not in str(e):
-            tally.loss(f"deleted column: the error does not name it ({e})")
+    _expect_schema_error(srv, work, tally, {"risks": {"title": "Risques"}}, "Statut", "deleted column")
     site.delete_list(site.list_by_title("Avenants"))
     cases += 1
-    try:
-        run_sync(from_dict(_config_dict(srv, "projets", work / "bad.db", "COPIL_BAD_TOKEN",
-                                        lists={"amendments": {"title": "Avenants"}})), as_of=AS_OF)
-        tally.loss("deleted list declared in the configuration: the run went on")
-    except SchemaError as e:
-        if "Avenants" not in str(e):
-            tally.loss(f"deleted list: the error does not name it ({e})")
+    _expect_schema_error(srv, work, tally, {"amendments": {"title": "Avenants"}}, "Avenants",
+                         "deleted list declared in the configuration")
     return cases
+
+
+def _expect_schema_error(srv, work, tally, lists: dict, name: str, what: str) -> None:
+    """A run that must stop on a configuration error naming `name`."""
+    from connector.config import from_dict
+    from connector.errors import SchemaError
+    from connector.pipeline import run_sync
+    try:
+        run_sync(from_dict(_config_dict(srv, "projets", work / "bad.db", "COPIL_BAD_TOKEN", lists=lists)),
+                 as_of=AS_OF)
+        tally.loss(f"{what}: the run went on")
+    except SchemaError as e:
+        if name not in str(e):
+            tally.loss(f"{what}: the error does not name it ({e})")
 
 
 def main(argv=None) -> int:

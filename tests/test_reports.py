@@ -313,6 +313,13 @@ def test_reports_rendered_by_worker_processes_are_the_same(emulator, tmp_path, m
     from connector.reports import workers
     from tests.print_checks import texts
     monkeypatch.setattr(workers, "POOL_MIN_JOBS", 4)
+    pools = []
+
+    class Pool(workers.ProcessPoolExecutor):
+        def __init__(self, n, **kw):
+            pools.append(n)
+            super().__init__(n, **kw)
+    monkeypatch.setattr(workers, "ProcessPoolExecutor", Pool)
     seeded(emulator, workers.POOL_MIN_JOBS + 5)
     out = {}
     for n in (1, 2):
@@ -323,6 +330,7 @@ def test_reports_rendered_by_worker_processes_are_the_same(emulator, tmp_path, m
         out[n] = {p.relative_to(tmp_path / str(n) / "out"): "\n".join(texts(_doc(p.read_bytes())))
                   for p in (tmp_path / str(n) / "out").rglob("*.docx")}
     assert len(out[2]) == workers.POOL_MIN_JOBS + 6 and out[1] == out[2]
+    assert pools == [2]   # rendered by two worker processes once, in-process with workers = 1
 
 
 def test_a_report_that_fails_in_a_worker_is_reported_and_the_others_published(monkeypatch):

@@ -107,9 +107,11 @@ def publish_reports(site, portfolio, *, reports_cfg: ReportsConfig, collectivite
     cols = reports_cfg.column_names()
     previous_date = getattr(previous, "as_of", None) if previous else None
 
+    template_bytes = {tpl: Path(tpl).read_bytes() for tpl in (project_tpl, portfolio_tpl)}   # read once, not per report
+
     def changed(ctx, tpl, key: str) -> str | None:
         """The content hash when the report must be rendered, None when it is unchanged."""
-        h = content_hash(ctx, tpl)
+        h = content_hash(ctx, template_bytes[tpl])
         if not force and hashes.get(key) == h:
             summary.skipped += 1
             return None
