@@ -74,8 +74,14 @@ def resolve(site: SharePointSite, config, *, include_owned: bool = True, reports
         if key == "projects" and include_owned:
             wanted.update(config.owned_columns())
         cols = {}
+        optional = {c.key for c in schema.BY_KEY[key].columns if c.optional} if key in schema.BY_KEY else set()
         for logical, display in wanted.items():
             f = info.find(display)
+            if f is None and logical in optional:   # a site provisioned before this column existed
+                out.skipped.append(f"liste « {title} » : colonne « {display} » absente, non renseignée "
+                                   "(lancez « copil init-site --upgrade » pour l'ajouter)")
+                log.warning(out.skipped[-1])
+                continue
             if f is None:
                 out.problems.append(
                     f"liste « {title} » : la colonne « {display} » (clé `lists.{key}.columns.{logical}`) "

@@ -9,6 +9,12 @@ from babel.numbers import format_decimal
 
 LOCALE = "fr_FR"
 
+# Traffic lights as readers expect them, in the reports and in the list's column formatting:
+# green / orange / red, grey when unknown. A strong colour carries white bold text (contrast
+# ≥ 4.5:1), a tint is a cell background under black text.
+COLORS = {"Soleil": "#1B7A3A", "Nuageux": "#B35C00", "Orage": "#B71C1C", "Indéterminé": "#5F6368"}
+TINTS = {"Soleil": "#D9F0DF", "Nuageux": "#FCE5C8", "Orage": "#F6D4D4", "Indéterminé": "#E6E6E6"}
+
 
 def _missing(v) -> bool:
     return v is None or (isinstance(v, float) and math.isnan(v)) or str(v) in ("NaT", "nan")

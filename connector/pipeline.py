@@ -35,6 +35,7 @@ class RunSummary:
     dead_letters: list = field(default_factory=list)
     reports_uploaded: int = 0
     reports_skipped: int = 0
+    links_written: int = 0
     report_errors: list = field(default_factory=list)
     report_files: list = field(default_factory=list)
     requests: int = 0
@@ -148,6 +149,11 @@ def run_sync(config, *, dry_run: bool = False, reports: bool = True, force_repor
         if publishing:
             _reports(config, site, portfolio, previous, state, summary, force_reports, out_dir, as_of, progress,
                      templates)
+            if not out_dir:
+                from connector.links import write_links
+                links = write_links(site, portfolio, raw, resolved, state.report_hashes.all_published())
+                summary.links_written = links.written
+                summary.report_errors += links.errors
         summary.status = "partial" if (summary.failed or summary.report_errors) else "ok"
         summary.exit_code = 5 if summary.status == "partial" else 0
         if not dry_run:   # state after the writes it describes

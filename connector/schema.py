@@ -24,6 +24,7 @@ class Column:
     lookup_list: str | None = None  # logical list key the lookup points to
     indexed: bool = False
     owned: bool = False           # written by copil; never typed by staff
+    optional: bool = False        # added after sites were provisioned: a run without it warns
 
 
 @dataclass(frozen=True)
@@ -92,9 +93,9 @@ PROJECTS = ListSpec("projects", "Projets", 100, (
     Column("comment", "Commentaire", "Note"),
     Column("decisions", "Décisions attendues", "Note"),
     # Written by copil only.
-    Column("computed_weather", "Météo calculée", "Choice", COMPUTED_WEATHERS, owned=True),
+    Column("computed_weather", "Météo calculée", "Choice", COMPUTED_WEATHERS, indexed=True, owned=True),
     Column("weather_reasons", "Motifs de la météo", "Note", owned=True),
-    Column("slippage_days", "Glissement (jours)", "Number", owned=True),
+    Column("slippage_days", "Glissement (jours)", "Number", indexed=True, owned=True),
     Column("cp_execution_rate", "Taux d'exécution CP", "Number", owned=True),
     Column("commitment_rate", "Taux d'engagement AP", "Number", owned=True),
     Column("ap_consumption", "Consommation AP", "Number", owned=True),
@@ -102,6 +103,7 @@ PROJECTS = ListSpec("projects", "Projets", 100, (
     Column("alerts", "Alertes", "Note", owned=True),
     Column("data_quality", "Qualité des données", "Note", owned=True),
     Column("last_sync", "Dernière synchro copil", "DateTime", owned=True),
+    Column("report_link", "Dernier rapport COPIL", "URL", owned=True, optional=True),
 ))
 
 MILESTONES = ListSpec("milestones", "Jalons", 100, (

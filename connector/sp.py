@@ -40,6 +40,7 @@ class FieldInfo:
     indexed: bool = False
     read_only: bool = False
     choices: tuple[str, ...] = ()
+    formatter: str = ""          # column formatting JSON (CustomFormatter), "" when none
 
 
 @dataclass
@@ -370,7 +371,7 @@ class SharePointSite:
                 fp["InternalName"], fp["Title"], fp["TypeAsString"],
                 fp.get("EntityPropertyName") or fp["InternalName"],
                 (fp.get("LookupList") or "").strip("{}") or None, bool(fp.get("Indexed")),
-                bool(fp.get("ReadOnlyField")), tuple(choices))
+                bool(fp.get("ReadOnlyField")), tuple(choices), fp.get("CustomFormatter") or "")
         self._lists[info.title.lower()] = info
         return info
 
@@ -438,6 +439,56 @@ class SharePointSite:
             self._run(f"indexation de la colonne « {display_name} »")
         info = self.list_info(list_title, refresh=True)
         return info.fields[display_name]
+
+    def set_field(self, list_title: str, internal: str, **props) -> None:
+        """Change a column's settings (CustomFormatter, Indexed): never its data."""
+        fld = self.ctx.web.lists.get_by_id(self.list_info(list_title).id).fields.get_by_internal_name_or_title(internal)
+        for k, v in props.items():
+            fld.set_property(k, v)
+        fld.update()
+        self._run(f"réglage de la colonne « {internal} » de « {list_title} »")
+
+    # -- views -----------------------------------------------------------------------
+    def views(self, list_title: str) -> list[dict]:
+        """The list's views: id, title, query and columns (from ListViewXml: one request)."""
+        import xml.etree.ElementTree as ET
+        views = self.ctx.web.lists.get_by_id(self.list_info(list_title).id).views.select(
+            ["Id", "Title", "ViewQuery", "ListViewXml", "RowLimit", "PersonalView"]).get()
+        self._run(f"lecture des vues de « {list_title} »")
+        out = []
+        for v in views:
+            p = v.properties
+            try:
+                vf = ET.fromstring(p.get("ListViewXml") or "<View/>").find("ViewFields")
+                names = [el.get("Name") for el in (vf if vf is not None else [])]
+            except ET.ParseError:
+                names = []
+            out.append({"id": p.get("Id"), "title": p.get("Title") or "", "query": p.get("ViewQuery") or "",
+                        "fields": names, "row_limit": p.get("RowLimit"), "personal": bool(p.get("PersonalView"))})
+        return out
+
+    def add_view(self, list_title: str, title: str, query: str, fields: list[str], row_limit: int = 100) -> None:
+        from office365.runtime.types.collections import StringCollection
+        from office365.sharepoint.views.create_information import ViewCreationInformation
+        lst = self.ctx.web.lists.get_by_id(self.list_info(list_title).id)
+        lst.views.add(ViewCreationInformation(Title=title, Query=query, ViewFields=StringCollection(fields),
+                                              RowLimit=row_limit, Paged=True, ViewTypeKind=1))
+        self._run(f"création de la vue « {title} »")
+
+    def update_view(self, list_title: str, view_id: str, *, query: str | None = None,
+                    fields: list[str] | None = None, row_limit: int | None = None) -> None:
+        view = self.ctx.web.lists.get_by_id(self.list_info(list_title).id).views.get_by_id(view_id)
+        if query is not None or row_limit is not None:
+            if query is not None:
+                view.set_property("ViewQuery", query)
+            if row_limit is not None:
+                view.set_property("RowLimit", row_limit)
+            view.update()
+        if fields is not None:
+            view.view_fields.remove_all_view_fields()
+            for name in fields:
+                view.view_fields.add_view_field(name)
+        self._run(f"mise à jour de la vue {view_id}")
 
     # -- items ----------------------------------------------------------------------
     def read_items(self, title: str, fields: list[FieldInfo], *, with_editor: bool = True,

@@ -134,6 +134,12 @@ class ReportHashes:
             row = c.execute(select(report_files.c.url, report_files.c.day).where(report_files.c.key == key)).first()
         return (row[0], row[1]) if row else None
 
+    def all_published(self) -> dict[str, tuple[str, str]]:
+        """Every key's (server-relative URL, COPIL day), in one query."""
+        with self.engine.connect() as c:
+            return {k: (u, d) for k, u, d in c.execute(select(report_files.c.key, report_files.c.url,
+                                                              report_files.c.day)).all()}
+
     def folders(self) -> set[str]:
         """Folders copil has published into: they exist unless a person removed them."""
         with self.engine.connect() as c:

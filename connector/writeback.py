@@ -66,8 +66,8 @@ def owned_values(row, findings_by_code: dict[str, list], now: datetime) -> dict:
         lines = [f"{f.column} : « {f.value} » – {f.message}" for f in found[:20]]
         more = f"\n… et {len(found) - 20} autre(s)" if len(found) > 20 else ""
         quality = _clip(f"{len(found)} valeur(s) à corriger :\n" + "\n".join(lines) + more, NOTE_LIMIT)
-    else:
-        quality = "Aucune anomalie"
+    else:   # empty: the « Données à corriger » view lists the items where it is not
+        quality = ""
     slip = _num(row.get("slippage_days"), 0)
     return {
         "computed_weather": row.get("weather") or "Indéterminé",

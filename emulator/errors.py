@@ -113,3 +113,12 @@ def not_implemented(method: str, path: str) -> SPError:
 
 def too_many_operations(n: int) -> SPError:
     return bad_request(f"The batch contains {n} operations; the maximum is 100.")
+
+
+def view_not_found() -> SPError:
+    return SPError(404, "-2147024809", "System.ArgumentException", "The specified view is invalid.")
+
+
+def caml_not_supported(what: str) -> SPError:
+    return SPError(501, "-1", "System.NotImplementedException",
+                   f"The copil SharePoint emulator does not implement the CAML element {what}.")

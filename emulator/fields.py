@@ -72,7 +72,7 @@ def field_json(ctx, lst, f: Field) -> dict:
          "EntityPropertyName": entity_property_name(f), "TypeAsString": f.kind,
          "FieldTypeKind": f.kind_number, "Indexed": f.indexed, "Hidden": f.hidden,
          "ReadOnlyField": f.read_only, "Required": False, "CanBeDeleted": not f.builtin,
-         "FromBaseType": f.builtin, "Sealed": f.builtin}
+         "FromBaseType": f.builtin, "Sealed": f.builtin, "CustomFormatter": f.custom_formatter or None}
     if f.kind in ("Choice", "MultiChoice"):
         d["Choices"] = string_collection(f.choices)
     if f.kind in ("Lookup", "User"):
@@ -156,8 +156,15 @@ def createfieldasxml(ctx, t):
 
 @handler("field", "MERGE", role="manage")
 def field_merge(ctx, t):
-    b = ctx.json()
+    b = {k: v for k, v in ctx.json().items() if k != "__metadata"}
     f = t.obj
+    unknown = sorted(k for k in b if k not in ("Title", "Indexed", "Choices", "CustomFormatter"))
+    if unknown:   # strict: a property the emulator would drop must not look saved
+        raise errors.not_implemented("MERGE", "field property " + ", ".join(unknown))
+    if "CustomFormatter" in b:
+        if b["CustomFormatter"] is not None and not isinstance(b["CustomFormatter"], str):
+            raise errors.bad_request("Cannot convert a primitive value to the expected type 'Edm.String'.")
+        f.custom_formatter = b["CustomFormatter"] or ""
     if "Title" in b:     # the internal name never changes on rename
         f.title = str(b["Title"])
     if "Indexed" in b:

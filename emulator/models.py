@@ -2,7 +2,9 @@
 users, folders and files. Routes translate HTTP into calls on these objects."""
 from __future__ import annotations
 
+import re
 import threading
+import unicodedata
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -37,6 +39,7 @@ class Field:
     hidden: bool = False
     read_only: bool = False
     builtin: bool = False
+    custom_formatter: str = ""      # column formatting JSON, stored as the client sent it
 
     @property
     def kind_number(self) -> int:
@@ -46,6 +49,24 @@ class Field:
     def rest_name(self) -> str:
         """Property name on the wire: lookups and persons are written as <Name>Id."""
         return self.internal_name + "Id" if self.kind in ("Lookup", "User") else self.internal_name
+
+
+@dataclass
+class View:
+    """A list view: its CAML query (the inner `<Where>/<OrderBy>/<GroupBy>`), its columns
+    (internal names) and paging. Items by view evaluate the query (emulator.caml)."""
+    title: str
+    url: str
+    id: str = field(default_factory=new_guid)
+    query: str = ""
+    fields: list[str] = field(default_factory=list)
+    row_limit: int = 30
+    paged: bool = True
+    personal: bool = False
+    default: bool = False
+    hidden: bool = False
+    custom_formatter: str = ""
+    base_view_id: str = "1"
 
 
 @dataclass
@@ -145,6 +166,68 @@ class SPList:
         self.fields: dict[str, Field] = {f.internal_name: f for f in _builtin_fields(self.is_library)}
         self.items: dict[int, Item] = {}
         self.next_id = 1
+        self.views: dict[str, View] = {}
+        self._default_view(site)
+
+    def __setstate__(self, state):   # sites saved before views existed
+        self.__dict__.update(state)
+        if "views" not in state:
+            self.views = {}
+            self._default_view(self.site)
+
+    def _default_view(self, site) -> None:
+        """Every list has its « All Items » view, named in the site's language."""
+        french = getattr(site, "locale_id", 1036) == 1036
+        if self.is_library:
+            title, fields = ("Tous les documents" if french else "All Documents"), ["DocIcon", "LinkFilename", "Modified", "Editor"]
+            url = f"{self.root_url}/Forms/AllItems.aspx"
+        else:
+            title, fields = ("Tous les éléments" if french else "All Items"), ["LinkTitle"]
+            url = f"{self.root_url}/AllItems.aspx"
+        v = View(title, url, fields=fields, default=True, query='<OrderBy><FieldRef Name="ID" /></OrderBy>')
+        self.views[v.id] = v
+
+    # -- views ---------------------------------------------------------------
+    def view_by_title(self, title: str) -> View:
+        for v in self.views.values():
+            if v.title.lower() == str(title).lower():
+                return v
+        raise errors.view_not_found()
+
+    def view_by_id(self, view_id: str) -> View:
+        v = self.views.get(str(view_id).strip("{}").lower())
+        if v is None:
+            raise errors.view_not_found()
+        return v
+
+    def add_view(self, title: str, *, query: str = "", fields=(), row_limit: int | None = None,
+                 paged: bool = True, personal: bool = False, default: bool = False) -> View:
+        title = (title or "").strip()
+        if not title or len(title) > 255:
+            raise errors.bad_request("The view title must have 1 to 255 characters.")
+        # the page name drops what a URL cannot hold, as the views page of SharePoint does
+        stem = re.sub(r"[^0-9A-Za-z]", "", unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()) or "View"
+        folder = f"{self.root_url}/Forms" if self.is_library else self.root_url
+        taken = {v.url.lower() for v in self.views.values()}
+        url, n = f"{folder}/{stem}.aspx", 0
+        while url.lower() in taken:
+            n += 1
+            url = f"{folder}/{stem}{n}.aspx"
+        for name in fields:
+            if self.field(name, missing_ok=True) is None and name not in ("LinkTitle", "LinkTitleNoMenu", "DocIcon",
+                                                                          "LinkFilename", "Edit"):
+                raise errors.field_not_found(name)
+        v = View(title, url, query=query or "", fields=list(fields), row_limit=row_limit or 30, paged=paged,
+                 personal=personal)
+        self.views[v.id] = v
+        if default:
+            self.set_default_view(v)
+        self.site.backend.touch()
+        return v
+
+    def set_default_view(self, view: View) -> None:
+        for v in self.views.values():
+            v.default = v is view
 
     @property
     def is_library(self) -> bool:

@@ -127,12 +127,15 @@ def report(config: Path = ConfigOpt,
 
 # --------------------------------------------------------------------------- init-site / check
 @app.command("init-site")
-def init_site_cmd(config: Path = ConfigOpt):
-    """Crée les listes, colonnes et bibliothèques manquantes (droit « manage » requis)."""
+def init_site_cmd(config: Path = ConfigOpt,
+                  upgrade: bool = typer.Option(False, "--upgrade",
+                                               help="Met à jour un site existant (colonnes nouvelles, index, mises en "
+                                                    "forme et vues de copil) sans toucher aux éléments.")):
+    """Crée les listes, colonnes, bibliothèques, mises en forme et vues manquantes (droit « manage » requis)."""
     cfg = _load(config)
     try:
         from connector.provision import init_site
-        lines = init_site(_open_site(cfg), cfg)
+        lines = init_site(_open_site(cfg), cfg, upgrade=upgrade)
     except Exception as exc:
         raise fail(exc, "Échec de la préparation du site",
                    hint="La préparation du site crée des listes et des colonnes : elle demande le droit « manage » "

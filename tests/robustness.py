@@ -22,10 +22,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from connector import schema
+
 ROOT = Path(__file__).resolve().parents[1]
 AS_OF = date(2026, 11, 24)
-OWNED = {"Météo calculée", "Motifs de la météo", "Glissement (jours)", "Taux d'exécution CP", "Taux d'engagement AP",
-         "Consommation AP", "Prochain jalon", "Alertes", "Qualité des données", "Dernière synchro copil"}
+OWNED = {c.display for c in schema.PROJECTS.columns if c.owned}
 
 
 @dataclass
@@ -76,7 +77,7 @@ def _staff(site) -> dict:
 
 def _owned(site) -> dict:
     lst = site.list_by_title("Projets")
-    names = {f.internal_name: f.title for f in lst.fields.values() if f.title in OWNED - {"Dernière synchro copil"}}
+    names = {f.internal_name: f.title for f in lst.fields.values() if f.title in OWNED - {"Dernière synchro copil", "Dernier rapport COPIL"}}
     code = lst.field_by_title("Code opération").internal_name
     return {it.values.get(code): {t: it.values.get(n) for n, t in names.items()} for it in lst.items.values()}
 

@@ -104,11 +104,11 @@ def test_lists_by_title_and_guid_and_delete(sp, emulator):
 
 def test_unsupported_path_answers_501_naming_it(emulator):
     emulator.backend.ensure_site("projets").create_list("X")
-    r = _http(emulator, "GET", "/_api/web/lists/getbytitle('X')/views")
+    r = _http(emulator, "GET", "/_api/web/lists/getbytitle('X')/views/getbytitle('Tous les éléments')/renderashtml")
     assert r.status_code == 501
     body = r.json()["error"]
     assert "NotImplementedException" in body["code"]
-    assert "views" in body["message"]["value"]
+    assert "renderashtml" in body["message"]["value"]
     assert _http(emulator, "GET", "/_api/search/query").status_code == 501
 
 

@@ -123,13 +123,13 @@ def _owned(site, layout: Layout) -> dict:
     for it in lst.items.values():
         row = {}
         for c in schema.PROJECTS.columns:
-            if not c.owned or c.key == "last_sync":
+            if not c.owned or c.key in ("last_sync", "report_link"):
                 continue
             v = it.values.get(by_title[layout.column("projects", c.key).strip()])
             if isinstance(v, str):
                 v = v.replace("F CFP", "€").replace("XPF", "€")
                 if c.key == "data_quality":   # names of lists and columns differ: keep the count
-                    v = re.match(r"^(\d+ valeur\(s\) à corriger|Aucune anomalie)", v).group(1)
+                    v = re.match(r"^(\d+ valeur\(s\) à corriger|)", v).group(1)
             row[c.key] = v
         out[it.values.get(code)] = row
     return out

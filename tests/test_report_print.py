@@ -77,7 +77,8 @@ def test_reports_carry_their_metadata_set_in_batches(demo):
     assert sum(1 for i in files if i.values.get(name["Code opération"])) == 40
     assert first_run_routes["op:fileadd.POST"] == 41
     assert "op:validate.POST" not in first_run_routes                   # never one request per file
-    assert first_run_routes["batch:op:validate.POST"] == 40 + 41          # the projects' columns, the files'
+    # the projects' columns, the files' metadata, then each project's link to its report
+    assert first_run_routes["batch:op:validate.POST"] == 40 + 41 + 40
 
 
 def test_the_checks_catch_what_the_first_tranche_printed(tmp_path):

@@ -6,15 +6,11 @@ from datetime import date, datetime
 
 from babel.dates import format_date
 
-from connector.formatting import _missing, fr_amount, fr_date, fr_number, fr_percent  # noqa: F401
+from connector.formatting import COLORS, TINTS, _missing, fr_amount, fr_date, fr_number, fr_percent  # noqa: F401
 
 MINUS = "\u2212"
 # The word is always printed: colour only supports it (colour-blind readers, grey print).
 LABELS = {"Soleil": "Soleil", "Nuageux": "Nuageux", "Orage": "Orage", "Indéterminé": "Indéterminée"}
-# Traffic lights as readers expect them: green / orange / red, grey when unknown. `strong` carries
-# white bold text (contrast ≥ 4.5:1), `tint` is a cell background under black text.
-COLORS = {"Soleil": "#1B7A3A", "Nuageux": "#B35C00", "Orage": "#B71C1C", "Indéterminé": "#5F6368"}
-TINTS = {"Soleil": "#D9F0DF", "Nuageux": "#FCE5C8", "Orage": "#F6D4D4", "Indéterminé": "#E6E6E6"}
 # A marker every font has (☀ ☁ ⚡ depend on font fallback and printed as a snowflake).
 SYMBOLS = {k: "●" for k in LABELS}
 

@@ -1,0 +1,67 @@
+"""`Dernier rapport COPIL`: on each project item, a link to its latest published report,
+written after the reports (a link never points at a file not yet uploaded), as a system update
+of copil's own column, and only when it changed: an unchanged night writes nothing."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import date
+from urllib.parse import quote
+
+from connector.formatting import fr_date
+from connector.sp import ItemUpdate, SharePointSite
+
+log = logging.getLogger("copil.links")
+
+
+@dataclass
+class LinkSummary:
+    written: int = 0
+    unchanged: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def absolute(site: SharePointSite, server_relative: str) -> str:
+    host = site.site_url[: len(site.site_url) - len(site.server_relative)]
+    return host + quote(server_relative, safe="/")   # commas and spaces encoded: "url, description" stays unambiguous
+
+
+def _current(value) -> tuple[str, str]:
+    if isinstance(value, dict):
+        return value.get("Url") or "", value.get("Description") or ""
+    return (str(value), "") if value else ("", "")
+
+
+def write_links(site: SharePointSite, portfolio, raw, resolved, published: dict[str, tuple[str, str]],
+                progress=None) -> LinkSummary:
+    """`published`: report key -> (server-relative URL, COPIL day), as the state holds them."""
+    out = LinkSummary()
+    rl = resolved.lists["projects"]
+    col = rl.columns.get("report_link")
+    if col is None:   # a site provisioned before the column existed (a warning was given)
+        return out
+    records = {r.get("_id"): r for r in raw.lists.get("projects", [])}
+    updates, codes = [], {}
+    for code, row in portfolio.projects.iterrows():
+        pub = published.get(f"project:{code}")
+        rec = records.get(row["id"])
+        if not pub or rec is None:
+            continue
+        url = absolute(site, pub[0])
+        desc = f"Rapport COPIL du {fr_date(date.fromisoformat(pub[1]))}"
+        if _current(rec.get("report_link")) == (url, desc):
+            out.unchanged += 1
+            continue
+        # the ETag is not checked: copil's own column only, and its own write-back moved it
+        updates.append(ItemUpdate(int(row["id"]), {col.internal: f"{url}, {desc}"},
+                                  modified=rec.get("_modified"), editor=rec.get("_editor")))
+        codes[int(row["id"])] = code
+    if not updates:
+        return out
+    for res in site.update_items(rl.info.title, updates, system=True, progress=progress):
+        if res.ok:
+            out.written += 1
+        else:
+            out.errors.append(f"lien vers le rapport du projet {codes[res.item_id]} : {res.error}")
+    log.info("liens vers les rapports : %d écrit(s), %d inchangé(s)", out.written, out.unchanged)
+    return out
