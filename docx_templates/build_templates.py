@@ -235,7 +235,8 @@ def project_template() -> Document:
     r = p.add_run("{{ collectivite }} – Comité de pilotage du {{ copil_date }}")
     r.font.size, r.font.color.rgb = Pt(11), GREY
     doc.add_paragraph("{{ project.title }}", style="Title")
-    doc.add_paragraph("Opération {{ project.code }} – {{ project.direction }} – {{ project.territory }}")
+    doc.add_paragraph("Opération {{ project.code }} – {{ project.direction }} – {{ project.territory }} – "
+                      "{{r project_link }}")
     _banner(doc, "weather.color", "Météo : {{ weather.computed }}",
             "Tendance : {{ weather.trend }}. {{ weather.previous_line }} "
             "Météo donnée par le chef de projet : {{ weather.manual }}.")

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 from datetime import date
 
+from connector import schema
 from connector.config import from_dict
 from emulator.sample import seed
 
@@ -41,9 +42,7 @@ def owned(site_model, item_id: int, title: str = "Projets") -> dict:
     return {f.title: it.values.get(f.internal_name) for f in lst.fields.values() if f.title in OWNED_TITLES}
 
 
-OWNED_TITLES = {"Météo calculée", "Motifs de la météo", "Glissement (jours)", "Taux d'exécution CP",
-                "Taux d'engagement AP", "Consommation AP", "Prochain jalon", "Alertes", "Qualité des données",
-                "Dernière synchro copil"}
+OWNED_TITLES = {c.display for c in schema.PROJECTS.columns if c.owned}
 
 
 def writes(routes) -> list[str]:

@@ -190,9 +190,14 @@ def test_init_site_on_an_empty_site_is_idempotent_and_needs_manage(live_site, tm
     assert jalons.field_by_title("Projet").lookup_list_id == projets.id
     assert site.list_by_title("Rapports COPIL").is_library
     n_fields = {t.title: len(t.fields) for t in site.lists.values()}
+    assert "vue « Projets en alerte » : créée" in _out(res) and "mise en forme de « Météo calculée » : appliquée" in _out(res)
+    assert {v.title for v in projets.views.values()} >= {"Projets en alerte", "Mes projets", "Données à corriger"}
     res = runner.invoke(cli.app, ["init-site", "--config", str(cfg)])
     assert res.exit_code == 0 and "déjà présente" in _out(res)
+    assert "créée" not in _out(res) and "appliquée" not in _out(res)
     assert {t.title: len(t.fields) for t in site.lists.values()} == n_fields
+    res = runner.invoke(cli.app, ["init-site", "--upgrade", "--config", str(cfg)])
+    assert res.exit_code == 0 and "mise à jour" not in _out(res), _out(res)   # already current
     monkeypatch.setenv("COPIL_TEST_TOKEN", live_site.tokens["write"])
     res = runner.invoke(cli.app, ["check", "--config", str(cfg)])
     assert res.exit_code == 0, _out(res)

@@ -18,7 +18,8 @@ from connector.reports import charts
 from connector.reports.context import portfolio_context, project_context
 from connector.reports.document import finish, picture_key
 
-PROJECT_IMAGES = ("chart_timeline", "chart_budget", "weather_badge")
+PROJECT_IMAGES = ("chart_timeline", "chart_budget")
+PROJECT_RICH = ("weather_badge", "project_link")   # rich text made at render time: `{{r name }}`
 PORTFOLIO_IMAGES = ("chart_weather", "chart_execution")
 WIDTHS_MM = {"chart_weather": 110, "chart_budget": 150}   # at most the 170 mm of text
 DESCRIPTIONS = {"chart_timeline": "Calendrier des jalons", "chart_budget": "Crédits de paiement par exercice",
@@ -125,6 +126,12 @@ def render(template_path: Path | str, context: dict, images: dict[str, bytes | t
         w = ctx["weather"]
         ctx["weather_badge"] = RichText(f"Météo : {w.get('computed', '')}", color=w.get("color", "5F6368"),
                                         bold=True, size=36)
+    url = (ctx.get("project") or {}).get("url")
+    if url:   # back to the project's item: a real hyperlink, the address never typed into the text
+        ctx["project_link"] = RichText("Fiche du projet dans SharePoint", url_id=tpl.build_url_id(url),
+                                       color="0563C1", underline=True)
+    elif "project" in ctx:
+        ctx["project_link"] = ""
     if "documents" in ctx:  # real hyperlinks to the library
         ctx["documents"] = [{**d, "link": RichText(d["name"], url_id=tpl.build_url_id(d["url"]), color="0563C1",
                                                    underline=True) if d.get("url") else RichText(d["name"])}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from functools import lru_cache
 
-from connector.reports.render import PORTFOLIO_IMAGES, PROJECT_IMAGES
+from connector.reports.render import PORTFOLIO_IMAGES, PROJECT_IMAGES, PROJECT_RICH
 
 DESCRIPTIONS = {
     "collectivite": "Nom de la collectivité", "copil_date": "Date du COPIL, en toutes lettres",
@@ -22,6 +22,7 @@ DESCRIPTIONS = {
     "chart_weather": "Graphique de répartition par météo (image)",
     "chart_execution": "Graphique d'exécution par direction (image)",
     "weather_badge": "Météo calculée en grand, colorée (texte enrichi : `{{r weather_badge }}`)",
+    "project_link": "Lien vers la fiche du projet dans la liste SharePoint (texte enrichi : `{{r project_link }}`)",
     "closed": "Opérations closes : solde de l'AP (liste)", "finance_source": "Origine des montants engagés et mandatés",
     "previous_date": "Date du précédent COPIL (« aucun » au premier)",
     "since": "« depuis le COPIL du … » (ou « depuis le dernier COPIL »)",
@@ -67,7 +68,7 @@ def _sample_contexts() -> tuple[dict, dict]:
 def known_variables(kind: str) -> list[str]:
     proj, port = _sample_contexts()
     if kind == "project":
-        return list(proj) + list(PROJECT_IMAGES)
+        return list(proj) + list(PROJECT_IMAGES) + list(PROJECT_RICH)
     return list(port) + list(PORTFOLIO_IMAGES)
 
 
@@ -109,8 +110,9 @@ def reference() -> str:
              "Généré par `python -m connector.reports.variables` à partir du code qui construit les contextes :",
              "un modèle qui utilise une autre variable est refusé au démarrage, avec son nom.",
              "Tous les textes sont déjà mis en forme à la française (montants, dates, pourcentages).", ""]
-    for title, ctx, images in (("Rapport COPIL d'un projet (`rapport_copil.docx`)", proj, PROJECT_IMAGES),
-                               ("Synthèse du portefeuille (`synthese_portefeuille.docx`)", port, PORTFOLIO_IMAGES)):
+    for title, ctx, images, rich in (("Rapport COPIL d'un projet (`rapport_copil.docx`)", proj, PROJECT_IMAGES,
+                                      PROJECT_RICH),
+                                     ("Synthèse du portefeuille (`synthese_portefeuille.docx`)", port, PORTFOLIO_IMAGES, ())):
         lines += [f"## {title}", ""]
         for key, value in ctx.items():
             lines.append(f"### `{key}` — {DESCRIPTIONS.get(key, '')}")
@@ -119,6 +121,8 @@ def reference() -> str:
             lines += [f"- {o}" for o in out] + [""]
         for img in images:
             lines += [f"### `{img}` — {DESCRIPTIONS.get(img, '')}", f"- `{{{{ {img} }}}}` seul dans un paragraphe", ""]
+        for name in rich:
+            lines += [f"### `{name}` — {DESCRIPTIONS.get(name, '')}", f"- `{{{{r {name} }}}}`", ""]
     return "\n".join(lines)
 
 
