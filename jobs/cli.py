@@ -316,7 +316,7 @@ def print_summary(s, columns: dict[str, str] | None = None, links: bool = True) 
             log.error("écriture en échec : %s", d.get("error"), extra={"dead_letter": d})
         log.info("résumé", extra={"summary": {k: _get(s, k) for k in (
             "run_id", "status", "projects", "by_weather", "written", "unchanged", "failed", "reports_uploaded",
-            "reports_skipped", "requests", "duration_s", "exit_code")}})
+            "reports_skipped", "links_written", "requests", "duration_s", "exit_code")}})
         return
     t = Table(title=f"Synchronisation {_get(s, 'run_id', default='')} : {_get(s, 'status', default='')}")
     t.add_column("Indicateur")
@@ -331,6 +331,7 @@ def print_summary(s, columns: dict[str, str] | None = None, links: bool = True) 
                        ("Anomalies de données", len(findings) if isinstance(findings, (list, tuple)) else findings),
                        ("Rapports publiés", _get(s, "reports_uploaded")),
                        ("Rapports inchangés", _get(s, "reports_skipped")),
+                       ("Liens vers les rapports écrits", _get(s, "links_written")),
                        ("Requêtes SharePoint", _get(s, "requests"))):
         t.add_row(label, str(val if val is not None else 0))
     dur = _get(s, "duration_s")
