@@ -115,6 +115,11 @@ def _row_props(row, header: bool = False) -> None:
     tr_pr.append(OxmlElement("w:cantSplit"))
     if header:
         tr_pr.append(OxmlElement("w:tblHeader"))
+        # the header row never ends a page alone: LibreOffice otherwise leaves it at the foot
+        # of a page and loses the rows that follow
+        for cell in row.cells:
+            for p in cell.paragraphs:
+                p.paragraph_format.keep_with_next = True
 
 
 def _margins(table, cm: float = 0.1) -> None:

@@ -1,5 +1,12 @@
 """A deterministic sample collectivité: a fictional commune with its project portfolio, for the
-demo, the tests and the benchmarks. Same arguments, same data.
+demo, the tests and the benchmarks. Same arguments, same data, up to 10,000 projects.
+
+Generated projects are drawn from operation types (`emulator.operations`: école, gymnase,
+voirie, réseaux d'eau, piste cyclable, médiathèque, rénovation énergétique, NPNRU, patrimoine,
+numérique), each with its direction, policy, élu, funders, milestone sequence, risks with their
+measures and decisions that fit the phase; phase, progress, dates, CP, contracts and decisions
+are derived from one schedule, so they agree. The deliberate bad values are in `BAD_VALUES`,
+each with what the run must say about it.
 
 Reference projects (indexes 0-2), chosen so their indicators can be checked by hand on
 2026-11-24 (see `REFERENCE_PROJECTS` and tests/test_sync.py):
@@ -19,6 +26,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from connector import schema
+from emulator import operations as ops
 
 COLLECTIVITE = "Ville de Belcourt-sur-Loire"
 DOMAIN = "belcourt-sur-loire.fr"
@@ -27,50 +35,25 @@ AS_OF = date(2026, 11, 24)
 
 FIRST = ["Claire", "Julien", "Sophie", "Karim", "Nathalie", "Thomas", "Amandine", "Olivier", "Fatou", "Yann"]
 LAST = ["Martin", "Bernard", "Lefèvre", "Haddad", "Moreau", "Girard", "Nguyen", "Roux", "Diallo", "Le Goff"]
-ELUS = ["Mme Claire Dubois, adjointe aux travaux", "M. Paul Renaud, adjoint à l'éducation",
-        "Mme Inès Carpentier, adjointe aux mobilités", "M. Hugo Vasseur, adjoint aux sports",
-        "Mme Léa Perrin, adjointe à la culture", "M. Marc Lambert, adjoint à l'urbanisme"]
-SUBJECTS = [
-    ("Rénovation de l'école", ["Jules Ferry", "Jean Jaurès", "Louise Michel", "Victor Hugo", "Marie Curie"]),
-    ("Requalification de", ["l'avenue de la Gare", "la rue Nationale", "la place du Marché", "du quai de Loire"]),
-    ("Construction d'un gymnase", ["aux Hauts", "au Quartier Nord", "Pierre de Coubertin"]),
-    ("Piste cyclable", ["quai de Loire", "route de Tours", "boulevard Carnot"]),
-    ("Extension de la médiathèque", ["Aimé Césaire", "du centre-ville"]),
-    ("Réhabilitation thermique", ["de l'hôtel de ville", "du centre technique municipal", "de la crèche Les Lutins"]),
-    ("Création d'un parc urbain", ["des Prés", "de la Gravière"]),
-    ("Déploiement de la vidéoprotection", ["phase 2", "phase 3"]),
-    ("Restauration de l'église", ["Saint-Martin", "Notre-Dame"]),
-    ("Aménagement du pôle d'échanges", ["multimodal", "de la gare routière"]),
-    ("Renouvellement des réseaux d'eau", ["secteur Sud", "secteur Nord"]),
-    ("Dématérialisation", ["des actes d'urbanisme", "de la relation usagers"]),
-]
-HOLDERS = ["SAS Bâtiments de Loire", "Eiffage Route Centre-Ouest", "SARL Menuiseries Berthier",
-           "Colas Centre-Ouest", "Atelier d'architecture Lemaire", "BET Fluides Ingénierie", "SPIE Citynetworks",
-           "Ingérop Conseil", "Entreprise Durand et Fils", "Groupement Arcadis - Setec"]
-RISKS = ["Découverte d'amiante", "Défaillance d'une entreprise", "Recours contre le permis de construire",
-         "Hausse du prix des matériaux", "Fouilles archéologiques préventives", "Retard de livraison des menuiseries",
-         "Intempéries prolongées", "Contraintes d'exploitation du site occupé", "Dépassement du coût d'objectif"]
-MITIGATIONS = ["Diagnostic complémentaire commandé", "Suivi financier hebdomadaire du titulaire",
-               "Veille juridique et dialogue avec les riverains", "Clause de révision des prix vérifiée",
-               "Échanges réguliers avec la DRAC", "Planning de repli validé en réunion de chantier"]
-COMMENTS = ["Chantier conforme au planning, réunion de chantier chaque mardi.",
-            "Attente de l'avis de l'architecte des bâtiments de France.",
-            "Concertation avec les riverains prévue en janvier.",
-            "Le titulaire du lot 3 signale des tensions d'approvisionnement.",
-            "Études de sol complémentaires en cours.",
-            "Dossier de subvention FEDER déposé, réponse attendue au printemps."]
-DECISIONS = ["Valider l'avenant n°2 du lot gros œuvre.", "Arbitrer entre les variantes A et B de l'APD.",
-             "Autoriser le lancement de la consultation.", "Valider le plan de financement actualisé.", ""]
+WORKS_HOLDERS = ["SAS Bâtiments de Loire", "Eiffage Route Centre-Ouest", "SARL Menuiseries Berthier",
+                 "Colas Centre-Ouest", "SPIE Citynetworks", "Entreprise Durand et Fils"]
+SERVICE_HOLDERS = ["Atelier d'architecture Lemaire", "BET Fluides Ingénierie", "Ingérop Conseil",
+                   "Groupement Arcadis - Setec"]
+SUPPLY_HOLDERS = ["Berger-Levrault", "Axians Communication & Cloud", "Inetum"]
+HOLDERS = {"Travaux": WORKS_HOLDERS, "Services": SERVICE_HOLDERS, "Fournitures": SUPPLY_HOLDERS}
+GENERIC_RISKS = (("Hausse du prix des matériaux", "Clause de révision des prix vérifiée, provision pour aléas"),
+                 ("Défaillance d'une entreprise", "Suivi financier mensuel des titulaires"))
 
-# (list key, record index, logical column, value): typed by staff, kept on purpose.
+# Values typed by staff, kept on purpose: (list key, record index, logical column, value, what the
+# run must say about it — a fragment of the finding's message). One place for all of them.
 BAD_VALUES = [
-    ("projects", 3, "ap_voted", "env. 3M"),
-    ("projects", 4, "ap_voted", "à définir"),
-    ("projects", 5, "forecast_end", "31/02/2025"),
-    ("projects", 6, "progress", "120 %"),
-    ("projects", 7, "progress", "moitié"),
-    ("subsidies", "first of project 8", "notified_on", "le 3 mars"),
-    ("milestones", "first of project 9", "project", None),
+    ("projects", 3, "ap_voted", "env. 3M", "montant approximatif « env. 3M » retenu pour 3\u202f000\u202f000\u00a0€"),
+    ("projects", 4, "ap_voted", "à définir", "montant non renseigné : « à définir »"),
+    ("projects", 5, "forecast_end", "31/02/2025", "date inexistante : « 31/02/2025 »"),
+    ("projects", 6, "progress", "120 %", "pourcentage hors limites (0 à 100 %) : « 120 % »"),
+    ("projects", 7, "progress", "moitié", "pourcentage illisible : « moitié »"),
+    ("subsidies", "first of project 8", "notified_on", "le 3 mars", "date illisible : « le 3 mars »"),
+    ("milestones", "first of project 9", "project", None, "élément rattaché à aucun projet : ignoré"),
 ]
 
 
@@ -109,13 +92,16 @@ REFERENCE_PROJECTS = {
         "title": "Rénovation de l'école Jules Ferry", "direction": schema.DIRECTIONS[2], "territory": "Centre-ville",
         "policy": schema.POLICIES[0], "phase": "Travaux", "owner": "Directe", "ap_voted": "1 000 000 €",
         "start": date(2024, 9, 1), "baseline_end": date(2027, 6, 30), "forecast_end": "30/06/2027",
-        "progress": "60 %", "manual_weather": "Soleil",
+        "progress": "60 %", "manual_weather": "Soleil", "elu": "education",
+        "decisions": "Valider l'avenant n°2 du lot gros œuvre.",
+        "comment": "Chantier conforme au planning, réunion de chantier chaque mardi.",
         "budget": [(2024, 100_000, 100_000, 100_000), (2025, 300_000, 300_000, 290_000),
                    (2026, 400_000, 350_000, 240_000), (2027, 200_000, 0, 0)],
         "finance": {2024: (100_000, 100_000), 2025: (300_000, 290_000), 2026: (350_000, 240_000)},
         "subsidies": [("État - DSIL", 350_000, 300_000, 150_000, "15/03/2024")],
         "contracts": [("2024-M-031", "Travaux", "SAS Bâtiments de Loire", 800_000, [20_000])],
-        "risks": [("Retard de livraison des menuiseries", 2, 2, "Ouvert")],
+        "risks": [("Retard de livraison des menuiseries", 2, 2, "Ouvert",
+                   "Planning de repli validé en réunion de chantier")],
         "milestones": [_ms("APD validé", "APD", date(2024, 2, 15), actual=date(2024, 2, 20)),
                        _ms("Ordre de service travaux", "OS travaux", date(2024, 9, 1), actual=date(2024, 9, 1)),
                        _ms("Achèvement du gros œuvre", "DET", date(2027, 1, 15)),
@@ -127,14 +113,17 @@ REFERENCE_PROJECTS = {
         "title": "Requalification de l'avenue de la Gare", "direction": schema.DIRECTIONS[1],
         "territory": "Quartier Sud", "policy": schema.POLICIES[1], "phase": "Travaux", "owner": "Directe",
         "ap_voted": "2 500 000 €", "start": date(2025, 1, 15), "baseline_end": date(2026, 10, 31),
-        "forecast_end": "28/02/2027", "progress": "40 %", "manual_weather": "Soleil",
+        "forecast_end": "28/02/2027", "progress": "40 %", "manual_weather": "Soleil", "elu": "travaux",
+        "decisions": "Valider le plan de financement actualisé.",
+        "comment": "Le titulaire signale des tensions d'approvisionnement sur les enrobés.",
         "budget": [(2025, 1_000_000, 900_000, 800_000), (2026, 1_500_000, 1_500_000, 1_300_000)],
         "finance": {2025: (900_000, 800_000), 2026: (1_500_000, 1_425_000)},
         "subsidies": [("État - DETR", 600_000, 500_000, 250_000, "12/03/2024"),
                       ("Région", 400_000, 400_000, 0, "2024-06-20")],
         "contracts": [("2025-M-014", "Travaux", "Colas Centre-Ouest", 1_000_000, [60_000, 110_000])],
-        "risks": [("Recours contre le permis de construire", 3, 4, "Ouvert"),
-                  ("Défaillance d'une entreprise", 3, 3, "Ouvert")],
+        "risks": [("Recours contre l'arrêté de circulation", 3, 4, "Ouvert",
+                   "Veille juridique et dialogue avec les commerçants"),
+                  ("Défaillance d'une entreprise", 3, 3, "Ouvert", "Suivi financier mensuel des titulaires")],
         "milestones": [_ms("Ordre de service travaux", "OS travaux", date(2025, 1, 15), actual=date(2025, 1, 20)),
                        _ms("Mise en service de l'éclairage", "DET", date(2026, 9, 15)),
                        _ms("Réception des travaux", "Réception", date(2026, 10, 31), forecast=date(2027, 2, 28))],
@@ -145,12 +134,15 @@ REFERENCE_PROJECTS = {
         "title": "Construction d'un gymnase aux Hauts", "direction": schema.DIRECTIONS[3], "territory": "Les Hauts",
         "policy": schema.POLICIES[3], "phase": "Études", "owner": "Déléguée", "ap_voted": "4 200 000 €",
         "start": date(2026, 3, 1), "baseline_end": None, "forecast_end": "31/12/2028", "progress": "5 %",
-        "manual_weather": "Nuageux",
+        "manual_weather": "Nuageux", "elu": "sports",
+        "decisions": "Valider l'esquisse et l'enveloppe financière de l'APS.",
+        "comment": "Études de sol complémentaires en cours.",
         "budget": [(2026, 300_000, 120_000, 0), (2027, 1_900_000, 0, 0), (2028, 2_000_000, 0, 0)],
         "finance": {2026: (120_000, 0)},
         "subsidies": [("Département", 800_000, 0, 0, None)],
         "contracts": [("2026-M-002", "Services", "Atelier d'architecture Lemaire", 380_000, [])],
-        "risks": [("Fouilles archéologiques préventives", 2, 3, "Ouvert")],
+        "risks": [("Fouilles archéologiques préventives", 2, 3, "Ouvert",
+                   "Diagnostic anticipé et échanges réguliers avec la DRAC")],
         "milestones": [_ms("Esquisse validée", "ESQ", date(2026, 6, 30), actual=date(2026, 7, 10)),
                        _ms("APS validé", "APS", date(2027, 1, 31))],
         "expected": {"weather": "Indéterminé", "slippage_days": None, "cp_execution_rate": 0.0,
@@ -210,8 +202,8 @@ def _project_record(i, code, title, direction, territory, policy, manager, elect
 def _reference(L, finance_rows, i, code, ref, users):
     L["projects"].append(_project_record(
         i, code, ref["title"], ref["direction"], ref["territory"], ref["policy"], users[i % len(users)],
-        ELUS[i % len(ELUS)], ref["owner"], ref["phase"], ref["start"], ref["baseline_end"], ref["forecast_end"],
-        ref["progress"], ref["ap_voted"], ref["manual_weather"], COMMENTS[i], DECISIONS[i]))
+        ops.ELUS[ref["elu"]], ref["owner"], ref["phase"], ref["start"], ref["baseline_end"], ref["forecast_end"],
+        ref["progress"], ref["ap_voted"], ref["manual_weather"], ref["comment"], ref["decisions"]))
     parent = len(L["projects"])
     for m in ref["milestones"]:
         L["milestones"].append({"title": m["title"], "project": parent, "phase": m["phase"],
@@ -235,39 +227,71 @@ def _reference(L, finance_rows, i, code, ref, users):
         for n, amount in enumerate(amendments, start=1):
             L["amendments"].append({"title": f"Avenant n°{n} - {number}", "contract": cidx, "number": float(n),
                                     "amount": float(amount), "signed_on": _keep(date(2026, 2 + n, 10))})
-    for title, prob, impact, status in ref["risks"]:
+    for title, prob, impact, status, measure in ref["risks"]:
         L["risks"].append({"title": title, "project": parent, "probability": float(prob), "impact": float(impact),
-                           "status": status, "mitigation": MITIGATIONS[0]})
+                           "status": status, "mitigation": measure})
+
+
+def _titles(i: int) -> tuple[ops.OperationType, str, str]:
+    """The (i)th operation: its type (weighted, deterministic), title and territory. Titles repeat
+    only after every place of a type has been used, then as later tranches."""
+    wheel = [t for t in ops.TYPES for _ in range(t.weight)]
+    kind = wheel[(i * 7) % len(wheel)]
+    taken = {ref["title"] for ref in REFERENCE_PROJECTS.values()}
+    places = [(prefix, c, terr) for prefix, cs in kind.titles for c, terr in cs
+              if ops.title(prefix, c) not in taken]
+    n = sum(1 for j in range(i) if wheel[(j * 7) % len(wheel)] is kind)   # earlier projects of this type
+    prefix, complement, territory = places[n % len(places)]
+    title = ops.title(prefix, complement)
+    if n >= len(places):
+        title += f" (tranche {n // len(places) + 1})"
+    return kind, title, territory
+
+
+def _milestone_fractions(seq) -> list[float]:
+    """Where each milestone falls in the schedule: design up to 45 %, works order at 50 %, the
+    last (réception, mise en production) at the end, the others between."""
+    k = next(j for j, (_, ph) in enumerate(seq) if ph in ("OS travaux", "Notification"))
+    n = len(seq)
+    return [0.45 * (j + 1) / k if j < k else (0.5 if j == k else 0.5 + 0.5 * (j - k) / (n - 1 - k))
+            for j in range(n)]
+
+
+# Generated projects whose figures a bad value must meet: the AP typed « env. 3M » belongs to an
+# operation of 6.4 M€ already mostly paid, so the guessed AP is overrun (and said so).
+FIXED = {3: {"health": "soleil", "start": date(2023, 2, 1), "ap": 6_400_000.0}}
 
 
 def _random_project(L, finance_rows, rng: random.Random, i, as_of, users):
+    fixed = FIXED.get(i, {})
     health = rng.choices(["soleil", "nuageux", "orage"], weights=[50, 35, 15])[0]
-    subject, places = SUBJECTS[i % len(SUBJECTS)]
-    title = f"{subject} {places[(i // len(SUBJECTS)) % len(places)]}"
-    if i >= len(SUBJECTS) * 3:
-        title += f" (opération {i + 1})"
-    year0 = rng.choice([2023, 2024, 2025, 2026])
-    code = f"PPI-{year0}-{i + 1:03d}"
+    health = fixed.get("health", health)
+    kind, title, territory = _titles(i)
+    year0 = rng.choice([2022, 2023, 2024, 2024, 2025, 2025, 2026])
     start = date(year0, rng.randint(1, 12), 1)
+    start = fixed.get("start", start)
+    year0 = start.year
+    code = f"PPI-{year0}-{i + 1:03d}"
     if start > as_of:
         start = date(2026, rng.randint(1, 10), 1)
-    months = rng.randint(14, 48)
+    months = rng.randint(*kind.months)
     baseline_end = start + timedelta(days=30 * months)
     slip = {"soleil": rng.randint(0, 20), "nuageux": rng.randint(35, 80), "orage": rng.randint(95, 260)}[health]
     forecast_end = baseline_end + timedelta(days=slip)
-    ap = rng.randint(20, 800) * 10_000.0
+    ap = fixed.get("ap", rng.randint(kind.ap[0] // 10, kind.ap[1] // 10) * 10_000.0)
     elapsed = min(max((as_of - start).days / max((forecast_end - start).days, 1), 0.0), 1.0)
-    progress = round(elapsed * 100 / 5) * 5
+    phase = ops.phase_for(elapsed, (as_of - forecast_end).days / 30)
+    progress = ops.progress_for(phase, elapsed)
     style = rng.random()
     ap_text = eur(ap) if style < 0.6 else (f"{ap:.0f}" if style < 0.8 else f"{ap:,.2f}".replace(",", " ").replace(".", ","))
     fe_text = fr(forecast_end) if rng.random() < 0.85 else forecast_end.isoformat()
     pg_text = f"{progress} %" if rng.random() < 0.7 else str(progress)
-    phase = "Clos" if elapsed >= 1 else ("Travaux" if elapsed > 0.35 else rng.choice(["Études", "Consultation"]))
     manual = {"soleil": "Soleil", "nuageux": rng.choice(["Soleil", "Nuageux"]), "orage": rng.choice(["Nuageux", "Orage"])}[health]
+    decision = rng.choice(ops.DECISIONS[phase]) if rng.random() < 0.6 else ""
     L["projects"].append(_project_record(
-        i, code, title, rng.choice(schema.DIRECTIONS), rng.choice(schema.TERRITORIES), rng.choice(schema.POLICIES),
-        users[i % len(users)], rng.choice(ELUS), rng.choice(["Directe", "Directe", "Déléguée"]), phase, start,
-        baseline_end, fe_text, pg_text, ap_text, manual, rng.choice(COMMENTS), rng.choice(DECISIONS)))
+        i, code, title, kind.direction, territory, kind.policy, users[i % len(users)], ops.ELUS[kind.elu],
+        rng.choice(["Directe", "Directe", "Déléguée"]), phase, start, baseline_end, fe_text, pg_text, ap_text, manual,
+        rng.choice(ops.COMMENTS[phase]), decision))
     parent = len(L["projects"])
 
     years = list(range(start.year, forecast_end.year + 1))
@@ -291,60 +315,69 @@ def _random_project(L, finance_rows, rng: random.Random, i, as_of, users):
             finance_rows.append((code, y, ap, eng, paid))
 
     span = (baseline_end - start).days
-    phases = ["APS", "APD", "PRO", "ACT", "OS travaux", "Réception"]
-    labels = ["APS validé", "APD validé", "PRO validé", "Attribution des marchés", "Ordre de service travaux",
-              "Réception des travaux"]
     overdue_left = {"soleil": 0, "nuageux": 1, "orage": rng.randint(1, 3)}[health]
-    for k, (ph, lab) in enumerate(zip(phases, labels)):
-        base = start + timedelta(days=int(span * (k + 1) / len(phases)))
-        fc = base + timedelta(days=int(slip * (k + 1) / len(phases)))
+    works_order = start
+    for k, ((label, mop), frac) in enumerate(zip(kind.milestones, _milestone_fractions(kind.milestones))):
+        base = start + timedelta(days=int(span * frac))
+        fc = base + timedelta(days=int(slip * frac))
         actual = None
         if fc < as_of:
-            if overdue_left and k >= 2:
+            if overdue_left and k >= 2 and phase not in ("Réception", "Clos"):
                 overdue_left -= 1
             else:
                 actual = fc
-        L["milestones"].append({"title": lab, "project": parent, "phase": ph, "baseline": _keep(base),
+        if mop in ("OS travaux", "Notification"):
+            works_order = fc
+        L["milestones"].append({"title": label, "project": parent, "phase": mop, "baseline": _keep(base),
                                 "forecast": _keep(fc), "actual": _keep(actual)})
+    if phase == "Clos":   # the final account closes the operation, after the réception
+        dgd = forecast_end + timedelta(days=90)
+        L["milestones"].append({"title": "Décompte général définitif", "project": parent, "phase": "DGD",
+                                "baseline": _keep(baseline_end + timedelta(days=90)), "forecast": _keep(dgd),
+                                "actual": _keep(dgd if dgd < as_of else None)})
 
-    n_subsidies = rng.randint(1, 2)
-    for _ in range(n_subsidies):
-        funder = rng.choice(schema.FUNDERS)
+    funders = rng.sample(kind.funders, k=min(len(kind.funders), rng.randint(1, 2)))
+    for funder in funders:
         req = round(ap * rng.uniform(0.1, 0.4), -3)
         notif = round(req * rng.uniform(0.7, 1.0), -3)
-        if health == "nuageux" and n_subsidies == 1 and rng.random() < 0.3:
+        if health == "nuageux" and len(funders) == 1 and rng.random() < 0.3:
             notif = round(ap * 0.85, -3)   # heavily subsidised: self-funding below 20 %
         on = start - timedelta(days=rng.randint(60, 400))
         L["subsidies"].append({"title": f"{funder} - {title}"[:255], "project": parent, "funder": funder,
                                "requested": req, "notified": notif, "received": round(notif * elapsed * 0.8, -3),
                                "notified_on": fr(on) if rng.random() < 0.8 else on.isoformat()})
 
-    for c in range(rng.randint(1, 3)):
-        kind = rng.choice(schema.CONTRACT_KINDS)
-        number = f"{start.year}-M-{(i * 3 + c) % 1000:03d}"
-        initial = round(ap * rng.uniform(0.2, 0.6), -3)
-        L["contracts"].append({"title": f"Marché {number} - {kind.lower()}", "project": parent, "number": number,
-                               "kind": kind, "holder": rng.choice(HOLDERS), "initial_amount": initial,
-                               "notified_on": _keep(start - timedelta(days=rng.randint(10, 90)))})
+    # the project management contract from the start; works (or supplies) once the order is given
+    contracts = [("Services" if "Services" in kind.contract_kinds else kind.contract_kinds[0], start)]
+    if phase in ("Travaux", "Réception", "Clos"):
+        works = [k for k in kind.contract_kinds if k != "Services"] or ["Services"]
+        contracts += [(rng.choice(works), works_order) for _ in range(rng.randint(1, 2))]
+    for c, (ckind, when) in enumerate(contracts):
+        number = f"{when.year}-M-{(i * 3 + c) % 1000:03d}"
+        initial = round(ap * (rng.uniform(0.08, 0.12) if c == 0 and ckind == "Services" else rng.uniform(0.2, 0.45)), -3)
+        L["contracts"].append({"title": f"Marché {number} - {ckind.lower()}", "project": parent, "number": number,
+                               "kind": ckind, "holder": rng.choice(HOLDERS[ckind]), "initial_amount": initial,
+                               "notified_on": _keep(when - timedelta(days=rng.randint(10, 60)))})
         cidx = len(L["contracts"])
-        limit = 0.15 if kind == "Travaux" else 0.10
+        limit = 0.15 if ckind == "Travaux" else 0.10
         target = rng.uniform(0.0, limit * 0.8) if health != "orage" else rng.uniform(limit * 1.05, limit * 1.6)
         n = rng.randint(0, 3) if health != "orage" else rng.randint(1, 3)
         for a in range(1, n + 1):
+            signed = min(when + timedelta(days=60 * a), as_of - timedelta(days=7 * (n - a + 1)))
             L["amendments"].append({"title": f"Avenant n°{a} - {number}", "contract": cidx, "number": float(a),
-                                    "amount": round(initial * target / n, -2),
-                                    "signed_on": _keep(start + timedelta(days=60 * a))})
+                                    "amount": round(initial * target / n, -2), "signed_on": _keep(signed)})
 
-    for _ in range(rng.randint(2, 4)):
+    done = phase in ("Réception", "Clos")
+    for risk, measure in rng.sample(kind.risks + GENERIC_RISKS, k=rng.randint(2, 3)):
         prob = rng.randint(1, 4) if health == "orage" else rng.randint(1, 2)
         impact = rng.randint(1, 4) if health == "orage" else rng.randint(1, 3)
-        L["risks"].append({"title": rng.choice(RISKS), "project": parent, "probability": float(prob),
-                           "impact": float(impact), "status": rng.choice(["Ouvert", "Ouvert", "Maîtrisé", "Clos"]),
-                           "mitigation": rng.choice(MITIGATIONS)})
+        status = rng.choice(["Clos", "Maîtrisé"]) if done else rng.choice(["Ouvert", "Ouvert", "Maîtrisé"])
+        L["risks"].append({"title": risk, "project": parent, "probability": float(prob), "impact": float(impact),
+                           "status": status, "mitigation": measure})
 
 
 def _apply_bad_values(L):
-    for key, idx, col, value in BAD_VALUES:
+    for key, idx, col, value, _ in BAD_VALUES:
         if isinstance(idx, str):   # "first of project N": the first child of the (N+1)th project
             parent = int(idx.rsplit(" ", 1)[1]) + 1
             rows = [r for r in L[key] if r.get("project") == parent]

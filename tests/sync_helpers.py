@@ -50,3 +50,25 @@ def writes(routes) -> list[str]:
     and the request digest are not writes)."""
     verbs = ("POST", "PUT", "PATCH", "MERGE", "DELETE")
     return [r for r in routes if r.rsplit(".", 1)[-1] in verbs and r not in ("batch.POST", "contextinfo.POST")]
+
+
+def overrun(code: str, projects: int = 40) -> float:
+    """Paid beyond the AP for a sample project, computed from the generated lists and finance
+    export the way the reports take them (export first), not read from copil's output."""
+    import io
+    from openpyxl import load_workbook
+    from connector.parse import parse_amount
+    s = seed_sample(projects)
+    idx = next(i for i, p in enumerate(s.lists["projects"]) if p["code"] == code)
+    ap = parse_amount(s.lists["projects"][idx]["ap_voted"])[0]
+    ws = load_workbook(io.BytesIO(s.finance_export)).active
+    rows = list(ws.iter_rows(values_only=True))
+    start = next(i for i, r in enumerate(rows) if r and "Code opération" in r)   # title lines above
+    head = list(rows[start])
+    paid = sum(float(r[head.index("Mandaté")] or 0) for r in rows[start + 1:] if r[head.index("Code opération")] == code)
+    return paid - ap if ap else 0.0
+
+
+def seed_sample(projects: int):
+    from emulator.sample import generate
+    return generate(projects)

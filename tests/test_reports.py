@@ -2,6 +2,8 @@
 with content hashes; template validation; hostile titles."""
 from __future__ import annotations
 
+from emulator.sample import generate
+
 import io
 import shutil
 from datetime import date
@@ -95,7 +97,7 @@ def test_project_report_has_the_figures_in_the_right_tables(portfolio):
     subs = _table(doc, "Financeur")
     assert subs[1][0] == "État - DETR" and "démarrage avant le 12/03/2026" in subs[1][5]
     risks = _table(doc, "Risque")
-    assert risks[1][0] == "Recours contre le permis de construire" and risks[1][3] == "12"
+    assert risks[1][0] == "Recours contre l’arrêté de circulation" and risks[1][3] == "12"
     assert "retard de 120 jours (seuil 90)" in text and "météo : Nuageux → Orage" in text
     assert "Évolutions depuis le COPIL du 27 octobre 2026" in text
     docs = _table(doc, "Document")
@@ -104,7 +106,8 @@ def test_project_report_has_the_figures_in_the_right_tables(portfolio):
 
 
 def test_project_report_lists_its_data_quality_findings(portfolio):
-    doc = _doc(render_project(portfolio, "PPI-2025-005", template_path=TEMPLATES / "rapport_copil.docx",
+    code = generate(40).lists["projects"][4]["code"]   # AP typed « à définir » (emulator.sample.BAD_VALUES)
+    doc = _doc(render_project(portfolio, code, template_path=TEMPLATES / "rapport_copil.docx",
                               collectivite="X", copil_date=AS_OF, previous=None))
     rows = _table(doc, "Liste")
     assert ["Projets", "AP votée", "à définir", "montant non renseigné : « à définir »"] in rows
