@@ -26,16 +26,21 @@ def _chain(values: dict[str, str], default: str) -> str:
     return "=" + out
 
 
+def _pill(background: str, colour: str, **more) -> dict:
+    """A rounded label, hidden when the cell is empty; the transparent border is what
+    high-contrast themes draw around it."""
+    return {"display": "=if(@currentField == '', 'none', 'inline-flex')", "align-items": "center",
+            "padding": "1px 10px", "border-radius": "12px", "border": "1px solid transparent",
+            "background-color": background, "color": colour, **more}
+
+
 def weather() -> dict:
     colours = {w: COLORS[w] for w in ("Soleil", "Nuageux", "Orage")}
     return {
         "$schema": SCHEMA, "elmType": "div", "attributes": {"class": MARKER},
         "children": [{
             "elmType": "span",
-            "style": {"display": "=if(@currentField == '', 'none', 'inline-flex')", "align-items": "center",
-                      "padding": "1px 10px", "border-radius": "12px", "border": "1px solid transparent",
-                      "color": "#FFFFFF", "font-weight": "600",
-                      "background-color": _chain(colours, COLORS["Indéterminé"])},
+            "style": _pill(_chain(colours, COLORS["Indéterminé"]), "#FFFFFF", **{"font-weight": "600"}),
             "attributes": {"title": "=if(@currentField == '', '', 'Météo : ' + @currentField)"},
             "children": [
                 {"elmType": "span", "style": {"padding-right": "6px"},
@@ -95,9 +100,7 @@ def alerts() -> dict:
         "$schema": SCHEMA, "elmType": "div", "attributes": {"class": MARKER},
         "children": [{
             "elmType": "span",
-            "style": {"display": "=if(@currentField == '', 'none', 'inline-flex')", "align-items": "center",
-                      "padding": "1px 8px", "border-radius": "12px", "border": "1px solid transparent",
-                      "background-color": "#FCE5C8", "color": "#5C2E00"},
+            "style": _pill("#FCE5C8", "#5C2E00"),
             "attributes": {"title": "@currentField"},
             "children": [
                 {"elmType": "span", "style": {"padding-right": "4px"}, "attributes": {"iconName": "Warning"}},
