@@ -232,15 +232,21 @@ def _reference(L, finance_rows, i, code, ref, users):
                            "status": status, "mitigation": measure})
 
 
+_WHEEL = [t for t in ops.TYPES for _ in range(t.weight)]   # types drawn in proportion to their weight
+_PLACES = {t.key: [(prefix, c, terr) for prefix, cs in t.titles for c, terr in cs
+                   if ops.title(prefix, c) not in {ref["title"] for ref in REFERENCE_PROJECTS.values()}]
+           for t in ops.TYPES}
+
+
 def _titles(i: int) -> tuple[ops.OperationType, str, str]:
     """The (i)th operation: its type (weighted, deterministic), title and territory. Titles repeat
     only after every place of a type has been used, then as later tranches."""
-    wheel = [t for t in ops.TYPES for _ in range(t.weight)]
-    kind = wheel[(i * 7) % len(wheel)]
-    taken = {ref["title"] for ref in REFERENCE_PROJECTS.values()}
-    places = [(prefix, c, terr) for prefix, cs in kind.titles for c, terr in cs
-              if ops.title(prefix, c) not in taken]
-    n = sum(1 for j in range(i) if wheel[(j * 7) % len(wheel)] is kind)   # earlier projects of this type
+    size = len(_WHEEL)
+    kind = _WHEEL[(i * 7) % size]
+    places = _PLACES[kind.key]
+    # earlier projects of this type: whole turns of the wheel, then the part of the last one
+    turns, rest = divmod(i, size)
+    n = turns * kind.weight + sum(1 for j in range(rest) if _WHEEL[(j * 7) % size] is kind)
     prefix, complement, territory = places[n % len(places)]
     title = ops.title(prefix, complement)
     if n >= len(places):

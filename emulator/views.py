@@ -207,7 +207,7 @@ def get_items(ctx, t):
     for n in names:
         if _field_for_select(lst, n) is None and n.lower() != "id":
             raise errors.field_not_found(n)
-    _check_threshold(lst, {n for n in names}, query.row_limit or 0)
+    _check_threshold(lst, names, query.row_limit or 0)
     today = datetime.now(ctx.site.tz).date()
     user_id = ctx.user.id
 
