@@ -275,3 +275,31 @@ def test_a_site_without_the_link_column_still_runs_and_says_how_to_add_it(emulat
     summary = run_sync(config(emulator, tmp_path, reports={"enabled": True}), as_of=AS_OF)
     assert summary.exit_code == 0 and summary.reports_uploaded == 5 and summary.links_written == 0
     assert "copil init-site --upgrade" in caplog.text
+
+
+def test_upgrade_on_a_site_named_otherwise_in_another_zone(emulator, tmp_path):
+    """« Opérations PPI », columns renamed with apostrophes, Nouméa, en-US: formats and views
+    land on the site's own internal names; a run then fills the views."""
+    from emulator.sample import Layout, generate, seed_site
+    layout = Layout(titles={"projects": "Opérations PPI"}, timezone_id=86, locale_id=1033,
+                    columns={("projects", "computed_weather"): "Météo d'après copil",
+                             ("projects", "slippage_days"): "Retard (j)",
+                             ("projects", "data_quality"): "Saisies à revoir"})
+    site = emulator.backend.ensure_site("projets")
+    site.set_regional(timezone_id=layout.timezone_id, locale_id=layout.locale_id)
+    seed_site(site, generate(8), layout)
+    cfg = config(emulator, tmp_path, **layout.config())
+    assert run_sync(cfg, as_of=AS_OF).exit_code == 0
+    manage = config(emulator, tmp_path, role="manage", **layout.config())
+    init_site(SharePointSite.from_config(manage), manage, upgrade=True)
+    lst = site.list_by_title("Opérations PPI")
+    name = {f.title: f.internal_name for f in lst.fields.values()}
+    assert list_formats.is_ours(lst.field_by_title("Météo d'après copil").custom_formatter)
+    views = {v.title: v for v in lst.views.values()}
+    assert views["All Items"].default   # the default view in the site's language (en-US)
+    alert = ET.fromstring(f"<Q>{views['Projets en alerte'].query}</Q>")
+    assert {e.get("Name") for e in alert.iter("FieldRef")} == {name["Météo d'après copil"], name["Retard (j)"]}
+    items = client(emulator, "read").web.lists.get_by_title("Opérations PPI").views.get_by_title(
+        "Données à corriger").get_items().execute_query()
+    assert sorted(i.properties["Title"] for i in items) == sorted(
+        it.values["Title"] for it in lst.items.values() if it.values.get(name["Saisies à revoir"]))
