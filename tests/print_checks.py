@@ -41,8 +41,17 @@ def _is_label_table(table) -> bool:
     return all(p.paragraph_format.keep_with_next for r in list(table.rows)[:-1] for p in r.cells[0].paragraphs)
 
 
-def problems(data: bytes, *, author: str | None = None) -> list[str]:
-    """Every print defect found in one report, in French-free plain words for the test output."""
+def _without(text: str, names) -> str:
+    for n in names:
+        text = text.replace(n, "")
+    return text
+
+
+def problems(data: bytes, *, author: str | None = None, names=()) -> list[str]:
+    """Every print defect found in one report, in French-free plain words for the test output.
+    `names`: list and column names the site chose (a column may be called « null »): shown
+    as typed, so not mistaken for a missing value."""
+    chosen = sorted((n for n in names if n and NOT_A_VALUE.search(n)), key=len, reverse=True)
     doc = Document(io.BytesIO(data))
     found: list[str] = []
     for s in doc.sections:
@@ -102,7 +111,7 @@ def problems(data: bytes, *, author: str | None = None) -> list[str]:
         found.append("no page number (PAGE field) in the footer")
 
     for t in texts(doc):
-        if m := NOT_A_VALUE.search(t):
+        if m := NOT_A_VALUE.search(_without(t, chosen)):
             found.append(f"{m.group(0)!r} printed: {t[:80]!r}")
         if m := HYPHEN_MINUS.search(t):
             found.append(f"hyphen-minus before a figure: {t[max(m.start() - 20, 0):m.end() + 20]!r}")

@@ -172,7 +172,8 @@ def _one_site(emulator, tmp_path_factory, layout: Layout, full_reports: bool) ->
         assert not rs.errors and len(rs.files) == (PROJECTS + 1 if full_reports else 1)
         for f in rs.files:   # fit to print whatever the names, zone and currency; random names
             # may hold « x -4 » themselves, so the minus-sign check is left to the sample's reports
-            found = print_checks.problems(Path(f).read_bytes(), author=cfg.collectivite.name)
+            found = print_checks.problems(Path(f).read_bytes(), author=cfg.collectivite.name,
+                                          names=list(layout.titles.values()) + list(layout.columns.values()))
             assert not [p for p in found if not p.startswith("hyphen-minus")], (f, found)
         assert _owned(site, layout) == expected
     finally:
@@ -205,7 +206,8 @@ def test_a_hand_picked_hard_layout(emulator_module, tmp_path_factory):
                 "milestones": "Jalons & échéances 🚲", "finance_exports": "Exports % finances"},
         columns={("projects", "ap_voted"): long + "votée", ("projects", "comment"): long + "commentée",
                  ("projects", "computed_weather"): "Météo (calculée par copil)", ("projects", "title"): "Intitulé",
-                 ("projects", "alerts"): "Alertes « copil »", ("reports", "weather"): "Météo du projet"},
+                 ("projects", "alerts"): "Alertes « copil »", ("reports", "weather"): "Météo du projet",
+                 ("projects", "forecast_end"): "null"},   # found by the slow run: a name shown as typed
         created_as={("projects", "computed_weather"): "Meteo", ("projects", "progress"): "Avancement %"},
         link_by_code={"risks": "N° d'opération", "budget": "Code"}, timezone_id=41, locale_id=1033, currency="XPF")
     _one_site(emulator_module, tmp_path_factory, layout, full_reports=True)
