@@ -14,7 +14,7 @@ from connector.normalize import Frames
 from connector.portfolio import (BUDGET_COLUMNS, CONTRACT_COLUMNS, MILESTONE_COLUMNS, PROJECT_INDICATOR_COLUMNS,
                                  PROJECT_INPUT_COLUMNS, RISK_COLUMNS, ROLLUP_COLUMNS, SUBSIDY_COLUMNS, Finding,
                                  Portfolio)
-from connector.rules import RulesConfig, assess, exceeds
+from connector.rules import RulesConfig, add_years, assess, exceeds, forecasts
 
 STATE_GRANTS = ("DETR", "DSIL")
 
@@ -42,13 +42,6 @@ def _sum(rows: list[dict], key: str) -> float:
     """Sum ignoring empty values; NaN when nothing is known (as pandas' min_count=1)."""
     vals = [r[key] for r in rows if r.get(key) is not None]
     return float(sum(vals)) if vals else math.nan
-
-
-def _add_years(d: date, years: int) -> date:
-    try:
-        return d.replace(year=d.year + years)
-    except ValueError:   # 29 February
-        return d.replace(year=d.year + years, day=28)
 
 
 def budget_table(frames: Frames) -> pd.DataFrame:
@@ -142,9 +135,9 @@ def subsidy_table(frames: Frames, starts: dict) -> pd.DataFrame:
         start_deadline = completion = None
         funder = r.get("funder") or ""
         if any(g in funder for g in STATE_GRANTS) and r.get("notified_on"):
-            start_deadline = _add_years(r["notified_on"], 2)
+            start_deadline = add_years(r["notified_on"], 2)
             begin = starts.get(r["project_code"]) or start_deadline
-            completion = _add_years(begin, 4)
+            completion = add_years(begin, 4)
         rows.append({**{k: r.get(k) for k in ("project_code", "id", "title", "funder", "requested", "notified",
                                               "received", "notified_on")},
                      "start_deadline": start_deadline, "completion_deadline": completion})
@@ -174,6 +167,7 @@ def consolidate(frames: Frames, *, as_of: date, rules: RulesConfig, findings: li
     # Group every table once into plain records per project: per-project DataFrame filtering is
     # what made consolidation slow on large portfolios.
     bud, ms_by, sub_by, con_by, risk_by = (_records_by_code(t) for t in (budget, milestones, subsidies, contracts, risks))
+    affected = _ap_affected(frames.finance)
     found_by: dict[str, int] = {}
     for f in findings:
         if f.project_code:
@@ -197,6 +191,7 @@ def consolidate(frames: Frames, *, as_of: date, rules: RulesConfig, findings: li
         row["ap_consumption"] = _div(row["paid_total"], ap)
         paid_total = 0.0 if math.isnan(row["paid_total"]) else row["paid_total"]
         row["remaining_to_pay"] = (ap - paid_total) if ap is not None else math.nan
+        row["ap_affected"] = affected.get(code, math.nan)
         row["ap_coverage_years"] = _div(row["remaining_to_pay"], row["cp_year"])
 
         s = sub_by.get(code, [])
@@ -245,6 +240,11 @@ def consolidate(frames: Frames, *, as_of: date, rules: RulesConfig, findings: li
             if (x["status"] or "Ouvert") == "Ouvert" and (x["criticality"] or 0) >= rules.risk_critical)
         row["findings_count"] = found_by.get(code, 0)
         row["weather"], row["weather_reasons"], row["alerts"] = assess(row, year=year, rules=rules, currency=currency)
+        ahead = forecasts(row, as_of=as_of, rules=rules, currency=currency, budget=b, subsidies=s)
+        row["forecasts"] = [{"kind": f[0], "message": f[1], "amount": f[2]} for f in ahead]
+        replaced = {f[3] for f in ahead if len(f) > 3}   # the deadline alert the forecast spells out
+        row["alerts"] = [a for a in row["alerts"] if a not in replaced] + [f["message"] for f in row["forecasts"]]
+        row["at_stake"] = _at_stake(row)
         indicators.append(row)
 
     cols = PROJECT_INPUT_COLUMNS + PROJECT_INDICATOR_COLUMNS
@@ -262,6 +262,25 @@ def consolidate(frames: Frames, *, as_of: date, rules: RulesConfig, findings: li
         docs[k].sort(key=lambda d: (d.modified or date.min, d.name), reverse=True)
     portfolio.documents = docs
     return portfolio
+
+
+def _ap_affected(finance: pd.DataFrame) -> dict[str, float]:
+    """AP affectée per operation, from the finance export's latest year (a running figure)."""
+    if finance.empty or "ap_affected" not in finance:
+        return {}
+    f = finance.dropna(subset=["ap_affected", "year"]).sort_values("year")
+    return {code: float(v) for code, v in zip(f["project_code"], f["ap_affected"])}
+
+
+def _at_stake(row: dict) -> float:
+    """Money threatened on a project: the AP overrun, the forecast shortfalls and subsidies at
+    risk (lapsed or threatened), counted once each; what ranks the projects most at risk."""
+    total = sum(f["amount"] for f in row["forecasts"] if f["kind"] != "cp_non_consommes")
+    rem = row.get("remaining_to_pay")
+    if rem is not None and rem == rem and rem < 0 and not any(f["kind"] == "ap_insuffisante" for f in row["forecasts"]):
+        total += -rem
+    total += sum(s.get("amount") or 0.0 for s in row.get("_subsidies") or [] if s["lapsed"])
+    return float(total)
 
 
 def rollup(projects: pd.DataFrame, dim: str) -> pd.DataFrame:

@@ -14,13 +14,14 @@ from connector.raw import RawData
 # AP votée as Currency, another as free text imported from Excel).
 PARSERS = {
     "projects": {"start": "date", "baseline_end": "date", "forecast_end": "date", "progress": "percent",
-                 "ap_voted": "amount", "ap_deliberation": "date", "manual_weather": "choice", "phase": "choice"},
+                 "ap_voted": "amount", "ap_deliberation": "date", "manual_weather": "choice", "phase": "choice",
+                 "decision_deadline": "date", "urban_policy": "choice"},
     "milestones": {"baseline": "date", "forecast": "date", "actual": "date"},
     "budget": {"year": "year", "cp_planned": "amount", "engaged": "amount", "paid": "amount"},
     "subsidies": {"requested": "amount", "notified": "amount", "received": "amount", "notified_on": "date"},
     "contracts": {"initial_amount": "amount", "notified_on": "date", "kind": "choice"},
     "amendments": {"number": "number", "amount": "signed_amount", "signed_on": "date"},   # a reduction is negative
-    "risks": {"probability": "level", "impact": "level", "status": "choice"},
+    "risks": {"probability": "level", "impact": "level", "status": "choice", "due": "date"},
 }
 FINANCE_PARSERS = {"year": "year", "ap_affected": "amount", "engaged": "amount", "paid": "amount"}
 CHILD_LISTS = ("milestones", "budget", "subsidies", "contracts", "risks")

@@ -261,7 +261,8 @@ class _NoHashes:
 def snapshot(portfolio) -> dict[str, dict]:
     from connector.portfolio import PROJECT_INDICATOR_COLUMNS
     out = {}
-    cols = [c for c in PROJECT_INDICATOR_COLUMNS if c in portfolio.projects.columns]
+    # the decisions asked: the next report shows them with their follow-up
+    cols = [c for c in PROJECT_INDICATOR_COLUMNS + ["decisions"] if c in portfolio.projects.columns]
     for code, row in portfolio.projects[cols].iterrows():
         out[str(code)] = {**row.to_dict(), "_as_of": portfolio.as_of.isoformat()}
     return out

@@ -19,6 +19,9 @@ PROJECT_INPUT_COLUMNS = [
     "elected", "owner", "phase", "start", "baseline_end", "forecast_end",
     "progress",            # physical progress, fraction 0..1
     "ap_voted", "ap_deliberation", "manual_weather", "comment", "decisions",
+    "decision_deadline", "decision_followup", "objective", "programme",
+    "qpv",                 # name of the quartier prioritaire, empty when outside
+    "urban_policy",        # "Contrat de ville" | "NPNRU" | None
     "input_flags",         # {column key: ("estimated" | "invalid", value as typed)}
 ]
 PROJECT_INDICATOR_COLUMNS = [
@@ -29,6 +32,7 @@ PROJECT_INDICATOR_COLUMNS = [
     "ap_consumption",                         # paid_total / ap_voted
     "remaining_to_pay",                       # ap_voted - paid_total
     "ap_coverage_years",                      # (ap_voted - paid_total) / cp_year
+    "ap_affected",                            # AP affectée, from the finance export (NaN without)
     "subsidies_requested", "subsidies_notified", "subsidies_received",
     "self_funding_share",                     # 1 - notified / ap_voted
     "amendments_rate_max",                    # worst contract: cumulated amendments / initial
@@ -39,7 +43,9 @@ PROJECT_INDICATOR_COLUMNS = [
     "subsidy_deadline",                       # earliest DETR/DSIL lapse date still ahead
     "weather",                                # Soleil | Nuageux | Orage | Indéterminé
     "weather_reasons",                        # list[str], French
-    "alerts",                                 # list[str], French
+    "alerts",                                 # list[str], French (forecasts' messages included)
+    "forecasts",                              # list of {kind, message, amount}: connector.rules.forecasts
+    "at_stake",                               # money threatened (overrun, shortfalls, subsidies at risk)
     "findings_count",                         # data-quality findings on this project
 ]
 
@@ -54,7 +60,7 @@ CONTRACT_COLUMNS = ["project_code", "id", "title", "number", "kind", "holder", "
                     "amendments_count", "amendments_total", "amendments_rate", "threshold",
                     "over_threshold", "commission_required"]
 RISK_COLUMNS = ["project_code", "id", "title", "probability", "impact", "criticality",
-                "status", "mitigation"]
+                "status", "mitigation", "owner", "due"]
 ROLLUP_COLUMNS = ["projects", "soleil", "nuageux", "orage", "indetermine", "ap_voted",
                   "cp_year", "engaged_year", "paid_year", "cp_execution_rate",
                   "subsidies_notified"]

@@ -3,6 +3,7 @@ reasons spelled out in French so a project director can check them by hand."""
 from __future__ import annotations
 
 import math
+from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -37,6 +38,23 @@ class RulesConfig(BaseModel):
     subsidy_deadline_warning_days: int = Field(180, ge=0, description="Alert this many days before a DETR/DSIL "
                                                "start or completion deadline.")
     ap_overrun_storm: float = Field(1.0, gt=0, description="AP consumption (paid / AP voted) above this: Orage.")
+    # Forward-looking alerts: they warn before the problem shows in the figures; they do not
+    # change the météo (a forecast is not yet a fact), they rank the projects at risk.
+    ap_projection_min_progress: float = Field(0.20, ge=0, le=1, description="Physical progress from which the cost "
+                                              "at completion is projected from what was paid (earlier: too soon).")
+    ap_shortfall_margin: float = Field(0.10, ge=0, description="AP likely insufficient when the projected cost at "
+                                       "completion (paid / progress) exceeds the AP by more than this share.")
+    cp_projection_from_month: int = Field(7, ge=1, le=12, description="Month from which the year's CP still "
+                                          "unpaid at 31 December is projected at the pace of the year so far.")
+    cp_unspent_share: float = Field(0.25, ge=0, le=1, description="Share of the year's CP likely unspent at year "
+                                    "end from which copil alerts (at least this share).")
+    cp_plan_gap: float = Field(0.01, ge=0, description="CP planned over all years differing from the AP by more "
+                               "than this share of the AP: alert.")
+
+
+def soon_alert(funder: str, kind: str, deadline) -> str:
+    what = "démarrage des travaux" if kind == "start" else "achèvement de l'opération"
+    return f"Subvention {funder} : {what} requis avant le {fr_date(deadline)}."
 
 
 def _ok(v) -> bool:
@@ -70,6 +88,18 @@ def _days(n) -> str:
     return f"{n} jour{'s' if abs(n) > 1 else ''}"
 
 
+def _delay(n) -> str:
+    """« 4 mois » from 60 days on (what a reader says), days below."""
+    n = int(n)
+    return f"{round(n / 30.44)} mois" if n >= 60 else _days(n)
+
+
+def _slip_text(row: dict, slip) -> str:
+    be, fe = row.get("baseline_end"), row.get("forecast_end")
+    span = f" ({fr_date(be)} → {fr_date(fe)})" if _ok(be) and _ok(fe) else ""
+    return f"livraison repoussée de {_delay(slip)}{span}"
+
+
 def assess(row: dict, *, year: int, rules: RulesConfig, currency: str = "EUR") -> tuple[str, list[str], list[str]]:
     """(météo, reasons, alerts) for one consolidated project row.
 
@@ -93,15 +123,16 @@ def assess(row: dict, *, year: int, rules: RulesConfig, currency: str = "EUR") -
 
     slip = row.get("slippage_days")
     if _ok(slip) and slip >= rules.slippage_storm_days:
-        storms.append(f"retard de {_days(slip)} (seuil {rules.slippage_storm_days})")
+        storms.append(_slip_text(row, slip))
     elif _ok(slip) and slip >= rules.slippage_cloudy_days:
-        clouds.append(f"retard de {_days(slip)} (seuil {rules.slippage_cloudy_days})")
+        clouds.append(_slip_text(row, slip))
 
     overdue = row.get("overdue_milestones") or 0
     if overdue >= rules.overdue_milestones_storm:
-        storms.append(f"{overdue} jalons en retard (seuil {rules.overdue_milestones_storm})")
+        storms.append(f"{overdue} jalons dépassés sans être atteints")
     elif overdue >= rules.overdue_milestones_cloudy:
-        clouds.append(f"{overdue} jalon{'s' if overdue > 1 else ''} en retard")
+        clouds.append(f"{overdue} jalon{'s' if overdue > 1 else ''} dépassé{'s' if overdue > 1 else ''} sans être "
+                      f"atteint{'s' if overdue > 1 else ''}")
 
     # Shares are compared in percentage points at the precision they are printed with (one
     # decimal, half-up): what the reader sees and what the rule judged always agree.
@@ -109,10 +140,10 @@ def assess(row: dict, *, year: int, rules: RulesConfig, currency: str = "EUR") -
     if _ok(rate) and _ok(progress):
         r, p = points(rate), points(progress)
         gap = abs(r - p)
-        text = f"CP {year} exécutés à {fr_points(r)} pour {fr_points(p)} d'avancement"
+        text = f"CP {year} mandatés à {fr_points(r)} pour {fr_points(p)} d'avancement physique"
         for limit, bucket in ((rules.execution_gap_storm, storms), (rules.execution_gap_cloudy, clouds)):
             if gap >= points(limit):
-                bucket.append(f"{text} (écart de {fr_points(gap, 'points')}, seuil {fr_points(points(limit), 'points')})")
+                bucket.append(f"{text} (écart de {fr_points(gap, 'points')})")
                 break
 
     overrun = _ap_overrun(row, rules)
@@ -153,7 +184,7 @@ def assess(row: dict, *, year: int, rules: RulesConfig, currency: str = "EUR") -
                           f"{what} dépassée le {fr_date(s['deadline'])} ; demander une prorogation.")
         elif s["soon"]:
             clouds.append(f"subvention {s['funder']} : {what} requis avant le {fr_date(s['deadline'])}")
-            alerts.append(f"Subvention {s['funder']} : {what} requis avant le {fr_date(s['deadline'])}.")
+            alerts.append(soon_alert(s["funder"], s["kind"], s["deadline"]))
 
     if missing or unreadable:
         weather = INDETERMINE
@@ -169,3 +200,107 @@ def assess(row: dict, *, year: int, rules: RulesConfig, currency: str = "EUR") -
     if _ok(manual) and manual in _RANK and weather in _RANK and _RANK[manual] < _RANK[weather]:
         alerts.append(f"Météo du chef de projet ({manual}) plus optimiste que la météo calculée ({weather}).")
     return weather, reasons, alerts
+
+
+# --- Forward-looking alerts -------------------------------------------------------------
+# Each is (kind, French message, amount at stake): the message names the figures it was
+# computed from so a project director can redo the sum; the amount ranks the projects at risk.
+AP_SHORTFALL, CP_UNSPENT, CP_PLAN_GAP, CP_MISSING, SUBSIDY_DEADLINE = (
+    "ap_insuffisante", "cp_non_consommes", "cp_different_ap", "cp_absents", "subvention_echeance")
+EXTENSION_YEARS = {"start": 1, "completion": 2}   # DETR/DSIL: start +1 year, completion +2 years
+
+
+def add_years(d: date, years: int) -> date:
+    try:
+        return d.replace(year=d.year + years)
+    except ValueError:   # 29 February
+        return d.replace(year=d.year + years, day=28)
+
+
+def _fraction_of_year(as_of: date) -> float:
+    start, end = date(as_of.year, 1, 1), date(as_of.year, 12, 31)
+    return ((as_of - start).days + 1) / ((end - start).days + 1)
+
+
+def forecasts(row: dict, *, as_of: date, rules: RulesConfig, currency: str = "EUR",
+              budget: list[dict] = (), subsidies: list[dict] = ()) -> list[tuple]:
+    """What the figures announce if nothing changes: (kind, message, amount at stake, and for a
+    subsidy the plain alert it replaces). `budget`: the project's rows (year, cp_planned, paid);
+    `subsidies`: its rows (funder, notified, received, start_deadline, completion_deadline)."""
+    if row.get("phase") == CLOSED:
+        return []
+    out: list[tuple[str, str, float]] = []
+    amount = lambda v: fr_amount(v, currency)  # noqa: E731
+    ap, progress, paid = row.get("ap_voted"), row.get("progress"), row.get("paid_total")
+    year = as_of.year
+
+    # AP: the cost at completion if the rest costs what the done part cost
+    if _ok(ap) and ap > 0 and _ok(progress) and _ok(paid) and paid > 0 and \
+            points(rules.ap_projection_min_progress) <= points(progress) < 100:
+        projected = round(paid / progress, -3)   # an estimate: to the thousand
+        if exceeds(projected / ap - 1, rules.ap_shortfall_margin):
+            out.append((AP_SHORTFALL,
+                        f"AP probablement insuffisante : {amount(paid)} mandatés pour {fr_points(points(progress))} "
+                        f"d'avancement physique, soit environ {amount(projected)} à l'achèvement pour une AP de "
+                        f"{amount(ap)} (manque estimé : {amount(projected - ap)}) ; prévoir une révision de l'AP.",
+                        projected - ap))
+
+    # CP of the year: what is left at 31 December at the pace of the year so far
+    cp_year, paid_year = row.get("cp_year"), row.get("paid_year")
+    if as_of.month >= rules.cp_projection_from_month and _ok(cp_year) and cp_year > 0 and _ok(paid_year):
+        projected = paid_year / _fraction_of_year(as_of)
+        unspent = round(cp_year - projected, -3)
+        if unspent > 0 and points((cp_year - projected) / cp_year) >= points(rules.cp_unspent_share):
+            out.append((CP_UNSPENT,
+                        f"CP {year} probablement non consommés : {amount(paid_year)} mandatés sur {amount(cp_year)} "
+                        f"au {fr_date(as_of)} ; au rythme actuel, environ {amount(unspent)} resteront non mandatés "
+                        f"au 31/12/{year} (à reporter ou à redéployer).", unspent))
+
+    years = sorted((int(b["year"]), b.get("cp_planned")) for b in budget if _ok(b.get("year")))
+    planned = [(y, cp) for y, cp in years if _ok(cp) and cp > 0]
+    cp_total = sum(cp for _, cp in planned)
+    if _ok(ap) and ap > 0 and planned and exceeds(abs(cp_total - ap) / ap, rules.cp_plan_gap):
+        span = f"{planned[0][0]}–{planned[-1][0]}" if planned[0][0] != planned[-1][0] else str(planned[0][0])
+        if cp_total < ap:
+            text = (f"CP prévus sur {span} ({amount(cp_total)}) inférieurs à l'AP votée ({amount(ap)}) : "
+                    f"{amount(ap - cp_total)} à inscrire dans l'échéancier des CP.")
+        else:
+            text = (f"CP prévus sur {span} ({amount(cp_total)}) supérieurs à l'AP votée ({amount(ap)}) de "
+                    f"{amount(cp_total - ap)} : réviser l'AP ou l'échéancier des CP.")
+        out.append((CP_PLAN_GAP, text, abs(cp_total - ap)))
+
+    fe = row.get("forecast_end")
+    remaining = (ap - (paid if _ok(paid) else 0.0)) if _ok(ap) else None
+    if _ok(fe) and fe.year >= year and remaining is not None and remaining > 0:
+        last = planned[-1][0] if planned else None
+        if last is None or last < fe.year:
+            gap_years = list(range(max(year, (last or year - 1) + 1), fe.year + 1))
+            which = ", ".join(str(y) for y in gap_years)
+            out.append((CP_MISSING,
+                        f"Aucun CP prévu en {which} alors que la fin prévisionnelle est le {fr_date(fe)} : "
+                        f"{amount(remaining)} restent à mandater sur l'AP ; inscrire les CP correspondants.",
+                        remaining))
+
+    started = _ok(row.get("start")) and row["start"] <= as_of
+    for s in subsidies:
+        if not any(g in (s.get("funder") or "") for g in ("DETR", "DSIL")):
+            continue
+        checks = [] if started else [("start", s.get("start_deadline"), row.get("start"), "démarrage")]
+        checks.append(("completion", s.get("completion_deadline"), fe, "achèvement"))
+        for kind, deadline, planned_on, what in checks:
+            if not _ok(deadline) or not _ok(planned_on) or deadline < as_of or planned_on <= deadline:
+                continue   # a lapsed deadline is already an Orage reason; none before the date: fine
+            notified, received = s.get("notified") or 0.0, s.get("received") or 0.0
+            at_risk = max(notified - received, 0.0)
+            extended = add_years(deadline, EXTENSION_YEARS[kind])
+            length = "d'un an" if EXTENSION_YEARS[kind] == 1 else "de 2 ans"
+            ask = (f"demander la prorogation {length} "
+                   f"(jusqu'au {fr_date(extended)})" if planned_on <= extended else
+                   f"même prorogée ({fr_date(extended)}), l'échéance tombe avant : revoir le calendrier ou le "
+                   "plan de financement")
+            planned_word = "fin prévisionnelle" if kind == "completion" else "démarrage prévu"
+            out.append((SUBSIDY_DEADLINE,
+                        f"Subvention {s.get('funder')} : {what} exigé avant le {fr_date(deadline)}, {planned_word} "
+                        f"le {fr_date(planned_on)} ; {amount(at_risk)} restant à percevoir menacés : {ask}.",
+                        at_risk, soon_alert(s.get("funder"), kind, deadline)))
+    return out

@@ -70,6 +70,7 @@ FUNDERS = (
 )
 CONTRACT_KINDS = ("Travaux", "Services", "Fournitures")
 RISK_STATUSES = ("Ouvert", "Maîtrisé", "Clos")
+URBAN_POLICIES = ("Contrat de ville", "NPNRU")   # NPNRU operations are part of the contrat de ville too
 
 _P = "projects"
 
@@ -92,6 +93,13 @@ PROJECTS = ListSpec("projects", "Projets", 100, (
     Column("manual_weather", "Météo chef de projet", "Choice", WEATHERS),
     Column("comment", "Commentaire", "Note"),
     Column("decisions", "Décisions attendues", "Note"),
+    # Added after the first sites were provisioned: a run without them warns and goes on.
+    Column("decision_deadline", "Échéance des décisions", "DateTime", optional=True),
+    Column("decision_followup", "Suivi des décisions", "Note", optional=True),
+    Column("objective", "Objectif", "Note", optional=True),
+    Column("programme", "Programme", "Text", optional=True),
+    Column("qpv", "Quartier prioritaire (QPV)", "Text", optional=True),
+    Column("urban_policy", "Politique de la ville", "Choice", URBAN_POLICIES, optional=True),
     # Written by copil only.
     Column("computed_weather", "Météo calculée", "Choice", COMPUTED_WEATHERS, indexed=True, owned=True),
     Column("weather_reasons", "Motifs de la météo", "Note", owned=True),
@@ -159,6 +167,8 @@ RISKS = ListSpec("risks", "Risques", 100, (
     Column("impact", "Impact", "Number"),
     Column("status", "Statut", "Choice", RISK_STATUSES),
     Column("mitigation", "Mesures", "Note"),
+    Column("owner", "Responsable", "Text", optional=True),
+    Column("due", "Échéance", "DateTime", optional=True),
 ))
 
 # Document libraries.

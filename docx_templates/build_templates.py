@@ -234,6 +234,34 @@ def _banner(doc, color_var: str, text: str, side: str) -> None:
     doc.add_paragraph().paragraph_format.space_after = Pt(2)
 
 
+def _heading(doc, text: str, level: int = 1, new_page: bool = False):
+    h = doc.add_heading(text, level=level)
+    h.paragraph_format.page_break_before = new_page
+    return h
+
+
+def _if_text(doc, var: str, italic: bool = False) -> None:
+    """A paragraph only when the variable is not empty (no blank line otherwise)."""
+    doc.add_paragraph("{%p if " + var + " %}")
+    if italic:
+        _note(doc, "{{ " + var + " }}")
+    else:
+        doc.add_paragraph("{{ " + var + " }}")
+    doc.add_paragraph("{%p endif %}")
+
+
+def _total_row(table, cells: list[str], align: str, size: float = 9) -> None:
+    """A static row after the loop (totals, AP), bold on a light background."""
+    row = table.add_row()
+    align = align.ljust(len(cells), "l")
+    for i, v in enumerate(cells):
+        _cell_text(row.cells[i], v, size=size, bold=True, align=align[i])
+        _shade(row.cells[i], "E8EEF5")
+    for cell, ref in zip(row.cells, table.rows[0].cells):
+        cell.width = ref.width
+    _row_props(row)
+
+
 def project_template() -> Document:
     doc = _base("COPIL {{ project.code }} – {{ project.title }}")
     p = doc.add_paragraph()
@@ -246,22 +274,43 @@ def project_template() -> Document:
             "Tendance : {{ weather.trend }}. {{ weather.previous_line }} "
             "Météo donnée par le chef de projet : {{ weather.manual }}.")
 
-    doc.add_heading("Synthèse", level=1)
-    _kv(doc, [("Phase", "{{ project.phase }}"), ("Avancement physique", "{{ project.progress }}"),
-              ("Fin prévue initiale / prévisionnelle", "{{ project.baseline_end }} / {{ project.forecast_end }}"),
-              ("Glissement", "{{ figures.slippage }}"), ("Prochain jalon", "{{ figures.next_milestone }}"),
-              ("Chef de projet", "{{ project.manager }}"), ("Élu référent", "{{ project.elected }}"),
-              ("Politique publique", "{{ project.policy }}"), ("Maîtrise d’ouvrage", "{{ project.owner }}")])
-    doc.add_heading("Motifs de la météo", level=2)
-    _bullets(doc, "r", "weather.reasons", "Aucun motif.")
-    doc.add_heading("Décisions attendues", level=2)
+    # Page 1: what the committee must know and decide.
+    _heading(doc, "L’essentiel")
+    _kv(doc, [("Phase, avancement physique", "{{ project.phase }} – {{ project.progress }}"),
+              ("Fin prévisionnelle", "{{ project.forecast_end }} (initiale : {{ project.baseline_end }} ; "
+                                     "glissement : {{ figures.slippage }})"),
+              ("Prochain jalon", "{{ figures.next_milestone }}"),
+              ("AP votée / reste à mandater", "{{ figures.ap_voted }} / {{ figures.remaining_to_pay }}"),
+              ("CP {{ year }} / mandatés", "{{ figures.cp_year }} / {{ figures.paid_year }} "
+                                           "({{ figures.cp_execution_rate }})"),
+              ("Subventions notifiées / encaissées", "{{ figures.subsidies_notified }} / "
+                                                      "{{ figures.subsidies_received }}")])
+    _heading(doc, "Décisions attendues (échéance : {{ project.decision_deadline }})", 2)
     _bullets(doc, "d", "project.decisions", "Aucune décision attendue.")
-    doc.add_heading("Alertes", level=2)
+    _heading(doc, "Motifs de la météo", 2)
+    _bullets(doc, "r", "weather.reasons", "Aucun motif.")
+    _heading(doc, "À anticiper", 2)
+    _bullets(doc, "f", "weather.forecasts", "Rien à anticiper au vu des chiffres.")
+    _heading(doc, "Alertes", 2)
     _bullets(doc, "a", "weather.alerts", "Aucune alerte.")
-    doc.add_heading("Évolutions {{ weather.since }}", level=2)
+    _heading(doc, "Évolutions {{ weather.since }}", 2)
     _bullets(doc, "c", "weather.changes", "{{ weather.changes_note }}")
 
-    doc.add_heading("Chiffres clés", level=1)
+    _heading(doc, "Identité du projet", new_page=True)
+    _kv(doc, [("Objectif", "{{ project.objective }}"), ("Programme", "{{ project.programme }}"),
+              ("Politique publique", "{{ project.policy }}"), ("Direction pilote", "{{ project.direction }}"),
+              ("Territoire", "{{ project.territory }}"), ("Quartier prioritaire", "{{ project.qpv }}"),
+              ("Date de début", "{{ project.start }}"), ("Délibération de l’AP", "{{ project.ap_deliberation }}"),
+              ("Fin prévue initiale / prévisionnelle", "{{ project.baseline_end }} / {{ project.forecast_end }}"),
+              ("Chef de projet", "{{ project.manager }}"), ("Élu référent", "{{ project.elected }}"),
+              ("Maîtrise d’ouvrage", "{{ project.owner }}")])
+    _heading(doc, "Décisions du précédent COPIL et leur suivi", 2)
+    _bullets(doc, "d", "previous_decisions", "{{ previous_decisions_note }}")
+    doc.add_paragraph("{%p if project.decision_followup %}")
+    doc.add_paragraph("Suivi indiqué par le chef de projet : {{ project.decision_followup }}")
+    doc.add_paragraph("{%p endif %}")
+
+    _heading(doc, "Chiffres clés")
     _kv(doc, [("AP votée", "{{ figures.ap_voted }}"), ("CP {{ year }}", "{{ figures.cp_year }}"),
               ("Engagé {{ year }}", "{{ figures.engaged_year }}"), ("Mandaté {{ year }}", "{{ figures.paid_year }}"),
               ("Exécution des CP {{ year }}", "{{ figures.cp_execution_rate }}"),
@@ -273,25 +322,33 @@ def project_template() -> Document:
               ("Part d’autofinancement", "{{ figures.self_funding_share }}")])
     _note(doc, "{{ figures.source }}")
 
-    doc.add_heading("Jalons", level=1)
+    _heading(doc, "Jalons")
     _table(doc, ["Jalon", "Phase", "Date initiale", "Date prévue", "Date réelle", "Glissement", "État"],
            "for m in milestones", ["{{ m.title }}", "{{ m.phase }}", "{{ m.baseline }}", "{{ m.forecast }}",
                                    "{{ m.actual }}", "{{ m.slippage }}", "{{ m.status }}"],
            widths=[4.6, 2.4, 2.0, 2.0, 2.0, 2.0, 2.0], align="llrrrrl")
     doc.add_paragraph("{{ chart_timeline }}")
 
-    doc.add_heading("Budget AP/CP", level=1)
-    _table(doc, ["Exercice", "CP prévus", "Engagé", "Mandaté", "Exécution", "Source"], "for b in budget",
-           ["{{ b.year }}", "{{ b.cp_planned }}", "{{ b.engaged }}", "{{ b.paid }}", "{{ b.execution }}",
-            "{{ b.source }}"], widths=[1.9, 3.3, 3.3, 3.3, 2.0, 3.2], align="lrrrrl")
+    _heading(doc, "Budget AP/CP")
+    t = _table(doc, ["Exercice", "CP prévus", "Engagé", "Mandaté", "Exécution", "Source"], "for b in budget",
+               ["{{ b.year }}", "{{ b.cp_planned }}", "{{ b.engaged }}", "{{ b.paid }}", "{{ b.execution }}",
+                "{{ b.source }}"], widths=[1.9, 3.0, 3.0, 3.0, 1.8, 4.3], align="lrrrrl")
+    _total_row(t, ["Total", "{{ budget_total.cp_planned }}", "{{ budget_total.engaged }}", "{{ budget_total.paid }}",
+                   "{{ budget_total.execution }}", ""], "lrrrr")
+    _total_row(t, ["AP votée", "{{ budget_total.ap }}", "", "", "", ""], "lr")
+    _if_text(doc, "budget_total.gap", italic=True)
     doc.add_paragraph("{{ chart_budget }}")
 
-    doc.add_heading("Subventions", level=1)
-    _table(doc, ["Financeur", "Sollicité", "Notifié", "Encaissé", "Notification", "Échéances"], "for s in subsidies",
-           ["{{ s.funder }}", "{{ s.requested }}", "{{ s.notified }}", "{{ s.received }}", "{{ s.notified_on }}",
-            "{{ s.deadline }}"], widths=[3.0, 2.8, 2.8, 2.8, 2.0, 3.6], align="lrrrr")
+    _heading(doc, "Subventions")
+    t = _table(doc, ["Financeur", "Sollicité", "Notifié", "Encaissé", "Reste à percevoir", "Notification",
+                     "Échéances"], "for s in subsidies",
+               ["{{ s.funder }}", "{{ s.requested }}", "{{ s.notified }}", "{{ s.received }}", "{{ s.to_receive }}",
+                "{{ s.notified_on }}", "{{ s.deadline }}"], widths=[2.6, 2.3, 2.3, 2.3, 2.3, 1.9, 3.3],
+               align="lrrrrr", size=8.5)
+    _total_row(t, ["Total", "{{ subsidies_total.requested }}", "{{ subsidies_total.notified }}",
+                   "{{ subsidies_total.received }}", "{{ subsidies_total.to_receive }}", "", ""], "lrrrr", size=8.5)
 
-    doc.add_heading("Marchés et avenants", level=1)
+    _heading(doc, "Marchés et avenants")
     _table(doc, ["Marché", "Type", "Titulaire", "Montant initial HT", "Avenants (montant)", "Cumul", "Seuil",
                  "Situation"],
            "for c in contracts", ["{{ c.number }}", "{{ c.kind }}", "{{ c.holder }}", "{{ c.initial }}",
@@ -299,19 +356,20 @@ def project_template() -> Document:
                                   "{{ c.limit }}", "{{ c.status }}"],
            widths=[2.3, 1.7, 2.6, 2.6, 2.8, 1.4, 1.3, 2.3], align="lllrrrrl", size=8.5)
 
-    doc.add_heading("Risques", level=1)
-    _table(doc, ["Risque", "Probabilité", "Impact", "Criticité", "Statut", "Mesures"], "for r in risks",
-           ["{{ r.title }}", "{{ r.probability }}", "{{ r.impact }}", "{{ r.criticality }}", "{{ r.status }}",
-            "{{ r.mitigation }}"], widths=[4.2, 1.9, 1.4, 1.6, 1.7, 6.2], align="lrrrl")
-    doc.add_heading("Matrice de criticité (risques ouverts)", level=2)
+    _heading(doc, "Risques")
+    _table(doc, ["Risque", "Criticité (P × I)", "Statut", "Responsable", "Échéance", "Mesures"], "for r in risks",
+           ["{{ r.title }}", "{{ r.criticality }} ({{ r.probability }} × {{ r.impact }})", "{{ r.status }}",
+            "{{ r.owner }}", "{{ r.due }}", "{{ r.mitigation }}"], widths=[3.6, 1.9, 1.6, 2.6, 2.1, 5.2],
+           align="lrl", size=8.5)
+    _heading(doc, "Matrice de criticité (risques ouverts)", 2)
     _table(doc, ["Impact \\ probabilité", "1", "2", "3", "4"], "for row in risk_matrix",
            ["{{ row.impact }}", "{{ row.cells[0] }}", "{{ row.cells[1] }}", "{{ row.cells[2] }}", "{{ row.cells[3] }}"],
            widths=[4.2, 2.0, 2.0, 2.0, 2.0], align="lrrrr")
 
-    doc.add_heading("Commentaire du chef de projet", level=1)
+    _heading(doc, "Commentaire du chef de projet")
     doc.add_paragraph("{{ project.comment }}")
 
-    doc.add_heading("Qualité des données", level=1)
+    _heading(doc, "Qualité des données")
     doc.add_paragraph("{%p if findings %}")
     doc.add_paragraph("Valeurs saisies que copil n’a pas pu utiliser ; à corriger dans SharePoint :")
     doc.add_paragraph("{%p endif %}")
@@ -321,10 +379,25 @@ def project_template() -> Document:
     doc.add_paragraph("{%p else %}")
     doc.add_paragraph("Aucune anomalie de saisie sur ce projet.")
     doc.add_paragraph("{%p endif %}")
-    doc.add_heading("Documents récents", level=1)
+    _heading(doc, "Documents récents")
     _table(doc, ["Document", "Modifié le"], "for d in documents", ["{{r d.link }}", "{{ d.modified }}"],
            widths=[13.5, 3.5], align="lr")
     return doc
+
+
+def _sheets(doc, title: str, var: str) -> None:
+    """One sheet per territory or direction: its projects, then the works starting soon."""
+    _heading(doc, title)
+    doc.add_paragraph("{%p for t in " + var + " %}")
+    _heading(doc, "{{ t.name }}", 2)
+    doc.add_paragraph("{{ t.summary }}")
+    _table(doc, ["Code", "Projet", "Phase", "Météo", "QPV", "Prochain jalon"], "for x in t.projects",
+           ["{{ x.code }}", "{{ x.title }}", "{{ x.phase }}", "{% cellbg x.tint %}{{ x.weather }}", "{{ x.qpv }}",
+            "{{ x.next }}"], widths=[2.5, 5.0, 2.0, 1.9, 1.1, 4.5], size=8.5)
+    p = doc.add_paragraph()
+    p.add_run("Démarrages de travaux dans les trois mois").bold = True
+    _bullets(doc, "w", "t.works", "{{ t.works_note }}")
+    doc.add_paragraph("{%p endfor %}")
 
 
 def portfolio_template() -> Document:
@@ -333,14 +406,34 @@ def portfolio_template() -> Document:
     r = p.add_run("{{ collectivite }}")
     r.font.size, r.font.color.rgb = Pt(11), GREY
     doc.add_paragraph("Synthèse du portefeuille de projets", style="Title")
-    doc.add_paragraph("Situation au {{ copil_date }} – exercice {{ year }} – précédent COPIL : {{ previous_date }}")
-    doc.add_heading("Météo du portefeuille", level=1)
+    doc.add_paragraph("COPIL du {{ copil_date }} – exercice {{ year }} – précédent COPIL : {{ previous_date }}")
+    p = doc.add_paragraph()
+    p.add_run("{{ page1.counts_line }}").bold = True
+
+    # Page 1: what to decide, where the money is at stake, what changed, the money messages.
+    _heading(doc, "Décisions à prendre", 2)
+    _table(doc, ["Échéance", "Projet", "Décision", "Élu référent"], "for d in page1.decisions",
+           ["{{ d.deadline }}", "{{ d.code }} – {{ d.title }}", "{{ d.decision }}", "{{ d.elected_short }}"],
+           widths=[2.0, 5.4, 6.4, 3.2], size=8.5)
+    _if_text(doc, "page1.decisions_more", italic=True)
+    _if_text(doc, "page1.decisions_note")
+    _heading(doc, "Projets les plus exposés", 2)
+    _table(doc, ["Projet", "Météo", "AP votée", "Montant menacé", "Pourquoi"], "for x in page1.exposed",
+           ["{{ x.code }} – {{ x.title }}", "{% cellbg x.tint %}{{ x.weather }}", "{{ x.ap }}", "{{ x.at_stake }}",
+            "{{ x.reason }}"], widths=[4.4, 1.7, 2.3, 2.3, 6.3], align="llrr", size=8.5)
+    _if_text(doc, "page1.exposed_note")
+    _heading(doc, "{{ page1.since }}", 2)
+    _bullets(doc, "c", "page1.changes", "")
+    _heading(doc, "Messages financiers", 2)
+    _bullets(doc, "m", "page1.money", "")
+
+    _heading(doc, "Météo du portefeuille", new_page=True)
     _kv(doc, [("Projets suivis", "{{ counts.total }}, dont {{ counts.closed }} opérations closes"),
               ("Soleil", "{{ counts.soleil }}"), ("Nuageux", "{{ counts.nuageux }}"), ("Orage", "{{ counts.orage }}"),
               ("Indéterminée (données manquantes)", "{{ counts.indetermine }}"),
               ("Anomalies de saisie", "{{ findings_count }}")])
     doc.add_paragraph("{{ chart_weather }}")
-    doc.add_heading("Totaux", level=1)
+    _heading(doc, "Totaux")
     _kv(doc, [("AP votées", "{{ totals.ap_voted }}"), ("CP {{ year }}", "{{ totals.cp_year }}"),
               ("Engagé {{ year }}", "{{ totals.engaged_year }}"), ("Mandaté {{ year }}", "{{ totals.paid_year }}"),
               ("Exécution des CP {{ year }}", "{{ totals.execution_rate }}"),
@@ -348,22 +441,64 @@ def portfolio_template() -> Document:
               ("Reste à mandater sur les AP", "{{ totals.remaining_to_pay }}"),
               ("AP dépassées", "{{ totals.overruns }}"), ("Projets sans AP valide", "{{ totals.without_ap }}")])
     _note(doc, "{{ finance_source }}")
-    doc.add_heading("Projets en alerte", level=1)
+    _heading(doc, "Projets en alerte")
     _table(doc, ["Code", "Projet", "Direction", "Météo", "Motifs"], "for a in alerts",
            ["{{ a.code }}", "{{ a.title }}", "{{ a.direction }}", "{% cellbg a.tint %}{{ a.weather }}", "{{ a.reasons }}"],
            widths=[2.6, 3.8, 3.0, 2.2, 5.4])
-    doc.add_heading("Plus fortes évolutions {{ since }}", level=1)
-    doc.add_paragraph("{%p if movers_note %}")
-    doc.add_paragraph("{{ movers_note }}")
-    doc.add_paragraph("{%p endif %}")
+    _heading(doc, "Plus fortes évolutions {{ since }}")
+    _if_text(doc, "movers_note")
     doc.add_paragraph("{%p if movers %}")
     _table(doc, ["Code", "Projet", "Tendance", "Avant", "Après", "Évolutions"], "for m in movers",
            ["{{ m.code }}", "{{ m.title }}", "{{ m.trend }}", "{{ m.before }}", "{% cellbg m.tint %}{{ m.after }}",
             "{{ m.changes }}"], widths=[2.6, 3.6, 2.4, 2.2, 2.2, 4.0])
     doc.add_paragraph("{%p endif %}")
+    _heading(doc, "Toutes les décisions attendues")
+    _table(doc, ["Échéance", "Code", "Projet", "Décision", "Élu référent"], "for d in decisions",
+           ["{{ d.deadline }}", "{{ d.code }}", "{{ d.title }}", "{{ d.decision }}", "{{ d.elected }}"],
+           widths=[2.0, 2.4, 3.8, 4.8, 4.0], size=8.5)
+
+    _heading(doc, "AP/CP pluriannuel du PPI")
+    _kv(doc, [("AP votées", "{{ ppi.ap_voted }}"), ("Mandaté depuis l’origine", "{{ ppi.paid_total }}"),
+              ("Reste à mandater sur les AP", "{{ ppi.remaining }}"), ("CP {{ year }}", "{{ ppi.cp_year }}"),
+              ("CP prévus après {{ year }} (jusqu’en {{ ppi.last_year }})", "{{ ppi.cp_after }}"),
+              ("AP non couvertes par des CP (opérations en cours)", "{{ ppi.not_planned }}"),
+              ("AP votées non affectées", "{{ ppi.unassigned }}"),
+              ("Ratio de couverture (reste à mandater / CP {{ year }})", "{{ ppi.coverage }}")])
+    _table(doc, ["Exercice", "Opérations", "CP prévus", "Engagé", "Mandaté", "Exécution", "CP non mandatés"],
+           "for y in ppi.years", ["{{ y.year }}", "{{ y.operations }}", "{{ y.cp_planned }}", "{{ y.engaged }}",
+                                  "{{ y.paid }}", "{{ y.execution }}", "{{ y.unpaid }}"],
+           widths=[1.8, 1.9, 2.9, 2.9, 2.9, 1.8, 2.8], align="lrrrrrr", size=8.5)
+
+    _heading(doc, "Subventions par financeur")
+    t = _table(doc, ["Financeur", "Opérations", "Sollicité", "Notifié", "Encaissé", "Reste à percevoir"],
+               "for f in funders", ["{{ f.funder }}", "{{ f.operations }}", "{{ f.requested }}", "{{ f.notified }}",
+                                    "{{ f.received }}", "{{ f.to_receive }}"],
+               widths=[3.4, 1.9, 2.9, 2.9, 2.9, 3.0], align="lrrrrr", size=8.5)
+    _total_row(t, ["{{ funders_total.funder }}", "{{ funders_total.operations }}", "{{ funders_total.requested }}",
+                   "{{ funders_total.notified }}", "{{ funders_total.received }}", "{{ funders_total.to_receive }}"],
+               "lrrrrr", size=8.5)
+    _heading(doc, "Calendrier des échéances DETR/DSIL", 2)
+    _table(doc, ["Échéance", "Financeur", "Exigence", "Opération", "Reste à percevoir", "Situation"],
+           "for s in subsidy_calendar", ["{{ s.date }}", "{{ s.funder }}", "{{ s.what }}",
+                                         "{{ s.code }} – {{ s.title }}", "{{ s.to_receive }}", "{{ s.status }}"],
+           widths=[2.0, 2.4, 2.0, 5.0, 2.4, 3.2], align="llllr", size=8.5)
+
+    _heading(doc, "Politique de la ville")
+    doc.add_paragraph("{{ urban.summary }}")
+    doc.add_paragraph("{%p if urban.projects %}")
+    _table(doc, ["Code", "Projet", "Quartier prioritaire", "Dispositif", "AP votée", "Météo"], "for q in urban.projects",
+           ["{{ q.code }}", "{{ q.title }}", "{{ q.qpv }}", "{{ q.scheme }}", "{{ q.ap }}",
+            "{% cellbg q.tint %}{{ q.weather }}"], widths=[2.5, 4.6, 3.6, 2.2, 2.3, 1.8], align="llllr", size=8.5)
+    doc.add_paragraph("{%p endif %}")
+
+    _heading(doc, "Agenda des élus : les trois prochains mois")
+    _table(doc, ["Date", "Événement", "Opération", "Élu référent", "Territoire"], "for e in agenda",
+           ["{{ e.date }}", "{{ e.event }}", "{{ e.code }} – {{ e.title }}", "{{ e.elected }}", "{{ e.territory }}"],
+           widths=[2.0, 3.6, 5.0, 4.2, 2.2], size=8.5)
+
     for title, var in (("Par direction", "by_direction"), ("Par territoire", "by_territory"),
                        ("Par politique publique", "by_policy")):
-        doc.add_heading(title, level=1)
+        _heading(doc, title)
         _table(doc, ["", "Projets", "Soleil", "Nuageux", "Orage", "Indét.", "AP votées", "CP {{ year }}",
                      "Exécution"],
                f"for x in {var}", ["{{ x.name }}", "{{ x.projects }}", "{{ x.soleil }}", "{{ x.nuageux }}",
@@ -372,14 +507,29 @@ def portfolio_template() -> Document:
                widths=[3.7, 1.4, 1.3, 1.5, 1.3, 1.2, 2.5, 2.5, 1.6], align="lrrrrrrrr", size=8.5)
         if var == "by_direction":
             doc.add_paragraph("{{ chart_execution }}")
-    doc.add_heading("Opérations closes", level=1)
+            _sheets(doc, "Fiches par direction", "directions")
+        if var == "by_territory":
+            _sheets(doc, "Fiches par territoire", "territories")
+    _heading(doc, "Opérations closes")
     doc.add_paragraph("{%p if closed %}")
-    _table(doc, ["Code", "Opération", "AP votée", "Mandaté", "Solde de l’AP"], "for c in closed",
-           ["{{ c.code }}", "{{ c.title }}", "{{ c.ap_voted }}", "{{ c.paid_total }}", "{{ c.balance }}"],
-           widths=[2.6, 5.9, 2.8, 2.8, 2.9], align="llrrr")
+    _table(doc, ["Code", "Opération", "AP votée", "Mandaté", "Solde de l’AP", "Subventions à solder", "DGD"],
+           "for c in closed", ["{{ c.code }}", "{{ c.title }}", "{{ c.ap_voted }}", "{{ c.paid_total }}",
+                               "{{ c.balance }}", "{{ c.subsidies_to_claim }}", "{{ c.dgd }}"],
+           widths=[2.4, 3.7, 2.3, 2.3, 2.6, 2.1, 1.6], align="llrrrr", size=8.5)
     doc.add_paragraph("{%p else %}")
     doc.add_paragraph("Aucune opération close.")
     doc.add_paragraph("{%p endif %}")
+
+    _heading(doc, "Qualité des données par chef de projet")
+    doc.add_paragraph("{%p if not findings_by_manager %}")
+    doc.add_paragraph("Aucune anomalie de saisie.")
+    doc.add_paragraph("{%p endif %}")
+    doc.add_paragraph("{%p for g in findings_by_manager %}")
+    _heading(doc, "{{ g.manager }} – {{ g.count }}", 2)
+    _table(doc, ["Projet", "Liste", "Colonne", "Valeur saisie", "Problème", "Élément"], "for f in g.findings",
+           ["{{ f.code }}", "{{ f.list_title }}", "{{ f.column }}", "{{ f.value }}", "{{ f.message }}",
+            "{{r f.link }}"], widths=[2.3, 2.0, 2.4, 2.6, 6.1, 1.6], size=8)
+    doc.add_paragraph("{%p endfor %}")
     return doc
 
 

@@ -57,6 +57,43 @@ COMMENTS = {
 }
 
 
+# What each kind of operation is for, and the PPI programme it belongs to.
+OBJECTIVES = {
+    "ecole": "Mettre le bâtiment aux normes d'accessibilité et réduire de 40 % sa consommation d'énergie.",
+    "gymnase": "Offrir aux collèges et aux clubs une salle homologuée pour les compétitions régionales.",
+    "voirie": "Partager l'espace public entre piétons, cycles et voitures et renouveler les réseaux.",
+    "eau": "Réduire les fuites du réseau sous 15 % du volume distribué.",
+    "velo": "Relier le quartier au centre-ville par un itinéraire cyclable continu et sécurisé.",
+    "mediatheque": "Doubler les surfaces de lecture publique et ouvrir le dimanche.",
+    "energie": "Réduire de 40 % la consommation d'énergie du bâtiment (décret tertiaire).",
+    "npnru": "Désenclaver le quartier, diversifier l'habitat et rénover les espaces publics.",
+    "patrimoine": "Mettre hors d'eau et restaurer l'édifice protégé au titre des monuments historiques.",
+    "numerique": "Proposer les démarches en ligne et réduire les délais de traitement.",
+}
+PROGRAMMES = {
+    "ecole": "Plan écoles 2021-2027", "gymnase": "Plan équipements sportifs 2022-2028",
+    "voirie": "Programme voirie 2022-2028", "eau": "Schéma directeur d'eau potable",
+    "velo": "Plan vélo 2023-2030", "mediatheque": "Programme lecture publique",
+    "energie": "Plan de sobriété du patrimoine", "npnru": "NPNRU – convention 2020-2030",
+    "patrimoine": "Plan patrimoine 2023-2029", "numerique": "Schéma directeur du numérique",
+}
+# The quartiers prioritaires of the sample town (politique de la ville).
+QPV = {"Quartier Nord": "QPV Nord – Cité des Prés", "Les Hauts": "QPV Les Hauts – Les Tilleuls"}
+# How the previous COPIL's decisions were followed up, by phase.
+FOLLOWUPS = {
+    "Études": ["Programme validé au COPIL précédent ; consultation de maîtrise d'œuvre lancée.",
+               "Variante B retenue au COPIL précédent ; étude de sol commandée."],
+    "Consultation": ["Lancement de la consultation autorisé au COPIL précédent ; avis publié.",
+                     "Enveloppe confirmée au COPIL précédent ; DCE en relecture."],
+    "Travaux": ["Avenant n°1 validé au COPIL précédent ; notifié au titulaire.",
+                "Plan de financement validé au COPIL précédent ; demande de subvention complémentaire déposée."],
+    "Réception": ["Calendrier de réception validé au COPIL précédent ; opérations préalables réalisées."],
+    "Clos": ["Solde des subventions demandé aux financeurs."],
+}
+RISK_OWNERS = ("Chef de projet", "Maître d'œuvre", "Service de la commande publique", "Direction des finances",
+               "Service juridique", "Entreprise titulaire")
+
+
 @dataclass(frozen=True)
 class OperationType:
     key: str

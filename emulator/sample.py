@@ -94,6 +94,9 @@ REFERENCE_PROJECTS = {
         "start": date(2024, 9, 1), "baseline_end": date(2027, 6, 30), "forecast_end": "30/06/2027",
         "progress": "60 %", "manual_weather": "Soleil", "elu": "education",
         "decisions": "Valider l'avenant n°2 du lot gros œuvre.",
+        "extra": {"decision_deadline": date(2026, 12, 15), "objective": ops.OBJECTIVES["ecole"],
+                  "programme": ops.PROGRAMMES["ecole"],
+                  "decision_followup": "Avenant n°1 validé au COPIL précédent ; notifié au titulaire le 05/11/2026."},
         "comment": "Chantier conforme au planning, réunion de chantier chaque mardi.",
         "budget": [(2024, 100_000, 100_000, 100_000), (2025, 300_000, 300_000, 290_000),
                    (2026, 400_000, 350_000, 240_000), (2027, 200_000, 0, 0)],
@@ -101,7 +104,7 @@ REFERENCE_PROJECTS = {
         "subsidies": [("État - DSIL", 350_000, 300_000, 150_000, "15/03/2024")],
         "contracts": [("2024-M-031", "Travaux", "SAS Bâtiments de Loire", 800_000, [20_000])],
         "risks": [("Retard de livraison des menuiseries", 2, 2, "Ouvert",
-                   "Planning de repli validé en réunion de chantier")],
+                   "Planning de repli validé en réunion de chantier", "Maître d'œuvre", date(2027, 1, 15))],
         "milestones": [_ms("APD validé", "APD", date(2024, 2, 15), actual=date(2024, 2, 20)),
                        _ms("Ordre de service travaux", "OS travaux", date(2024, 9, 1), actual=date(2024, 9, 1)),
                        _ms("Achèvement du gros œuvre", "DET", date(2027, 1, 15)),
@@ -114,7 +117,9 @@ REFERENCE_PROJECTS = {
         "territory": "Quartier Sud", "policy": schema.POLICIES[1], "phase": "Travaux", "owner": "Directe",
         "ap_voted": "2 500 000 €", "start": date(2025, 1, 15), "baseline_end": date(2026, 10, 31),
         "forecast_end": "28/02/2027", "progress": "40 %", "manual_weather": "Soleil", "elu": "travaux",
-        "decisions": "Valider le plan de financement actualisé.",
+        "decisions": "Valider le plan de financement actualisé.\nAutoriser la révision de l'AP.",
+        "extra": {"decision_deadline": date(2026, 12, 8), "objective": ops.OBJECTIVES["voirie"],
+                  "programme": ops.PROGRAMMES["voirie"]},
         "comment": "Le titulaire signale des tensions d'approvisionnement sur les enrobés.",
         "budget": [(2025, 1_000_000, 900_000, 800_000), (2026, 1_500_000, 1_500_000, 1_300_000)],
         "finance": {2025: (900_000, 800_000), 2026: (1_500_000, 1_425_000)},
@@ -122,8 +127,9 @@ REFERENCE_PROJECTS = {
                       ("Région", 400_000, 400_000, 0, "2024-06-20")],
         "contracts": [("2025-M-014", "Travaux", "Colas Centre-Ouest", 1_000_000, [60_000, 110_000])],
         "risks": [("Recours contre l'arrêté de circulation", 3, 4, "Ouvert",
-                   "Veille juridique et dialogue avec les commerçants"),
-                  ("Défaillance d'une entreprise", 3, 3, "Ouvert", "Suivi financier mensuel des titulaires")],
+                   "Veille juridique et dialogue avec les commerçants", "Service juridique", date(2026, 11, 10)),
+                  ("Défaillance d'une entreprise", 3, 3, "Ouvert", "Suivi financier mensuel des titulaires",
+                   "Direction des finances", date(2026, 12, 31))],
         "milestones": [_ms("Ordre de service travaux", "OS travaux", date(2025, 1, 15), actual=date(2025, 1, 20)),
                        _ms("Mise en service de l'éclairage", "DET", date(2026, 9, 15)),
                        _ms("Réception des travaux", "Réception", date(2026, 10, 31), forecast=date(2027, 2, 28))],
@@ -136,13 +142,16 @@ REFERENCE_PROJECTS = {
         "start": date(2026, 3, 1), "baseline_end": None, "forecast_end": "31/12/2028", "progress": "5 %",
         "manual_weather": "Nuageux", "elu": "sports",
         "decisions": "Valider l'esquisse et l'enveloppe financière de l'APS.",
+        "extra": {"decision_deadline": date(2027, 1, 19), "objective": ops.OBJECTIVES["gymnase"],
+                  "programme": ops.PROGRAMMES["gymnase"], "qpv": ops.QPV["Les Hauts"],
+                  "urban_policy": "Contrat de ville"},
         "comment": "Études de sol complémentaires en cours.",
         "budget": [(2026, 300_000, 120_000, 0), (2027, 1_900_000, 0, 0), (2028, 2_000_000, 0, 0)],
         "finance": {2026: (120_000, 0)},
         "subsidies": [("Département", 800_000, 0, 0, None)],
         "contracts": [("2026-M-002", "Services", "Atelier d'architecture Lemaire", 380_000, [])],
         "risks": [("Fouilles archéologiques préventives", 2, 3, "Ouvert",
-                   "Diagnostic anticipé et échanges réguliers avec la DRAC")],
+                   "Diagnostic anticipé et échanges réguliers avec la DRAC", "Chef de projet", date(2027, 3, 31))],
         "milestones": [_ms("Esquisse validée", "ESQ", date(2026, 6, 30), actual=date(2026, 7, 10)),
                        _ms("APS validé", "APS", date(2027, 1, 31))],
         "expected": {"weather": "Indéterminé", "slippage_days": None, "cp_execution_rate": 0.0,
@@ -227,9 +236,10 @@ def _reference(L, finance_rows, i, code, ref, users):
         for n, amount in enumerate(amendments, start=1):
             L["amendments"].append({"title": f"Avenant n°{n} - {number}", "contract": cidx, "number": float(n),
                                     "amount": float(amount), "signed_on": _keep(date(2026, 2 + n, 10))})
-    for title, prob, impact, status, measure in ref["risks"]:
+    L["projects"][-1].update(ref["extra"])
+    for title, prob, impact, status, measure, owner, due in ref["risks"]:
         L["risks"].append({"title": title, "project": parent, "probability": float(prob), "impact": float(impact),
-                           "status": status, "mitigation": measure})
+                           "status": status, "mitigation": measure, "owner": owner, "due": _keep(due)})
 
 
 _WHEEL = [t for t in ops.TYPES for _ in range(t.weight)]   # types drawn in proportion to their weight
@@ -265,7 +275,12 @@ def _milestone_fractions(seq) -> list[float]:
 
 # Generated projects whose figures a bad value must meet: the AP typed « env. 3M » belongs to an
 # operation of 6.4 M€ already mostly paid, so the guessed AP is overrun (and said so).
-FIXED = {3: {"health": "soleil", "start": date(2023, 2, 1), "ap": 6_400_000.0}}
+# Two more show forward-looking alerts on a clean project: a school renovation of four years
+# whose DSIL completion deadline falls before its forecast end, and a media library whose CP
+# schedule stops short of its AP.
+FIXED = {3: {"health": "soleil", "start": date(2023, 2, 1), "ap": 6_400_000.0},
+         14: {"health": "nuageux", "start": date(2023, 1, 1), "months": 48, "funder": "État - DSIL"},
+         9: {"cp_short": 0.3}}
 
 
 def _random_project(L, finance_rows, rng: random.Random, i, as_of, users):
@@ -281,6 +296,7 @@ def _random_project(L, finance_rows, rng: random.Random, i, as_of, users):
     if start > as_of:
         start = date(2026, rng.randint(1, 10), 1)
     months = rng.randint(*kind.months)
+    months = fixed.get("months", months)
     baseline_end = start + timedelta(days=30 * months)
     slip = {"soleil": rng.randint(0, 20), "nuageux": rng.randint(35, 80), "orage": rng.randint(95, 260)}[health]
     forecast_end = baseline_end + timedelta(days=slip)
@@ -305,6 +321,8 @@ def _random_project(L, finance_rows, rng: random.Random, i, as_of, users):
     total = sum(shares)
     cps = [round(ap * s / total, -2) for s in shares]
     cps[-1] = ap - sum(cps[:-1])   # the CP of all years add up to the AP
+    if "cp_short" in fixed:        # ...except where the schedule was left unfinished
+        cps[-1] = round(cps[-1] * (1 - fixed["cp_short"]), -2)
     gap = {"soleil": 0.0, "nuageux": 0.3, "orage": 0.6}[health]
     for y, cp in zip(years, cps):
         if y < as_of.year:
@@ -343,6 +361,8 @@ def _random_project(L, finance_rows, rng: random.Random, i, as_of, users):
                                 "actual": _keep(dgd if dgd < as_of else None)})
 
     funders = rng.sample(kind.funders, k=min(len(kind.funders), rng.randint(1, 2)))
+    if "funder" in fixed:   # the same number of draws: the projects after this one stay as they were
+        funders = [fixed["funder"]] + [f for f in funders if f != fixed["funder"]][:len(funders) - 1]
     for funder in funders:
         req = round(ap * rng.uniform(0.1, 0.4), -3)
         notif = round(req * rng.uniform(0.7, 1.0), -3)
@@ -374,12 +394,32 @@ def _random_project(L, finance_rows, rng: random.Random, i, as_of, users):
                                     "amount": round(initial * target / n, -2), "signed_on": _keep(signed)})
 
     done = phase in ("Réception", "Clos")
+    first_risk = len(L["risks"])
     for risk, measure in rng.sample(kind.risks + GENERIC_RISKS, k=rng.randint(2, 3)):
         prob = rng.randint(1, 4) if health == "orage" else rng.randint(1, 2)
         impact = rng.randint(1, 4) if health == "orage" else rng.randint(1, 3)
         status = rng.choice(["Clos", "Maîtrisé"]) if done else rng.choice(["Ouvert", "Ouvert", "Maîtrisé"])
         L["risks"].append({"title": risk, "project": parent, "probability": float(prob), "impact": float(impact),
                            "status": status, "mitigation": measure})
+    _extras(L["projects"][parent - 1], L["risks"][first_risk:], kind, phase, territory, decision, as_of,
+            random.Random(f"extras-{i}"))
+
+
+def _extras(p, risks, kind, phase, territory, decision, as_of, rng: random.Random) -> None:
+    """Columns added after the first tranche, drawn from their own generator so the rest of
+    the sample stays what it was: identity, QPV, decision deadline and follow-up, risk owners."""
+    p["objective"], p["programme"] = ops.OBJECTIVES[kind.key], ops.PROGRAMMES[kind.key]
+    if territory in ops.QPV:
+        p["qpv"] = ops.QPV[territory]
+        p["urban_policy"] = "NPNRU" if kind.key == "npnru" else "Contrat de ville"
+    if decision:
+        p["decision_deadline"] = as_of + timedelta(days=rng.randint(7, 80))
+    if rng.random() < 0.5:
+        p["decision_followup"] = rng.choice(ops.FOLLOWUPS[phase])
+    for r in risks:
+        r["owner"] = rng.choice(ops.RISK_OWNERS)
+        r["due"] = _keep(as_of + timedelta(days=rng.randint(-30, 120)) if r["status"] == "Ouvert"
+                         else as_of - timedelta(days=rng.randint(30, 300)))
 
 
 def _apply_bad_values(L):

@@ -7,6 +7,7 @@ from datetime import date
 
 from connector.reports.formatting import (SYMBOLS, _missing, as_date, color, days, fr_amount, fr_number,
                                           fr_percent, label, long_date, short_date, text, typeset)
+from connector.reports import synthesis
 from connector.rules import CLOSED
 
 RANK = {"Soleil": 0, "Nuageux": 1, "Orage": 2}
@@ -48,7 +49,18 @@ def _project_head(p: dict) -> dict:
             "baseline_end": _date_or_flag(p, "baseline_end"), "forecast_end": _date_or_flag(p, "forecast_end"),
             "progress": fr_percent(p.get("progress")), "url": text(p.get("url")),
             "comment": text(p.get("comment")),
-            "decisions": [line.strip("-• ").strip() for line in text(p.get("decisions")).splitlines() if line.strip()]}
+            "decisions": _lines(p.get("decisions")),
+            "decision_deadline": short_date(p.get("decision_deadline")) if not _missing(p.get("decision_deadline"))
+            else "non précisée",
+            "decision_followup": text(p.get("decision_followup")),
+            "objective": text(p.get("objective")) or "non renseigné", "programme": text(p.get("programme")) or "–",
+            "ap_deliberation": _date_or_flag(p, "ap_deliberation"),
+            "qpv": (f"{text(p.get('qpv'))}" + (f" ({text(p.get('urban_policy'))})" if text(p.get("urban_policy")) else "")
+                    if text(p.get("qpv")) else "hors quartier prioritaire")}
+
+
+def _lines(v) -> list[str]:
+    return [x.strip("-• ").strip() for x in text(v).splitlines() if x.strip("-• ").strip()]
 
 
 def _flag(p: dict, key: str) -> tuple[str, str] | None:
@@ -68,6 +80,7 @@ def since(previous_date) -> str:
 
 
 def _weather(p: dict, previous: dict | None, previous_date) -> dict:
+    ahead = [f["message"] for f in p.get("forecasts") or []]
     t, changes = trend(p, previous) if previous_date else ("premier COPIL établi par copil", [])
     if previous_date and not previous:
         t = "nouveau projet"
@@ -84,7 +97,9 @@ def _weather(p: dict, previous: dict | None, previous_date) -> dict:
     return {"computed": label(w), "symbol": SYMBOLS.get(w, ""), "color": color(w), "tint": color(w, tint=True),
             "manual": label(manual) if text(manual) else "non renseignée", "manual_symbol": SYMBOLS.get(manual, ""),
             "manual_tint": color(manual, tint=True),
-            "reasons": list(p.get("weather_reasons") or []), "alerts": list(p.get("alerts") or []),
+            "reasons": list(p.get("weather_reasons") or []),
+            # forecasts have their own heading: « À anticiper »
+            "alerts": [a for a in p.get("alerts") or [] if a not in ahead], "forecasts": ahead,
             "trend": t, "changes": changes, "changes_note": note, "since": since(previous_date),
             "previous_line": line,
             "previous": label((previous or {}).get("weather")) if previous else "–",
@@ -168,13 +183,11 @@ def project_context(portfolio, code: str, *, collectivite: str, copil_date: date
                         "slippage": days(m["slippage_days"], at_least=bool(m.get("slippage_open"))),
                         "status": text(m["status"])}
                        for m in portfolio.project_records(code, portfolio.milestones)],
-        "budget": [{"year": str(b["year"]), "cp_planned": amount(b["cp_planned"]), "engaged": amount(b["engaged"]),
-                    "paid": amount(b["paid"]),
-                    "execution": fr_percent(b["paid"] / b["cp_planned"]) if b["cp_planned"] else "–",
-                    "source": "export financier" if b.get("source") == "finance" else "liste"}
-                   for b in portfolio.project_records(code, portfolio.budget)],
+        "budget": _budget_rows(portfolio, code),
         "subsidies": [{"funder": text(s["funder"]), "title": text(s["title"]), "requested": amount(s["requested"]),
                        "notified": amount(s["notified"]), "received": amount(s["received"]),
+                       "to_receive": amount(max((s["notified"] or 0) - (s["received"] or 0), 0))
+                       if not _missing(s["notified"]) else "–",
                        "notified_on": short_date(s["notified_on"]),
                        "deadline": _deadline(s)}
                       for s in portfolio.project_records(code, portfolio.subsidies)],
@@ -190,8 +203,23 @@ def project_context(portfolio, code: str, *, collectivite: str, copil_date: date
     risks = portfolio.project_records(code, portfolio.risks)
     ctx["risks"] = [{"title": text(r["title"]), "probability": fr_number(r["probability"]),
                      "impact": fr_number(r["impact"]), "criticality": fr_number(r["criticality"]),
-                     "status": text(r["status"]) or "Ouvert", "mitigation": text(r["mitigation"])}
+                     "status": text(r["status"]) or "Ouvert", "mitigation": text(r["mitigation"]),
+                     "owner": text(r.get("owner")) or "–", "due": _risk_due(r, portfolio.as_of)}
                     for r in sorted(risks, key=lambda r: -(r["criticality"] or 0))]
+    subs = portfolio.project_records(code, portfolio.subsidies)
+    total = lambda k: sum(s[k] for s in subs if not _missing(s[k])) if any(not _missing(s[k]) for s in subs) \
+        else None  # noqa: E731
+    ctx["subsidies_total"] = {"requested": amount(total("requested")), "notified": amount(total("notified")),
+                              "received": amount(total("received")),
+                              "to_receive": amount(max((total("notified") or 0) - (total("received") or 0), 0))
+                              if total("notified") is not None else "–"}
+    ctx["budget_total"] = {**_budget_total(portfolio, code, p), "ap": ctx["figures"]["ap_voted"]}
+    ctx["previous_decisions"] = _lines((previous or {}).get("decisions")) if previous_date else []
+    ctx["previous_decisions_note"] = (
+        "Premier COPIL établi par copil : les décisions demandées seront suivies à partir du prochain."
+        if not previous_date or not previous else
+        f"Aucune décision n’avait été demandée au COPIL du {long_date(previous_date)}." if not ctx["previous_decisions"]
+        else "")
     # Criticality matrix: impact 4 (top) .. 1, probability 1..4; each cell counts open risks.
     matrix = []
     for impact in (4, 3, 2, 1):
@@ -204,6 +232,50 @@ def project_context(portfolio, code: str, *, collectivite: str, copil_date: date
     ctx["documents"] = [{"name": d.name, "url": d.url, "modified": short_date(d.modified), "link": d.name}
                         for d in portfolio.documents.get(code, [])[:documents_shown]]
     return typeset(ctx)
+
+
+def _source(portfolio, b: dict) -> str:
+    if b.get("source") != "finance":
+        return "liste"
+    when = (portfolio.finance_source or {}).get("modified")
+    return f"export financier du {short_date(when)}" if when else "export financier"
+
+
+def _budget_rows(portfolio, code: str) -> list[dict]:
+    """One row per year; engaged and paid are « – » for a year not begun (nothing can be paid
+    yet, « 0 € » would read as a fact)."""
+    amount = lambda v: fr_amount(v, portfolio.currency)  # noqa: E731
+    out = []
+    for b in portfolio.project_records(code, portfolio.budget):
+        future = b["year"] > portfolio.year
+        out.append({"year": str(b["year"]), "cp_planned": amount(b["cp_planned"]),
+                    "engaged": "–" if future else amount(b["engaged"]), "paid": "–" if future else amount(b["paid"]),
+                    "execution": "–" if future or not b["cp_planned"] or _missing(b["cp_planned"])
+                    else fr_percent(b["paid"] / b["cp_planned"]),
+                    "source": "échéancier (liste)" if future else _source(portfolio, b)})
+    return out
+
+
+def _budget_total(portfolio, code: str, p: dict) -> dict:
+    amount = lambda v: fr_amount(v, portfolio.currency)  # noqa: E731
+    rows = portfolio.project_records(code, portfolio.budget)
+    cp = sum(b["cp_planned"] for b in rows if not _missing(b["cp_planned"]))
+    paid = sum(b["paid"] for b in rows if not _missing(b["paid"]))
+    engaged = sum(b["engaged"] for b in rows if not _missing(b["engaged"]))
+    ap = p.get("ap_voted")
+    gap = "" if _missing(ap) or not rows or abs(cp - ap) < 0.5 else (
+        f"les CP prévus ({amount(cp)}) {'dépassent' if cp > ap else 'n’atteignent pas'} l’AP de {amount(abs(cp - ap))}")
+    return {"cp_planned": amount(cp) if rows else "–", "engaged": amount(engaged) if rows else "–",
+            "paid": amount(paid) if rows else "–", "execution": fr_percent(paid / cp) if cp else "–",
+            "gap": gap}
+
+
+def _risk_due(r: dict, as_of) -> str:
+    d = r.get("due")
+    if _missing(d):
+        return "–"
+    late = (text(r.get("status")) or "Ouvert") == "Ouvert" and d < as_of
+    return short_date(d) + (" (dépassée)" if late else "")
 
 
 def _deadline(s: dict) -> str:
@@ -274,12 +346,7 @@ def portfolio_context(portfolio, *, collectivite: str, copil_date: date, previou
                       "weather": label(r["weather"]), "symbol": SYMBOLS.get(r["weather"], ""),
                       "tint": color(r["weather"], tint=True), "reasons": " ; ".join(r["weather_reasons"] or [])}
                      for code, r in sorted(alerting.iterrows(), key=lambda x: (order.get(x[1]["weather"], 9), x[0]))]
-    closed = pr[pr["phase"] == CLOSED] if not pr.empty else pr
-    ctx["closed"] = [{"code": text(code), "title": text(r["title"]), "ap_voted": amount(r["ap_voted"]),
-                      "paid_total": amount(r["paid_total"]),
-                      "balance": (f"dépassement de {amount(-r['remaining_to_pay'])}" if r["remaining_to_pay"] < 0
-                                  else amount(r["remaining_to_pay"])) if not _missing(r["remaining_to_pay"]) else "–"}
-                     for code, r in closed.iterrows()]
+    ctx["closed"] = synthesis.closed(portfolio)
     movers = []
     for code, r in pr.iterrows():
         before = (previous or {}).get(code)
@@ -294,6 +361,7 @@ def portfolio_context(portfolio, *, collectivite: str, copil_date: date, previou
                            abs((_num(r.get("slippage_days")) or 0) - (_num(before.get("slippage_days")) or 0))})
     movers.sort(key=lambda m: (-m["_score"], m["code"]))
     ctx["movers"] = [{k: v for k, v in m.items() if k != "_score"} for m in movers[:15]]
+    _sections(ctx, portfolio, previous or {}, previous_date)
     if not previous_date:
         ctx["movers_note"] = "Premier COPIL établi par copil : pas encore de point de comparaison."
     elif not movers:
@@ -301,6 +369,37 @@ def portfolio_context(portfolio, *, collectivite: str, copil_date: date, previou
     else:
         ctx["movers_note"] = ""
     return typeset(ctx)
+
+
+def _sections(ctx: dict, portfolio, previous: dict, previous_date) -> None:
+    """Page 1 and the sections the deciders read (connector.reports.synthesis)."""
+    c = ctx["counts"]
+    decisions = synthesis.decisions(portfolio)
+    exposed = synthesis.exposed(portfolio)
+    more = len(decisions) - synthesis.PAGE1_DECISIONS
+    ctx["page1"] = {
+        "counts_line": (f"{c['total']} projets suivis : {c['orage']} en orage, {c['nuageux']} nuageux, "
+                        f"{c['soleil']} au soleil, {c['indetermine']} à météo indéterminée ; "
+                        f"dont {c['closed']} opérations closes."),
+        "decisions": decisions[:synthesis.PAGE1_DECISIONS],
+        "decisions_more": (f"… et {more} autre{'s' if more > 1 else ''} décision{'s' if more > 1 else ''} : voir "
+                           "« Toutes les décisions attendues »." if more > 0 else ""),
+        "decisions_note": "" if decisions else "Aucune décision demandée au COPIL.",
+        "exposed": exposed[:synthesis.PAGE1_EXPOSED],
+        "exposed_note": "" if exposed else "Aucun projet en orage, nuageux ou avec des montants menacés.",
+        "since": synthesis.since_line(previous_date),
+        "changes": synthesis.changes(portfolio, previous, previous_date)[:synthesis.PAGE1_CHANGES],
+        "money": synthesis.money_messages(portfolio),
+    }
+    ctx["decisions"] = decisions
+    ctx["ppi"] = synthesis.ppi(portfolio)
+    ctx["funders"], ctx["funders_total"] = synthesis.funders(portfolio)
+    ctx["subsidy_calendar"] = synthesis.subsidy_calendar(portfolio)
+    ctx["territories"] = synthesis.sheets(portfolio, "territory")
+    ctx["directions"] = synthesis.sheets(portfolio, "direction")
+    ctx["urban"] = synthesis.urban_policy(portfolio)
+    ctx["agenda"] = synthesis.agenda(portfolio)
+    ctx["findings_by_manager"] = synthesis.findings_by_manager(portfolio)
 
 
 __all__ = ["project_context", "portfolio_context", "trend", "as_date"]

@@ -136,6 +136,11 @@ def render(template_path: Path | str, context: dict, images: dict[str, bytes | t
         ctx["documents"] = [{**d, "link": RichText(d["name"], url_id=tpl.build_url_id(d["url"]), color="0563C1",
                                                    underline=True) if d.get("url") else RichText(d["name"])}
                             for d in ctx["documents"]]
+    if "findings_by_manager" in ctx:   # each finding opens its item
+        ctx["findings_by_manager"] = [
+            {**g, "findings": [{**f, "link": RichText("ouvrir", url_id=tpl.build_url_id(f["url"]), color="0563C1",
+                                                    underline=True) if f.get("url") else ""} for f in g["findings"]]}
+            for g in ctx["findings_by_manager"]]
     tpl.render(ctx, jinja_env=jinja_env(), autoescape=True)
     project = context.get("project") or {}
     when = copil_date or date.today()

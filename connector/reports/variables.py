@@ -27,6 +27,21 @@ DESCRIPTIONS = {
     "previous_date": "Date du précédent COPIL (« aucun » au premier)",
     "since": "« depuis le COPIL du … » (ou « depuis le dernier COPIL »)",
     "movers_note": "Phrase à afficher quand la liste des évolutions est vide (premier COPIL, aucun changement)",
+    "budget_total": "Totaux du tableau AP/CP du projet, AP votée et écart entre CP prévus et AP",
+    "subsidies_total": "Totaux des subventions du projet, dont le reste à percevoir",
+    "previous_decisions": "Décisions demandées au précédent COPIL (liste de textes)",
+    "previous_decisions_note": "Phrase à afficher quand il n'y a pas de décision précédente à suivre",
+    "page1": "Page 1 : décisions à prendre, projets les plus exposés, changements, messages financiers",
+    "decisions": "Toutes les décisions attendues, la plus proche échéance d'abord (liste)",
+    "ppi": "AP/CP pluriannuel du PPI : synthèse et tableau par exercice",
+    "funders": "Subventions par financeur (liste)", "funders_total": "Total des subventions, tous financeurs",
+    "subsidy_calendar": "Échéances DETR/DSIL à venir et dépassées depuis moins d'un an (liste)",
+    "territories": "Fiches par territoire : projets, prochains jalons, démarrages de travaux (liste)",
+    "directions": "Fiches par direction, mêmes champs que les territoires (liste)",
+    "urban": "Politique de la ville : projets en QPV, part de l'investissement",
+    "agenda": "Agenda des élus : jalons, délibérations et décisions des trois prochains mois (liste)",
+    "findings_by_manager": "Anomalies de saisie par chef de projet, avec le lien vers l'élément (liste ; "
+                           "`{{r f.link }}` pour le lien)",
 }
 
 
@@ -39,29 +54,47 @@ def _sample_contexts() -> tuple[dict, dict]:
     from connector.reports.context import portfolio_context, project_context
     from connector.rules import RulesConfig
     raw = RawData(lists={
-        "projects": [{"_id": 1, "_url": "", "code": "PPI-1", "title": "Exemple", "ap_voted": "100 000",
+        "projects": [{"_id": 1, "_url": "http://x/DispForm.aspx?ID=1", "code": "PPI-1", "title": "Exemple",
+                      "ap_voted": "100 000", "start": "2023-01-01T00:00:00Z",
                       "baseline_end": "2026-12-31T23:00:00Z", "forecast_end": "31/01/2027", "progress": "50 %",
-                      "decisions": "Valider l'APD", "ap_deliberation": "31/02/2025"},
+                      "decisions": "Valider l'APD", "ap_deliberation": "31/02/2025", "manager": "C. Martin",
+                      "elected": "Mme Dubois, adjointe", "territory": "Nord", "direction": "Bâtiments",
+                      "decision_deadline": "2026-12-10T23:00:00Z", "decision_followup": "Programme validé.",
+                      "objective": "Rénover l'école.", "programme": "Plan écoles", "qpv": "QPV Nord",
+                      "urban_policy": "NPNRU"},
                      {"_id": 2, "_url": "", "code": "PPI-2", "title": "Close", "ap_voted": "10 000", "phase": "Clos",
-                      "progress": "100 %"}],
-        "milestones": [{"_id": 1, "project": 1, "title": "APD", "baseline": "2026-05-31T22:00:00Z"}],
+                      "progress": "100 %", "territory": "Nord"}],
+        "milestones": [{"_id": 1, "project": 1, "title": "APD", "baseline": "2026-05-31T22:00:00Z",
+                        "actual": "2026-11-02T23:00:00Z"},
+                       {"_id": 2, "project": 1, "title": "Ordre de service", "phase": "OS travaux",
+                        "baseline": "2027-01-14T23:00:00Z"},
+                       {"_id": 3, "project": 2, "title": "DGD", "phase": "DGD", "baseline": "2026-01-14T23:00:00Z",
+                        "actual": "2026-01-14T23:00:00Z"}],
         "budget": [{"_id": 1, "project": 1, "year": 2026.0, "cp_planned": 50000.0, "engaged": 1.0, "paid": 1.0}],
-        "subsidies": [{"_id": 1, "project": 1, "funder": "État - DETR", "notified": 1.0, "notified_on": "01/01/2026"}],
+        "subsidies": [{"_id": 1, "project": 1, "funder": "État - DETR", "notified": 1.0, "notified_on": "01/01/2026"},
+                      {"_id": 2, "project": 2, "funder": "Région", "notified": 5.0, "received": 1.0}],
         "contracts": [{"_id": 1, "project": 1, "number": "M-1", "kind": "Travaux", "initial_amount": 10.0}],
         "amendments": [{"_id": 1, "contract": 1, "amount": 1.0}],
-        "risks": [{"_id": 1, "project": 1, "title": "R", "probability": 2.0, "impact": 2.0}]},
+        "risks": [{"_id": 1, "project": 1, "title": "R", "probability": 2.0, "impact": 2.0, "owner": "Service",
+                   "due": "2026-12-31T23:00:00Z"}]},
         titles={}, columns={})
     from connector.portfolio import Document
     frames, found = normalize(raw)
     pf = consolidate(frames, as_of=date(2026, 11, 24), rules=RulesConfig(), findings=found,
                      documents=[Document("CR.pdf", "http://x/CR.pdf", date(2026, 10, 1), "PPI-1")])
-    before = {"PPI-1": {"weather": "Soleil", "slippage_days": 0}}
+    before = {"PPI-1": {"weather": "Soleil", "slippage_days": 0, "decisions": "Valider l'APS", "alerts": []}}
     last = date(2026, 10, 27)
     proj = project_context(pf, "PPI-1", collectivite="X", copil_date=date(2026, 11, 24), previous=before["PPI-1"],
                            previous_date=last)
     port = portfolio_context(pf, collectivite="X", copil_date=date(2026, 11, 24), previous=before,
                              previous_date=last)
-    assert port["movers"] and port["closed"] and port["alerts"], "every list documented needs one example"
+    lists = [port[k] for k in ("movers", "closed", "alerts", "decisions", "funders", "subsidy_calendar", "territories",
+                                "directions", "agenda", "findings_by_manager")]
+    lists += [port["page1"][k] for k in ("decisions", "exposed", "changes", "money")] + [port["urban"]["projects"]]
+    lists += [port["territories"][0]["projects"], port["territories"][0]["works"], port["ppi"]["years"],
+              port["findings_by_manager"][0]["findings"]]
+    lists += [proj[k] for k in ("previous_decisions", "budget", "subsidies", "risks")] + [proj["weather"]["forecasts"]]
+    assert all(lists), "every list documented needs one example"
     return proj, port
 
 

@@ -1,0 +1,373 @@
+"""The sections of the portfolio synthesis a DGS, a PPI director, a territory director and the
+élus decide from: page 1 (decisions, projects most exposed, what changed, money messages), the
+multi-year AP/CP table, subsidies by funder, territory and direction sheets, the politique de
+la ville, the élus' agenda and data quality by project manager. Plain dicts of French strings."""
+from __future__ import annotations
+
+import math
+from datetime import date, timedelta
+
+from connector.reports.formatting import (SYMBOLS, _missing, color, fr_amount, fr_percent, label, long_date,
+                                          short_date, text)
+from connector.rules import (AP_SHORTFALL, CLOSED, CP_MISSING, CP_PLAN_GAP, CP_UNSPENT, SUBSIDY_DEADLINE)
+
+SEVERITY = {"Orage": 3, "Nuageux": 2, "Indéterminé": 1, "Soleil": 0}
+AHEAD_DAYS = 92            # « the next three months »
+PAGE1_DECISIONS, PAGE1_EXPOSED, PAGE1_CHANGES = 6, 5, 5
+WORKS_START = ("OS travaux", "Notification")   # the milestone that starts the works (or the IT contract)
+
+
+def _n(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else (many or one + 's')}"
+
+
+def _f(v) -> float:
+    return 0.0 if _missing(v) else float(v)
+
+
+def _records(frame) -> list[dict]:
+    return [] if frame is None or frame.empty else frame.to_dict("records")
+
+
+def _due(m: dict):
+    return m.get("forecast") or m.get("baseline")
+
+
+# --- decisions -------------------------------------------------------------------------
+def decisions(portfolio) -> list[dict]:
+    """Every decision requested (one per line of « Décisions attendues »), soonest deadline
+    first, those without a deadline last."""
+    out = []
+    for code, p in portfolio.projects.iterrows():
+        lines = [x.strip("-• ").strip() for x in text(p.get("decisions")).splitlines() if x.strip("-• ").strip()]
+        deadline = p.get("decision_deadline")
+        deadline = None if _missing(deadline) else deadline
+        for line in lines:
+            late = deadline is not None and deadline < portfolio.as_of
+            out.append({"code": text(code), "title": text(p["title"]), "decision": line,
+                        "elected": text(p.get("elected")) or "–",
+                        "elected_short": text(p.get("elected")).split(",")[0].strip() or "–",
+                        "deadline": (short_date(deadline) + (" (dépassée)" if late else "")) if deadline else "–",
+                        "_key": (deadline or date.max, str(code))})
+    out.sort(key=lambda d: d["_key"])
+    return [{k: v for k, v in d.items() if k != "_key"} for d in out]
+
+
+# --- projects most exposed ---------------------------------------------------------------
+def exposed(portfolio) -> list[dict]:
+    """Open projects with a storm, a cloud or money at stake, by severity then money at stake
+    then AP: the reader sees first where a decision moves the most money."""
+    cur = portfolio.currency
+    rows = []
+    for code, p in portfolio.projects.iterrows():
+        if p["phase"] == CLOSED:
+            continue
+        stake = _f(p.get("at_stake"))
+        sev = SEVERITY.get(p["weather"], 0)
+        if sev < 2 and stake <= 0:
+            continue
+        reasons = list(p.get("weather_reasons") or [])
+        if p["weather"] == "Soleil" or not reasons or reasons == ["aucun écart au-delà des seuils"]:
+            reasons = []
+        biggest = max(p.get("forecasts") or [], key=lambda f: f["amount"], default=None)
+        why = reasons[:1] + ([_short(biggest)] if biggest and biggest["kind"] != CP_UNSPENT else [])
+        rows.append({"code": text(code), "title": text(p["title"]), "weather": label(p["weather"]),
+                     "symbol": SYMBOLS.get(p["weather"], ""), "tint": color(p["weather"], tint=True),
+                     "ap": fr_amount(p.get("ap_voted"), cur), "at_stake": fr_amount(stake, cur) if stake else "–",
+                     "reason": " ; ".join(why) or "–",
+                     "_key": (-sev, -stake, -_f(p.get("ap_voted")), str(code))})
+    rows.sort(key=lambda r: r["_key"])
+    return [{k: v for k, v in r.items() if k != "_key"} for r in rows]
+
+
+_SHORT = {AP_SHORTFALL: "AP probablement insuffisante", CP_MISSING: "CP absents avant la fin prévisionnelle",
+          CP_PLAN_GAP: "échéancier des CP différent de l’AP", SUBSIDY_DEADLINE: "subvention menacée par son échéance"}
+
+
+def _short(f: dict) -> str:
+    return _SHORT.get(f["kind"], f["message"])
+
+
+# --- what changed since the previous COPIL ------------------------------------------------
+def changes(portfolio, previous: dict, previous_date) -> list[str]:
+    if not previous_date:
+        return ["Premier COPIL établi par copil : pas encore de point de comparaison."]
+    pr, out = portfolio.projects, []
+    worse, better, new_alerts = [], [], []
+    for code, p in pr.iterrows():
+        before = previous.get(code)
+        if not before:
+            continue
+        b, a = before.get("weather"), p["weather"]
+        if b in SEVERITY and a in SEVERITY and b != a:
+            (worse if SEVERITY[a] > SEVERITY[b] else better).append(f"{code} ({label(b)} → {label(a)})")
+        old = set(before.get("alerts") or [])
+        if any(x not in old for x in p.get("alerts") or []):
+            new_alerts.append(str(code))
+    if worse:
+        out.append(f"{_n(len(worse), 'projet')} en dégradation : {_few(worse)}.")
+    if better:
+        out.append(f"{_n(len(better), 'projet')} en amélioration : {_few(better)}.")
+    if new_alerts:
+        out.append(f"Nouvelles alertes sur {_n(len(new_alerts), 'projet')} : {_few(new_alerts)}.")
+    passed, missed = [], []
+    for m in _records(portfolio.milestones):
+        if m.get("actual") and previous_date < m["actual"] <= portfolio.as_of:
+            passed.append(f"{text(m['title'])} ({m['project_code']}, {short_date(m['actual'])})")
+        elif not m.get("actual") and _due(m) and previous_date < _due(m) < portfolio.as_of:
+            missed.append(f"{text(m['title'])} ({m['project_code']}, prévu le {short_date(_due(m))})")
+    if passed:
+        out.append(f"{_n(len(passed), 'jalon atteint', 'jalons atteints')} : {_few(passed)}.")
+    if missed:
+        out.append(f"{_n(len(missed), 'jalon manqué', 'jalons manqués')} (date passée, non atteints) : {_few(missed)}.")
+    if not out:
+        out.append("Aucun changement de météo, aucune nouvelle alerte, aucun jalon atteint ou manqué.")
+    return out
+
+
+def _few(items: list[str], n: int = 3) -> str:
+    return ", ".join(items[:n]) + (f" et {len(items) - n} autre{'s' if len(items) - n > 1 else ''}"
+                                   if len(items) > n else "")
+
+
+# --- money messages -------------------------------------------------------------------------
+def money_messages(portfolio) -> list[str]:
+    """Four sums a DGS asks for, each with its amount, said even when it is zero (so the
+    reader knows it was checked)."""
+    cur, pr, year = portfolio.currency, portfolio.projects, portfolio.year
+    amount = lambda v: fr_amount(v, cur)  # noqa: E731
+    by_kind: dict[str, list] = {}
+    for code, p in pr.iterrows():
+        for f in p.get("forecasts") or []:
+            by_kind.setdefault(f["kind"], []).append((code, f["amount"]))
+    out = []
+    unspent = by_kind.get(CP_UNSPENT, [])
+    out.append(f"CP {year} : environ {amount(sum(a for _, a in unspent))} risquent de ne pas être mandatés au "
+               f"31/12/{year} sur {_n(len(unspent), 'opération')}, à reporter ou à redéployer."
+               if unspent else f"CP {year} : au rythme actuel, pas de crédits de paiement notablement non consommés "
+               "au 31 décembre.")
+    to_receive = sum(max(_f(s["notified"]) - _f(s["received"]), 0.0) for s in _records(portfolio.subsidies))
+    closed_codes = set(pr.index[pr["phase"] == CLOSED]) if not pr.empty else set()
+    on_closed = sum(max(_f(s["notified"]) - _f(s["received"]), 0.0) for s in _records(portfolio.subsidies)
+                    if s["project_code"] in closed_codes)
+    out.append(f"Subventions notifiées non encore encaissées : {amount(to_receive)}"
+               + (f", dont {amount(on_closed)} sur des opérations closes (à solder auprès des financeurs)."
+                  if on_closed else "."))
+    short = by_kind.get(AP_SHORTFALL, [])
+    out.append(f"{_n(len(short), 'AP', 'AP')} ne couvrir{'a' if len(short) == 1 else 'ont'} probablement pas le reste des "
+               f"travaux : manque estimé {amount(sum(a for _, a in short))} ({_few([str(c) for c, _ in short])}) ; "
+               "révisions d’AP à prévoir." if short else
+               "Aucune AP ne paraît insuffisante au regard de l’avancement physique et des mandatements.")
+    risky = by_kind.get(SUBSIDY_DEADLINE, [])
+    out.append(f"{_n(len(risky), 'subvention')} DETR/DSIL arrive{'nt' if len(risky) > 1 else ''} à échéance avant "
+               f"la fin prévue de l’opération : {amount(sum(a for _, a in risky))} restant à percevoir menacés "
+               f"({_few([str(c) for c, _ in risky])}) ; demander les prorogations." if risky else
+               "Aucune échéance de subvention DETR/DSIL ne tombe avant la fin prévue de son opération.")
+    return out
+
+
+# --- the multi-year AP/CP table of the PPI --------------------------------------------------------
+def ppi(portfolio) -> dict:
+    cur, pr, year = portfolio.currency, portfolio.projects, portfolio.year
+    amount = lambda v: fr_amount(v, cur)  # noqa: E731
+    rows = _records(portfolio.budget)
+    years = sorted({int(r["year"]) for r in rows})
+    table = []
+    for y in years:
+        mine = [r for r in rows if r["year"] == y]
+        cp = sum(_f(r["cp_planned"]) for r in mine)
+        future = y > year
+        paid = sum(_f(r["paid"]) for r in mine)
+        engaged = sum(_f(r["engaged"]) for r in mine)
+        table.append({"year": str(y), "operations": str(sum(1 for r in mine if _f(r["cp_planned"]) > 0)),
+                      "cp_planned": amount(cp), "engaged": "–" if future else amount(engaged),
+                      "paid": "–" if future else amount(paid),
+                      "execution": "–" if future or not cp else fr_percent(paid / cp),
+                      "unpaid": "–" if future else amount(max(cp - paid, 0.0))})
+    ap = pr["ap_voted"].sum(min_count=1) if not pr.empty else math.nan
+    paid_total = pr["paid_total"].sum(min_count=1) if not pr.empty else math.nan
+    rem = pr["remaining_to_pay"] if not pr.empty else None
+    remaining = float(rem[rem > 0].sum()) if rem is not None else math.nan
+    cp_year = pr["cp_year"].sum(min_count=1) if not pr.empty else math.nan
+    cp_after = sum(_f(r["cp_planned"]) for r in rows if r["year"] > year)
+    not_planned = sum(max(_f(p["ap_voted"]) - _f(p["cp_total"]), 0.0) for _, p in pr.iterrows()
+                      if not _missing(p["ap_voted"]) and p["phase"] != CLOSED)
+    affected = pr["ap_affected"] if "ap_affected" in pr else None
+    known = pr[affected.notna()] if affected is not None else pr.iloc[0:0]
+    if len(known):
+        unassigned = amount(float((known["ap_voted"] - known["ap_affected"]).clip(lower=0).sum()))
+        unassigned += f" (sur {_n(len(known), 'opération')} de l’export financier)"
+    else:
+        unassigned = "non disponible : l’export financier ne donne pas l’AP affectée"
+    coverage = (f"{remaining / cp_year:.1f} ans".replace(".", ",") if cp_year and not _missing(cp_year)
+                and not _missing(remaining) else "–")
+    return {"years": table, "ap_voted": amount(ap), "paid_total": amount(paid_total),
+            "remaining": amount(remaining), "cp_year": amount(cp_year), "cp_after": amount(cp_after),
+            "not_planned": amount(not_planned), "unassigned": unassigned, "coverage": coverage,
+            "last_year": str(years[-1]) if years else "–"}
+
+
+# --- subsidies by funder, and their deadlines ---------------------------------------------------
+def funders(portfolio) -> tuple[list[dict], dict]:
+    cur = portfolio.currency
+    amount = lambda v: fr_amount(v, cur)  # noqa: E731
+    groups: dict[str, list] = {}
+    for s in _records(portfolio.subsidies):
+        groups.setdefault(text(s["funder"]) or "Non renseigné", []).append(s)
+
+    def row(name, items):
+        req, notif, recv = (sum(_f(s[k]) for s in items) for k in ("requested", "notified", "received"))
+        return {"funder": name, "operations": str(len({s["project_code"] for s in items})),
+                "requested": amount(req), "notified": amount(notif), "received": amount(recv),
+                "to_receive": amount(sum(max(_f(s["notified"]) - _f(s["received"]), 0.0) for s in items))}
+    rows = [row(k, v) for k, v in sorted(groups.items())]
+    return rows, row("Total", [s for v in groups.values() for s in v])
+
+
+def subsidy_calendar(portfolio) -> list[dict]:
+    """DETR/DSIL deadlines still ahead (and those passed within a year), soonest first."""
+    cur, pr, as_of = portfolio.currency, portfolio.projects, portfolio.as_of
+    out = []
+    for s in _records(portfolio.subsidies):
+        p = pr.loc[s["project_code"]] if s["project_code"] in pr.index else None
+        if p is None or p["phase"] == CLOSED:
+            continue
+        started = not _missing(p["start"]) and p["start"] <= as_of
+        checks = ([] if started else [("démarrage", s["start_deadline"], p["start"])]) + \
+            [("achèvement", s["completion_deadline"], p["forecast_end"])]
+        for what, d, planned in checks:
+            if not d or d < as_of - timedelta(days=365):
+                continue
+            planned = None if _missing(planned) else planned
+            status = ("dépassée" if d < as_of else
+                      f"avant la date prévue ({short_date(planned)}) : prorogation à demander" if planned and planned > d
+                      else "à tenir")
+            out.append({"date": short_date(d), "funder": text(s["funder"]), "what": what, "code": text(s["project_code"]),
+                        "title": text(p["title"]),
+                        "to_receive": fr_amount(max(_f(s["notified"]) - _f(s["received"]), 0.0), cur),
+                        "status": status, "_d": d})
+    out.sort(key=lambda r: (r["_d"], r["code"]))
+    return [{k: v for k, v in r.items() if k != "_d"} for r in out]
+
+
+# --- closed operations ------------------------------------------------------------------
+def closed(portfolio) -> list[dict]:
+    cur, pr = portfolio.currency, portfolio.projects
+    amount = lambda v: fr_amount(v, cur)  # noqa: E731
+    out = []
+    for code, r in pr[pr["phase"] == CLOSED].iterrows() if not pr.empty else []:
+        rem = r["remaining_to_pay"]
+        subs = portfolio.project_records(code, portfolio.subsidies)
+        to_claim = sum(max(_f(s["notified"]) - _f(s["received"]), 0.0) for s in subs)
+        dgd = [m for m in portfolio.project_records(code, portfolio.milestones) if m.get("phase") == "DGD"]
+        if dgd and dgd[0].get("actual"):
+            dgd_text = f"signé le {short_date(dgd[0]['actual'])}"
+        elif dgd:
+            dgd_text = f"prévu le {short_date(_due(dgd[0]))}"
+        else:
+            dgd_text = "non saisi"
+        out.append({"code": text(code), "title": text(r["title"]), "ap_voted": amount(r["ap_voted"]),
+                    "paid_total": amount(r["paid_total"]),
+                    "balance": ("–" if _missing(rem) else f"dépassement de {amount(-rem)}" if rem < 0
+                                else f"{amount(rem)} à annuler" if rem > 0 else "soldée"),
+                    "subsidies_to_claim": amount(to_claim) if to_claim else "–", "dgd": dgd_text})
+    return out
+
+
+# --- sheets per territory and per direction ---------------------------------------------
+def sheets(portfolio, dim: str) -> list[dict]:
+    cur, pr, as_of = portfolio.currency, portfolio.projects, portfolio.as_of
+    horizon = as_of + timedelta(days=AHEAD_DAYS)
+    out = []
+    if pr.empty:
+        return out
+    names = pr[dim].fillna("Non renseigné")
+    for name in sorted(set(names)):
+        mine = pr[names == name]
+        live = mine[mine["phase"] != CLOSED]
+        projects, works = [], []
+        for code, p in live.iterrows():
+            nxt = text(p.get("next_milestone_label"))
+            projects.append({"code": text(code), "title": text(p["title"]), "phase": text(p["phase"]),
+                             "weather": label(p["weather"]), "tint": color(p["weather"], tint=True),
+                             "qpv": "QPV" if text(p.get("qpv")) else "",
+                             "next": f"{nxt} ({short_date(p.get('next_milestone_date'))})" if nxt else "–"})
+            for m in portfolio.project_records(code, portfolio.milestones):
+                if m.get("phase") in WORKS_START and not m.get("actual") and _due(m) and as_of <= _due(m) <= horizon:
+                    works.append(f"{text(p['title'])} ({code}) : {text(m['title']).lower()} le {short_date(_due(m))}")
+        n_closed = len(mine) - len(live)
+        counts = live["weather"].value_counts().to_dict()
+        summary = (f"{_n(len(live), 'projet en cours', 'projets en cours')}"
+                   + (f" et {_n(n_closed, 'opération close', 'opérations closes')}" if n_closed else "")
+                   + f" ; AP votées {fr_amount(mine['ap_voted'].sum(min_count=1), cur)} ; "
+                   + ", ".join(f"{counts[w]} {label(w).lower()}" for w in ("Orage", "Nuageux", "Soleil", "Indéterminé")
+                               if counts.get(w)))
+        out.append({"name": str(name), "summary": summary, "projects": projects, "works": works,
+                    "works_note": "" if works else "Aucun démarrage de travaux prévu dans les trois mois."})
+    return out
+
+
+# --- politique de la ville ----------------------------------------------------------------
+def urban_policy(portfolio) -> dict:
+    cur, pr = portfolio.currency, portfolio.projects
+    amount = lambda v: fr_amount(v, cur)  # noqa: E731
+    if pr.empty or "qpv" not in pr:
+        return {"projects": [], "summary": "Aucun projet en quartier prioritaire renseigné."}
+    inside = pr[pr["qpv"].fillna("").astype(str).str.strip() != ""]
+    rows = [{"code": text(c), "title": text(p["title"]), "qpv": text(p["qpv"]),
+             "scheme": text(p.get("urban_policy")) or "–", "ap": amount(p["ap_voted"]),
+             "weather": label(p["weather"]), "tint": color(p["weather"], tint=True)} for c, p in inside.iterrows()]
+    total = pr["ap_voted"].sum(min_count=1)
+    ap_in = inside["ap_voted"].sum(min_count=1) if len(inside) else 0.0
+    if not len(inside):
+        summary = "Aucun projet en quartier prioritaire renseigné (colonne « Quartier prioritaire (QPV) »)."
+    else:
+        share = fr_percent(ap_in / total) if total and not _missing(total) else "–"
+        npnru = int((inside["urban_policy"] == "NPNRU").sum()) if "urban_policy" in inside else 0
+        summary = (f"{_n(len(inside), 'projet')} en quartier prioritaire, dont {npnru} au titre du NPNRU : "
+                   f"{amount(ap_in)} d’AP votées, soit {share} de l’investissement du portefeuille.")
+    return {"projects": rows, "summary": summary}
+
+
+# --- the élus' agenda ---------------------------------------------------------------------
+def agenda(portfolio) -> list[dict]:
+    """Milestones, AP deliberations and decision deadlines of the next three months."""
+    pr, as_of = portfolio.projects, portfolio.as_of
+    horizon = as_of + timedelta(days=AHEAD_DAYS)
+    out = []
+    for m in _records(portfolio.milestones):
+        d = _due(m)
+        if m.get("actual") or not d or not (as_of <= d <= horizon) or m["project_code"] not in pr.index:
+            continue
+        p = pr.loc[m["project_code"]]
+        out.append((d, text(m["title"]), m["project_code"], p))
+    for code, p in pr.iterrows():
+        for key, what in (("ap_deliberation", "Délibération sur l’AP"), ("decision_deadline", "Décisions attendues "
+                                                                                              "en COPIL")):
+            d = p.get(key)
+            if not _missing(d) and as_of <= d <= horizon:
+                out.append((d, what, code, p))
+    out.sort(key=lambda x: (x[0], str(x[2])))
+    return [{"date": short_date(d), "event": what, "code": text(code), "title": text(p["title"]),
+             "elected": text(p.get("elected")) or "–", "territory": text(p.get("territory")) or "–"}
+            for d, what, code, p in out]
+
+
+# --- data quality by project manager -----------------------------------------------------------
+def findings_by_manager(portfolio) -> list[dict]:
+    pr = portfolio.projects
+    groups: dict[str, list] = {}
+    for f in portfolio.findings:
+        who = "Sans projet rattaché"
+        if f.project_code and f.project_code in pr.index:
+            who = text(pr.loc[f.project_code].get("manager")) or "Chef de projet non renseigné"
+        groups.setdefault(who, []).append(f)
+    order = sorted(groups, key=lambda k: (k == "Sans projet rattaché", -len(groups[k]), k))
+    return [{"manager": who, "count": _n(len(groups[who]), "anomalie"),
+             "findings": [{"code": text(f.project_code) or "–", "list_title": f.list_title, "column": f.column,
+                        "value": f.value, "message": f.message, "url": f.link or "", "link": ""}
+                       for f in groups[who]]} for who in order]
+
+
+def since_line(previous_date) -> str:
+    return f"Depuis le COPIL du {long_date(previous_date)}" if previous_date else "Depuis le précédent COPIL"
