@@ -7,7 +7,7 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from connector.formatting import fr_amount, fr_date, fr_points, points
+from connector.formatting import fr_amount, fr_date, fr_points, points, rounded
 
 SOLEIL, NUAGEUX, ORAGE, INDETERMINE = "Soleil", "Nuageux", "Orage", "Indéterminé"
 CLOSED = "Clos"   # the last phase: no more delay or risk alerts
@@ -96,7 +96,7 @@ def _delay(n) -> str:
 
 def _slip_text(row: dict, slip) -> str:
     be, fe = row.get("baseline_end"), row.get("forecast_end")
-    span = f" ({fr_date(be)} → {fr_date(fe)})" if _ok(be) and _ok(fe) else ""
+    span = f" ({fr_date(be)} → {fr_date(fe)})" if isinstance(be, date) and isinstance(fe, date) else ""
     return f"livraison repoussée de {_delay(slip)}{span}"
 
 
@@ -217,6 +217,10 @@ def add_years(d: date, years: int) -> date:
         return d.replace(year=d.year + years, day=28)
 
 
+def _thousand(v: float) -> float:
+    return float(rounded(v, -3))
+
+
 def _fraction_of_year(as_of: date) -> float:
     start, end = date(as_of.year, 1, 1), date(as_of.year, 12, 31)
     return ((as_of - start).days + 1) / ((end - start).days + 1)
@@ -237,7 +241,7 @@ def forecasts(row: dict, *, as_of: date, rules: RulesConfig, currency: str = "EU
     # AP: the cost at completion if the rest costs what the done part cost
     if _ok(ap) and ap > 0 and _ok(progress) and _ok(paid) and paid > 0 and \
             points(rules.ap_projection_min_progress) <= points(progress) < 100:
-        projected = round(paid / progress, -3)   # an estimate: to the thousand
+        projected = _thousand(paid / progress)   # an estimate: to the thousand
         if exceeds(projected / ap - 1, rules.ap_shortfall_margin):
             out.append((AP_SHORTFALL,
                         f"AP probablement insuffisante : {amount(paid)} mandatés pour {fr_points(points(progress))} "
@@ -249,7 +253,7 @@ def forecasts(row: dict, *, as_of: date, rules: RulesConfig, currency: str = "EU
     cp_year, paid_year = row.get("cp_year"), row.get("paid_year")
     if as_of.month >= rules.cp_projection_from_month and _ok(cp_year) and cp_year > 0 and _ok(paid_year):
         projected = paid_year / _fraction_of_year(as_of)
-        unspent = round(cp_year - projected, -3)
+        unspent = _thousand(cp_year - projected)
         if unspent > 0 and points((cp_year - projected) / cp_year) >= points(rules.cp_unspent_share):
             out.append((CP_UNSPENT,
                         f"CP {year} probablement non consommés : {amount(paid_year)} mandatés sur {amount(cp_year)} "
@@ -290,7 +294,8 @@ def forecasts(row: dict, *, as_of: date, rules: RulesConfig, currency: str = "EU
         for kind, deadline, planned_on, what in checks:
             if not _ok(deadline) or not _ok(planned_on) or deadline < as_of or planned_on <= deadline:
                 continue   # a lapsed deadline is already an Orage reason; none before the date: fine
-            notified, received = s.get("notified") or 0.0, s.get("received") or 0.0
+            notified = s.get("notified") if _ok(s.get("notified")) else 0.0
+            received = s.get("received") if _ok(s.get("received")) else 0.0
             at_risk = max(notified - received, 0.0)
             extended = add_years(deadline, EXTENSION_YEARS[kind])
             length = "d'un an" if EXTENSION_YEARS[kind] == 1 else "de 2 ans"

@@ -58,7 +58,7 @@ def test_weather_and_reasons():
     pf = _portfolio()
     a = pf.projects.loc["A"]
     assert a["weather"] == "Orage"
-    assert "retard de 92 jours (seuil 90)" in a["weather_reasons"]
+    assert "livraison repoussée de 3 mois (30/06/2026 → 30/09/2026)" in a["weather_reasons"]
     assert "avenants cumulés 11\u202f% sur le marché M1 (limite 10\u202f%)" in a["weather_reasons"]
     assert "autofinancement de 15\u202f% (minimum 20\u202f%)" in a["weather_reasons"]
     assert any("commission d'appel d'offres" in x for x in a["alerts"])

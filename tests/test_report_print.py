@@ -137,7 +137,7 @@ def test_closed_operations_are_not_alerts(demo):
     alert_codes = {r.cells[0].text for r in list(alerts.rows)[1:]}
     assert closed_codes and alert_codes and not closed_codes & alert_codes
     for code in closed_codes:   # followed for the AP balance only: no delay, risk or milestone reason
-        reasons = "\n".join(texts(_project(reports, code))).split("Motifs de la météo")[1].split("Décisions")[0]
+        reasons = "\n".join(texts(_project(reports, code))).split("Motifs de la météo")[1].split("À anticiper")[0]
         assert ("opération close" in reasons or reasons.strip().startswith("AP dépassée")
                 or reasons.strip() == "données manquantes : AP votée"), (code, reasons)   # only the AP is judged
         assert "retard" not in reasons and "risque" not in reasons

@@ -82,12 +82,17 @@ def test_project_report_has_the_figures_in_the_right_tables(portfolio):
     assert "chef de projet : Soleil" in banner
     assert kv["AP votée"] == "2\u202f500\u202f000\u00a0€"
     assert kv["Mandaté 2026"] == "1\u202f425\u202f000\u00a0€ (export financier)"
-    assert kv["Exécution des CP 2026"] == "95\u202f%" and kv["Glissement"] == "+120\u00a0j"
+    assert kv["Exécution des CP 2026"] == "95\u202f%"
+    assert kv["Fin prévisionnelle"] == "28/02/2027 (initiale : 31/10/2026 ; glissement : +120\u00a0j)"
     budget = _table(doc, "Exercice")
+    src = f"export financier du {portfolio.finance_source['modified'].strftime('%d/%m/%Y')}"
     assert budget[1:] == [["2025", "1\u202f000\u202f000\u00a0€", "900\u202f000\u00a0€", "800\u202f000\u00a0€", "80\u202f%",
-                           "export financier"],
+                           src],
                           ["2026", "1\u202f500\u202f000\u00a0€", "1\u202f500\u202f000\u00a0€", "1\u202f425\u202f000\u00a0€", "95\u202f%",
-                           "export financier"]]
+                           src],
+                          ["Total", "2\u202f500\u202f000\u00a0€", "2\u202f400\u202f000\u00a0€", "2\u202f225\u202f000\u00a0€", "89\u202f%",
+                           ""],
+                          ["AP votée", "2\u202f500\u202f000\u00a0€", "", "", "", ""]]
     ms = _table(doc, "Jalon")
     assert ["Réception des travaux", "Réception", "31/10/2026", "28/02/2027", "–", "+120\u00a0j", "À venir"] in ms
     assert any(r[0] == "Mise en service de l’éclairage" and r[-1] == "En retard" and r[5].startswith("≥")
@@ -95,10 +100,10 @@ def test_project_report_has_the_figures_in_the_right_tables(portfolio):
     contracts = _table(doc, "Marché")
     assert contracts[1][0] == "2025-M-014" and contracts[1][5] == "17\u202f%" and contracts[1][7] == "au-delà du seuil"
     subs = _table(doc, "Financeur")
-    assert subs[1][0] == "État - DETR" and "démarrage avant le 12/03/2026" in subs[1][5]
+    assert subs[1][0] == "État - DETR" and "démarrage avant le 12/03/2026" in subs[1][6]
     risks = _table(doc, "Risque")
-    assert risks[1][0] == "Recours contre l’arrêté de circulation" and risks[1][3] == "12"
-    assert "retard de 120 jours (seuil 90)" in text and "météo : Nuageux → Orage" in text
+    assert risks[1][0] == "Recours contre l’arrêté de circulation" and risks[1][1] == "12 (3 × 4)"
+    assert "livraison repoussée de 4 mois (31/10/2026 → 28/02/2027)" in text and "météo : Nuageux → Orage" in text
     assert "Évolutions depuis le COPIL du 27 octobre 2026" in text
     docs = _table(doc, "Document")
     assert any(r[0].startswith("Compte rendu COPIL PPI-2024-002") for r in docs)
@@ -128,7 +133,7 @@ def test_portfolio_synthesis(portfolio):
     total_ap = portfolio.projects["ap_voted"].sum()
     assert kv["AP votées"] == f"{total_ap:,.0f}".replace(",", "\u202f") + "\u00a0€"
     alerts = _table(doc, "Code")
-    assert any(r[0] == "PPI-2024-002" and "retard de 120 jours" in r[4] for r in alerts)
+    assert any(r[0] == "PPI-2024-002" and "livraison repoussée de 4 mois" in r[4] for r in alerts)
     movers = [t for t in doc.tables if len(t.columns) > 2 and t.rows[0].cells[2].text == "Tendance"][0]
     assert movers.rows[1].cells[0].text == "PPI-2024-002" and movers.rows[1].cells[2].text == "en dégradation"
     by_direction = [t for t in doc.tables if len(t.columns) > 2 and t.rows[0].cells[1].text == "Projets"][0]

@@ -39,8 +39,8 @@ def test_reference_projects_get_hand_checked_values(emulator, tmp_path):
         for col, value in expected.items():
             assert got[col] == value, (item_id, col, got[col])
     reasons = owned(site, 2)["Motifs de la météo"]
-    assert "retard de 120 jours (seuil 90)" in reasons
-    assert "CP 2026 exécutés à 95\u202f% pour 40\u202f% d'avancement" in reasons
+    assert "livraison repoussée de 4 mois (31/10/2026 → 28/02/2027)" in reasons
+    assert "CP 2026 mandatés à 95\u202f% pour 40\u202f% d'avancement physique (écart de 55\u202fpoints)" in reasons
     assert "avenants cumulés 17\u202f% sur le marché 2025-M-014 (limite 15\u202f%)" in reasons
     assert "commission d'appel d'offres" in owned(site, 2)["Alertes"]
     assert "fin prévue initiale" in owned(site, 3)["Motifs de la météo"]

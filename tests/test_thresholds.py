@@ -128,7 +128,9 @@ def test_critical_risks(risks, expected):
 def test_state_grant_start_deadline_warning(days_left, alert):
     deadline = AS_OF + timedelta(days=days_left)
     notified = deadline.replace(year=deadline.year - 2)
-    weather, _, alerts = judge(subsidies=[("État - DETR", 100_000.0, _fr(notified))], start="01/06/2027")
+    # works planned to start in a month, well before the deadline: only the warning window counts
+    weather, _, alerts = judge(subsidies=[("État - DETR", 100_000.0, _fr(notified))],
+                               start=_fr(AS_OF + timedelta(days=30)))
     assert ("démarrage des travaux requis avant le" in alerts) is alert, alerts
     assert weather == ("Nuageux" if alert else "Soleil")
 

@@ -1,0 +1,316 @@
+"""Reports a DGS decides from (issue 12): the forward-looking rules at their exact thresholds,
+then the synthesis' and the project report's new sections checked on the sample against
+figures computed here by hand from the generated lists (not from copil's output)."""
+from __future__ import annotations
+
+import io
+from datetime import date, timedelta
+
+import pytest
+from docx import Document
+
+from connector.parse import parse_amount, parse_date
+from connector.pipeline import build_portfolio, run_sync, snapshot
+from connector.reports.render import render_portfolio, render_project
+from connector.rules import (AP_SHORTFALL, CP_MISSING, CP_PLAN_GAP, CP_UNSPENT, SUBSIDY_DEADLINE, RulesConfig,
+                             forecasts)
+from emulator.sample import FIXED, generate
+from emulator.server import start
+from tests.sync_helpers import AS_OF, config, seeded
+
+TEMPLATES = __import__("pathlib").Path(__file__).resolve().parents[1] / "docx_templates"
+NB = "\u202f"
+
+
+def eur(v: float) -> str:
+    return f"{v:,.0f}".replace(",", NB) + "\u00a0€"
+
+
+def _row(**kw) -> dict:
+    base = {"phase": "Travaux", "ap_voted": 1_000_000.0, "progress": 0.5, "paid_total": 400_000.0,
+            "cp_year": None, "paid_year": None, "forecast_end": date(2026, 12, 31), "start": date(2024, 1, 1)}
+    return {**base, **kw}
+
+
+def kinds(row, as_of=AS_OF, rules=None, budget=(), subsidies=()):
+    return {k: (msg, amt) for k, msg, amt, *_ in forecasts(row, as_of=as_of, rules=rules or RulesConfig(),
+                                                          budget=budget, subsidies=subsidies)}
+
+
+# --- the rules, exactly at their thresholds ----------------------------------------------
+@pytest.mark.parametrize("paid,alert", [(550_000.0, False), (550_500.0, True)])
+def test_ap_shortfall_at_the_margin(paid, alert):
+    """50 % done for 550 000 € paid: 1 100 000 € at completion, exactly AP + 10 %: not yet."""
+    got = kinds(_row(paid_total=paid))
+    assert (AP_SHORTFALL in got) is alert
+    if alert:
+        msg, amount = got[AP_SHORTFALL]
+        assert amount == 101_000 and f"environ {eur(1_101_000)} à l'achèvement" in msg
+        assert f"manque estimé : {eur(101_000)}" in msg
+
+
+@pytest.mark.parametrize("progress,judged", [(0.199, False), (0.2, True), (1.0, False)])
+def test_ap_projection_needs_enough_progress(progress, judged):
+    assert (AP_SHORTFALL in kinds(_row(progress=progress, paid_total=900_000.0))) is judged
+
+
+@pytest.mark.parametrize("paid,alert", [(750_000.0, True), (751_000.0, False)])
+def test_cp_unspent_at_the_share(paid, alert):
+    """On 31 December the pace is what was paid: 25,0 % left is an alert (« at least »)."""
+    got = kinds(_row(cp_year=1_000_000.0, paid_year=paid), as_of=date(2026, 12, 31))
+    assert (CP_UNSPENT in got) is alert
+    if alert:
+        assert got[CP_UNSPENT][1] == 250_000 and "au 31/12/2026" in got[CP_UNSPENT][0]
+
+
+def test_cp_unspent_by_hand_mid_year_and_not_before_the_month():
+    # 1 July: 182 days of 365; 300 000 € paid -> 601 648 € at the year's pace, 398 352 € left
+    got = kinds(_row(cp_year=1_000_000.0, paid_year=300_000.0), as_of=date(2026, 7, 1))
+    assert got[CP_UNSPENT][1] == 398_000
+    assert CP_UNSPENT not in kinds(_row(cp_year=1_000_000.0, paid_year=0.0), as_of=date(2026, 6, 30))
+    assert CP_UNSPENT in kinds(_row(cp_year=1_000_000.0, paid_year=0.0), as_of=date(2026, 6, 30),
+                               rules=RulesConfig(cp_projection_from_month=6))
+
+
+@pytest.mark.parametrize("total,alert,word", [(1_010_000.0, False, ""), (1_011_000.0, True, "supérieurs"),
+                                              (990_000.0, False, ""), (989_000.0, True, "inférieurs")])
+def test_cp_plan_against_the_ap(total, alert, word):
+    budget = [{"year": 2026, "cp_planned": 600_000.0}, {"year": 2027, "cp_planned": total - 600_000.0}]
+    got = kinds(_row(forecast_end=date(2027, 6, 30)), budget=budget)
+    assert (CP_PLAN_GAP in got) is alert
+    if alert:
+        assert word in got[CP_PLAN_GAP][0] and "2026–2027" in got[CP_PLAN_GAP][0]
+        assert got[CP_PLAN_GAP][1] == pytest.approx(abs(total - 1_000_000))
+
+
+def test_no_cp_in_the_year_the_works_end():
+    budget = [{"year": 2025, "cp_planned": 500_000.0}, {"year": 2026, "cp_planned": 500_000.0}]
+    got = kinds(_row(forecast_end=date(2027, 2, 28)), budget=budget)
+    assert got[CP_MISSING] == ("Aucun CP prévu en 2027 alors que la fin prévisionnelle est le 28/02/2027 : "
+                               f"{eur(600_000)} restent à mandater sur l'AP ; inscrire les CP correspondants.", 600_000)
+    assert CP_MISSING not in kinds(_row(forecast_end=date(2027, 2, 28)),
+                                   budget=budget + [{"year": 2027, "cp_planned": 1.0}])
+    assert CP_MISSING not in kinds(_row(forecast_end=date(2027, 2, 28), paid_total=1_000_000.0), budget=budget)
+    assert CP_MISSING not in kinds(_row(forecast_end=date(2026, 12, 31)), budget=budget)
+
+
+@pytest.mark.parametrize("end,expected", [
+    (date(2027, 1, 1), None),                                                        # on the day: in time
+    (date(2027, 1, 2), "demander la prorogation de 2 ans (jusqu'au 01/01/2029)"),
+    (date(2029, 1, 1), "demander la prorogation de 2 ans (jusqu'au 01/01/2029)"),
+    (date(2029, 1, 2), "même prorogée (01/01/2029)")])
+def test_completion_deadline_before_the_forecast_end(end, expected):
+    sub = {"funder": "État - DSIL", "notified": 400_000.0, "received": 30_000.0,
+           "start_deadline": date(2024, 6, 1), "completion_deadline": date(2027, 1, 1)}
+    got = kinds(_row(forecast_end=end), subsidies=[sub])
+    if expected is None:
+        assert SUBSIDY_DEADLINE not in got
+    else:
+        msg, amount = got[SUBSIDY_DEADLINE]
+        assert expected in msg and amount == 370_000 and f"{eur(370_000)} restant à percevoir" in msg
+
+
+def test_start_deadline_before_the_planned_start_and_lapsed_deadlines_left_to_the_storm_rule():
+    sub = {"funder": "État - DETR", "notified": 100_000.0, "received": None,
+           "start_deadline": date(2027, 3, 1), "completion_deadline": date(2031, 3, 1)}
+    got = kinds(_row(start=date(2027, 4, 1), forecast_end=date(2028, 6, 30)), subsidies=[sub])
+    assert "prorogation d'un an (jusqu'au 01/03/2028)" in got[SUBSIDY_DEADLINE][0]
+    lapsed = {**sub, "start_deadline": date(2026, 1, 1)}
+    assert SUBSIDY_DEADLINE not in kinds(_row(start=date(2027, 4, 1)), subsidies=[lapsed])
+    assert kinds(_row(phase="Clos", start=date(2027, 4, 1)), subsidies=[sub]) == {}
+
+
+# --- the sample, through the emulator -------------------------------------------------------
+@pytest.fixture(scope="module")
+def sample():
+    return generate(40)
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory, sample):
+    srv = start()
+    try:
+        seeded(srv)
+        pf, *_ = build_portfolio(config(srv, tmp_path_factory.mktemp("d")), as_of=AS_OF)
+    finally:
+        srv.stop()
+    previous = snapshot(pf)
+    previous["PPI-2024-002"] = {**previous["PPI-2024-002"], "weather": "Nuageux", "alerts": [],
+                                "decisions": "Valider le DCE.\nAutoriser la consultation."}
+    last = date(2026, 10, 27)
+    syn = render_portfolio(pf, template_path=TEMPLATES / "synthese_portefeuille.docx", collectivite="Belcourt",
+                           copil_date=AS_OF, previous=previous, previous_date=last)
+    proj = {code: render_project(pf, code, template_path=TEMPLATES / "rapport_copil.docx", collectivite="Belcourt",
+                                 copil_date=AS_OF, previous=previous.get(code), previous_date=last)
+            for code in ("PPI-2024-002", "PPI-2024-003")}
+    return pf, Document(io.BytesIO(syn)), {k: Document(io.BytesIO(v)) for k, v in proj.items()}
+
+
+def _tables(doc, first: str, second: str | None = None):
+    return [[[c.text for c in r.cells] for r in t.rows] for t in doc.tables
+            if t.rows[0].cells[0].text == first and (second is None or t.rows[0].cells[1].text == second)]
+
+
+def _paras(doc) -> list[str]:
+    return [p.text for p in doc.paragraphs]
+
+
+def _idx(sample, code):
+    return next(i for i, p in enumerate(sample.lists["projects"]) if p["code"] == code)
+
+
+def _children(sample, key, code):
+    parent = _idx(sample, code) + 1
+    return [r for r in sample.lists[key] if r.get("project") == parent]
+
+
+def test_sample_shows_every_forward_alert(reports, sample):
+    pf, *_ = reports
+    got = {f["kind"] for fs in pf.projects["forecasts"] for f in fs}
+    assert got >= {AP_SHORTFALL, CP_UNSPENT, CP_PLAN_GAP, CP_MISSING, SUBSIDY_DEADLINE}
+    # the media library whose last CP was cut by 30 % (FIXED[9]): AP minus the CP typed
+    code = sample.lists["projects"][9]["code"]
+    ap = parse_amount(sample.lists["projects"][9]["ap_voted"])[0]
+    cps = sum(b["cp_planned"] for b in _children(sample, "budget", code))
+    msg = next(f for f in pf.projects.loc[code, "forecasts"] if f["kind"] == CP_PLAN_GAP)["message"]
+    assert FIXED[9]["cp_short"] and f"{eur(ap - cps)} à inscrire dans l'échéancier des CP" in msg
+    # the four-year school renovation (FIXED[14]): DSIL completion due start + 4 years
+    code = sample.lists["projects"][14]["code"]
+    sub = next(s for s in _children(sample, "subsidies", code) if s["funder"] == "État - DSIL")
+    fe = parse_date(sample.lists["projects"][14]["forecast_end"], "Europe/Paris")[0]
+    msg = next(f for f in pf.projects.loc[code, "forecasts"] if f["kind"] == SUBSIDY_DEADLINE)["message"]
+    assert (f"achèvement exigé avant le 01/01/2027, fin prévisionnelle le {fe:%d/%m/%Y} ; "
+            f"{eur(sub['notified'] - sub['received'])} restant à percevoir menacés : demander la prorogation de "
+            "2 ans (jusqu'au 01/01/2029)") in msg
+
+
+def test_page_one_of_the_synthesis(reports, sample):
+    pf, syn, _ = reports
+    paras = _paras(syn)
+    assert paras.index("Décisions à prendre") < paras.index("Météo du portefeuille")
+    heading = next(p for p in syn.paragraphs if p.text == "Météo du portefeuille")
+    assert heading.paragraph_format.page_break_before      # page 1 is the summary, alone
+    # decisions: soonest deadline first, from the lists
+    typed = [(p["decision_deadline"], p["code"]) for p in sample.lists["projects"]
+             if p.get("decisions") and p.get("decision_deadline")]
+    first = min(typed)
+    decisions = _tables(syn, "Échéance", "Projet")[0]
+    assert decisions[1][0] == first[0].strftime("%d/%m/%Y") and decisions[1][1].startswith(first[1])
+    assert len(decisions) == 1 + 6
+    # most exposed: the avenue de la Gare, 2 225 000 € paid for 40 %: 5 563 000 € at completion,
+    # 3 063 000 € missing, and 275 000 € with no CP in 2027
+    exposed = _tables(syn, "Projet", "Météo")[0]
+    assert exposed[1][0].startswith("PPI-2024-002") and exposed[1][3] == eur(3_063_000 + 275_000)
+    assert "AP probablement insuffisante" in exposed[1][4]
+    # what changed, dated
+    since = paras.index("Depuis le COPIL du 27 octobre 2026")
+    assert "1 projet en dégradation : PPI-2024-002 (Nuageux → Orage)." in paras[since:paras.index("Messages financiers")]
+    # money: subsidies notified not yet received, summed from the lists
+    to_receive = sum(max(s["notified"] - s["received"], 0) for s in sample.lists["subsidies"]
+                     if isinstance(s["notified"], float) and isinstance(s["received"], float))
+    money = "\n".join(paras[paras.index("Messages financiers"):])
+    assert f"Subventions notifiées non encore encaissées : {eur(to_receive)}" in money
+    assert "subvention DETR/DSIL arrive à échéance avant la fin prévue" in money
+
+
+def test_ppi_table_funders_and_calendar(reports, sample):
+    pf, syn, _ = reports
+    years = _tables(syn, "Exercice", "Opérations")[0]
+    cp_2026 = sum(b["cp_planned"] for b in sample.lists["budget"] if b["year"] == 2026.0)
+    row = next(r for r in years if r[0] == "2026")
+    assert row[2] == eur(cp_2026)
+    assert next(r for r in years if r[0] == "2027")[4] == "–"   # nothing paid in a year not begun
+    funders = _tables(syn, "Financeur", "Opérations")[0]
+    dsil = [s for s in sample.lists["subsidies"] if s["funder"] == "État - DSIL"]
+    row = next(r for r in funders if r[0] == "État - DSIL")
+    assert row[3] == eur(sum(s["notified"] for s in dsil)) and row[4] == eur(sum(s["received"] for s in dsil))
+    assert funders[-1][0] == "Total"
+    calendar = _tables(syn, "Échéance", "Financeur")[0]
+    school = sample.lists["projects"][14]["code"]
+    assert calendar[1][0] == "01/01/2027" and calendar[1][3].startswith(school)
+    assert "prorogation à demander" in calendar[1][5]
+
+
+def test_closed_operations_qpv_territories_agenda_and_findings(reports, sample):
+    pf, syn, _ = reports
+    closed = _tables(syn, "Code", "Opération")[0]
+    head = closed[0]
+    assert head[5] == "Subventions à solder" and head[6] == "DGD"
+    row = closed[1]
+    subs = _children(sample, "subsidies", row[0])
+    to_claim = sum(max(s["notified"] - s["received"], 0) for s in subs if isinstance(s["received"], float))
+    dgd = next(m for m in _children(sample, "milestones", row[0]) if m["phase"] == "DGD")
+    assert row[5] == (eur(to_claim) if to_claim else "–")
+    assert row[6] == (f"signé le {dgd['actual']:%d/%m/%Y}" if dgd["actual"] else f"prévu le {dgd['forecast']:%d/%m/%Y}")
+    # politique de la ville: the gymnase aux Hauts, and the share of the AP
+    qpv = _tables(syn, "Code", "Projet")
+    urban = next(t for t in qpv if t[0][2] == "Quartier prioritaire")
+    assert ["PPI-2024-003", "Construction d’un gymnase aux Hauts", "QPV Les Hauts – Les Tilleuls",
+            "Contrat de ville"] == urban[[r[0] for r in urban].index("PPI-2024-003")][:4]
+    inside = [p for p in sample.lists["projects"] if p.get("qpv")]
+    aps = {p["code"]: pf.projects.loc[p["code"], "ap_voted"] for p in sample.lists["projects"]
+           if p["code"] in pf.projects.index}
+    share = sum(aps[p["code"]] for p in inside if aps.get(p["code"]) == aps.get(p["code"])) / \
+        sum(v for v in aps.values() if v == v)
+    summary = next(p for p in _paras(syn) if "en quartier prioritaire" in p)
+    assert f"soit {round(share * 100)}{NB}% de l’investissement" in summary and f"{len(inside)} projets" in summary
+    # the territory sheet of Les Hauts lists the gymnase with its QPV mark and next milestone
+    sheets = [t for t in _tables(syn, "Code", "Projet") if t[0][4] == "QPV"]
+    row = next(r for t in sheets for r in t if r[0] == "PPI-2024-003")
+    assert row[4] == "QPV" and row[5] == "APS validé (31/01/2027)"
+    agenda = _tables(syn, "Date", "Événement")[0]
+    assert ["31/01/2027", "APS validé", "PPI-2024-003 – Construction d’un gymnase aux Hauts",
+            "M. Hugo Vasseur, adjoint aux sports", "Les Hauts"] in agenda
+    horizon = AS_OF + timedelta(days=92)
+    assert all(AS_OF <= date(int(r[0][6:]), int(r[0][3:5]), int(r[0][:2])) <= horizon for r in agenda[1:])
+    # findings by project manager, each with a link to the item
+    bad = next(p for p in sample.lists["projects"] if p["progress"] == "120 %")
+    heading = next(p.text for p in syn.paragraphs if p.text.startswith(bad["manager"]["title"] + " – "))
+    assert "anomalie" in heading
+    xml = syn.part.rels
+    assert any("DispForm.aspx?ID=" in r.target_ref for r in xml.values() if r.is_external)
+
+
+def test_page_one_of_a_project_report(reports):
+    _, _, proj = reports
+    doc = proj["PPI-2024-002"]
+    paras = _paras(doc)
+    assert paras.index("L’essentiel") < paras.index("Décisions attendues (échéance : 08/12/2026)") \
+        < paras.index("Motifs de la météo") < paras.index("À anticiper") < paras.index("Identité du projet")
+    assert next(p for p in doc.paragraphs if p.text == "Identité du projet").paragraph_format.page_break_before
+    assert "livraison repoussée de 4 mois (31/10/2026 → 28/02/2027)" in paras
+    ahead = paras[paras.index("À anticiper") + 1:paras.index("Alertes")]
+    assert any("AP probablement insuffisante" in p and "environ 5\u202f563\u202f000\u00a0€" in p for p in ahead)
+    assert any(p.startswith("Aucun CP prévu en 2027") for p in ahead)
+    # the previous COPIL's decisions and their follow-up
+    prev = paras.index("Décisions du précédent COPIL et leur suivi")
+    assert paras[prev + 1:prev + 3] == ["Valider le DCE.", "Autoriser la consultation."]
+    subs = _tables(doc, "Financeur")[0]
+    assert subs[0][4] == "Reste à percevoir" and subs[-1][:5] == ["Total", eur(1_000_000), eur(900_000), eur(250_000),
+                                                                  eur(650_000)]
+    risks = _tables(doc, "Risque")[0]
+    assert risks[1][3:5] == ["Service juridique", "10/11/2026 (dépassée)"]
+
+
+def test_identity_and_qpv_in_the_project_report(reports):
+    _, _, proj = reports
+    kv = {r.cells[0].text: r.cells[1].text for t in proj["PPI-2024-003"].tables if len(t.columns) == 2 for r in t.rows}
+    assert kv["Quartier prioritaire"] == "QPV Les Hauts – Les Tilleuls (Contrat de ville)"
+    assert kv["Programme"] == "Plan équipements sportifs 2022-2028" and kv["Délibération de l’AP"] == "14/12/2025"
+    assert kv["Objectif"].startswith("Offrir aux collèges")
+
+
+def test_a_site_from_before_the_new_columns_runs_and_upgrade_adds_them(emulator, tmp_path, caplog):
+    from connector.provision import init_site
+    from connector.sp import SharePointSite
+    site = seeded(emulator, 4)
+    lst = site.list_by_title("Projets")
+    for title in ("Quartier prioritaire (QPV)", "Politique de la ville", "Échéance des décisions"):
+        lst.fields.pop(lst.field_by_title(title).internal_name)
+    summary = run_sync(config(emulator, tmp_path), as_of=AS_OF)
+    assert summary.exit_code == 0 and summary.written == 4
+    assert "« Quartier prioritaire (QPV) » absente" in caplog.text and "copil init-site --upgrade" in caplog.text
+    manage = config(emulator, tmp_path, role="manage")
+    init_site(SharePointSite.from_config(manage), manage, upgrade=True)
+    assert lst.field_by_title("Quartier prioritaire (QPV)").kind == "Text"
+    assert lst.field_by_title("Politique de la ville").choices == ("Contrat de ville", "NPNRU")
