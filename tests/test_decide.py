@@ -314,3 +314,25 @@ def test_a_site_from_before_the_new_columns_runs_and_upgrade_adds_them(emulator,
     init_site(SharePointSite.from_config(manage), manage, upgrade=True)
     assert lst.field_by_title("Quartier prioritaire (QPV)").kind == "Text"
     assert lst.field_by_title("Politique de la ville").choices == ("Contrat de ville", "NPNRU")
+
+
+@pytest.mark.pdf
+@pytest.mark.skipif(not (__import__("shutil").which("soffice") and __import__("shutil").which("pdftotext")),
+                    reason="LibreOffice or poppler-utils absent (make render-tools installs them)")
+def test_page_one_holds_the_whole_summary_when_printed(reports, tmp_path):
+    """Read from the PDF: the synthesis' page 1 ends with its last money message (with a
+    previous COPIL, so the changes are there too) and a project's page 1 with its changes."""
+    import re
+    from jobs.render import page_texts, to_pdf
+    pf, syn, proj = reports
+    paths = []
+    for name, doc in (("syn", syn), ("proj", proj["PPI-2024-002"])):
+        doc.save(tmp_path / f"{name}.docx")
+        paths.append(tmp_path / f"{name}.docx")
+    syn_pdf, proj_pdf = to_pdf(paths, tmp_path / "pdf")
+    flat = lambda s: re.sub(r"\s+", " ", s.replace("\u202f", " ").replace("\u00a0", " "))  # noqa: E731
+    pages = [flat(p) for p in page_texts(syn_pdf)]
+    assert "Messages financiers" in pages[0] and "demander les prorogations" in pages[0], pages[0][-400:]
+    assert "Météo du portefeuille" in pages[1][:200]
+    pages = [flat(p) for p in page_texts(proj_pdf)]
+    assert "Évolutions depuis le COPIL du 27 octobre 2026" in pages[0] and "Identité du projet" in pages[1][:200]
