@@ -634,6 +634,37 @@ class SharePointSite:
             self._folders.update("/".join(parts[:i]).lower() for i in range(2, len(parts) + 1))
             self._assumed_folders = True
 
+    def ensure_folders(self, library: str, paths) -> None:
+        """Create the folders many reports go to in $batch requests, parents first, one level
+        at a time: a first night over 1,000 projects sends about 11 requests instead of 1,000.
+        Creating a folder that exists is harmless; one a batch could not create is created
+        alone at upload (`ensure_folder`)."""
+        info = self.list_info(library)
+        wanted: set[str] = set()
+        for path in paths:
+            url = info.root_url
+            for part in [p for p in str(path).strip("/").split("/") if p]:
+                url = f"{url}/{part}"
+                wanted.add(url)
+        missing = [u for u in wanted if u.lower() not in self._folders]
+        for depth in sorted({u.count("/") for u in missing}):
+            level = sorted(u for u in missing if u.count("/") == depth)
+            for start in range(0, len(level), self.batch_size):
+                queued = []
+                for url in level[start:start + self.batch_size]:
+                    parent, name = url.rsplit("/", 1)
+                    self.ctx.web.get_folder_by_server_relative_path(parent).folders.add(name)
+                    queued.append((url, self.ctx.last_query))
+                try:
+                    with self.ctx.collect_batch_failures() as failures:
+                        self.ctx.execute_batch(items_per_batch=self.batch_size)
+                except (ClientRequestException, req_exc.RequestException) as e:
+                    self._drop_pending()
+                    log.info("création groupée des dossiers interrompue (%s) : création un par un au dépôt", _short(e))
+                    return
+                failed = {id(q) for q, _ in failures}
+                self._folders.update(url.lower() for url, q in queued if id(q) not in failed)
+
     def ensure_folder(self, library: str, path: str) -> str:
         info = self.list_info(library)
         url = info.root_url

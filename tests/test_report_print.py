@@ -88,6 +88,10 @@ def test_reports_carry_their_metadata_set_in_batches(demo):
     assert "op:validate.POST" not in first_run_routes                   # never one request per file
     # the projects' columns, the files' metadata, then each project's link to its report
     assert first_run_routes["batch:op:validate.POST"] == 40 + 41 + 40
+    # the folders too, parents first: « 2026 », then the 40 projects' and « Synthèse »
+    assert first_run_routes["batch:op:folderadd.POST"] == 1 + 40 + 1 and "op:folderadd.POST" not in first_run_routes
+    folders = {k for k in site.folders if k.startswith("/sites/projets/rapports copil/2026/")}
+    assert len(folders) == 41 and all(any(f.startswith(k + "/") for f in site.files) for k in folders)
 
 
 def test_the_checks_catch_what_the_first_tranche_printed(tmp_path):

@@ -202,6 +202,14 @@ def publish_reports(site, portfolio, *, reports_cfg: ReportsConfig, collectivite
             summary.errors.append(f"rapport du projet {code} : {type(e).__name__} : {e}")
             if progress:
                 progress(1)
+    if not out_dir and len(jobs) >= FIELDS_BATCH_MIN:   # many new reports: their folders in $batches
+        try:
+            site.ensure_folders(reports_cfg.library, [plans[code][0] for code, _ in jobs]
+                                + [reports_cfg.portfolio_folder.format(year=year, code="", direction="")])
+        except ConfigError:
+            raise
+        except Exception as e:   # created one by one at upload instead
+            log.info("dossiers des rapports non créés par lots : %s", e)
     for code, data, error in rendered(jobs, portfolio=portfolio, template=project_tpl, copil_date=copil_date,
                                       workers=worker_count(workers if workers is not None else reports_cfg.workers)):
         try:
