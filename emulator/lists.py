@@ -162,6 +162,7 @@ def list_json(ctx, lst: SPList) -> dict:
     return {"__metadata": meta(uri, "SP.List", etag=f'"{len(lst.fields)}"'),
             "Id": lst.id, "Title": lst.title, "BaseTemplate": lst.base_template,
             "BaseType": 1 if lst.is_library else 0, "ItemCount": len(lst.items),
+            "Description": lst.description,
             "ListItemEntityTypeFullName": lst.entity_type, "EntityTypeName": lst.entity_type[8:],
             "Created": iso(lst.created), "Hidden": False, "EnableVersioning": True,
             "ParentWebUrl": ctx.site.path,
@@ -170,17 +171,49 @@ def list_json(ctx, lst: SPList) -> dict:
 
 
 def select_props(d: dict, select: str | None) -> dict:
-    """Apply a $select to an entity (not items: those have their own rules)."""
+    """Apply a $select to an entity (not items: those have their own rules), `Nav/Prop` on an
+    expanded property included. A property the type does not have is a 400, as in SharePoint,
+    never an empty entity."""
     if not select:
         return d
-    wanted = {s.strip().lower() for s in select.split(",") if s.strip()}
-    return {k: v for k, v in d.items() if k == "__metadata" or k.lower() in wanted}
+    names = [s.strip() for s in select.split(",") if s.strip()]
+    known = {k.lower(): k for k in d}
+    keep, inner = set(), {}
+    for name in names:
+        head, _, rest = name.partition("/")
+        if head == "*":
+            keep |= set(known)
+            continue
+        if head.lower() not in known:
+            raise errors.bad_request(f"The property '{head}' does not exist on type "
+                                     f"'{d.get('__metadata', {}).get('type', 'SP.Entity')}'. Make sure to only use "
+                                     "property names that are defined by the type.")
+        keep.add(head.lower())
+        if rest:
+            inner.setdefault(head.lower(), []).append(rest)
+    out = {}
+    for k, v in d.items():
+        if k == "__metadata" or k.lower() in keep:
+            sub = inner.get(k.lower())
+            out[k] = select_props(v, ",".join(sub)) if sub and isinstance(v, dict) and "__metadata" in v else v
+    return out
+
+
+def expanded_list(ctx, lst: SPList) -> dict:
+    """A list as GET returns it, with `$expand=RootFolder` (and `$select`) applied."""
+    d = list_json(ctx, lst)
+    expand = {e.strip().lower() for e in (ctx.query.get("$expand") or "").split(",") if e.strip()}
+    if "rootfolder" in expand:
+        from emulator.libraries import folder_json
+        d["RootFolder"] = folder_json(ctx, ctx.site.folder(lst.root_url))
+    for name in expand - {"rootfolder"}:
+        raise errors.not_implemented("GET", f"$expand={name} on a list")
+    return select_props(d, ctx.query.get("$select"))
 
 
 @handler("lists", "GET")
 def lists_get(ctx, t):
-    return collection([select_props(list_json(ctx, lst), ctx.query.get("$select"))
-                       for lst in ctx.site.lists.values()])
+    return collection([expanded_list(ctx, lst) for lst in ctx.site.lists.values()])
 
 
 @handler("lists", "POST", role="manage")
@@ -190,12 +223,13 @@ def lists_add(ctx, t):
     if not title:
         raise errors.bad_request("The list title is required.")
     lst = ctx.site.create_list(str(title), int(body.get("BaseTemplate", 100)))
+    lst.description = str(body.get("Description") or "")
     return Response(201, entity(list_json(ctx, lst)))
 
 
 @handler("list", "GET")
 def list_get(ctx, t):
-    return entity(select_props(list_json(ctx, t.obj), ctx.query.get("$select")))
+    return entity(expanded_list(ctx, t.obj))
 
 
 @handler("list", "DELETE", role="manage")
@@ -207,8 +241,13 @@ def list_delete(ctx, t):
 @handler("list", "MERGE", role="manage")
 def list_merge(ctx, t):
     body = ctx.json()
+    unknown = sorted(k for k in body if k not in ("__metadata", "Title", "Description"))
+    if unknown:   # never look saved while dropping it
+        raise errors.not_implemented("MERGE", f"list properties {', '.join(unknown)}")
     if "Title" in body:
         t.obj.title = str(body["Title"])
+    if "Description" in body:
+        t.obj.description = str(body["Description"] or "")
     return Response(204, None)
 
 

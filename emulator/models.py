@@ -152,6 +152,7 @@ class SPList:
         self.site = site
         self.id = new_guid()
         self.title = title
+        self.description = ""
         self.base_template = base_template
         self.created = now()
         url_name = "".join(c for c in title if c not in '"*:<>?/\\|#%').strip().rstrip(".") or "List"
@@ -169,8 +170,9 @@ class SPList:
         self.views: dict[str, View] = {}
         self._default_view(site)
 
-    def __setstate__(self, state):   # sites saved before views existed
+    def __setstate__(self, state):   # sites saved before views (or descriptions) existed
         self.__dict__.update(state)
+        self.__dict__.setdefault("description", "")
         if "views" not in state:
             self.views = {}
             self._default_view(self.site)

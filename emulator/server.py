@@ -10,9 +10,9 @@ import threading
 import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote, unquote_plus, urlsplit
 
-from emulator import auth, errors, routing
+from emulator import auth, errors, responses, routing
 from emulator.faults import Drop, FaultConfig, Faults
 from emulator.models import Backend
 from emulator.responses import Response, dumps
@@ -68,7 +68,8 @@ def parse_query(qs: str) -> dict:
         if not part:
             continue
         k, _, v = part.partition("=")
-        out[unquote(k)] = unquote(v)
+        # a query string reads « + » as a space (URLSearchParams, PnPjs), as SharePoint does
+        out[unquote_plus(k)] = unquote_plus(v)
     return out
 
 
@@ -193,9 +194,9 @@ class EmulatorServer:
                 result = fn(ctx, target)
             if not isinstance(result, Response):
                 result = Response(200, result)
-            return result, route
+            return responses.shape(result, headers.get("accept"), f"http://{host}/sites/{site_name}/_api"), route
         except errors.SPError as e:
-            return Response(e.status, e.body(), dict(e.headers)), route
+            return responses.shape(Response(e.status, e.body(), dict(e.headers)), headers.get("accept")), route
 
 
 def _make_handler(server: EmulatorServer):
@@ -254,7 +255,7 @@ def _make_handler(server: EmulatorServer):
                     pass
                 return
             except errors.SPError as e:
-                resp = Response(e.status, e.body(), dict(e.headers))
+                resp = responses.shape(Response(e.status, e.body(), dict(e.headers)), headers.get("accept"))
             except Exception as e:  # a bug in the emulator must still answer like a server
                 resp = Response(500, errors.server_error(f"Emulator error: {type(e).__name__}: {e}").body())
             # counted before answering, so a client that reads the stats right after sees it
