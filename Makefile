@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-all bench bench-quick robustness render render-tools clean install
+.PHONY: demo test test-all bench bench-quick robustness render render-tools clean install conformance
 
 install: $(STAMP)
 
@@ -44,6 +44,10 @@ bench: $(STAMP)
 # The 100- and 1,000-project sizes only (a few minutes).
 bench-quick: $(STAMP)
 	$(PY) bench/nightly.py --quick
+
+# PnPjs 4 on Node against `copil emulator` (skips, saying so, without Node.js/npm).
+conformance: $(STAMP)
+	$(PY) conformance/run.py
 
 # LibreOffice (Writer, no GUI), poppler and the Calibri-metric font, from the system's packages.
 RENDER_PACKAGES := libreoffice-writer-nogui poppler-utils fonts-crosextra-carlito fonts-dejavu-core

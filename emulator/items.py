@@ -359,12 +359,22 @@ def validate_update(ctx, t):
     item: Item = t.obj
     conditions.check_if_match(ctx.headers, item.etag)   # an edit since the caller read it: 412
     body = ctx.json()
+    results, new_values, modified, editor, failed = _form(ctx, lst, body, item.id)
+    if not failed:
+        lst.update_item(item, new_values, ctx.user.id, new_version=not bool(body.get("bNewDocumentUpdate")),
+                        modified=modified, editor_override=editor)
+    return entity({"ValidateUpdateListItem": {"__metadata": {"type": "Collection(SP.ListItemFormUpdateValue)"},
+                                              "results": results}})
+
+
+def _form(ctx, lst: SPList, body: dict, item_id: int | None):
+    """formValues of ValidateUpdateListItem / AddValidateUpdateItemUsingPath: one result per
+    field, SharePoint's French messages, and the values to store when none failed."""
     form = body.get("formValues")
     if isinstance(form, dict):
         form = form.get("results", [])
     if not isinstance(form, list):
         raise errors.bad_request("formValues is required.")
-    system = bool(body.get("bNewDocumentUpdate"))
     utc = bool(body.get("datesInUTC"))
     results, new_values = [], {}
     modified = editor = None
@@ -372,7 +382,7 @@ def validate_update(ctx, t):
     for fv in form:
         name, raw = fv.get("FieldName"), fv.get("FieldValue")
         res = {"__metadata": {"type": "SP.ListItemFormUpdateValue"}, "ErrorCode": 0, "ErrorMessage": None,
-               "FieldName": name, "FieldValue": raw, "HasException": False, "ItemId": item.id}
+               "FieldName": name, "FieldValue": raw, "HasException": False, "ItemId": item_id or 0}
         f = lst.field(str(name), missing_ok=True) if name else None
         try:
             if f is None:
@@ -389,11 +399,31 @@ def validate_update(ctx, t):
             failed = True
             res.update(HasException=True, ErrorCode=-2146232832, ErrorMessage=str(e))
         results.append(res)
+    return results, new_values, modified, editor, failed
+
+
+@nav("list", "addvalidateupdateitemusingpath")
+def _add_validate(t, seg):
+    return Target("op:addvalidate", t.obj, t)
+
+
+@handler("op:addvalidate", "POST", role="write")
+def add_validate_update(ctx, t):
+    """Create an item from form values (PnPjs `items.addValidateUpdateItemUsingPath`): nothing
+    is created when a value is refused; on success the results end with the new item's Id."""
+    lst: SPList = t.obj
+    if lst.is_library:
+        raise errors.not_implemented("POST", "AddValidateUpdateItemUsingPath on a document library")
+    body = ctx.json()
+    results, new_values, _, _, failed = _form(ctx, lst, body, None)
     if not failed:
-        lst.update_item(item, new_values, ctx.user.id, new_version=not system,
-                        modified=modified, editor_override=editor)
-    return entity({"ValidateUpdateListItem": {"__metadata": {"type": "Collection(SP.ListItemFormUpdateValue)"},
-                                              "results": results}})
+        item = lst.add_item(new_values, ctx.user.id)
+        for r in results:
+            r["ItemId"] = item.id
+        results.append({"__metadata": {"type": "SP.ListItemFormUpdateValue"}, "ErrorCode": 0, "ErrorMessage": None,
+                        "FieldName": "Id", "FieldValue": str(item.id), "HasException": False, "ItemId": item.id})
+    return entity({"AddValidateUpdateItemUsingPath": {
+        "__metadata": {"type": "Collection(SP.ListItemFormUpdateValue)"}, "results": results}})
 
 
 # -- versions -----------------------------------------------------------------

@@ -75,9 +75,27 @@ def _file_add(t, seg):
                                            "overwrite": bool(seg.arg("overwrite", default=False))})
 
 
+@nav("files", "addusingpath")
+def _file_add_using_path(t, seg):
+    """PnPjs v4 adds every file (and starts chunked uploads) this way."""
+    return Target("op:fileadd", t.obj, t, {"url": seg.arg("decodedurl") or seg.arg(),
+                                           "overwrite": bool(seg.arg("overwrite", default=False))})
+
+
 @nav("folders", "add")
 def _folder_add(t, seg):
     return Target("op:folderadd", t.obj, t, {"name": seg.arg()})
+
+
+@nav("folders", "addusingpath")
+@nav("webfolders", "addusingpath")
+def _folder_add_using_path(t, seg):
+    return Target("op:folderadd", t.obj, t, {"name": seg.arg("decodedurl") or seg.arg()})
+
+
+@nav("folder", "addsubfolderusingpath")
+def _sub_folder_add(t, seg):
+    return Target("op:subfolderadd", t.obj, t, {"name": seg.arg("decodedurl") or seg.arg()})
 
 
 def _item_target(t, site, url):
@@ -211,10 +229,19 @@ def folder_add(ctx, t):
     if not name:
         raise errors.bad_request("The folder name is required.")
     url = str(name)
-    if url.startswith("/"):   # a full server-relative path
+    if url.startswith("/") or t.obj is None:   # a full server-relative path (web/folders)
         lib = ctx.site.library_for(url)
         return entity(folder_json(ctx, _add_folder_path(ctx, lib.root_url, url[len(lib.root_url):])))
     return entity(folder_json(ctx, _add_folder_path(ctx, t.obj.url, url)))
+
+
+@handler("op:subfolderadd", "POST", role="write")
+def sub_folder_add(ctx, t):
+    if not t.extra["name"]:   # PnPjs: the path in the body, {"leafPath": {"DecodedUrl": "…"}}
+        leaf = (ctx.json() or {}).get("leafPath") or {}
+        t.extra["name"] = leaf.get("DecodedUrl") if isinstance(leaf, dict) else None
+    folder_add(ctx, t)
+    return Response(200, None)   # a void method
 
 
 @handler("folders", "POST", role="write")

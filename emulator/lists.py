@@ -52,7 +52,7 @@ def web_json(ctx) -> dict:
 
 @handler("web", "GET")
 def web_get(ctx, t):
-    return entity(web_json(ctx))
+    return entity(select_props(web_json(ctx), ctx.query.get("$select")))
 
 
 # -- regional settings ------------------------------------------------------------

@@ -99,3 +99,28 @@ def test_list_description_is_kept_on_create_and_merge(emulator):
               json={"__metadata": {"type": "SP.List"}, "EnableFolderCreation": True},
               headers={"X-HTTP-Method": "MERGE", "Content-Type": "application/json;odata=verbose"})
     assert r.status_code == 501 and "EnableFolderCreation" in r.text   # never looks saved while dropped
+
+
+def test_recycle_an_item_and_a_file_then_restore(emulator):
+    lst = _list_with_items(emulator, 2)
+    path = "web/lists/GetByTitle('Test%20liste%20PnP')"
+    r = _http(emulator, "POST", path + "/items(1)/recycle()", accept=NOMETA)
+    assert r.status_code == 200, r.text
+    bin_id = r.json()["value"]
+    assert 1 not in lst.items
+    entries = _http(emulator, "GET", "web/RecycleBin", accept=NOMETA).json()["value"]
+    assert [(e["Id"], e["Title"], e["ItemType"]) for e in entries] == [(bin_id, "élément 1", 1)]
+    assert _http(emulator, "POST", f"web/RecycleBin('{bin_id}')/restore()").status_code == 200
+    assert lst.items[1].values["Title"] == "élément 1"
+    assert _http(emulator, "GET", "web/RecycleBin", accept=NOMETA).json()["value"] == []
+    # a file goes with its item, and comes back
+    site = emulator.backend.ensure_site("projets")
+    lib = site.create_list("Pièces", 101)
+    site.add_file("Pièces", "", "note.txt", b"bonjour")
+    r = _http(emulator, "POST", "web/GetFileByServerRelativePath(decodedurl='/sites/projets/Pi%C3%A8ces/note.txt')"
+              "/recycle()", accept=NOMETA)
+    assert r.status_code == 200 and not lib.items
+    assert _http(emulator, "GET", "web/GetFileByServerRelativePath(decodedurl='/sites/projets/Pi%C3%A8ces/note.txt')"
+                 ).status_code == 404
+    _http(emulator, "POST", f"web/RecycleBin('{r.json()['value']}')/restore()")
+    assert site.file("/sites/projets/Pièces/note.txt").content == b"bonjour" and len(lib.items) == 1
