@@ -143,6 +143,29 @@ await check("files: addChunked", async () => {
   assert(back.length === data.length && back[12345] === data[12345], `length ${back.length}`);
 });
 
+await check("fieldValuesAsText and renderListDataAsStream", async () => {
+  const text = await list().items.getById(1).fieldValuesAsText();
+  assert(text.Title === "validé", JSON.stringify(text).slice(0, 200));
+  const xml = "<View><Query><OrderBy><FieldRef Name='ID'/></OrderBy></Query><ViewFields><FieldRef Name='Title'/>" +
+    "</ViewFields><RowLimit>2</RowLimit></View>";
+  const data = await list().renderListDataAsStream({ ViewXml: xml, RenderOptions: 2 });
+  assert(data.Row.length === 2 && data.Row[0].Title === "validé" && data.NextHref, JSON.stringify(data).slice(0, 300));
+});
+
+await check("time zone: utcToLocalTime and localTimeToUTC", async () => {
+  const local = await sp.web.regionalSettings.timeZone.utcToLocalTime("2026-07-01T10:00:00Z");
+  assert(String(local).startsWith("2026-07-01T12:00:00"), `local ${local}`);
+  const utc = await sp.web.regionalSettings.timeZone.localTimeToUTC("2026-01-15T09:00:00");
+  assert(String(utc).startsWith("2026-01-15T08:00:00"), `utc ${utc}`);
+});
+
+await check("lists: a tasks list (template 107) with its standard fields", async () => {
+  await sp.web.lists.add("Conformité PnP tâches", "", 107);
+  const f = await sp.web.lists.getByTitle("Conformité PnP tâches").fields.getByInternalNameOrTitle("DueDate")();
+  assert(f.TypeAsString === "DateTime", JSON.stringify(f).slice(0, 200));
+  await sp.web.lists.getByTitle("Conformité PnP tâches").delete();
+});
+
 await check("regional settings and time zone", async () => {
   const rs = await sp.web.regionalSettings();
   assert(typeof rs.LocaleId === "number", JSON.stringify(rs).slice(0, 200));

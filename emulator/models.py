@@ -126,6 +126,38 @@ class File:
     uploads: dict[str, bytearray] = field(default_factory=dict)
 
 
+# Standard list templates: their own fields, created with the list (internal name, kind, English
+# and French titles, choices). Generic lists (100) and libraries (101) have only the built-ins.
+_TASK_FIELDS = (("Priority", "Choice", "Priority", "Priorité", ("(1) Élevée", "(2) Normale", "(3) Faible")),
+                ("Status", "Choice", "Task Status", "État de la tâche",
+                 ("Non commencé", "En cours", "Terminé", "Différé", "En attente")),
+                ("PercentComplete", "Number", "% Complete", "% achevé", ()),
+                ("AssignedTo", "User", "Assigned To", "Attribuée à", ()),
+                ("StartDate", "DateTime", "Start Date", "Date de début", ()),
+                ("DueDate", "DateTime", "Due Date", "Date d'échéance", ()),
+                ("Body", "Note", "Description", "Description", ()))
+TEMPLATE_FIELDS = {
+    103: (("URL", "URL", "URL", "URL", ()), ("Comments", "Note", "Notes", "Notes", ())),
+    104: (("Body", "Note", "Body", "Corps", ()), ("Expires", "DateTime", "Expires", "Expire", ())),
+    105: (("FirstName", "Text", "First Name", "Prénom", ()), ("FullName", "Text", "Full Name", "Nom complet", ()),
+          ("Email", "Text", "Email Address", "Adresse de messagerie", ()), ("Company", "Text", "Company", "Société", ()),
+          ("JobTitle", "Text", "Job Title", "Fonction", ()), ("WorkPhone", "Text", "Business Phone", "Téléphone professionnel", ()),
+          ("CellPhone", "Text", "Mobile Number", "Téléphone mobile", ()),
+          ("WorkAddress", "Note", "Address", "Adresse", ()), ("WorkCity", "Text", "City", "Ville", ())),
+    106: (("Location", "Text", "Location", "Emplacement", ()), ("EventDate", "DateTime", "Start Time", "Heure de début", ()),
+          ("EndDate", "DateTime", "End Time", "Heure de fin", ()), ("Description", "Note", "Description", "Description", ()),
+          ("fAllDayEvent", "Boolean", "All Day Event", "Événement sur une journée", ()),
+          ("fRecurrence", "Boolean", "Recurrence", "Périodicité", ())),
+    107: _TASK_FIELDS,
+    171: _TASK_FIELDS + (("Checkmark", "Boolean", "Completed", "Terminé", ()),),
+}
+
+
+def _template_fields(template: int, locale_id: int) -> list[Field]:
+    return [Field(name, fr if locale_id == 1036 else en, kind, choices=choices, builtin=True)
+            for name, kind, en, fr, choices in TEMPLATE_FIELDS.get(template, ())]
+
+
 def _builtin_fields(library: bool) -> list[Field]:
     f = [
         Field("ID", "ID", "Counter", read_only=True, builtin=True, indexed=True),
@@ -165,6 +197,7 @@ class SPList:
         url_name = self.root_url.rsplit("/", 1)[1]
         self.entity_type = names.entity_type_name(url_name, self.is_library)
         self.fields: dict[str, Field] = {f.internal_name: f for f in _builtin_fields(self.is_library)}
+        self.fields.update({f.internal_name: f for f in _template_fields(base_template, site.locale_id)})
         self.items: dict[int, Item] = {}
         self.next_id = 1
         self.views: dict[str, View] = {}
@@ -371,9 +404,10 @@ class Site:
         title = title.strip()   # SharePoint trims titles
         if not title or len(title) > 255:
             raise errors.bad_request("The list title must have 1 to 255 characters.")
-        if base_template not in (100, 101):
-            raise errors.bad_request(f"List template {base_template} is not supported by the emulator "
-                                     "(100 generic list, 101 document library).")
+        if base_template not in (100, 101) and base_template not in TEMPLATE_FIELDS:
+            raise errors.not_implemented("POST", f"a list with template {base_template} (supported: 100 generic "
+                                         "list, 101 library, 103 links, 104 announcements, 105 contacts, "
+                                         "106 events, 107 and 171 tasks)")
         if self.list_by_title(title, missing_ok=True):
             raise errors.SPError(500, "-2130575342", "Microsoft.SharePoint.SPException",
                                  "A list, survey, discussion board, or document library with the specified "

@@ -11,10 +11,10 @@ MAX_PATH = 400
 MAX_SEGMENT = 255
 
 
-def encode_internal_name(display: str) -> str:
+def encode_internal_name(display: str, limit: int | None = 32) -> str:
     """Encode a display name as SharePoint does at field creation: every character that is not
     an ASCII letter, digit or underscore becomes _xHHHH_ (UTF-16 units: an emoji is two), then
-    the result is cut to 32 chars."""
+    the result is cut to 32 chars (field names only: `limit`)."""
     out = []
     for i, ch in enumerate(display):
         if ch.isascii() and (ch.isalnum() or ch == "_") and not (i == 0 and ch.isdigit()):
@@ -22,7 +22,7 @@ def encode_internal_name(display: str) -> str:
         else:
             units = ch.encode("utf-16-be")
             out += [f"_x{int.from_bytes(units[j:j + 2], 'big'):04x}_" for j in range(0, len(units), 2)]
-    return "".join(out)[:32]
+    return "".join(out)[:limit] if limit else "".join(out)
 
 
 def check_segment(name: str, *, at_library_root: bool = False) -> None:
@@ -45,7 +45,8 @@ def check_path(server_relative_url: str) -> None:
 
 
 def entity_type_name(list_url_name: str, library: bool) -> str:
-    """ListItemEntityTypeFullName as SharePoint derives it from the list's URL name."""
-    enc = encode_internal_name(list_url_name.replace(" ", "_x0020_"))
-    enc = "".join(c if c.isalnum() or c == "_" else "" for c in enc)
+    """ListItemEntityTypeFullName as SharePoint derives it from the list's URL name: every
+    character but ASCII letters, digits and underscores encoded as _xHHHH_, never cut (the
+    32-character cut of field names made « Test liste PnP… » end in `PnP_x0020ListItem`)."""
+    enc = encode_internal_name(list_url_name, limit=None)
     return f"SP.Data.{enc[:1].upper()}{enc[1:]}{'Item' if library else 'ListItem'}"

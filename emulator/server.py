@@ -19,7 +19,7 @@ from emulator.responses import Response, dumps
 from emulator.store import Store
 
 # Route modules register themselves on import.
-from emulator import lists, items, fields, users, libraries, batch, views, recycle  # noqa: F401,E402
+from emulator import lists, items, fields, users, libraries, batch, views, recycle, listdata  # noqa: F401,E402
 
 WRITE_METHODS = {"POST", "MERGE", "PATCH", "PUT", "DELETE"}
 SYSTEM_OPTIONS = {"$select", "$filter", "$orderby", "$top", "$skip", "$skiptoken", "$expand", "$format",

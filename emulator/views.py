@@ -202,7 +202,15 @@ def get_items(ctx, t):
         raise errors.bad_request("The query parameter must be an SP.CamlQuery.")
     if q.get("ListItemCollectionPosition") or q.get("FolderServerRelativeUrl"):
         raise errors.not_implemented("POST", "GetItems with ListItemCollectionPosition or a folder")
-    query = caml.parse(q.get("ViewXml") or "")
+    rows, _ = caml_rows(ctx, lst, q.get("ViewXml") or "")
+    proj = Projection(lst, None, None)
+    return collection([proj.item(ctx, it) for it in rows])
+
+
+def caml_rows(ctx, lst: SPList, view_xml: str, *, limit: bool = True):
+    """The items a CAML `<View>` selects, in its order (RowLimit applied when `limit`), and the
+    parsed query; the list view threshold applies as to any query."""
+    query = caml.parse(view_xml)
     names = query.referenced()
     for n in names:
         if _field_for_select(lst, n) is None and n.lower() != "id":
@@ -232,7 +240,6 @@ def get_items(ctx, t):
 
     rows = [it for it in lst.items.values() if caml.matches(query, context(it))]
     rows = caml.sort(rows, query, context)
-    if query.row_limit:
+    if limit and query.row_limit:
         rows = rows[:query.row_limit]
-    proj = Projection(lst, None, None)
-    return collection([proj.item(ctx, it) for it in rows])
+    return rows, query

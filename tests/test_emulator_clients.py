@@ -124,3 +124,60 @@ def test_recycle_an_item_and_a_file_then_restore(emulator):
                  ).status_code == 404
     _http(emulator, "POST", f"web/RecycleBin('{r.json()['value']}')/restore()")
     assert site.file("/sites/projets/Pièces/note.txt").content == b"bonjour" and len(lib.items) == 1
+
+
+def test_field_values_as_text_in_the_site_locale(emulator):
+    site = emulator.backend.ensure_site("projets")
+    lst = site.create_list("Valeurs", 100)
+    num = lst.add_field("Montant", "Number")
+    when = lst.add_field("Échéance", "DateTime")
+    lst.add_item({"Title": "a", num.internal_name: 1234.5, when.internal_name: "2026-11-24T23:00:00Z"})
+    r = _http(emulator, "GET", "web/lists/GetByTitle('Valeurs')/items(1)/FieldValuesAsText", accept=NOMETA)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["Title"] == "a" and body[num.internal_name] == "1\u202f234,5"
+    assert body["OData_" + when.internal_name] == "25/11/2026 00:00"   # Paris, not UTC; OData_ as on any entity
+
+
+def test_render_list_data_as_stream_pages_a_plain_view(emulator):
+    _list_with_items(emulator, 5)
+    xml = ("<View><Query><Where><Gt><FieldRef Name='ID'/><Value Type='Counter'>1</Value></Gt></Where></Query>"
+           "<ViewFields><FieldRef Name='Title'/></ViewFields><RowLimit>2</RowLimit></View>")
+    path = "web/lists/GetByTitle('Test%20liste%20PnP')/RenderListDataAsStream"
+    first = _http(emulator, "POST", path, accept=NOMETA, json={"parameters": {"ViewXml": xml, "RenderOptions": 2}})
+    assert first.status_code == 200, first.text
+    data = first.json()
+    assert [r["Title"] for r in data["Row"]] == ["élément 2", "élément 3"] and data["FirstRow"] == 1
+    nxt = data["NextHref"].lstrip("?")
+    second = _http(emulator, "POST", path, json={"parameters": {"ViewXml": xml, "Paging": nxt}}).json()
+    assert [r["ID"] for r in second["Row"]] == ["4", "5"] and second["FirstRow"] == 3 and "NextHref" not in second
+    r = _http(emulator, "POST", path, json={"parameters": {"RenderOptions": 64}})
+    assert r.status_code == 501 and "RenderOptions=64" in r.text
+
+
+def test_utc_to_local_time_and_back(emulator):
+    base = "web/RegionalSettings/TimeZone"
+    r = _http(emulator, "GET", base + "/utcToLocalTime(@date)?@date='2026-07-01T10:00:00Z'", accept=NOMETA)
+    assert r.status_code == 200 and r.json()["value"] == "2026-07-01T12:00:00", r.text
+    r = _http(emulator, "GET", base + "/localTimeToUTC(@date)?@date='2026-01-15T09:00:00'")
+    assert r.json()["d"]["LocalTimeToUTC"] == "2026-01-15T08:00:00Z"
+
+
+def test_standard_list_templates_and_entity_type_names(emulator):
+    ctx = client(emulator)
+    for template, field in ((103, "URL"), (104, "Expires"), (105, "FirstName"), (106, "EventDate"), (107, "DueDate"),
+                            (171, "Checkmark")):
+        lst = ctx.web.lists.add(ListCreationInformation(f"Modèle {template}", None, template)).execute_query()
+        assert lst.properties["BaseTemplate"] == template
+        names = {f.properties["InternalName"] for f in lst.fields.get().execute_query()}
+        assert field in names, (template, sorted(names))
+    tasks = emulator.backend.ensure_site("projets").list_by_title("Modèle 107")
+    assert tasks.fields["Status"].title == "État de la tâche" and "En cours" in tasks.fields["Status"].choices
+    r = _http(emulator, "POST", "web/lists", json={"__metadata": {"type": "SP.List"}, "Title": "Sondage",
+                                                   "BaseTemplate": 102},
+              headers={"Content-Type": "application/json;odata=verbose"})
+    assert r.status_code == 501 and "template 102" in r.text
+    long = ctx.web.lists.add(ListCreationInformation("Test liste PnP de conformité", None, 100)).execute_query()
+    assert long.properties["ListItemEntityTypeFullName"] == \
+        "SP.Data.Test_x0020_liste_x0020_PnP_x0020_de_x0020_conformit_x00e9_ListItem"
+    long.add_item({"Title": "ajouté par le client Python"}).execute_query()   # the client uses that type name
