@@ -646,14 +646,20 @@ class SharePointSite:
             for part in [p for p in str(path).strip("/").split("/") if p]:
                 url = f"{url}/{part}"
                 wanted.add(url)
-        missing = [u for u in wanted if u.lower() not in self._folders]
+        # the client leaves spaces raw in a $batch request line, which SharePoint refuses: a
+        # folder whose path has one is created alone at upload
+        missing = [u for u in wanted if u.lower() not in self._folders and " " not in u[len(info.root_url):]]
         for depth in sorted({u.count("/") for u in missing}):
             level = sorted(u for u in missing if u.count("/") == depth)
             for start in range(0, len(level), self.batch_size):
                 queued = []
                 for url in level[start:start + self.batch_size]:
-                    parent, name = url.rsplit("/", 1)
-                    self.ctx.web.get_folder_by_server_relative_path(parent).folders.add(name)
+                    # addressed from the library's id: its title (« Rapports COPIL ») has a space
+                    parent = self.ctx.web.lists.get_by_id(info.id).root_folder
+                    *parents, name = url[len(info.root_url) + 1:].split("/")
+                    for part in parents:
+                        parent = parent.folders.get_by_url(part)
+                    parent.folders.add(name)
                     queued.append((url, self.ctx.last_query))
                 try:
                     with self.ctx.collect_batch_failures() as failures:

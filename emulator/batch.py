@@ -53,9 +53,8 @@ def parse_operations(text: str, boundary: str) -> list[dict]:
             ops.extend(parse_operations(content, inner))
             continue
         first, _, rest = content.lstrip("\r\n").partition("\n")
-        # OData's batch reader takes the URL between the first and the last space of the
-        # request line: the client leaves spaces of DecodedUrl='…' paths unencoded there
-        m = re.match(r"^(\w+) +(.+?) +HTTP/1\.[01]\s*$", first.strip())
+        # a space left unencoded in the URL breaks the request line, as on SharePoint
+        m = re.match(r"^(\w+)\s+(\S+)\s+HTTP/1\.[01]\s*$", first.strip())
         if not m:
             raise errors.bad_request("Invalid batch part: missing request line.")
         sub_headers, sub_body = _headers_and_body(rest)

@@ -61,6 +61,13 @@ def _files_by_url(t, seg):
     return Target("file", site.file(url if url.startswith("/") else f"{t.obj.url}/{url}"), t)
 
 
+@nav("folders", "getbyurl")
+def _folders_by_url(t, seg):
+    site = _site(t)
+    url = str(seg.arg())
+    return Target("folder", site.folder(url if url.startswith("/") else f"{t.obj.url}/{url}"), t)
+
+
 @nav("folder", "folders")
 def _folders(t, seg):
     folders = Target("folders", t.obj, t)

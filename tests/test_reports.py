@@ -375,3 +375,15 @@ def test_report_folders_are_created_once_and_again_if_a_person_removed_one(emula
     assert emulator.stats()["by_route"]["op:folderadd.POST"] == 2   # after a 404: the folder and its parent
     assert rs.reports_uploaded == 4 and not rs.report_errors
     assert any(k.startswith(folder + "/") for k in site.files), (folder, sorted(site.files))
+
+
+def test_report_folders_with_spaces_are_created_alone_the_others_in_batches(emulator, tmp_path):
+    """« {year}/{direction}/{code} »: a direction has spaces, which a $batch request line cannot
+    carry raw; those folders are created one by one at upload, « 2026 » and « Synthèse » in batches."""
+    site = seeded(emulator, 6)
+    cfg = config(emulator, tmp_path, reports={"enabled": True, "folder": "{year}/{direction}/{code}"})
+    rs = run_sync(cfg, as_of=AS_OF)
+    assert rs.reports_uploaded == 7 and not rs.report_errors
+    routes = emulator.stats()["by_route"]
+    assert routes["batch:op:folderadd.POST"] == 2 and routes["op:folderadd.POST"] >= 2   # « 2026 », « Synthèse »
+    assert any("/2026/direction de l'éducation/ppi-2024-001/" in k for k in site.files)
