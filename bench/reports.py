@@ -6,7 +6,9 @@ to a local folder with each worker count given.
 """
 from __future__ import annotations
 
+import cProfile
 import json
+import pstats
 import statistics
 import sys
 import time
@@ -41,6 +43,7 @@ def main(cfg_path: str, out: str, workers: list[int]) -> dict:
         each.append(t2 - t0)
         charts.append(t1 - t0)
         docs.append(t2 - t1)
+    result_profile = profile(portfolio, project_tpl, day, codes[:10])
     t0 = time.perf_counter()
     ctx = portfolio_context(portfolio, collectivite="Bench", copil_date=day, previous={})
     render(portfolio_tpl, ctx, portfolio_images(portfolio), day)
@@ -49,7 +52,8 @@ def main(cfg_path: str, out: str, workers: list[int]) -> dict:
               "report_median_s": round(statistics.median(each), 3), "report_max_s": round(max(each), 3),
               "report_median_charts_s": round(statistics.median(charts), 3),
               "report_median_document_s": round(statistics.median(docs), 3),
-              "reports_timed": len(each), "synthesis_s": round(synthesis, 2), "whole_set_s": {}}
+              "reports_timed": len(each), "synthesis_s": round(synthesis, 2), "whole_set_s": {},
+              "report_profile": result_profile}
     for n in workers:
         t0 = time.perf_counter()
         rs = publish_reports(None, portfolio, reports_cfg=cfg.reports, collectivite="Bench", copil_date=day,
@@ -59,6 +63,37 @@ def main(cfg_path: str, out: str, workers: list[int]) -> dict:
         result["whole_set_s"][str(n)] = round(time.perf_counter() - t0, 1)
         result["reports"] = rs.uploaded
     return result
+
+
+# Where a project report's time goes: the functions with the most cumulative time, as shares
+# of the whole (nested: a share includes its callees), over a few reports.
+PROFILED = (("connector/reports/context.py", "project_context", "contexte (textes français)"),
+            ("connector/reports/charts.py", "timeline_chart", "graphique des jalons"),
+            ("connector/reports/charts.py", "budget_chart", "graphique des CP"),
+            ("connector/reports/charts.py", "_png", "…dont dessin et PNG des graphiques (savefig)"),
+            ("matplotlib/figure.py", "draw", "…dont tracé matplotlib (Figure.draw)"),
+            ("matplotlib/text.py", "_get_layout", "…dont mise en page des textes matplotlib"),
+            ("docxtpl/template.py", "render", "document Word (docxtpl)"),
+            ("connector/reports/document.py", "finish", "…dont finitions (propriétés, langue, lignes)"),
+            ("docx/opc/package.py", "save", "…dont écriture du .docx"))
+
+
+def profile(portfolio, template, day, codes) -> list[dict]:
+    prof = cProfile.Profile()
+    prof.enable()
+    for code in codes:
+        ctx = project_context(portfolio, code, collectivite="Bench", copil_date=day, previous=None)
+        render(template, ctx, project_images(portfolio, code), day)
+    prof.disable()
+    stats = pstats.Stats(prof).stats
+    total = sum(tt for (_, _, _), (_, _, tt, _, _) in stats.items())
+    out = []
+    for suffix, name, label in PROFILED:
+        cum = sum(ct for (fname, _, fn), (_, _, _, ct, _) in stats.items()
+                  if fn == name and fname.replace("\\", "/").endswith(suffix))
+        out.append({"what": label, "share": round(cum / total, 3) if total else 0.0,
+                    "ms_per_report": round(cum / max(len(codes), 1) * 1000, 1)})
+    return out
 
 
 if __name__ == "__main__":
