@@ -128,6 +128,8 @@ def minimum(counts: dict[str, int], written: int, uploaded: int) -> int:
 
 
 def config_file(tmp: Path, emu: Emulator, reports: bool) -> Path:
+    # one state per emulator: a state kept from the previous size would take the new, empty site
+    # for one holding its report folders
     p = tmp / f"copil-{'reports' if reports else 'sync'}.toml"
     p.write_text(f"""[collectivite]
 name = "Ville de Belcourt-sur-Loire"
@@ -136,7 +138,7 @@ site_url = "{emu.site_url}"
 auth = "bearer"
 token_env = "COPIL_BENCH_TOKEN"
 [state]
-url = "sqlite:///{(tmp / ('state-reports.db' if reports else 'state-sync.db')).as_posix()}"
+url = "sqlite:///{(tmp / f"state-{emu.port}-{'reports' if reports else 'sync'}.db").as_posix()}"
 [reports]
 enabled = {'true' if reports else 'false'}
 """, encoding="utf-8")
