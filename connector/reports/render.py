@@ -200,8 +200,7 @@ def portfolio_images(portfolio) -> dict[str, tuple[bytes, str]]:
 
 
 def _blank(message: str) -> tuple[bytes, str]:
-    import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(6.2, 0.6))
+    fig, ax = charts.figure(6.2, 0.6)
     ax.axis("off")
     ax.text(0.5, 0.5, message, ha="center", va="center")
     return charts._png(fig), message
