@@ -153,6 +153,12 @@ def _list_by_id(t, seg):
     return Target("list", site_of(t).list_by_id(str(seg.arg())), t)
 
 
+def entity_type_name(lst: SPList) -> str:
+    """SP.Data.ProjetsListItem -> ProjetsList; SP.Data.Shared_x0020_DocumentsItem -> Shared_x0020_Documents."""
+    name = lst.entity_type[len("SP.Data."):]
+    return name[:-len("Item")] if name.endswith("Item") else name
+
+
 def site_of(t):
     return t.up("root")
 
@@ -163,7 +169,7 @@ def list_json(ctx, lst: SPList) -> dict:
             "Id": lst.id, "Title": lst.title, "BaseTemplate": lst.base_template,
             "BaseType": 1 if lst.is_library else 0, "ItemCount": len(lst.items),
             "Description": lst.description,
-            "ListItemEntityTypeFullName": lst.entity_type, "EntityTypeName": lst.entity_type[8:],
+            "ListItemEntityTypeFullName": lst.entity_type, "EntityTypeName": entity_type_name(lst),
             "Created": iso(lst.created), "Hidden": False, "EnableVersioning": True,
             "ParentWebUrl": ctx.site.path,
             "RootFolder": deferred(uri + "/RootFolder"), "Fields": deferred(uri + "/Fields"),

@@ -27,6 +27,8 @@ def _file_recycle(t, seg):
 def recycle_item(ctx, t):
     lst = t.up("items") or t.up("list")
     item = t.obj
+    if item.is_folder:   # a folder goes with everything under it: not emulated
+        raise errors.not_implemented("POST", f"/_api/…/items({item.id})/recycle (folder)")
     if item.file_url:   # an item of a library: its file goes too
         return _recycle_file(ctx, ctx.site.file(item.file_url))
     entry = {"id": new_guid(), "list_id": lst.id, "item": item, "file": None, "deleted": now(),
@@ -102,6 +104,9 @@ def restore(ctx, t):
     lst = ctx.site.lists.get(e["list_id"])
     if lst is None:
         raise errors.not_found("The list of this recycle bin item no longer exists.")
+    if e["file"] is not None and e["file"].url.lower() in ctx.site.files:
+        # a file added since at the same place: SharePoint refuses rather than replace it
+        raise errors.file_exists(e["file"].url)
     lst.items[e["item"].id] = e["item"]
     if e["file"] is not None:
         ctx.site.files[e["file"].url.lower()] = e["file"]

@@ -192,11 +192,33 @@ class EmulatorServer:
                     raise errors.forbidden()
                 ctx.route = route
                 result = fn(ctx, target)
+                if method == "GET" and query.get("$select") and target.kind not in SELECTS_ITSELF:
+                    result = _select(result, query["$select"])
             if not isinstance(result, Response):
                 result = Response(200, result)
             return responses.shape(result, headers.get("accept"), f"http://{host}/sites/{site_name}/_api"), route
         except errors.SPError as e:
             return responses.shape(Response(e.status, e.body(), dict(e.headers)), headers.get("accept")), route
+
+
+# Routes that apply $select themselves (items have their own projection rules; web, lists and
+# views already pass through lists.select_props); any other entity gets it here, so a property
+# the type does not have is a 400 everywhere, as in SharePoint.
+SELECTS_ITSELF = {"items", "item", "web", "list", "lists", "views", "view", "filevalue", "fieldvaluesastext",
+                  "op:tzconvert"}
+
+
+def _select(result, select: str):
+    if not isinstance(result, dict) or not isinstance(result.get("d"), dict):
+        return result
+    d = result["d"]
+    if isinstance(d.get("results"), list):
+        rows = [lists.select_props(r, select) if isinstance(r, dict) and "__metadata" in r else r
+                for r in d["results"]]
+        return {**result, "d": {**d, "results": rows}}
+    if "__metadata" in d:
+        return {**result, "d": lists.select_props(d, select)}
+    return result
 
 
 def _make_handler(server: EmulatorServer):

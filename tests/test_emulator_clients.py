@@ -181,3 +181,89 @@ def test_standard_list_templates_and_entity_type_names(emulator):
     assert long.properties["ListItemEntityTypeFullName"] == \
         "SP.Data.Test_x0020_liste_x0020_PnP_x0020_de_x0020_conformit_x00e9_ListItem"
     long.add_item({"Title": "ajouté par le client Python"}).execute_query()   # the client uses that type name
+
+
+def test_using_path_apis_for_files_folders_and_items(emulator):
+    site = emulator.backend.ensure_site("projets")
+    site.create_list("Pièces", 101)
+    root = "web/GetFolderByServerRelativePath(decodedurl='/sites/projets/Pi%C3%A8ces')"
+    # Folders/AddUsingPath and AddSubFolderUsingPath, names with a space, '#' and '+'
+    r = _http(emulator, "POST", "web/Folders/AddUsingPath(decodedurl='%2Fsites%2Fprojets%2FPi%C3%A8ces%2F2026%20%23+1')",
+              accept=NOMETA)
+    assert r.status_code == 200, r.text
+    assert site.folder("/sites/projets/Pièces/2026 #+1") is not None
+    r = _http(emulator, "POST", root + "/AddSubFolderUsingPath(DecodedUrl='Synthèse')", accept=NOMETA)
+    assert r.status_code == 200, r.text
+    assert site.folder("/sites/projets/Pièces/Synthèse") is not None
+    # Files/AddUsingPath: a name with '%' and '#', overwrite refused unless asked
+    add = root + "/Files/AddUsingPath(DecodedUrl='taux%2520%23final.txt',Overwrite={})"
+    r = _http(emulator, "POST", add.format("false"), accept=NOMETA, data=b"v1")
+    assert r.status_code == 200, r.text
+    assert r.json()["ServerRelativeUrl"] == "/sites/projets/Pièces/taux%20#final.txt"
+    assert _http(emulator, "POST", add.format("false"), data=b"v2").status_code == 400   # exists
+    assert _http(emulator, "POST", add.format("true"), data=b"v2").status_code == 200
+    assert site.file("/sites/projets/Pièces/taux%20#final.txt").content == b"v2"
+    # AddValidateUpdateItemUsingPath: the new item's id last, nothing created when a value is refused
+    _list_with_items(emulator, 0)
+    path = "web/lists/GetByTitle('Test%20liste%20PnP')/AddValidateUpdateItemUsingPath()"
+    ok = _http(emulator, "POST", path, accept=NOMETA,
+               json={"formValues": [{"FieldName": "Title", "FieldValue": "créé par PnPjs"}], "bNewDocumentUpdate": False})
+    assert ok.status_code == 200, ok.text
+    rows = ok.json()["value"]
+    lst = site.list_by_title("Test liste PnP")
+    assert rows[-1]["FieldName"] == "Id" and lst.items[int(rows[-1]["FieldValue"])].values["Title"] == "créé par PnPjs"
+    bad = _http(emulator, "POST", path, accept=NOMETA,
+                json={"formValues": [{"FieldName": "Nope", "FieldValue": "x"}]})
+    assert len(lst.items) == 1 and (bad.status_code != 200 or any(v["HasException"] for v in bad.json()["value"]))
+    lib = "web/lists/GetByTitle('Pi%C3%A8ces')/AddValidateUpdateItemUsingPath()"
+    r = _http(emulator, "POST", lib, json={"formValues": []})
+    assert r.status_code == 501 and "document library" in r.text
+
+
+def test_select_of_an_unknown_property_is_a_400_on_every_entity(emulator):
+    site = emulator.backend.ensure_site("projets")
+    site.create_list("Pièces", 101)
+    _list_with_items(emulator, 1)
+    for path, type_ in (("web/lists/GetByTitle('Test%20liste%20PnP')/fields", "SP.Field"),
+                        ("web/GetFolderByServerRelativeUrl('/sites/projets/Pi%C3%A8ces')", "SP.Folder"),
+                        ("web/lists/GetByTitle('Pi%C3%A8ces')/RootFolder", "SP.Folder"),
+                        ("web/RegionalSettings", "SP.RegionalSettings"),
+                        ("web/siteusers", "SP.User")):
+        r = _http(emulator, "GET", path + "?$select=Nope")
+        assert r.status_code == 400 and "The property 'Nope' does not exist" in r.text, (path, r.status_code)
+    fields = _http(emulator, "GET", "web/lists/GetByTitle('Test%20liste%20PnP')/fields?$select=InternalName",
+                   accept=NOMETA).json()["value"]
+    assert fields and all(set(f) == {"InternalName"} for f in fields)
+    folder = _http(emulator, "GET", "web/GetFolderByServerRelativeUrl('/sites/projets/Pi%C3%A8ces')"
+                   "?$select=ServerRelativeUrl", accept=NOMETA).json()
+    assert folder == {"ServerRelativeUrl": "/sites/projets/Pièces"}
+
+
+def test_restore_never_replaces_a_file_added_since_and_folders_are_not_recycled(emulator):
+    site = emulator.backend.ensure_site("projets")
+    lib = site.create_list("Pièces", 101)
+    site.add_file("Pièces", "", "note.txt", b"ancienne")
+    r = _http(emulator, "POST", "web/GetFileByServerRelativePath(decodedurl='/sites/projets/Pi%C3%A8ces/note.txt')"
+              "/recycle()", accept=NOMETA)
+    bin_id = r.json()["value"]
+    site.add_file("Pièces", "", "note.txt", b"nouvelle")
+    r = _http(emulator, "POST", f"web/RecycleBin('{bin_id}')/restore()")
+    assert r.status_code == 400 and "already exists" in r.text
+    assert site.file("/sites/projets/Pièces/note.txt").content == b"nouvelle" and len(lib.items) == 1
+    assert len(_http(emulator, "GET", "web/RecycleBin", accept=NOMETA).json()["value"]) == 1   # still in the bin
+    r = _http(emulator, "POST", "web/Folders/AddUsingPath(decodedurl='/sites/projets/Pi%C3%A8ces/2026')", accept=NOMETA)
+    folder_item = next(i for i in lib.items.values() if i.is_folder)
+    r = _http(emulator, "POST", f"web/lists/GetByTitle('Pi%C3%A8ces')/items({folder_item.id})/recycle()")
+    assert r.status_code == 501 and "folder" in r.text
+
+
+def test_entity_type_name_of_lists_and_libraries(emulator):
+    site = emulator.backend.ensure_site("projets")
+    site.create_list("Pièces jointes", 101)
+    _list_with_items(emulator, 0)
+    lst = _http(emulator, "GET", "web/lists/GetByTitle('Test%20liste%20PnP')", accept=NOMETA).json()
+    assert lst["EntityTypeName"] == "Test_x0020_liste_x0020_PnPList"
+    assert lst["ListItemEntityTypeFullName"] == "SP.Data.Test_x0020_liste_x0020_PnPListItem"
+    lib = _http(emulator, "GET", "web/lists/GetByTitle('Pi%C3%A8ces%20jointes')", accept=NOMETA).json()
+    assert lib["ListItemEntityTypeFullName"] == "SP.Data." + lib["EntityTypeName"] + "Item"
+    assert not lib["EntityTypeName"].endswith("Item")
