@@ -14,7 +14,7 @@ from connector.normalize import Frames
 from connector.portfolio import (BUDGET_COLUMNS, CONTRACT_COLUMNS, MILESTONE_COLUMNS, PROJECT_INDICATOR_COLUMNS,
                                  PROJECT_INPUT_COLUMNS, RISK_COLUMNS, ROLLUP_COLUMNS, SUBSIDY_COLUMNS, Finding,
                                  Portfolio)
-from connector.rules import RulesConfig, add_years, assess, exceeds, forecasts
+from connector.rules import AP_SHORTFALL, SUBSIDY_DEADLINE, RulesConfig, add_years, assess, exceeds, forecasts
 
 STATE_GRANTS = ("DETR", "DSIL")
 
@@ -273,9 +273,10 @@ def _ap_affected(finance: pd.DataFrame) -> dict[str, float]:
 
 
 def _at_stake(row: dict) -> float:
-    """Money threatened on a project: the AP overrun, the forecast shortfalls and subsidies at
-    risk (lapsed or threatened), counted once each; what ranks the projects most at risk."""
-    total = sum(f["amount"] for f in row["forecasts"] if f["kind"] != "cp_non_consommes")
+    """Money threatened on a project: the AP overrun or forecast shortfall and the subsidies at
+    risk (lapsed or threatened), counted once each; what ranks the projects most at risk. CP not
+    yet scheduled are inside the AP (a calendar to fix, said in the alerts), not money lost."""
+    total = sum(f["amount"] for f in row["forecasts"] if f["kind"] in (AP_SHORTFALL, SUBSIDY_DEADLINE))
     rem = row.get("remaining_to_pay")
     if rem is not None and rem == rem and rem < 0 and not any(f["kind"] == "ap_insuffisante" for f in row["forecasts"]):
         total += -rem

@@ -281,11 +281,10 @@ def project_template() -> Document:
                                      "glissement : {{ figures.slippage }})"),
               ("Prochain jalon", "{{ figures.next_milestone }}"),
               ("AP votée / reste à mandater", "{{ figures.ap_voted }} / {{ figures.remaining_to_pay }}"),
-              ("CP {{ year }} / mandatés", "{{ figures.cp_year }} / {{ figures.paid_year }} "
-                                           "({{ figures.cp_execution_rate }})"),
+              ("CP {{ year }} / mandatés", "{{ figures.cp_year }} / {{ figures.paid_year_rate }}"),
               ("Subventions notifiées / encaissées", "{{ figures.subsidies_notified }} / "
                                                       "{{ figures.subsidies_received }}")])
-    _heading(doc, "Décisions attendues (échéance : {{ project.decision_deadline }})", 2)
+    _heading(doc, "{{ project.decisions_heading }}", 2)
     _bullets(doc, "d", "project.decisions", "Aucune décision attendue.")
     _heading(doc, "Motifs de la météo", 2)
     _bullets(doc, "r", "weather.reasons", "Aucun motif.")
@@ -428,7 +427,8 @@ def portfolio_template() -> Document:
     _bullets(doc, "m", "page1.money", "")
 
     _heading(doc, "Météo du portefeuille", new_page=True)
-    _kv(doc, [("Projets suivis", "{{ counts.total }}, dont {{ counts.closed }} opérations closes"),
+    _kv(doc, [("Projets suivis", "{{ counts.total }} : {{ counts.running }} en cours, météo ci-dessous ; "
+                                  "{{ counts.closed }} opérations closes, suivies pour leur solde"),
               ("Soleil", "{{ counts.soleil }}"), ("Nuageux", "{{ counts.nuageux }}"), ("Orage", "{{ counts.orage }}"),
               ("Indéterminée (données manquantes)", "{{ counts.indetermine }}"),
               ("Anomalies de saisie", "{{ findings_count }}")])
@@ -458,8 +458,11 @@ def portfolio_template() -> Document:
            widths=[2.0, 2.4, 3.8, 4.8, 4.0], size=8.5)
 
     _heading(doc, "AP/CP pluriannuel du PPI")
-    _kv(doc, [("AP votées", "{{ ppi.ap_voted }}"), ("Mandaté depuis l’origine", "{{ ppi.paid_total }}"),
-              ("Reste à mandater sur les AP", "{{ ppi.remaining }}"), ("CP {{ year }}", "{{ ppi.cp_year }}"),
+    _kv(doc, [("AP votées (opérations en cours)", "{{ ppi.ap_voted }}"),
+              ("Mandaté depuis l’origine (sur ces AP)", "{{ ppi.paid_total }}"),
+              ("Reste à mandater sur les AP", "{{ ppi.remaining }}"),
+              ("Soldes d’AP à annuler (opérations closes)", "{{ ppi.closed_balance }}"),
+              ("CP {{ year }} (opérations en cours)", "{{ ppi.cp_year }}"),
               ("CP prévus après {{ year }} (jusqu’en {{ ppi.last_year }})", "{{ ppi.cp_after }}"),
               ("AP non couvertes par des CP (opérations en cours)", "{{ ppi.not_planned }}"),
               ("AP votées non affectées", "{{ ppi.unassigned }}"),

@@ -85,7 +85,8 @@ def test_project_report_has_the_figures_in_the_right_tables(portfolio):
     assert kv["Exécution des CP 2026"] == "95\u202f%"
     assert kv["Fin prévisionnelle"] == "28/02/2027 (initiale : 31/10/2026 ; glissement : +120\u00a0j)"
     budget = _table(doc, "Exercice")
-    src = f"export financier du {portfolio.finance_source['modified'].strftime('%d/%m/%Y')}"
+    y, m, d = portfolio.finance_source["file"][-15:-5].split("-")   # Export_AP_CP_2026-11-23.xlsx
+    src = f"export financier du {d}/{m}/{y}"   # the export's date, not the day it was uploaded
     assert budget[1:] == [["2025", "1\u202f000\u202f000\u00a0€", "900\u202f000\u00a0€", "800\u202f000\u00a0€", "80\u202f%",
                            src],
                           ["2026", "1\u202f500\u202f000\u00a0€", "1\u202f500\u202f000\u00a0€", "1\u202f425\u202f000\u00a0€", "95\u202f%",
@@ -126,10 +127,14 @@ def test_portfolio_synthesis(portfolio):
                                 previous={"PPI-2024-002": {"weather": "Soleil", "slippage_days": 0}},
                                 previous_date=date(2026, 10, 27)))
     kv = _kv(doc)
-    counts = portfolio.projects["weather"].value_counts()
-    closed = int((portfolio.projects["phase"] == "Clos").sum())
-    assert kv["Projets suivis"] == f"40, dont {closed} opérations closes" and kv["Orage"] == str(counts["Orage"])
-    assert kv["Soleil"] == str(counts["Soleil"])
+    pr = portfolio.projects
+    closed = int((pr["phase"] == "Clos").sum())
+    counts = pr[pr["phase"] != "Clos"]["weather"].value_counts()   # the météo of running operations only
+    assert kv["Projets suivis"] == (f"40 : {40 - closed} en cours, météo ci-dessous ; {closed} opérations closes, "
+                                    "suivies pour leur solde")
+    assert kv["Orage"] == str(counts["Orage"]) and kv["Soleil"] == str(counts["Soleil"])
+    assert int(kv["Orage"]) + int(kv["Nuageux"]) + int(kv["Soleil"]) + int(kv["Indéterminée (données manquantes)"]) \
+        == 40 - closed
     total_ap = portfolio.projects["ap_voted"].sum()
     assert kv["AP votées"] == f"{total_ap:,.0f}".replace(",", "\u202f") + "\u00a0€"
     alerts = _table(doc, "Code")
@@ -387,3 +392,15 @@ def test_report_folders_with_spaces_are_created_alone_the_others_in_batches(emul
     routes = emulator.stats()["by_route"]
     assert routes["batch:op:folderadd.POST"] == 2 and routes["op:folderadd.POST"] >= 2   # « 2026 », « Synthèse »
     assert any("/2026/direction de l'éducation/ppi-2024-001/" in k for k in site.files)
+
+
+def test_an_export_is_dated_by_its_file_name_else_by_its_upload():
+    from datetime import datetime
+    from connector.reports.context import _export_date
+    up = datetime(2026, 12, 6, 9, 0)
+    assert _export_date({"file": "Export_AP_CP_2026-11-23.xlsx", "modified": up}) == " du 23/11/2026"
+    assert _export_date({"file": "CP 23.11.2026 v2.xlsx", "modified": up}) == " du 23/11/2026"
+    assert _export_date({"file": "export_20261123.xlsx", "modified": up}) == " du 23/11/2026"
+    assert _export_date({"file": "Export_2025-02-31.xlsx", "modified": up}) == ", déposé le 06/12/2026"
+    assert _export_date({"file": "grand livre.xlsx", "modified": up}) == ", déposé le 06/12/2026"
+    assert _export_date({"file": "grand livre.xlsx"}) == ""

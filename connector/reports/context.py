@@ -3,6 +3,7 @@ Everything a template may use is here; `variables.py` documents it from these bu
 from __future__ import annotations
 
 import math
+import re
 from datetime import date
 
 from connector.reports.formatting import (SYMBOLS, _missing, as_date, color, days, fr_amount, fr_number,
@@ -52,6 +53,7 @@ def _project_head(p: dict) -> dict:
             "decisions": _lines(p.get("decisions")),
             "decision_deadline": short_date(p.get("decision_deadline")) if not _missing(p.get("decision_deadline"))
             else "non précisée",
+            "decisions_heading": _decisions_heading(p),
             "decision_followup": text(p.get("decision_followup")),
             "objective": text(p.get("objective")) or "non renseigné", "programme": text(p.get("programme")) or "–",
             "ap_deliberation": _date_or_flag(p, "ap_deliberation"),
@@ -135,6 +137,10 @@ def _figures(p: dict, portfolio, code: str) -> dict:
     return {"ap_voted": ap_text, "cp_year": amount(p.get("cp_year")),
             "engaged_year": amount(p.get("engaged_year")) + from_finance,
             "paid_year": amount(p.get("paid_year")) + from_finance,
+            # one bracket: « 1 425 000 € (95 %, export financier) »
+            "paid_year_rate": amount(p.get("paid_year")) + (
+                f" ({fr_percent(p.get('cp_execution_rate'))}{', export financier' if from_finance else ''})"
+                if not _missing(p.get("cp_execution_rate")) else from_finance),
             "cp_execution_rate": fr_percent(p.get("cp_execution_rate")),
             "commitment_rate": _on(fr_percent(p.get("commitment_rate")), on_ap),
             "ap_consumption": _on(fr_percent(p.get("ap_consumption")), on_ap),
@@ -147,6 +153,33 @@ def _figures(p: dict, portfolio, code: str) -> dict:
             "next_milestone": f"{nxt} ({short_date(p.get('next_milestone_date'))})" if nxt else "aucun jalon à venir",
             "open_critical_risks": str(p.get("open_critical_risks") or 0),
             "source": finance_note(portfolio, [code])}
+
+
+def _decisions_heading(p: dict) -> str:
+    if not _lines(p.get("decisions")):
+        return "Décisions attendues"
+    if _missing(p.get("decision_deadline")):
+        return "Décisions attendues (échéance non précisée)"
+    return f"Décisions attendues (échéance : {short_date(p.get('decision_deadline'))})"
+
+
+def _export_date(src: dict) -> str:
+    """The date an export was taken: the one in its file name (« Export_AP_CP_2026-11-23.xlsx »)
+    when there is one, the finance software's; else the day it was put in the library."""
+    name = str(src.get("file") or "")
+    m = re.search(r"(20\d\d)[-_.]?(0[1-9]|1[0-2])[-_.]?([0-2]\d|3[01])", name)
+    if m:
+        try:
+            return f" du {short_date(date(int(m[1]), int(m[2]), int(m[3])))}"
+        except ValueError:
+            pass
+    m = re.search(r"([0-2]\d|3[01])[-_.](0[1-9]|1[0-2])[-_.](20\d\d)", name)
+    if m:
+        try:
+            return f" du {short_date(date(int(m[3]), int(m[2]), int(m[1])))}"
+        except ValueError:
+            pass
+    return f", déposé le {short_date(src.get('modified'))}" if src.get("modified") else ""
 
 
 def _on(value: str, note: str) -> str:
@@ -162,7 +195,7 @@ def finance_note(portfolio, codes: list[str] | None = None) -> str:
     src = portfolio.finance_source
     years = sorted({str(r["year"]) for r in rows if r.get("source") == "finance"})
     if src and years:
-        when = f" du {short_date(src.get('modified'))}" if src.get("modified") else ""
+        when = _export_date(src)
         return (f"Engagé et mandaté ({', '.join(years)}) : export du logiciel financier « {src.get('file')} »"
                 f"{when} ; les autres montants viennent des listes SharePoint.")
     return "Montants saisis dans les listes SharePoint (aucun export du logiciel financier pour ces lignes)."
@@ -237,8 +270,7 @@ def project_context(portfolio, code: str, *, collectivite: str, copil_date: date
 def _source(portfolio, b: dict) -> str:
     if b.get("source") != "finance":
         return "liste"
-    when = (portfolio.finance_source or {}).get("modified")
-    return f"export financier du {short_date(when)}" if when else "export financier"
+    return "export financier" + _export_date(portfolio.finance_source or {})
 
 
 def _budget_rows(portfolio, code: str) -> list[dict]:
@@ -319,10 +351,12 @@ def portfolio_context(portfolio, *, collectivite: str, copil_date: date, previou
     cur = portfolio.currency
     amount = lambda v: fr_amount(v, cur)  # noqa: E731
     pr = portfolio.projects
-    counts = pr["weather"].value_counts().to_dict() if not pr.empty else {}
+    # the météo is for operations still running: a closed one is followed for its balance only
+    running = pr[pr["phase"] != CLOSED] if not pr.empty else pr
+    counts = running["weather"].value_counts().to_dict() if not pr.empty else {}
     ctx = {
         "collectivite": collectivite, "copil_date": long_date(copil_date), "year": str(portfolio.year),
-        "counts": {"total": str(len(pr)), "soleil": str(counts.get("Soleil", 0)),
+        "counts": {"total": str(len(pr)), "running": str(len(running)), "soleil": str(counts.get("Soleil", 0)),
                    "nuageux": str(counts.get("Nuageux", 0)), "orage": str(counts.get("Orage", 0)),
                    "indetermine": str(counts.get("Indéterminé", 0)),
                    "closed": str(int((pr["phase"] == CLOSED).sum()) if not pr.empty else 0)},
@@ -378,9 +412,9 @@ def _sections(ctx: dict, portfolio, previous: dict, previous_date) -> None:
     exposed = synthesis.exposed(portfolio)
     more = len(decisions) - synthesis.PAGE1_DECISIONS
     ctx["page1"] = {
-        "counts_line": (f"{c['total']} projets suivis : {c['orage']} en orage, {c['nuageux']} nuageux, "
-                        f"{c['soleil']} au soleil, {c['indetermine']} à météo indéterminée ; "
-                        f"dont {c['closed']} opérations closes."),
+        "counts_line": (f"{c['total']} projets suivis : {c['running']} en cours ({c['orage']} en orage, "
+                        f"{c['nuageux']} nuageux, {c['soleil']} au soleil, {c['indetermine']} à météo indéterminée) "
+                        f"et {c['closed']} opérations closes, suivies pour leur solde."),
         "decisions": decisions[:synthesis.PAGE1_DECISIONS],
         "decisions_more": (f"… et {more} autre{'s' if more > 1 else ''} décision{'s' if more > 1 else ''} : voir "
                            "« Toutes les décisions attendues »." if more > 0 else ""),

@@ -5,6 +5,7 @@ la ville, the élus' agenda and data quality by project manager. Plain dicts of 
 from __future__ import annotations
 
 import math
+import re
 from datetime import date, timedelta
 
 from connector.reports.formatting import (SYMBOLS, _missing, color, fr_amount, fr_percent, label, long_date,
@@ -101,8 +102,8 @@ def changes(portfolio, previous: dict, previous_date) -> list[str]:
         b, a = before.get("weather"), p["weather"]
         if b in SEVERITY and a in SEVERITY and b != a:
             (worse if SEVERITY[a] > SEVERITY[b] else better).append(f"{code} ({label(b)} → {label(a)})")
-        old = set(before.get("alerts") or [])
-        if any(x not in old for x in p.get("alerts") or []):
+        old = {_alert_key(x) for x in before.get("alerts") or []}
+        if any(_alert_key(x) not in old for x in p.get("alerts") or []):
             new_alerts.append(str(code))
     if worse:
         out.append(f"{_n(len(worse), 'projet')} en dégradation : {_few(worse)}.")
@@ -123,6 +124,15 @@ def changes(portfolio, previous: dict, previous_date) -> list[str]:
     if not out:
         out.append("Aucun changement de météo, aucune nouvelle alerte, aucun jalon atteint ou manqué.")
     return out
+
+
+def _alert_key(alert: str) -> str:
+    """An alert without its figures and dates: the same alert a month later (another amount,
+    « au 24/11/2026 ») is not a new one."""
+    return _FIGURES.sub("#", str(alert))
+
+
+_FIGURES = re.compile(r"\d[\d\s\u202f\u00a0.,/:%]*")
 
 
 def _few(items: list[str], n: int = 3) -> str:
@@ -184,11 +194,25 @@ def ppi(portfolio) -> dict:
                       "paid": "–" if future else amount(paid),
                       "execution": "–" if future or not cp else fr_percent(paid / cp),
                       "unpaid": "–" if future else amount(max(cp - paid, 0.0))})
-    ap = pr["ap_voted"].sum(min_count=1) if not pr.empty else math.nan
-    paid_total = pr["paid_total"].sum(min_count=1) if not pr.empty else math.nan
-    rem = pr["remaining_to_pay"] if not pr.empty else None
+    # the AP still running: a closed operation's balance is to cancel, not to pay, and an
+    # operation without a valid AP cannot be set against one
+    running = pr[pr["phase"] != CLOSED] if not pr.empty else pr
+    with_ap = running[running["ap_voted"].notna()] if not pr.empty else pr
+    ap = with_ap["ap_voted"].sum(min_count=1) if len(with_ap) else math.nan
+    paid_total = with_ap["paid_total"].fillna(0).sum() if len(with_ap) else math.nan
+    rem = with_ap["remaining_to_pay"] if len(with_ap) else None
     remaining = float(rem[rem > 0].sum()) if rem is not None else math.nan
-    cp_year = pr["cp_year"].sum(min_count=1) if not pr.empty else math.nan
+    over = rem[rem < 0] if rem is not None else []
+    remaining_text = amount(remaining) + (
+        f" (les dépassements, {amount(float(-over.sum()))} sur {_n(len(over), 'opération')}, n’en sont pas déduits)"
+        if len(over) else "")
+    no_ap = running[running["ap_voted"].isna()] if not pr.empty else pr
+    paid_text = amount(paid_total) + (
+        f" (hors {_n(len(no_ap), 'opération')} sans AP valide : {amount(float(no_ap['paid_total'].fillna(0).sum()))} "
+        "mandatés)" if len(no_ap) else "")
+    closed = pr[(pr["phase"] == CLOSED) & pr["ap_voted"].notna()] if not pr.empty else pr
+    closed_balance = float(closed["remaining_to_pay"].clip(lower=0).sum()) if len(closed) else 0.0
+    cp_year = running["cp_year"].sum(min_count=1) if len(running) else math.nan
     cp_after = sum(_f(r["cp_planned"]) for r in rows if r["year"] > year)
     not_planned = sum(max(_f(p["ap_voted"]) - _f(p["cp_total"]), 0.0) for _, p in pr.iterrows()
                       if not _missing(p["ap_voted"]) and p["phase"] != CLOSED)
@@ -199,10 +223,13 @@ def ppi(portfolio) -> dict:
         unassigned += f" (sur {_n(len(known), 'opération')} de l’export financier)"
     else:
         unassigned = "non disponible : l’export financier ne donne pas l’AP affectée"
-    coverage = (f"{remaining / cp_year:.1f} ans".replace(".", ",") if cp_year and not _missing(cp_year)
-                and not _missing(remaining) else "–")
-    return {"years": table, "ap_voted": amount(ap), "paid_total": amount(paid_total),
-            "remaining": amount(remaining), "cp_year": amount(cp_year), "cp_after": amount(cp_after),
+    coverage = "–"
+    if cp_year and not _missing(cp_year) and not _missing(remaining):
+        ratio = round(remaining / cp_year, 1)
+        coverage = f"{ratio:.1f}".replace(".", ",") + (" ans" if ratio >= 2 else " an")
+    return {"years": table, "ap_voted": amount(ap), "paid_total": paid_text,
+            "remaining": remaining_text, "cp_year": amount(cp_year), "cp_after": amount(cp_after),
+            "closed_balance": f"{amount(closed_balance)} sur {_n(len(closed), 'opération close', 'opérations closes')}",
             "not_planned": amount(not_planned), "unassigned": unassigned, "coverage": coverage,
             "last_year": str(years[-1]) if years else "–"}
 
