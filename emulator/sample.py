@@ -368,6 +368,7 @@ def _random_project(L, finance_rows, rng: random.Random, i, as_of, users):
         notif = round(req * rng.uniform(0.7, 1.0), -3)
         if health == "nuageux" and len(funders) == 1 and rng.random() < 0.3:
             notif = round(ap * 0.85, -3)   # heavily subsidised: self-funding below 20 %
+            req = max(req, notif)   # a funder never notifies more than it was asked for
         on = start - timedelta(days=rng.randint(60, 400))
         L["subsidies"].append({"title": f"{funder} - {title}"[:255], "project": parent, "funder": funder,
                                "requested": req, "notified": notif, "received": round(notif * elapsed * 0.8, -3),

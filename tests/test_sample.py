@@ -154,3 +154,9 @@ def test_every_bad_value_produces_what_it_must(emulator, tmp_path):
     messages = [f"{f.value} | {f.message}" for f in summary.findings]
     for key, idx, col, value, expected in BAD_VALUES:
         assert any(expected in m for m in messages), (key, idx, col, value, messages)
+
+
+def test_no_funder_notifies_more_than_it_was_asked(thousand):
+    subs = [s for s in thousand[0].lists["subsidies"]
+            if isinstance(s["requested"], float) and isinstance(s["notified"], float)]
+    assert subs and all(s["notified"] <= s["requested"] for s in subs)
