@@ -403,3 +403,16 @@ def test_project_page_one_wording(reports):
         "Décisions attendues (échéance non précisée)"
     assert _decisions_heading({"decisions": "Valider l’APD.", "decision_deadline": date(2026, 12, 8)}) == \
         "Décisions attendues (échéance : 08/12/2026)"
+
+
+def test_budget_total_execution_counts_the_years_begun_only(reports, sample):
+    pf, _, _ = reports
+    code = next(c for c in pf.projects.index
+                if any(b["year"] > pf.year for b in pf.project_records(c, pf.budget))
+                and any(b["year"] <= pf.year and b["cp_planned"] for b in pf.project_records(c, pf.budget)))
+    rows = pf.project_records(code, pf.budget)
+    begun = sum(b["cp_planned"] for b in rows if b["year"] <= pf.year)
+    paid = sum(b["paid"] for b in rows if b["paid"] == b["paid"])
+    from connector.reports.context import project_context
+    ctx = project_context(pf, code, collectivite="B", copil_date=AS_OF, previous=None)
+    assert ctx["budget_total"]["execution"] == f"{round(paid / begun * 100)}{NB}%"

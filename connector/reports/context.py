@@ -294,11 +294,13 @@ def _budget_total(portfolio, code: str, p: dict) -> dict:
     cp = sum(b["cp_planned"] for b in rows if not _missing(b["cp_planned"]))
     paid = sum(b["paid"] for b in rows if not _missing(b["paid"]))
     engaged = sum(b["engaged"] for b in rows if not _missing(b["engaged"]))
+    # execution over the years begun: CP of years to come cannot have been paid yet
+    begun = sum(b["cp_planned"] for b in rows if not _missing(b["cp_planned"]) and b["year"] <= portfolio.year)
     ap = p.get("ap_voted")
     gap = "" if _missing(ap) or not rows or abs(cp - ap) < 0.5 else (
         f"les CP prévus ({amount(cp)}) {'dépassent' if cp > ap else 'n’atteignent pas'} l’AP de {amount(abs(cp - ap))}")
     return {"cp_planned": amount(cp) if rows else "–", "engaged": amount(engaged) if rows else "–",
-            "paid": amount(paid) if rows else "–", "execution": fr_percent(paid / cp) if cp else "–",
+            "paid": amount(paid) if rows else "–", "execution": fr_percent(paid / begun) if begun else "–",
             "gap": gap}
 
 
