@@ -22,6 +22,14 @@ def main() -> int:
     if not node or not npm:
         print("conformance : Node.js ou npm absent de cette machine, PnPjs non vérifié (installez Node.js 18+).")
         return 0
+    version = subprocess.run([node, "--version"], capture_output=True, text=True).stdout.strip()   # v20.20.2
+    try:
+        major = int(version.lstrip("v").split(".")[0])
+    except ValueError:
+        major = 0
+    if major < 18:   # PnPjs 4 needs fetch and ES modules of Node 18
+        print(f"conformance : Node.js {version or 'inconnu'} trop ancien pour PnPjs 4 (18 ou plus), PnPjs non vérifié.")
+        return 0
     if not (HERE / "node_modules" / "@pnp" / "sp").exists():
         print("conformance : installation de PnPjs (npm ci)…", flush=True)
         if subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=HERE).returncode != 0:
