@@ -8,6 +8,7 @@ import io
 import shutil
 from datetime import date
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -404,3 +405,30 @@ def test_an_export_is_dated_by_its_file_name_else_by_its_upload():
     assert _export_date({"file": "Export_2025-02-31.xlsx", "modified": up}) == ", déposé le 06/12/2026"
     assert _export_date({"file": "grand livre.xlsx", "modified": up}) == ", déposé le 06/12/2026"
     assert _export_date({"file": "grand livre.xlsx"}) == ""
+
+
+def test_reports_rendered_ahead_of_the_uploads_are_bounded(monkeypatch):
+    """pool.map read everything ahead: with uploads slower than rendering, every .docx of a
+    10,000-project night waited in memory. At most AHEAD_PER_WORKER x workers are in flight."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+    from connector.reports import workers
+    started, lock = [], threading.Lock()
+
+    def render_one(job):
+        with lock:
+            started.append(job[0])
+        return job[0], b"docx", None
+
+    monkeypatch.setattr(workers, "_render_one", render_one)
+    monkeypatch.setattr(workers, "ProcessPoolExecutor",
+                        lambda n, mp_context=None, initializer=None, initargs=(): ThreadPoolExecutor(n))
+    jobs = [(f"P{i:03d}", {"code": i}) for i in range(workers.POOL_MIN_JOBS + 50)]
+    n = len(jobs)
+    seen = []
+    for code, data, error in workers.rendered(jobs, portfolio=None, template="t.docx", copil_date=AS_OF, workers=2):
+        time.sleep(0.002)   # a slow upload
+        seen.append(code)
+        with lock:
+            assert len(started) - len(seen) <= workers.AHEAD_PER_WORKER * 2
+    assert seen == [f"P{i:03d}" for i in range(n)] and jobs == []   # in order; contexts handed over

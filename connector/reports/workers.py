@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import multiprocessing as mp
 import os
+from collections import deque
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import date
@@ -17,6 +18,7 @@ from connector.reports.render import project_images, render
 
 log = logging.getLogger("copil.reports")
 POOL_MIN_JOBS = 50    # below this, starting the workers costs more than it saves
+AHEAD_PER_WORKER = 4   # reports rendered ahead of the uploads, per worker
 _STATE: dict = {}
 
 
@@ -48,21 +50,34 @@ def _context():
 
 
 def rendered(jobs: list[tuple[str, dict]], *, portfolio, template, copil_date: date, workers: int):
-    """Yield (code, docx bytes or None, error or None) for each (code, context), in order."""
-    if workers <= 1 or len(jobs) < POOL_MIN_JOBS:
+    """Yield (code, docx bytes or None, error or None) for each (code, context), in order.
+
+    Takes the jobs: the list is emptied, each context dropped once its report is yielded. At
+    most a few reports per worker are in flight: uploads are slower than rendering when the
+    server is far, and pool.map's unbounded read-ahead kept every rendered .docx in memory
+    (1.7 GB at 10,000 projects)."""
+    queue = deque(jobs)
+    jobs.clear()
+    if workers <= 1 or len(queue) < POOL_MIN_JOBS:
         _init(portfolio, str(template), copil_date)
-        for job in jobs:
-            yield _render_one(job)
+        while queue:
+            yield _render_one(queue.popleft())
         return
-    done = 0
+    ahead = AHEAD_PER_WORKER * workers
+    pending: deque = deque()   # (job, future), in order
     try:
-        with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=_context(), initializer=_init,
+        with ProcessPoolExecutor(min(workers, len(queue)), mp_context=_context(), initializer=_init,
                                  initargs=(portfolio, str(template), copil_date)) as pool:
-            for result in pool.map(_render_one, jobs, chunksize=4):
-                done += 1
+            while queue or pending:
+                while queue and len(pending) < ahead:
+                    job = queue.popleft()
+                    pending.append((job, pool.submit(_render_one, job)))
+                result = pending[0][1].result()
+                pending.popleft()
                 yield result
     except BrokenProcessPool as e:   # a worker killed (memory): finish here, one at a time
-        log.warning("processus de rendu interrompus (%s) : %d rapport(s) rendus un par un", e, len(jobs) - done)
+        rest = [job for job, _ in pending] + list(queue)
+        log.warning("processus de rendu interrompus (%s) : %d rapport(s) rendus un par un", e, len(rest))
         _init(portfolio, str(template), copil_date)
-        for job in jobs[done:]:
+        for job in rest:
             yield _render_one(job)
