@@ -160,7 +160,7 @@ def change_one_percent(emu: Emulator, projects: int) -> int:
     return len(ids)
 
 
-def run_size(n: int, latency_ms: float, workers: int, tmp: Path) -> list[dict]:
+def run_size(n: int, latency_ms: float, workers: int, tmp: Path, first_only: bool = False) -> list[dict]:
     emu = Emulator(n, latency_ms, tmp / f"emulator-{n}.log")
     rows: list[dict] = []
     try:
@@ -187,6 +187,8 @@ def run_size(n: int, latency_ms: float, workers: int, tmp: Path) -> list[dict]:
             return row
 
         scenario("first run")
+        if first_only:   # re-measuring a first night alone (its memory, after a change)
+            return rows
         scenario("unchanged night")
         change_one_percent(emu, n)
         scenario("1 % of projects changed")
@@ -259,20 +261,26 @@ def main(argv=None) -> int:
     ap.add_argument("--latency-ms", type=float, default=20)
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--merge", action="store_true", help="garder les tailles déjà mesurées dans results.json")
+    ap.add_argument("--first-run-only", action="store_true",
+                    help="le premier passage seulement, remplacé dans results.json (avec --merge)")
     args = ap.parse_args(argv)
     sizes = args.sizes or ([100, 1000] if args.quick else [100, 1000, 10000])
     rows = []
     with tempfile.TemporaryDirectory(prefix="copil-bench-") as tmp:
         for n in sizes:
-            rows += run_size(n, args.latency_ms, args.workers, Path(tmp))
-    rows.append(emulator_throughput())
+            rows += run_size(n, args.latency_ms, args.workers, Path(tmp), args.first_run_only)
+    if not args.first_run_only:
+        rows.append(emulator_throughput())
     stamp = machine()
     for r in rows:
         r.setdefault("measured_at", stamp["date"])
     old = ROOT / "bench" / "results.json"
     if args.merge and old.exists():   # another size measured earlier (10,000 takes most of an hour)
         before = json.loads(old.read_text(encoding="utf-8"))
-        kept = [r for r in before["scenarios"] if r.get("projects") not in sizes and r["scenario"] != "emulator throughput"]
+        replaced = {(r["scenario"], r.get("projects")) for r in rows}
+        kept = [r for r in before["scenarios"] if (r["scenario"], r.get("projects")) not in replaced
+                and (args.first_run_only or r.get("projects") not in sizes)
+                and (args.first_run_only or r["scenario"] != "emulator throughput")]
         rows = kept + rows
         sizes = sorted(set(sizes) | set(before.get("sizes", [])))
     result = {"machine": stamp, "sizes": sizes, "scenarios": rows}

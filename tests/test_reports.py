@@ -349,7 +349,8 @@ def test_reports_rendered_by_worker_processes_are_the_same(emulator, tmp_path, m
 
 def test_a_report_that_fails_in_a_worker_is_reported_and_the_others_published(monkeypatch):
     from connector.reports import workers
-    monkeypatch.setattr(workers, "project_images", lambda pf, code: 1 / 0 if code == "B" else {})
+    monkeypatch.setattr(workers, "chart_data", lambda pf, code: {"code": code})
+    monkeypatch.setattr(workers, "images_for", lambda data: 1 / 0 if data["code"] == "B" else {})
     monkeypatch.setattr(workers, "render", lambda tpl, ctx, images, day: b"docx " + ctx["code"].encode())
     got = list(workers.rendered([("A", {"code": "A"}), ("B", {"code": "B"}), ("C", {"code": "C"})],
                                 portfolio=None, template="t.docx", copil_date=AS_OF, workers=1))
@@ -421,14 +422,20 @@ def test_reports_rendered_ahead_of_the_uploads_are_bounded(monkeypatch):
         return job[0], b"docx", None
 
     monkeypatch.setattr(workers, "_render_one", render_one)
+    monkeypatch.setattr(workers, "chart_data", lambda pf, code: {})
+    given = []
     monkeypatch.setattr(workers, "ProcessPoolExecutor",
-                        lambda n, mp_context=None, initializer=None, initargs=(): ThreadPoolExecutor(n))
+                        lambda n, mp_context=None, initializer=None, initargs=(): given.append(initargs)
+                        or ThreadPoolExecutor(n))
     jobs = [(f"P{i:03d}", {"code": i}) for i in range(workers.POOL_MIN_JOBS + 50)]
     n = len(jobs)
     seen = []
-    for code, data, error in workers.rendered(jobs, portfolio=None, template="t.docx", copil_date=AS_OF, workers=2):
+    portfolio = object()   # never sent to the workers: each job carries its own chart rows
+    for code, data, error in workers.rendered(jobs, portfolio=portfolio, template="t.docx", copil_date=AS_OF,
+                                              workers=2):
         time.sleep(0.002)   # a slow upload
         seen.append(code)
         with lock:
             assert len(started) - len(seen) <= workers.AHEAD_PER_WORKER * 2
     assert seen == [f"P{i:03d}" for i in range(n)] and jobs == []   # in order; contexts handed over
+    assert given == [("t.docx", AS_OF)]

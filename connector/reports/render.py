@@ -181,14 +181,25 @@ def render(template_path: Path | str, context: dict, images: dict[str, bytes | t
     return buf.getvalue()
 
 
-def project_images(portfolio, code: str) -> dict[str, tuple[bytes, str]]:
-    ms = portfolio.project_records(code, portfolio.milestones)
-    budget = portfolio.project_records(code, portfolio.budget)
+def chart_data(portfolio, code: str) -> dict:
+    """What a project's charts are drawn from: a few plain rows, so a worker process needs
+    them and not the whole portfolio."""
+    return {"milestones": portfolio.project_records(code, portfolio.milestones),
+            "budget": portfolio.project_records(code, portfolio.budget),
+            "as_of": portfolio.as_of, "currency": portfolio.currency}
+
+
+def images_for(data: dict) -> dict[str, tuple[bytes, str]]:
+    ms, budget = data["milestones"], data["budget"]
     out = {}
-    out["chart_timeline"] = charts.timeline_chart(ms, portfolio.as_of) if ms else _blank("Aucun jalon saisi.")
-    out["chart_budget"] = (charts.budget_chart(budget, portfolio.currency) if budget
+    out["chart_timeline"] = charts.timeline_chart(ms, data["as_of"]) if ms else _blank("Aucun jalon saisi.")
+    out["chart_budget"] = (charts.budget_chart(budget, data["currency"]) if budget
                            else _blank("Aucune ligne budgétaire saisie."))
     return out
+
+
+def project_images(portfolio, code: str) -> dict[str, tuple[bytes, str]]:
+    return images_for(chart_data(portfolio, code))
 
 
 def portfolio_images(portfolio) -> dict[str, tuple[bytes, str]]:

@@ -3,7 +3,9 @@
 stay in the calling process, one at a time and in order, where throttling is handled.
 
 Workers start from a fork server (no threads inherited from the caller, whose HTTP pool or
-emulator may hold locks) with the rendering modules preloaded, and get the portfolio once."""
+emulator may hold locks) with the rendering modules preloaded. Each job carries the few rows
+its charts need, never the portfolio: pickling a 10,000-project portfolio into every worker
+doubled the night's memory."""
 from __future__ import annotations
 
 import logging
@@ -14,7 +16,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import date
 
-from connector.reports.render import project_images, render
+from connector.reports.render import chart_data, images_for, render
 
 log = logging.getLogger("copil.reports")
 POOL_MIN_JOBS = 50    # below this, starting the workers costs more than it saves
@@ -27,14 +29,14 @@ def worker_count(configured: int) -> int:
     return configured if configured > 0 else (os.cpu_count() or 1)
 
 
-def _init(portfolio, template: str, copil_date: date) -> None:
-    _STATE.update(portfolio=portfolio, template=template, copil_date=copil_date)
+def _init(template: str, copil_date: date) -> None:
+    _STATE.update(template=template, copil_date=copil_date)
 
 
-def _render_one(job: tuple[str, dict]) -> tuple[str, bytes | None, str | None]:
-    code, ctx = job
+def _render_one(job: tuple[str, dict, dict]) -> tuple[str, bytes | None, str | None]:
+    code, ctx, data = job
     try:
-        images = project_images(_STATE["portfolio"], code)
+        images = images_for(data)
         return code, render(_STATE["template"], ctx, images, _STATE["copil_date"]), None
     except Exception as e:   # reported for this project; the others go on
         log.exception("rapport %s", code)
@@ -58,26 +60,31 @@ def rendered(jobs: list[tuple[str, dict]], *, portfolio, template, copil_date: d
     (1.7 GB at 10,000 projects)."""
     queue = deque(jobs)
     jobs.clear()
+
+    def job(code_ctx):
+        code, ctx = code_ctx
+        return code, ctx, chart_data(portfolio, code)
+
     if workers <= 1 or len(queue) < POOL_MIN_JOBS:
-        _init(portfolio, str(template), copil_date)
+        _init(str(template), copil_date)
         while queue:
-            yield _render_one(queue.popleft())
+            yield _render_one(job(queue.popleft()))
         return
     ahead = AHEAD_PER_WORKER * workers
     pending: deque = deque()   # (job, future), in order
     try:
         with ProcessPoolExecutor(min(workers, len(queue)), mp_context=_context(), initializer=_init,
-                                 initargs=(portfolio, str(template), copil_date)) as pool:
+                                 initargs=(str(template), copil_date)) as pool:
             while queue or pending:
                 while queue and len(pending) < ahead:
-                    job = queue.popleft()
-                    pending.append((job, pool.submit(_render_one, job)))
+                    one = job(queue.popleft())
+                    pending.append((one, pool.submit(_render_one, one)))
                 result = pending[0][1].result()
                 pending.popleft()
                 yield result
     except BrokenProcessPool as e:   # a worker killed (memory): finish here, one at a time
-        rest = [job for job, _ in pending] + list(queue)
+        rest = [one for one, _ in pending] + [job(j) for j in queue]
         log.warning("processus de rendu interrompus (%s) : %d rapport(s) rendus un par un", e, len(rest))
-        _init(portfolio, str(template), copil_date)
-        for job in rest:
-            yield _render_one(job)
+        _init(str(template), copil_date)
+        for one in rest:
+            yield _render_one(one)
