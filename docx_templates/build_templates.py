@@ -438,7 +438,7 @@ def portfolio_template() -> Document:
               ("Engagé {{ year }}", "{{ totals.engaged_year }}"), ("Mandaté {{ year }}", "{{ totals.paid_year }}"),
               ("Exécution des CP {{ year }}", "{{ totals.execution_rate }}"),
               ("Subventions notifiées", "{{ totals.subsidies_notified }}"),
-              ("Reste à mandater sur les AP", "{{ totals.remaining_to_pay }}"),
+              ("Reste à mandater sur les AP (opérations en cours)", "{{ totals.remaining_to_pay }}"),
               ("AP dépassées", "{{ totals.overruns }}"), ("Projets sans AP valide", "{{ totals.without_ap }}")])
     _note(doc, "{{ finance_source }}")
     _heading(doc, "Projets en alerte")

@@ -169,8 +169,8 @@ def weather_chart(counts: dict[str, int]) -> tuple[bytes, str]:
     for b, v in zip(bars, vals):
         ax.text(b.get_x() + b.get_width() / 2, b.get_height(), str(v), ha="center", va="bottom")
     ax.set_ylabel("projets")
-    ax.set_title("Répartition des projets par météo", pad=12)
-    alt = "Répartition des projets par météo : " + ", ".join(f"{LABELS[n]} {v}" for n, v in zip(names, vals)) + "."
+    ax.set_title("Opérations en cours par météo", pad=12)
+    alt = "Opérations en cours par météo : " + ", ".join(f"{LABELS[n]} {v}" for n, v in zip(names, vals)) + "."
     return _png(fig), alt
 
 

@@ -329,7 +329,9 @@ def _totals(portfolio) -> dict:
     total = lambda col, frame=pr: frame[col].sum(min_count=1) if not frame.empty else math.nan  # noqa: E731
     cp, paid = total("cp_year"), total("paid_year")
     rem = pr["remaining_to_pay"] if not pr.empty else None
-    left = rem[rem >= 0].sum() if rem is not None else math.nan
+    # left to pay on running operations only (a closed one's balance is to cancel), as in the PPI
+    running = (pr["phase"] != CLOSED) if not pr.empty else None
+    left = rem[(rem >= 0) & running].sum() if rem is not None else math.nan
     over = rem[rem < 0] if rem is not None else []
     no_ap = pr[pr["ap_voted"].isna()] if not pr.empty else pr
     no_ap_cp = total("cp_year", no_ap) if len(no_ap) else math.nan

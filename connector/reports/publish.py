@@ -153,7 +153,7 @@ def publish_reports(site, portfolio, *, reports_cfg: ReportsConfig, collectivite
             summary.files.append(str(dest))
             done(key, None, h)
             return
-        few = len(jobs) + 1 < FIELDS_BATCH_MIN   # a handful: metadata with each upload, no library read
+        few = planned + 1 < FIELDS_BATCH_MIN   # a handful: metadata with each upload, no library read
         url = site.upload_file(reports_cfg.library, folder, name, data, fields if few else None)
         summary.files.append(url)
         before = hashes.published(key)
@@ -172,6 +172,7 @@ def publish_reports(site, portfolio, *, reports_cfg: ReportsConfig, collectivite
     # 1. what must be rendered (content hash changed); 2. rendered on every core; 3. delivered
     # one by one in order, each failure reported for its project only
     jobs, plans = [], {}
+    planned = 0   # reports to render (rendered() takes the jobs list)
     for code in codes:
         row = portfolio.projects.loc[code]
         if code in skip:
@@ -210,6 +211,7 @@ def publish_reports(site, portfolio, *, reports_cfg: ReportsConfig, collectivite
             raise
         except Exception as e:   # created one by one at upload instead
             log.info("dossiers des rapports non créés par lots : %s", e)
+    planned = len(jobs)
     for code, data, error in rendered(jobs, portfolio=portfolio, template=project_tpl, copil_date=copil_date,
                                       workers=worker_count(workers if workers is not None else reports_cfg.workers)):
         try:

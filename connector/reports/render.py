@@ -24,7 +24,7 @@ PROJECT_RICH = ("weather_badge", "project_link")   # rich text made at render ti
 PORTFOLIO_IMAGES = ("chart_weather", "chart_execution")
 WIDTHS_MM = {"chart_weather": 110, "chart_budget": 150}   # at most the 170 mm of text
 DESCRIPTIONS = {"chart_timeline": "Calendrier des jalons", "chart_budget": "Crédits de paiement par exercice",
-                "chart_weather": "Répartition des projets par météo",
+                "chart_weather": "Opérations en cours par météo",
                 "chart_execution": "Exécution des crédits de paiement par direction"}
 
 
