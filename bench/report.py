@@ -122,9 +122,11 @@ def write_markdown(result: dict, dest: Path) -> None:
         for p in prof["report_profile"]:
             lines.append(f"| {p['what']} | {round(p['share'] * 100)} % | {p['ms_per_report']} |")
         lines += ["", "Sous profilage les durées s'allongent (les parts comptent, pas les millisecondes). Les deux "
-                  "graphiques matplotlib (tracés deux fois pour être recadrés, à 200 dpi, puis encodés en PNG) font "
-                  "l'essentiel du temps ; le modèle Word n'est compilé qu'une fois par processus. Pistes : graphiques "
-                  "natifs Word (DrawingML, sans image) ou dessinés sans matplotlib, ou un seul graphique par rapport."]
+                  "graphiques matplotlib (tracés une fois puis recadrés, à 200 dpi, encodés en PNG) font l'essentiel du "
+                  "temps : le tracé des textes (libellés, graduations, légende) et le rendu de leurs glyphes ; le "
+                  "modèle Word n'est compilé qu'une fois par processus. Pistes : graphiques natifs Word (DrawingML, "
+                  "sans image, modifiables dans Word) à la place de matplotlib pour les rapports de projet, ou un "
+                  "seul graphique par rapport."]
     emu = _find(rows, "emulator throughput")
     if emu:
         lines += ["", "## Émulateur", "",
