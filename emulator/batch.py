@@ -79,7 +79,7 @@ def format_response(parts: list[Response]) -> tuple[bytes, str]:
 
 
 def handle(server, site_name: str, qs: str, headers: dict, body: bytes, host: str):
-    from emulator.server import parse_query
+    from emulator.odata import parse_query
     grant = server.auth.authenticate(headers.get("authorization"), unquote(site_name))
     boundary = _boundary(headers.get("content-type", ""))
     if not boundary:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from emulator import errors
+from emulator.odata import parse_query
 from emulator.fields import entity_property_name
 from emulator.items import _field_for_select
 from emulator.models import Item, SPList
@@ -117,7 +118,7 @@ def render_list_data(ctx, t):
         xml = (f"<View><Query>{view.query if view else ''}</Query><ViewFields>{fields}</ViewFields>"
                f"<RowLimit>{view.row_limit if view else 30}</RowLimit></View>")
     rows, query = caml_rows(ctx, lst, xml, limit=False)
-    paging = dict(p.split("=", 1) for p in str(params.get("Paging") or "").lstrip("?").split("&") if "=" in p)
+    paging = parse_query(str(params.get("Paging") or "").lstrip("?"))
     paging = {k.lower(): v for k, v in paging.items()}
     after = int(paging.get("p_id") or 0)
     if after:

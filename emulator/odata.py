@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timezone
+from urllib.parse import unquote_plus
 
 from emulator import errors
 
@@ -15,6 +16,18 @@ _TOKEN = re.compile(r"""\s*(?:
 )""", re.X)
 COMPARISONS = {"eq", "ne", "gt", "ge", "lt", "le"}
 FUNCTIONS = {"startswith", "substringof", "endswith"}
+
+
+def parse_query(qs: str) -> dict:
+    """A query string as SharePoint reads it, in one place: « + » is a space (URLSearchParams,
+    PnPjs), then percent-decoding; the request's query, a $batch part's and a paging token's."""
+    out = {}
+    for part in qs.split("&") if qs else []:
+        if not part:
+            continue
+        k, _, v = part.partition("=")
+        out[unquote_plus(k)] = unquote_plus(v)
+    return out
 
 
 def _tokens(text: str) -> list[tuple[str, str]]:

@@ -10,11 +10,12 @@ import threading
 import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import unquote, unquote_plus, urlsplit
+from urllib.parse import unquote, urlsplit
 
 from emulator import auth, errors, responses, routing
 from emulator.faults import Drop, FaultConfig, Faults
 from emulator.models import Backend
+from emulator.odata import parse_query
 from emulator.responses import Response, dumps
 from emulator.store import Store
 
@@ -60,17 +61,6 @@ class Ctx:
 
     def api(self, rel: str) -> str:
         return f"{self.base_url}/_api/{rel}"
-
-
-def parse_query(qs: str) -> dict:
-    out = {}
-    for part in qs.split("&") if qs else []:
-        if not part:
-            continue
-        k, _, v = part.partition("=")
-        # a query string reads « + » as a space (URLSearchParams, PnPjs), as SharePoint does
-        out[unquote_plus(k)] = unquote_plus(v)
-    return out
 
 
 class EmulatorServer:
