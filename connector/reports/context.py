@@ -163,22 +163,22 @@ def _decisions_heading(p: dict) -> str:
     return f"Décisions attendues (échéance : {short_date(p.get('decision_deadline'))})"
 
 
+# yyyy-mm-dd (or yyyymmdd) and dd-mm-yyyy in a file name; group order giving (year, month, day)
+_DATE_IN_NAME = ((r"(20\d\d)[-_.]?(0[1-9]|1[0-2])[-_.]?([0-2]\d|3[01])", (1, 2, 3)),
+                 (r"([0-2]\d|3[01])[-_.](0[1-9]|1[0-2])[-_.](20\d\d)", (3, 2, 1)))
+
+
 def _export_date(src: dict) -> str:
     """The date an export was taken: the one in its file name (« Export_AP_CP_2026-11-23.xlsx »)
     when there is one, the finance software's; else the day it was put in the library."""
     name = str(src.get("file") or "")
-    m = re.search(r"(20\d\d)[-_.]?(0[1-9]|1[0-2])[-_.]?([0-2]\d|3[01])", name)
-    if m:
-        try:
-            return f" du {short_date(date(int(m[1]), int(m[2]), int(m[3])))}"
-        except ValueError:
-            pass
-    m = re.search(r"([0-2]\d|3[01])[-_.](0[1-9]|1[0-2])[-_.](20\d\d)", name)
-    if m:
-        try:
-            return f" du {short_date(date(int(m[3]), int(m[2]), int(m[1])))}"
-        except ValueError:
-            pass
+    for pattern, order in _DATE_IN_NAME:
+        m = re.search(pattern, name)
+        if m:
+            try:
+                return f" du {short_date(date(*(int(m[i]) for i in order)))}"
+            except ValueError:   # « 2025-02-31 »: not a date, fall back to the upload
+                break
     return f", déposé le {short_date(src.get('modified'))}" if src.get("modified") else ""
 
 
@@ -355,12 +355,11 @@ def portfolio_context(portfolio, *, collectivite: str, copil_date: date, previou
     cur = portfolio.currency
     amount = lambda v: fr_amount(v, cur)  # noqa: E731
     pr = portfolio.projects
-    # the météo is for operations still running: a closed one is followed for its balance only
-    running = pr[pr["phase"] != CLOSED] if not pr.empty else pr
-    counts = running["weather"].value_counts().to_dict() if not pr.empty else {}
+    counts = synthesis.weather_counts(pr)
+    running = int((pr["phase"] != CLOSED).sum()) if not pr.empty else 0
     ctx = {
         "collectivite": collectivite, "copil_date": long_date(copil_date), "year": str(portfolio.year),
-        "counts": {"total": str(len(pr)), "running": str(len(running)), "soleil": str(counts.get("Soleil", 0)),
+        "counts": {"total": str(len(pr)), "running": str(running), "soleil": str(counts.get("Soleil", 0)),
                    "nuageux": str(counts.get("Nuageux", 0)), "orage": str(counts.get("Orage", 0)),
                    "indetermine": str(counts.get("Indéterminé", 0)),
                    "closed": str(int((pr["phase"] == CLOSED).sum()) if not pr.empty else 0)},

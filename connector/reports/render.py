@@ -14,8 +14,7 @@ from jinja2 import nodes
 from jinja2.sandbox import SandboxedEnvironment
 
 from connector.errors import ConfigError
-from connector.reports import charts
-from connector.rules import CLOSED
+from connector.reports import charts, synthesis
 from connector.reports.context import portfolio_context, project_context
 from connector.reports.document import finish, picture_key
 
@@ -204,8 +203,7 @@ def project_images(portfolio, code: str) -> dict[str, tuple[bytes, str]]:
 
 def portfolio_images(portfolio) -> dict[str, tuple[bytes, str]]:
     pr = portfolio.projects
-    running = pr[pr["phase"] != CLOSED] if not pr.empty else pr   # as the counts beside the chart
-    counts = running["weather"].value_counts().to_dict() if not pr.empty else {}
+    counts = synthesis.weather_counts(pr)   # as the counts beside the chart
     d = portfolio.rollups.get("direction")
     rows = [] if d is None else [(str(n), r["cp_year"], r["paid_year"]) for n, r in d.iterrows()]
     return {"chart_weather": charts.weather_chart(counts),

@@ -89,6 +89,12 @@ def _short(f: dict) -> str:
     return _SHORT.get(f["kind"], f["message"])
 
 
+def weather_counts(pr) -> dict[str, int]:
+    """Projects per météo among the operations still running: a closed one is followed for its
+    balance only (the synthesis' counts and its chart)."""
+    return pr[pr["phase"] != CLOSED]["weather"].value_counts().to_dict() if not pr.empty else {}
+
+
 # --- what changed since the previous COPIL ------------------------------------------------
 def changes(portfolio, previous: dict, previous_date) -> list[str]:
     if not previous_date:
