@@ -7,6 +7,7 @@ holding a no-op system update of one project item (its own value written back, `
 `Editor` kept, no new version), and a probe file uploaded to the report library with its
 metadata, then removed."""
 from __future__ import annotations
+from connector.model import Weather
 
 import uuid
 from dataclasses import dataclass
@@ -139,7 +140,7 @@ def _probe_upload(site, config) -> Iterator[Step]:
     cols = config.reports.column_names()
     name = f"copil-verification-{uuid.uuid4().hex[:8]}.txt"
     fields = {cols["project_code"]: "copil-verification", cols["copil_date"]: date.today(),
-              cols["weather"]: "Indéterminé", cols["report_kind"]: "Rapport COPIL"}
+              cols["weather"]: str(Weather.INDETERMINE), cols["report_kind"]: "Rapport COPIL"}
     try:
         url = site.upload_file(lib, "", name, "Fichier de vérification de copil, supprimé aussitôt.\n".encode(),
                                fields)

@@ -1,32 +1,34 @@
 """Consolidate: typed frames -> the portfolio (indicators per project, tables for reports,
 rollups by direction, territory and policy). Pure pandas, no I/O.
 
+Every derived fact is computed here, once: whether an operation is running or started, which
+milestones are late and which is next, the DETR/DSIL deadlines and where each stands. Rules,
+write-back and reports read these facts; they never decide them again.
+
 The finance software's export is authoritative for what was engaged and paid in a year: where
 it has a row for (operation code, year), it replaces the figures typed in the budget list."""
 from __future__ import annotations
 
 import math
 from datetime import date
+from typing import Any
 
 import pandas as pd
 
+from connector.model import MilestoneStatus, RiskStatus, Weather, clean, is_missing, is_running, is_state_grant
+from connector.model.records import DEADLINE_COLUMNS, ContractCheck, GrantDeadline
+from connector.model.vocabulary import GRANT_COMPLETION_YEARS, GRANT_START_YEARS
 from connector.normalize import Frames
 from connector.portfolio import (BUDGET_COLUMNS, CONTRACT_COLUMNS, MILESTONE_COLUMNS, PROJECT_INDICATOR_COLUMNS,
                                  PROJECT_INPUT_COLUMNS, RISK_COLUMNS, ROLLUP_COLUMNS, SUBSIDY_COLUMNS, Finding,
                                  Portfolio)
 from connector.rules import AP_SHORTFALL, SUBSIDY_DEADLINE, RulesConfig, add_years, assess, exceeds, forecasts
 
-STATE_GRANTS = ("DETR", "DSIL")
 
-
-def _div(a, b):
-    if a is None or b is None or pd.isna(a) or pd.isna(b) or b == 0:
+def _div(a: Any, b: Any) -> float:
+    if is_missing(a) or is_missing(b) or b == 0:
         return math.nan
     return float(a) / float(b)
-
-
-def _clean(v):
-    return None if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NaT else v
 
 
 def _records_by_code(frame: pd.DataFrame) -> dict[str, list[dict]]:
@@ -34,7 +36,7 @@ def _records_by_code(frame: pd.DataFrame) -> dict[str, list[dict]]:
     if frame.empty:
         return out
     for r in frame.to_dict("records"):
-        out.setdefault(r["project_code"], []).append({k: _clean(v) for k, v in r.items()})
+        out.setdefault(r["project_code"], []).append({k: clean(v) for k, v in r.items()})
     return out
 
 
@@ -83,15 +85,15 @@ def milestone_table(frames: Frames, as_of: date) -> pd.DataFrame:
         slip = (r["forecast"] - r["baseline"]).days if r["forecast"] and r["baseline"] else None
         still_open = False
         if r["actual"]:
-            status = "Atteint"
+            status = MilestoneStatus.REACHED
             if r["baseline"]:
                 slip = (r["actual"] - r["baseline"]).days
         elif due and due < as_of:
-            status = "En retard"
+            status = MilestoneStatus.LATE
             if r["baseline"]:   # not reached yet: at least the days since the initial date
                 slip, still_open = max(slip or 0, (as_of - r["baseline"]).days), True
         else:
-            status = "À venir"
+            status = MilestoneStatus.AHEAD
         rows.append({**{k: r.get(k) for k in ("project_code", "id", "title", "phase", "baseline", "forecast",
                                               "actual")}, "slippage_days": slip, "status": status,
                      "slippage_open": still_open})
@@ -134,10 +136,10 @@ def subsidy_table(frames: Frames, starts: dict) -> pd.DataFrame:
     for r in s.to_dict("records"):
         start_deadline = completion = None
         funder = r.get("funder") or ""
-        if any(g in funder for g in STATE_GRANTS) and r.get("notified_on"):
-            start_deadline = add_years(r["notified_on"], 2)
+        if is_state_grant(funder) and r.get("notified_on"):
+            start_deadline = add_years(r["notified_on"], GRANT_START_YEARS)
             begin = starts.get(r["project_code"]) or start_deadline
-            completion = add_years(begin, 4)
+            completion = add_years(begin, GRANT_COMPLETION_YEARS)
         rows.append({**{k: r.get(k) for k in ("project_code", "id", "title", "funder", "requested", "notified",
                                               "received", "notified_on")},
                      "start_deadline": start_deadline, "completion_deadline": completion})
@@ -174,6 +176,7 @@ def consolidate(frames: Frames, *, as_of: date, rules: RulesConfig, findings: li
             found_by[f.project_code] = found_by.get(f.project_code, 0) + 1
 
     indicators = []
+    all_deadlines: list[GrantDeadline] = []
     for p in projects.to_dict("records"):
         code = p["code"]
         ap = p.get("ap_voted")
@@ -200,35 +203,26 @@ def consolidate(frames: Frames, *, as_of: date, rules: RulesConfig, findings: li
         row["subsidies_received"] = _sum(s, "received")
         notified = 0.0 if math.isnan(row["subsidies_notified"]) else row["subsidies_notified"]
         row["self_funding_share"] = 1 - _div(notified, ap) if ap else math.nan
-        row["_subsidies"], deadlines = [], []
-        started = p.get("start") is not None and p["start"] <= as_of
-        for r in s:
-            checks = [] if started else [("start", r["start_deadline"])]
-            checks.append(("completion", r["completion_deadline"]))
-            for kind, d in checks:
-                if d is None or (kind == "completion" and p.get("phase") == "Clos"):
-                    continue
-                lapsed = d < as_of
-                soon = not lapsed and (d - as_of).days <= rules.subsidy_deadline_warning_days
-                if not lapsed:
-                    deadlines.append(d)
-                if lapsed or soon:
-                    row["_subsidies"].append({"funder": r["funder"], "kind": kind, "deadline": d,
-                                              "lapsed": lapsed, "soon": soon, "amount": r.get("notified")})
-        row["subsidy_deadline"] = min(deadlines) if deadlines else None
+        # running and started: the two facts every rule and report section turns on
+        row["running"] = is_running(p.get("phase"))
+        row["started"] = p.get("start") is not None and p["start"] <= as_of
+        grants = grant_deadlines(row, s, as_of=as_of, warning_days=rules.subsidy_deadline_warning_days)
+        row["_deadlines"] = grants
+        ahead_dates = [g.deadline for g in grants if not g.lapsed]
+        row["subsidy_deadline"] = min(ahead_dates) if ahead_dates else None
+        all_deadlines.extend(grants)
 
         c = con_by.get(code, [])
-        rates = [x["amendments_rate"] for x in c if x["amendments_rate"] == x["amendments_rate"]]
-        row["amendments_rate_max"] = max(rates) if rates else math.nan
-        row["_contracts"] = [{"number": x["number"], "rate": x["amendments_rate"], "limit": x["threshold"],
-                              "commission": x["commission_required"]}
-                             for x in c if x["amendments_rate"] == x["amendments_rate"]]
+        measured = [x for x in c if not is_missing(x["amendments_rate"])]
+        row["amendments_rate_max"] = max(x["amendments_rate"] for x in measured) if measured else math.nan
+        row["_contracts"] = [ContractCheck(number=str(x["number"]), rate=x["amendments_rate"], limit=x["threshold"],
+                                           commission=bool(x["commission_required"])) for x in measured]
 
         be, fe = p.get("baseline_end"), p.get("forecast_end")
         row["slippage_days"] = (fe - be).days if be and fe else math.nan
         m = ms_by.get(code, [])
-        row["overdue_milestones"] = sum(1 for x in m if x["status"] == "En retard")
-        upcoming = [x for x in m if x["status"] == "À venir"]   # already sorted by due date
+        row["overdue_milestones"] = sum(1 for x in m if x["status"] == MilestoneStatus.LATE)
+        upcoming = [x for x in m if x["status"] == MilestoneStatus.AHEAD]   # already sorted by due date
         if upcoming:
             row["next_milestone_label"] = upcoming[0]["title"]
             row["next_milestone_date"] = upcoming[0]["forecast"] or upcoming[0]["baseline"]
@@ -237,10 +231,10 @@ def consolidate(frames: Frames, *, as_of: date, rules: RulesConfig, findings: li
 
         row["open_critical_risks"] = sum(
             1 for x in risk_by.get(code, [])
-            if (x["status"] or "Ouvert") == "Ouvert" and (x["criticality"] or 0) >= rules.risk_critical)
+            if RiskStatus.is_open(x["status"]) and (x["criticality"] or 0) >= rules.risk_critical)
         row["findings_count"] = found_by.get(code, 0)
         row["weather"], row["weather_reasons"], row["alerts"] = assess(row, year=year, rules=rules, currency=currency)
-        ahead = forecasts(row, as_of=as_of, rules=rules, currency=currency, budget=b, subsidies=s)
+        ahead = forecasts(row, as_of=as_of, rules=rules, currency=currency, budget=b, deadlines=grants)
         row["forecasts"] = [{"kind": f[0], "message": f[1], "amount": f[2]} for f in ahead]
         replaced = {f[3] for f in ahead if len(f) > 3}   # the deadline alert the forecast spells out
         row["alerts"] = [a for a in row["alerts"] if a not in replaced] + [f["message"] for f in row["forecasts"]]
@@ -252,6 +246,7 @@ def consolidate(frames: Frames, *, as_of: date, rules: RulesConfig, findings: li
     out.index = out["code"].tolist()
     portfolio = Portfolio(as_of=as_of, year=year, currency=currency, projects=out, milestones=milestones,
                           budget=budget, subsidies=subsidies, contracts=contracts, risks=risks,
+                          deadlines=pd.DataFrame([g.__dict__ for g in all_deadlines], columns=DEADLINE_COLUMNS),
                           findings=list(findings), finance_source=getattr(frames, "finance_source", None))
     portfolio.rollups = {dim: rollup(out, dim) for dim in ("direction", "territory", "policy")}
     docs: dict[str, list] = {}
@@ -262,6 +257,30 @@ def consolidate(frames: Frames, *, as_of: date, rules: RulesConfig, findings: li
         docs[k].sort(key=lambda d: (d.modified or date.min, d.name), reverse=True)
     portfolio.documents = docs
     return portfolio
+
+
+def grant_deadlines(project: dict, subsidies: list[dict], *, as_of: date, warning_days: int) -> list[GrantDeadline]:
+    """The DETR/DSIL deadlines that still bind a running operation: the start of works while
+    they have not started, the completion always. A closed operation has none: its grants are
+    claimed, not at risk."""
+    if not project["running"]:
+        return []
+    out = []
+    for r in subsidies:
+        checks = [] if project["started"] else [("start", r["start_deadline"], project.get("start"))]
+        checks.append(("completion", r["completion_deadline"], project.get("forecast_end")))
+        for kind, deadline, planned in checks:
+            if deadline is None:
+                continue
+            lapsed = deadline < as_of
+            notified = 0.0 if is_missing(r.get("notified")) else float(r["notified"])
+            received = 0.0 if is_missing(r.get("received")) else float(r["received"])
+            out.append(GrantDeadline(
+                project_code=str(project["code"]), subsidy_id=r.get("id"), funder=str(r.get("funder") or ""),
+                kind=kind, deadline=deadline, planned_on=clean(planned), lapsed=lapsed,
+                soon=not lapsed and (deadline - as_of).days <= warning_days,
+                notified=notified, to_receive=max(notified - received, 0.0)))
+    return out
 
 
 def _ap_affected(finance: pd.DataFrame) -> dict[str, float]:
@@ -278,29 +297,33 @@ def _at_stake(row: dict) -> float:
     yet scheduled are inside the AP (a calendar to fix, said in the alerts), not money lost."""
     total = sum(f["amount"] for f in row["forecasts"] if f["kind"] in (AP_SHORTFALL, SUBSIDY_DEADLINE))
     rem = row.get("remaining_to_pay")
-    if rem is not None and rem == rem and rem < 0 and not any(f["kind"] == "ap_insuffisante" for f in row["forecasts"]):
+    if not is_missing(rem) and rem < 0 and not any(f["kind"] == AP_SHORTFALL for f in row["forecasts"]):
         total += -rem
-    total += sum(s.get("amount") or 0.0 for s in row.get("_subsidies") or [] if s["lapsed"])
+    total += sum(g.notified for g in row.get("_deadlines") or [] if g.lapsed)
     return float(total)
 
 
 def rollup(projects: pd.DataFrame, dim: str) -> pd.DataFrame:
+    """Per direction, territory or policy: the météo of the running operations (they add up to
+    the portfolio's counts), the closed ones counted apart, the money of all."""
     if projects.empty:
         return pd.DataFrame(columns=ROLLUP_COLUMNS)
     p = projects.copy()
     p[dim] = p[dim].fillna("Non renseigné")
     g = p.groupby(dim)
+    live = p[p["running"]].groupby(dim)["weather"]
     out = pd.DataFrame({
         "projects": g.size(),
-        "soleil": g["weather"].apply(lambda s: int((s == "Soleil").sum())),
-        "nuageux": g["weather"].apply(lambda s: int((s == "Nuageux").sum())),
-        "orage": g["weather"].apply(lambda s: int((s == "Orage").sum())),
-        "indetermine": g["weather"].apply(lambda s: int((s == "Indéterminé").sum())),
+        "running": g["running"].sum().astype(int),
+        "closed": (~p["running"]).groupby(p[dim]).sum().astype(int),
         "ap_voted": g["ap_voted"].sum(min_count=1),
         "cp_year": g["cp_year"].sum(min_count=1),
         "engaged_year": g["engaged_year"].sum(min_count=1),
         "paid_year": g["paid_year"].sum(min_count=1),
         "subsidies_notified": g["subsidies_notified"].sum(min_count=1),
     })
+    for w in Weather:
+        out[w.key] = live.apply(lambda s, w=w: int((s == w).sum())).reindex(out.index, fill_value=0)
     out["cp_execution_rate"] = [(_div(a, b)) for a, b in zip(out["paid_year"], out["cp_year"])]
     return out[ROLLUP_COLUMNS].sort_index()
+

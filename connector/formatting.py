@@ -1,23 +1,18 @@
-"""Short French formats for values copil writes into SharePoint and messages staff read."""
+"""French formats for values copil writes into SharePoint and messages staff read, and the one
+wording of each figure (a delay, a signed slippage): rules, write-back and reports all word a
+figure through here, so « 4 mois » and « +120 j » never disagree."""
 from __future__ import annotations
 
-import math
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from babel.numbers import format_decimal
 
+from connector.model import is_missing as _missing
+
 LOCALE = "fr_FR"
-
-# Traffic lights as readers expect them, in the reports and in the list's column formatting:
-# green / orange / red, grey when unknown. A strong colour carries white bold text (contrast
-# ≥ 4.5:1), a tint is a cell background under black text.
-COLORS = {"Soleil": "#1B7A3A", "Nuageux": "#B35C00", "Orage": "#B71C1C", "Indéterminé": "#5F6368"}
-TINTS = {"Soleil": "#D9F0DF", "Nuageux": "#FCE5C8", "Orage": "#F6D4D4", "Indéterminé": "#E6E6E6"}
-
-
-def _missing(v) -> bool:
-    return v is None or (isinstance(v, float) and math.isnan(v)) or str(v) in ("NaT", "nan")
+MINUS = "\u2212"
 
 
 def rounded(v, digits: int = 0) -> Decimal:
@@ -67,3 +62,25 @@ def fr_date(v) -> str:
     if hasattr(v, "date") and not isinstance(v, date):
         v = v.date()
     return v.strftime("%d/%m/%Y")
+
+
+def day_count(n: Any) -> str:
+    """« 1 jour », « 45 jours »."""
+    n = int(n)
+    return f"{n} jour{'s' if abs(n) > 1 else ''}"
+
+
+def delay(n: Any) -> str:
+    """A delay as a reader says it: « 4 mois » from 60 days on, days below."""
+    n = int(n)
+    return f"{round(n / 30.44)} mois" if n >= 60 else day_count(n)
+
+
+def signed_days(v: Any, at_least: bool = False) -> str:
+    """Signed slippage in a table cell: `+120 j`, `0 j`, `−15 j`; `≥ +71 j` while an overdue
+    milestone is still open."""
+    if _missing(v):
+        return "–"
+    n = int(v)
+    out = f"+{n}\u00a0j" if n > 0 else (f"{MINUS}{-n}\u00a0j" if n < 0 else "0\u00a0j")
+    return f"≥\u00a0{out}" if at_least else out

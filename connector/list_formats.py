@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import json
 
-from connector.formatting import COLORS
+from connector.model import MANUAL_WEATHERS, Weather
 from connector.rules import RulesConfig
 
 SCHEMA = "https://developer.microsoft.com/json-schemas/sp/v2/column-formatting.schema.json"
 MARKER = "copil-format"   # class on the root element: how copil knows a format is its own
-ICONS = {"Soleil": "Sunny", "Nuageux": "CloudWeather", "Orage": "Thunderstorms"}
+ICONS = {Weather.SOLEIL: "Sunny", Weather.NUAGEUX: "CloudWeather", Weather.ORAGE: "Thunderstorms"}   # Fluent UI
 NEUTRAL = "#0F6CBD"
 
 
@@ -35,16 +35,16 @@ def _pill(background: str, colour: str, **more) -> dict:
 
 
 def weather() -> dict:
-    colours = {w: COLORS[w] for w in ("Soleil", "Nuageux", "Orage")}
+    colours = {str(w): w.color for w in MANUAL_WEATHERS}
     return {
         "$schema": SCHEMA, "elmType": "div", "attributes": {"class": MARKER},
         "children": [{
             "elmType": "span",
-            "style": _pill(_chain(colours, COLORS["Indéterminé"]), "#FFFFFF", **{"font-weight": "600"}),
+            "style": _pill(_chain(colours, Weather.INDETERMINE.color), "#FFFFFF", **{"font-weight": "600"}),
             "attributes": {"title": "=if(@currentField == '', '', 'Météo : ' + @currentField)"},
             "children": [
                 {"elmType": "span", "style": {"padding-right": "6px"},
-                 "attributes": {"iconName": _chain(ICONS, "Unknown")}},
+                 "attributes": {"iconName": _chain({str(w): i for w, i in ICONS.items()}, "Unknown")}},
                 {"elmType": "span", "txtContent": "@currentField"},
             ],
         }],
@@ -54,8 +54,8 @@ def weather() -> dict:
 def slippage(rules: RulesConfig) -> dict:
     """`+120 j` in red from the storm threshold, orange from the cloudy one (the rule is ≥)."""
     storm, cloudy = rules.slippage_storm_days, rules.slippage_cloudy_days
-    colour = (f"=if(@currentField >= {storm}, '{COLORS['Orage']}', "
-              f"if(@currentField >= {cloudy}, '{COLORS['Nuageux']}', ''))")
+    colour = (f"=if(@currentField >= {storm}, '{Weather.ORAGE.color}', "
+              f"if(@currentField >= {cloudy}, '{Weather.NUAGEUX.color}', ''))")
     return {
         "$schema": SCHEMA, "elmType": "div", "attributes": {"class": MARKER},
         "style": {"color": "=if(@currentField == '', '', " + colour[1:] + ")",
@@ -66,7 +66,7 @@ def slippage(rules: RulesConfig) -> dict:
              "attributes": {"iconName": "Warning"}},
             {"elmType": "span",
              "txtContent": "=if(@currentField == '', '', if(@currentField > 0, '+', '') + @currentField + ' j')",
-             "attributes": {"title": f"=if(@currentField == '', '', 'Seuils : Nuageux à {cloudy} j, Orage à {storm} j')"}},
+             "attributes": {"title": f"=if(@currentField == '', '', 'Seuils : {Weather.NUAGEUX} à {cloudy} j, {Weather.ORAGE} à {storm} j')"}},
         ],
     }
 
@@ -84,9 +84,9 @@ def rate_bar(limit: float | None = None) -> dict:
              "children": [{"elmType": "div", "style": {
                  "height": "100%", "width": "=if(@currentField >= 1, '100%', if(@currentField <= 0, '0%', "
                                             "toString(@currentField * 100) + '%'))",
-                 "background-color": f"=if({over}, '{COLORS['Orage']}', '{NEUTRAL}')"}}]},
+                 "background-color": f"=if({over}, '{Weather.ORAGE.color}', '{NEUTRAL}')"}}]},
             {"elmType": "span", "style": {"min-width": "44px", "text-align": "right",
-                                          "color": f"=if({over}, '{COLORS['Orage']}', '')"},
+                                          "color": f"=if({over}, '{Weather.ORAGE.color}', '')"},
              "txtContent": "=floor(@currentField * 100 + 0.5) + ' %'"},
         ],
     }

@@ -1,6 +1,7 @@
 """The projects list's views copil creates: what needs attention, by direction, by territory,
 mine, data to fix. Queries are CAML on the site's internal names (resolved, never guessed)."""
 from __future__ import annotations
+from connector.model import Weather
 
 from dataclasses import dataclass
 from xml.sax.saxutils import quoteattr, escape
@@ -29,7 +30,7 @@ def views(internal: dict[str, str], choices_type: str = "Choice") -> list[ViewSp
         w = n("computed_weather")
         eq = lambda word: f"<Eq>{_ref(w)}<Value Type={quoteattr(choices_type)}>{escape(word)}</Value></Eq>"  # noqa: E731
         order = f"<OrderBy>{_ref(n('slippage_days'), Ascending='FALSE')}</OrderBy>" if n("slippage_days") else ""
-        out.append(ViewSpec("Projets en alerte", f"<Where><Or>{eq('Orage')}{eq('Nuageux')}</Or></Where>{order}",
+        out.append(ViewSpec("Projets en alerte", f"<Where><Or>{eq(Weather.ORAGE)}{eq(Weather.NUAGEUX)}</Or></Where>{order}",
                             base + [x for x in (n("weather_reasons"), n("alerts")) if x]))
     for title, key in (("Par direction", "direction"), ("Par territoire", "territory")):
         if n(key):

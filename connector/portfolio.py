@@ -40,6 +40,8 @@ PROJECT_INDICATOR_COLUMNS = [
     "overdue_milestones",                     # count: forecast/baseline passed, no actual date
     "next_milestone_label", "next_milestone_date",
     "open_critical_risks",                    # open risks with criticality >= threshold
+    "running",                                # bool: not closed (connector.model.is_running)
+    "started",                                # bool: start date known and passed
     "subsidy_deadline",                       # earliest DETR/DSIL lapse date still ahead
     "weather",                                # Soleil | Nuageux | Orage | Indéterminé
     "weather_reasons",                        # list[str], French
@@ -61,7 +63,8 @@ CONTRACT_COLUMNS = ["project_code", "id", "title", "number", "kind", "holder", "
                     "over_threshold", "commission_required"]
 RISK_COLUMNS = ["project_code", "id", "title", "probability", "impact", "criticality",
                 "status", "mitigation", "owner", "due"]
-ROLLUP_COLUMNS = ["projects", "soleil", "nuageux", "orage", "indetermine", "ap_voted",
+# météo counts are of running operations; "closed" counts the closed ones apart
+ROLLUP_COLUMNS = ["projects", "running", "soleil", "nuageux", "orage", "indetermine", "closed", "ap_voted",
                   "cp_year", "engaged_year", "paid_year", "cp_execution_rate",
                   "subsidies_notified"]
 
@@ -98,6 +101,8 @@ class Portfolio:
     subsidies: pd.DataFrame = field(default_factory=pd.DataFrame)
     contracts: pd.DataFrame = field(default_factory=pd.DataFrame)
     risks: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # DETR/DSIL deadlines of running operations (connector.model.records.DEADLINE_COLUMNS)
+    deadlines: pd.DataFrame = field(default_factory=pd.DataFrame)
     # "direction" | "territory" | "policy" -> frame indexed by the dimension value.
     rollups: dict[str, pd.DataFrame] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)

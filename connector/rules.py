@@ -2,16 +2,16 @@
 reasons spelled out in French so a project director can check them by hand."""
 from __future__ import annotations
 
-import math
+from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from connector.formatting import fr_amount, fr_date, fr_points, points, rounded
-
-SOLEIL, NUAGEUX, ORAGE, INDETERMINE = "Soleil", "Nuageux", "Orage", "Indéterminé"
-CLOSED = "Clos"   # the last phase: no more delay or risk alerts
-_RANK = {SOLEIL: 0, NUAGEUX: 1, ORAGE: 2}
+from connector.formatting import delay, fr_amount, fr_date, fr_points, points, rounded
+from connector.model import Weather, present
+from connector.model.records import GrantDeadline
+from connector.model.vocabulary import EXTENSION_YEARS
 
 
 class RulesConfig(BaseModel):
@@ -52,79 +52,66 @@ class RulesConfig(BaseModel):
                                "than this share of the AP: alert.")
 
 
-def soon_alert(funder: str, kind: str, deadline) -> str:
-    what = "démarrage des travaux" if kind == "start" else "achèvement de l'opération"
-    return f"Subvention {funder} : {what} requis avant le {fr_date(deadline)}."
+def soon_alert(g: GrantDeadline) -> str:
+    return f"Subvention {g.funder} : {g.what} requis avant le {fr_date(g.deadline)}."
 
 
-def _ok(v) -> bool:
-    return v is not None and not (isinstance(v, float) and math.isnan(v)) and str(v) not in ("NaT", "nan")
-
-
-def exceeds(share, limit) -> bool:
+def exceeds(share: Any, limit: Any) -> bool:
     """`share > limit` at the printed precision (percentage points, one decimal)."""
-    return _ok(share) and _ok(limit) and points(share) > points(limit)
+    return present(share) and present(limit) and points(share) > points(limit)
 
 
 def _ap_overrun(row: dict, rules: RulesConfig) -> str:
     cons = row.get("ap_consumption")
-    if _ok(cons) and points(cons) > points(rules.ap_overrun_storm):
+    if present(cons) and points(cons) > points(rules.ap_overrun_storm):
         return f"AP dépassée : {fr_points(points(cons))} de l'AP votée déjà mandatés"
     return ""
 
 
 def _closed(row: dict, rules: RulesConfig, basis: str, missing: list[str],
-            unreadable: list[str]) -> tuple[str, list[str], list[str]]:
+            unreadable: list[str]) -> tuple[Weather, list[str], list[str]]:
     if missing or unreadable:
-        return INDETERMINE, ([f"données manquantes : {', '.join(missing)}"] if missing else []) + unreadable, []
+        return Weather.INDETERMINE, ([f"données manquantes : {', '.join(missing)}"] if missing else []) + unreadable, []
     overrun = _ap_overrun(row, rules)
     if overrun:
-        return ORAGE, [overrun + basis], []
-    return SOLEIL, ["opération close : seul le solde de l'AP est suivi"], []
+        return Weather.ORAGE, [overrun + basis], []
+    return Weather.SOLEIL, ["opération close : seul le solde de l'AP est suivi"], []
 
 
-def _days(n) -> str:
-    n = int(n)
-    return f"{n} jour{'s' if abs(n) > 1 else ''}"
-
-
-def _delay(n) -> str:
-    """« 4 mois » from 60 days on (what a reader says), days below."""
-    n = int(n)
-    return f"{round(n / 30.44)} mois" if n >= 60 else _days(n)
-
-
-def _slip_text(row: dict, slip) -> str:
+def _slip_text(row: dict, slip: Any) -> str:
     be, fe = row.get("baseline_end"), row.get("forecast_end")
     span = f" ({fr_date(be)} → {fr_date(fe)})" if isinstance(be, date) and isinstance(fe, date) else ""
-    return f"livraison repoussée de {_delay(slip)}{span}"
+    return f"livraison repoussée de {delay(slip)}{span}"
 
 
-def assess(row: dict, *, year: int, rules: RulesConfig, currency: str = "EUR") -> tuple[str, list[str], list[str]]:
+def assess(row: dict, *, year: int, rules: RulesConfig,
+           currency: str = "EUR") -> tuple[Weather, list[str], list[str]]:
     """(météo, reasons, alerts) for one consolidated project row.
 
-    Uses the indicator columns of `connector.portfolio` plus `_contracts` (list of dicts with
-    number, rate, limit, commission) and `_subsidies` (list of dicts with funder, kind
-    'start'|'completion', deadline, lapsed, soon)."""
+    Reads the indicator columns of `connector.portfolio` (`running` among them) plus `_contracts`
+    (ContractCheck records) and `_deadlines` (GrantDeadline records), all computed by
+    consolidation."""
     flags = row.get("input_flags") if isinstance(row.get("input_flags"), dict) else {}
-    closed = row.get("phase") == CLOSED
+    closed = not row["running"]
     needed = (("ap_voted", "AP votée"),) if closed else (
         ("baseline_end", "fin prévue initiale"), ("forecast_end", "fin prévisionnelle"), ("ap_voted", "AP votée"))
-    missing = [label for key, label in needed if not _ok(row.get(key)) and key not in flags]
+    missing = [label for key, label in needed if not present(row.get(key)) and key not in flags]
     unreadable = [f"{label} illisible (« {flags[key][1]} »)" for key, label in needed
-                  if not _ok(row.get(key)) and flags.get(key, ("",))[0] == "invalid"]
+                  if not present(row.get(key)) and flags.get(key, ("",))[0] == "invalid"]
     # a figure computed on an AP copil had to interpret says so where it is read
     basis = (f" (calculé sur une AP interprétée d'après la saisie « {flags['ap_voted'][1]} »)"
              if flags.get("ap_voted", ("",))[0] == "estimated" else "")
-    storms, clouds, alerts = [], [], []
+    storms: list[str] = []
+    clouds: list[str] = []
+    alerts: list[str] = []
 
     if closed:   # a closed operation is followed for its AP balance only: past delays are history
         return _closed(row, rules, basis, missing, unreadable)
 
     slip = row.get("slippage_days")
-    if _ok(slip) and slip >= rules.slippage_storm_days:
+    if present(slip) and slip >= rules.slippage_storm_days:
         storms.append(_slip_text(row, slip))
-    elif _ok(slip) and slip >= rules.slippage_cloudy_days:
+    elif present(slip) and slip >= rules.slippage_cloudy_days:
         clouds.append(_slip_text(row, slip))
 
     overdue = row.get("overdue_milestones") or 0
@@ -137,7 +124,7 @@ def assess(row: dict, *, year: int, rules: RulesConfig, currency: str = "EUR") -
     # Shares are compared in percentage points at the precision they are printed with (one
     # decimal, half-up): what the reader sees and what the rule judged always agree.
     rate, progress = row.get("cp_execution_rate"), row.get("progress")
-    if _ok(rate) and _ok(progress):
+    if present(rate) and present(progress):
         r, p = points(rate), points(progress)
         gap = abs(r - p)
         text = f"CP {year} mandatés à {fr_points(r)} pour {fr_points(p)} d'avancement physique"
@@ -152,22 +139,22 @@ def assess(row: dict, *, year: int, rules: RulesConfig, currency: str = "EUR") -
 
     share = row.get("self_funding_share")
     minimum = fr_points(points(rules.self_funding_min))
-    if _ok(share) and share < 0:
+    if present(share) and share < 0:
         clouds.append(f"subventions notifiées supérieures à l'AP votée{basis}")
         alerts.append(f"Subventions notifiées ({fr_amount(row.get('subsidies_notified'), currency)}) supérieures à "
                       f"l'AP votée ({fr_amount(row.get('ap_voted'), currency)}){basis} : vérifier l'AP ou les "
                       "montants notifiés.")
-    elif _ok(share) and points(share) < points(rules.self_funding_min):
+    elif present(share) and points(share) < points(rules.self_funding_min):
         clouds.append(f"autofinancement de {fr_points(points(share))} (minimum {minimum}){basis}")
         alerts.append(f"Part d'autofinancement insuffisante : {fr_points(points(share))} pour un minimum légal de "
                       f"{minimum} des financements publics{basis}.")
 
     for c in row.get("_contracts") or []:
-        if exceeds(c["rate"], c["limit"]):
-            storms.append(f"avenants cumulés {fr_points(points(c['rate']))} sur le marché {c['number']} "
-                          f"(limite {fr_points(points(c['limit']))})")
-        if c["commission"]:
-            alerts.append(f"Marché {c['number']} : un avenant dépasse {fr_points(points(rules.amendment_commission))} "
+        if exceeds(c.rate, c.limit):
+            storms.append(f"avenants cumulés {fr_points(points(c.rate))} sur le marché {c.number} "
+                          f"(limite {fr_points(points(c.limit))})")
+        if c.commission:
+            alerts.append(f"Marché {c.number} : un avenant dépasse {fr_points(points(rules.amendment_commission))} "
                           "du montant initial, avis de la commission d'appel d'offres requis.")
 
     critical = row.get("open_critical_risks") or 0
@@ -176,28 +163,28 @@ def assess(row: dict, *, year: int, rules: RulesConfig, currency: str = "EUR") -
     elif critical >= 1:
         clouds.append("1 risque critique ouvert")
 
-    for s in row.get("_subsidies") or []:
-        what = "démarrage des travaux" if s["kind"] == "start" else "achèvement de l'opération"
-        if s["lapsed"]:
-            storms.append(f"subvention {s['funder']} caduque : {what} requis avant le {fr_date(s['deadline'])}")
-            alerts.append(f"Subvention {s['funder']} ({fr_amount(s.get('amount'), currency)}) : échéance de "
-                          f"{what} dépassée le {fr_date(s['deadline'])} ; demander une prorogation.")
-        elif s["soon"]:
-            clouds.append(f"subvention {s['funder']} : {what} requis avant le {fr_date(s['deadline'])}")
-            alerts.append(soon_alert(s["funder"], s["kind"], s["deadline"]))
+    for g in row.get("_deadlines") or []:
+        if g.lapsed:
+            storms.append(f"subvention {g.funder} caduque : {g.what} requis avant le {fr_date(g.deadline)}")
+            alerts.append(f"Subvention {g.funder} ({fr_amount(g.notified, currency)}) : échéance de "
+                          f"{g.what} dépassée le {fr_date(g.deadline)} ; demander une prorogation.")
+        elif g.soon:
+            clouds.append(f"subvention {g.funder} : {g.what} requis avant le {fr_date(g.deadline)}")
+            alerts.append(soon_alert(g))
 
+    weather: Weather
     if missing or unreadable:
-        weather = INDETERMINE
+        weather = Weather.INDETERMINE
         reasons = ([f"données manquantes : {', '.join(missing)}"] if missing else []) + unreadable + storms + clouds
     elif storms:
-        weather, reasons = ORAGE, storms + clouds
+        weather, reasons = Weather.ORAGE, storms + clouds
     elif clouds:
-        weather, reasons = NUAGEUX, clouds
+        weather, reasons = Weather.NUAGEUX, clouds
     else:
-        weather, reasons = SOLEIL, ["aucun écart au-delà des seuils"]
+        weather, reasons = Weather.SOLEIL, ["aucun écart au-delà des seuils"]
 
-    manual = row.get("manual_weather")
-    if _ok(manual) and manual in _RANK and weather in _RANK and _RANK[manual] < _RANK[weather]:
+    manual = Weather.of(row.get("manual_weather"))
+    if manual is not None and manual.judged and weather.judged and manual.severity < weather.severity:
         alerts.append(f"Météo du chef de projet ({manual}) plus optimiste que la météo calculée ({weather}).")
     return weather, reasons, alerts
 
@@ -207,7 +194,6 @@ def assess(row: dict, *, year: int, rules: RulesConfig, currency: str = "EUR") -
 # computed from so a project director can redo the sum; the amount ranks the projects at risk.
 AP_SHORTFALL, CP_UNSPENT, CP_PLAN_GAP, CP_MISSING, SUBSIDY_DEADLINE = (
     "ap_insuffisante", "cp_non_consommes", "cp_different_ap", "cp_absents", "subvention_echeance")
-EXTENSION_YEARS = {"start": 1, "completion": 2}   # DETR/DSIL: start +1 year, completion +2 years
 
 
 def add_years(d: date, years: int) -> date:
@@ -227,19 +213,19 @@ def _fraction_of_year(as_of: date) -> float:
 
 
 def forecasts(row: dict, *, as_of: date, rules: RulesConfig, currency: str = "EUR",
-              budget: list[dict] = (), subsidies: list[dict] = ()) -> list[tuple]:
+              budget: Sequence[dict] = (), deadlines: Sequence[GrantDeadline] = ()) -> list[tuple]:
     """What the figures announce if nothing changes: (kind, message, amount at stake, and for a
     subsidy the plain alert it replaces). `budget`: the project's rows (year, cp_planned, paid);
-    `subsidies`: its rows (funder, notified, received, start_deadline, completion_deadline)."""
-    if row.get("phase") == CLOSED:
+    `deadlines`: its DETR/DSIL deadlines (consolidate.grant_deadlines)."""
+    if not row["running"]:
         return []
-    out: list[tuple[str, str, float]] = []
+    out: list[tuple] = []
     amount = lambda v: fr_amount(v, currency)  # noqa: E731
     ap, progress, paid = row.get("ap_voted"), row.get("progress"), row.get("paid_total")
     year = as_of.year
 
     # AP: the cost at completion if the rest costs what the done part cost
-    if _ok(ap) and ap > 0 and _ok(progress) and _ok(paid) and paid > 0 and \
+    if present(ap) and ap > 0 and present(progress) and present(paid) and paid > 0 and \
             points(rules.ap_projection_min_progress) <= points(progress) < 100:
         projected = _thousand(paid / progress)   # an estimate: to the thousand
         if exceeds(projected / ap - 1, rules.ap_shortfall_margin):
@@ -251,7 +237,7 @@ def forecasts(row: dict, *, as_of: date, rules: RulesConfig, currency: str = "EU
 
     # CP of the year: what is left at 31 December at the pace of the year so far
     cp_year, paid_year = row.get("cp_year"), row.get("paid_year")
-    if as_of.month >= rules.cp_projection_from_month and _ok(cp_year) and cp_year > 0 and _ok(paid_year):
+    if as_of.month >= rules.cp_projection_from_month and present(cp_year) and cp_year > 0 and present(paid_year):
         projected = paid_year / _fraction_of_year(as_of)
         unspent = _thousand(cp_year - projected)
         if unspent > 0 and points((cp_year - projected) / cp_year) >= points(rules.cp_unspent_share):
@@ -260,10 +246,10 @@ def forecasts(row: dict, *, as_of: date, rules: RulesConfig, currency: str = "EU
                         f"au {fr_date(as_of)} ; au rythme actuel, environ {amount(unspent)} resteront non mandatés "
                         f"au 31/12/{year} (à reporter ou à redéployer).", unspent))
 
-    years = sorted((int(b["year"]), b.get("cp_planned")) for b in budget if _ok(b.get("year")))
-    planned = [(y, cp) for y, cp in years if _ok(cp) and cp > 0]
+    years = sorted((int(b["year"]), b.get("cp_planned")) for b in budget if present(b.get("year")))
+    planned = [(y, cp) for y, cp in years if present(cp) and cp > 0]
     cp_total = sum(cp for _, cp in planned)
-    if _ok(ap) and ap > 0 and planned and exceeds(abs(cp_total - ap) / ap, rules.cp_plan_gap):
+    if present(ap) and ap > 0 and planned and exceeds(abs(cp_total - ap) / ap, rules.cp_plan_gap):
         span = f"{planned[0][0]}–{planned[-1][0]}" if planned[0][0] != planned[-1][0] else str(planned[0][0])
         if cp_total < ap:
             text = (f"CP prévus sur {span} ({amount(cp_total)}) inférieurs à l'AP votée ({amount(ap)}) : "
@@ -274,8 +260,8 @@ def forecasts(row: dict, *, as_of: date, rules: RulesConfig, currency: str = "EU
         out.append((CP_PLAN_GAP, text, abs(cp_total - ap)))
 
     fe = row.get("forecast_end")
-    remaining = (ap - (paid if _ok(paid) else 0.0)) if _ok(ap) else None
-    if _ok(fe) and fe.year >= year and remaining is not None and remaining > 0:
+    remaining = (ap - (paid if present(paid) else 0.0)) if present(ap) else None
+    if present(fe) and fe.year >= year and remaining is not None and remaining > 0:
         last = planned[-1][0] if planned else None
         if last is None or last < fe.year:
             gap_years = list(range(max(year, (last or year - 1) + 1), fe.year + 1))
@@ -285,27 +271,20 @@ def forecasts(row: dict, *, as_of: date, rules: RulesConfig, currency: str = "EU
                         f"{amount(remaining)} restent à mandater sur l'AP ; inscrire les CP correspondants.",
                         remaining))
 
-    started = _ok(row.get("start")) and row["start"] <= as_of
-    for s in subsidies:
-        if not any(g in (s.get("funder") or "") for g in ("DETR", "DSIL")):
-            continue
-        checks = [] if started else [("start", s.get("start_deadline"), row.get("start"), "démarrage")]
-        checks.append(("completion", s.get("completion_deadline"), fe, "achèvement"))
-        for kind, deadline, planned_on, what in checks:
-            if not _ok(deadline) or not _ok(planned_on) or deadline < as_of or planned_on <= deadline:
-                continue   # a lapsed deadline is already an Orage reason; none before the date: fine
-            notified = s.get("notified") if _ok(s.get("notified")) else 0.0
-            received = s.get("received") if _ok(s.get("received")) else 0.0
-            at_risk = max(notified - received, 0.0)
-            extended = add_years(deadline, EXTENSION_YEARS[kind])
-            length = "d'un an" if EXTENSION_YEARS[kind] == 1 else "de 2 ans"
-            ask = (f"demander la prorogation {length} "
-                   f"(jusqu'au {fr_date(extended)})" if planned_on <= extended else
-                   f"même prorogée ({fr_date(extended)}), l'échéance tombe avant : revoir le calendrier ou le "
-                   "plan de financement")
-            planned_word = "fin prévisionnelle" if kind == "completion" else "démarrage prévu"
-            out.append((SUBSIDY_DEADLINE,
-                        f"Subvention {s.get('funder')} : {what} exigé avant le {fr_date(deadline)}, {planned_word} "
-                        f"le {fr_date(planned_on)} ; {amount(at_risk)} restant à percevoir menacés : {ask}.",
-                        at_risk, soon_alert(s.get("funder"), kind, deadline)))
+    for g in deadlines:
+        if not g.missed_by_plan:
+            continue   # a lapsed deadline is already an Orage reason; none before the date: fine
+        assert g.planned_on is not None   # missed_by_plan says so
+        extended = add_years(g.deadline, EXTENSION_YEARS[g.kind])
+        length = "d'un an" if EXTENSION_YEARS[g.kind] == 1 else "de 2 ans"
+        ask = (f"demander la prorogation {length} "
+               f"(jusqu'au {fr_date(extended)})" if g.planned_on <= extended else
+               f"même prorogée ({fr_date(extended)}), l'échéance tombe avant : revoir le calendrier ou le "
+               "plan de financement")
+        what, planned_word = (("achèvement", "fin prévisionnelle") if g.kind == "completion"
+                              else ("démarrage", "démarrage prévu"))
+        out.append((SUBSIDY_DEADLINE,
+                    f"Subvention {g.funder} : {what} exigé avant le {fr_date(g.deadline)}, {planned_word} "
+                    f"le {fr_date(g.planned_on)} ; {amount(g.to_receive)} restant à percevoir menacés : {ask}.",
+                    g.to_receive, soon_alert(g)))
     return out

@@ -14,6 +14,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from connector import model
+
+# SharePoint's choices are plain strings: the model's words, in the model's order.
+PHASES = tuple(str(p) for p in model.PHASES)
+WEATHERS = tuple(str(w) for w in model.MANUAL_WEATHERS)
+COMPUTED_WEATHERS = tuple(str(w) for w in model.COMPUTED_WEATHERS)
+RISK_STATUSES = tuple(str(s) for s in model.RISK_STATUSES)
+
 
 @dataclass(frozen=True)
 class Column:
@@ -60,16 +68,12 @@ POLICIES = (
     "Cadre de vie",
     "Modernisation de l'administration",
 )
-PHASES = ("Opportunité", "Faisabilité", "Programmation", "Études", "Consultation", "Travaux", "Réception", "Clos")
 MOP_PHASES = ("ESQ", "APS", "APD", "PRO", "ACT", "Notification", "OS travaux", "VISA", "DET", "AOR", "Réception", "DGD")
-WEATHERS = ("Soleil", "Nuageux", "Orage")
-COMPUTED_WEATHERS = ("Soleil", "Nuageux", "Orage", "Indéterminé")
 FUNDERS = (
     "État - DETR", "État - DSIL", "État - Fonds vert", "Région", "Département",
     "Europe - FEDER", "ADEME", "CAF", "ANRU",
 )
 CONTRACT_KINDS = ("Travaux", "Services", "Fournitures")
-RISK_STATUSES = ("Ouvert", "Maîtrisé", "Clos")
 URBAN_POLICIES = ("Contrat de ville", "NPNRU")   # NPNRU operations are part of the contrat de ville too
 
 _P = "projects"

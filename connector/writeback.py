@@ -4,6 +4,7 @@ and write only the items whose values changed, as system updates.
 Only the connector's columns are ever written. `Dernière synchro copil` is the time copil last
 *changed* the item's indicators (writing it on every run would defeat "no change, no write")."""
 from __future__ import annotations
+from connector.model import Weather
 
 import logging
 import math
@@ -70,7 +71,7 @@ def owned_values(row, findings_by_code: dict[str, list], now: datetime) -> dict:
         quality = ""
     slip = _num(row.get("slippage_days"), 0)
     return {
-        "computed_weather": row.get("weather") or "Indéterminé",
+        "computed_weather": str(row.get("weather") or Weather.INDETERMINE),
         "weather_reasons": _clip("\n".join(reasons), NOTE_LIMIT) if reasons else "",
         "slippage_days": int(slip) if slip is not None else None,
         "cp_execution_rate": _num(row.get("cp_execution_rate"), 4),
@@ -113,8 +114,8 @@ def plan(portfolio, raw, now: datetime | None = None) -> tuple[list[Change], int
         found = orphans.get(rec.get("_id"))
         if not found:
             continue
-        # indicators of an earlier run are cleared: stale figures beside "Indéterminé" mislead
-        new = {"computed_weather": "Indéterminé", "weather_reasons": "projet non consolidé : " + found[0].message,
+        # indicators of an earlier run are cleared: stale figures beside an undetermined météo mislead
+        new = {"computed_weather": str(Weather.INDETERMINE), "weather_reasons": "projet non consolidé : " + found[0].message,
                "data_quality": "\n".join(f"{f.column} : « {f.value} » – {f.message}" for f in found),
                "slippage_days": None, "cp_execution_rate": None, "commitment_rate": None, "ap_consumption": None,
                "next_milestone": None, "alerts": ""}

@@ -502,12 +502,13 @@ def portfolio_template() -> Document:
     for title, var in (("Par direction", "by_direction"), ("Par territoire", "by_territory"),
                        ("Par politique publique", "by_policy")):
         _heading(doc, title)
-        _table(doc, ["", "Projets", "Soleil", "Nuageux", "Orage", "Indét.", "AP votées", "CP {{ year }}",
-                     "Exécution"],
-               f"for x in {var}", ["{{ x.name }}", "{{ x.projects }}", "{{ x.soleil }}", "{{ x.nuageux }}",
-                                   "{{ x.orage }}", "{{ x.indetermine }}", "{{ x.ap_voted }}", "{{ x.cp_year }}",
-                                   "{{ x.execution }}"],
-               widths=[3.7, 1.4, 1.3, 1.5, 1.3, 1.2, 2.5, 2.5, 1.6], align="lrrrrrrrr", size=8.5)
+        # météo of the running operations (they add up to page 1's counts), closed ones apart
+        _table(doc, ["", "En cours", "Soleil", "Nuageux", "Orage", "Indét.", "Closes", "AP votées",
+                     "CP {{ year }}", "Exécution"],
+               f"for x in {var}", ["{{ x.name }}", "{{ x.running }}", "{{ x.soleil }}", "{{ x.nuageux }}",
+                                   "{{ x.orage }}", "{{ x.indetermine }}", "{{ x.closed }}", "{{ x.ap_voted }}",
+                                   "{{ x.cp_year }}", "{{ x.execution }}"],
+               widths=[3.4, 1.3, 1.2, 1.4, 1.2, 1.1, 1.2, 2.3, 2.3, 1.6], align="lrrrrrrrrr", size=8.5)
         if var == "by_direction":
             doc.add_paragraph("{{ chart_execution }}")
             _sheets(doc, "Fiches par direction", "directions")

@@ -113,6 +113,6 @@ def test_orphans_and_duplicates_are_findings():
 
 
 def test_thresholds_come_from_config():
-    row = {"baseline_end": 1, "forecast_end": 1, "ap_voted": 1, "slippage_days": 40}
+    row = {"baseline_end": 1, "forecast_end": 1, "ap_voted": 1, "slippage_days": 40, "running": True}
     assert assess(row, year=2026, rules=RulesConfig())[0] == "Nuageux"
     assert assess(row, year=2026, rules=RulesConfig(slippage_cloudy_days=60))[0] == "Soleil"

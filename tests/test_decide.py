@@ -9,6 +9,8 @@ from datetime import date, timedelta
 import pytest
 from docx import Document
 
+from connector.consolidate import grant_deadlines
+from connector.model import is_running
 from connector.parse import parse_amount, parse_date
 from connector.pipeline import build_portfolio, run_sync, snapshot
 from connector.reports.render import render_portfolio, render_project
@@ -33,8 +35,13 @@ def _row(**kw) -> dict:
 
 
 def kinds(row, as_of=AS_OF, rules=None, budget=(), subsidies=()):
-    return {k: (msg, amt) for k, msg, amt, *_ in forecasts(row, as_of=as_of, rules=rules or RulesConfig(),
-                                                          budget=budget, subsidies=subsidies)}
+    """The forecasts of a hand-made row, its facts derived as consolidation derives them."""
+    rules = rules or RulesConfig()
+    row = {"code": "X", **row, "running": is_running(row.get("phase")),
+           "started": row.get("start") is not None and row["start"] <= as_of}
+    grants = grant_deadlines(row, list(subsidies), as_of=as_of, warning_days=rules.subsidy_deadline_warning_days)
+    return {k: (msg, amt) for k, msg, amt, *_ in forecasts(row, as_of=as_of, rules=rules, budget=budget,
+                                                          deadlines=grants)}
 
 
 # --- the rules, exactly at their thresholds ----------------------------------------------
@@ -247,13 +254,17 @@ def test_closed_operations_qpv_territories_agenda_and_findings(reports, sample):
     urban = next(t for t in qpv if t[0][2] == "Quartier prioritaire")
     assert ["PPI-2024-003", "Construction d’un gymnase aux Hauts", "QPV Les Hauts – Les Tilleuls",
             "Contrat de ville"] == urban[[r[0] for r in urban].index("PPI-2024-003")][:4]
-    inside = [p for p in sample.lists["projects"] if p.get("qpv")]
-    aps = {p["code"]: pf.projects.loc[p["code"], "ap_voted"] for p in sample.lists["projects"]
-           if p["code"] in pf.projects.index}
-    share = sum(aps[p["code"]] for p in inside if aps.get(p["code"]) == aps.get(p["code"])) / \
+    # the share is of the running operations' AP: a closed operation's AP is history (counted apart)
+    running = [p for p in sample.lists["projects"] if p["phase"] != "Clos" and p["code"] in pf.projects.index]
+    inside = [p for p in running if p.get("qpv")]
+    closed_inside = [p for p in sample.lists["projects"] if p["phase"] == "Clos" and p.get("qpv")]
+    aps = {p["code"]: pf.projects.loc[p["code"], "ap_voted"] for p in running}
+    share = sum(aps[p["code"]] for p in inside if aps[p["code"]] == aps[p["code"]]) / \
         sum(v for v in aps.values() if v == v)
     summary = next(p for p in _paras(syn) if "en quartier prioritaire" in p)
-    assert f"soit {round(share * 100)}{NB}% de l’investissement" in summary and f"{len(inside)} projets" in summary
+    assert f"soit {round(share * 100)}{NB}% de l’investissement des opérations en cours" in summary
+    assert summary.startswith(f"{len(inside)} projets en cours")
+    assert (f"{len(closed_inside)} opération" in summary) is bool(closed_inside)
     # the territory sheet of Les Hauts lists the gymnase with its QPV mark and next milestone
     sheets = [t for t in _tables(syn, "Code", "Projet") if t[0][4] == "QPV"]
     row = next(r for t in sheets for r in t if r[0] == "PPI-2024-003")

@@ -142,9 +142,10 @@ def test_portfolio_synthesis(portfolio):
     assert any(r[0] == "PPI-2024-002" and "livraison repoussée de 4 mois" in r[4] for r in alerts)
     movers = [t for t in doc.tables if len(t.columns) > 2 and t.rows[0].cells[2].text == "Tendance"][0]
     assert movers.rows[1].cells[0].text == "PPI-2024-002" and movers.rows[1].cells[2].text == "en dégradation"
-    by_direction = [t for t in doc.tables if len(t.columns) > 2 and t.rows[0].cells[1].text == "Projets"][0]
+    by_direction = [t for t in doc.tables if len(t.columns) > 2 and t.rows[0].cells[1].text == "En cours"][0]
     directions = [[c.text for c in r.cells] for r in by_direction.rows]
-    assert directions[0][0] == "" and sum(int(r[1]) for r in directions[1:]) == 40
+    assert directions[0][0] == "" and sum(int(r[1]) for r in directions[1:]) == 40 - closed
+    assert directions[0][6] == "Closes" and sum(int(r[6]) for r in directions[1:]) == closed
     assert len(doc.inline_shapes) == 2
 
 

@@ -19,7 +19,8 @@ from PIL import Image  # noqa: E402
 
 from babel.numbers import format_decimal  # noqa: E402
 
-from connector.reports.formatting import COLORS, LABELS, fr_amount, fr_number, short_date  # noqa: E402
+from connector.model import Weather  # noqa: E402
+from connector.reports.formatting import fr_amount, fr_number, short_date  # noqa: E402
 
 BLUE, ORANGE, GREY, RED, GREEN = "#0072B2", "#E69F00", "#8C8C8C", "#B71C1C", "#1B7A3A"
 matplotlib.rcParams.update({"font.size": 9, "axes.titlesize": 10, "axes.spines.top": False, "axes.spines.right": False,
@@ -163,14 +164,14 @@ def timeline_chart(rows: list[dict], as_of: date) -> tuple[bytes, str]:
 
 def weather_chart(counts: dict[str, int]) -> tuple[bytes, str]:
     fig, ax = figure(5.0, 2.2)
-    names = ["Soleil", "Nuageux", "Orage", "Indéterminé"]
+    names = list(Weather)
     vals = [counts.get(n, 0) for n in names]
-    bars = ax.bar([LABELS[n] for n in names], vals, color=[COLORS[n] for n in names])
+    bars = ax.bar([n.label for n in names], vals, color=[n.color for n in names])
     for b, v in zip(bars, vals):
         ax.text(b.get_x() + b.get_width() / 2, b.get_height(), str(v), ha="center", va="bottom")
     ax.set_ylabel("projets")
     ax.set_title("Opérations en cours par météo", pad=12)
-    alt = "Opérations en cours par météo : " + ", ".join(f"{LABELS[n]} {v}" for n, v in zip(names, vals)) + "."
+    alt = "Opérations en cours par météo : " + ", ".join(f"{n.label} {v}" for n, v in zip(names, vals)) + "."
     return _png(fig), alt
 
 

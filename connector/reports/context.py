@@ -6,16 +6,10 @@ import math
 import re
 from datetime import date
 
-from connector.reports.formatting import (SYMBOLS, _missing, as_date, color, days, fr_amount, fr_number,
-                                          fr_percent, label, long_date, short_date, text, typeset)
+from connector.model import Weather, is_missing as _missing, number as _num, worse
+from connector.reports.formatting import (as_date, color, days, fr_amount, fr_number, fr_percent, label, long_date,
+                                          short_date, symbol, text, typeset)
 from connector.reports import synthesis
-from connector.rules import CLOSED
-
-RANK = {"Soleil": 0, "Nuageux": 1, "Orage": 2}
-
-
-def _num(v):
-    return None if _missing(v) else float(v)
 
 
 def trend(current: dict, previous: dict | None) -> tuple[str, list[str]]:
@@ -35,8 +29,9 @@ def trend(current: dict, previous: dict | None) -> tuple[str, list[str]]:
     o0, o1 = previous.get("overdue_milestones"), current.get("overdue_milestones")
     if o0 is not None and o1 is not None and o0 != o1:
         changes.append(f"jalons en retard : {o0} → {o1}")
-    if before in RANK and after in RANK and before != after:
-        return ("en amélioration" if RANK[after] < RANK[before] else "en dégradation"), changes
+    moved = worse(Weather.of(after), Weather.of(before))
+    if moved is not None:
+        return ("en dégradation" if moved else "en amélioration"), changes
     if s0 is not None and s1 is not None and s1 - s0 >= 15:
         return "en dégradation", changes
     return "stable", changes
@@ -96,8 +91,8 @@ def _weather(p: dict, previous: dict | None, previous_date) -> dict:
         line = f"Précédent COPIL le {long_date(previous_date)} : météo {label(previous.get('weather'))}."
         note = f"Pas d'évolution notable {since(previous_date)}."
     w, manual = p.get("weather"), p.get("manual_weather")
-    return {"computed": label(w), "symbol": SYMBOLS.get(w, ""), "color": color(w), "tint": color(w, tint=True),
-            "manual": label(manual) if text(manual) else "non renseignée", "manual_symbol": SYMBOLS.get(manual, ""),
+    return {"computed": label(w), "symbol": symbol(w), "color": color(w), "tint": color(w, tint=True),
+            "manual": label(manual) if text(manual) else "non renseignée", "manual_symbol": symbol(manual),
             "manual_tint": color(manual, tint=True),
             "reasons": list(p.get("weather_reasons") or []),
             # forecasts have their own heading: « À anticiper »
@@ -330,8 +325,7 @@ def _totals(portfolio) -> dict:
     cp, paid = total("cp_year"), total("paid_year")
     rem = pr["remaining_to_pay"] if not pr.empty else None
     # left to pay on running operations only (a closed one's balance is to cancel), as in the PPI
-    running = (pr["phase"] != CLOSED) if not pr.empty else None
-    left = rem[(rem >= 0) & running].sum() if rem is not None else math.nan
+    left = rem[(rem >= 0) & pr["running"]].sum() if rem is not None else math.nan
     over = rem[rem < 0] if rem is not None else []
     no_ap = pr[pr["ap_voted"].isna()] if not pr.empty else pr
     no_ap_cp = total("cp_year", no_ap) if len(no_ap) else math.nan
@@ -346,6 +340,11 @@ def _totals(portfolio) -> dict:
                            f"({amount(no_ap_cp)}) sont comptés dans les totaux" if len(no_ap) else "aucun")}
 
 
+def _severity(w) -> int:
+    known = Weather.of(w)
+    return known.severity if known else Weather.INDETERMINE.severity
+
+
 def _n(n: int, word: str) -> str:
     return f"{n} {word}{'s' if n > 1 else ''}"
 
@@ -356,13 +355,12 @@ def portfolio_context(portfolio, *, collectivite: str, copil_date: date, previou
     amount = lambda v: fr_amount(v, cur)  # noqa: E731
     pr = portfolio.projects
     counts = synthesis.weather_counts(pr)
-    running = int((pr["phase"] != CLOSED).sum()) if not pr.empty else 0
+    running = int(pr["running"].sum()) if not pr.empty else 0
     ctx = {
         "collectivite": collectivite, "copil_date": long_date(copil_date), "year": str(portfolio.year),
-        "counts": {"total": str(len(pr)), "running": str(running), "soleil": str(counts.get("Soleil", 0)),
-                   "nuageux": str(counts.get("Nuageux", 0)), "orage": str(counts.get("Orage", 0)),
-                   "indetermine": str(counts.get("Indéterminé", 0)),
-                   "closed": str(int((pr["phase"] == CLOSED).sum()) if not pr.empty else 0)},
+        "counts": {"total": str(len(pr)), "running": str(running),
+                   **{w.key: str(counts.get(w, 0)) for w in Weather},
+                   "closed": str(len(pr) - running)},
         "totals": _totals(portfolio),
         "finance_source": finance_note(portfolio),
         "findings_count": str(len(portfolio.findings)),
@@ -371,18 +369,16 @@ def portfolio_context(portfolio, *, collectivite: str, copil_date: date, previou
     for dim, key in (("direction", "by_direction"), ("territory", "by_territory"), ("policy", "by_policy")):
         frame = portfolio.rollups.get(dim)
         ctx[key] = [] if frame is None else [
-            {"name": str(name), "projects": str(int(r["projects"])), "soleil": str(int(r["soleil"])),
-             "nuageux": str(int(r["nuageux"])), "orage": str(int(r["orage"])),
-             "indetermine": str(int(r["indetermine"])),
+            {"name": str(name), "projects": str(int(r["projects"])), "running": str(int(r["running"])),
+             **{w.key: str(int(r[w.key])) for w in Weather}, "closed": str(int(r["closed"])),
              "ap_voted": amount(r["ap_voted"]), "cp_year": amount(r["cp_year"]), "paid_year": amount(r["paid_year"]),
              "execution": fr_percent(r["cp_execution_rate"])} for name, r in frame.iterrows()]
-    order = {"Orage": 0, "Indéterminé": 1, "Nuageux": 2}
-    # closed operations are followed for their balances, not among the alerts
-    alerting = pr[pr["weather"].isin(list(order)) & (pr["phase"] != CLOSED)] if not pr.empty else pr
+    # closed operations are followed for their balances, not among the alerts; the worst first
+    alerting = pr[(pr["weather"] != Weather.SOLEIL) & pr["running"]] if not pr.empty else pr
     ctx["alerts"] = [{"code": text(code), "title": text(r["title"]), "direction": text(r["direction"]),
-                      "weather": label(r["weather"]), "symbol": SYMBOLS.get(r["weather"], ""),
+                      "weather": label(r["weather"]), "symbol": symbol(r["weather"]),
                       "tint": color(r["weather"], tint=True), "reasons": " ; ".join(r["weather_reasons"] or [])}
-                     for code, r in sorted(alerting.iterrows(), key=lambda x: (order.get(x[1]["weather"], 9), x[0]))]
+                     for code, r in sorted(alerting.iterrows(), key=lambda x: (-Weather(x[1]["weather"]).severity, x[0]))]
     ctx["closed"] = synthesis.closed(portfolio)
     movers = []
     for code, r in pr.iterrows():
@@ -394,7 +390,7 @@ def portfolio_context(portfolio, *, collectivite: str, copil_date: date, previou
             movers.append({"code": code, "title": r["title"], "trend": t, "before": label(before.get("weather")),
                            "after": label(r["weather"]), "tint": color(r["weather"], tint=True),
                            "changes": " ; ".join(changes),
-                           "_score": abs(RANK.get(r["weather"], 1) - RANK.get(before.get("weather"), 1)) * 1000 +
+                           "_score": abs(_severity(r["weather"]) - _severity(before.get("weather"))) * 1000 +
                            abs((_num(r.get("slippage_days")) or 0) - (_num(before.get("slippage_days")) or 0))})
     movers.sort(key=lambda m: (-m["_score"], m["code"]))
     ctx["movers"] = [{k: v for k, v in m.items() if k != "_score"} for m in movers[:15]]

@@ -3,26 +3,33 @@ météo as a traffic light, French typography."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from babel.dates import format_date
 
-from connector.formatting import COLORS, TINTS, _missing, fr_amount, fr_date, fr_number, fr_percent  # noqa: F401
+from connector.formatting import (MINUS, fr_amount, fr_date, fr_number, fr_percent,  # noqa: F401
+                                  signed_days as days)
+from connector.model import Weather, is_missing as _missing
 
-MINUS = "\u2212"
-# The word is always printed: colour only supports it (colour-blind readers, grey print).
-LABELS = {"Soleil": "Soleil", "Nuageux": "Nuageux", "Orage": "Orage", "Indéterminé": "Indéterminée"}
-# A marker every font has (☀ ☁ ⚡ depend on font fallback and printed as a snowflake).
-SYMBOLS = {k: "●" for k in LABELS}
+# A marker every font has (☀ ☁ ⚡ depend on font fallback and printed as a snowflake). The word
+# is always printed beside it: colour only supports it (colour-blind readers, grey print).
+MARKER = "●"
 
 
-def label(weather) -> str:
+def symbol(weather: Any) -> str:
+    return MARKER if Weather.of(weather) else ""
+
+
+def label(weather: Any) -> str:
     """`Indéterminée` (la météo), the other words unchanged; `–` when none."""
-    return LABELS.get(weather, text(weather) or "–")
+    w = Weather.of(weather)
+    return w.label if w else (text(weather) or "–")
 
 
-def color(weather, tint: bool = False) -> str:
-    """Hex without `#`, as Word's shading wants it."""
-    return (TINTS if tint else COLORS).get(weather, TINTS["Indéterminé"] if tint else COLORS["Indéterminé"]).lstrip("#")
+def color(weather: Any, tint: bool = False) -> str:
+    """Hex without `#`, as Word's shading wants it; grey for anything but a météo."""
+    w = Weather.of(weather) or Weather.INDETERMINE
+    return (w.tint if tint else w.color).lstrip("#")
 
 
 def long_date(v) -> str:
@@ -32,15 +39,6 @@ def long_date(v) -> str:
     if isinstance(v, datetime):
         v = v.date()
     return format_date(v, format="d MMMM y", locale="fr_FR")
-
-
-def days(v, at_least: bool = False) -> str:
-    """Signed slippage: `+120 j`, `0 j`, `−15 j`; `≥ +71 j` while an overdue milestone is still open."""
-    if _missing(v):
-        return "–"
-    n = int(v)
-    out = f"+{n}\u00a0j" if n > 0 else (f"{MINUS}{-n}\u00a0j" if n < 0 else "0\u00a0j")
-    return f"≥\u00a0{out}" if at_least else out
 
 
 def short_date(v) -> str:

@@ -8,11 +8,10 @@ import math
 import re
 from datetime import date, timedelta
 
-from connector.reports.formatting import (SYMBOLS, _missing, color, fr_amount, fr_percent, label, long_date,
-                                          short_date, text)
-from connector.rules import (AP_SHORTFALL, CLOSED, CP_MISSING, CP_PLAN_GAP, CP_UNSPENT, SUBSIDY_DEADLINE)
+from connector.model import Weather, is_missing, worse, zero_if_missing
+from connector.reports.formatting import color, fr_amount, fr_percent, label, long_date, short_date, symbol, text
+from connector.rules import AP_SHORTFALL, CP_MISSING, CP_PLAN_GAP, CP_UNSPENT, SUBSIDY_DEADLINE
 
-SEVERITY = {"Orage": 3, "Nuageux": 2, "Indéterminé": 1, "Soleil": 0}
 AHEAD_DAYS = 92            # « the next three months »
 PAGE1_DECISIONS, PAGE1_EXPOSED, PAGE1_CHANGES = 6, 5, 5
 WORKS_START = ("OS travaux", "Notification")   # the milestone that starts the works (or the IT contract)
@@ -22,8 +21,7 @@ def _n(n: int, one: str, many: str | None = None) -> str:
     return f"{n} {one if n == 1 else (many or one + 's')}"
 
 
-def _f(v) -> float:
-    return 0.0 if _missing(v) else float(v)
+BY_SEVERITY = sorted(Weather, key=lambda w: -w.severity)   # Orage, Nuageux, Indéterminé, Soleil
 
 
 def _records(frame) -> list[dict]:
@@ -42,7 +40,7 @@ def decisions(portfolio) -> list[dict]:
     for code, p in portfolio.projects.iterrows():
         lines = [x.strip("-• ").strip() for x in text(p.get("decisions")).splitlines() if x.strip("-• ").strip()]
         deadline = p.get("decision_deadline")
-        deadline = None if _missing(deadline) else deadline
+        deadline = None if is_missing(deadline) else deadline
         for line in lines:
             late = deadline is not None and deadline < portfolio.as_of
             out.append({"code": text(code), "title": text(p["title"]), "decision": line,
@@ -61,22 +59,22 @@ def exposed(portfolio) -> list[dict]:
     cur = portfolio.currency
     rows = []
     for code, p in portfolio.projects.iterrows():
-        if p["phase"] == CLOSED:
+        if not p["running"]:
             continue
-        stake = _f(p.get("at_stake"))
-        sev = SEVERITY.get(p["weather"], 0)
-        if sev < 2 and stake <= 0:
+        stake = zero_if_missing(p.get("at_stake"))
+        sev = Weather(p["weather"]).severity
+        if sev < Weather.NUAGEUX.severity and stake <= 0:
             continue
         reasons = list(p.get("weather_reasons") or [])
-        if p["weather"] == "Soleil" or not reasons or reasons == ["aucun écart au-delà des seuils"]:
+        if p["weather"] == Weather.SOLEIL or not reasons or reasons == ["aucun écart au-delà des seuils"]:
             reasons = []
         biggest = max(p.get("forecasts") or [], key=lambda f: f["amount"], default=None)
         why = reasons[:1] + ([_short(biggest)] if biggest and biggest["kind"] != CP_UNSPENT else [])
         rows.append({"code": text(code), "title": text(p["title"]), "weather": label(p["weather"]),
-                     "symbol": SYMBOLS.get(p["weather"], ""), "tint": color(p["weather"], tint=True),
+                     "symbol": symbol(p["weather"]), "tint": color(p["weather"], tint=True),
                      "ap": fr_amount(p.get("ap_voted"), cur), "at_stake": fr_amount(stake, cur) if stake else "–",
                      "reason": " ; ".join(why) or "–",
-                     "_key": (-sev, -stake, -_f(p.get("ap_voted")), str(code))})
+                     "_key": (-sev, -stake, -zero_if_missing(p.get("ap_voted")), str(code))})
     rows.sort(key=lambda r: r["_key"])
     return [{k: v for k, v in r.items() if k != "_key"} for r in rows]
 
@@ -92,7 +90,7 @@ def _short(f: dict) -> str:
 def weather_counts(pr) -> dict[str, int]:
     """Projects per météo among the operations still running: a closed one is followed for its
     balance only (the synthesis' counts and its chart)."""
-    return pr[pr["phase"] != CLOSED]["weather"].value_counts().to_dict() if not pr.empty else {}
+    return pr[pr["running"]]["weather"].value_counts().to_dict() if not pr.empty else {}
 
 
 # --- what changed since the previous COPIL ------------------------------------------------
@@ -100,19 +98,22 @@ def changes(portfolio, previous: dict, previous_date) -> list[str]:
     if not previous_date:
         return ["Premier COPIL établi par copil : pas encore de point de comparaison."]
     pr, out = portfolio.projects, []
-    worse, better, new_alerts = [], [], []
+    worsened: list[str] = []
+    better: list[str] = []
+    new_alerts: list[str] = []
     for code, p in pr.iterrows():
         before = previous.get(code)
         if not before:
             continue
         b, a = before.get("weather"), p["weather"]
-        if b in SEVERITY and a in SEVERITY and b != a:
-            (worse if SEVERITY[a] > SEVERITY[b] else better).append(f"{code} ({label(b)} → {label(a)})")
+        moved = worse(Weather.of(a), Weather.of(b))
+        if moved is not None:
+            (worsened if moved else better).append(f"{code} ({label(b)} → {label(a)})")
         old = {_alert_key(x) for x in before.get("alerts") or []}
         if any(_alert_key(x) not in old for x in p.get("alerts") or []):
             new_alerts.append(str(code))
-    if worse:
-        out.append(f"{_n(len(worse), 'projet')} en dégradation : {_few(worse)}.")
+    if worsened:
+        out.append(f"{_n(len(worsened), 'projet')} en dégradation : {_few(worsened)}.")
     if better:
         out.append(f"{_n(len(better), 'projet')} en amélioration : {_few(better)}.")
     if new_alerts:
@@ -162,9 +163,9 @@ def money_messages(portfolio) -> list[str]:
                f"31/12/{year} sur {_n(len(unspent), 'opération')}, à reporter ou à redéployer."
                if unspent else f"CP {year} : au rythme actuel, pas de crédits de paiement notablement non consommés "
                "au 31 décembre.")
-    to_receive = sum(max(_f(s["notified"]) - _f(s["received"]), 0.0) for s in _records(portfolio.subsidies))
-    closed_codes = set(pr.index[pr["phase"] == CLOSED]) if not pr.empty else set()
-    on_closed = sum(max(_f(s["notified"]) - _f(s["received"]), 0.0) for s in _records(portfolio.subsidies)
+    to_receive = sum(max(zero_if_missing(s["notified"]) - zero_if_missing(s["received"]), 0.0) for s in _records(portfolio.subsidies))
+    closed_codes = set(pr.index[~pr["running"]]) if not pr.empty else set()
+    on_closed = sum(max(zero_if_missing(s["notified"]) - zero_if_missing(s["received"]), 0.0) for s in _records(portfolio.subsidies)
                     if s["project_code"] in closed_codes)
     out.append(f"Subventions notifiées non encore encaissées : {amount(to_receive)}"
                + (f", dont {amount(on_closed)} sur des opérations closes (à solder auprès des financeurs)."
@@ -191,18 +192,18 @@ def ppi(portfolio) -> dict:
     table = []
     for y in years:
         mine = [r for r in rows if r["year"] == y]
-        cp = sum(_f(r["cp_planned"]) for r in mine)
+        cp = sum(zero_if_missing(r["cp_planned"]) for r in mine)
         future = y > year
-        paid = sum(_f(r["paid"]) for r in mine)
-        engaged = sum(_f(r["engaged"]) for r in mine)
-        table.append({"year": str(y), "operations": str(sum(1 for r in mine if _f(r["cp_planned"]) > 0)),
+        paid = sum(zero_if_missing(r["paid"]) for r in mine)
+        engaged = sum(zero_if_missing(r["engaged"]) for r in mine)
+        table.append({"year": str(y), "operations": str(sum(1 for r in mine if zero_if_missing(r["cp_planned"]) > 0)),
                       "cp_planned": amount(cp), "engaged": "–" if future else amount(engaged),
                       "paid": "–" if future else amount(paid),
                       "execution": "–" if future or not cp else fr_percent(paid / cp),
                       "unpaid": "–" if future else amount(max(cp - paid, 0.0))})
     # the AP still running: a closed operation's balance is to cancel, not to pay, and an
     # operation without a valid AP cannot be set against one
-    running = pr[pr["phase"] != CLOSED] if not pr.empty else pr
+    running = pr[pr["running"]] if not pr.empty else pr
     with_ap = running[running["ap_voted"].notna()] if not pr.empty else pr
     ap = with_ap["ap_voted"].sum(min_count=1) if len(with_ap) else math.nan
     paid_total = with_ap["paid_total"].fillna(0).sum() if len(with_ap) else math.nan
@@ -216,12 +217,12 @@ def ppi(portfolio) -> dict:
     paid_text = amount(paid_total) + (
         f" (hors {_n(len(no_ap), 'opération')} sans AP valide : {amount(float(no_ap['paid_total'].fillna(0).sum()))} "
         "mandatés)" if len(no_ap) else "")
-    closed = pr[(pr["phase"] == CLOSED) & pr["ap_voted"].notna()] if not pr.empty else pr
+    closed = pr[~pr["running"] & pr["ap_voted"].notna()] if not pr.empty else pr
     closed_balance = float(closed["remaining_to_pay"].clip(lower=0).sum()) if len(closed) else 0.0
     cp_year = running["cp_year"].sum(min_count=1) if len(running) else math.nan
-    cp_after = sum(_f(r["cp_planned"]) for r in rows if r["year"] > year)
-    not_planned = sum(max(_f(p["ap_voted"]) - _f(p["cp_total"]), 0.0) for _, p in pr.iterrows()
-                      if not _missing(p["ap_voted"]) and p["phase"] != CLOSED)
+    cp_after = sum(zero_if_missing(r["cp_planned"]) for r in rows if r["year"] > year)
+    not_planned = sum(max(zero_if_missing(p["ap_voted"]) - zero_if_missing(p["cp_total"]), 0.0) for _, p in pr.iterrows()
+                      if not is_missing(p["ap_voted"]) and p["running"])
     affected = pr["ap_affected"] if "ap_affected" in pr else None
     known = pr[affected.notna()] if affected is not None else pr.iloc[0:0]
     if len(known):
@@ -230,7 +231,7 @@ def ppi(portfolio) -> dict:
     else:
         unassigned = "non disponible : l’export financier ne donne pas l’AP affectée"
     coverage = "–"
-    if cp_year and not _missing(cp_year) and not _missing(remaining):
+    if cp_year and not is_missing(cp_year) and not is_missing(remaining):
         ratio = round(remaining / cp_year, 1)
         coverage = f"{ratio:.1f}".replace(".", ",") + (" ans" if ratio >= 2 else " an")
     return {"years": table, "ap_voted": amount(ap), "paid_total": paid_text,
@@ -249,36 +250,30 @@ def funders(portfolio) -> tuple[list[dict], dict]:
         groups.setdefault(text(s["funder"]) or "Non renseigné", []).append(s)
 
     def row(name, items):
-        req, notif, recv = (sum(_f(s[k]) for s in items) for k in ("requested", "notified", "received"))
+        req, notif, recv = (sum(zero_if_missing(s[k]) for s in items) for k in ("requested", "notified", "received"))
         return {"funder": name, "operations": str(len({s["project_code"] for s in items})),
                 "requested": amount(req), "notified": amount(notif), "received": amount(recv),
-                "to_receive": amount(sum(max(_f(s["notified"]) - _f(s["received"]), 0.0) for s in items))}
+                "to_receive": amount(sum(max(zero_if_missing(s["notified"]) - zero_if_missing(s["received"]), 0.0) for s in items))}
     rows = [row(k, v) for k, v in sorted(groups.items())]
     return rows, row("Total", [s for v in groups.values() for s in v])
 
 
 def subsidy_calendar(portfolio) -> list[dict]:
-    """DETR/DSIL deadlines still ahead (and those passed within a year), soonest first."""
+    """DETR/DSIL deadlines of running operations still ahead (and those passed within a year),
+    soonest first, as consolidation computed them."""
     cur, pr, as_of = portfolio.currency, portfolio.projects, portfolio.as_of
     out = []
-    for s in _records(portfolio.subsidies):
-        p = pr.loc[s["project_code"]] if s["project_code"] in pr.index else None
-        if p is None or p["phase"] == CLOSED:
+    for g in _records(portfolio.deadlines):
+        if g["deadline"] < as_of - timedelta(days=365) or g["project_code"] not in pr.index:
             continue
-        started = not _missing(p["start"]) and p["start"] <= as_of
-        checks = ([] if started else [("démarrage", s["start_deadline"], p["start"])]) + \
-            [("achèvement", s["completion_deadline"], p["forecast_end"])]
-        for what, d, planned in checks:
-            if not d or d < as_of - timedelta(days=365):
-                continue
-            planned = None if _missing(planned) else planned
-            status = ("dépassée" if d < as_of else
-                      f"avant la date prévue ({short_date(planned)}) : prorogation à demander" if planned and planned > d
-                      else "à tenir")
-            out.append({"date": short_date(d), "funder": text(s["funder"]), "what": what, "code": text(s["project_code"]),
-                        "title": text(p["title"]),
-                        "to_receive": fr_amount(max(_f(s["notified"]) - _f(s["received"]), 0.0), cur),
-                        "status": status, "_d": d})
+        planned = None if is_missing(g["planned_on"]) else g["planned_on"]
+        status = ("dépassée" if g["lapsed"] else
+                  f"avant la date prévue ({short_date(planned)}) : prorogation à demander"
+                  if planned and planned > g["deadline"] else "à tenir")
+        out.append({"date": short_date(g["deadline"]), "funder": text(g["funder"]),
+                    "what": "démarrage" if g["kind"] == "start" else "achèvement",
+                    "code": text(g["project_code"]), "title": text(pr.loc[g["project_code"]]["title"]),
+                    "to_receive": fr_amount(g["to_receive"], cur), "status": status, "_d": g["deadline"]})
     out.sort(key=lambda r: (r["_d"], r["code"]))
     return [{k: v for k, v in r.items() if k != "_d"} for r in out]
 
@@ -288,10 +283,10 @@ def closed(portfolio) -> list[dict]:
     cur, pr = portfolio.currency, portfolio.projects
     amount = lambda v: fr_amount(v, cur)  # noqa: E731
     out = []
-    for code, r in pr[pr["phase"] == CLOSED].iterrows() if not pr.empty else []:
+    for code, r in pr[~pr["running"]].iterrows() if not pr.empty else []:
         rem = r["remaining_to_pay"]
         subs = portfolio.project_records(code, portfolio.subsidies)
-        to_claim = sum(max(_f(s["notified"]) - _f(s["received"]), 0.0) for s in subs)
+        to_claim = sum(max(zero_if_missing(s["notified"]) - zero_if_missing(s["received"]), 0.0) for s in subs)
         dgd = [m for m in portfolio.project_records(code, portfolio.milestones) if m.get("phase") == "DGD"]
         if dgd and dgd[0].get("actual"):
             dgd_text = f"signé le {short_date(dgd[0]['actual'])}"
@@ -301,7 +296,7 @@ def closed(portfolio) -> list[dict]:
             dgd_text = "non saisi"
         out.append({"code": text(code), "title": text(r["title"]), "ap_voted": amount(r["ap_voted"]),
                     "paid_total": amount(r["paid_total"]),
-                    "balance": ("–" if _missing(rem) else f"dépassement de {amount(-rem)}" if rem < 0
+                    "balance": ("–" if is_missing(rem) else f"dépassement de {amount(-rem)}" if rem < 0
                                 else f"{amount(rem)} à annuler" if rem > 0 else "soldée"),
                     "subsidies_to_claim": amount(to_claim) if to_claim else "–", "dgd": dgd_text})
     return out
@@ -317,7 +312,7 @@ def sheets(portfolio, dim: str) -> list[dict]:
     names = pr[dim].fillna("Non renseigné")
     for name in sorted(set(names)):
         mine = pr[names == name]
-        live = mine[mine["phase"] != CLOSED]
+        live = mine[mine["running"]]
         projects, works = [], []
         for code, p in live.iterrows():
             nxt = text(p.get("next_milestone_label"))
@@ -333,8 +328,7 @@ def sheets(portfolio, dim: str) -> list[dict]:
         summary = (f"{_n(len(live), 'projet en cours', 'projets en cours')}"
                    + (f" et {_n(n_closed, 'opération close', 'opérations closes')}" if n_closed else "")
                    + f" ; AP votées {fr_amount(mine['ap_voted'].sum(min_count=1), cur)} ; "
-                   + ", ".join(f"{counts[w]} {label(w).lower()}" for w in ("Orage", "Nuageux", "Soleil", "Indéterminé")
-                               if counts.get(w)))
+                   + ", ".join(f"{counts[w]} {w.label.lower()}" for w in BY_SEVERITY if counts.get(w)))
         out.append({"name": str(name), "summary": summary, "projects": projects, "works": works,
                     "works_note": "" if works else "Aucun démarrage de travaux prévu dans les trois mois."})
     return out
@@ -342,23 +336,31 @@ def sheets(portfolio, dim: str) -> list[dict]:
 
 # --- politique de la ville ----------------------------------------------------------------
 def urban_policy(portfolio) -> dict:
+    """Running operations in a quartier prioritaire and their share of the running investment;
+    closed ones are counted apart (their AP is history, not investment to come)."""
     cur, pr = portfolio.currency, portfolio.projects
     amount = lambda v: fr_amount(v, cur)  # noqa: E731
     if pr.empty or "qpv" not in pr:
         return {"projects": [], "summary": "Aucun projet en quartier prioritaire renseigné."}
-    inside = pr[pr["qpv"].fillna("").astype(str).str.strip() != ""]
+    in_qpv = pr["qpv"].fillna("").astype(str).str.strip() != ""
+    inside, running = pr[in_qpv & pr["running"]], pr[pr["running"]]
+    n_closed = int((in_qpv & ~pr["running"]).sum())
     rows = [{"code": text(c), "title": text(p["title"]), "qpv": text(p["qpv"]),
              "scheme": text(p.get("urban_policy")) or "–", "ap": amount(p["ap_voted"]),
              "weather": label(p["weather"]), "tint": color(p["weather"], tint=True)} for c, p in inside.iterrows()]
-    total = pr["ap_voted"].sum(min_count=1)
+    total = running["ap_voted"].sum(min_count=1)
     ap_in = inside["ap_voted"].sum(min_count=1) if len(inside) else 0.0
+    closed_note = (f" ({_n(n_closed, 'opération close', 'opérations closes')} en quartier prioritaire, "
+                   "comptée" + ("s" if n_closed > 1 else "") + " à part)" if n_closed else "")
     if not len(inside):
-        summary = "Aucun projet en quartier prioritaire renseigné (colonne « Quartier prioritaire (QPV) »)."
+        summary = ("Aucun projet en cours en quartier prioritaire renseigné (colonne « Quartier prioritaire "
+                   "(QPV) »)" + closed_note + ".")
     else:
-        share = fr_percent(ap_in / total) if total and not _missing(total) else "–"
+        share = fr_percent(ap_in / total) if total and not is_missing(total) else "–"
         npnru = int((inside["urban_policy"] == "NPNRU").sum()) if "urban_policy" in inside else 0
-        summary = (f"{_n(len(inside), 'projet')} en quartier prioritaire, dont {npnru} au titre du NPNRU : "
-                   f"{amount(ap_in)} d’AP votées, soit {share} de l’investissement du portefeuille.")
+        summary = (f"{_n(len(inside), 'projet en cours', 'projets en cours')} en quartier prioritaire, dont {npnru} "
+                   f"au titre du NPNRU : {amount(ap_in)} d’AP votées, soit {share} de l’investissement des "
+                   f"opérations en cours{closed_note}.")
     return {"projects": rows, "summary": summary}
 
 
@@ -378,7 +380,7 @@ def agenda(portfolio) -> list[dict]:
         for key, what in (("ap_deliberation", "Délibération sur l’AP"), ("decision_deadline", "Décisions attendues "
                                                                                               "en COPIL")):
             d = p.get(key)
-            if not _missing(d) and as_of <= d <= horizon:
+            if not is_missing(d) and as_of <= d <= horizon:
                 out.append((d, what, code, p))
     out.sort(key=lambda x: (x[0], str(x[2])))
     return [{"date": short_date(d), "event": what, "code": text(code), "title": text(p["title"]),

@@ -1,6 +1,7 @@
 """The reference of every variable a report template may use, generated from the context
 builders themselves (run `python -m connector.reports.variables > docs/template-variables.md`)."""
 from __future__ import annotations
+from connector.model import Phase, Weather
 
 from datetime import date
 from functools import lru_cache
@@ -62,7 +63,7 @@ def _sample_contexts() -> tuple[dict, dict]:
                       "decision_deadline": "2026-12-10T23:00:00Z", "decision_followup": "Programme validé.",
                       "objective": "Rénover l'école.", "programme": "Plan écoles", "qpv": "QPV Nord",
                       "urban_policy": "NPNRU"},
-                     {"_id": 2, "_url": "", "code": "PPI-2", "title": "Close", "ap_voted": "10 000", "phase": "Clos",
+                     {"_id": 2, "_url": "", "code": "PPI-2", "title": "Close", "ap_voted": "10 000", "phase": str(Phase.CLOS),
                       "progress": "100 %", "territory": "Nord"}],
         "milestones": [{"_id": 1, "project": 1, "title": "APD", "baseline": "2026-05-31T22:00:00Z",
                         "actual": "2026-11-02T23:00:00Z"},
@@ -82,7 +83,7 @@ def _sample_contexts() -> tuple[dict, dict]:
     frames, found = normalize(raw)
     pf = consolidate(frames, as_of=date(2026, 11, 24), rules=RulesConfig(), findings=found,
                      documents=[Document("CR.pdf", "http://x/CR.pdf", date(2026, 10, 1), "PPI-1")])
-    before = {"PPI-1": {"weather": "Soleil", "slippage_days": 0, "decisions": "Valider l'APS", "alerts": []}}
+    before = {"PPI-1": {"weather": str(Weather.SOLEIL), "slippage_days": 0, "decisions": "Valider l'APS", "alerts": []}}
     last = date(2026, 10, 27)
     proj = project_context(pf, "PPI-1", collectivite="X", copil_date=date(2026, 11, 24), previous=before["PPI-1"],
                            previous_date=last)
