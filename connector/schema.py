@@ -1,7 +1,7 @@
 """The default SharePoint schema copil expects, by display name.
 
 Single source of truth for three consumers: the sample collectivité
-(`emulator.sample`), `copil init-site` (`connector.provision`) and the
+(`sample.collectivite`), `copil init-site` (`connector.provision`) and the
 configuration defaults (`connector.config`). A collectivité whose lists are
 named differently overrides titles and column display names in its TOML; the
 logical keys below never change.

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import secrets
 
-from emulator import errors
+from emulator import errors, timezones
 from emulator.models import SPList
 from emulator.responses import Response, collection, deferred, entity, iso, meta, now
 from emulator.routing import Target, handler, nav
@@ -84,11 +84,9 @@ def _tz_info(zone) -> dict:
 
 
 def timezone_json(ctx, tz_id: int) -> dict:
-    from zoneinfo import ZoneInfo
-    from connector.timezones import by_id
-    tz = by_id(tz_id)
+    tz = timezones.by_id(tz_id)
     return {"__metadata": meta(ctx.api(f"Web/RegionalSettings/TimeZones/GetById({tz.id})"), "SP.TimeZone"),
-            "Description": tz.description, "Id": tz.id, "Information": _tz_info(ZoneInfo(tz.iana))}
+            "Description": tz.description, "Id": tz.id, "Information": _tz_info(tz.zone)}
 
 
 @handler("regional", "GET")
@@ -115,8 +113,7 @@ def timezone_get(ctx, t):
 
 @handler("timezones", "GET")
 def timezones_get(ctx, t):
-    from connector.timezones import BY_ID
-    return collection([timezone_json(ctx, i) for i in BY_ID])
+    return collection([timezone_json(ctx, i) for i in timezones.BY_ID])
 
 
 # -- lists ----------------------------------------------------------------------

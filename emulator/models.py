@@ -8,8 +8,9 @@ import unicodedata
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
-from emulator import errors, names
+from emulator import errors, names, timezones
 from emulator.responses import now
 
 FIELD_KINDS = {"Integer": 1, "Text": 2, "Note": 3, "DateTime": 4, "Counter": 5, "Choice": 6,
@@ -377,20 +378,17 @@ class Site:
         self.folders: dict[str, Folder] = {}
         self.files: dict[str, File] = {}
         self.locale_id = 1036   # fr-FR: form values use "0,95" and dd/MM/yyyy; 1033 (en-US) is supported too
-        self.timezone_id = 3    # SharePoint's own id (3 = Paris); see connector.timezones
+        self.timezone_id = 3    # SharePoint's own id (3 = Paris); see emulator.timezones
 
     @property
     def tz(self):
         """The site's zone: date-only values are stored as its local midnight, in UTC."""
-        from zoneinfo import ZoneInfo
-        from connector.timezones import by_id
-        found = by_id(getattr(self, "timezone_id", 3))
+        found = timezones.by_id(getattr(self, "timezone_id", 3))
         return ZoneInfo(found.iana if found else "Europe/Paris")
 
     def set_regional(self, *, timezone_id: int | None = None, locale_id: int | None = None) -> None:
-        from connector.timezones import by_id
         if timezone_id is not None:
-            if by_id(timezone_id) is None:
+            if timezones.by_id(timezone_id) is None:
                 raise errors.bad_request(f"Unknown time zone id {timezone_id}.")
             self.timezone_id = int(timezone_id)
         if locale_id is not None:

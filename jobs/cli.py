@@ -441,7 +441,7 @@ def emulator(port: int = typer.Option(8765, "--port"),
         raise typer.BadParameter("--timezone : identifiant SharePoint inconnu, ou --locale autre que 1036/1033")
     srv = EmulatorServer(port, data_dir=str(data) if data else None, tokens=grants, faults=faults,
                          admin_token=admin_token)
-    from emulator.sample import Layout, seed
+    from sample.collectivite import Layout, seed
     if seed_sample and srv.backend.site("projets") is None:   # seeded before the first request
         seed(srv.backend, "projets", projects=projects, layout=Layout(timezone_id=timezone_id, locale_id=locale_id))
     for name in site or ([] if (seed_sample or srv.backend.sites) else ["projets"]):
@@ -489,7 +489,7 @@ def demo(out: Path = typer.Option(Path("demo-out"), "--out", help="Dossier des r
     """Démonstration complète sans SharePoint : émulateur, collectivité exemple, préparation du
     site, une synchronisation nocturne et ses rapports Word, copiés dans un dossier local."""
     from emulator import auth
-    from emulator.sample import COLLECTIVITE, seed
+    from sample.collectivite import COLLECTIVITE, seed
     from emulator.server import EmulatorServer
     t0 = time.monotonic()
     work = keep.resolve() if keep else Path(tempfile.mkdtemp(prefix="copil-demo-"))
@@ -540,7 +540,7 @@ def demo(out: Path = typer.Option(Path("demo-out"), "--out", help="Dossier des r
 def _keep_demo(work: Path, grants, port: int, state: str) -> None:
     """Leave a configuration that works against `copil emulator --data` and say what to run next."""
     from emulator import auth
-    from emulator.sample import COLLECTIVITE
+    from sample.collectivite import COLLECTIVITE
     auth.save_grants(work / "emulator" / "tokens.json", grants)
     token_file = work / "jeton.txt"
     fd = os.open(token_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

@@ -95,7 +95,7 @@ def _reports(site, day: str) -> dict[str, int]:
 
 def _mutate(rng: random.Random, sites, n: int) -> None:
     """The same edits a project manager would make, on the site under test and the reference."""
-    from emulator.sample import fr
+    from sample.collectivite import fr
     first = sites[0].list_by_title("Projets")
     ids = sorted(first.items)
     fields = {f.title: f.internal_name for f in first.fields.values()}
@@ -143,7 +143,7 @@ def run_faults(target: int, seed: int, tally: Tally, work: Path, projects: int =
     without it they ask for none (quick runs)."""
     from connector.config import from_dict
     from connector.pipeline import run_sync
-    from emulator.sample import seed as seed_site
+    from sample.collectivite import seed as seed_site
     from emulator.server import start
     rng = random.Random(seed)
     srv = start()
@@ -224,7 +224,7 @@ def run_kills(count: int, seed: int, tally: Tally, work: Path) -> None:
     from connector.config import from_dict
     from connector.pipeline import run_sync, today
     from connector.state import State
-    from emulator.sample import seed as seed_site
+    from sample.collectivite import seed as seed_site
     from emulator.server import start
     rng = random.Random(seed)
     srv = start()
@@ -323,8 +323,8 @@ def run_bad_inputs(limit: int | None, tally: Tally, work: Path) -> None:
     from connector.config import from_dict
     from connector.errors import CopilError
     from connector.pipeline import run_sync
-    from emulator.sample import REFERENCE_PROJECTS
-    from emulator.sample import seed as seed_site
+    from sample.collectivite import REFERENCE_PROJECTS
+    from sample.collectivite import seed as seed_site
     from emulator.server import start
     corpus = _corpus()[:limit] if limit else _corpus()
     srv = start()

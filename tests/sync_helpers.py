@@ -6,7 +6,7 @@ from datetime import date
 
 from connector import schema
 from connector.config import from_dict
-from emulator.sample import seed
+from sample.collectivite import seed
 
 AS_OF = date(2026, 11, 24)
 
@@ -70,5 +70,5 @@ def overrun(code: str, projects: int = 40) -> float:
 
 
 def seed_sample(projects: int):
-    from emulator.sample import generate
+    from sample.collectivite import generate
     return generate(projects)

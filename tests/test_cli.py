@@ -111,7 +111,8 @@ def test_emulator_token_spec_is_validated():
 # --- against the emulator ----------------------------------------------------------
 @pytest.fixture
 def live_site():
-    from emulator import sample, server
+    from emulator import server
+    from sample import collectivite as sample
     srv = server.start(port=0)
     sample.seed(srv.backend, "projets", projects=8)
     yield srv

@@ -16,7 +16,7 @@ from connector.pipeline import build_portfolio, run_sync, snapshot
 from connector.reports.render import render_portfolio, render_project
 from connector.rules import (AP_SHORTFALL, CP_MISSING, CP_PLAN_GAP, CP_UNSPENT, SUBSIDY_DEADLINE, RulesConfig,
                              forecasts)
-from emulator.sample import FIXED, generate
+from sample.collectivite import FIXED, generate
 from emulator.server import start
 from tests.sync_helpers import AS_OF, config, seeded
 

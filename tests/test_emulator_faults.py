@@ -91,7 +91,7 @@ def test_a_token_bound_to_one_site_cannot_write_another_through_batch(emulator):
     import json
 
     from emulator import auth
-    from emulator.sample import seed
+    from sample.collectivite import seed
     seed(emulator.backend, "autre", 2)
     emulator.auth.grants["only-projets"] = auth.Grant("only-projets", "manage", "projets")
     lst = emulator.backend.site("autre").list_by_title("Projets")

@@ -1,7 +1,7 @@
 """Finance exports as the finance software produces them (xlsx with title lines, csv in cp1252)."""
 from connector import schema
 from connector.extract import _read_table, parse_finance_table
-from emulator.sample import generate
+from sample.collectivite import generate
 
 
 def test_xlsx_export_with_title_lines():

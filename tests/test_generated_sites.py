@@ -24,7 +24,7 @@ from connector import schema, timezones
 from connector.config import load_config
 from connector.pipeline import reports_only, run_sync
 from tests import print_checks
-from emulator.sample import Layout, seed
+from sample.collectivite import Layout, seed
 from tests.sync_helpers import AS_OF
 
 PROJECTS = 6

@@ -280,7 +280,7 @@ def test_a_site_without_the_link_column_still_runs_and_says_how_to_add_it(emulat
 def test_upgrade_on_a_site_named_otherwise_in_another_zone(emulator, tmp_path):
     """« Opérations PPI », columns renamed with apostrophes, Nouméa, en-US: formats and views
     land on the site's own internal names; a run then fills the views."""
-    from emulator.sample import Layout, generate, seed_site
+    from sample.collectivite import Layout, generate, seed_site
     layout = Layout(titles={"projects": "Opérations PPI"}, timezone_id=86, locale_id=1033,
                     columns={("projects", "computed_weather"): "Météo d'après copil",
                              ("projects", "slippage_days"): "Retard (j)",

@@ -11,7 +11,7 @@ import requests
 from connector import timezones
 from connector.check import run_checks
 from connector.pipeline import build_portfolio, run_sync
-from emulator.sample import Layout, seed, sp_date
+from sample.collectivite import Layout, seed, sp_date
 from tests.conftest import client
 from tests.sync_helpers import AS_OF, config, item_state, owned
 

@@ -14,7 +14,7 @@ import pytest
 from docx import Document
 
 from connector.pipeline import run_sync
-from emulator.sample import generate
+from sample.collectivite import generate
 from emulator.server import start
 from tests.print_checks import problems, texts
 from tests.sync_helpers import AS_OF, config, seeded

@@ -2,7 +2,7 @@
 with content hashes; template validation; hostile titles."""
 from __future__ import annotations
 
-from emulator.sample import generate
+from sample.collectivite import generate
 
 import io
 import shutil
@@ -113,7 +113,7 @@ def test_project_report_has_the_figures_in_the_right_tables(portfolio):
 
 
 def test_project_report_lists_its_data_quality_findings(portfolio):
-    code = generate(40).lists["projects"][4]["code"]   # AP typed « à définir » (emulator.sample.BAD_VALUES)
+    code = generate(40).lists["projects"][4]["code"]   # AP typed « à définir » (sample.collectivite.BAD_VALUES)
     doc = _doc(render_project(portfolio, code, template_path=TEMPLATES / "rapport_copil.docx",
                               collectivite="X", copil_date=AS_OF, previous=None))
     rows = _table(doc, "Liste")

@@ -1,5 +1,5 @@
 """The sample collectivité: deterministic, realistic, scalable, with the documented bad values."""
-from emulator.sample import BAD_VALUES, REFERENCE_PROJECTS, generate
+from sample.collectivite import BAD_VALUES, REFERENCE_PROJECTS, generate
 
 
 def test_same_seed_same_data_other_seed_other_data():
@@ -46,8 +46,8 @@ from datetime import date  # noqa: E402
 
 import pytest  # noqa: E402
 
-from emulator import operations as ops  # noqa: E402
-from emulator.sample import AS_OF, FIXED  # noqa: E402
+from sample import operations as ops  # noqa: E402
+from sample.collectivite import AS_OF, FIXED  # noqa: E402
 
 BAD_PROJECTS = {idx for key, idx, *_ in BAD_VALUES if key == "projects"}
 
@@ -101,7 +101,7 @@ def test_phase_progress_dates_and_decisions_agree(thousand):
 def test_milestones_cp_contracts_and_risks_fit_the_project(thousand):
     s, children = thousand
     measures = {r: m for t in ops.TYPES for r, m in t.risks}
-    from emulator.sample import GENERIC_RISKS
+    from sample.collectivite import GENERIC_RISKS
     measures.update(dict(GENERIC_RISKS))
     for i, p in enumerate(s.lists["projects"], start=1):
         if i - 1 < 3 or i - 1 in BAD_PROJECTS:

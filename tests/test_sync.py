@@ -8,7 +8,7 @@ from connector.pipeline import run_sync
 from connector.state import State
 from tests.sync_helpers import AS_OF, config, item_state, owned, seeded, writes
 
-# Hand-checked on 2026-11-24 from the inputs documented in emulator/sample.py:
+# Hand-checked on 2026-11-24 from the inputs documented in sample/collectivite.py:
 #  PPI-2024-001: CP 2026 400 000, paid 240 000 -> 60 %; engaged 100+300+350 k / AP 1 M -> 75 %;
 #                paid 100+290+240 k -> 63 %; forecast = baseline -> 0 day; next: gros œuvre 15/01/2027.
 #  PPI-2024-002: paid 2026 from the finance export 1 425 000 / 1 500 000 -> 95 % (the list says 1 300 000);

@@ -1,7 +1,7 @@
 """A deterministic sample collectivité: a fictional commune with its project portfolio, for the
 demo, the tests and the benchmarks. Same arguments, same data, up to 10,000 projects.
 
-Generated projects are drawn from operation types (`emulator.operations`: école, gymnase,
+Generated projects are drawn from operation types (`sample.operations`: école, gymnase,
 voirie, réseaux d'eau, piste cyclable, médiathèque, rénovation énergétique, NPNRU, patrimoine,
 numérique), each with its direction, policy, élu, funders, milestone sequence, risks with their
 measures and decisions that fit the phase; phase, progress, dates, CP, contracts and decisions
@@ -26,7 +26,8 @@ from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from connector import schema
-from emulator import operations as ops
+from connector.model import Phase as P, RiskStatus as R, Weather as W
+from sample import operations as ops
 
 COLLECTIVITE = "Ville de Belcourt-sur-Loire"
 DOMAIN = "belcourt-sur-loire.fr"
@@ -90,9 +91,9 @@ def _ms(title, phase, baseline, forecast=None, actual=None):
 REFERENCE_PROJECTS = {
     "PPI-2024-001": {
         "title": "Rénovation de l'école Jules Ferry", "direction": schema.DIRECTIONS[2], "territory": "Centre-ville",
-        "policy": schema.POLICIES[0], "phase": "Travaux", "owner": "Directe", "ap_voted": "1 000 000 €",
+        "policy": schema.POLICIES[0], "phase": str(P.TRAVAUX), "owner": "Directe", "ap_voted": "1 000 000 €",
         "start": date(2024, 9, 1), "baseline_end": date(2027, 6, 30), "forecast_end": "30/06/2027",
-        "progress": "60 %", "manual_weather": "Soleil", "elu": "education",
+        "progress": "60 %", "manual_weather": str(W.SOLEIL), "elu": "education",
         "decisions": "Valider l'avenant n°2 du lot gros œuvre.",
         "extra": {"decision_deadline": date(2026, 12, 15), "objective": ops.OBJECTIVES["ecole"],
                   "programme": ops.PROGRAMMES["ecole"],
@@ -103,20 +104,20 @@ REFERENCE_PROJECTS = {
         "finance": {2024: (100_000, 100_000), 2025: (300_000, 290_000), 2026: (350_000, 240_000)},
         "subsidies": [("État - DSIL", 350_000, 300_000, 150_000, "15/03/2024")],
         "contracts": [("2024-M-031", "Travaux", "SAS Bâtiments de Loire", 800_000, [20_000])],
-        "risks": [("Retard de livraison des menuiseries", 2, 2, "Ouvert",
+        "risks": [("Retard de livraison des menuiseries", 2, 2, str(R.OPEN),
                    "Planning de repli validé en réunion de chantier", "Maître d'œuvre", date(2027, 1, 15))],
         "milestones": [_ms("APD validé", "APD", date(2024, 2, 15), actual=date(2024, 2, 20)),
                        _ms("Ordre de service travaux", "OS travaux", date(2024, 9, 1), actual=date(2024, 9, 1)),
                        _ms("Achèvement du gros œuvre", "DET", date(2027, 1, 15)),
                        _ms("Réception des travaux", "Réception", date(2027, 6, 30))],
-        "expected": {"weather": "Soleil", "slippage_days": 0, "cp_execution_rate": 0.6, "commitment_rate": 0.75,
+        "expected": {"weather": W.SOLEIL, "slippage_days": 0, "cp_execution_rate": 0.6, "commitment_rate": 0.75,
                      "ap_consumption": 0.63, "next_milestone": "Achèvement du gros œuvre – 15/01/2027"},
     },
     "PPI-2024-002": {
         "title": "Requalification de l'avenue de la Gare", "direction": schema.DIRECTIONS[1],
-        "territory": "Quartier Sud", "policy": schema.POLICIES[1], "phase": "Travaux", "owner": "Directe",
+        "territory": "Quartier Sud", "policy": schema.POLICIES[1], "phase": str(P.TRAVAUX), "owner": "Directe",
         "ap_voted": "2 500 000 €", "start": date(2025, 1, 15), "baseline_end": date(2026, 10, 31),
-        "forecast_end": "28/02/2027", "progress": "40 %", "manual_weather": "Soleil", "elu": "travaux",
+        "forecast_end": "28/02/2027", "progress": "40 %", "manual_weather": str(W.SOLEIL), "elu": "travaux",
         "decisions": "Valider le plan de financement actualisé.\nAutoriser la révision de l'AP.",
         "extra": {"decision_deadline": date(2026, 12, 8), "objective": ops.OBJECTIVES["voirie"],
                   "programme": ops.PROGRAMMES["voirie"]},
@@ -126,21 +127,21 @@ REFERENCE_PROJECTS = {
         "subsidies": [("État - DETR", 600_000, 500_000, 250_000, "12/03/2024"),
                       ("Région", 400_000, 400_000, 0, "2024-06-20")],
         "contracts": [("2025-M-014", "Travaux", "Colas Centre-Ouest", 1_000_000, [60_000, 110_000])],
-        "risks": [("Recours contre l'arrêté de circulation", 3, 4, "Ouvert",
+        "risks": [("Recours contre l'arrêté de circulation", 3, 4, str(R.OPEN),
                    "Veille juridique et dialogue avec les commerçants", "Service juridique", date(2026, 11, 10)),
-                  ("Défaillance d'une entreprise", 3, 3, "Ouvert", "Suivi financier mensuel des titulaires",
+                  ("Défaillance d'une entreprise", 3, 3, str(R.OPEN), "Suivi financier mensuel des titulaires",
                    "Direction des finances", date(2026, 12, 31))],
         "milestones": [_ms("Ordre de service travaux", "OS travaux", date(2025, 1, 15), actual=date(2025, 1, 20)),
                        _ms("Mise en service de l'éclairage", "DET", date(2026, 9, 15)),
                        _ms("Réception des travaux", "Réception", date(2026, 10, 31), forecast=date(2027, 2, 28))],
-        "expected": {"weather": "Orage", "slippage_days": 120, "cp_execution_rate": 0.95, "commitment_rate": 0.96,
+        "expected": {"weather": W.ORAGE, "slippage_days": 120, "cp_execution_rate": 0.95, "commitment_rate": 0.96,
                      "ap_consumption": 0.89, "next_milestone": "Réception des travaux – 28/02/2027"},
     },
     "PPI-2024-003": {
         "title": "Construction d'un gymnase aux Hauts", "direction": schema.DIRECTIONS[3], "territory": "Les Hauts",
-        "policy": schema.POLICIES[3], "phase": "Études", "owner": "Déléguée", "ap_voted": "4 200 000 €",
+        "policy": schema.POLICIES[3], "phase": str(P.ETUDES), "owner": "Déléguée", "ap_voted": "4 200 000 €",
         "start": date(2026, 3, 1), "baseline_end": None, "forecast_end": "31/12/2028", "progress": "5 %",
-        "manual_weather": "Nuageux", "elu": "sports",
+        "manual_weather": str(W.NUAGEUX), "elu": "sports",
         "decisions": "Valider l'esquisse et l'enveloppe financière de l'APS.",
         "extra": {"decision_deadline": date(2027, 1, 19), "objective": ops.OBJECTIVES["gymnase"],
                   "programme": ops.PROGRAMMES["gymnase"], "qpv": ops.QPV["Les Hauts"],
@@ -150,11 +151,11 @@ REFERENCE_PROJECTS = {
         "finance": {2026: (120_000, 0)},
         "subsidies": [("Département", 800_000, 0, 0, None)],
         "contracts": [("2026-M-002", "Services", "Atelier d'architecture Lemaire", 380_000, [])],
-        "risks": [("Fouilles archéologiques préventives", 2, 3, "Ouvert",
+        "risks": [("Fouilles archéologiques préventives", 2, 3, str(R.OPEN),
                    "Diagnostic anticipé et échanges réguliers avec la DRAC", "Chef de projet", date(2027, 3, 31))],
         "milestones": [_ms("Esquisse validée", "ESQ", date(2026, 6, 30), actual=date(2026, 7, 10)),
                        _ms("APS validé", "APS", date(2027, 1, 31))],
-        "expected": {"weather": "Indéterminé", "slippage_days": None, "cp_execution_rate": 0.0,
+        "expected": {"weather": W.INDETERMINE, "slippage_days": None, "cp_execution_rate": 0.0,
                      "commitment_rate": 120_000 / 4_200_000, "ap_consumption": 0.0,
                      "next_milestone": "APS validé – 31/01/2027"},
     },
@@ -302,13 +303,14 @@ def _random_project(L, finance_rows, rng: random.Random, i, as_of, users):
     forecast_end = baseline_end + timedelta(days=slip)
     ap = fixed.get("ap", rng.randint(kind.ap[0] // 10, kind.ap[1] // 10) * 10_000.0)
     elapsed = min(max((as_of - start).days / max((forecast_end - start).days, 1), 0.0), 1.0)
-    phase = ops.phase_for(elapsed, (as_of - forecast_end).days / 30)
+    phase = str(ops.phase_for(elapsed, (as_of - forecast_end).days / 30))
     progress = ops.progress_for(phase, elapsed)
     style = rng.random()
     ap_text = eur(ap) if style < 0.6 else (f"{ap:.0f}" if style < 0.8 else f"{ap:,.2f}".replace(",", " ").replace(".", ","))
     fe_text = fr(forecast_end) if rng.random() < 0.85 else forecast_end.isoformat()
     pg_text = f"{progress} %" if rng.random() < 0.7 else str(progress)
-    manual = {"soleil": "Soleil", "nuageux": rng.choice(["Soleil", "Nuageux"]), "orage": rng.choice(["Nuageux", "Orage"])}[health]
+    manual = str({"soleil": W.SOLEIL, "nuageux": rng.choice([W.SOLEIL, W.NUAGEUX]),
+                  "orage": rng.choice([W.NUAGEUX, W.ORAGE])}[health])
     decision = rng.choice(ops.DECISIONS[phase]) if rng.random() < 0.6 else ""
     L["projects"].append(_project_record(
         i, code, title, kind.direction, territory, kind.policy, users[i % len(users)], ops.ELUS[kind.elu],
@@ -346,7 +348,7 @@ def _random_project(L, finance_rows, rng: random.Random, i, as_of, users):
         fc = base + timedelta(days=int(slip * frac))
         actual = None
         if fc < as_of:
-            if overdue_left and k >= 2 and phase not in ("Réception", "Clos"):
+            if overdue_left and k >= 2 and phase not in (P.RECEPTION, P.CLOS):
                 overdue_left -= 1
             else:
                 actual = fc
@@ -354,7 +356,7 @@ def _random_project(L, finance_rows, rng: random.Random, i, as_of, users):
             works_order = fc
         L["milestones"].append({"title": label, "project": parent, "phase": mop, "baseline": _keep(base),
                                 "forecast": _keep(fc), "actual": _keep(actual)})
-    if phase == "Clos":   # the final account closes the operation, after the réception
+    if phase == P.CLOS:   # the final account closes the operation, after the réception
         dgd = forecast_end + timedelta(days=90)
         L["milestones"].append({"title": "Décompte général définitif", "project": parent, "phase": "DGD",
                                 "baseline": _keep(baseline_end + timedelta(days=90)), "forecast": _keep(dgd),
@@ -376,7 +378,7 @@ def _random_project(L, finance_rows, rng: random.Random, i, as_of, users):
 
     # the project management contract from the start; works (or supplies) once the order is given
     contracts = [("Services" if "Services" in kind.contract_kinds else kind.contract_kinds[0], start)]
-    if phase in ("Travaux", "Réception", "Clos"):
+    if phase in (P.TRAVAUX, P.RECEPTION, P.CLOS):
         works = [k for k in kind.contract_kinds if k != "Services"] or ["Services"]
         contracts += [(rng.choice(works), works_order) for _ in range(rng.randint(1, 2))]
     for c, (ckind, when) in enumerate(contracts):
@@ -394,12 +396,12 @@ def _random_project(L, finance_rows, rng: random.Random, i, as_of, users):
             L["amendments"].append({"title": f"Avenant n°{a} - {number}", "contract": cidx, "number": float(a),
                                     "amount": round(initial * target / n, -2), "signed_on": _keep(signed)})
 
-    done = phase in ("Réception", "Clos")
+    done = phase in (P.RECEPTION, P.CLOS)
     first_risk = len(L["risks"])
     for risk, measure in rng.sample(kind.risks + GENERIC_RISKS, k=rng.randint(2, 3)):
         prob = rng.randint(1, 4) if health == "orage" else rng.randint(1, 2)
         impact = rng.randint(1, 4) if health == "orage" else rng.randint(1, 3)
-        status = rng.choice(["Clos", "Maîtrisé"]) if done else rng.choice(["Ouvert", "Ouvert", "Maîtrisé"])
+        status = str(rng.choice([R.CLOSED, R.CONTROLLED]) if done else rng.choice([R.OPEN, R.OPEN, R.CONTROLLED]))
         L["risks"].append({"title": risk, "project": parent, "probability": float(prob), "impact": float(impact),
                            "status": status, "mitigation": measure})
     _extras(L["projects"][parent - 1], L["risks"][first_risk:], kind, phase, territory, decision, as_of,
@@ -419,7 +421,7 @@ def _extras(p, risks, kind, phase, territory, decision, as_of, rng: random.Rando
         p["decision_followup"] = rng.choice(ops.FOLLOWUPS[phase])
     for r in risks:
         r["owner"] = rng.choice(ops.RISK_OWNERS)
-        r["due"] = _keep(as_of + timedelta(days=rng.randint(-30, 120)) if r["status"] == "Ouvert"
+        r["due"] = _keep(as_of + timedelta(days=rng.randint(-30, 120)) if r["status"] == R.OPEN
                          else as_of - timedelta(days=rng.randint(30, 300)))
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from connector import schema
+from connector.model import Phase
 
 D = dict(zip(("batiments", "voirie", "education", "sports", "culture", "amenagement", "numerique"), schema.DIRECTIONS))
 P = dict(zip(("education", "mobilites", "transition", "sport", "culture", "cadre", "modernisation"), schema.POLICIES))
@@ -35,25 +36,25 @@ DIGITAL = (("Expression des besoins validée", "PRO"), ("Attribution du marché"
 
 # What each phase of a project asks the steering committee to decide.
 DECISIONS = {
-    "Études": ["Valider l'APD et l'estimation prévisionnelle des travaux.",
+    Phase.ETUDES: ["Valider l'APD et l'estimation prévisionnelle des travaux.",
                "Arbitrer entre les variantes A et B de l'avant-projet.",
                "Valider le programme actualisé et l'enveloppe financière."],
-    "Consultation": ["Autoriser le lancement de la consultation.",
+    Phase.CONSULTATION: ["Autoriser le lancement de la consultation.",
                      "Valider le choix des attributaires proposé par la commission d'appel d'offres.",
                      "Autoriser la signature des marchés de travaux."],
-    "Travaux": ["Valider l'avenant n°2 du lot gros œuvre.", "Valider le plan de financement actualisé.",
+    Phase.TRAVAUX: ["Valider l'avenant n°2 du lot gros œuvre.", "Valider le plan de financement actualisé.",
                 "Arbitrer sur les travaux supplémentaires demandés par l'exploitant."],
-    "Réception": ["Prononcer la réception avec réserves.", "Valider le calendrier de levée des réserves."],
-    "Clos": ["Clôturer l'AP et annuler le solde non consommé.", "Solliciter le solde des subventions notifiées."],
+    Phase.RECEPTION: ["Prononcer la réception avec réserves.", "Valider le calendrier de levée des réserves."],
+    Phase.CLOS: ["Clôturer l'AP et annuler le solde non consommé.", "Solliciter le solde des subventions notifiées."],
 }
 COMMENTS = {
-    "Études": ["Études de sol complémentaires en cours.", "Concertation avec les usagers prévue en janvier."],
-    "Consultation": ["Dossier de consultation en cours de relecture par la commande publique.",
+    Phase.ETUDES: ["Études de sol complémentaires en cours.", "Concertation avec les usagers prévue en janvier."],
+    Phase.CONSULTATION: ["Dossier de consultation en cours de relecture par la commande publique.",
                      "Analyse des offres en cours, CAO prévue le mois prochain."],
-    "Travaux": ["Chantier conforme au planning, réunion de chantier chaque mardi.",
+    Phase.TRAVAUX: ["Chantier conforme au planning, réunion de chantier chaque mardi.",
                 "Le titulaire du lot 3 signale des tensions d'approvisionnement."],
-    "Réception": ["Opérations préalables à la réception réalisées, réserves en cours de levée."],
-    "Clos": ["Décompte général définitif signé, solde des subventions à percevoir."],
+    Phase.RECEPTION: ["Opérations préalables à la réception réalisées, réserves en cours de levée."],
+    Phase.CLOS: ["Décompte général définitif signé, solde des subventions à percevoir."],
 }
 
 
@@ -81,14 +82,14 @@ PROGRAMMES = {
 QPV = {"Quartier Nord": "QPV Nord – Cité des Prés", "Les Hauts": "QPV Les Hauts – Les Tilleuls"}
 # How the previous COPIL's decisions were followed up, by phase.
 FOLLOWUPS = {
-    "Études": ["Programme validé au COPIL précédent ; consultation de maîtrise d'œuvre lancée.",
+    Phase.ETUDES: ["Programme validé au COPIL précédent ; consultation de maîtrise d'œuvre lancée.",
                "Variante B retenue au COPIL précédent ; étude de sol commandée."],
-    "Consultation": ["Lancement de la consultation autorisé au COPIL précédent ; avis publié.",
+    Phase.CONSULTATION: ["Lancement de la consultation autorisé au COPIL précédent ; avis publié.",
                      "Enveloppe confirmée au COPIL précédent ; DCE en relecture."],
-    "Travaux": ["Avenant n°1 validé au COPIL précédent ; notifié au titulaire.",
+    Phase.TRAVAUX: ["Avenant n°1 validé au COPIL précédent ; notifié au titulaire.",
                 "Plan de financement validé au COPIL précédent ; demande de subvention complémentaire déposée."],
-    "Réception": ["Calendrier de réception validé au COPIL précédent ; opérations préalables réalisées."],
-    "Clos": ["Solde des subventions demandé aux financeurs."],
+    Phase.RECEPTION: ["Calendrier de réception validé au COPIL précédent ; opérations préalables réalisées."],
+    Phase.CLOS: ["Solde des subventions demandé aux financeurs."],
 }
 RISK_OWNERS = ("Chef de projet", "Maître d'œuvre", "Service de la commande publique", "Direction des finances",
                "Service juridique", "Entreprise titulaire")
@@ -214,19 +215,19 @@ def title(prefix: str, complement: str) -> str:
     return f"{prefix} {of(complement)}"
 
 
-def phase_for(elapsed: float, months_after_end: float) -> str:
+def phase_for(elapsed: float, months_after_end: float) -> Phase:
     """The MOP phase a project is in, from the share of its schedule elapsed."""
     if elapsed >= 1:
-        return "Réception" if months_after_end < 6 else "Clos"
+        return Phase.RECEPTION if months_after_end < 6 else Phase.CLOS
     if elapsed >= 0.5:
-        return "Travaux"
-    return "Consultation" if elapsed >= 0.35 else "Études"
+        return Phase.TRAVAUX
+    return Phase.CONSULTATION if elapsed >= 0.35 else Phase.ETUDES
 
 
 def progress_for(phase: str, elapsed: float) -> int:
     """Physical progress that fits the phase, in steps of 5 %."""
-    if phase in ("Réception", "Clos"):
+    if phase in (Phase.RECEPTION, Phase.CLOS):
         return 100
-    if phase == "Travaux":
+    if phase == Phase.TRAVAUX:
         return int(round((25 + (elapsed - 0.5) / 0.5 * 70) / 5) * 5)
     return 15 if phase == "Consultation" else int(round(elapsed / 0.35 * 10 / 5) * 5)
