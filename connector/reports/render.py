@@ -17,10 +17,9 @@ from connector.errors import ConfigError
 from connector.reports import charts, synthesis
 from connector.reports.context import portfolio_context, project_context
 from connector.reports.document import finish, picture_key
+from connector.reports.variables import (PORTFOLIO_IMAGES, PROJECT_IMAGES, PROJECT_RICH, known_attributes,
+                                         known_variables)
 
-PROJECT_IMAGES = ("chart_timeline", "chart_budget")
-PROJECT_RICH = ("weather_badge", "project_link")   # rich text made at render time: `{{r name }}`
-PORTFOLIO_IMAGES = ("chart_weather", "chart_execution")
 WIDTHS_MM = {"chart_weather": 110, "chart_budget": 150}   # at most the 170 mm of text
 DESCRIPTIONS = {"chart_timeline": "Calendrier des jalons", "chart_budget": "Crédits de paiement par exercice",
                 "chart_weather": "Opérations en cours par météo",
@@ -85,7 +84,6 @@ def validate_template(path: Path | str, kind: str) -> None:
     calls anything, naming what it found: a template is data, never code."""
     from jinja2 import meta
 
-    from connector.reports.variables import known_attributes, known_variables
     env = jinja_env()
     try:
         trees = [env.parse(src) for src in _template_sources(path)]

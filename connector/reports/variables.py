@@ -6,7 +6,10 @@ from connector.model import Phase, Weather
 from datetime import date
 from functools import lru_cache
 
-from connector.reports.render import PORTFOLIO_IMAGES, PROJECT_IMAGES, PROJECT_RICH
+# Made at render time rather than in the context: pictures, and rich text (`{{r name }}`).
+PROJECT_IMAGES = ("chart_timeline", "chart_budget")
+PROJECT_RICH = ("weather_badge", "project_link")
+PORTFOLIO_IMAGES = ("chart_weather", "chart_execution")
 
 DESCRIPTIONS = {
     "collectivite": "Nom de la collectivité", "copil_date": "Date du COPIL, en toutes lettres",
