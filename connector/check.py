@@ -15,7 +15,7 @@ from datetime import date
 from typing import Iterator
 
 from connector.errors import AuthError, CopilError, SchemaError
-from connector.sp import ItemUpdate, SharePointSite
+from connector.sharepoint import ItemStatus, ItemUpdate, SharePointSite
 
 
 @dataclass
@@ -126,7 +126,7 @@ def _probe_batch(site, config, resolved) -> Iterator[Step]:
     bad = [r for r in results if not r.ok]
     if bad or not results:
         error = bad[0].error if bad else "aucune réponse"
-        code = AuthError.exit_code if (error or "").startswith("HTTP 403") else SchemaError.exit_code
+        code = AuthError.exit_code if bad and bad[0].status is ItemStatus.FORBIDDEN else SchemaError.exit_code
         yield Step(False, f"Écriture par lot ($batch) refusée dans « {rl.info.title} » (élément {row['_id']}) : "
                    f"{error}", code)
         return

@@ -20,8 +20,8 @@ from connector.model.records import DEADLINE_COLUMNS, ContractCheck, GrantDeadli
 from connector.model.vocabulary import GRANT_COMPLETION_YEARS, GRANT_START_YEARS
 from connector.normalize import Frames
 from connector.portfolio import (BUDGET_COLUMNS, CONTRACT_COLUMNS, MILESTONE_COLUMNS, PROJECT_INDICATOR_COLUMNS,
-                                 PROJECT_INPUT_COLUMNS, RISK_COLUMNS, ROLLUP_COLUMNS, SUBSIDY_COLUMNS, Finding,
-                                 Portfolio)
+                                 PROJECT_INPUT_COLUMNS, RISK_COLUMNS, ROLLUP_COLUMNS, SUBSIDY_COLUMNS, Document,
+                                 Finding, Portfolio)
 from connector.rules import AP_SHORTFALL, SUBSIDY_DEADLINE, RulesConfig, add_years, assess, exceeds, forecasts
 
 
@@ -157,7 +157,7 @@ def risk_table(frames: Frames) -> pd.DataFrame:
 
 
 def consolidate(frames: Frames, *, as_of: date, rules: RulesConfig, findings: list[Finding],
-                currency: str = "EUR", documents=None) -> Portfolio:
+                currency: str = "EUR", documents: list[Document] | None = None) -> Portfolio:
     year = as_of.year
     projects = frames.projects.copy()
     budget = budget_table(frames)

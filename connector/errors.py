@@ -6,34 +6,48 @@
 """
 from __future__ import annotations
 
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """What `copil` returns, defined once (README « Exit codes », docs/architecture.md)."""
+    OK = 0
+    UNEXPECTED = 1      # a bug or an error nobody typed: the log has the traceback
+    CONFIG = 2          # the configuration file is wrong
+    AUTH = 3            # the identity is refused or lacks a right
+    SITE = 4            # the site, a list or a column is missing or unreachable
+    PARTIAL = 5         # the run ended, some items dead-lettered or some reports failed
+    BUSY = 6            # another run holds the lock on the same state
+    STOPPED = 143       # stopped by SIGTERM/SIGINT (128 + 15)
+
 
 class CopilError(Exception):
     """Base class; `exit_code` is what `copil` returns when this ends a run."""
-    exit_code = 1
+    exit_code: int = ExitCode.UNEXPECTED
 
 
 class FatalError(CopilError):
-    exit_code = 1
+    exit_code = ExitCode.UNEXPECTED
 
 
 class ConfigError(FatalError):
     """The configuration is invalid; the message names the key."""
-    exit_code = 2
+    exit_code = ExitCode.CONFIG
 
 
 class AuthError(FatalError):
     """Authentication failed or the app lacks the rights it needs."""
-    exit_code = 3
+    exit_code = ExitCode.AUTH
 
 
 class SchemaError(FatalError):
     """SharePoint unreachable, or a configured list/column does not exist."""
-    exit_code = 4
+    exit_code = ExitCode.SITE
 
 
 class RetryableError(CopilError):
     """Still failing after the retries: SharePoint unreachable or overloaded; try the next night."""
-    exit_code = 4
+    exit_code = ExitCode.SITE
 
     def __init__(self, message: str, retry_after: float | None = None):
         super().__init__(message)
@@ -47,4 +61,4 @@ class SkipItem(CopilError):
 class RunInterrupted(CopilError):
     """The run was stopped by SIGTERM/SIGINT (systemctl stop, the Windows scheduler, Ctrl+C):
     marked interrupted, its lock released; the next run recomputes everything."""
-    exit_code = 143
+    exit_code = ExitCode.STOPPED

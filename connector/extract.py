@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from connector import schema
+from connector.config import Config, FinanceExportConfig
 from connector.errors import SchemaError
 from connector.portfolio import Document, Finding
 from connector.raw import RawData
-from connector.sp import FieldInfo, ListInfo, SharePointSite
+from connector.sharepoint import FieldInfo, ListInfo, SharePointSite
 
 log = logging.getLogger("copil.extract")
 
@@ -51,7 +52,7 @@ def prefetch(site: SharePointSite, config, *, reports: bool = False) -> None:
                   + ([fin.library] if fin.enabled else []) + ([config.reports.library] if reports else []))
 
 
-def resolve(site: SharePointSite, config, *, include_owned: bool = True, reports: bool = False) -> Resolved:
+def resolve(site: SharePointSite, config: Config, *, include_owned: bool = True, reports: bool = False) -> Resolved:
     """Map every configured (list, column) to SharePoint internal names. Never raises for a
     single problem: collects them all so `copil check` can list everything that is wrong."""
     out = Resolved()
@@ -120,7 +121,7 @@ def _link(site: SharePointSite, info: ListInfo, item_id) -> str:
     return f"{host}{info.root_url}/{form}?ID={item_id}".replace(" ", "%20")
 
 
-def extract(site: SharePointSite, config, resolved: Resolved | None = None) -> tuple[RawData, list[Finding]]:
+def extract(site: SharePointSite, config: Config, resolved: Resolved | None = None) -> tuple[RawData, list[Finding]]:
     resolved = resolved or resolve(site, config)
     if resolved.problems:
         raise SchemaError("configuration incompatible avec le site :\n- " + "\n- ".join(resolved.problems))
@@ -137,8 +138,8 @@ def extract(site: SharePointSite, config, resolved: Resolved | None = None) -> t
         log.info("%s : %d éléments lus", rl.info.title, len(records))
     if "documents" in resolved.lists:
         raw.documents = _documents(site, resolved.lists["documents"])
-    fin = getattr(config, "finance_export", None)
-    if fin is not None and getattr(fin, "enabled", True):
+    fin = config.finance_export
+    if fin.enabled:
         raw.finance_rows, more, raw.finance_source = _finance(site, fin)
         findings += more
     return raw, findings
@@ -174,7 +175,7 @@ def _documents(site: SharePointSite, rl: ResolvedList) -> list[Document]:
     return out
 
 
-def _finance(site: SharePointSite, fin) -> tuple[list[dict], list[Finding], dict | None]:
+def _finance(site: SharePointSite, fin: FinanceExportConfig) -> tuple[list[dict], list[Finding], dict | None]:
     """The most recent export matching the pattern, parsed by header text, and which file it was
     (reports name the source and date of the figures they take from it)."""
     try:
@@ -188,9 +189,9 @@ def _finance(site: SharePointSite, fin) -> tuple[list[dict], list[Finding], dict
     latest = max(matching, key=lambda f: (f.modified or datetime.min.replace(tzinfo=None), f.name))
     content = site.download_file(latest.server_relative_url)
     source = {"file": latest.name, "modified": latest.modified.date() if latest.modified else None}
-    headers = dict(getattr(fin, "columns", None) or schema.FINANCE_EXPORT_COLUMNS)
+    headers = dict(fin.columns or schema.FINANCE_EXPORT_COLUMNS)
     try:
-        table = _read_table(latest.name, content, getattr(fin, "sheet", None))
+        table = _read_table(latest.name, content, fin.sheet)
     except Exception as e:  # a broken file is a finding, not a crash
         return [], [Finding(latest.name, None, "", "", f"export financier illisible : {type(e).__name__} : {e}")], None
     rows, found = parse_finance_table(latest.name, table, headers)

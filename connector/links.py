@@ -9,7 +9,7 @@ from datetime import date
 from urllib.parse import quote
 
 from connector.formatting import fr_date
-from connector.sp import ItemUpdate, SharePointSite
+from connector.sharepoint import ItemUpdate, SharePointSite
 
 log = logging.getLogger("copil.links")
 

@@ -8,13 +8,22 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from connector import extract as extract_mod
+from connector.config import Config
 from connector.consolidate import consolidate
-from connector.errors import CopilError, RunInterrupted, SchemaError
+from connector.extract import Resolved
+from connector.errors import CopilError, ExitCode, RunInterrupted, SchemaError
 from connector.normalize import normalize
-from connector.sp import SharePointSite
+from connector.portfolio import Portfolio
+from connector.raw import Progress, RawData
+from connector.sharepoint import SharePointSite
 from connector.writeback import write_back
+
+if TYPE_CHECKING:   # the state module pulls SQLAlchemy in; imported where a run opens it
+    from connector.state import State
 
 log = logging.getLogger("copil.pipeline")
 
@@ -66,8 +75,9 @@ def today(tz: str) -> date:
     return datetime.now(ZoneInfo(tz)).date()
 
 
-def build_portfolio(config, site: SharePointSite | None = None, *, as_of: date | None = None, progress=None,
-                    reports: bool = False):
+def build_portfolio(config: Config, site: SharePointSite | None = None, *, as_of: date | None = None,
+                    progress: Progress | None = None,
+                    reports: bool = False) -> tuple[Portfolio, RawData, Resolved, SharePointSite]:
     """Read and consolidate without writing anything. Returns (portfolio, raw, resolved, site).
     With `reports`, the report library and its columns are checked with the lists."""
     site = site or SharePointSite.from_config(config)
@@ -85,7 +95,7 @@ def build_portfolio(config, site: SharePointSite | None = None, *, as_of: date |
     return consolidate_raw(config, raw, tz, as_of), raw, resolved, site
 
 
-def consolidate_raw(config, raw, tz: str, as_of: date):
+def consolidate_raw(config: Config, raw: RawData, tz: str, as_of: date) -> Portfolio:
     frames, findings = normalize(raw, tz=tz, currency=config.collectivite.currency)
     return consolidate(frames, as_of=as_of, rules=config.rules, findings=findings + raw.extra_findings,
                        currency=config.collectivite.currency, documents=raw.documents)
@@ -116,9 +126,9 @@ def _resolve_conflicts(config, site, portfolio, raw, resolved, wb, as_of, progre
     return portfolio
 
 
-def run_sync(config, *, dry_run: bool = False, reports: bool = True, force_reports: bool = False,
-             as_of: date | None = None, progress=None, out_dir=None, site: SharePointSite | None = None,
-             state=None) -> RunSummary:
+def run_sync(config: Config, *, dry_run: bool = False, reports: bool = True, force_reports: bool = False,
+             as_of: date | None = None, progress: Progress | None = None, out_dir: Path | str | None = None,
+             site: SharePointSite | None = None, state: State | None = None) -> RunSummary:
     from connector.state import State
     t0 = time.monotonic()
     state = state or State(config.state.url)
@@ -155,7 +165,7 @@ def run_sync(config, *, dry_run: bool = False, reports: bool = True, force_repor
                 summary.links_written = links.written
                 summary.report_errors += links.errors
         summary.status = "partial" if (summary.failed or summary.report_errors) else "ok"
-        summary.exit_code = 5 if summary.status == "partial" else 0
+        summary.exit_code = ExitCode.PARTIAL if summary.status == "partial" else ExitCode.OK
         if not dry_run:   # state after the writes it describes
             state.save_snapshots(summary.run_id, snapshot(portfolio))
             state.save_findings(summary.run_id, portfolio.findings)
@@ -258,7 +268,7 @@ class _NoHashes:
         pass
 
 
-def snapshot(portfolio) -> dict[str, dict]:
+def snapshot(portfolio: Portfolio) -> dict[str, dict]:
     from connector.portfolio import PROJECT_INDICATOR_COLUMNS
     out = {}
     # the decisions asked: the next report shows them with their follow-up

@@ -1,9 +1,13 @@
 """What extraction hands to normalization: values exactly as SharePoint returned them."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from connector.portfolio import Document
+from connector.portfolio import Document, Finding
+
+# What a stage reports its progress through: (what, done, total).
+Progress = Callable[[str, int, int], None]
 
 
 @dataclass
@@ -22,4 +26,4 @@ class RawData:
     # the finance export read: {"file": name, "modified": date or None}; None without one
     finance_source: dict | None = None
     # findings of extraction itself (finance export), kept for a recomputation after a conflict
-    extra_findings: list = field(default_factory=list)
+    extra_findings: list[Finding] = field(default_factory=list)

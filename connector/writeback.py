@@ -13,9 +13,13 @@ from datetime import date, datetime, timezone
 
 import pandas as pd
 
+from connector.config import Config
 from connector.errors import FatalError
+from connector.extract import Resolved
 from connector.formatting import fr_date
-from connector.sp import ItemUpdate, SharePointSite
+from connector.portfolio import Portfolio
+from connector.raw import Progress, RawData
+from connector.sharepoint import ItemStatus, ItemUpdate, SharePointSite
 
 log = logging.getLogger("copil.writeback")
 
@@ -143,8 +147,8 @@ def plan(portfolio, raw, now: datetime | None = None) -> tuple[list[Change], int
     return changes, unchanged
 
 
-def write_back(site: SharePointSite, config, portfolio, raw, resolved, *, dry_run: bool = False,
-               progress=None, only: set | None = None) -> WriteSummary:
+def write_back(site: SharePointSite, config: Config, portfolio: Portfolio, raw: RawData, resolved: Resolved, *,
+               dry_run: bool = False, progress: Progress | None = None, only: set | None = None) -> WriteSummary:
     rl = resolved.lists["projects"]
     owned = config.owned_columns()
     inputs = {f.internal for k, f in rl.columns.items() if k not in owned}
@@ -171,7 +175,7 @@ def write_back(site: SharePointSite, config, portfolio, raw, resolved, *, dry_ru
         if progress:
             progress("Écriture des colonnes calculées", done["n"], len(updates))
     results = site.update_items(rl.info.title, updates, system=True, progress=advance)
-    if results and all(not r.ok and (r.error or "").startswith("HTTP 403") for r in results):
+    if results and all(r.status is ItemStatus.FORBIDDEN for r in results):
         from connector.errors import AuthError
         raise AuthError(f"écriture refusée sur « {rl.info.title} » (403) : le compte de copil a besoin du droit "
                         "« write » sur le site.")
@@ -179,7 +183,7 @@ def write_back(site: SharePointSite, config, portfolio, raw, resolved, *, dry_ru
     for res in results:
         if res.ok:
             summary.written += 1
-        elif (res.error or "").startswith("HTTP 412"):
+        elif res.status is ItemStatus.CONFLICT:
             summary.conflicts.append(res.item_id)   # re-read, recomputed and written by the caller
         else:
             c = by_id[res.item_id]

@@ -2,7 +2,7 @@
 
 This is SharePoint data, not copil's: the emulator keeps its own copy (timezones.json: id,
 English description, IANA zone for the offsets) so that it imports nothing of the product.
-A test checks that it agrees with the table copil reads (connector/timezones.py)."""
+A test checks that it agrees with the table copil reads (connector/sharepoint/timezones.py)."""
 from __future__ import annotations
 
 import json

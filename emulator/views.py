@@ -2,7 +2,6 @@
 CAML query (`GetItems`, what `View.get_items()` sends). Other view operations answer 501."""
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
 from datetime import datetime
 
 from emulator import caml, errors

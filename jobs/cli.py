@@ -147,7 +147,7 @@ def init_site_cmd(config: Path = ConfigOpt,
 
 
 def _open_site(cfg):
-    from connector.sp import SharePointSite
+    from connector.sharepoint import SharePointSite
     return SharePointSite.from_config(cfg)
 
 
@@ -377,15 +377,12 @@ def schedule(config: Path = ConfigOpt):
     """Démon de planification : lance la synchronisation selon la section « schedule » de la configuration (cron, fuseau)."""
     cfg = _load(config)
     from jobs.scheduler import Daemon
-    sched = getattr(cfg, "schedule", None)
-    daemon = Daemon(state_url=cfg.state.url,
-                    cron=getattr(sched, "cron", "0 2 * * *"),
-                    timezone=getattr(sched, "timezone", "Europe/Paris"),
-                    misfire_grace_seconds=int(getattr(sched, "misfire_grace_seconds", 3600)),
+    sched = cfg.schedule
+    daemon = Daemon(state_url=cfg.state.url, cron=sched.cron, timezone=sched.timezone,
+                    misfire_grace_seconds=int(sched.misfire_grace_seconds),
                     kwargs={"config_path": str(config.resolve())})
     daemon.install_signal_handlers()
-    say(f"Planificateur démarré (cron « {getattr(sched, 'cron', '0 2 * * *')} », "
-        f"{getattr(sched, 'timezone', 'Europe/Paris')}). Arrêt : Ctrl+C ou SIGTERM.")
+    say(f"Planificateur démarré (cron « {sched.cron} », {sched.timezone}). Arrêt : Ctrl+C ou SIGTERM.")
     daemon.start()  # blocks until stop
     say("Planificateur arrêté.")
 
@@ -436,7 +433,7 @@ def emulator(port: int = typer.Option(8765, "--port"),
     faults = FaultConfig(latency_ms=latency_ms, throttle_every_n=throttle_every, throttle_rps=throttle_rps,
                          throttle_status=throttle_status, retry_after=retry_after, drop_every_n=drop_every,
                          error_paths=[(p.rsplit(":", 1)[0], int(p.rsplit(":", 1)[1])) for p in error_path])
-    from connector.timezones import by_id
+    from connector.sharepoint.timezones import by_id
     if by_id(timezone_id) is None or locale_id not in (1033, 1036):
         raise typer.BadParameter("--timezone : identifiant SharePoint inconnu, ou --locale autre que 1036/1033")
     srv = EmulatorServer(port, data_dir=str(data) if data else None, tokens=grants, faults=faults,

@@ -7,13 +7,14 @@ import signal
 import threading
 import time
 
+from connector.errors import ExitCode
 from jobs.output import ProgressReporter, mask, register_secret
 
 log = logging.getLogger("copil.nightly")
 
-# Documented in README and docs/architecture.md.
-EXIT_OK, EXIT_UNEXPECTED, EXIT_CONFIG, EXIT_AUTH, EXIT_SITE, EXIT_PARTIAL = 0, 1, 2, 3, 4, 5
-EXIT_BUSY = 6   # another run holds the lock on the same state
+# Defined once in connector.errors.ExitCode; these names are kept for the command line's reading.
+EXIT_OK, EXIT_UNEXPECTED, EXIT_CONFIG, EXIT_AUTH, EXIT_SITE, EXIT_PARTIAL, EXIT_BUSY = (
+    ExitCode.OK, ExitCode.UNEXPECTED, ExitCode.CONFIG, ExitCode.AUTH, ExitCode.SITE, ExitCode.PARTIAL, ExitCode.BUSY)
 
 
 class RunInProgress(Exception):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from connector import auth
+from connector.sharepoint import auth
 from connector.config import from_dict
 from connector.errors import AuthError, ConfigError
-from connector.sp import SharePointSite
+from connector.sharepoint import SharePointSite
 from emulator.auth import Grant
 
 

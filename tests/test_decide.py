@@ -313,7 +313,7 @@ def test_identity_and_qpv_in_the_project_report(reports):
 
 def test_a_site_from_before_the_new_columns_runs_and_upgrade_adds_them(emulator, tmp_path, caplog):
     from connector.provision import init_site
-    from connector.sp import SharePointSite
+    from connector.sharepoint import SharePointSite
     site = seeded(emulator, 4)
     lst = site.list_by_title("Projets")
     for title in ("Quartier prioritaire (QPV)", "Politique de la ville", "Échéance des décisions"):

@@ -20,7 +20,8 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 import jobs.cli as cli
-from connector import schema, timezones
+from connector import schema
+from connector.sharepoint import timezones
 from connector.config import load_config
 from connector.pipeline import reports_only, run_sync
 from tests import print_checks

@@ -19,7 +19,7 @@ from connector import list_formats
 from connector.pipeline import run_sync
 from connector.provision import init_site
 from connector.rules import RulesConfig
-from connector.sp import SharePointSite
+from connector.sharepoint import SharePointSite
 from tests.conftest import client
 from tests.formatting_eval import render, visible_text, walk
 from tests.sync_helpers import AS_OF, config, item_state, seeded

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import requests
 
-from connector import timezones
+from connector.sharepoint import timezones
 from connector.check import run_checks
 from connector.pipeline import build_portfolio, run_sync
 from sample.collectivite import Layout, seed, sp_date
@@ -130,7 +130,7 @@ def test_a_noumea_site_gets_the_same_values_and_its_own_date(emulator, tmp_path)
 def test_site_zone_wins_and_the_toml_zone_is_only_a_fallback(emulator, tmp_path, caplog):
     seed(emulator.backend, "projets", 3, layout=Layout(timezone_id=15))
     cfg = config(emulator, tmp_path, collectivite={"timezone": "Pacific/Tahiti"})
-    from connector.sp import SharePointSite
+    from connector.sharepoint import SharePointSite
     assert SharePointSite.from_config(cfg).timezone(cfg.collectivite.timezone) == "Pacific/Tahiti"
     assert SharePointSite.from_config(cfg).timezone("Europe/Paris") == "Pacific/Honolulu"   # same zone as Hawaii
     _faulty(emulator, "RegionalSettings", 404)

@@ -12,10 +12,12 @@ from datetime import date
 from pathlib import Path
 
 from connector.errors import ConfigError
+from connector.portfolio import Portfolio
 from connector.reports.config import ReportsConfig
 from connector.reports.context import portfolio_context, project_context
 from connector.reports.render import content_hash, portfolio_images, render, validate_template
 from connector.reports.workers import rendered, worker_count
+from connector.sharepoint import SharePointSite
 
 log = logging.getLogger("copil.reports")
 MAX_PATH = 400
@@ -93,7 +95,7 @@ def prepare_templates(site, reports_cfg: ReportsConfig) -> tuple[Path, Path]:
             _template(reports_cfg, reports_cfg.portfolio_template, site, "portfolio"))
 
 
-def publish_reports(site, portfolio, *, reports_cfg: ReportsConfig, collectivite: str, copil_date: date,
+def publish_reports(site: SharePointSite | None, portfolio: Portfolio, *, reports_cfg: ReportsConfig, collectivite: str, copil_date: date,
                     previous: dict[str, dict], hashes, force: bool = False, out_dir=None,
                     only: list[str] | None = None, progress=None, templates=None,
                     skip: set | frozenset = frozenset(), workers: int | None = None) -> ReportSummary:

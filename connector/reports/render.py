@@ -17,7 +17,7 @@ from connector.errors import ConfigError
 from connector.reports import charts, synthesis
 from connector.reports.context import portfolio_context, project_context
 from connector.reports.document import finish, picture_key
-from connector.reports.variables import (PORTFOLIO_IMAGES, PROJECT_IMAGES, PROJECT_RICH, known_attributes,
+from connector.reports.variables import (known_attributes,
                                          known_variables)
 
 WIDTHS_MM = {"chart_weather": 110, "chart_budget": 150}   # at most the 170 mm of text

@@ -10,6 +10,7 @@ import requests
 from office365.sharepoint.client_context import ClientContext
 
 from connector import __version__
+from connector.config import SharePointConfig
 from connector.errors import AuthError, ConfigError
 
 
@@ -71,9 +72,9 @@ def _msal_app(tenant_id: str, client_id: str, cert_path: str, thumbprint: str | 
 _MSAL_APPS: dict = {}
 
 
-def build_context(sp_cfg) -> tuple[ClientContext, CountingSession]:
+def build_context(sp_cfg: SharePointConfig) -> tuple[ClientContext, CountingSession]:
     """`sp_cfg` is the [sharepoint] section of the configuration."""
-    session = CountingSession(user_agent(getattr(sp_cfg, "organisation", None) or "Collectivite"))
+    session = CountingSession(user_agent(sp_cfg.organisation or "Collectivite"))
     ctx = ClientContext(sp_cfg.site_url)
     mode = sp_cfg.auth
     if mode == "bearer":
@@ -112,8 +113,8 @@ def build_context(sp_cfg) -> tuple[ClientContext, CountingSession]:
             session.auth = HTTPKerberosAuth(mutual_authentication=OPTIONAL)
     else:
         raise ConfigError(f"clé `sharepoint.auth` : mode inconnu « {mode} ».")
-    if getattr(sp_cfg, "ca_bundle", None):
+    if sp_cfg.ca_bundle:
         session.verify = sp_cfg.ca_bundle
     # (connect, read): an address where nothing answers is known in 10 s, not after the read timeout
-    ctx.with_transport(session=session, timeout=(10, getattr(sp_cfg, "timeout_seconds", 60)))
+    ctx.with_transport(session=session, timeout=(10, sp_cfg.timeout_seconds))
     return ctx, session

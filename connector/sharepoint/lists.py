@@ -1,0 +1,97 @@
+"""Lists and their fields, read once per run (two round trips for every list a run needs)."""
+from __future__ import annotations
+
+import logging
+
+from office365.runtime.client_request_exception import ClientRequestException
+from requests import exceptions as req_exc
+
+from connector.errors import CopilError, SchemaError
+from connector.sharepoint.records import FieldInfo, ListInfo
+from connector.sharepoint.regional import Regional
+from connector.sharepoint.retries import short as _short
+
+log = logging.getLogger("copil.sp")
+
+
+class Lists(Regional):
+    def list_exists(self, title: str) -> bool:
+        try:
+            self.list_info(title)
+            return True
+        except SchemaError:
+            return False
+
+    def list_info(self, title: str, refresh: bool = False) -> ListInfo:
+        key = title.lower()
+        if key in self._lists and not refresh:
+            return self._lists[key]
+        lst = self.ctx.web.lists.get_by_title(title)
+        fields, root = self._queue_metadata(lst)
+        try:
+            self._run(f"lecture de la liste « {title} »")
+        except ClientRequestException as e:
+            if getattr(e.response, "status_code", None) == 404:
+                log.debug("404: %s", e)
+                raise SchemaError(f"la liste « {title} » n'existe pas sur le site {self.site_url}.") from None
+            raise
+        return self._store(lst, fields, root)
+
+    def _queue_metadata(self, lst):
+        lst.select(["Id", "Title", "ListItemEntityTypeFullName", "BaseTemplate", "ItemCount"]).get()
+        return lst.fields.get(), lst.root_folder.select(["ServerRelativeUrl"]).get()
+
+    def _store(self, lst, fields, root) -> ListInfo:
+        p = lst.properties
+        info = ListInfo(p["Title"], p["Id"], p["ListItemEntityTypeFullName"], p["BaseTemplate"],
+                        p.get("ItemCount", 0), root.properties.get("ServerRelativeUrl", ""))
+        for f in fields:
+            fp = f.properties
+            choices = fp.get("Choices") or ()
+            if isinstance(choices, dict):
+                choices = choices.get("results", ())
+            info.fields[fp["Title"]] = FieldInfo(
+                fp["InternalName"], fp["Title"], fp["TypeAsString"],
+                fp.get("EntityPropertyName") or fp["InternalName"],
+                (fp.get("LookupList") or "").strip("{}") or None, bool(fp.get("Indexed")),
+                bool(fp.get("ReadOnlyField")), tuple(choices), fp.get("CustomFormatter") or "")
+        self._lists[info.title.lower()] = info
+        return info
+
+    def prefetch(self, titles) -> None:
+        """The metadata of many lists (list, fields, root folder) and the regional settings in two
+        round trips: one GET naming every list, then one $batch by list id (never by title: a
+        title with a space breaks a $batch request line). Anything that fails here is simply
+        read again one by one, with the usual errors and retries."""
+        wanted = {t.strip().lower() for t in titles if t and t.strip().lower() not in self._lists}
+        if not wanted and self._regional_settings is not None:
+            return
+        try:
+            ids = {}
+            if wanted:
+                lists = self.ctx.web.lists.select(["Id", "Title"]).get()
+                self._run("liste des listes du site")
+                ids = {lst.properties["Title"].lower(): lst.properties["Id"] for lst in lists
+                       if lst.properties.get("Title", "").lower() in wanted}
+            queued = []
+            for lid in ids.values():
+                lst = self.ctx.web.lists.get_by_id(lid)
+                queued.append((lst, *self._queue_metadata(lst)))
+            rs = None
+            if self._regional_settings is None:
+                rs = self.ctx.web.regional_settings.expand(["TimeZone"]).get()
+            if queued or rs is not None:
+                self.ctx.execute_batch(items_per_batch=100)   # reads: SharePoint's limit, not the write size
+                self.reached = True
+        except (ClientRequestException, req_exc.RequestException, CopilError) as e:
+            log.debug("lecture groupée des métadonnées abandonnée (%s) : lecture liste par liste", _short(e))
+            self._drop_pending()
+            return
+        for lst, fields, root in queued:
+            if lst.properties.get("Id"):
+                self._store(lst, fields, root)
+        if rs is not None and rs.properties.get("LocaleId") is not None:
+            props = {k: v for k, v in rs.properties.items() if k != "TimeZone"}
+            tz = rs.properties.get("TimeZone")
+            props["TimeZone"] = dict(getattr(tz, "properties", None) or {})
+            self._regional_settings = props

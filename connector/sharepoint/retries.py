@@ -1,0 +1,132 @@
+"""Failures typed by what the caller does next: retry (throttling, 5xx, a dropped connection), stop
+(authentication, a wrong address), or report one item; the client's form-digest fetch under
+copil's retry policy."""
+from __future__ import annotations
+
+import logging
+
+from office365.runtime.client_request_exception import ClientRequestException
+from office365.runtime.retry import is_transient_error, response_retry_after
+from requests import exceptions as req_exc
+
+from connector.errors import AuthError, RetryableError
+
+log = logging.getLogger("copil.sp")
+
+
+THRESHOLD_HRESULT = "-2147024860"   # the list view threshold: a 500 that retrying cannot fix
+
+
+def unreachable(ex: BaseException) -> bool:
+    """Connection refused, unknown host, connection timeout: nothing answers at that address;
+    retrying for minutes would only delay the message (a dropped connection, by contrast, is a
+    server that answered and is worth retrying)."""
+    from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+    seen = set()
+    while ex is not None and id(ex) not in seen:
+        seen.add(id(ex))
+        if isinstance(ex, (NewConnectionError, ConnectTimeoutError, req_exc.ConnectTimeout)):
+            return True
+        reason = getattr(ex, "reason", None)
+        if isinstance(reason, (NewConnectionError, ConnectTimeoutError)):
+            return True
+        nxt = ex.args[0] if ex.args and isinstance(ex.args[0], BaseException) else None
+        ex = nxt or ex.__cause__ or ex.__context__
+    return False
+
+
+def retriable(ex: Exception) -> bool:
+    """Transient failures only; the list view threshold is a 500 that retrying cannot fix."""
+    resp = getattr(ex, "response", None)
+    if resp is not None and resp.status_code == 500 and THRESHOLD_HRESULT in (resp.text or ""):
+        return False
+    if unreachable(ex):
+        return False
+    return is_transient_error(ex)
+
+
+def why(ex: Exception) -> str:
+    resp = getattr(ex, "response", None)
+    if resp is not None:
+        return f"HTTP {resp.status_code}"
+    return type(ex).__name__
+
+
+def log_retry(attempt: int, ex: Exception) -> int | None:
+    """Every retry is logged at info level with its delay and reason; returns the server's delay."""
+    delay = server_delay(ex)
+    log.info("nouvel essai n° %d après %s (%s)", attempt,
+             f"{delay} s demandées par SharePoint" if delay is not None else "un délai croissant", why(ex))
+    return delay
+
+
+def raise_typed(e: Exception, what: str):
+    """Re-raise a failed request as what the caller does next: fatal (auth), retry later, or as is."""
+    if isinstance(e, req_exc.RequestException) and not isinstance(e, ClientRequestException):
+        if unreachable(e):
+            err = RetryableError(f"SharePoint injoignable à cette adresse pendant : {what} (connexion refusée, "
+                                 "nom inconnu ou délai de connexion dépassé)")
+            err.hint = "Vérifiez `sharepoint.site_url`, le réseau et le proxy (variable HTTPS_PROXY)."
+            raise err from None
+        err = RetryableError(f"SharePoint injoignable pendant : {what} ({type(e).__name__})")
+        err.hint = "Réessayez plus tard ; si cela se répète, vérifiez le réseau et le proxy (HTTPS_PROXY)."
+        raise err from None
+    status = getattr(getattr(e, "response", None), "status_code", None)
+    if status in (401, 403):
+        raise AuthError(f"accès refusé par SharePoint ({status}) pendant : {what}. "
+                        "Vérifiez le jeton ou les droits de l'application sur le site.") from None
+    if status in (429, 503, 502, 504) or (status == 500 and THRESHOLD_HRESULT not in str(e)):
+        raise RetryableError(f"SharePoint indisponible ({status}) pendant : {what}") from None
+    raise e
+
+
+def digest_policy(ctx, max_retries: int, backoff: float = 1.0, is_retriable=None) -> None:
+    """The client fetches its form digest with its own retry loop (5 tries, 5 s base backoff:
+    about 90 s against a host that does not answer). copil's policy replaces it: `max_retries`,
+    the server's delay when it gives one, and no retry at all when nothing answers."""
+    req = ctx.pending_request()
+    original = getattr(req, "_fetch_context_web_information", None)
+    if original is None or getattr(original, "_copil", False):
+        return
+    from office365.runtime.retry import retry
+
+    def fetch():
+        def once():
+            # the client's own fetch (it imports `retry` when called), made single-try for the
+            # duration of the call; copil makes its SharePoint calls from one thread at a time
+            from office365.runtime import retry as client_retry
+            saved = client_retry.retry
+            client_retry.retry = lambda func, **_kw: func()
+            try:
+                return original()
+            finally:
+                client_retry.retry = saved
+        return retry(once, max_retry=max_retries + 1, timeout_secs=backoff, is_retriable=is_retriable,
+                     on_failure=log_retry)
+    fetch._copil = True
+    req._fetch_context_web_information = fetch
+
+
+def short(e: Exception) -> str:
+    resp = getattr(e, "response", None)
+    if resp is not None:
+        try:
+            msg = resp.json()["error"]["message"]["value"]
+        except Exception:
+            msg = (resp.text or "")[:200]
+        return f"HTTP {resp.status_code} : {msg}"
+    return f"{type(e).__name__} : {str(e)[:200]}"
+
+
+def server_delay(e: Exception) -> int | None:
+    """Seconds the server asked us to wait: the greater of Retry-After and RateLimit-Reset."""
+    resp = getattr(e, "response", None)
+    if resp is None:
+        return None
+    waits = [response_retry_after(resp)]
+    try:
+        waits.append(int(float(resp.headers.get("RateLimit-Reset"))))
+    except (TypeError, ValueError):
+        pass
+    waits = [w for w in waits if w is not None]
+    return max(waits) if waits else None
