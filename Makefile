@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-all bench bench-quick robustness render render-tools clean install conformance
+.PHONY: demo test test-all lint bench bench-quick robustness render render-tools clean install conformance
 
 install: $(STAMP)
 
@@ -28,13 +28,20 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -q -n 2 -m "not slow or pdf" $(PYTEST_ARGS)
 
+# ruff (lint, and the format of every file: `ruff format` applies it) and mypy (strict on the model,
+# the stage boundaries checked; see [tool.mypy] in pyproject.toml).
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
 test-all: $(STAMP)
 	$(PY) -m pytest -q -n 2 $(PYTEST_ARGS)
 
 # Faults, kill points and hostile input at full size (about 15 minutes on 2 cores); the last
 # line is "faults injected: N, kill points: N, bad inputs: N, data lost: N".
 robustness: $(STAMP)
-	$(PY) -m tests.robustness --faults 1000 --kills 100
+	$(PY) -m tests.support.robustness --faults 1000 --kills 100
 
 # Nightly runs at 100, 1,000 and 10,000 projects beside the minimum and the naive script,
 # report generation, emulator throughput: bench/results.json and bench/RESULTS.md.

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import requests
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from emulator.server import start  # noqa: E402
 from office365.sharepoint.client_context import ClientContext  # noqa: E402

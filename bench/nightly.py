@@ -27,7 +27,7 @@ from pathlib import Path
 
 import requests
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 ADMIN, READ, WRITE, MANAGE = "bench-admin", "bench-read", "bench-write", "bench-manage"

@@ -7,7 +7,6 @@ holding a no-op system update of one project item (its own value written back, `
 `Editor` kept, no new version), and a probe file uploaded to the report library with its
 metadata, then removed."""
 from __future__ import annotations
-from connector.model import Weather
 
 import uuid
 from dataclasses import dataclass
@@ -15,6 +14,8 @@ from datetime import date
 from typing import Iterator
 
 from connector.errors import AuthError, CopilError, SchemaError
+from connector.extract import resolve
+from connector.model import Weather
 from connector.sharepoint import ItemStatus, ItemUpdate, SharePointSite
 
 
@@ -35,7 +36,7 @@ def _fail(e: Exception, what: str) -> Step:
 def run_checks(config, site: SharePointSite | None = None) -> Iterator[Step]:
     """Yield one Step per check, in the order a run needs them; stop after the first failure
     that makes the next checks meaningless."""
-    from connector.state import State
+    from connector.state import State  # lazy: SQLAlchemy: loaded when the state is checked
     try:
         State(config.state.url).check_writable()
         yield Step(True, "Base d'état accessible en écriture")
@@ -60,7 +61,9 @@ def run_checks(config, site: SharePointSite | None = None) -> Iterator[Step]:
                    warning=True)
 
     if config.reports.enabled:
-        from connector.reports.publish import prepare_templates
+        from connector.reports.publish import (
+            prepare_templates,  # lazy: python-docx, docxtpl, matplotlib: only when reports are enabled
+        )
         try:
             prepare_templates(site, config.reports)
             yield Step(True, "Modèles de rapport valides")
@@ -68,7 +71,6 @@ def run_checks(config, site: SharePointSite | None = None) -> Iterator[Step]:
             yield _fail(e, "Modèles de rapport")
             return
 
-    from connector.extract import resolve
     try:
         resolved = resolve(site, config, reports=config.reports.enabled)
     except Exception as e:

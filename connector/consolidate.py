@@ -15,13 +15,23 @@ from typing import Any
 
 import pandas as pd
 
-from connector.model import MilestoneStatus, RiskStatus, Weather, clean, is_missing, is_running, is_state_grant
+from connector.model import MilestoneStatus, RiskStatus, Weather, clean, is_missing, is_running, is_state_grant, present
 from connector.model.records import DEADLINE_COLUMNS, ContractCheck, GrantDeadline
 from connector.model.vocabulary import GRANT_COMPLETION_YEARS, GRANT_START_YEARS
 from connector.normalize import Frames
-from connector.portfolio import (BUDGET_COLUMNS, CONTRACT_COLUMNS, MILESTONE_COLUMNS, PROJECT_INDICATOR_COLUMNS,
-                                 PROJECT_INPUT_COLUMNS, RISK_COLUMNS, ROLLUP_COLUMNS, SUBSIDY_COLUMNS, Document,
-                                 Finding, Portfolio)
+from connector.portfolio import (
+    BUDGET_COLUMNS,
+    CONTRACT_COLUMNS,
+    MILESTONE_COLUMNS,
+    PROJECT_INDICATOR_COLUMNS,
+    PROJECT_INPUT_COLUMNS,
+    RISK_COLUMNS,
+    ROLLUP_COLUMNS,
+    SUBSIDY_COLUMNS,
+    Document,
+    Finding,
+    Portfolio,
+)
 from connector.rules import AP_SHORTFALL, SUBSIDY_DEADLINE, RulesConfig, add_years, assess, exceeds, forecasts
 
 
@@ -297,7 +307,7 @@ def _at_stake(row: dict) -> float:
     yet scheduled are inside the AP (a calendar to fix, said in the alerts), not money lost."""
     total = sum(f["amount"] for f in row["forecasts"] if f["kind"] in (AP_SHORTFALL, SUBSIDY_DEADLINE))
     rem = row.get("remaining_to_pay")
-    if not is_missing(rem) and rem < 0 and not any(f["kind"] == AP_SHORTFALL for f in row["forecasts"]):
+    if present(rem) and rem < 0 and not any(f["kind"] == AP_SHORTFALL for f in row["forecasts"]):
         total += -rem
     total += sum(g.notified for g in row.get("_deadlines") or [] if g.lapsed)
     return float(total)
@@ -311,7 +321,8 @@ def rollup(projects: pd.DataFrame, dim: str) -> pd.DataFrame:
     p = projects.copy()
     p[dim] = p[dim].fillna("Non renseigné")
     g = p.groupby(dim)
-    live = p[p["running"]].groupby(dim)["weather"]
+    # météo per group among running operations: one count table, not a pass per météo
+    live = p[p["running"]].groupby([dim, "weather"]).size().unstack(fill_value=0)
     out = pd.DataFrame({
         "projects": g.size(),
         "running": g["running"].sum().astype(int),
@@ -323,7 +334,8 @@ def rollup(projects: pd.DataFrame, dim: str) -> pd.DataFrame:
         "subsidies_notified": g["subsidies_notified"].sum(min_count=1),
     })
     for w in Weather:
-        out[w.key] = live.apply(lambda s, w=w: int((s == w).sum())).reindex(out.index, fill_value=0)
+        out[w.key] = (live[w].reindex(out.index, fill_value=0).astype(int) if w in live.columns
+                      else pd.Series(0, index=out.index, dtype=int))
     out["cp_execution_rate"] = [(_div(a, b)) for a, b in zip(out["paid_year"], out["cp_year"])]
     return out[ROLLUP_COLUMNS].sort_index()
 

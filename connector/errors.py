@@ -22,8 +22,10 @@ class ExitCode(IntEnum):
 
 
 class CopilError(Exception):
-    """Base class; `exit_code` is what `copil` returns when this ends a run."""
+    """Base class; `exit_code` is what `copil` returns when this ends a run, `hint` what to do
+    about it (French, printed under the message)."""
     exit_code: int = ExitCode.UNEXPECTED
+    hint: str | None = None
 
 
 class FatalError(CopilError):

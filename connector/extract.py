@@ -5,6 +5,7 @@ that does not exist stops the run with a message naming it and the closest exist
 from __future__ import annotations
 
 import csv
+import difflib
 import fnmatch
 import io
 import logging
@@ -37,7 +38,6 @@ class Resolved:
 
 
 def _closest(name: str, info: ListInfo) -> str:
-    import difflib
     names = [f.display for f in info.fields.values() if not f.read_only or f.internal == "Title"]
     near = difflib.get_close_matches(name, names, n=3, cutoff=0.5)
     if not near:
@@ -200,7 +200,7 @@ def _finance(site: SharePointSite, fin: FinanceExportConfig) -> tuple[list[dict]
 
 def _read_table(name: str, content: bytes, sheet: str | None) -> list[list]:
     if name.lower().endswith((".xlsx", ".xlsm")):
-        from openpyxl import load_workbook
+        from openpyxl import load_workbook  # lazy: openpyxl: only for an .xlsx export
         wb = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
         ws = wb[sheet] if sheet and sheet in wb.sheetnames else wb.worksheets[0]
         return [list(r) for r in ws.iter_rows(values_only=True)]

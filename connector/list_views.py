@@ -1,10 +1,11 @@
 """The projects list's views copil creates: what needs attention, by direction, by territory,
 mine, data to fix. Queries are CAML on the site's internal names (resolved, never guessed)."""
 from __future__ import annotations
-from connector.model import Weather
 
 from dataclasses import dataclass
-from xml.sax.saxutils import quoteattr, escape
+from xml.sax.saxutils import escape, quoteattr
+
+from connector.model import Weather
 
 
 @dataclass(frozen=True)

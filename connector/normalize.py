@@ -3,6 +3,7 @@ person typed that cannot be used. Never raises on bad data."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
@@ -47,8 +48,9 @@ class _Parser:
         # on a guessed value says so where it is shown, an unreadable one is not "missing"
         self.flags: dict[str, dict[str, tuple[str, str]]] = {}
 
-    def value(self, key: str, rec: dict, logical: str, how: str | None, code: str | None):
+    def value(self, key: str, rec: dict, logical: str, how: str | None, code: str | None) -> Any:
         v = rec.get(logical)
+        out: Any
         if how is None:
             return parse.parse_text(v) if not isinstance(v, (int, float, list)) else v
         if how == "date":
@@ -169,11 +171,12 @@ def normalize(raw: RawData, *, tz: str = "Europe/Paris", currency: str = "EUR") 
         row = {"project_code": code}
         for k, how in FINANCE_PARSERS.items():
             v = rec.get(k)
+            out: Any
             out, msg = parse.parse_number(v) if how == "year" else parse.parse_amount(v, currency)
             if how == "year" and out is not None:
                 out = int(out)
             if msg:
-                findings.append(Finding(rec.get("_file", "export"), rec.get("_row"), k, str(v), msg, fake["_url"],
+                findings.append(Finding(rec.get("_file", "export"), rec.get("_row"), k, str(v), msg, str(fake["_url"]),
                                         code, "erreur" if out is None else "avertissement"))
             row[k] = out
         rows.append(row)

@@ -5,6 +5,7 @@ with value None means unusable; a message with a value means "used, but check it
 approximate amount such as `env. 3M`)."""
 from __future__ import annotations
 
+import html
 import math
 import re
 from datetime import date, datetime, timezone
@@ -241,7 +242,6 @@ def parse_text(raw) -> str | None:
         return None
     text = _UNPRINTABLE.sub("", str(raw))
     if "<" in text and _TAG.search(text):
-        import html
         text = _BLOCK.sub("\n", text)
         text = html.unescape(_TAG.sub("", text)).replace("\u200b", "")
         text = "\n".join(line.strip() for line in text.splitlines() if line.strip())

@@ -4,26 +4,30 @@ State is committed after the writes it describes: a run that dies half-way leave
 snapshot as "last COPIL" and the next run recomputes everything from SharePoint."""
 from __future__ import annotations
 
+import difflib
+import json
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from connector import extract as extract_mod
 from connector.config import Config
 from connector.consolidate import consolidate
-from connector.extract import Resolved
 from connector.errors import CopilError, ExitCode, RunInterrupted, SchemaError
+from connector.extract import Resolved
+from connector.links import write_links
 from connector.normalize import normalize
-from connector.portfolio import Portfolio
+from connector.portfolio import PROJECT_INDICATOR_COLUMNS, Portfolio
 from connector.raw import Progress, RawData
 from connector.sharepoint import SharePointSite
 from connector.writeback import write_back
 
 if TYPE_CHECKING:   # the state module pulls SQLAlchemy in; imported where a run opens it
-    from connector.state import State
+    from connector.state import State  # lazy: SQLAlchemy: loaded by the run that opens the state
 
 log = logging.getLogger("copil.pipeline")
 
@@ -71,7 +75,6 @@ def _counter(progress, step: str, total: int):
 def today(tz: str) -> date:
     """The collectivité's date, not the server's: a run at 00:30 in Nouméa is already tomorrow
     there while a UTC server still says today. `tz` is the site's zone (`site.timezone`)."""
-    from zoneinfo import ZoneInfo
     return datetime.now(ZoneInfo(tz)).date()
 
 
@@ -129,7 +132,7 @@ def _resolve_conflicts(config, site, portfolio, raw, resolved, wb, as_of, progre
 def run_sync(config: Config, *, dry_run: bool = False, reports: bool = True, force_reports: bool = False,
              as_of: date | None = None, progress: Progress | None = None, out_dir: Path | str | None = None,
              site: SharePointSite | None = None, state: State | None = None) -> RunSummary:
-    from connector.state import State
+    from connector.state import State  # lazy: SQLAlchemy: loaded by the run that opens the state
     t0 = time.monotonic()
     state = state or State(config.state.url)
     summary = RunSummary(dry_run=dry_run)
@@ -142,7 +145,9 @@ def run_sync(config: Config, *, dry_run: bool = False, reports: bool = True, for
         previous = previous_copil(config, state, summary.run_id, as_of)
         templates = None
         if publishing:   # a broken template stops the run before anything is written
-            from connector.reports.publish import prepare_templates
+            from connector.reports.publish import (
+                prepare_templates,  # lazy: python-docx, docxtpl, matplotlib: only when reports are made
+            )
             templates = prepare_templates(site, config.reports)
         portfolio, raw, resolved, site = build_portfolio(config, site, as_of=as_of, progress=progress,
                                                          reports=bool(publishing and not out_dir))
@@ -160,7 +165,6 @@ def run_sync(config: Config, *, dry_run: bool = False, reports: bool = True, for
             _reports(config, site, portfolio, previous, state, summary, force_reports, out_dir, as_of, progress,
                      templates)
             if not out_dir:
-                from connector.links import write_links
                 links = write_links(site, portfolio, raw, resolved, state.report_hashes.all_published())
                 summary.links_written = links.written
                 summary.report_errors += links.errors
@@ -192,8 +196,11 @@ def reports_only(config, *, only: list[str] | None = None, force: bool = False, 
                  as_of: date | None = None, progress=None):
     """`copil report`: render (and publish, unless `out_dir`) reports from live data without
     writing anything into the lists. Returns the ReportSummary."""
-    from connector.reports.publish import prepare_templates, publish_reports
-    from connector.state import State
+    from connector.reports.publish import (  # lazy: python-docx, docxtpl, matplotlib: only when reports are made
+        prepare_templates,
+        publish_reports,
+    )
+    from connector.state import State  # lazy: SQLAlchemy: loaded by the run that opens the state
     state = State(config.state.url)
     site = SharePointSite.from_config(config)
     templates = prepare_templates(site, config.reports)
@@ -201,7 +208,6 @@ def reports_only(config, *, only: list[str] | None = None, force: bool = False, 
     portfolio, *_ = build_portfolio(config, site, as_of=as_of, progress=progress, reports=out_dir is None)
     unknown = [c for c in only or [] if c not in portfolio.projects.index]
     if unknown:
-        import difflib
         near = difflib.get_close_matches(unknown[0], [str(c) for c in portfolio.projects.index], n=3, cutoff=0.6)
         e = SchemaError("code(s) opération inconnu(s) dans la liste des projets : " + ", ".join(unknown)
                         + (" ; codes proches : " + ", ".join(near) if near else ""))
@@ -219,14 +225,15 @@ def reports_only(config, *, only: list[str] | None = None, force: bool = False, 
 def previous_copil(config, state, run_id, as_of: date):
     """Indicators at the previous COPIL: the last snapshot taken for a date at least
     `copil_interval_days` before this one (0: the last run)."""
-    from datetime import timedelta
     days = config.reports.copil_interval_days
     return state.previous_snapshots(before_run_id=run_id,
                                     copil_on_or_before=as_of - timedelta(days=days) if days else None)
 
 
 def _reports(config, site, portfolio, previous, state, summary, force, out_dir, as_of, progress, templates):
-    from connector.reports.publish import publish_reports
+    from connector.reports.publish import (
+        publish_reports,  # lazy: python-docx, docxtpl, matplotlib: only when reports are made
+    )
     local = bool(out_dir)
     # a project whose columns could not be written gets no report this night: list and report
     # would disagree; the next run retries both
@@ -245,8 +252,6 @@ def _dead_letter_file(config, run_id, failed: list[dict]) -> None:
     folder = config.state.dead_letter_dir
     if not folder:
         return
-    import json
-    from pathlib import Path
     path = Path(folder) / f"copil-dead-letters-run-{run_id}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(failed, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
@@ -269,7 +274,6 @@ class _NoHashes:
 
 
 def snapshot(portfolio: Portfolio) -> dict[str, dict]:
-    from connector.portfolio import PROJECT_INDICATOR_COLUMNS
     out = {}
     # the decisions asked: the next report shows them with their follow-up
     cols = [c for c in PROJECT_INDICATOR_COLUMNS + ["decisions"] if c in portfolio.projects.columns]

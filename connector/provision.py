@@ -7,6 +7,8 @@ columns, indexes, copil's column formats (regenerated from [rules]) and copil's 
 A format or a view a person made is never replaced or removed."""
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
+
 from connector import list_formats, list_views, schema
 from connector.errors import SchemaError
 
@@ -141,7 +143,6 @@ def _views(site, title: str, displays: dict[str, str], *, upgrade: bool) -> list
 
 def _same_caml(a: str, b: str) -> bool:
     """Equal queries even when the server rewrote quotes or spacing."""
-    import xml.etree.ElementTree as ET
     try:
         return ET.canonicalize(f"<r>{a}</r>", strip_text=True) == ET.canonicalize(f"<r>{b}</r>", strip_text=True)
     except ET.ParseError:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from connector.portfolio import Document, Finding
 
@@ -14,16 +15,16 @@ Progress = Callable[[str, int, int], None]
 class RawData:
     # logical list key -> records; each record has _id, _url, _modified, _editor
     # and one key per configured logical column (raw SharePoint value).
-    lists: dict[str, list[dict]] = field(default_factory=dict)
+    lists: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     # logical list key -> SharePoint list title (for findings and links)
     titles: dict[str, str] = field(default_factory=dict)
     # logical list key -> {logical column -> display name}
     columns: dict[str, dict[str, str]] = field(default_factory=dict)
     # rows of the finance export: logical keys of schema.FINANCE_EXPORT_COLUMNS, raw cells,
     # plus _file (file name) and _row (1-based spreadsheet row)
-    finance_rows: list[dict] = field(default_factory=list)
+    finance_rows: list[dict[str, Any]] = field(default_factory=list)
     documents: list[Document] = field(default_factory=list)
     # the finance export read: {"file": name, "modified": date or None}; None without one
-    finance_source: dict | None = None
+    finance_source: dict[str, Any] | None = None
     # findings of extraction itself (finance export), kept for a recomputation after a conflict
     extra_findings: list[Finding] = field(default_factory=list)

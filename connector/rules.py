@@ -91,7 +91,7 @@ def assess(row: dict, *, year: int, rules: RulesConfig,
     Reads the indicator columns of `connector.portfolio` (`running` among them) plus `_contracts`
     (ContractCheck records) and `_deadlines` (GrantDeadline records), all computed by
     consolidation."""
-    flags = row.get("input_flags") if isinstance(row.get("input_flags"), dict) else {}
+    flags: dict[str, tuple[str, str]] = row["input_flags"] if isinstance(row.get("input_flags"), dict) else {}
     closed = not row["running"]
     needed = (("ap_voted", "AP votée"),) if closed else (
         ("baseline_end", "fin prévue initiale"), ("forecast_end", "fin prévisionnelle"), ("ap_voted", "AP votée"))

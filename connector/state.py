@@ -6,10 +6,24 @@ from __future__ import annotations
 import math
 from datetime import date, datetime, timedelta, timezone
 
-from sqlalchemy import (JSON, Column, DateTime, ForeignKey, Integer, MetaData, String, Table, Text, create_engine,
-                        delete, insert, select, update)
-from sqlalchemy.engine import Engine
-from sqlalchemy.engine import make_url
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from connector.errors import ConfigError
@@ -218,7 +232,6 @@ class State:
         save none) and whose COPIL date is `copil_on_or_before` or earlier (the previous COPIL).
         The COPIL date is the one the run computed for (`_as_of`), not the wall clock: a report
         re-run for an earlier date compares with what was before it."""
-        from sqlalchemy import func
         q = select(snapshots.c.run_id, func.min(snapshots.c.project_code)).group_by(snapshots.c.run_id)
         if before_run_id is not None:
             q = q.where(snapshots.c.run_id < before_run_id)

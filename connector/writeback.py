@@ -4,7 +4,6 @@ and write only the items whose values changed, as system updates.
 Only the connector's columns are ever written. `Dernière synchro copil` is the time copil last
 *changed* the item's indicators (writing it on every run would defeat "no change, no write")."""
 from __future__ import annotations
-from connector.model import Weather
 
 import logging
 import math
@@ -14,9 +13,10 @@ from datetime import date, datetime, timezone
 import pandas as pd
 
 from connector.config import Config
-from connector.errors import FatalError
+from connector.errors import AuthError, FatalError
 from connector.extract import Resolved
 from connector.formatting import fr_date
+from connector.model import Weather
 from connector.portfolio import Portfolio
 from connector.raw import Progress, RawData
 from connector.sharepoint import ItemStatus, ItemUpdate, SharePointSite
@@ -176,7 +176,6 @@ def write_back(site: SharePointSite, config: Config, portfolio: Portfolio, raw: 
             progress("Écriture des colonnes calculées", done["n"], len(updates))
     results = site.update_items(rl.info.title, updates, system=True, progress=advance)
     if results and all(r.status is ItemStatus.FORBIDDEN for r in results):
-        from connector.errors import AuthError
         raise AuthError(f"écriture refusée sur « {rl.info.title} » (403) : le compte de copil a besoin du droit "
                         "« write » sur le site.")
     by_id = {c.item_id: c for c in changes}

@@ -1,6 +1,8 @@
 """Bearer tokens with a role (read < write < manage), optionally bound to one site."""
 from __future__ import annotations
 
+import json
+import os
 import secrets
 from dataclasses import dataclass
 
@@ -42,8 +44,6 @@ def default_grants(random: bool = False) -> dict[str, Grant]:
 def save_grants(path, grants: dict[str, Grant]) -> None:
     """Keep generated tokens beside the emulator's data (owner-only file), so a restarted
     `copil emulator --data DIR` accepts the tokens a configuration already holds."""
-    import json
-    import os
     data = [{"token": g.token, "role": g.role, "site": g.site} for g in grants.values()]
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -51,7 +51,6 @@ def save_grants(path, grants: dict[str, Grant]) -> None:
 
 
 def load_grants(path) -> dict[str, Grant]:
-    import json
     with open(path, encoding="utf-8") as fh:
         return {d["token"]: Grant(d["token"], d["role"], d.get("site")) for d in json.load(fh)}
 

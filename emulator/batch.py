@@ -8,6 +8,7 @@ import uuid
 from urllib.parse import unquote, urlsplit
 
 from emulator import errors
+from emulator.odata import parse_query
 from emulator.responses import Response, dumps
 
 MAX_OPERATIONS = 100
@@ -79,7 +80,6 @@ def format_response(parts: list[Response]) -> tuple[bytes, str]:
 
 
 def handle(server, site_name: str, qs: str, headers: dict, body: bytes, host: str):
-    from emulator.odata import parse_query
     grant = server.auth.authenticate(headers.get("authorization"), unquote(site_name))
     boundary = _boundary(headers.get("content-type", ""))
     if not boundary:

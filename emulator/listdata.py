@@ -7,10 +7,10 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from emulator import errors
-from emulator.odata import parse_query
 from emulator.fields import entity_property_name
 from emulator.items import _field_for_select
 from emulator.models import Item, SPList
+from emulator.odata import parse_query
 from emulator.responses import Response, entity, function_result, iso
 from emulator.routing import Target, handler, nav
 from emulator.views import caml_rows

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import secrets
+from datetime import datetime as _dt
 
 from emulator import errors, timezones
 from emulator.models import SPList
@@ -73,7 +74,6 @@ def _tzs(t, seg):
 
 def _tz_info(zone) -> dict:
     """SharePoint's TimeZoneInformation: UTC = local + Bias (+ DaylightBias in summer), minutes."""
-    from datetime import datetime as _dt
     offsets = [zone.utcoffset(_dt(2026, m, 15)) for m in (1, 7)]
     dsts = [zone.dst(_dt(2026, m, 15)) for m in (1, 7)]
     std = next((o for o, d in zip(offsets, dsts) if not d), offsets[0])
@@ -207,7 +207,7 @@ def expanded_list(ctx, lst: SPList) -> dict:
     d = list_json(ctx, lst)
     expand = {e.strip().lower() for e in (ctx.query.get("$expand") or "").split(",") if e.strip()}
     if "rootfolder" in expand:
-        from emulator.libraries import folder_json
+        from emulator.libraries import folder_json  # lazy: the route modules are imported by the server in its order
         d["RootFolder"] = folder_json(ctx, ctx.site.folder(lst.root_url))
     for name in expand - {"rootfolder"}:
         raise errors.not_implemented("GET", f"$expand={name} on a list")

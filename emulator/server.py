@@ -6,21 +6,34 @@ from __future__ import annotations
 
 import json
 import secrets
+import sys
 import threading
 import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote, urlsplit
 
-from emulator import auth, errors, responses, routing
+# Route modules register themselves on import.
+from emulator import (  # noqa: F401,E402
+    auth,
+    batch,
+    errors,
+    fields,
+    items,
+    libraries,
+    listdata,
+    lists,
+    recycle,
+    responses,
+    routing,
+    users,
+    views,
+)
 from emulator.faults import Drop, FaultConfig, Faults
 from emulator.models import Backend
 from emulator.odata import parse_query
 from emulator.responses import Response, dumps
 from emulator.store import Store
-
-# Route modules register themselves on import.
-from emulator import lists, items, fields, users, libraries, batch, views, recycle, listdata  # noqa: F401,E402
 
 WRITE_METHODS = {"POST", "MERGE", "PATCH", "PUT", "DELETE"}
 SYSTEM_OPTIONS = {"$select", "$filter", "$orderby", "$top", "$skip", "$skiptoken", "$expand", "$format",
@@ -32,7 +45,6 @@ class _HTTPServer(ThreadingHTTPServer):
 
     def handle_error(self, request, client_address):
         """A client that went away (or a restart that cut it) is not an emulator error."""
-        import sys
         if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
             return
         super().handle_error(request, client_address)
@@ -132,7 +144,7 @@ class EmulatorServer:
 
     def admin(self, method: str, what: str, **kw):
         """An authenticated call to the admin API (for tests and tools)."""
-        import requests
+        import requests  # lazy: requests: only for stopping a server in another process
         headers = {"Authorization": f"Bearer {self.admin_token}", **kw.pop("headers", {})}
         kw.setdefault("timeout", 10)
         return requests.request(method, f"{self.url}/_emulator/{what}", headers=headers, **kw)

@@ -8,16 +8,20 @@ import signal
 import tempfile
 import threading
 import time
+from datetime import timezone as _utc
 from pathlib import Path
 from typing import Optional
+from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
+from rich.style import Style
 from rich.table import Table
+from rich.text import Text
 
-from jobs.nightly import (EXIT_AUTH, EXIT_BUSY, EXIT_CONFIG, EXIT_SITE,
-                          exit_code_for, load, run_once)
-from jobs.output import mask, register_secret, setup_logging
+from connector.errors import ConfigError
+from jobs.nightly import EXIT_AUTH, EXIT_BUSY, EXIT_CONFIG, EXIT_SITE, exit_code_for, load, run_once
+from jobs.output import ProgressReporter, mask, register_secret, setup_logging
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="copil : consolidation nocturne du portefeuille de projets et rapports COPIL.")
@@ -105,8 +109,9 @@ def report(config: Path = ConfigOpt,
            workers: Optional[int] = WorkersOpt):
     """Génère les rapports COPIL (un projet ou tous), en local ou sur SharePoint, sans rien
     écrire dans les listes."""
-    from connector.pipeline import reports_only
-    from jobs.output import ProgressReporter
+    from connector.pipeline import (
+        reports_only,  # lazy: this command only (`copil --help` starts in a fraction of a second)
+    )
     cfg = _load(config)
     if workers is not None:
         cfg.reports.workers = workers
@@ -134,7 +139,9 @@ def init_site_cmd(config: Path = ConfigOpt,
     """Crée les listes, colonnes, bibliothèques, mises en forme et vues manquantes (droit « manage » requis)."""
     cfg = _load(config)
     try:
-        from connector.provision import init_site
+        from connector.provision import (
+            init_site,  # lazy: this command only (`copil --help` starts in a fraction of a second)
+        )
         lines = init_site(_open_site(cfg), cfg, upgrade=upgrade)
     except Exception as exc:
         raise fail(exc, "Échec de la préparation du site",
@@ -147,7 +154,9 @@ def init_site_cmd(config: Path = ConfigOpt,
 
 
 def _open_site(cfg):
-    from connector.sharepoint import SharePointSite
+    from connector.sharepoint import (
+        SharePointSite,  # lazy: this command only (`copil --help` starts in a fraction of a second)
+    )
     return SharePointSite.from_config(cfg)
 
 
@@ -156,7 +165,7 @@ def check(config: Path = ConfigOpt):
     """Vérifie qu'une vraie synchronisation fonctionnerait : configuration, base d'état,
     authentification, fuseau, modèles, listes et colonnes, droits, et chaque chemin d'écriture
     (essai sans changement visible)."""
-    from connector.check import run_checks
+    from connector.check import run_checks  # lazy: this command only (`copil --help` starts in a fraction of a second)
     cfg = _load(config)
     say("✔ Configuration valide", "green")
     code, hint = 0, None
@@ -199,7 +208,7 @@ def status(config: Path = ConfigOpt,
     """Affiche les dernières exécutions (date, durée, écritures, anomalies, erreurs, motif)."""
     cfg = _load(config)
     try:
-        from connector.state import State
+        from connector.state import State  # lazy: this command only (`copil --help` starts in a fraction of a second)
         runs = State(cfg.state.url).runs(limit)
     except Exception as exc:
         raise fail(exc, "Lecture de l'état impossible")
@@ -212,8 +221,12 @@ def unlock(config: Path = ConfigOpt,
                                       "semble vivant (sur un autre serveur, par exemple).")):
     """Libère le verrou laissé par une synchronisation arrêtée brutalement et marque ses
     exécutions « abandonnée »."""
-    from connector.state import State
-    from jobs.lock import RunLock, make_engine, owner_is_dead
+    from connector.state import State  # lazy: this command only (`copil --help` starts in a fraction of a second)
+    from jobs.lock import (  # lazy: this command only (`copil --help` starts in a fraction of a second)
+        RunLock,
+        make_engine,
+        owner_is_dead,
+    )
     cfg = _load(config)
     try:
         lock = RunLock(make_engine(cfg.state.url))
@@ -248,7 +261,6 @@ def _get(obj, *names, default=None):
 
 
 def print_runs(runs, tz: str = "Europe/Paris") -> None:
-    from zoneinfo import ZoneInfo
     if not runs:
         say("Aucune exécution enregistrée.")
         return
@@ -259,7 +271,6 @@ def print_runs(runs, tz: str = "Europe/Paris") -> None:
     for r in runs:
         started = _get(r, "started_at", "started", "when")
         if started is not None and getattr(started, "tzinfo", 1) is None:
-            from datetime import timezone as _utc
             started = started.replace(tzinfo=_utc.utc)
         dur = _get(r, "duration_s", "duration")
         findings = _get(r, "findings", "findings_count", default=0)
@@ -282,7 +293,9 @@ def print_runs(runs, tz: str = "Europe/Paris") -> None:
 
 def _shown(v) -> str:
     """A column value as a person reads it in the list: French decimals, short text."""
-    from babel.numbers import format_decimal
+    from babel.numbers import (
+        format_decimal,  # lazy: this command only (`copil --help` starts in a fraction of a second)
+    )
     if v is None or v == "" or (isinstance(v, float) and v != v):
         return "(vide)"
     if isinstance(v, bool):
@@ -296,8 +309,6 @@ def _shown(v) -> str:
 def _item(x):
     """The item number as a terminal hyperlink to its form (addresses are listed under the
     table when the output is not a terminal: a log file, a ticket)."""
-    from rich.style import Style
-    from rich.text import Text
     number = str(x.item_id or "")
     if not x.link:
         return Text(number)
@@ -376,7 +387,7 @@ def print_summary(s, columns: dict[str, str] | None = None, links: bool = True) 
 def schedule(config: Path = ConfigOpt):
     """Démon de planification : lance la synchronisation selon la section « schedule » de la configuration (cron, fuseau)."""
     cfg = _load(config)
-    from jobs.scheduler import Daemon
+    from jobs.scheduler import Daemon  # lazy: this command only (`copil --help` starts in a fraction of a second)
     sched = cfg.schedule
     daemon = Daemon(state_url=cfg.state.url, cron=sched.cron, timezone=sched.timezone,
                     misfire_grace_seconds=int(sched.misfire_grace_seconds),
@@ -416,8 +427,10 @@ def emulator(port: int = typer.Option(8765, "--port"),
     pendant l'exécution : POST /_emulator/faults."""
     if (data is None) == (not memory):
         raise typer.BadParameter("choisir --data DOSSIER ou --memory")
-    from emulator import auth
-    from emulator.server import EmulatorServer
+    from emulator import auth  # lazy: this command only (`copil --help` starts in a fraction of a second)
+    from emulator.server import (
+        EmulatorServer,  # lazy: this command only (`copil --help` starts in a fraction of a second)
+    )
     try:
         grants = {g.token: g for g in (auth.parse_token_spec(t) for t in token)}
     except ValueError as exc:
@@ -429,16 +442,21 @@ def emulator(port: int = typer.Option(8765, "--port"),
         if data is not None:
             data.mkdir(parents=True, exist_ok=True)
             auth.save_grants(data / "tokens.json", grants)
-    from emulator.faults import FaultConfig
+    from emulator.faults import FaultConfig  # lazy: this command only (`copil --help` starts in a fraction of a second)
     faults = FaultConfig(latency_ms=latency_ms, throttle_every_n=throttle_every, throttle_rps=throttle_rps,
                          throttle_status=throttle_status, retry_after=retry_after, drop_every_n=drop_every,
                          error_paths=[(p.rsplit(":", 1)[0], int(p.rsplit(":", 1)[1])) for p in error_path])
-    from connector.sharepoint.timezones import by_id
+    from connector.sharepoint.timezones import (
+        by_id,  # lazy: this command only (`copil --help` starts in a fraction of a second)
+    )
     if by_id(timezone_id) is None or locale_id not in (1033, 1036):
         raise typer.BadParameter("--timezone : identifiant SharePoint inconnu, ou --locale autre que 1036/1033")
     srv = EmulatorServer(port, data_dir=str(data) if data else None, tokens=grants, faults=faults,
                          admin_token=admin_token)
-    from sample.collectivite import Layout, seed
+    from sample.collectivite import (  # lazy: this command only (`copil --help` starts in a fraction of a second)
+        Layout,
+        seed,
+    )
     if seed_sample and srv.backend.site("projets") is None:   # seeded before the first request
         seed(srv.backend, "projets", projects=projects, layout=Layout(timezone_id=timezone_id, locale_id=locale_id))
     for name in site or ([] if (seed_sample or srv.backend.sites) else ["projets"]):
@@ -485,13 +503,17 @@ def demo(out: Path = typer.Option(Path("demo-out"), "--out", help="Dossier des r
          port: int = typer.Option(8765, "--port", help="Port de l'émulateur dans la configuration gardée.")):
     """Démonstration complète sans SharePoint : émulateur, collectivité exemple, préparation du
     site, une synchronisation nocturne et ses rapports Word, copiés dans un dossier local."""
-    from emulator import auth
-    from sample.collectivite import COLLECTIVITE, seed
-    from emulator.server import EmulatorServer
+    from emulator import auth  # lazy: this command only (`copil --help` starts in a fraction of a second)
+    from emulator.server import (
+        EmulatorServer,  # lazy: this command only (`copil --help` starts in a fraction of a second)
+    )
+    from sample.collectivite import (  # lazy: this command only (`copil --help` starts in a fraction of a second)
+        COLLECTIVITE,
+        seed,
+    )
     t0 = time.monotonic()
     work = keep.resolve() if keep else Path(tempfile.mkdtemp(prefix="copil-demo-"))
     if keep and (work / "emulator").exists():
-        from connector.errors import ConfigError
         raise fail(ConfigError(f"{work} contient déjà une démonstration ; choisissez un autre dossier"),
                    "Démonstration impossible")
     work.mkdir(parents=True, exist_ok=True)
@@ -511,7 +533,9 @@ def demo(out: Path = typer.Option(Path("demo-out"), "--out", help="Dossier des r
                                                emulator_dir=work / "emulator", port=port), encoding="utf-8")
         cfg = _load(cfg_path)
         try:
-            from connector.provision import init_site
+            from connector.provision import (
+                init_site,  # lazy: this command only (`copil --help` starts in a fraction of a second)
+            )
             for line in init_site(_open_site(cfg), cfg) or []:
                 log.debug(line)
             say("Site préparé (listes, colonnes calculées, bibliothèques).")
@@ -536,8 +560,10 @@ def demo(out: Path = typer.Option(Path("demo-out"), "--out", help="Dossier des r
 
 def _keep_demo(work: Path, grants, port: int, state: str) -> None:
     """Leave a configuration that works against `copil emulator --data` and say what to run next."""
-    from emulator import auth
-    from sample.collectivite import COLLECTIVITE
+    from emulator import auth  # lazy: this command only (`copil --help` starts in a fraction of a second)
+    from sample.collectivite import (
+        COLLECTIVITE,  # lazy: this command only (`copil --help` starts in a fraction of a second)
+    )
     auth.save_grants(work / "emulator" / "tokens.json", grants)
     token_file = work / "jeton.txt"
     fd = os.open(token_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

@@ -15,8 +15,7 @@ import time
 import uuid
 from functools import lru_cache
 
-from sqlalchemy import (Boolean, Column, Float, MetaData, String, Table, create_engine,
-                        insert, select, update)
+from sqlalchemy import Boolean, Column, Float, MetaData, String, Table, create_engine, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 
@@ -61,7 +60,7 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, **kwargs)
         metadata.create_all(engine)
     except Exception as e:   # unreachable or unwritable: a configuration error, said in French
-        from connector.state import state_error
+        from connector.state import state_error  # lazy: SQLAlchemy: loaded by the command that opens the state
         raise state_error(url, e) from None
     return engine
 

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import signal
 import threading
 import time
 
-from connector.errors import ExitCode
+from connector.errors import ExitCode, RunInterrupted
 from jobs.output import ProgressReporter, mask, register_secret
 
 log = logging.getLogger("copil.nightly")
@@ -40,7 +41,7 @@ def exit_code_for(exc: BaseException) -> int:
 
 
 def load(config_path: str):
-    from connector.config import load_config
+    from connector.config import load_config  # lazy: pydantic: `copil --help` starts without it
     config = load_config(config_path)
     register_config_secrets(config)
     return config
@@ -48,7 +49,6 @@ def load(config_path: str):
 
 def register_config_secrets(config) -> None:
     """Mask the values of the secrets the config points to (env vars, token files)."""
-    import os
     sp = getattr(config, "sharepoint", None)
     for attr in ("token_env", "passphrase_env", "password_env"):
         env = getattr(sp, attr, None)
@@ -69,10 +69,9 @@ def register_config_secrets(config) -> None:
 def run_once(config, *, dry_run=False, reports=True, force_reports=False, as_of=None,
              out_dir=None, json_mode=False, show_progress=None):
     """Run the pipeline once; returns RunSummary (exceptions propagate to the caller)."""
-    from connector.pipeline import run_sync
-
-    from connector.state import State
-    from jobs.lock import RunLock, make_engine
+    from connector.pipeline import run_sync  # lazy: pandas and the client: `copil --help` starts without them
+    from connector.state import State  # lazy: SQLAlchemy: `copil --help` starts without it
+    from jobs.lock import RunLock, make_engine  # lazy: SQLAlchemy: `copil --help` starts without it
     # One run at a time per state database: a manual `copil sync` during the nightly run (or two
     # daemons) must not write the same items twice. A killed run's lock is taken over when its
     # process is gone from this host, expires after 6 h otherwise, and `copil unlock` frees it.
@@ -108,7 +107,6 @@ def _interrupt_on_signals():
         return
 
     def stop(signum, _frame):
-        from connector.errors import RunInterrupted
         raise RunInterrupted(f"exécution interrompue par le signal {signal.Signals(signum).name}")
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM,)}
     try:

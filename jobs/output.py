@@ -8,6 +8,15 @@ import sys
 import threading
 from datetime import datetime, timezone
 
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
 MASK = "***"
 _secrets: set[str] = set()
 _lock = threading.Lock()
@@ -115,8 +124,6 @@ class ProgressReporter:
 
     def __enter__(self):
         if self.rich:
-            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn,
-                                       TextColumn, TimeElapsedColumn)
             self._progress = Progress(SpinnerColumn(), TextColumn("{task.description}"),
                                       BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
             self._progress.start()

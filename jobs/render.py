@@ -62,7 +62,7 @@ def to_png(pdf: Path, out_dir: Path, dpi: int = 70) -> list[Path]:
 
 def contact_sheet(pages: list[Path], dest: Path) -> None:
     """All pages side by side on one image, to look at a report at a glance."""
-    from PIL import Image
+    from PIL import Image  # lazy: Pillow: only for contact sheets
     images = [Image.open(p) for p in pages]
     sheet = Image.new("RGB", (sum(i.width for i in images) + 10 * len(images), max(i.height for i in images)),
                       "#888888")

@@ -26,7 +26,9 @@ from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from connector import schema
-from connector.model import Phase as P, RiskStatus as R, Weather as W
+from connector.model import Phase as P
+from connector.model import RiskStatus as R
+from connector.model import Weather as W
 from sample import operations as ops
 
 COLLECTIVITE = "Ville de Belcourt-sur-Loire"
@@ -437,7 +439,7 @@ def _apply_bad_values(L):
 
 
 def _xlsx(rows, as_of: date) -> bytes:
-    from openpyxl import Workbook
+    from openpyxl import Workbook  # lazy: openpyxl: only when the finance export is written
     wb = Workbook()
     ws = wb.active
     ws.title = "Export"

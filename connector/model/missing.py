@@ -6,7 +6,9 @@ when a frame is turned into strings. Everything that asks Â« is there a value? Â
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, TypeGuard, TypeVar
+
+T = TypeVar("T")
 
 _MISSING_TEXT = ("NaT", "nan")
 
@@ -20,7 +22,9 @@ def is_missing(v: Any) -> bool:
     return str(v) in _MISSING_TEXT
 
 
-def present(v: Any) -> bool:
+def present(v: T | None) -> TypeGuard[T]:
+    """The opposite of is_missing; a type checker then knows the value is there (TypeGuard, not
+    TypeIs: a NaN float is absent without being another type)."""
     return not is_missing(v)
 
 

@@ -98,7 +98,7 @@ PHASES = tuple(Phase)
 def is_running(phase: Any) -> bool:
     """Whether an operation in this phase is still running. A phase nobody typed, or typed
     outside the list, is running: copil keeps watching what it cannot place."""
-    return phase != Phase.CLOS
+    return bool(phase != Phase.CLOS)
 
 
 class MilestoneStatus(StrEnum):
@@ -115,7 +115,7 @@ class RiskStatus(StrEnum):
     @classmethod
     def is_open(cls, status: Any) -> bool:
         """A risk without a status is open: nobody said it was dealt with."""
-        return not status or status == cls.OPEN
+        return not status or bool(status == cls.OPEN)
 
 
 RISK_STATUSES = tuple(RiskStatus)

@@ -11,13 +11,12 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.dates as mdates  # noqa: E402
 import numpy as np  # noqa: E402
+from babel.numbers import format_decimal  # noqa: E402
 from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.transforms import offset_copy  # noqa: E402
 from PIL import Image  # noqa: E402
-
-from babel.numbers import format_decimal  # noqa: E402
 
 from connector.model import Weather  # noqa: E402
 from connector.reports.formatting import fr_amount, fr_number, short_date  # noqa: E402

@@ -6,10 +6,24 @@ import math
 import re
 from datetime import date
 
-from connector.model import Weather, is_missing as _missing, number as _num, worse
-from connector.reports.formatting import (as_date, color, days, fr_amount, fr_number, fr_percent, label, long_date,
-                                          short_date, symbol, text, typeset)
+from connector.model import Weather, worse
+from connector.model import is_missing as _missing
+from connector.model import number as _num
 from connector.reports import synthesis
+from connector.reports.formatting import (
+    as_date,
+    color,
+    days,
+    fr_amount,
+    fr_number,
+    fr_percent,
+    label,
+    long_date,
+    short_date,
+    symbol,
+    text,
+    typeset,
+)
 
 
 def trend(current: dict, previous: dict | None) -> tuple[str, list[str]]:

@@ -7,9 +7,10 @@ from typing import Any
 
 from babel.dates import format_date
 
-from connector.formatting import (MINUS, fr_amount, fr_date, fr_number, fr_percent,  # noqa: F401
-                                  signed_days as days)
-from connector.model import Weather, is_missing as _missing
+from connector.formatting import MINUS, fr_amount, fr_date, fr_number, fr_percent  # noqa: F401  (re-exported)
+from connector.formatting import signed_days as days  # noqa: F401  (re-exported)
+from connector.model import Weather
+from connector.model import is_missing as _missing
 
 # A marker every font has (☀ ☁ ⚡ depend on font fallback and printed as a snowflake). The word
 # is always printed beside it: colour only supports it (colour-blind readers, grey print).

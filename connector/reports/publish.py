@@ -10,6 +10,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import cast
 
 from connector.errors import ConfigError
 from connector.portfolio import Portfolio
@@ -99,13 +100,16 @@ def publish_reports(site: SharePointSite | None, portfolio: Portfolio, *, report
                     previous: dict[str, dict], hashes, force: bool = False, out_dir=None,
                     only: list[str] | None = None, progress=None, templates=None,
                     skip: set | frozenset = frozenset(), workers: int | None = None) -> ReportSummary:
+    if site is None and not out_dir:
+        raise ValueError("publish_reports: a site or an output folder")
+    remote = cast(SharePointSite, site)   # only used when there is no output folder
     summary = ReportSummary()
     project_tpl, portfolio_tpl = templates or prepare_templates(site, reports_cfg)
     year, day = str(copil_date.year), copil_date.isoformat()
     codes = [c for c in portfolio.projects.index if not only or c in only]
-    library_root = "" if out_dir else site.list_info(reports_cfg.library).root_url
+    library_root = "" if out_dir else remote.list_info(reports_cfg.library).root_url
     if not out_dir and hasattr(hashes, "folders"):   # created on an earlier night: no request again
-        site.known_folders(f for f in hashes.folders() if f.lower().startswith(library_root.lower() + "/"))
+        remote.known_folders(f for f in hashes.folders() if f.lower().startswith(library_root.lower() + "/"))
     cols = reports_cfg.column_names()
     previous_date = getattr(previous, "as_of", None) if previous else None
 
@@ -136,7 +140,7 @@ def publish_reports(site: SharePointSite | None, portfolio: Portfolio, *, report
         batch = list(waiting)
         waiting.clear()
         try:
-            refused = site.set_file_fields(reports_cfg.library, [(url, fields) for _, url, _, fields in batch])
+            refused = remote.set_file_fields(reports_cfg.library, [(url, fields) for _, url, _, fields in batch])
         except ConfigError:
             raise
         except Exception as e:   # the whole batch: reported per report, published again next night
@@ -156,13 +160,13 @@ def publish_reports(site: SharePointSite | None, portfolio: Portfolio, *, report
             done(key, None, h)
             return
         few = planned + 1 < FIELDS_BATCH_MIN   # a handful: metadata with each upload, no library read
-        url = site.upload_file(reports_cfg.library, folder, name, data, fields if few else None)
+        url = remote.upload_file(reports_cfg.library, folder, name, data, fields if few else None)
         summary.files.append(url)
         before = hashes.published(key)
         if before and before[1] == day and before[0].lower() != url.lower():
             # same COPIL, new name (the title changed): one report per project and COPIL
             try:
-                site.delete_file(before[0])
+                remote.delete_file(before[0])
                 log.info("rapport remplacé le même jour : %s supprimé", before[0])
             except Exception as e:   # already removed by someone: nothing to replace
                 log.info("ancien rapport %s non supprimé (%s)", before[0], e)
@@ -207,7 +211,7 @@ def publish_reports(site: SharePointSite | None, portfolio: Portfolio, *, report
                 progress(1)
     if not out_dir and len(jobs) >= FIELDS_BATCH_MIN:   # many new reports: their folders in $batches
         try:
-            site.ensure_folders(reports_cfg.library, [plans[code][0] for code, _ in jobs]
+            remote.ensure_folders(reports_cfg.library, [plans[code][0] for code, _ in jobs]
                                 + [reports_cfg.portfolio_folder.format(year=year, code="", direction="")])
         except ConfigError:
             raise

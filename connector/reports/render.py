@@ -5,20 +5,20 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 
 from docx.shared import Mm
 from docxtpl import DocxTemplate, InlineImage, RichText
-from jinja2 import nodes
+from jinja2 import meta, nodes
 from jinja2.sandbox import SandboxedEnvironment
 
 from connector.errors import ConfigError
 from connector.reports import charts, synthesis
 from connector.reports.context import portfolio_context, project_context
 from connector.reports.document import finish, picture_key
-from connector.reports.variables import (known_attributes,
-                                         known_variables)
+from connector.reports.variables import known_attributes, known_variables
 
 WIDTHS_MM = {"chart_weather": 110, "chart_budget": 150}   # at most the 170 mm of text
 DESCRIPTIONS = {"chart_timeline": "Calendrier des jalons", "chart_budget": "Crédits de paiement par exercice",
@@ -82,7 +82,6 @@ def _template_sources(path: Path | str) -> list[str]:
 def validate_template(path: Path | str, kind: str) -> None:
     """Reject a template that uses a variable or an attribute the context does not document, or
     calls anything, naming what it found: a template is data, never code."""
-    from jinja2 import meta
 
     env = jinja_env()
     try:
@@ -133,7 +132,7 @@ def content_hash(context: dict, template: Path | str | bytes) -> str:
     return h.hexdigest()
 
 
-def render(template_path: Path | str, context: dict, images: dict[str, bytes | tuple[bytes, str]],
+def render(template_path: Path | str, context: dict, images: Mapping[str, bytes | tuple[bytes, str]],
            copil_date: date | None = None) -> bytes:
     """`images`: name -> PNG, or (PNG, text alternative)."""
     tpl = DocxTemplate(str(template_path))

@@ -1,10 +1,11 @@
 """The reference of every variable a report template may use, generated from the context
 builders themselves (run `python -m connector.reports.variables > docs/template-variables.md`)."""
 from __future__ import annotations
-from connector.model import Phase, Weather
 
 from datetime import date
 from functools import lru_cache
+
+from connector.model import Phase, Weather
 
 # Made at render time rather than in the context: pictures, and rich text (`{{r name }}`).
 PROJECT_IMAGES = ("chart_timeline", "chart_budget")
@@ -52,11 +53,13 @@ DESCRIPTIONS = {
 @lru_cache(maxsize=1)
 def _sample_contexts() -> tuple[dict, dict]:
     """Contexts built from a tiny synthetic portfolio through the real pipeline functions."""
-    from connector.consolidate import consolidate
-    from connector.normalize import normalize
-    from connector.raw import RawData
-    from connector.reports.context import portfolio_context, project_context
-    from connector.rules import RulesConfig
+    from connector.consolidate import (
+        consolidate,  # lazy: the reference builds a sample context through the pipeline; render imports this module for the names only
+    )
+    from connector.normalize import normalize  # lazy: (same)
+    from connector.raw import RawData  # lazy: (same)
+    from connector.reports.context import portfolio_context, project_context  # lazy: (same)
+    from connector.rules import RulesConfig  # lazy: (same)
     raw = RawData(lists={
         "projects": [{"_id": 1, "_url": "http://x/DispForm.aspx?ID=1", "code": "PPI-1", "title": "Exemple",
                       "ap_voted": "100 000", "start": "2023-01-01T00:00:00Z",
@@ -82,7 +85,7 @@ def _sample_contexts() -> tuple[dict, dict]:
         "risks": [{"_id": 1, "project": 1, "title": "R", "probability": 2.0, "impact": 2.0, "owner": "Service",
                    "due": "2026-12-31T23:00:00Z"}]},
         titles={}, columns={})
-    from connector.portfolio import Document
+    from connector.portfolio import Document  # lazy: (same)
     frames, found = normalize(raw)
     pf = consolidate(frames, as_of=date(2026, 11, 24), rules=RulesConfig(), findings=found,
                      documents=[Document("CR.pdf", "http://x/CR.pdf", date(2026, 10, 1), "PPI-1")])

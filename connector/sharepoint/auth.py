@@ -47,7 +47,7 @@ def read_secret(env: str | None = None, file: str | None = None, what: str = "se
 
 def _msal_app(tenant_id: str, client_id: str, cert_path: str, thumbprint: str | None, passphrase: str | None):
     """One long-lived ConfidentialClientApplication per process: its token cache is reused."""
-    import msal
+    import msal  # lazy: MSAL: only for certificate authentication
     key = (tenant_id, client_id, cert_path)
     app = _MSAL_APPS.get(key)
     if app is None:
@@ -78,17 +78,19 @@ def build_context(sp_cfg: SharePointConfig) -> tuple[ClientContext, CountingSess
     ctx = ClientContext(sp_cfg.site_url)
     mode = sp_cfg.auth
     if mode == "bearer":
-        token = read_secret(sp_cfg.token_env, sp_cfg.token_file, "jeton d'accès")
-        ctx.with_access_token(lambda: {"access_token": token, "token_type": "Bearer", "expires_in": 3600})
+        bearer = read_secret(sp_cfg.token_env, sp_cfg.token_file, "jeton d'accès")
+        ctx.with_access_token(lambda: {"access_token": bearer, "token_type": "Bearer", "expires_in": 3600})
     elif mode == "certificate":
         passphrase = read_secret(sp_cfg.passphrase_env, None, "phrase secrète du certificat") \
             if sp_cfg.passphrase_env else None
+        # config validation requires these three for auth = "certificate"
+        assert sp_cfg.tenant_id and sp_cfg.client_id and sp_cfg.certificate_path
         app = _msal_app(sp_cfg.tenant_id, sp_cfg.client_id, sp_cfg.certificate_path,
                         sp_cfg.certificate_thumbprint, passphrase)
         parts = urlsplit(sp_cfg.site_url)
         scope = [f"{parts.scheme}://{parts.netloc}/.default"]
 
-        def token():
+        def token() -> dict:
             result = app.acquire_token_for_client(scopes=scope)
             if "access_token" not in result:
                 raise AuthError("authentification Entra ID refusée : "
@@ -99,14 +101,14 @@ def build_context(sp_cfg: SharePointConfig) -> tuple[ClientContext, CountingSess
     elif mode in ("ntlm", "kerberos"):
         if mode == "ntlm":
             try:
-                from requests_ntlm import HttpNtlmAuth
+                from requests_ntlm import HttpNtlmAuth  # lazy: optional dependency (copil[onprem])
             except ImportError:
                 raise ConfigError("auth = \"ntlm\" demande le paquet requests_ntlm "
                                   "(pip install 'copil[onprem]').") from None
             session.auth = HttpNtlmAuth(sp_cfg.username, read_secret(sp_cfg.password_env, None, "mot de passe"))
         else:
             try:
-                from requests_kerberos import OPTIONAL, HTTPKerberosAuth
+                from requests_kerberos import OPTIONAL, HTTPKerberosAuth  # lazy: optional dependency (copil[onprem])
             except ImportError:
                 raise ConfigError("auth = \"kerberos\" demande le paquet requests-kerberos "
                                   "(pip install 'copil[onprem]').") from None

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import logging
 from typing import Self
+from urllib.parse import urlsplit
 
 from office365.runtime.client_request_exception import ClientRequestException
+from office365.runtime.http.request_options import RequestOptions
+from office365.runtime.retry import retry
 from requests import exceptions as req_exc
 
 from connector.config import Config
@@ -22,6 +25,9 @@ log = logging.getLogger("copil.sp")
 
 class Client:
     """The Office365 client context, the HTTP session and copil's retry policy around them."""
+
+    def list_info(self, title: str, refresh: bool = False) -> ListInfo:
+        raise NotImplementedError   # lists.Lists; declared here for the methods below
 
     def __init__(self, ctx, session, *, site_url: str, page_size: int = 5000, batch_size: int = 100,
                  max_retries: int = 6, backoff: float = 1.0):
@@ -53,7 +59,6 @@ class Client:
 
     @property
     def server_relative(self) -> str:
-        from urllib.parse import urlsplit
         return urlsplit(self.site_url).path.rstrip("/")
 
     def _run(self, what: str):
@@ -85,15 +90,13 @@ class Client:
 
     def _get_json(self, url: str, what: str) -> dict:
         """GET through the client's pipeline with its retry policy (Retry-After honoured)."""
-        from office365.runtime.http.request_options import RequestOptions
-        from office365.runtime.retry import retry
 
         def once():
             req = RequestOptions(url)
             req.set_header("Accept", "application/json;odata=verbose")
             return self.ctx.pending_request().execute_request_direct(req).json()
         try:
-            result = retry(once, max_retry=self.max_retries + 1, timeout_secs=self.backoff,
+            result = retry(once, max_retry=self.max_retries + 1, timeout_secs=self.backoff,  # type: ignore[arg-type]  # seconds, a float works
                            is_retriable=self._retriable, on_failure=log_retry)
         except (ClientRequestException, req_exc.RequestException) as e:
             _raise_typed(e, what)

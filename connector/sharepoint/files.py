@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime
 from urllib.parse import quote
 
@@ -122,7 +123,9 @@ class Files(Items):
         written, or the reason it was refused."""
         info = self.list_info(library)
         ids = {f.server_relative_url.lower(): f.item_id for f in self.list_files(library)}
-        updates, by_id, out = [], {}, {}
+        updates: list[ItemUpdate] = []
+        by_id: dict[int, str] = {}
+        out: dict[str, str | None] = {}
         for url, fields in entries:
             item_id = ids.get(url.lower())
             if item_id is None:
@@ -150,7 +153,7 @@ class Files(Items):
         self._run(f"suppression de {server_relative_url}")
 
     def list_files(self, library: str, folder: str | None = None, *, recursive: bool = True,
-                   fields: list[FieldInfo] = ()) -> list[FileInfo]:
+                   fields: Sequence[FieldInfo] = ()) -> list[FileInfo]:
         """Files of a library (one paged query), optionally under a folder."""
         info = self.list_info(library)
         base = info.root_url + ("/" + folder.strip("/") if folder else "")
@@ -165,7 +168,7 @@ class Files(Items):
             if not recursive and "/" in ref[len(base) + 1:]:
                 continue
             mod = r.get("_modified")
-            out.append(FileInfo(r.get("FileLeafRef"), ref, host + quote(ref),
+            out.append(FileInfo(str(r.get("FileLeafRef") or ""), ref, host + quote(ref),
                                 datetime.fromisoformat(mod.replace("Z", "+00:00")) if mod else None,
                                 r["_id"], {f.internal: r.get(f.internal) for f in extra}))
         return out

@@ -63,11 +63,12 @@ class Items(Lists):
             query["$expand"] = ",".join(expand)
         url = (self._list_url(self.list_info(title)) + "/items?"
                + "&".join(f"{k}={quote(v, safe=',/')}" for k, v in query.items()))
-        rows_json = []
-        while url:
-            page = self._get_json(url, f"lecture des éléments de « {title} »")["d"]
+        rows_json: list[dict] = []
+        next_url: str | None = url
+        while next_url:
+            page = self._get_json(next_url, f"lecture des éléments de « {title} »")["d"]
             rows_json.extend(page.get("results", []))
-            url = page.get("__next") if not limit or len(rows_json) < limit else None
+            next_url = page.get("__next") if not limit or len(rows_json) < limit else None
         out = []
         for p in rows_json:
             row = {"_id": p.get("Id"), "_modified": p.get("Modified"),
@@ -152,9 +153,7 @@ class Items(Lists):
         queued = []
         for u in updates:
             form = [{"__metadata": {"type": "SP.ListItemFormUpdateValue"}, "FieldName": k,
-                     "FieldValue": form_value(info.by_internal(k).kind if info.by_internal(k) else "Text", v,
-                                              self.locale)}
-                    for k, v in u.values.items()]
+                     "FieldValue": form_value(_kind(info, k), v, self.locale)} for k, v in u.values.items()]
             if u.modified:
                 form.append({"__metadata": {"type": "SP.ListItemFormUpdateValue"},
                              "FieldName": "Modified", "FieldValue": iso_to_form(u.modified, self.locale)})
@@ -188,3 +187,9 @@ def _get(obj, key):
         return obj.get(key)
     props = getattr(obj, "properties", None)
     return props.get(key) if isinstance(props, dict) else getattr(obj, key, None)
+
+
+def _kind(info: ListInfo, internal: str) -> str:
+    """A field's type, « Text » for one the list does not describe (sent as typed)."""
+    found = info.by_internal(internal)
+    return found.kind if found else "Text"

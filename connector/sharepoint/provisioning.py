@@ -2,9 +2,14 @@
 from __future__ import annotations
 
 import logging
+import xml.etree.ElementTree as ET
 
+from office365.runtime.types.collections import StringCollection
 from office365.sharepoint.fields.type import FieldType
 from office365.sharepoint.lists.creation_information import ListCreationInformation
+from office365.sharepoint.views.create_information import (
+    ViewCreationInformation,
+)
 
 from connector.sharepoint.lists import Lists
 from connector.sharepoint.records import FieldInfo
@@ -14,7 +19,7 @@ log = logging.getLogger("copil.sp")
 
 class Provisioning(Lists):
     def create_list(self, title: str, template: int = 100) -> None:
-        self.ctx.web.lists.add(ListCreationInformation(title, None, template))
+        self.ctx.web.lists.add(ListCreationInformation(title, None, template))  # type: ignore[arg-type]  # an int is what SharePoint takes
         self._run(f"création de la liste « {title} »")
         self._lists.pop(title.lower(), None)
 
@@ -22,6 +27,8 @@ class Provisioning(Lists):
                      lookup_list_title: str | None = None, indexed: bool = False) -> FieldInfo:
         fields = self.ctx.web.lists.get_by_id(self.list_info(list_title).id).fields
         if kind == "Lookup":
+            if not lookup_list_title:
+                raise ValueError(f"lookup column « {display_name} » without the list it points to")
             target = self.list_info(lookup_list_title)
             fields.add_lookup_field(display_name, target.id, "Title")
         elif kind in ("Choice", "MultiChoice"):
@@ -51,7 +58,6 @@ class Provisioning(Lists):
     # -- views -----------------------------------------------------------------------
     def views(self, list_title: str) -> list[dict]:
         """The list's views: id, title, query and columns (from ListViewXml: one request)."""
-        import xml.etree.ElementTree as ET
         views = self.ctx.web.lists.get_by_id(self.list_info(list_title).id).views.select(
             ["Id", "Title", "ViewQuery", "ListViewXml", "RowLimit", "PersonalView"]).get()
         self._run(f"lecture des vues de « {list_title} »")
@@ -68,10 +74,6 @@ class Provisioning(Lists):
         return out
 
     def add_view(self, list_title: str, title: str, query: str, fields: list[str], row_limit: int = 100) -> None:
-        from office365.runtime.types.collections import StringCollection
-        from office365.sharepoint.views.create_information import (
-            ViewCreationInformation,
-        )
         lst = self.ctx.web.lists.get_by_id(self.list_info(list_title).id)
         lst.views.add(ViewCreationInformation(Title=title, Query=query, ViewFields=StringCollection(fields),
                                               RowLimit=row_limit, Paged=True, ViewTypeKind=1))

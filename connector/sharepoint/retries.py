@@ -6,8 +6,9 @@ from __future__ import annotations
 import logging
 
 from office365.runtime.client_request_exception import ClientRequestException
-from office365.runtime.retry import is_transient_error, response_retry_after
+from office365.runtime.retry import is_transient_error, response_retry_after, retry
 from requests import exceptions as req_exc
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from connector.errors import AuthError, RetryableError
 
@@ -21,7 +22,6 @@ def unreachable(ex: BaseException) -> bool:
     """Connection refused, unknown host, connection timeout: nothing answers at that address;
     retrying for minutes would only delay the message (a dropped connection, by contrast, is a
     server that answered and is worth retrying)."""
-    from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
     seen = set()
     while ex is not None and id(ex) not in seen:
         seen.add(id(ex))
@@ -31,7 +31,7 @@ def unreachable(ex: BaseException) -> bool:
         if isinstance(reason, (NewConnectionError, ConnectTimeoutError)):
             return True
         nxt = ex.args[0] if ex.args and isinstance(ex.args[0], BaseException) else None
-        ex = nxt or ex.__cause__ or ex.__context__
+        ex = nxt or ex.__cause__ or ex.__context__   # type: ignore[assignment]   # None ends the loop
     return False
 
 
@@ -88,13 +88,14 @@ def digest_policy(ctx, max_retries: int, backoff: float = 1.0, is_retriable=None
     original = getattr(req, "_fetch_context_web_information", None)
     if original is None or getattr(original, "_copil", False):
         return
-    from office365.runtime.retry import retry
 
     def fetch():
         def once():
             # the client's own fetch (it imports `retry` when called), made single-try for the
             # duration of the call; copil makes its SharePoint calls from one thread at a time
-            from office365.runtime import retry as client_retry
+            from office365.runtime import (
+                retry as client_retry,  # lazy: the module, not its function: the client looks `retry` up there at call time
+            )
             saved = client_retry.retry
             client_retry.retry = lambda func, **_kw: func()
             try:
@@ -103,7 +104,7 @@ def digest_policy(ctx, max_retries: int, backoff: float = 1.0, is_retriable=None
                 client_retry.retry = saved
         return retry(once, max_retry=max_retries + 1, timeout_secs=backoff, is_retriable=is_retriable,
                      on_failure=log_retry)
-    fetch._copil = True
+    setattr(fetch, "_copil", True)   # noqa: B010   # marks the policy as laid, once per request object
     req._fetch_context_web_information = fetch
 
 
@@ -123,10 +124,10 @@ def server_delay(e: Exception) -> int | None:
     resp = getattr(e, "response", None)
     if resp is None:
         return None
-    waits = [response_retry_after(resp)]
+    found: list[int | None] = [response_retry_after(resp)]
     try:
-        waits.append(int(float(resp.headers.get("RateLimit-Reset"))))
+        found.append(int(float(resp.headers.get("RateLimit-Reset"))))
     except (TypeError, ValueError):
         pass
-    waits = [w for w in waits if w is not None]
+    waits = [w for w in found if w is not None]
     return max(waits) if waits else None

@@ -13,7 +13,7 @@ from connector.check import run_checks
 from connector.pipeline import build_portfolio, run_sync
 from sample.collectivite import Layout, seed, sp_date
 from tests.conftest import client
-from tests.sync_helpers import AS_OF, config, item_state, owned
+from tests.support.sync_helpers import AS_OF, config, item_state, owned
 
 SPACED = Layout(titles={"projects": "Opérations PPI", "milestones": "Jalons d'opérations",
                         "budget": "Budget « AP/CP » 2026", "reports": "Rapports COPIL #2 (100 %)",

@@ -15,9 +15,9 @@ import jobs.cli as cli
 from connector.errors import ConfigError
 from connector.pipeline import run_sync
 from connector.reports.render import render, validate_template
-from tests.sync_helpers import AS_OF, config, seeded, writes
+from tests.support.sync_helpers import AS_OF, config, seeded, writes
 
-TEMPLATES = Path(__file__).resolve().parents[1] / "docx_templates"
+TEMPLATES = Path(__file__).resolve().parents[2] / "docx_templates"
 
 
 def _payload(marker: Path) -> str:

@@ -6,7 +6,7 @@ import pytest
 from connector.errors import SchemaError
 from connector.pipeline import run_sync
 from connector.state import State
-from tests.sync_helpers import AS_OF, config, item_state, owned, seeded, writes
+from tests.support.sync_helpers import AS_OF, config, item_state, owned, seeded, writes
 
 # Hand-checked on 2026-11-24 from the inputs documented in sample/collectivite.py:
 #  PPI-2024-001: CP 2026 400 000, paid 240 000 -> 60 %; engaged 100+300+350 k / AP 1 M -> 75 %;

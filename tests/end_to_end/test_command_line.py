@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 import jobs.cli as cli
 from jobs.nightly import exit_code_for
 from jobs.output import mask, register_secret
-from tests.sync_helpers import writes
+from tests.support.sync_helpers import writes
 
 runner = CliRunner()
 
@@ -312,7 +312,7 @@ def test_a_second_sync_on_the_same_state_waits_its_turn(live_site, tmp_path, mon
 def test_example_configuration_as_shipped_names_the_missing_certificate(tmp_path):
     """The example file points at /etc/copil/copil.pem: a configuration error naming the key,
     not an unexpected error."""
-    example = (Path(__file__).resolve().parents[1] / "config.example.toml").read_text(encoding="utf-8")
+    example = (Path(__file__).resolve().parents[2] / "config.example.toml").read_text(encoding="utf-8")
     cfg = tmp_path / "copil.toml"
     cfg.write_text(example.replace("/var/lib/copil/copil-state.db", (tmp_path / "s.db").as_posix()), encoding="utf-8")
     res = runner.invoke(cli.app, ["check", "--config", str(cfg)])

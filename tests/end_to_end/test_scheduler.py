@@ -86,7 +86,7 @@ def test_two_daemons_on_same_state_run_each_firing_once(tmp_path):
     counter = str(tmp_path / "counter.db")
     url = f"sqlite:///{state}"
     common = dict(state_url=url, cron="*/2 * * * * *", timezone="Europe/Paris",
-                  misfire_grace_seconds=5, func_ref="tests.test_scheduler:record_execution",
+                  misfire_grace_seconds=5, func_ref="tests.end_to_end.test_scheduler:record_execution",
                   kwargs={"db": counter}, blocking=False)
     d1, d2 = Daemon(**common), Daemon(**common)
     d1.start()
@@ -109,7 +109,7 @@ def test_stop_waits_for_running_job(tmp_path):
     counter = str(tmp_path / "counter.db")
     d = Daemon(state_url=f"sqlite:///{tmp_path / 'state.db'}", cron="* * * * * *",
                timezone="UTC", misfire_grace_seconds=5,
-               func_ref="tests.test_scheduler:record_execution",
+               func_ref="tests.end_to_end.test_scheduler:record_execution",
                kwargs={"db": counter, "sleep_s": 1.5}, blocking=False)
     d.start()
     deadline = time.time() + 5
@@ -127,7 +127,7 @@ DAEMON_SCRIPT = """
 import sys
 from jobs.scheduler import Daemon
 d = Daemon(state_url=sys.argv[1], cron="* * * * * *", timezone="UTC",
-           misfire_grace_seconds=5, func_ref="tests.test_scheduler:record_execution",
+           misfire_grace_seconds=5, func_ref="tests.end_to_end.test_scheduler:record_execution",
            kwargs={"db": sys.argv[2], "sleep_s": 2.0}, blocking=True)
 d.install_signal_handlers()
 print("started", flush=True)
@@ -145,7 +145,7 @@ def test_sigterm_stops_blocking_daemon_after_current_run(tmp_path):
 
     counter = str(tmp_path / "counter.db")
     state = tmp_path / "state.db"
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     env = {**os.environ, "PYTHONPATH": str(root)}
     proc = subprocess.Popen([sys.executable, "-c", DAEMON_SCRIPT, f"sqlite:///{state}", counter],
                             cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,

@@ -143,9 +143,11 @@ def test_architecture_doc_names_every_module():
         rel = path.relative_to(ROOT).as_posix()
         if path.name == "__init__.py" and not path.read_text(encoding="utf-8").strip():
             continue
-        short = path.name if path.name != "__init__.py" else path.parent.name + "/"
-        # named by its path, or by its file name in the block of its package
-        if rel not in doc and f" {short}" not in doc and f"{short} " not in doc:
+        if path.name == "__init__.py":   # a package is named by its folder
+            found = f"{path.parent.name}/" in doc
+        else:   # by its path, or by its file name in the block of its package
+            found = rel in doc or f" {path.name}" in doc or f"{path.name} " in doc
+        if not found:
             missing.append(rel)
     assert missing == [], "docs/architecture.md should name these modules"
 
@@ -163,3 +165,21 @@ def test_architecture_doc_gives_each_stage_its_public_function(module, function)
     assert function in defined, f"{module} no longer defines {function}"
     assert re.search(rf"`{re.escape(module.split('.')[-1])}\.{function}\(|`{function}\(", doc), \
         f"docs/architecture.md should give {module}.{function}"
+
+
+def test_every_lazy_import_says_why():
+    """An import inside a function is for a heavy or optional dependency (or the CLI's start-up
+    time), and says so on its line; anything else belongs at the top of the module."""
+    silent = []
+    for name, path in MODULES.items():
+        lines = path.read_text(encoding="utf-8").split("\n")
+        for fn in ast.walk(ast.parse("\n".join(lines))):
+            if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            for node in ast.walk(fn):
+                if isinstance(node, (ast.Import, ast.ImportFrom)):
+                    text = "\n".join(lines[node.lineno - 1:node.end_lineno])
+                    before = lines[node.lineno - 2].strip() if node.lineno > 1 else ""
+                    if "#" not in text and not before.startswith("#"):
+                        silent.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert silent == []

@@ -20,9 +20,9 @@ from connector.reports.config import ReportsConfig
 from connector.reports.publish import publish_reports, safe_file_name
 from connector.reports.render import render_portfolio, render_project, validate_template
 from emulator.server import start
-from tests.sync_helpers import AS_OF, config, seeded, writes
+from tests.support.sync_helpers import AS_OF, config, seeded, writes
 
-TEMPLATES = Path(__file__).resolve().parents[1] / "docx_templates"
+TEMPLATES = Path(__file__).resolve().parents[2] / "docx_templates"
 HOSTILE = "Voirie & réseaux <lot 2> {{ x }}"
 
 
@@ -266,7 +266,7 @@ def test_broken_template_or_missing_library_stops_before_any_write(emulator, tmp
 
 def test_variable_reference_is_up_to_date():
     from connector.reports.variables import reference
-    doc = (Path(__file__).resolve().parents[1] / "docs" / "template-variables.md").read_text(encoding="utf-8")
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "template-variables.md").read_text(encoding="utf-8")
     assert doc.strip() == reference().strip(), "run: python -m connector.reports.variables > docs/template-variables.md"
 
 
@@ -326,7 +326,7 @@ def test_progress_counts_every_report_including_the_synthesis(emulator, tmp_path
 def test_reports_rendered_by_worker_processes_are_the_same(emulator, tmp_path, monkeypatch):
     """Enough reports to start the worker pool: same files, same text as rendered in-process."""
     from connector.reports import workers
-    from tests.print_checks import texts
+    from tests.support.print_checks import texts
     monkeypatch.setattr(workers, "POOL_MIN_JOBS", 4)
     pools = []
 

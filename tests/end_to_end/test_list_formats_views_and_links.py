@@ -21,10 +21,10 @@ from connector.provision import init_site
 from connector.rules import RulesConfig
 from connector.sharepoint import SharePointSite
 from tests.conftest import client
-from tests.formatting_eval import render, visible_text, walk
-from tests.sync_helpers import AS_OF, config, item_state, seeded
+from tests.support.formatting_eval import render, visible_text, walk
+from tests.support.sync_helpers import AS_OF, config, item_state, seeded
 
-SCHEMA = json.loads((Path(__file__).parent / "column-formatting.schema.json").read_text(encoding="utf-8"))
+SCHEMA = json.loads((Path(__file__).resolve().parents[1] / "support" / "column-formatting.schema.json").read_text(encoding="utf-8"))
 FORMATTED = {"Météo calculée", "Météo chef de projet", "Glissement (jours)", "Taux d'exécution CP",
              "Taux d'engagement AP", "Consommation AP", "Alertes"}
 VIEWS = {"Projets en alerte", "Par direction", "Par territoire", "Mes projets", "Données à corriger"}
@@ -238,7 +238,7 @@ def test_caml_comparisons_at_the_boundary(emulator, sp):
     assert titles(f'<Gt><FieldRef Name="{n}" /><Value Type="Number">30</Value></Gt>') == ["P2"]
     assert titles(f'<Lt><FieldRef Name="{n}" /><Value Type="Number">30</Value></Lt>') == ["P0"]
     assert titles(f'<IsNull><FieldRef Name="{n}" /></IsNull>') == ["P3"]
-    assert titles(f'<Eq><FieldRef Name="Title" /><Value Type="Text">p2</Value></Eq>') == ["P2"]   # case-insensitive
+    assert titles('<Eq><FieldRef Name="Title" /><Value Type="Text">p2</Value></Eq>') == ["P2"]   # case-insensitive
 
 
 def test_each_project_links_to_its_latest_report_and_a_second_run_does_not_rewrite_it(emulator, tmp_path):

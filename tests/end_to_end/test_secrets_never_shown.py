@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 import jobs.cli as cli
 from emulator import auth
-from tests.sync_helpers import seeded
+from tests.support.sync_helpers import seeded
 
 runner = CliRunner()
 TOKEN = "SECRET-TOKEN-7f3a9c1e-planted"

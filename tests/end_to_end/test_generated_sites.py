@@ -24,9 +24,9 @@ from connector import schema
 from connector.sharepoint import timezones
 from connector.config import load_config
 from connector.pipeline import reports_only, run_sync
-from tests import print_checks
+from tests.support import print_checks
 from sample.collectivite import Layout, seed
-from tests.sync_helpers import AS_OF
+from tests.support.sync_helpers import AS_OF
 
 PROJECTS = 6
 runner = CliRunner()

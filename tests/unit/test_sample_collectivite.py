@@ -141,14 +141,14 @@ def test_the_fixed_project_overruns_its_guessed_ap():
     s = generate(40)
     p = s.lists["projects"][3]
     assert p["ap_voted"] == "env. 3M" and 3 in FIXED
-    from tests.sync_helpers import overrun
+    from tests.support.sync_helpers import overrun
     assert overrun(p["code"]) > 0
 
 
 def test_every_bad_value_produces_what_it_must(emulator, tmp_path):
     """The deliberate bad values, listed in one place, each reported as documented."""
     from connector.pipeline import run_sync
-    from tests.sync_helpers import config, seeded
+    from tests.support.sync_helpers import config, seeded
     seeded(emulator, 12)
     summary = run_sync(config(emulator, tmp_path), as_of=AS_OF, dry_run=True)
     messages = [f"{f.value} | {f.message}" for f in summary.findings]

@@ -10,7 +10,7 @@ BASE = {"sharepoint": {"site_url": "https://x.sharepoint.com/sites/p", "auth": "
 
 
 def test_example_config_loads():
-    cfg = load_config(Path(__file__).resolve().parents[1] / "config.example.toml")
+    cfg = load_config(Path(__file__).resolve().parents[2] / "config.example.toml")
     assert cfg.sharepoint.auth == "certificate" and cfg.list_title("projects") == "Projets"
 
 

@@ -11,9 +11,9 @@ import time
 from pathlib import Path
 
 from connector.state import State
-from tests.sync_helpers import OWNED_TITLES, seeded
+from tests.support.sync_helpers import OWNED_TITLES, seeded
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _config(emulator, tmp_path) -> Path:

@@ -1,12 +1,12 @@
 """The robustness suite: injected faults, kill points and hostile input, against the emulator,
-checked for lost data. `make robustness` runs it at full size; `tests/test_robustness.py` runs a
+checked for lost data. `make robustness` runs it at full size; `tests/end_to_end/test_faults_kills_and_hostile_input.py` runs a
 reduced count in `make test`.
 
 "Data lost" counts any change not written at the end of a run that completed, any staff value
 or `Modified`/`Editor` changed, any report missing or duplicated, any hostile value that neither
 became a finding nor rendered, any run that crashed instead of reporting.
 
-    python -m tests.robustness [--faults 1000] [--kills 100] [--seed 7]
+    python -m tests.support.robustness [--faults 1000] [--kills 100] [--seed 7]
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from pathlib import Path
 
 from connector import schema
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 AS_OF = date(2026, 11, 24)
 OWNED = {c.display for c in schema.PROJECTS.columns if c.owned}
 

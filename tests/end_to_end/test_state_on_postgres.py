@@ -10,7 +10,7 @@ from connector.pipeline import run_sync
 from connector.state import State
 from jobs.lock import make_engine
 from jobs.scheduler import Daemon
-from tests.sync_helpers import AS_OF, config, seeded
+from tests.support.sync_helpers import AS_OF, config, seeded
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +50,7 @@ def test_runs_snapshots_findings_dead_letters_and_report_files_on_postgres(emula
 
 
 def test_concurrent_claims_have_one_winner_on_postgres(pg_url):
-    from tests.test_scheduler import claim_race
+    from tests.end_to_end.test_scheduler import claim_race
     assert sorted(claim_race(pg_url, "pg-same-slot")) == [False] * 5 + [True]
 
 
@@ -62,7 +62,7 @@ def record(path: str) -> None:
 def test_two_daemons_on_one_postgres_run_each_firing_once(tmp_path, pg_url):
     counter = tmp_path / "runs.txt"
     common = dict(state_url=pg_url, cron="*/2 * * * * *", timezone="Pacific/Noumea",
-                  misfire_grace_seconds=5, func_ref="tests.test_postgres:record",
+                  misfire_grace_seconds=5, func_ref="tests.end_to_end.test_state_on_postgres:record",
                   kwargs={"path": str(counter)}, blocking=False)
     d1, d2 = Daemon(**common), Daemon(**common)
     d1.start()

@@ -16,8 +16,8 @@ from docx import Document
 from connector.pipeline import run_sync
 from sample.collectivite import generate
 from emulator.server import start
-from tests.print_checks import problems, texts
-from tests.sync_helpers import AS_OF, config, seeded
+from tests.support.print_checks import problems, texts
+from tests.support.sync_helpers import AS_OF, config, seeded
 
 COLLECTIVITE = "Ville de Belcourt-sur-Loire"
 first_run_routes: dict = {}
@@ -46,7 +46,7 @@ def demo(tmp_path_factory):
 def _overrun(code: str) -> str:
     """The amount paid beyond the AP of a sample project, as the reports print it ("" if none)."""
     from connector.reports.formatting import fr_amount
-    from tests.sync_helpers import overrun
+    from tests.support.sync_helpers import overrun
     v = overrun(code)
     return fr_amount(v, "EUR") if v > 0 else ""
 

@@ -2,7 +2,7 @@
 kill points and hostile input end with no data lost."""
 from __future__ import annotations
 
-from tests.robustness import Tally, run_bad_inputs, run_faults, run_kills
+from tests.support.robustness import Tally, run_bad_inputs, run_faults, run_kills
 
 
 def test_faults_lose_nothing(tmp_path):

@@ -18,9 +18,9 @@ from connector.rules import (AP_SHORTFALL, CP_MISSING, CP_PLAN_GAP, CP_UNSPENT, 
                              forecasts)
 from sample.collectivite import FIXED, generate
 from emulator.server import start
-from tests.sync_helpers import AS_OF, config, seeded
+from tests.support.sync_helpers import AS_OF, config, seeded
 
-TEMPLATES = __import__("pathlib").Path(__file__).resolve().parents[1] / "docx_templates"
+TEMPLATES = __import__("pathlib").Path(__file__).resolve().parents[2] / "docx_templates"
 NB = "\u202f"
 
 
