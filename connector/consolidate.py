@@ -15,7 +15,17 @@ from typing import Any
 
 import pandas as pd
 
-from connector.model import MilestoneStatus, RiskStatus, Weather, clean, is_missing, is_running, is_state_grant, present
+from connector.model import (
+    MilestoneStatus,
+    RiskStatus,
+    Weather,
+    clean,
+    is_missing,
+    is_running,
+    is_state_grant,
+    present,
+    zero_if_missing,
+)
 from connector.model.records import DEADLINE_COLUMNS, ContractCheck, GrantDeadline
 from connector.model.vocabulary import GRANT_COMPLETION_YEARS, GRANT_START_YEARS
 from connector.normalize import Frames
@@ -123,7 +133,7 @@ def contract_table(frames: Frames, rules: RulesConfig) -> pd.DataFrame:
     rows = []
     for r in c.to_dict("records"):
         mine = by_contract.get(r["id"], [])
-        amounts = [x for x in mine if x is not None and not pd.isna(x)]
+        amounts = [x for x in mine if present(x)]
         total = sum(amounts)
         initial = r.get("initial_amount")
         limit = rules.amendment_limit_works if (r.get("kind") or "") == "Travaux" else rules.amendment_limit_services
@@ -161,7 +171,7 @@ def risk_table(frames: Frames) -> pd.DataFrame:
     if r.empty:
         return pd.DataFrame(columns=RISK_COLUMNS)
     out = r.copy()
-    out["criticality"] = [p * i if p is not None and i is not None and not (pd.isna(p) or pd.isna(i)) else None
+    out["criticality"] = [p * i if present(p) and present(i) else None
                           for p, i in zip(out["probability"], out["impact"])]
     return out[RISK_COLUMNS].reset_index(drop=True)
 
@@ -190,7 +200,7 @@ def consolidate(frames: Frames, *, as_of: date, rules: RulesConfig, findings: li
     for p in projects.to_dict("records"):
         code = p["code"]
         ap = p.get("ap_voted")
-        ap = None if ap is None or pd.isna(ap) else ap
+        ap = clean(ap)
         row = dict(p)
         row["input_flags"] = p.get("input_flags") if isinstance(p.get("input_flags"), dict) else {}
         b = bud.get(code, [])
@@ -202,7 +212,7 @@ def consolidate(frames: Frames, *, as_of: date, rules: RulesConfig, findings: li
         row["cp_execution_rate"] = _div(row["paid_year"], row["cp_year"])
         row["commitment_rate"] = _div(row["engaged_total"], ap)
         row["ap_consumption"] = _div(row["paid_total"], ap)
-        paid_total = 0.0 if math.isnan(row["paid_total"]) else row["paid_total"]
+        paid_total = zero_if_missing(row["paid_total"])
         row["remaining_to_pay"] = (ap - paid_total) if ap is not None else math.nan
         row["ap_affected"] = affected.get(code, math.nan)
         row["ap_coverage_years"] = _div(row["remaining_to_pay"], row["cp_year"])
@@ -211,7 +221,7 @@ def consolidate(frames: Frames, *, as_of: date, rules: RulesConfig, findings: li
         row["subsidies_requested"] = _sum(s, "requested")
         row["subsidies_notified"] = _sum(s, "notified")
         row["subsidies_received"] = _sum(s, "received")
-        notified = 0.0 if math.isnan(row["subsidies_notified"]) else row["subsidies_notified"]
+        notified = zero_if_missing(row["subsidies_notified"])
         row["self_funding_share"] = 1 - _div(notified, ap) if ap else math.nan
         # running and started: the two facts every rule and report section turns on
         row["running"] = is_running(p.get("phase"))

@@ -12,6 +12,7 @@ from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
 from connector.formatting import fr_amount
+from connector.model import is_missing
 
 _SPACES = re.compile(r"[\s\u00a0\u202f\u2009']")
 # Digits separated by spaces must be thousands groups: "1 234 567" is a number, "1 2 3" is not.
@@ -49,8 +50,7 @@ FIRST_YEAR, LAST_YEAR = 1970, 2100
 
 
 def _is_empty(raw) -> bool:
-    return raw is None or (isinstance(raw, float) and math.isnan(raw)) or (
-        isinstance(raw, str) and raw.strip().lower() in _EMPTY)
+    return is_missing(raw) or (isinstance(raw, str) and raw.strip().lower() in _EMPTY)
 
 
 def _number(text: str) -> float | None:

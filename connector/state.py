@@ -3,7 +3,6 @@ snapshot per project and run (the base of "trend since last COPIL"), findings, d
 report hashes. The pipeline saves a run's snapshot only after its writes succeeded."""
 from __future__ import annotations
 
-import math
 from datetime import date, datetime, timedelta, timezone
 
 from sqlalchemy import (
@@ -27,6 +26,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from connector.errors import ConfigError
+from connector.model import is_missing
 
 metadata = MetaData()
 
@@ -109,9 +109,7 @@ def jsonable(v):
             v = v.item()
         except (ValueError, AttributeError):
             pass
-    if isinstance(v, float) and math.isnan(v):
-        return None
-    if str(v) in ("NaT", "nan", "<NA>"):
+    if is_missing(v):
         return None
     if isinstance(v, (bool, int, float, str)):
         return v

@@ -6,17 +6,14 @@ Only the connector's columns are ever written. `Dernière synchro copil` is the 
 from __future__ import annotations
 
 import logging
-import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
-
-import pandas as pd
 
 from connector.config import Config
 from connector.errors import AuthError, FatalError
 from connector.extract import Resolved
 from connector.formatting import fr_date
-from connector.model import Weather
+from connector.model import Weather, number, present
 from connector.portfolio import Portfolio
 from connector.raw import Progress, RawData
 from connector.sharepoint import ItemStatus, ItemUpdate, SharePointSite
@@ -45,13 +42,10 @@ class WriteSummary:
     dry_run: bool = False
 
 
-def _num(v, digits: int):
-    if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NaT:
-        return None
-    try:
-        return round(float(v), digits)
-    except (TypeError, ValueError):
-        return None
+def _rounded(v: object, digits: int) -> float | None:
+    """A figure as copil writes it: rounded, None (an empty cell) when missing."""
+    n = number(v)
+    return None if n is None else round(n, digits)
 
 
 def _clip(text: str, limit: int) -> str:
@@ -65,7 +59,7 @@ def owned_values(row, findings_by_code: dict[str, list], now: datetime) -> dict:
     label, when = row.get("next_milestone_label"), row.get("next_milestone_date")
     nxt = None
     if label and isinstance(label, str):
-        nxt = _clip(f"{label} – {fr_date(when)}" if when is not None and not pd.isna(when) else label, TEXT_LIMIT)
+        nxt = _clip(f"{label} – {fr_date(when)}" if present(when) else label, TEXT_LIMIT)
     found = findings_by_code.get(row.get("code"), [])
     if found:
         lines = [f"{f.column} : « {f.value} » – {f.message}" for f in found[:20]]
@@ -73,14 +67,14 @@ def owned_values(row, findings_by_code: dict[str, list], now: datetime) -> dict:
         quality = _clip(f"{len(found)} valeur(s) à corriger :\n" + "\n".join(lines) + more, NOTE_LIMIT)
     else:   # empty: the « Données à corriger » view lists the items where it is not
         quality = ""
-    slip = _num(row.get("slippage_days"), 0)
+    slip = _rounded(row.get("slippage_days"), 0)
     return {
         "computed_weather": str(row.get("weather") or Weather.INDETERMINE),
         "weather_reasons": _clip("\n".join(reasons), NOTE_LIMIT) if reasons else "",
         "slippage_days": int(slip) if slip is not None else None,
-        "cp_execution_rate": _num(row.get("cp_execution_rate"), 4),
-        "commitment_rate": _num(row.get("commitment_rate"), 4),
-        "ap_consumption": _num(row.get("ap_consumption"), 4),
+        "cp_execution_rate": _rounded(row.get("cp_execution_rate"), 4),
+        "commitment_rate": _rounded(row.get("commitment_rate"), 4),
+        "ap_consumption": _rounded(row.get("ap_consumption"), 4),
         "next_milestone": nxt,
         "alerts": _clip("\n".join(alerts), NOTE_LIMIT) if alerts else "",
         "data_quality": quality,

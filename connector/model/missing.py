@@ -10,7 +10,7 @@ from typing import Any, TypeGuard, TypeVar
 
 T = TypeVar("T")
 
-_MISSING_TEXT = ("NaT", "nan")
+_MISSING_TEXT = ("NaT", "nan", "<NA>")   # pd.NaT, numpy NaN, pd.NA
 
 
 def is_missing(v: Any) -> bool:
@@ -18,7 +18,7 @@ def is_missing(v: Any) -> bool:
         return True
     if isinstance(v, float):
         return math.isnan(v)
-    # pd.NaT and numpy NaN are not Python floats; their text is what they share
+    # pd.NaT, pd.NA and numpy NaN are not Python floats; their text is what they share
     return str(v) in _MISSING_TEXT
 
 

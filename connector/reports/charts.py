@@ -18,7 +18,7 @@ from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.transforms import offset_copy  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from connector.model import Weather  # noqa: E402
+from connector.model import Weather, zero_if_missing  # noqa: E402
 from connector.reports.formatting import fr_amount, fr_number, short_date  # noqa: E402
 
 BLUE, ORANGE, GREY, RED, GREEN = "#0072B2", "#E69F00", "#8C8C8C", "#B71C1C", "#1B7A3A"
@@ -65,7 +65,7 @@ def _png(fig, pad_in: float = 0.1) -> bytes:
 
 
 def _val(v) -> float:
-    return 0.0 if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
+    return zero_if_missing(v)
 
 
 def scale(values, currency: str = "EUR") -> tuple[float, str, int]:

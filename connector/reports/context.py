@@ -6,7 +6,7 @@ import math
 import re
 from datetime import date
 
-from connector.model import Weather, worse
+from connector.model import Weather, present, worse
 from connector.model import is_missing as _missing
 from connector.model import number as _num
 from connector.reports import synthesis
@@ -345,7 +345,7 @@ def _totals(portfolio) -> dict:
     no_ap_cp = total("cp_year", no_ap) if len(no_ap) else math.nan
     return {"ap_voted": amount(total("ap_voted")), "cp_year": amount(cp),
             "engaged_year": amount(total("engaged_year")), "paid_year": amount(paid),
-            "execution_rate": fr_percent(paid / cp) if cp and not math.isnan(cp) else "–",
+            "execution_rate": fr_percent(paid / cp) if cp and present(cp) else "–",
             "subsidies_notified": amount(total("subsidies_notified")),
             "remaining_to_pay": amount(left) if rem is not None else "–",
             "overruns": (f"{_n(len(over), 'projet')} : {amount(-over.sum())} au-delà de l’AP votée"

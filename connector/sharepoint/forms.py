@@ -2,9 +2,10 @@
 web's locale (« 0,95 » and dd/MM/yyyy on a French site), dates sent in UTC."""
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
+
+from connector.model import is_missing
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,7 @@ FR = Locale()
 
 def form_value(kind: str, value, locale: Locale = FR) -> str:
     """A Python value as a ValidateUpdateListItem form value (site locale; dates sent in UTC)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if is_missing(value):
         return ""
     if kind in ("Number", "Currency"):
         text = repr(float(value)) if not float(value).is_integer() else str(int(value))

@@ -83,7 +83,7 @@ class _Parser:
         raise ValueError(f"unexpected token {tok!r}")
 
 
-def _num(v):
+def _as_number(v):  # SharePoint formatting's coercion: "" is 0 (not copil's notion of missing)
     if v == "" or v is None:
         return 0.0
     return float(v) if not isinstance(v, bool) else float(v)
@@ -99,16 +99,16 @@ def binary(op, a, b):
     if op == "+":
         if isinstance(a, str) or isinstance(b, str):
             return _text(a) + _text(b)
-        return _num(a) + _num(b)
+        return _as_number(a) + _as_number(b)
     if op in ("-", "*", "/", "%"):
-        a, b = _num(a), _num(b)
+        a, b = _as_number(a), _as_number(b)
         return {"-": a - b, "*": a * b, "/": a / b if b else math.inf, "%": a % b if b else math.nan}[op]
     if op in ("==", "!="):
         eq = (_text(a) == _text(b)) if (isinstance(a, str) or isinstance(b, str)) else (a == b)
         return eq if op == "==" else not eq
     if op in ("&&", "||"):
         return (bool(a) and bool(b)) if op == "&&" else (bool(a) or bool(b))
-    a, b = _num(a), _num(b)   # SharePoint compares an empty number as 0
+    a, b = _as_number(a), _as_number(b)   # SharePoint compares an empty number as 0
     return {"<": a < b, ">": a > b, "<=": a <= b, ">=": a >= b}[op]
 
 
@@ -116,15 +116,15 @@ def call(name, args):
     if name == "if":
         return args[1] if args[0] else args[2]
     if name == "floor":
-        return float(math.floor(_num(args[0])))
+        return float(math.floor(_as_number(args[0])))
     if name == "ceiling":
-        return float(math.ceil(_num(args[0])))
+        return float(math.ceil(_as_number(args[0])))
     if name == "abs":
-        return abs(_num(args[0]))
+        return abs(_as_number(args[0]))
     if name == "toString":
         return _text(args[0])
     if name == "Number":
-        return _num(args[0])
+        return _as_number(args[0])
     if name == "length":
         return float(len(args[0]))
     if name == "split":
