@@ -5,6 +5,7 @@ beside copil on the same site: every list read with the client's default paging 
 
     COPIL_BENCH_TOKEN=... python bench/naive.py SITE_URL
 """
+
 from __future__ import annotations
 
 import os
@@ -18,7 +19,8 @@ LISTS = ["Projets", "Jalons", "Budget AP-CP", "Subventions", "Marchés", "Avenan
 def main(site_url: str) -> int:
     token = os.environ["COPIL_BENCH_TOKEN"]
     ctx = ClientContext(site_url).with_access_token(
-        lambda: {"access_token": token, "token_type": "Bearer", "expires_in": 3600})
+        lambda: {"access_token": token, "token_type": "Bearer", "expires_in": 3600}
+    )
     data = {title: ctx.web.lists.get_by_title(title).items.get_all().execute_query() for title in LISTS}
     exports = ctx.web.lists.get_by_title("Exports finances").root_folder.files.get().execute_query()
     newest = max(exports, key=lambda f: f.properties.get("TimeLastModified", ""))
@@ -26,7 +28,7 @@ def main(site_url: str) -> int:
     projects = ctx.web.lists.get_by_title("Projets")
     fields = projects.fields.get().execute_query()
     weather = next(f.properties["InternalName"] for f in fields if f.properties["Title"] == "Météo calculée")
-    late = {m.properties.get("ProjetId") for m in data["Jalons"]}   # a rule of thumb, as such scripts have
+    late = {m.properties.get("ProjetId") for m in data["Jalons"]}  # a rule of thumb, as such scripts have
     for item in data["Projets"]:
         item.set_property(weather, "Nuageux" if item.properties.get("Id") in late else "Soleil").update()
         ctx.execute_query()

@@ -9,6 +9,7 @@ emulator's own throughput. Figures go to bench/results.json and bench/RESULTS.md
     python bench/nightly.py                 # 100, 1,000 and 10,000 projects
     python bench/nightly.py --quick         # 100 and 1,000 (a few minutes)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 ADMIN, READ, WRITE, MANAGE = "bench-admin", "bench-read", "bench-write", "bench-manage"
-PAGE, BATCH = 5000, 100   # SharePoint's item page and $batch limits
+PAGE, BATCH = 5000, 100  # SharePoint's item page and $batch limits
 REPORTS_LIBRARY = "Rapports COPIL"
 
 
@@ -45,10 +46,32 @@ class Emulator:
         self.url = f"http://127.0.0.1:{self.port}"
         t0 = time.perf_counter()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "jobs.cli", "emulator", "--memory", "--seed-sample", "--projects", str(projects),
-             "--port", str(self.port), "--latency-ms", str(latency_ms), "--admin-token", ADMIN,
-             "--token", f"{READ}:read", "--token", f"{WRITE}:write", "--token", f"{MANAGE}:manage"],
-            cwd=ROOT, stdout=log.open("w"), stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "jobs.cli",
+                "emulator",
+                "--memory",
+                "--seed-sample",
+                "--projects",
+                str(projects),
+                "--port",
+                str(self.port),
+                "--latency-ms",
+                str(latency_ms),
+                "--admin-token",
+                ADMIN,
+                "--token",
+                f"{READ}:read",
+                "--token",
+                f"{WRITE}:write",
+                "--token",
+                f"{MANAGE}:manage",
+            ],
+            cwd=ROOT,
+            stdout=log.open("w"),
+            stderr=subprocess.STDOUT,
+        )
         while True:
             try:
                 if self.admin("GET", "stats").status_code == 200:
@@ -65,8 +88,9 @@ class Emulator:
         return f"{self.url}/sites/projets"
 
     def admin(self, method: str, what: str, **kw):
-        return requests.request(method, f"{self.url}/_emulator/{what}", timeout=600,
-                                headers={"Authorization": f"Bearer {ADMIN}"}, **kw)
+        return requests.request(
+            method, f"{self.url}/_emulator/{what}", timeout=600, headers={"Authorization": f"Bearer {ADMIN}"}, **kw
+        )
 
     def stats(self) -> dict:
         return self.admin("GET", "stats").json()
@@ -75,8 +99,11 @@ class Emulator:
         self.admin("POST", "stats/reset")
 
     def get(self, path: str, token: str = READ) -> dict:
-        r = requests.get(f"{self.site_url}/_api/{path}", timeout=600,
-                         headers={"Authorization": f"Bearer {token}", "Accept": "application/json;odata=verbose"})
+        r = requests.get(
+            f"{self.site_url}/_api/{path}",
+            timeout=600,
+            headers={"Authorization": f"Bearer {token}", "Accept": "application/json;odata=verbose"},
+        )
         r.raise_for_status()
         return r.json()["d"]
 
@@ -96,8 +123,13 @@ def measured(cmd: list[str], env: dict) -> dict:
     proc.returncode = os.waitstatus_to_exitcode(status)
     out.seek(0)
     text = out.read().decode("utf-8", "replace")
-    return {"wall_s": round(wall, 2), "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
-            "peak_rss_mb": round(usage.ru_maxrss / 1024, 1), "exit_code": proc.returncode, "output": text}
+    return {
+        "wall_s": round(wall, 2),
+        "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
+        "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+        "exit_code": proc.returncode,
+        "output": text,
+    }
 
 
 def summary_of(output: str) -> dict:
@@ -111,7 +143,7 @@ def kinds(by_route: dict) -> dict:
     """Requests by kind: what went over the wire ($batch envelopes counted once), and apart,
     the operations carried inside the $batch requests."""
     wire = {r: n for r, n in by_route.items() if not r.startswith("batch:")}
-    parts = {r[len("batch:"):]: n for r, n in by_route.items() if r.startswith("batch:")}
+    parts = {r[len("batch:") :]: n for r, n in by_route.items() if r.startswith("batch:")}
     return {"requests": dict(sorted(wire.items())), "inside_batch": dict(sorted(parts.items()))}
 
 
@@ -131,7 +163,8 @@ def config_file(tmp: Path, emu: Emulator, reports: bool) -> Path:
     # one state per emulator: a state kept from the previous size would take the new, empty site
     # for one holding its report folders
     p = tmp / f"copil-{'reports' if reports else 'sync'}.toml"
-    p.write_text(f"""[collectivite]
+    p.write_text(
+        f"""[collectivite]
 name = "Ville de Belcourt-sur-Loire"
 [sharepoint]
 site_url = "{emu.site_url}"
@@ -140,23 +173,27 @@ token_env = "COPIL_BENCH_TOKEN"
 [state]
 url = "sqlite:///{(tmp / f"state-{emu.port}-{'reports' if reports else 'sync'}.db").as_posix()}"
 [reports]
-enabled = {'true' if reports else 'false'}
-""", encoding="utf-8")
+enabled = {"true" if reports else "false"}
+""",
+        encoding="utf-8",
+    )
     return p
 
 
 def change_one_percent(emu: Emulator, projects: int) -> int:
     """A person edits the progress of 1 % of the projects (through the client; not counted)."""
     from office365.sharepoint.client_context import ClientContext
+
     ctx = ClientContext(emu.site_url).with_access_token(
-        lambda: {"access_token": MANAGE, "token_type": "Bearer", "expires_in": 3600})
+        lambda: {"access_token": MANAGE, "token_type": "Bearer", "expires_in": 3600}
+    )
     lst = ctx.web.lists.get_by_title("Projets")
     fields = lst.fields.get().execute_query()
     internal = next(f.properties["InternalName"] for f in fields if f.properties["Title"].startswith("Avancement"))
     ids = list(range(1, projects + 1, 100))[: max(1, projects // 100)]
     for item_id in ids:
         lst.get_item_by_id(item_id).validate_update_list_item({internal: "55 %"})
-        ctx.execute_query()   # one by one: the client cannot put ValidateUpdateListItem in its $batch
+        ctx.execute_query()  # one by one: the client cannot put ValidateUpdateListItem in its $batch
     return len(ids)
 
 
@@ -166,8 +203,12 @@ def run_size(n: int, latency_ms: float, workers: int, tmp: Path, first_only: boo
     try:
         counts = inventory(emu)
         env = {**os.environ, "COPIL_BENCH_TOKEN": WRITE, "PYTHONPATH": str(ROOT)}
-        base = {"projects": n, "items_in_site": sum(v for k, v in counts.items() if k != REPORTS_LIBRARY),
-                "latency_ms": latency_ms, "emulator_seed_s": round(emu.seed_s, 1)}
+        base = {
+            "projects": n,
+            "items_in_site": sum(v for k, v in counts.items() if k != REPORTS_LIBRARY),
+            "latency_ms": latency_ms,
+            "emulator_seed_s": round(emu.seed_s, 1),
+        }
         cfg = config_file(tmp, emu, reports=True)
         copil = [sys.executable, "-m", "jobs.cli", "--json", "sync", "--config", str(cfg), "--workers", str(workers)]
 
@@ -177,17 +218,25 @@ def run_size(n: int, latency_ms: float, workers: int, tmp: Path, first_only: boo
             if m["exit_code"] not in (0, 5):
                 raise RuntimeError(f"{name} : code {m['exit_code']}\n{m['output'][-3000:]}")
             s, st = summary_of(m["output"]), emu.stats()
-            row = {"scenario": name, **base, "requests": st["requests"],
-                   "minimum_requests": minimum(counts, s["written"], s["reports_uploaded"]),
-                   "written": s["written"], "reports_uploaded": s["reports_uploaded"],
-                   "wall_s": m["wall_s"], "cpu_s": m["cpu_s"], "peak_rss_mb": m["peak_rss_mb"],
-                   "requests_by_kind": kinds(st["by_route"]), "workers": workers}
+            row = {
+                "scenario": name,
+                **base,
+                "requests": st["requests"],
+                "minimum_requests": minimum(counts, s["written"], s["reports_uploaded"]),
+                "written": s["written"],
+                "reports_uploaded": s["reports_uploaded"],
+                "wall_s": m["wall_s"],
+                "cpu_s": m["cpu_s"],
+                "peak_rss_mb": m["peak_rss_mb"],
+                "requests_by_kind": kinds(st["by_route"]),
+                "workers": workers,
+            }
             rows.append(row)
             print(json.dumps({k: v for k, v in row.items() if k != "requests_by_kind"}, ensure_ascii=False), flush=True)
             return row
 
         scenario("first run")
-        if first_only:   # re-measuring a first night alone (its memory, after a change)
+        if first_only:  # re-measuring a first night alone (its memory, after a change)
             return rows
         scenario("unchanged night")
         change_one_percent(emu, n)
@@ -203,14 +252,23 @@ def run_size(n: int, latency_ms: float, workers: int, tmp: Path, first_only: boo
         if naive["exit_code"] != 0:
             raise RuntimeError("script naïf : " + naive["output"][-3000:])
         nst = emu.stats()
-        row = {"scenario": "lists only, beside the naive script", **base, "requests": st["requests"],
-               "minimum_requests": minimum({k: v for k, v in counts.items()}, s["written"], 0),
-               "written": s["written"], "wall_s": m["wall_s"], "cpu_s": m["cpu_s"], "peak_rss_mb": m["peak_rss_mb"],
-               "requests_by_kind": kinds(st["by_route"]),
-               "naive_requests": nst["requests"], "naive_wall_s": naive["wall_s"], "naive_cpu_s": naive["cpu_s"],
-               "naive_requests_by_kind": kinds(nst["by_route"]),
-               "ratio_requests": round(nst["requests"] / max(st["requests"], 1), 1),
-               "ratio_wall": round(naive["wall_s"] / max(m["wall_s"], 0.01), 1)}
+        row = {
+            "scenario": "lists only, beside the naive script",
+            **base,
+            "requests": st["requests"],
+            "minimum_requests": minimum({k: v for k, v in counts.items()}, s["written"], 0),
+            "written": s["written"],
+            "wall_s": m["wall_s"],
+            "cpu_s": m["cpu_s"],
+            "peak_rss_mb": m["peak_rss_mb"],
+            "requests_by_kind": kinds(st["by_route"]),
+            "naive_requests": nst["requests"],
+            "naive_wall_s": naive["wall_s"],
+            "naive_cpu_s": naive["cpu_s"],
+            "naive_requests_by_kind": kinds(nst["by_route"]),
+            "ratio_requests": round(nst["requests"] / max(st["requests"], 1), 1),
+            "ratio_wall": round(naive["wall_s"] / max(m["wall_s"], 0.01), 1),
+        }
         rows.append(row)
         print(json.dumps({k: v for k, v in row.items() if "by_kind" not in k}, ensure_ascii=False), flush=True)
 
@@ -220,8 +278,10 @@ def run_size(n: int, latency_ms: float, workers: int, tmp: Path, first_only: boo
         # (at 10,000 the first run above already rendered the whole set on every core: its wall
         # time is the measure, a second full rendering would double a long benchmark)
         whole = [1, workers] if n <= 100 else []
-        m = measured([sys.executable, str(ROOT / "bench" / "reports.py"), str(cfg), str(tmp / f"reports-{n}"),
-                      *map(str, whole)], {**env, "COPIL_BENCH_TOKEN": READ})
+        m = measured(
+            [sys.executable, str(ROOT / "bench" / "reports.py"), str(cfg), str(tmp / f"reports-{n}"), *map(str, whole)],
+            {**env, "COPIL_BENCH_TOKEN": READ},
+        )
         if m["exit_code"] != 0:
             raise RuntimeError("rapports : " + m["output"][-3000:])
         rep = json.loads(m["output"].strip().splitlines()[-1])
@@ -235,23 +295,38 @@ def run_size(n: int, latency_ms: float, workers: int, tmp: Path, first_only: boo
 
 def emulator_throughput() -> dict:
     import bench.bench_emulator as be
+
     r = be.main()
-    return {"scenario": "emulator throughput", "projects": None, **r,
-            "requests_per_s_5000_item_pages": round(1 / r["page_raw_http_seconds_median"], 1)}
+    return {
+        "scenario": "emulator throughput",
+        "projects": None,
+        **r,
+        "requests_per_s_5000_item_pages": round(1 / r["page_raw_http_seconds_median"], 1),
+    }
 
 
 def machine() -> dict:
     cpu = platform.processor()
     try:
-        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                   if line.startswith("model name"))
+        cpu = next(
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        )
     except (OSError, StopIteration):
         pass
-    versions = {p: metadata.version(p) for p in ("office365-rest-python-client", "pandas", "docxtpl",
-                                                 "python-docx", "matplotlib", "SQLAlchemy")}
-    return {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "cpu": cpu,
-            "cores": os.cpu_count(), "python": platform.python_version(), "system": platform.platform(),
-            "versions": versions}
+    versions = {
+        p: metadata.version(p)
+        for p in ("office365-rest-python-client", "pandas", "docxtpl", "python-docx", "matplotlib", "SQLAlchemy")
+    }
+    return {
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "system": platform.platform(),
+        "versions": versions,
+    }
 
 
 def main(argv=None) -> int:
@@ -261,8 +336,11 @@ def main(argv=None) -> int:
     ap.add_argument("--latency-ms", type=float, default=20)
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--merge", action="store_true", help="garder les tailles déjà mesurées dans results.json")
-    ap.add_argument("--first-run-only", action="store_true",
-                    help="le premier passage seulement, remplacé dans results.json (avec --merge)")
+    ap.add_argument(
+        "--first-run-only",
+        action="store_true",
+        help="le premier passage seulement, remplacé dans results.json (avec --merge)",
+    )
     args = ap.parse_args(argv)
     sizes = args.sizes or ([100, 1000] if args.quick else [100, 1000, 10000])
     rows = []
@@ -275,18 +353,24 @@ def main(argv=None) -> int:
     for r in rows:
         r.setdefault("measured_at", stamp["date"])
     old = ROOT / "bench" / "results.json"
-    if args.merge and old.exists():   # another size measured earlier (10,000 takes most of an hour)
+    if args.merge and old.exists():  # another size measured earlier (10,000 takes most of an hour)
         before = json.loads(old.read_text(encoding="utf-8"))
         replaced = {(r["scenario"], r.get("projects")) for r in rows}
-        kept = [r for r in before["scenarios"] if (r["scenario"], r.get("projects")) not in replaced
-                and (args.first_run_only or r.get("projects") not in sizes)
-                and (args.first_run_only or r["scenario"] != "emulator throughput")]
+        kept = [
+            r
+            for r in before["scenarios"]
+            if (r["scenario"], r.get("projects")) not in replaced
+            and (args.first_run_only or r.get("projects") not in sizes)
+            and (args.first_run_only or r["scenario"] != "emulator throughput")
+        ]
         rows = kept + rows
         sizes = sorted(set(sizes) | set(before.get("sizes", [])))
     result = {"machine": stamp, "sizes": sizes, "scenarios": rows}
-    (ROOT / "bench" / "results.json").write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n",
-                                                 encoding="utf-8")
+    (ROOT / "bench" / "results.json").write_text(
+        json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
     from bench.report import write_markdown
+
     write_markdown(result, ROOT / "bench" / "RESULTS.md")
     print("résultats : bench/results.json, bench/RESULTS.md")
     return 0

@@ -1,5 +1,6 @@
 """bench/RESULTS.md from bench/results.json: the figures, and each target of issue 13 met or
 missed, with where the time goes when it is missed."""
+
 from __future__ import annotations
 
 import json
@@ -16,8 +17,9 @@ def _n(v, digits: int = 1) -> str:
 
 
 def _find(rows, scenario: str, projects: int | None = None):
-    return next((r for r in rows if r["scenario"] == scenario and (projects is None or r["projects"] == projects)),
-                None)
+    return next(
+        (r for r in rows if r["scenario"] == scenario and (projects is None or r["projects"] == projects)), None
+    )
 
 
 def targets(result: dict) -> list[tuple[str, bool | None, str]]:
@@ -26,114 +28,205 @@ def targets(result: dict) -> list[tuple[str, bool | None, str]]:
     for n in result["sizes"]:
         first, same = _find(rows, "first run", n), _find(rows, "unchanged night", n)
         if first:
-            out.append((f"{_n(n)} projets : premier passage ≤ 1,1 × le minimum de requêtes",
-                        first["requests"] <= 1.1 * first["minimum_requests"],
-                        f"{_n(first['requests'])} requêtes pour un minimum de {_n(first['minimum_requests'])}"))
+            out.append(
+                (
+                    f"{_n(n)} projets : premier passage ≤ 1,1 × le minimum de requêtes",
+                    first["requests"] <= 1.1 * first["minimum_requests"],
+                    f"{_n(first['requests'])} requêtes pour un minimum de {_n(first['minimum_requests'])}",
+                )
+            )
         if same:
-            ok = same["requests"] <= same["minimum_requests"] + 2 and not same["written"] and not same["reports_uploaded"]
-            out.append((f"{_n(n)} projets : nuit sans changement ≤ minimum + 2, sans écriture ni dépôt", ok,
-                        f"{_n(same['requests'])} requêtes (minimum {_n(same['minimum_requests'])}), "
-                        f"{same['written']} écriture(s), {same['reports_uploaded']} dépôt(s)"))
+            ok = (
+                same["requests"] <= same["minimum_requests"] + 2
+                and not same["written"]
+                and not same["reports_uploaded"]
+            )
+            out.append(
+                (
+                    f"{_n(n)} projets : nuit sans changement ≤ minimum + 2, sans écriture ni dépôt",
+                    ok,
+                    f"{_n(same['requests'])} requêtes (minimum {_n(same['minimum_requests'])}), "
+                    f"{same['written']} écriture(s), {same['reports_uploaded']} dépôt(s)",
+                )
+            )
     naive = next((r for r in rows if r["scenario"].startswith("lists only") and r["projects"] == 1000), None)
     if naive:
-        out.append(("1 000 projets : ≥ 40 × moins de requêtes que le script naïf", naive["ratio_requests"] >= 40,
-                    f"{_n(naive['naive_requests'])} contre {_n(naive['requests'])} : {naive['ratio_requests']} ×"))
-        out.append(("1 000 projets : ≥ 20 × moins de temps que le script naïf", naive["ratio_wall"] >= 20,
-                    f"{naive['naive_wall_s']} s contre {naive['wall_s']} s : {naive['ratio_wall']} ×"))
+        out.append(
+            (
+                "1 000 projets : ≥ 40 × moins de requêtes que le script naïf",
+                naive["ratio_requests"] >= 40,
+                f"{_n(naive['naive_requests'])} contre {_n(naive['requests'])} : {naive['ratio_requests']} ×",
+            )
+        )
+        out.append(
+            (
+                "1 000 projets : ≥ 20 × moins de temps que le script naïf",
+                naive["ratio_wall"] >= 20,
+                f"{naive['naive_wall_s']} s contre {naive['wall_s']} s : {naive['ratio_wall']} ×",
+            )
+        )
     big = _find(rows, "report generation", 10000)
     big_run = _find(rows, "first run", 10000)
     if big:
-        out.append(("10 000 projets : consolidation et règles < 5 s de CPU", big["consolidation_cpu_s"] < 5,
-                    f"{big['consolidation_cpu_s']} s"))
+        out.append(
+            (
+                "10 000 projets : consolidation et règles < 5 s de CPU",
+                big["consolidation_cpu_s"] < 5,
+                f"{big['consolidation_cpu_s']} s",
+            )
+        )
     else:
         out.append(("10 000 projets : consolidation et règles < 5 s de CPU", None, "taille non mesurée ici"))
     if big_run:
-        out.append(("10 000 projets : mémoire de pointe < 1 Go", big_run["peak_rss_mb"] < 1024,
-                    f"{_n(big_run['peak_rss_mb'])} Mo"))
+        out.append(
+            (
+                "10 000 projets : mémoire de pointe < 1 Go",
+                big_run["peak_rss_mb"] < 1024,
+                f"{_n(big_run['peak_rss_mb'])} Mo",
+            )
+        )
     medians = [r for r in rows if r["scenario"] == "report generation"]
     if medians:
         worst = max(medians, key=lambda r: r["report_median_s"])
-        out.append(("rapport de projet < 150 ms (médiane, un cœur)", worst["report_median_s"] < 0.15,
-                    f"{int(worst['report_median_s'] * 1000)} ms dont graphiques "
-                    f"{int(worst['report_median_charts_s'] * 1000)} ms et document "
-                    f"{int(worst['report_median_document_s'] * 1000)} ms"))
+        out.append(
+            (
+                "rapport de projet < 150 ms (médiane, un cœur)",
+                worst["report_median_s"] < 0.15,
+                f"{int(worst['report_median_s'] * 1000)} ms dont graphiques "
+                f"{int(worst['report_median_charts_s'] * 1000)} ms et document "
+                f"{int(worst['report_median_document_s'] * 1000)} ms",
+            )
+        )
     if big and big["whole_set_s"]:
         total = max(big["whole_set_s"].values())
         out.append(("10 000 rapports < 10 min sur 2 cœurs", total < 600, f"{_n(total)} s"))
-    elif big_run:   # the first night renders every report (and uploads them): that is the measure
-        out.append(("10 000 rapports < 10 min sur 2 cœurs", big_run["wall_s"] < 600,
-                    f"premier passage complet (lecture, 10 000 rapports rendus sur {big_run.get('workers', 2)} "
-                    f"processus et déposés) : {_n(big_run['wall_s'] / 60)} min"))
+    elif big_run:  # the first night renders every report (and uploads them): that is the measure
+        out.append(
+            (
+                "10 000 rapports < 10 min sur 2 cœurs",
+                big_run["wall_s"] < 600,
+                f"premier passage complet (lecture, 10 000 rapports rendus sur {big_run.get('workers', 2)} "
+                f"processus et déposés) : {_n(big_run['wall_s'] / 60)} min",
+            )
+        )
     else:
         per = max((r["report_median_s"] for r in medians), default=None)
         if per:
-            out.append(("10 000 rapports < 10 min sur 2 cœurs", None,
-                        f"non mesuré ; estimé {_n(10000 * per / 2 / 60)} min d'après la médiane"))
+            out.append(
+                (
+                    "10 000 rapports < 10 min sur 2 cœurs",
+                    None,
+                    f"non mesuré ; estimé {_n(10000 * per / 2 / 60)} min d'après la médiane",
+                )
+            )
     return out
 
 
 def write_markdown(result: dict, dest: Path) -> None:
     m, rows = result["machine"], result["scenarios"]
-    lines = ["# Benchmarks", "",
-             f"Mesuré le {m['date']} sur {m['cpu']} ({m['cores']} cœurs), Python {m['python']}, {m['system']}.",
-             "Versions : " + ", ".join(f"{k} {v}" for k, v in m["versions"].items()) + ".", "",
-             "Émulateur dans son propre processus (`copil emulator`), "
-             f"{rows[0].get('latency_ms', 20):g} ms ajoutées à chaque requête ; chaque exécution mesurée "
-             "(`copil sync`, le script naïf) dans son propre processus : temps, CPU et mémoire de pointe sont les "
-             "siens (le CPU des processus de rendu des rapports n'y est pas compté : voir « Rapports »). "
-             "Reproduire : `make bench` (ou `make bench-quick`).", "",
-             "## Objectifs", "", "| Objectif | Tenu | Mesure |", "|---|---|---|"]
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Mesuré le {m['date']} sur {m['cpu']} ({m['cores']} cœurs), Python {m['python']}, {m['system']}.",
+        "Versions : " + ", ".join(f"{k} {v}" for k, v in m["versions"].items()) + ".",
+        "",
+        "Émulateur dans son propre processus (`copil emulator`), "
+        f"{rows[0].get('latency_ms', 20):g} ms ajoutées à chaque requête ; chaque exécution mesurée "
+        "(`copil sync`, le script naïf) dans son propre processus : temps, CPU et mémoire de pointe sont les "
+        "siens (le CPU des processus de rendu des rapports n'y est pas compté : voir « Rapports »). "
+        "Reproduire : `make bench` (ou `make bench-quick`).",
+        "",
+        "## Objectifs",
+        "",
+        "| Objectif | Tenu | Mesure |",
+        "|---|---|---|",
+    ]
     for label, ok, detail in targets(result):
         lines.append(f"| {label} | {'oui' if ok else 'non' if ok is False else '–'} | {detail} |")
-    lines += ["", "## Exécutions de nuit", "",
-              "| Projets | Scénario | Requêtes | Minimum | Écritures | Dépôts | Temps (s) | CPU (s) | Mémoire (Mo) |",
-              "|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
+    lines += [
+        "",
+        "## Exécutions de nuit",
+        "",
+        "| Projets | Scénario | Requêtes | Minimum | Écritures | Dépôts | Temps (s) | CPU (s) | Mémoire (Mo) |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for r in rows:
         if r["scenario"] in ("first run", "unchanged night", "1 % of projects changed"):
-            lines.append(f"| {_n(r['projects'])} | {r['scenario']} | {_n(r['requests'])} | {_n(r['minimum_requests'])} "
-                         f"| {_n(r['written'])} | {_n(r['reports_uploaded'])} | {r['wall_s']} | {r['cpu_s']} "
-                         f"| {r['peak_rss_mb']} |")
-    lines += ["", "Minimum : une page de 5 000 éléments par liste et bibliothèque lue, un aller-retour de "
-              "métadonnées, le téléchargement de l'export financier, un `$batch` par 100 écritures, un dépôt par "
-              "rapport changé.", "", "## À côté du script naïf", "",
-              "Même site, mêmes listes, sans les rapports, la même nuit : le script lit chaque liste avec la "
-              "pagination par défaut du client (100 éléments), puis fait un `update()` + `execute_query()` par "
-              "projet, chaque nuit, qu'il ait changé ou non ; copil n'écrit que ce qui a changé (rien ici, les "
-              "scénarios précédents ont déjà tout écrit : c'est la nuit ordinaire).",
-              "", "| Projets | copil : requêtes | copil : temps (s) | naïf : requêtes | naïf : temps (s) | "
-              "requêtes ÷ | temps ÷ |", "|---:|---:|---:|---:|---:|---:|---:|"]
+            lines.append(
+                f"| {_n(r['projects'])} | {r['scenario']} | {_n(r['requests'])} | {_n(r['minimum_requests'])} "
+                f"| {_n(r['written'])} | {_n(r['reports_uploaded'])} | {r['wall_s']} | {r['cpu_s']} "
+                f"| {r['peak_rss_mb']} |"
+            )
+    lines += [
+        "",
+        "Minimum : une page de 5 000 éléments par liste et bibliothèque lue, un aller-retour de "
+        "métadonnées, le téléchargement de l'export financier, un `$batch` par 100 écritures, un dépôt par "
+        "rapport changé.",
+        "",
+        "## À côté du script naïf",
+        "",
+        "Même site, mêmes listes, sans les rapports, la même nuit : le script lit chaque liste avec la "
+        "pagination par défaut du client (100 éléments), puis fait un `update()` + `execute_query()` par "
+        "projet, chaque nuit, qu'il ait changé ou non ; copil n'écrit que ce qui a changé (rien ici, les "
+        "scénarios précédents ont déjà tout écrit : c'est la nuit ordinaire).",
+        "",
+        "| Projets | copil : requêtes | copil : temps (s) | naïf : requêtes | naïf : temps (s) | "
+        "requêtes ÷ | temps ÷ |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for r in rows:
         if r["scenario"].startswith("lists only"):
-            lines.append(f"| {_n(r['projects'])} | {_n(r['requests'])} | {r['wall_s']} | {_n(r['naive_requests'])} "
-                         f"| {r['naive_wall_s']} | {r['ratio_requests']} | {r['ratio_wall']} |")
-    lines += ["", "## Rapports", "",
-              "| Projets | Médiane d'un rapport (s) | dont graphiques | dont document | Synthèse (s) | "
-              "Ensemble (s) par nombre de processus | Consolidation (CPU s) |", "|---:|---:|---:|---:|---:|---|---:|"]
+            lines.append(
+                f"| {_n(r['projects'])} | {_n(r['requests'])} | {r['wall_s']} | {_n(r['naive_requests'])} "
+                f"| {r['naive_wall_s']} | {r['ratio_requests']} | {r['ratio_wall']} |"
+            )
+    lines += [
+        "",
+        "## Rapports",
+        "",
+        "| Projets | Médiane d'un rapport (s) | dont graphiques | dont document | Synthèse (s) | "
+        "Ensemble (s) par nombre de processus | Consolidation (CPU s) |",
+        "|---:|---:|---:|---:|---:|---|---:|",
+    ]
     for r in rows:
         if r["scenario"] == "report generation":
             whole = ", ".join(f"{k} : {v}" for k, v in r["whole_set_s"].items()) or "–"
-            lines.append(f"| {_n(r['projects'])} | {r['report_median_s']} | {r['report_median_charts_s']} "
-                         f"| {r['report_median_document_s']} | {r['synthesis_s']} | {whole} "
-                         f"| {r['consolidation_cpu_s']} |")
+            lines.append(
+                f"| {_n(r['projects'])} | {r['report_median_s']} | {r['report_median_charts_s']} "
+                f"| {r['report_median_document_s']} | {r['synthesis_s']} | {whole} "
+                f"| {r['consolidation_cpu_s']} |"
+            )
     prof = next((r for r in reversed(rows) if r["scenario"] == "report generation" and r.get("report_profile")), None)
     if prof:
-        lines += ["", f"### Où va le temps d'un rapport de projet ({_n(prof['projects'])} projets, profil de 10 "
-                  "rapports)", "", "| Étape | Part du temps | ms par rapport |", "|---|---:|---:|"]
+        lines += [
+            "",
+            f"### Où va le temps d'un rapport de projet ({_n(prof['projects'])} projets, profil de 10 rapports)",
+            "",
+            "| Étape | Part du temps | ms par rapport |",
+            "|---|---:|---:|",
+        ]
         for p in prof["report_profile"]:
             lines.append(f"| {p['what']} | {round(p['share'] * 100)} % | {p['ms_per_report']} |")
-        lines += ["", "Sous profilage les durées s'allongent (les parts comptent, pas les millisecondes). Les deux "
-                  "graphiques matplotlib (tracés une fois puis recadrés, à 200 dpi, encodés en PNG) font l'essentiel du "
-                  "temps : le tracé des textes (libellés, graduations, légende) et le rendu de leurs glyphes ; le "
-                  "modèle Word n'est compilé qu'une fois par processus. Pistes : graphiques natifs Word (DrawingML, "
-                  "sans image, modifiables dans Word) à la place de matplotlib pour les rapports de projet, ou un "
-                  "seul graphique par rapport."]
+        lines += [
+            "",
+            "Sous profilage les durées s'allongent (les parts comptent, pas les millisecondes). Les deux "
+            "graphiques matplotlib (tracés une fois puis recadrés, à 200 dpi, encodés en PNG) font l'essentiel du "
+            "temps : le tracé des textes (libellés, graduations, légende) et le rendu de leurs glyphes ; le "
+            "modèle Word n'est compilé qu'une fois par processus. Pistes : graphiques natifs Word (DrawingML, "
+            "sans image, modifiables dans Word) à la place de matplotlib pour les rapports de projet, ou un "
+            "seul graphique par rapport.",
+        ]
     emu = _find(rows, "emulator throughput")
     if emu:
-        lines += ["", "## Émulateur", "",
-                  f"Une page de 5 000 éléments servie en {emu['page_raw_http_seconds_median']} s (médiane, HTTP brut, "
-                  f"{_n(emu['page_bytes'])} octets), soit {emu['requests_per_s_5000_item_pages']} pages par seconde ; "
-                  f"12 000 éléments lus par le client en {emu['client_get_all_12000_seconds']} s. "
-                  "Il n'est pas le goulot : la latence ajoutée (20 ms) et le CPU du connecteur dominent."]
+        lines += [
+            "",
+            "## Émulateur",
+            "",
+            f"Une page de 5 000 éléments servie en {emu['page_raw_http_seconds_median']} s (médiane, HTTP brut, "
+            f"{_n(emu['page_bytes'])} octets), soit {emu['requests_per_s_5000_item_pages']} pages par seconde ; "
+            f"12 000 éléments lus par le client en {emu['client_get_all_12000_seconds']} s. "
+            "Il n'est pas le goulot : la latence ajoutée (20 ms) et le CPU du connecteur dominent.",
+        ]
     lines += ["", "Le détail (requêtes par type, opérations dans les `$batch`) est dans `bench/results.json`.", ""]
     dest.write_text("\n".join(lines), encoding="utf-8")
 

@@ -4,6 +4,7 @@ to a local folder with each worker count given.
 
     python bench/reports.py CONFIG OUT_DIR WORKERS...
 """
+
 from __future__ import annotations
 
 import cProfile
@@ -26,7 +27,7 @@ from connector.reports.render import portfolio_images, project_images, render  #
 def main(cfg_path: str, out: str, workers: list[int]) -> dict:
     cfg = load_config(Path(cfg_path))
     portfolio, raw, _, site = build_portfolio(cfg)
-    t0 = time.process_time()   # normalisation, consolidation and rules alone, from the raw lists
+    t0 = time.process_time()  # normalisation, consolidation and rules alone, from the raw lists
     consolidate_raw(cfg, raw, site.timezone(cfg.collectivite.timezone), portfolio.as_of)
     consolidation_cpu = time.process_time() - t0
     project_tpl, portfolio_tpl = prepare_templates(None, cfg.reports)
@@ -48,17 +49,32 @@ def main(cfg_path: str, out: str, workers: list[int]) -> dict:
     ctx = portfolio_context(portfolio, collectivite="Bench", copil_date=day, previous={})
     render(portfolio_tpl, ctx, portfolio_images(portfolio), day)
     synthesis = time.perf_counter() - t0
-    result = {"consolidation_cpu_s": round(consolidation_cpu, 2),
-              "report_median_s": round(statistics.median(each), 3), "report_max_s": round(max(each), 3),
-              "report_median_charts_s": round(statistics.median(charts), 3),
-              "report_median_document_s": round(statistics.median(docs), 3),
-              "reports_timed": len(each), "synthesis_s": round(synthesis, 2), "whole_set_s": {},
-              "report_profile": result_profile}
+    result = {
+        "consolidation_cpu_s": round(consolidation_cpu, 2),
+        "report_median_s": round(statistics.median(each), 3),
+        "report_max_s": round(max(each), 3),
+        "report_median_charts_s": round(statistics.median(charts), 3),
+        "report_median_document_s": round(statistics.median(docs), 3),
+        "reports_timed": len(each),
+        "synthesis_s": round(synthesis, 2),
+        "whole_set_s": {},
+        "report_profile": result_profile,
+    }
     for n in workers:
         t0 = time.perf_counter()
-        rs = publish_reports(None, portfolio, reports_cfg=cfg.reports, collectivite="Bench", copil_date=day,
-                             previous={}, hashes=_NoHashes(), out_dir=Path(out) / f"w{n}", force=True,
-                             templates=(project_tpl, portfolio_tpl), workers=n)
+        rs = publish_reports(
+            None,
+            portfolio,
+            reports_cfg=cfg.reports,
+            collectivite="Bench",
+            copil_date=day,
+            previous={},
+            hashes=_NoHashes(),
+            out_dir=Path(out) / f"w{n}",
+            force=True,
+            templates=(project_tpl, portfolio_tpl),
+            workers=n,
+        )
         assert not rs.errors, rs.errors[:3]
         result["whole_set_s"][str(n)] = round(time.perf_counter() - t0, 1)
         result["reports"] = rs.uploaded
@@ -67,15 +83,17 @@ def main(cfg_path: str, out: str, workers: list[int]) -> dict:
 
 # Where a project report's time goes: the functions with the most cumulative time, as shares
 # of the whole (nested: a share includes its callees), over a few reports.
-PROFILED = (("connector/reports/context.py", "project_context", "contexte (textes français)"),
-            ("connector/reports/charts.py", "timeline_chart", "graphique des jalons"),
-            ("connector/reports/charts.py", "budget_chart", "graphique des CP"),
-            ("connector/reports/charts.py", "_png", "…dont dessin et PNG des graphiques (savefig)"),
-            ("matplotlib/figure.py", "draw", "…dont tracé matplotlib (Figure.draw)"),
-            ("matplotlib/text.py", "_get_layout", "…dont mise en page des textes matplotlib"),
-            ("docxtpl/template.py", "render", "document Word (docxtpl)"),
-            ("connector/reports/document.py", "finish", "…dont finitions (propriétés, langue, lignes)"),
-            ("docx/opc/package.py", "save", "…dont écriture du .docx"))
+PROFILED = (
+    ("connector/reports/context.py", "project_context", "contexte (textes français)"),
+    ("connector/reports/charts.py", "timeline_chart", "graphique des jalons"),
+    ("connector/reports/charts.py", "budget_chart", "graphique des CP"),
+    ("connector/reports/charts.py", "_png", "…dont dessin et PNG des graphiques (savefig)"),
+    ("matplotlib/figure.py", "draw", "…dont tracé matplotlib (Figure.draw)"),
+    ("matplotlib/text.py", "_get_layout", "…dont mise en page des textes matplotlib"),
+    ("docxtpl/template.py", "render", "document Word (docxtpl)"),
+    ("connector/reports/document.py", "finish", "…dont finitions (propriétés, langue, lignes)"),
+    ("docx/opc/package.py", "save", "…dont écriture du .docx"),
+)
 
 
 def profile(portfolio, template, day, codes) -> list[dict]:
@@ -89,10 +107,18 @@ def profile(portfolio, template, day, codes) -> list[dict]:
     total = sum(tt for (_, _, _), (_, _, tt, _, _) in stats.items())
     out = []
     for suffix, name, label in PROFILED:
-        cum = sum(ct for (fname, _, fn), (_, _, _, ct, _) in stats.items()
-                  if fn == name and fname.replace("\\", "/").endswith(suffix))
-        out.append({"what": label, "share": round(cum / total, 3) if total else 0.0,
-                    "ms_per_report": round(cum / max(len(codes), 1) * 1000, 1)})
+        cum = sum(
+            ct
+            for (fname, _, fn), (_, _, _, ct, _) in stats.items()
+            if fn == name and fname.replace("\\", "/").endswith(suffix)
+        )
+        out.append(
+            {
+                "what": label,
+                "share": round(cum / total, 3) if total else 0.0,
+                "ms_per_report": round(cum / max(len(codes), 1) * 1000, 1),
+            }
+        )
     return out
 
 

@@ -1,6 +1,7 @@
 """`make conformance`: PnPjs 4 (an independent SharePoint client, on Node) against the
 emulator started as `copil emulator`. Installs the pinned PnPjs with npm into
 conformance/node_modules (git-ignored); without Node.js or npm, says so and stops cleanly."""
+
 from __future__ import annotations
 
 import secrets
@@ -22,12 +23,12 @@ def main() -> int:
     if not node or not npm:
         print("conformance : Node.js ou npm absent de cette machine, PnPjs non vérifié (installez Node.js 18+).")
         return 0
-    version = subprocess.run([node, "--version"], capture_output=True, text=True).stdout.strip()   # v20.20.2
+    version = subprocess.run([node, "--version"], capture_output=True, text=True).stdout.strip()  # v20.20.2
     try:
         major = int(version.lstrip("v").split(".")[0])
     except ValueError:
         major = 0
-    if major < 18:   # PnPjs 4 needs fetch and ES modules of Node 18
+    if major < 18:  # PnPjs 4 needs fetch and ES modules of Node 18
         print(f"conformance : Node.js {version or 'inconnu'} trop ancien pour PnPjs 4 (18 ou plus), PnPjs non vérifié.")
         return 0
     if not (HERE / "node_modules" / "@pnp" / "sp").exists():
@@ -39,14 +40,30 @@ def main() -> int:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     token, admin = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
-    emulator = subprocess.Popen([sys.executable, "-m", "jobs.cli", "emulator", "--memory", "--port", str(port),
-                                 "--token", f"{token}:manage", "--admin-token", admin], cwd=ROOT,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    emulator = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "jobs.cli",
+            "emulator",
+            "--memory",
+            "--port",
+            str(port),
+            "--token",
+            f"{token}:manage",
+            "--admin-token",
+            admin,
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
     try:
         for _ in range(150):
             try:
-                requests.get(f"http://127.0.0.1:{port}/_emulator/stats", headers={"Authorization": f"Bearer {admin}"},
-                             timeout=1)
+                requests.get(
+                    f"http://127.0.0.1:{port}/_emulator/stats", headers={"Authorization": f"Bearer {admin}"}, timeout=1
+                )
                 break
             except requests.ConnectionError:
                 if emulator.poll() is not None:
@@ -54,8 +71,9 @@ def main() -> int:
                     return 1
                 time.sleep(0.2)
         print(f"conformance : PnPjs contre copil emulator sur le port {port}", flush=True)
-        return subprocess.run([node, str(HERE / "pnp.mjs"), f"http://127.0.0.1:{port}/sites/projets", token],
-                              cwd=HERE).returncode
+        return subprocess.run(
+            [node, str(HERE / "pnp.mjs"), f"http://127.0.0.1:{port}/sites/projets", token], cwd=HERE
+        ).returncode
     finally:
         emulator.terminate()
         emulator.wait(timeout=30)

@@ -6,6 +6,7 @@ column, the finance export library) and goes through each write path a run uses:
 holding a no-op system update of one project item (its own value written back, `Modified` and
 `Editor` kept, no new version), and a probe file uploaded to the report library with its
 metadata, then removed."""
+
 from __future__ import annotations
 
 import uuid
@@ -22,10 +23,10 @@ from connector.sharepoint import ItemStatus, ItemUpdate, SharePointSite
 @dataclass
 class Step:
     ok: bool
-    message: str                 # French, for the person running the check
-    exit_code: int = 0           # when not ok: what `copil check` exits with
+    message: str  # French, for the person running the check
+    exit_code: int = 0  # when not ok: what `copil check` exits with
     warning: bool = False
-    hint: str | None = None      # what to do, when it is not the default for the exit code
+    hint: str | None = None  # what to do, when it is not the default for the exit code
 
 
 def _fail(e: Exception, what: str) -> Step:
@@ -37,6 +38,7 @@ def run_checks(config, site: SharePointSite | None = None) -> Iterator[Step]:
     """Yield one Step per check, in the order a run needs them; stop after the first failure
     that makes the next checks meaningless."""
     from connector.state import State  # lazy: SQLAlchemy: loaded when the state is checked
+
     try:
         State(config.state.url).check_writable()
         yield Step(True, "Base d'état accessible en écriture")
@@ -57,13 +59,15 @@ def run_checks(config, site: SharePointSite | None = None) -> Iterator[Step]:
     if label:
         yield Step(True, f"Paramètres régionaux du site : {site.locale.name}, fuseau {label} ({tz})")
     else:
-        yield Step(True, f"Fuseau horaire du site illisible : celui de la configuration est utilisé ({tz})",
-                   warning=True)
+        yield Step(
+            True, f"Fuseau horaire du site illisible : celui de la configuration est utilisé ({tz})", warning=True
+        )
 
     if config.reports.enabled:
         from connector.reports.publish import (
             prepare_templates,  # lazy: python-docx, docxtpl, matplotlib: only when reports are enabled
         )
+
         try:
             prepare_templates(site, config.reports)
             yield Step(True, "Modèles de rapport valides")
@@ -100,9 +104,12 @@ def _rights(site, config) -> Iterator[Step]:
             yield _fail(e, f"Lecture des droits sur « {title} » impossible")
             return
         if not ok:
-            yield Step(False, f"Le compte de copil ne peut pas modifier les éléments de « {title} » : accordez-lui "
-                       "le droit « write » sur le site (Sites.Selected) ou « Collaboration » (SharePoint Server).",
-                       AuthError.exit_code)
+            yield Step(
+                False,
+                f"Le compte de copil ne peut pas modifier les éléments de « {title} » : accordez-lui "
+                "le droit « write » sur le site (Sites.Selected) ou « Collaboration » (SharePoint Server).",
+                AuthError.exit_code,
+            )
             return
 
 
@@ -110,7 +117,8 @@ def _probe_batch(site, config, resolved) -> Iterator[Step]:
     """One project item's own value written back in a $batch, as the run writes."""
     rl = resolved.lists["projects"]
     field = rl.columns.get("data_quality") or next(
-        (rl.columns[k] for k in config.owned_columns() if k in rl.columns), None)
+        (rl.columns[k] for k in config.owned_columns() if k in rl.columns), None
+    )
     if field is None:
         return
     rows = site.read_items(rl.info.title, [field], limit=1)
@@ -119,9 +127,18 @@ def _probe_batch(site, config, resolved) -> Iterator[Step]:
         return
     row = rows[0]
     try:
-        results = site.update_items(rl.info.title, [ItemUpdate(row["_id"], {field.internal: row.get(field.internal)},
-                                                               modified=row["_modified"], editor=row["_editor"],
-                                                               etag=row.get("_etag"))])
+        results = site.update_items(
+            rl.info.title,
+            [
+                ItemUpdate(
+                    row["_id"],
+                    {field.internal: row.get(field.internal)},
+                    modified=row["_modified"],
+                    editor=row["_editor"],
+                    etag=row.get("_etag"),
+                )
+            ],
+        )
     except Exception as e:
         yield _fail(e, f"Écriture par lot dans « {rl.info.title} »")
         return
@@ -129,11 +146,13 @@ def _probe_batch(site, config, resolved) -> Iterator[Step]:
     if bad or not results:
         error = bad[0].error if bad else "aucune réponse"
         code = AuthError.exit_code if bad and bad[0].status is ItemStatus.FORBIDDEN else SchemaError.exit_code
-        yield Step(False, f"Écriture par lot ($batch) refusée dans « {rl.info.title} » (élément {row['_id']}) : "
-                   f"{error}", code)
+        yield Step(
+            False, f"Écriture par lot ($batch) refusée dans « {rl.info.title} » (élément {row['_id']}) : {error}", code
+        )
         return
-    yield Step(True, f"Écriture par lot ($batch) dans « {rl.info.title} » : essai sans changement sur "
-               f"l'élément {row['_id']}")
+    yield Step(
+        True, f"Écriture par lot ($batch) dans « {rl.info.title} » : essai sans changement sur l'élément {row['_id']}"
+    )
 
 
 def _probe_upload(site, config) -> Iterator[Step]:
@@ -141,18 +160,22 @@ def _probe_upload(site, config) -> Iterator[Step]:
     lib = config.reports.library
     cols = config.reports.column_names()
     name = f"copil-verification-{uuid.uuid4().hex[:8]}.txt"
-    fields = {cols["project_code"]: "copil-verification", cols["copil_date"]: date.today(),
-              cols["weather"]: str(Weather.INDETERMINE), cols["report_kind"]: "Rapport COPIL"}
+    fields = {
+        cols["project_code"]: "copil-verification",
+        cols["copil_date"]: date.today(),
+        cols["weather"]: str(Weather.INDETERMINE),
+        cols["report_kind"]: "Rapport COPIL",
+    }
     try:
-        url = site.upload_file(lib, "", name, "Fichier de vérification de copil, supprimé aussitôt.\n".encode(),
-                               fields)
+        url = site.upload_file(lib, "", name, "Fichier de vérification de copil, supprimé aussitôt.\n".encode(), fields)
     except Exception as e:
         yield _fail(e, f"Dépôt d'un fichier d'essai dans « {lib} »")
         return
     try:
         site.delete_file(url)
     except Exception as e:
-        yield Step(True, f"Fichier d'essai déposé dans « {lib} » mais non supprimé ({e}) : supprimez {url}",
-                   warning=True)
+        yield Step(
+            True, f"Fichier d'essai déposé dans « {lib} » mais non supprimé ({e}) : supprimez {url}", warning=True
+        )
         return
     yield Step(True, f"Dépôt d'un rapport et de ses métadonnées dans « {lib} » : essai réussi (fichier retiré)")

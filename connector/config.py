@@ -3,6 +3,7 @@
 The logical model (projects, milestones...) is mapped to SharePoint by display names, so a
 collectivité whose lists are named differently needs no code change. Secrets never live in
 the TOML: it names environment variables or files."""
+
 from __future__ import annotations
 
 import difflib
@@ -34,8 +35,10 @@ class CollectiviteConfig(_Strict):
 class SharePointConfig(_Strict):
     site_url: str = Field(..., description="Absolute URL of the site, e.g. https://x.sharepoint.com/sites/projets.")
     auth: Literal["bearer", "certificate", "ntlm", "kerberos"] = Field(
-        "certificate", description="certificate (SharePoint Online app-only through MSAL), ntlm/kerberos "
-        "(SharePoint Server), bearer (the local emulator or a token obtained elsewhere).")
+        "certificate",
+        description="certificate (SharePoint Online app-only through MSAL), ntlm/kerberos "
+        "(SharePoint Server), bearer (the local emulator or a token obtained elsewhere).",
+    )
     token_env: str | None = Field("COPIL_TOKEN", description="Environment variable holding the bearer token.")
     token_file: str | None = Field(None, description="File holding the bearer token (instead of token_env).")
     tenant_id: str | None = Field(None, description="Entra ID tenant (certificate auth).")
@@ -45,36 +48,54 @@ class SharePointConfig(_Strict):
     passphrase_env: str | None = Field(None, description="Environment variable holding the key passphrase.")
     username: str | None = Field(None, description="DOMAIN\\\\account for NTLM.")
     password_env: str | None = Field(None, description="Environment variable holding the NTLM password.")
-    organisation: str = Field("Collectivite", description="Organisation name sent in the User-Agent "
-                              "(NONISV|<organisation>|copil/<version>): decorated traffic is throttled last.")
+    organisation: str = Field(
+        "Collectivite",
+        description="Organisation name sent in the User-Agent "
+        "(NONISV|<organisation>|copil/<version>): decorated traffic is throttled last.",
+    )
     page_size: int = Field(5000, ge=1, le=5000, description="Items per page when reading (SharePoint max 5000).")
     batch_size: int = Field(100, ge=1, le=100, description="Operations per $batch request (SharePoint max 100).")
     timeout_seconds: float = Field(120, gt=0, description="HTTP timeout per request.")
-    ca_bundle: str | None = Field(None, description="CA certificates file to trust (SharePoint Server behind an "
-                                  "internal PKI); by default the system's, or REQUESTS_CA_BUNDLE.")
+    ca_bundle: str | None = Field(
+        None,
+        description="CA certificates file to trust (SharePoint Server behind an "
+        "internal PKI); by default the system's, or REQUESTS_CA_BUNDLE.",
+    )
     max_retries: int = Field(6, ge=0, le=20, description="Retries of a throttled or failed request.")
-    retry_backoff_seconds: float = Field(1.0, gt=0, le=60, description="Base of the exponential delay between "
-                                         "retries when SharePoint gives no Retry-After (doubled at each retry, "
-                                         "randomised, at most 30 s).")
+    retry_backoff_seconds: float = Field(
+        1.0,
+        gt=0,
+        le=60,
+        description="Base of the exponential delay between "
+        "retries when SharePoint gives no Retry-After (doubled at each retry, "
+        "randomised, at most 30 s).",
+    )
 
     @model_validator(mode="after")
     def _auth_fields(self):
-        need = {"certificate": ("tenant_id", "client_id", "certificate_path"),
-                "ntlm": ("username", "password_env"), "bearer": (), "kerberos": ()}[self.auth]
+        need = {
+            "certificate": ("tenant_id", "client_id", "certificate_path"),
+            "ntlm": ("username", "password_env"),
+            "bearer": (),
+            "kerberos": (),
+        }[self.auth]
         missing = [k for k in need if not getattr(self, k)]
         if missing:
-            raise ValueError(f"auth = \"{self.auth}\" demande aussi : {', '.join(missing)}")
+            raise ValueError(f'auth = "{self.auth}" demande aussi : {", ".join(missing)}')
         if self.auth == "bearer" and not (self.token_env or self.token_file):
-            raise ValueError("auth = \"bearer\" demande token_env ou token_file")
+            raise ValueError('auth = "bearer" demande token_env ou token_file')
         return self
 
 
 class ListConfig(_Strict):
     enabled: bool = Field(True, description="Read this list (only `projects` is mandatory).")
     title: str | None = Field(None, description="List title as shown in SharePoint (default from the schema).")
-    link: Literal["lookup", "code"] = Field("lookup", description="How items point to their project: a lookup "
-                                            "column, or a text column holding the operation code (project_code).")
-    columns: dict[str, str] = Field(default_factory=dict, description="logical key = \"Display name\" overrides.")
+    link: Literal["lookup", "code"] = Field(
+        "lookup",
+        description="How items point to their project: a lookup "
+        "column, or a text column holding the operation code (project_code).",
+    )
+    columns: dict[str, str] = Field(default_factory=dict, description='logical key = "Display name" overrides.')
 
     @field_validator("title")
     @classmethod
@@ -92,22 +113,32 @@ class FinanceExportConfig(_Strict):
     library: str = Field("Exports finances", description="Document library where the exports are dropped.")
     file_pattern: str = Field("*.xlsx", description="Glob of export file names; the most recent match is used.")
     sheet: str | None = Field(None, description="Worksheet name (default: the first).")
-    columns: dict[str, str] = Field(default_factory=lambda: dict(schema.FINANCE_EXPORT_COLUMNS),
-                                    description="logical key = header text in the export.")
+    columns: dict[str, str] = Field(
+        default_factory=lambda: dict(schema.FINANCE_EXPORT_COLUMNS),
+        description="logical key = header text in the export.",
+    )
 
     @field_validator("library")
     @classmethod
     def _strip_library(cls, v: str):
-        return v.strip()   # SharePoint trims titles
+        return v.strip()  # SharePoint trims titles
 
 
 class StateConfig(_Strict):
-    url: str = Field("sqlite:///copil-state.db", description="SQLAlchemy URL; relative SQLite paths are "
-                     "resolved against the configuration file's folder. PostgreSQL: postgresql+psycopg://...")
-    dead_letter_dir: str | None = Field(None, description="Optional folder where dead letters are also "
-                                        "written as JSON files.")
-    snapshot_days: int = Field(120, ge=30, description="Nightly snapshots (and findings) older than this are "
-                               "pruned, except the first run of each month, kept for trends and history.")
+    url: str = Field(
+        "sqlite:///copil-state.db",
+        description="SQLAlchemy URL; relative SQLite paths are "
+        "resolved against the configuration file's folder. PostgreSQL: postgresql+psycopg://...",
+    )
+    dead_letter_dir: str | None = Field(
+        None, description="Optional folder where dead letters are also written as JSON files."
+    )
+    snapshot_days: int = Field(
+        120,
+        ge=30,
+        description="Nightly snapshots (and findings) older than this are "
+        "pruned, except the first run of each month, kept for trends and history.",
+    )
 
 
 class ScheduleConfig(_Strict):
@@ -139,8 +170,10 @@ class Config(_Strict):
                 if col not in valid:
                     near = difflib.get_close_matches(col, sorted(valid), n=1)
                     hint = f" (vouliez-vous dire « {near[0]} » ?)" if near else ""
-                    raise ValueError(f"colonne logique inconnue « {col} » dans lists.{key}{hint} ; "
-                                     f"clés possibles : {', '.join(sorted(valid))}")
+                    raise ValueError(
+                        f"colonne logique inconnue « {col} » dans lists.{key}{hint} ; "
+                        f"clés possibles : {', '.join(sorted(valid))}"
+                    )
         if "projects" in v and not v["projects"].enabled:
             raise ValueError("la liste des projets ne peut pas être désactivée")
         return v
@@ -193,12 +226,19 @@ def _find_secrets(d: dict, path: str = "") -> list[str]:
 
 
 _MESSAGES = {
-    "bool_parsing": "valeur attendue : true ou false", "bool_type": "valeur attendue : true ou false",
-    "int_parsing": "nombre entier attendu", "int_type": "nombre entier attendu",
-    "int_from_float": "nombre entier attendu", "float_parsing": "nombre attendu", "float_type": "nombre attendu",
-    "string_type": "texte attendu (entre guillemets)", "dict_type": "section [..] attendue",
-    "model_type": "section [..] attendue", "list_type": "liste attendue",
-    "extra_forbidden": "clé inconnue (faute de frappe ?)", "missing": "clé obligatoire absente",
+    "bool_parsing": "valeur attendue : true ou false",
+    "bool_type": "valeur attendue : true ou false",
+    "int_parsing": "nombre entier attendu",
+    "int_type": "nombre entier attendu",
+    "int_from_float": "nombre entier attendu",
+    "float_parsing": "nombre attendu",
+    "float_type": "nombre attendu",
+    "string_type": "texte attendu (entre guillemets)",
+    "dict_type": "section [..] attendue",
+    "model_type": "section [..] attendue",
+    "list_type": "liste attendue",
+    "extra_forbidden": "clé inconnue (faute de frappe ?)",
+    "missing": "clé obligatoire absente",
 }
 
 
@@ -213,7 +253,9 @@ def _explain(e: ValidationError) -> str:
         elif kind == "literal_error":
             msg = f"valeur attendue : {ctx.get('expected', '')}".replace(" or ", " ou ")
         elif kind in ("less_than_equal", "less_than"):
-            msg = f"doit être {'au plus' if kind == 'less_than_equal' else 'inférieur à'} {ctx.get('le', ctx.get('lt'))}"
+            msg = (
+                f"doit être {'au plus' if kind == 'less_than_equal' else 'inférieur à'} {ctx.get('le', ctx.get('lt'))}"
+            )
         elif kind in ("greater_than_equal", "greater_than"):
             msg = f"doit être {'au moins' if kind == 'greater_than_equal' else 'supérieur à'} {ctx.get('ge', ctx.get('gt'))}"
         elif kind == "value_error":
@@ -229,14 +271,19 @@ def _explain(e: ValidationError) -> str:
 def from_dict(data: dict, base_dir: Path | None = None) -> Config:
     secrets = _find_secrets(data)
     if secrets:
-        raise ConfigError("\n- " + "\n- ".join(
-            f"clé `{s}` : un secret ne doit pas figurer dans le fichier ; utilisez la clé *_env "
-            "(variable d'environnement) ou *_file correspondante" for s in secrets))
+        raise ConfigError(
+            "\n- "
+            + "\n- ".join(
+                f"clé `{s}` : un secret ne doit pas figurer dans le fichier ; utilisez la clé *_env "
+                "(variable d'environnement) ou *_file correspondante"
+                for s in secrets
+            )
+        )
     try:
         cfg = Config.model_validate(data)
     except ValidationError as e:
         raise ConfigError(_explain(e)) from None
-    if base_dir:   # relative file paths are relative to the configuration file, not to the working folder
+    if base_dir:  # relative file paths are relative to the configuration file, not to the working folder
         sp = cfg.sharepoint
         for attr in ("token_file", "certificate_path", "ca_bundle"):
             value = getattr(sp, attr)
@@ -246,7 +293,7 @@ def from_dict(data: dict, base_dir: Path | None = None) -> Config:
             cfg.state.dead_letter_dir = str((base_dir / cfg.state.dead_letter_dir).resolve())
     url = cfg.state.url
     if base_dir and url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
-        rel = url[len("sqlite:///"):]
+        rel = url[len("sqlite:///") :]
         if rel and rel != ":memory:":
             cfg.state.url = "sqlite:///" + (base_dir / rel).resolve().as_posix()
     return cfg
@@ -263,11 +310,11 @@ def load_config(path: str | Path) -> Config:
     return from_dict(data, path.resolve().parent)
 
 
-def default_config(site_url: str, *, token_env: str = "COPIL_TOKEN", state_url: str = "sqlite:///:memory:",
-                   **sections) -> Config:
+def default_config(
+    site_url: str, *, token_env: str = "COPIL_TOKEN", state_url: str = "sqlite:///:memory:", **sections
+) -> Config:
     """A configuration built in code (demo, tests)."""
-    data = {"sharepoint": {"site_url": site_url, "auth": "bearer", "token_env": token_env},
-            "state": {"url": state_url}}
+    data = {"sharepoint": {"site_url": site_url, "auth": "bearer", "token_env": token_env}, "state": {"url": state_url}}
     for k, v in sections.items():
         data.setdefault(k, {}).update(v) if isinstance(v, dict) and k in data else data.__setitem__(k, v)
     return from_dict(data)

@@ -7,6 +7,7 @@ write-back and reports read these facts; they never decide them again.
 
 The finance software's export is authoritative for what was engaged and paid in a year: where
 it has a row for (operation code, year), it replaces the figures typed in the budget list."""
+
 from __future__ import annotations
 
 import math
@@ -82,8 +83,11 @@ def budget_table(frames: Frames) -> pd.DataFrame:
         f = f.dropna(subset=["year"]).copy()
         for c in ("engaged", "paid"):
             f[c] = pd.to_numeric(f[c], errors="coerce").astype(float)
-        f = (f.groupby(["project_code", "year"], as_index=False)[["engaged", "paid"]].sum(min_count=1)
-             .rename(columns={"engaged": "fin_engaged", "paid": "fin_paid"}))
+        f = (
+            f.groupby(["project_code", "year"], as_index=False)[["engaged", "paid"]]
+            .sum(min_count=1)
+            .rename(columns={"engaged": "fin_engaged", "paid": "fin_paid"})
+        )
         b = b.merge(f, on=["project_code", "year"], how="outer")
         b["engaged"] = b["fin_engaged"].where(b["fin_engaged"].notna(), b["engaged"])
         b["paid"] = b["fin_paid"].where(b["fin_paid"].notna(), b["paid"])
@@ -110,13 +114,18 @@ def milestone_table(frames: Frames, as_of: date) -> pd.DataFrame:
                 slip = (r["actual"] - r["baseline"]).days
         elif due and due < as_of:
             status = MilestoneStatus.LATE
-            if r["baseline"]:   # not reached yet: at least the days since the initial date
+            if r["baseline"]:  # not reached yet: at least the days since the initial date
                 slip, still_open = max(slip or 0, (as_of - r["baseline"]).days), True
         else:
             status = MilestoneStatus.AHEAD
-        rows.append({**{k: r.get(k) for k in ("project_code", "id", "title", "phase", "baseline", "forecast",
-                                              "actual")}, "slippage_days": slip, "status": status,
-                     "slippage_open": still_open})
+        rows.append(
+            {
+                **{k: r.get(k) for k in ("project_code", "id", "title", "phase", "baseline", "forecast", "actual")},
+                "slippage_days": slip,
+                "status": status,
+                "slippage_open": still_open,
+            }
+        )
     out = pd.DataFrame(rows, columns=MILESTONE_COLUMNS)
     out["_due"] = [r["forecast"] or r["baseline"] or date.max for r in rows]
     return out.sort_values(["project_code", "_due"]).drop(columns="_due").reset_index(drop=True)
@@ -126,7 +135,7 @@ def contract_table(frames: Frames, rules: RulesConfig) -> pd.DataFrame:
     c = frames.contracts
     if c.empty:
         return pd.DataFrame(columns=CONTRACT_COLUMNS)
-    by_contract: dict = {}   # grouped once: filtering per contract was quadratic
+    by_contract: dict = {}  # grouped once: filtering per contract was quadratic
     if not frames.amendments.empty:
         for cid, amount in zip(frames.amendments["contract_id"], frames.amendments["amount"]):
             by_contract.setdefault(cid, []).append(amount)
@@ -138,13 +147,25 @@ def contract_table(frames: Frames, rules: RulesConfig) -> pd.DataFrame:
         initial = r.get("initial_amount")
         limit = rules.amendment_limit_works if (r.get("kind") or "") == "Travaux" else rules.amendment_limit_services
         rate = _div(total, initial) if amounts else (0.0 if initial else math.nan)
-        rows.append({"project_code": r["project_code"], "id": r["id"], "title": r.get("title"),
-                     "number": r.get("number") or r.get("title"), "kind": r.get("kind"), "holder": r.get("holder"),
-                     "initial_amount": initial, "amendments_count": len(mine), "amendments_total": total,
-                     "amendments_rate": rate, "threshold": limit,
-                     "over_threshold": exceeds(rate, limit),
-                     "commission_required": bool(initial and any(exceeds(x / initial, rules.amendment_commission)
-                                                                  for x in amounts))})
+        rows.append(
+            {
+                "project_code": r["project_code"],
+                "id": r["id"],
+                "title": r.get("title"),
+                "number": r.get("number") or r.get("title"),
+                "kind": r.get("kind"),
+                "holder": r.get("holder"),
+                "initial_amount": initial,
+                "amendments_count": len(mine),
+                "amendments_total": total,
+                "amendments_rate": rate,
+                "threshold": limit,
+                "over_threshold": exceeds(rate, limit),
+                "commission_required": bool(
+                    initial and any(exceeds(x / initial, rules.amendment_commission) for x in amounts)
+                ),
+            }
+        )
     return pd.DataFrame(rows, columns=CONTRACT_COLUMNS)
 
 
@@ -160,9 +181,25 @@ def subsidy_table(frames: Frames, starts: dict) -> pd.DataFrame:
             start_deadline = add_years(r["notified_on"], GRANT_START_YEARS)
             begin = starts.get(r["project_code"]) or start_deadline
             completion = add_years(begin, GRANT_COMPLETION_YEARS)
-        rows.append({**{k: r.get(k) for k in ("project_code", "id", "title", "funder", "requested", "notified",
-                                              "received", "notified_on")},
-                     "start_deadline": start_deadline, "completion_deadline": completion})
+        rows.append(
+            {
+                **{
+                    k: r.get(k)
+                    for k in (
+                        "project_code",
+                        "id",
+                        "title",
+                        "funder",
+                        "requested",
+                        "notified",
+                        "received",
+                        "notified_on",
+                    )
+                },
+                "start_deadline": start_deadline,
+                "completion_deadline": completion,
+            }
+        )
     return pd.DataFrame(rows, columns=SUBSIDY_COLUMNS)
 
 
@@ -171,13 +208,21 @@ def risk_table(frames: Frames) -> pd.DataFrame:
     if r.empty:
         return pd.DataFrame(columns=RISK_COLUMNS)
     out = r.copy()
-    out["criticality"] = [p * i if present(p) and present(i) else None
-                          for p, i in zip(out["probability"], out["impact"])]
+    out["criticality"] = [
+        p * i if present(p) and present(i) else None for p, i in zip(out["probability"], out["impact"])
+    ]
     return out[RISK_COLUMNS].reset_index(drop=True)
 
 
-def consolidate(frames: Frames, *, as_of: date, rules: RulesConfig, findings: list[Finding],
-                currency: str = "EUR", documents: list[Document] | None = None) -> Portfolio:
+def consolidate(
+    frames: Frames,
+    *,
+    as_of: date,
+    rules: RulesConfig,
+    findings: list[Finding],
+    currency: str = "EUR",
+    documents: list[Document] | None = None,
+) -> Portfolio:
     year = as_of.year
     projects = frames.projects.copy()
     budget = budget_table(frames)
@@ -188,7 +233,9 @@ def consolidate(frames: Frames, *, as_of: date, rules: RulesConfig, findings: li
     risks = risk_table(frames)
     # Group every table once into plain records per project: per-project DataFrame filtering is
     # what made consolidation slow on large portfolios.
-    bud, ms_by, sub_by, con_by, risk_by = (_records_by_code(t) for t in (budget, milestones, subsidies, contracts, risks))
+    bud, ms_by, sub_by, con_by, risk_by = (
+        _records_by_code(t) for t in (budget, milestones, subsidies, contracts, risks)
+    )
     affected = _ap_affected(frames.finance)
     found_by: dict[str, int] = {}
     for f in findings:
@@ -205,10 +252,16 @@ def consolidate(frames: Frames, *, as_of: date, rules: RulesConfig, findings: li
         row["input_flags"] = p.get("input_flags") if isinstance(p.get("input_flags"), dict) else {}
         b = bud.get(code, [])
         cur = [x for x in b if x["year"] == year]
-        row["cp_year"], row["engaged_year"], row["paid_year"] = (_sum(cur, "cp_planned"), _sum(cur, "engaged"),
-                                                                 _sum(cur, "paid"))
-        row["cp_total"], row["engaged_total"], row["paid_total"] = (_sum(b, "cp_planned"), _sum(b, "engaged"),
-                                                                    _sum(b, "paid"))
+        row["cp_year"], row["engaged_year"], row["paid_year"] = (
+            _sum(cur, "cp_planned"),
+            _sum(cur, "engaged"),
+            _sum(cur, "paid"),
+        )
+        row["cp_total"], row["engaged_total"], row["paid_total"] = (
+            _sum(b, "cp_planned"),
+            _sum(b, "engaged"),
+            _sum(b, "paid"),
+        )
         row["cp_execution_rate"] = _div(row["paid_year"], row["cp_year"])
         row["commitment_rate"] = _div(row["engaged_total"], ap)
         row["ap_consumption"] = _div(row["paid_total"], ap)
@@ -235,14 +288,21 @@ def consolidate(frames: Frames, *, as_of: date, rules: RulesConfig, findings: li
         c = con_by.get(code, [])
         measured = [x for x in c if not is_missing(x["amendments_rate"])]
         row["amendments_rate_max"] = max(x["amendments_rate"] for x in measured) if measured else math.nan
-        row["_contracts"] = [ContractCheck(number=str(x["number"]), rate=x["amendments_rate"], limit=x["threshold"],
-                                           commission=bool(x["commission_required"])) for x in measured]
+        row["_contracts"] = [
+            ContractCheck(
+                number=str(x["number"]),
+                rate=x["amendments_rate"],
+                limit=x["threshold"],
+                commission=bool(x["commission_required"]),
+            )
+            for x in measured
+        ]
 
         be, fe = p.get("baseline_end"), p.get("forecast_end")
         row["slippage_days"] = (fe - be).days if be and fe else math.nan
         m = ms_by.get(code, [])
         row["overdue_milestones"] = sum(1 for x in m if x["status"] == MilestoneStatus.LATE)
-        upcoming = [x for x in m if x["status"] == MilestoneStatus.AHEAD]   # already sorted by due date
+        upcoming = [x for x in m if x["status"] == MilestoneStatus.AHEAD]  # already sorted by due date
         if upcoming:
             row["next_milestone_label"] = upcoming[0]["title"]
             row["next_milestone_date"] = upcoming[0]["forecast"] or upcoming[0]["baseline"]
@@ -250,13 +310,15 @@ def consolidate(frames: Frames, *, as_of: date, rules: RulesConfig, findings: li
             row["next_milestone_label"], row["next_milestone_date"] = None, None
 
         row["open_critical_risks"] = sum(
-            1 for x in risk_by.get(code, [])
-            if RiskStatus.is_open(x["status"]) and (x["criticality"] or 0) >= rules.risk_critical)
+            1
+            for x in risk_by.get(code, [])
+            if RiskStatus.is_open(x["status"]) and (x["criticality"] or 0) >= rules.risk_critical
+        )
         row["findings_count"] = found_by.get(code, 0)
         row["weather"], row["weather_reasons"], row["alerts"] = assess(row, year=year, rules=rules, currency=currency)
         ahead = forecasts(row, as_of=as_of, rules=rules, currency=currency, budget=b, deadlines=grants)
         row["forecasts"] = [{"kind": f[0], "message": f[1], "amount": f[2]} for f in ahead]
-        replaced = {f[3] for f in ahead if len(f) > 3}   # the deadline alert the forecast spells out
+        replaced = {f[3] for f in ahead if len(f) > 3}  # the deadline alert the forecast spells out
         row["alerts"] = [a for a in row["alerts"] if a not in replaced] + [f["message"] for f in row["forecasts"]]
         row["at_stake"] = _at_stake(row)
         indicators.append(row)
@@ -264,10 +326,20 @@ def consolidate(frames: Frames, *, as_of: date, rules: RulesConfig, findings: li
     cols = PROJECT_INPUT_COLUMNS + PROJECT_INDICATOR_COLUMNS
     out = pd.DataFrame(indicators, columns=cols)
     out.index = out["code"].tolist()
-    portfolio = Portfolio(as_of=as_of, year=year, currency=currency, projects=out, milestones=milestones,
-                          budget=budget, subsidies=subsidies, contracts=contracts, risks=risks,
-                          deadlines=pd.DataFrame([g.__dict__ for g in all_deadlines], columns=DEADLINE_COLUMNS),
-                          findings=list(findings), finance_source=getattr(frames, "finance_source", None))
+    portfolio = Portfolio(
+        as_of=as_of,
+        year=year,
+        currency=currency,
+        projects=out,
+        milestones=milestones,
+        budget=budget,
+        subsidies=subsidies,
+        contracts=contracts,
+        risks=risks,
+        deadlines=pd.DataFrame([g.__dict__ for g in all_deadlines], columns=DEADLINE_COLUMNS),
+        findings=list(findings),
+        finance_source=getattr(frames, "finance_source", None),
+    )
     portfolio.rollups = {dim: rollup(out, dim) for dim in ("direction", "territory", "policy")}
     docs: dict[str, list] = {}
     for d in documents or []:
@@ -295,11 +367,20 @@ def grant_deadlines(project: dict, subsidies: list[dict], *, as_of: date, warnin
             lapsed = deadline < as_of
             notified = 0.0 if is_missing(r.get("notified")) else float(r["notified"])
             received = 0.0 if is_missing(r.get("received")) else float(r["received"])
-            out.append(GrantDeadline(
-                project_code=str(project["code"]), subsidy_id=r.get("id"), funder=str(r.get("funder") or ""),
-                kind=kind, deadline=deadline, planned_on=clean(planned), lapsed=lapsed,
-                soon=not lapsed and (deadline - as_of).days <= warning_days,
-                notified=notified, to_receive=max(notified - received, 0.0)))
+            out.append(
+                GrantDeadline(
+                    project_code=str(project["code"]),
+                    subsidy_id=r.get("id"),
+                    funder=str(r.get("funder") or ""),
+                    kind=kind,
+                    deadline=deadline,
+                    planned_on=clean(planned),
+                    lapsed=lapsed,
+                    soon=not lapsed and (deadline - as_of).days <= warning_days,
+                    notified=notified,
+                    to_receive=max(notified - received, 0.0),
+                )
+            )
     return out
 
 
@@ -333,19 +414,23 @@ def rollup(projects: pd.DataFrame, dim: str) -> pd.DataFrame:
     g = p.groupby(dim)
     # météo per group among running operations: one count table, not a pass per météo
     live = p[p["running"]].groupby([dim, "weather"]).size().unstack(fill_value=0)
-    out = pd.DataFrame({
-        "projects": g.size(),
-        "running": g["running"].sum().astype(int),
-        "closed": (~p["running"]).groupby(p[dim]).sum().astype(int),
-        "ap_voted": g["ap_voted"].sum(min_count=1),
-        "cp_year": g["cp_year"].sum(min_count=1),
-        "engaged_year": g["engaged_year"].sum(min_count=1),
-        "paid_year": g["paid_year"].sum(min_count=1),
-        "subsidies_notified": g["subsidies_notified"].sum(min_count=1),
-    })
+    out = pd.DataFrame(
+        {
+            "projects": g.size(),
+            "running": g["running"].sum().astype(int),
+            "closed": (~p["running"]).groupby(p[dim]).sum().astype(int),
+            "ap_voted": g["ap_voted"].sum(min_count=1),
+            "cp_year": g["cp_year"].sum(min_count=1),
+            "engaged_year": g["engaged_year"].sum(min_count=1),
+            "paid_year": g["paid_year"].sum(min_count=1),
+            "subsidies_notified": g["subsidies_notified"].sum(min_count=1),
+        }
+    )
     for w in Weather:
-        out[w.key] = (live[w].reindex(out.index, fill_value=0).astype(int) if w in live.columns
-                      else pd.Series(0, index=out.index, dtype=int))
+        out[w.key] = (
+            live[w].reindex(out.index, fill_value=0).astype(int)
+            if w in live.columns
+            else pd.Series(0, index=out.index, dtype=int)
+        )
     out["cp_execution_rate"] = [(_div(a, b)) for a, b in zip(out["paid_year"], out["cp_year"])]
     return out[ROLLUP_COLUMNS].sort_index()
-

@@ -4,6 +4,7 @@
 - RetryableError: wait and try again (throttling, 5xx, dropped connection).
 - SkipItem: give up on one item or value, report it, go on with the rest.
 """
+
 from __future__ import annotations
 
 from enum import IntEnum
@@ -11,19 +12,21 @@ from enum import IntEnum
 
 class ExitCode(IntEnum):
     """What `copil` returns, defined once (README « Exit codes », docs/architecture.md)."""
+
     OK = 0
-    UNEXPECTED = 1      # a bug or an error nobody typed: the log has the traceback
-    CONFIG = 2          # the configuration file is wrong
-    AUTH = 3            # the identity is refused or lacks a right
-    SITE = 4            # the site, a list or a column is missing or unreachable
-    PARTIAL = 5         # the run ended, some items dead-lettered or some reports failed
-    BUSY = 6            # another run holds the lock on the same state
-    STOPPED = 143       # stopped by SIGTERM/SIGINT (128 + 15)
+    UNEXPECTED = 1  # a bug or an error nobody typed: the log has the traceback
+    CONFIG = 2  # the configuration file is wrong
+    AUTH = 3  # the identity is refused or lacks a right
+    SITE = 4  # the site, a list or a column is missing or unreachable
+    PARTIAL = 5  # the run ended, some items dead-lettered or some reports failed
+    BUSY = 6  # another run holds the lock on the same state
+    STOPPED = 143  # stopped by SIGTERM/SIGINT (128 + 15)
 
 
 class CopilError(Exception):
     """Base class; `exit_code` is what `copil` returns when this ends a run, `hint` what to do
     about it (French, printed under the message)."""
+
     exit_code: int = ExitCode.UNEXPECTED
     hint: str | None = None
 
@@ -34,21 +37,25 @@ class FatalError(CopilError):
 
 class ConfigError(FatalError):
     """The configuration is invalid; the message names the key."""
+
     exit_code = ExitCode.CONFIG
 
 
 class AuthError(FatalError):
     """Authentication failed or the app lacks the rights it needs."""
+
     exit_code = ExitCode.AUTH
 
 
 class SchemaError(FatalError):
     """SharePoint unreachable, or a configured list/column does not exist."""
+
     exit_code = ExitCode.SITE
 
 
 class RetryableError(CopilError):
     """Still failing after the retries: SharePoint unreachable or overloaded; try the next night."""
+
     exit_code = ExitCode.SITE
 
     def __init__(self, message: str, retry_after: float | None = None):
@@ -63,4 +70,5 @@ class SkipItem(CopilError):
 class RunInterrupted(CopilError):
     """The run was stopped by SIGTERM/SIGINT (systemctl stop, the Windows scheduler, Ctrl+C):
     marked interrupted, its lock released; the next run recomputes everything."""
+
     exit_code = ExitCode.STOPPED

@@ -2,6 +2,7 @@
 
 Resolution happens for every list before anything is read or written, so a configured column
 that does not exist stops the run with a message naming it and the closest existing names."""
+
 from __future__ import annotations
 
 import csv
@@ -26,15 +27,15 @@ log = logging.getLogger("copil.extract")
 class ResolvedList:
     key: str
     info: ListInfo
-    columns: dict[str, FieldInfo]          # logical -> field
-    display: dict[str, str]                # logical -> display name as configured
+    columns: dict[str, FieldInfo]  # logical -> field
+    display: dict[str, str]  # logical -> display name as configured
 
 
 @dataclass
 class Resolved:
     lists: dict[str, ResolvedList] = field(default_factory=dict)
-    problems: list[str] = field(default_factory=list)   # stop the run
-    skipped: list[str] = field(default_factory=list)    # optional lists absent from the site
+    problems: list[str] = field(default_factory=list)  # stop the run
+    skipped: list[str] = field(default_factory=list)  # optional lists absent from the site
 
 
 def _closest(name: str, info: ListInfo) -> str:
@@ -48,8 +49,11 @@ def _closest(name: str, info: ListInfo) -> str:
 def prefetch(site: SharePointSite, config, *, reports: bool = False) -> None:
     """Every list and library a run reads, and the regional settings, in two round trips."""
     fin = config.finance_export
-    site.prefetch([config.list_title(k) for k in config.enabled_lists()]
-                  + ([fin.library] if fin.enabled else []) + ([config.reports.library] if reports else []))
+    site.prefetch(
+        [config.list_title(k) for k in config.enabled_lists()]
+        + ([fin.library] if fin.enabled else [])
+        + ([config.reports.library] if reports else [])
+    )
 
 
 def resolve(site: SharePointSite, config: Config, *, include_owned: bool = True, reports: bool = False) -> Resolved:
@@ -65,8 +69,10 @@ def resolve(site: SharePointSite, config: Config, *, include_owned: bool = True,
         except SchemaError as e:
             if key != "projects" and key not in config.lists:
                 # a default list the collectivité does not keep: consolidated without it
-                out.skipped.append(f"liste « {title} » absente du site : ignorée (déclarez [lists.{key}] "
-                                   "pour la rendre obligatoire, ou enabled = false pour taire ce message)")
+                out.skipped.append(
+                    f"liste « {title} » absente du site : ignorée (déclarez [lists.{key}] "
+                    "pour la rendre obligatoire, ou enabled = false pour taire ce message)"
+                )
                 log.warning(out.skipped[-1])
                 continue
             out.problems.append(f"{e} (clé de configuration `lists.{key}.title`)")
@@ -78,40 +84,49 @@ def resolve(site: SharePointSite, config: Config, *, include_owned: bool = True,
         optional = {c.key for c in schema.BY_KEY[key].columns if c.optional} if key in schema.BY_KEY else set()
         for logical, display in wanted.items():
             f = info.find(display)
-            if f is None and logical in optional:   # a site provisioned before this column existed
-                out.skipped.append(f"liste « {title} » : colonne « {display} » absente, non renseignée "
-                                   "(lancez « copil init-site --upgrade » pour l'ajouter)")
+            if f is None and logical in optional:  # a site provisioned before this column existed
+                out.skipped.append(
+                    f"liste « {title} » : colonne « {display} » absente, non renseignée "
+                    "(lancez « copil init-site --upgrade » pour l'ajouter)"
+                )
                 log.warning(out.skipped[-1])
                 continue
             if f is None:
                 out.problems.append(
                     f"liste « {title} » : la colonne « {display} » (clé `lists.{key}.columns.{logical}`) "
-                    f"n'existe pas. Colonnes proches : {_closest(display, info)}.")
+                    f"n'existe pas. Colonnes proches : {_closest(display, info)}."
+                )
                 continue
             cols[logical] = f
         out.lists[key] = ResolvedList(key, info, cols, wanted)
     if fin.enabled and not site.list_exists(fin.library):
         # Without the export, list figures would silently replace the finance software's:
         # required when [finance_export] is declared, a warning for the default.
-        text = (f"la bibliothèque de l'export financier « {fin.library} » n'existe pas (clé `finance_export.library`)")
+        text = f"la bibliothèque de l'export financier « {fin.library} » n'existe pas (clé `finance_export.library`)"
         if "finance_export" in config.model_fields_set:
             out.problems.append(text + " : corrigez son nom, ou enabled = false si la collectivité n'en dépose pas")
         else:
-            out.skipped.append(text + " : export ignoré (déclarez [finance_export] pour le rendre obligatoire, "
-                               "ou enabled = false pour taire ce message)")
+            out.skipped.append(
+                text + " : export ignoré (déclarez [finance_export] pour le rendre obligatoire, "
+                "ou enabled = false pour taire ce message)"
+            )
             log.warning(out.skipped[-1])
-    if reports:   # the report library must exist with its metadata columns before anything is written
+    if reports:  # the report library must exist with its metadata columns before anything is written
         lib = config.reports.library
         try:
             info = site.list_info(lib)
             for key, name in config.reports.column_names().items():
                 if info.find(name) is None:
-                    out.problems.append(f"bibliothèque « {lib} » : la colonne « {name} » (clé `reports.columns.{key}`) "
-                                        f"n'existe pas. Colonnes proches : {_closest(name, info)} ; lancez « copil "
-                                        "init-site » sur un site neuf")
+                    out.problems.append(
+                        f"bibliothèque « {lib} » : la colonne « {name} » (clé `reports.columns.{key}`) "
+                        f"n'existe pas. Colonnes proches : {_closest(name, info)} ; lancez « copil "
+                        "init-site » sur un site neuf"
+                    )
         except SchemaError:
-            out.problems.append(f"la bibliothèque des rapports « {lib} » n'existe pas (clé `reports.library`) : "
-                                "lancez « copil init-site » ou désactivez [reports]")
+            out.problems.append(
+                f"la bibliothèque des rapports « {lib} » n'existe pas (clé `reports.library`) : "
+                "lancez « copil init-site » ou désactivez [reports]"
+            )
     return out
 
 
@@ -146,8 +161,13 @@ def extract(site: SharePointSite, config: Config, resolved: Resolved | None = No
 
 
 def _record(site: SharePointSite, rl: ResolvedList, r: dict) -> dict:
-    rec = {"_id": r["_id"], "_url": _link(site, rl.info, r["_id"]), "_modified": r["_modified"],
-           "_etag": r.get("_etag"), "_editor": r["_editor"]}
+    rec = {
+        "_id": r["_id"],
+        "_url": _link(site, rl.info, r["_id"]),
+        "_modified": r["_modified"],
+        "_etag": r.get("_etag"),
+        "_editor": r["_editor"],
+    }
     for logical, f in rl.columns.items():
         rec[logical] = r.get(f.internal)
     return rec
@@ -158,8 +178,9 @@ def reread_projects(site: SharePointSite, raw: RawData, resolved: Resolved, ids:
     rl = resolved.lists["projects"]
     fields = list({f.internal: f for f in rl.columns.values()}.values())
     fresh = {r["_id"]: _record(site, rl, r) for r in site.read_items(rl.info.title, fields, ids=ids)}
-    raw.lists["projects"] = [fresh.get(rec["_id"], rec) for rec in raw.lists["projects"]
-                             if rec["_id"] in fresh or rec["_id"] not in ids]
+    raw.lists["projects"] = [
+        fresh.get(rec["_id"], rec) for rec in raw.lists["projects"] if rec["_id"] in fresh or rec["_id"] not in ids
+    ]
 
 
 def _documents(site: SharePointSite, rl: ResolvedList) -> list[Document]:
@@ -168,8 +189,8 @@ def _documents(site: SharePointSite, rl: ResolvedList) -> list[Document]:
     out = []
     for f in files:
         code = f.fields.get(code_field.internal) if code_field else None
-        if not code:   # fall back to a folder named after the operation code
-            parts = f.server_relative_url[len(rl.info.root_url) + 1:].split("/")
+        if not code:  # fall back to a folder named after the operation code
+            parts = f.server_relative_url[len(rl.info.root_url) + 1 :].split("/")
             code = parts[0] if len(parts) > 1 else None
         out.append(Document(f.name, f.url, f.modified.date() if f.modified else None, code))
     return out
@@ -184,8 +205,19 @@ def _finance(site: SharePointSite, fin: FinanceExportConfig) -> tuple[list[dict]
         return [], [Finding(fin.library, None, "", "", f"export financier ignoré : {e}")], None
     matching = [f for f in files if fnmatch.fnmatch(f.name.lower(), fin.file_pattern.lower())]
     if not matching:
-        return [], [Finding(fin.library, None, "", fin.file_pattern,
-                            f"aucun export financier « {fin.file_pattern} » dans la bibliothèque « {fin.library} »")], None
+        return (
+            [],
+            [
+                Finding(
+                    fin.library,
+                    None,
+                    "",
+                    fin.file_pattern,
+                    f"aucun export financier « {fin.file_pattern} » dans la bibliothèque « {fin.library} »",
+                )
+            ],
+            None,
+        )
     latest = max(matching, key=lambda f: (f.modified or datetime.min.replace(tzinfo=None), f.name))
     content = site.download_file(latest.server_relative_url)
     source = {"file": latest.name, "modified": latest.modified.date() if latest.modified else None}
@@ -201,6 +233,7 @@ def _finance(site: SharePointSite, fin: FinanceExportConfig) -> tuple[list[dict]
 def _read_table(name: str, content: bytes, sheet: str | None) -> list[list]:
     if name.lower().endswith((".xlsx", ".xlsm")):
         from openpyxl import load_workbook  # lazy: openpyxl: only for an .xlsx export
+
         wb = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
         ws = wb[sheet] if sheet and sheet in wb.sheetnames else wb.worksheets[0]
         return [list(r) for r in ws.iter_rows(values_only=True)]
@@ -226,15 +259,23 @@ def parse_finance_table(file_name: str, table: list[list], headers: dict[str, st
         if "code" in want.values() and headers["code"].strip().lower() in cells:
             index = {want[c]: j for j, c in enumerate(cells) if c in want}
             missing = [headers[k] for k in headers if k not in index]
-            findings = [Finding(file_name, None, m, "", f"colonne « {m} » absente de l'export financier")
-                        for m in missing]
+            findings = [
+                Finding(file_name, None, m, "", f"colonne « {m} » absente de l'export financier") for m in missing
+            ]
             rows = []
-            for n, r in enumerate(table[i + 1:], start=i + 2):
+            for n, r in enumerate(table[i + 1 :], start=i + 2):
                 if not any(c not in (None, "") for c in r):
                     continue
                 rec = {k: (r[j] if j < len(r) else None) for k, j in index.items()}
                 rec["_file"], rec["_row"] = file_name, n
                 rows.append(rec)
             return rows, findings
-    return [], [Finding(file_name, None, headers.get("code", "Code opération"), "",
-                        "ligne d'en-tête introuvable dans l'export financier")]
+    return [], [
+        Finding(
+            file_name,
+            None,
+            headers.get("code", "Code opération"),
+            "",
+            "ligne d'en-tête introuvable dans l'export financier",
+        )
+    ]

@@ -1,6 +1,7 @@
 """French formats for values copil writes into SharePoint and messages staff read, and the one
 wording of each figure (a delay, a signed slippage): rules, write-back and reports all word a
 figure through here, so « 4 mois » and « +120 j » never disagree."""
+
 from __future__ import annotations
 
 from datetime import date, datetime

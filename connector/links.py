@@ -1,6 +1,7 @@
 """`Dernier rapport COPIL`: on each project item, a link to its latest published report,
 written after the reports (a link never points at a file not yet uploaded), as a system update
 of copil's own column, and only when it changed: an unchanged night writes nothing."""
+
 from __future__ import annotations
 
 import logging
@@ -23,7 +24,7 @@ class LinkSummary:
 
 def absolute(site: SharePointSite, server_relative: str) -> str:
     host = site.site_url[: len(site.site_url) - len(site.server_relative)]
-    return host + quote(server_relative, safe="/")   # commas and spaces encoded: "url, description" stays unambiguous
+    return host + quote(server_relative, safe="/")  # commas and spaces encoded: "url, description" stays unambiguous
 
 
 def _current(value) -> tuple[str, str]:
@@ -32,13 +33,14 @@ def _current(value) -> tuple[str, str]:
     return (str(value), "") if value else ("", "")
 
 
-def write_links(site: SharePointSite, portfolio, raw, resolved, published: dict[str, tuple[str, str]],
-                progress=None) -> LinkSummary:
+def write_links(
+    site: SharePointSite, portfolio, raw, resolved, published: dict[str, tuple[str, str]], progress=None
+) -> LinkSummary:
     """`published`: report key -> (server-relative URL, COPIL day), as the state holds them."""
     out = LinkSummary()
     rl = resolved.lists["projects"]
     col = rl.columns.get("report_link")
-    if col is None:   # a site provisioned before the column existed (a warning was given)
+    if col is None:  # a site provisioned before the column existed (a warning was given)
         return out
     records = {r.get("_id"): r for r in raw.lists.get("projects", [])}
     updates, codes = [], {}
@@ -53,8 +55,14 @@ def write_links(site: SharePointSite, portfolio, raw, resolved, published: dict[
             out.unchanged += 1
             continue
         # the ETag is not checked: copil's own column only, and its own write-back moved it
-        updates.append(ItemUpdate(int(row["id"]), {col.internal: f"{url}, {desc}"},
-                                  modified=rec.get("_modified"), editor=rec.get("_editor")))
+        updates.append(
+            ItemUpdate(
+                int(row["id"]),
+                {col.internal: f"{url}, {desc}"},
+                modified=rec.get("_modified"),
+                editor=rec.get("_editor"),
+            )
+        )
         codes[int(row["id"])] = code
     if not updates:
         return out

@@ -1,5 +1,6 @@
 """Normalize: raw SharePoint values -> typed pandas frames, and a finding for every value a
 person typed that cannot be used. Never raises on bad data."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -14,14 +15,23 @@ from connector.raw import RawData
 # How each logical column is parsed, whatever its SharePoint type (a renamed list may keep
 # AP votée as Currency, another as free text imported from Excel).
 PARSERS = {
-    "projects": {"start": "date", "baseline_end": "date", "forecast_end": "date", "progress": "percent",
-                 "ap_voted": "amount", "ap_deliberation": "date", "manual_weather": "choice", "phase": "choice",
-                 "decision_deadline": "date", "urban_policy": "choice"},
+    "projects": {
+        "start": "date",
+        "baseline_end": "date",
+        "forecast_end": "date",
+        "progress": "percent",
+        "ap_voted": "amount",
+        "ap_deliberation": "date",
+        "manual_weather": "choice",
+        "phase": "choice",
+        "decision_deadline": "date",
+        "urban_policy": "choice",
+    },
     "milestones": {"baseline": "date", "forecast": "date", "actual": "date"},
     "budget": {"year": "year", "cp_planned": "amount", "engaged": "amount", "paid": "amount"},
     "subsidies": {"requested": "amount", "notified": "amount", "received": "amount", "notified_on": "date"},
     "contracts": {"initial_amount": "amount", "notified_on": "date", "kind": "choice"},
-    "amendments": {"number": "number", "amount": "signed_amount", "signed_on": "date"},   # a reduction is negative
+    "amendments": {"number": "number", "amount": "signed_amount", "signed_on": "date"},  # a reduction is negative
     "risks": {"probability": "level", "impact": "level", "status": "choice", "due": "date"},
 }
 FINANCE_PARSERS = {"year": "year", "ap_affected": "amount", "engaged": "amount", "paid": "amount"}
@@ -38,7 +48,7 @@ class Frames:
     amendments: pd.DataFrame = field(default_factory=pd.DataFrame)
     risks: pd.DataFrame = field(default_factory=pd.DataFrame)
     finance: pd.DataFrame = field(default_factory=pd.DataFrame)
-    finance_source: dict | None = None   # {"file", "modified"} of the export read
+    finance_source: dict | None = None  # {"file", "modified"} of the export read
 
 
 class _Parser:
@@ -59,7 +69,7 @@ class _Parser:
             out, msg = parse.parse_amount(v, self.currency, negative=how == "signed_amount")
         elif how == "percent":
             out, msg = parse.parse_percent(v)
-        elif how == "choice":   # choices the rules read (météo, phase, contract kind, risk status)
+        elif how == "choice":  # choices the rules read (météo, phase, contract kind, risk status)
             out, msg = parse.parse_choice(v, schema.BY_KEY[key].column(logical).choices)
         elif how in ("number", "year", "level"):
             out, msg = parse.parse_number(v)
@@ -73,16 +83,24 @@ class _Parser:
             raise ValueError(how)
         if msg:
             self.finding(key, rec, logical, v, msg, code, severity="erreur" if out is None else "avertissement")
-            if key == "projects" and code and str(v).strip().lower() not in parse.UNKNOWN:   # « à définir » is missing
+            if key == "projects" and code and str(v).strip().lower() not in parse.UNKNOWN:  # « à définir » is missing
                 self.flags.setdefault(code, {})[logical] = ("invalid" if out is None else "estimated", str(v))
         return out
 
     def finding(self, key, rec, logical, value, msg, code, severity="erreur"):
         cols = self.raw.columns.get(key, {})
-        self.findings.append(Finding(
-            list_title=self.raw.titles.get(key, key), item_id=rec.get("_id"),
-            column=cols.get(logical, logical), value="" if value is None else str(value), message=msg,
-            link=rec.get("_url", ""), project_code=code, severity=severity))
+        self.findings.append(
+            Finding(
+                list_title=self.raw.titles.get(key, key),
+                item_id=rec.get("_id"),
+                column=cols.get(logical, logical),
+                value="" if value is None else str(value),
+                message=msg,
+                link=rec.get("_url", ""),
+                project_code=code,
+                severity=severity,
+            )
+        )
 
 
 def _records(raw: RawData, key: str) -> list[dict]:
@@ -112,8 +130,15 @@ def normalize(raw: RawData, *, tz: str = "Europe/Paris", currency: str = "EUR") 
         same = ids_by_code[code.casefold()]
         if len(same) > 1:
             others = ", ".join(str(i) for i in same if i != rec.get("_id"))
-            p.finding("projects", rec, "code", code, f"code opération « {code} » en double (aussi sur l'élément "
-                      f"{others}) : aucun des deux n'est consolidé ni publié tant que le doublon existe", None)
+            p.finding(
+                "projects",
+                rec,
+                "code",
+                code,
+                f"code opération « {code} » en double (aussi sur l'élément "
+                f"{others}) : aucun des deux n'est consolidé ni publié tant que le doublon existe",
+                None,
+            )
             continue
         seen.add(code)
         code_by_id[rec.get("_id")] = code
@@ -126,8 +151,11 @@ def normalize(raw: RawData, *, tz: str = "Europe/Paris", currency: str = "EUR") 
         rows.append(row)
     dup_ids = {i for ids in ids_by_code.values() if len(ids) > 1 for i in ids}
     dup_codes = {k for k, ids in ids_by_code.items() if len(ids) > 1}
-    cols = (["id", "url", "code"] + [c.key for c in schema.PROJECTS.columns if not c.owned and c.key != "code"]
-            + ["input_flags"])
+    cols = (
+        ["id", "url", "code"]
+        + [c.key for c in schema.PROJECTS.columns if not c.owned and c.key != "code"]
+        + ["input_flags"]
+    )
     frames.projects = pd.DataFrame(rows, columns=cols)
 
     # Children: attach each row to its project by lookup id or by code.
@@ -151,8 +179,9 @@ def normalize(raw: RawData, *, tz: str = "Europe/Paris", currency: str = "EUR") 
             if c.key != "contract":
                 row[c.key] = p.value("amendments", rec, c.key, PARSERS["amendments"].get(c.key), code)
         rows.append(row)
-    frames.amendments = pd.DataFrame(rows, columns=["id", "contract_id", "project_code"] +
-                                     [c.key for c in spec.columns if c.key != "contract"])
+    frames.amendments = pd.DataFrame(
+        rows, columns=["id", "contract_id", "project_code"] + [c.key for c in spec.columns if c.key != "contract"]
+    )
 
     # Finance export rows: keyed by code and year.
     rows = []
@@ -162,11 +191,22 @@ def normalize(raw: RawData, *, tz: str = "Europe/Paris", currency: str = "EUR") 
         if not code:
             continue
         if code not in seen:
-            why = ("porté par plusieurs projets : ligne ignorée" if code.casefold() in dup_codes
-                   else "inconnu dans les projets")
-            findings.append(Finding(rec.get("_file", "export"), rec.get("_row"), "Code opération", code,
-                                    f"code opération « {code} » de l'export financier {why}",
-                                    project_code=None, severity="avertissement"))
+            why = (
+                "porté par plusieurs projets : ligne ignorée"
+                if code.casefold() in dup_codes
+                else "inconnu dans les projets"
+            )
+            findings.append(
+                Finding(
+                    rec.get("_file", "export"),
+                    rec.get("_row"),
+                    "Code opération",
+                    code,
+                    f"code opération « {code} » de l'export financier {why}",
+                    project_code=None,
+                    severity="avertissement",
+                )
+            )
             continue
         row = {"project_code": code}
         for k, how in FINANCE_PARSERS.items():
@@ -176,8 +216,18 @@ def normalize(raw: RawData, *, tz: str = "Europe/Paris", currency: str = "EUR") 
             if how == "year" and out is not None:
                 out = int(out)
             if msg:
-                findings.append(Finding(rec.get("_file", "export"), rec.get("_row"), k, str(v), msg, str(fake["_url"]),
-                                        code, "erreur" if out is None else "avertissement"))
+                findings.append(
+                    Finding(
+                        rec.get("_file", "export"),
+                        rec.get("_row"),
+                        k,
+                        str(v),
+                        msg,
+                        str(fake["_url"]),
+                        code,
+                        "erreur" if out is None else "avertissement",
+                    )
+                )
             row[k] = out
         rows.append(row)
     frames.finance = pd.DataFrame(rows, columns=["project_code", "year", "ap_affected", "engaged", "paid"])
@@ -185,8 +235,9 @@ def normalize(raw: RawData, *, tz: str = "Europe/Paris", currency: str = "EUR") 
     return frames, findings
 
 
-def _children(p: _Parser, raw: RawData, key: str, code_by_id: dict, codes: set, dup_ids=frozenset(),
-              dup_codes=frozenset()) -> pd.DataFrame:
+def _children(
+    p: _Parser, raw: RawData, key: str, code_by_id: dict, codes: set, dup_ids=frozenset(), dup_codes=frozenset()
+) -> pd.DataFrame:
     spec = schema.BY_KEY[key]
     keys = [c.key for c in spec.columns if c.key != "project"]
     rows = []
@@ -201,9 +252,13 @@ def _children(p: _Parser, raw: RawData, key: str, code_by_id: dict, codes: set, 
             bad = code is None
         if bad:
             dup = raw_link in dup_ids if "project_code" not in rec else str(raw_link or "").casefold() in dup_codes
-            msg = ("élément rattaché à aucun projet : ignoré" if raw_link in (None, "") else
-                   "élément rattaché à un projet dont le code opération est en double : ignoré jusqu'à correction"
-                   if dup else f"élément rattaché à un projet inconnu « {raw_link} » : ignoré")
+            msg = (
+                "élément rattaché à aucun projet : ignoré"
+                if raw_link in (None, "")
+                else "élément rattaché à un projet dont le code opération est en double : ignoré jusqu'à correction"
+                if dup
+                else f"élément rattaché à un projet inconnu « {raw_link} » : ignoré"
+            )
             logical = "project_code" if "project_code" in rec else "project"
             p.finding(key, rec, logical, raw_link, msg, None)
             continue

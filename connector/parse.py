@@ -3,6 +3,7 @@
 Each returns (value, problem). problem is None for a clean value (or an empty cell); a message
 with value None means unusable; a message with a value means "used, but check it" (an
 approximate amount such as `env. 3M`)."""
+
 from __future__ import annotations
 
 import html
@@ -25,22 +26,57 @@ def _grouped(text: str) -> bool:
         if len(parts[0]) > 3 or any(len(p) != 3 for p in parts[1:]):
             return False
     return True
+
+
 _EMPTY = {"", "-", "–", "—"}
 UNKNOWN = {"n.c.", "nc", "n/c", "?", "??", "à définir", "a definir", "à venir", "tbd", "inconnu", "néant", "xxx"}
 _MULT = {"k": 1e3, "m": 1e6, "md": 1e9, "mds": 1e9, "mrd": 1e9}
 _AMOUNT = re.compile(
     r"^(?P<num>[+-]?[\d.,]+)(?P<mult>k|md|mds|mrd|m)?"
-    r"(?P<cur>€|eur|euros?|xpf|fcfp|cfp|francscfp|francs|franc|f)?(?P<tax>ht|ttc)?$", re.I)
+    r"(?P<cur>€|eur|euros?|xpf|fcfp|cfp|francscfp|francs|franc|f)?(?P<tax>ht|ttc)?$",
+    re.I,
+)
 _EURO = {"€", "eur", "euro", "euros"}
-_WORDS = tuple((f"{w} {de}", short) for w, short in (("millions", "m"), ("million", "m"), ("milliards", "md"),
-                                                    ("milliard", "md"), ("milliers", "k"))
-               for de in ("de ", "d'", "d’")) + (
-          ("millions", "m"), ("million", "m"), ("milliards", "md"), ("milliard", "md"),
-          ("milliers", "k"), ("millier", "k"), ("mille", "k"))
-MONTHS = {"janvier": 1, "février": 2, "fevrier": 2, "mars": 3, "avril": 4, "mai": 5, "juin": 6,
-          "juillet": 7, "août": 8, "aout": 8, "septembre": 9, "octobre": 10, "novembre": 11,
-          "décembre": 12, "decembre": 12, "janv": 1, "févr": 2, "fevr": 2, "avr": 4, "juil": 7,
-          "sept": 9, "oct": 10, "nov": 11, "déc": 12, "dec": 12}
+_WORDS = tuple(
+    (f"{w} {de}", short)
+    for w, short in (("millions", "m"), ("million", "m"), ("milliards", "md"), ("milliard", "md"), ("milliers", "k"))
+    for de in ("de ", "d'", "d’")
+) + (
+    ("millions", "m"),
+    ("million", "m"),
+    ("milliards", "md"),
+    ("milliard", "md"),
+    ("milliers", "k"),
+    ("millier", "k"),
+    ("mille", "k"),
+)
+MONTHS = {
+    "janvier": 1,
+    "février": 2,
+    "fevrier": 2,
+    "mars": 3,
+    "avril": 4,
+    "mai": 5,
+    "juin": 6,
+    "juillet": 7,
+    "août": 8,
+    "aout": 8,
+    "septembre": 9,
+    "octobre": 10,
+    "novembre": 11,
+    "décembre": 12,
+    "decembre": 12,
+    "janv": 1,
+    "févr": 2,
+    "fevr": 2,
+    "avr": 4,
+    "juil": 7,
+    "sept": 9,
+    "oct": 10,
+    "nov": 11,
+    "déc": 12,
+    "dec": 12,
+}
 
 
 # Values outside these bounds are typing errors, never used: a forecast end in 1900 would be a
@@ -71,9 +107,9 @@ def _number(text: str) -> float | None:
             return None
         t = t.replace(".", "")
     elif "." in t and re.fullmatch(r"\d{1,3}\.\d{3}", t.lstrip("+-")):
-        t = t.replace(".", "")   # 1.250 in a French amount is a thousands separator
+        t = t.replace(".", "")  # 1.250 in a French amount is a thousands separator
     if not re.fullmatch(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)(e[+-]?[0-9]+)?", t, re.I):
-        return None   # "nan", "inf", "infinity" are not numbers a person typed
+        return None  # "nan", "inf", "infinity" are not numbers a person typed
     value = float(t)
     return value if math.isfinite(value) else None
 
@@ -109,7 +145,7 @@ def _amount(raw, currency: str) -> tuple[float | None, str | None]:
     approx = False
     for prefix in ("env.", "env", "environ", "~", "≈", "ca.", "approx.", "approx"):
         if low.startswith(prefix):
-            low = low[len(prefix):].strip()
+            low = low[len(prefix) :].strip()
             approx = True
             break
     for word, short in _WORDS:
@@ -124,11 +160,16 @@ def _amount(raw, currency: str) -> tuple[float | None, str | None]:
         return None, f"montant illisible : « {text} »"
     cur = (m.group("cur") or "").lower()
     if cur and (cur in _EURO) != (currency == "EUR"):
-        return None, (f"montant en {'euros' if cur in _EURO else 'francs CFP'} « {text} » alors que la "
-                      f"collectivité tient ses comptes en {currency} : montant non retenu")
+        return None, (
+            f"montant en {'euros' if cur in _EURO else 'francs CFP'} « {text} » alors que la "
+            f"collectivité tient ses comptes en {currency} : montant non retenu"
+        )
     value *= _MULT.get((m.group("mult") or "").lower(), 1)
-    if approx:   # usable, but staff should replace it with the voted figure
-        return value, f"montant approximatif « {text} » retenu pour {fr_amount(value, currency)} ; saisir le montant exact"
+    if approx:  # usable, but staff should replace it with the voted figure
+        return (
+            value,
+            f"montant approximatif « {text} » retenu pour {fr_amount(value, currency)} ; saisir le montant exact",
+        )
     return value, None
 
 
@@ -171,7 +212,10 @@ def parse_date(raw, tz: str = "Europe/Paris") -> tuple[date | None, str | None]:
     `22 novembre 2026`; a date outside 1970-2100 is a typing error, reported and not used."""
     value, problem = _date(raw, tz)
     if value is not None and not (FIRST_YEAR <= value.year <= LAST_YEAR):
-        return None, f"date invraisemblable « {raw if not isinstance(raw, date) else value.strftime('%d/%m/%Y')} » : non retenue"
+        return (
+            None,
+            f"date invraisemblable « {raw if not isinstance(raw, date) else value.strftime('%d/%m/%Y')} » : non retenue",
+        )
     return value, problem
 
 

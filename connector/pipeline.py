@@ -2,6 +2,7 @@
 
 State is committed after the writes it describes: a run that dies half-way leaves the previous
 snapshot as "last COPIL" and the next run recomputes everything from SharePoint."""
+
 from __future__ import annotations
 
 import difflib
@@ -26,7 +27,7 @@ from connector.raw import Progress, RawData
 from connector.sharepoint import SharePointSite
 from connector.writeback import write_back
 
-if TYPE_CHECKING:   # the state module pulls SQLAlchemy in; imported where a run opens it
+if TYPE_CHECKING:  # the state module pulls SQLAlchemy in; imported where a run opens it
     from connector.state import State  # lazy: SQLAlchemy: loaded by the run that opens the state
 
 log = logging.getLogger("copil.pipeline")
@@ -35,7 +36,7 @@ log = logging.getLogger("copil.pipeline")
 @dataclass
 class RunSummary:
     run_id: int | None = None
-    status: str = "ok"                 # ok | partial | failed
+    status: str = "ok"  # ok | partial | failed
     dry_run: bool = False
     projects: int = 0
     by_weather: dict = field(default_factory=dict)
@@ -43,7 +44,7 @@ class RunSummary:
     written: int = 0
     unchanged: int = 0
     failed: int = 0
-    planned: list = field(default_factory=list)     # dry run: what would be written
+    planned: list = field(default_factory=list)  # dry run: what would be written
     findings: list = field(default_factory=list)
     dead_letters: list = field(default_factory=list)
     reports_uploaded: int = 0
@@ -69,6 +70,7 @@ def _counter(progress, step: str, total: int):
     def advance(n: int) -> None:
         state["done"] += n
         _notify(progress, step, state["done"], total)
+
     return advance
 
 
@@ -78,13 +80,18 @@ def today(tz: str) -> date:
     return datetime.now(ZoneInfo(tz)).date()
 
 
-def build_portfolio(config: Config, site: SharePointSite | None = None, *, as_of: date | None = None,
-                    progress: Progress | None = None,
-                    reports: bool = False) -> tuple[Portfolio, RawData, Resolved, SharePointSite]:
+def build_portfolio(
+    config: Config,
+    site: SharePointSite | None = None,
+    *,
+    as_of: date | None = None,
+    progress: Progress | None = None,
+    reports: bool = False,
+) -> tuple[Portfolio, RawData, Resolved, SharePointSite]:
     """Read and consolidate without writing anything. Returns (portfolio, raw, resolved, site).
     With `reports`, the report library and its columns are checked with the lists."""
     site = site or SharePointSite.from_config(config)
-    extract_mod.prefetch(site, config, reports=reports)   # metadata and zone in two round trips
+    extract_mod.prefetch(site, config, reports=reports)  # metadata and zone in two round trips
     tz = site.timezone(config.collectivite.timezone)
     as_of = as_of or today(tz)
     _notify(progress, "Vérification des listes et colonnes")
@@ -100,8 +107,14 @@ def build_portfolio(config: Config, site: SharePointSite | None = None, *, as_of
 
 def consolidate_raw(config: Config, raw: RawData, tz: str, as_of: date) -> Portfolio:
     frames, findings = normalize(raw, tz=tz, currency=config.collectivite.currency)
-    return consolidate(frames, as_of=as_of, rules=config.rules, findings=findings + raw.extra_findings,
-                       currency=config.collectivite.currency, documents=raw.documents)
+    return consolidate(
+        frames,
+        as_of=as_of,
+        rules=config.rules,
+        findings=findings + raw.extra_findings,
+        currency=config.collectivite.currency,
+        documents=raw.documents,
+    )
 
 
 def _resolve_conflicts(config, site, portfolio, raw, resolved, wb, as_of, progress):
@@ -121,36 +134,53 @@ def _resolve_conflicts(config, site, portfolio, raw, resolved, wb, as_of, progre
         wb.conflicts = again.conflicts
     codes = {rec.get("_id"): rec.get("code") for rec in raw.lists.get("projects", [])}
     for item in wb.conflicts:
-        wb.failed.append({"list_title": resolved.lists["projects"].info.title, "item_id": item,
-                          "code": codes.get(item) or "",
-                          "payload": {}, "error": "élément modifié pendant la synchronisation à chaque essai : "
-                                                  "repris à la prochaine"})
+        wb.failed.append(
+            {
+                "list_title": resolved.lists["projects"].info.title,
+                "item_id": item,
+                "code": codes.get(item) or "",
+                "payload": {},
+                "error": "élément modifié pendant la synchronisation à chaque essai : repris à la prochaine",
+            }
+        )
     wb.conflicts = []
     return portfolio
 
 
-def run_sync(config: Config, *, dry_run: bool = False, reports: bool = True, force_reports: bool = False,
-             as_of: date | None = None, progress: Progress | None = None, out_dir: Path | str | None = None,
-             site: SharePointSite | None = None, state: State | None = None) -> RunSummary:
+def run_sync(
+    config: Config,
+    *,
+    dry_run: bool = False,
+    reports: bool = True,
+    force_reports: bool = False,
+    as_of: date | None = None,
+    progress: Progress | None = None,
+    out_dir: Path | str | None = None,
+    site: SharePointSite | None = None,
+    state: State | None = None,
+) -> RunSummary:
     from connector.state import State  # lazy: SQLAlchemy: loaded by the run that opens the state
+
     t0 = time.monotonic()
     state = state or State(config.state.url)
     summary = RunSummary(dry_run=dry_run)
     summary.run_id = state.start_run()
     try:
         site = site or SharePointSite.from_config(config)
-        publishing = reports and config.reports.enabled and (out_dir or not dry_run)   # a dry run publishes nothing
+        publishing = reports and config.reports.enabled and (out_dir or not dry_run)  # a dry run publishes nothing
         extract_mod.prefetch(site, config, reports=bool(publishing and not out_dir))
         as_of = as_of or today(site.timezone(config.collectivite.timezone))
         previous = previous_copil(config, state, summary.run_id, as_of)
         templates = None
-        if publishing:   # a broken template stops the run before anything is written
+        if publishing:  # a broken template stops the run before anything is written
             from connector.reports.publish import (
                 prepare_templates,  # lazy: python-docx, docxtpl, matplotlib: only when reports are made
             )
+
             templates = prepare_templates(site, config.reports)
-        portfolio, raw, resolved, site = build_portfolio(config, site, as_of=as_of, progress=progress,
-                                                         reports=bool(publishing and not out_dir))
+        portfolio, raw, resolved, site = build_portfolio(
+            config, site, as_of=as_of, progress=progress, reports=bool(publishing and not out_dir)
+        )
         summary.projects = len(portfolio.projects)
         summary.read_items = sum(len(v) for v in raw.lists.values())
         summary.findings = list(portfolio.findings)
@@ -162,15 +192,16 @@ def run_sync(config: Config, *, dry_run: bool = False, reports: bool = True, for
         summary.written, summary.unchanged = wb.written, wb.unchanged
         summary.failed, summary.dead_letters = len(wb.failed), wb.failed
         if publishing:
-            _reports(config, site, portfolio, previous, state, summary, force_reports, out_dir, as_of, progress,
-                     templates)
+            _reports(
+                config, site, portfolio, previous, state, summary, force_reports, out_dir, as_of, progress, templates
+            )
             if not out_dir:
                 links = write_links(site, portfolio, raw, resolved, state.report_hashes.all_published())
                 summary.links_written = links.written
                 summary.report_errors += links.errors
         summary.status = "partial" if (summary.failed or summary.report_errors) else "ok"
         summary.exit_code = ExitCode.PARTIAL if summary.status == "partial" else ExitCode.OK
-        if not dry_run:   # state after the writes it describes
+        if not dry_run:  # state after the writes it describes
             state.save_snapshots(summary.run_id, snapshot(portfolio))
             state.save_findings(summary.run_id, portfolio.findings)
             state.prune_snapshots(config.state.snapshot_days)
@@ -192,8 +223,15 @@ def run_sync(config: Config, *, dry_run: bool = False, reports: bool = True, for
     return summary
 
 
-def reports_only(config, *, only: list[str] | None = None, force: bool = False, out_dir=None,
-                 as_of: date | None = None, progress=None):
+def reports_only(
+    config,
+    *,
+    only: list[str] | None = None,
+    force: bool = False,
+    out_dir=None,
+    as_of: date | None = None,
+    progress=None,
+):
     """`copil report`: render (and publish, unless `out_dir`) reports from live data without
     writing anything into the lists. Returns the ReportSummary."""
     from connector.reports.publish import (  # lazy: python-docx, docxtpl, matplotlib: only when reports are made
@@ -201,6 +239,7 @@ def reports_only(config, *, only: list[str] | None = None, force: bool = False, 
         publish_reports,
     )
     from connector.state import State  # lazy: SQLAlchemy: loaded by the run that opens the state
+
     state = State(config.state.url)
     site = SharePointSite.from_config(config)
     templates = prepare_templates(site, config.reports)
@@ -209,40 +248,61 @@ def reports_only(config, *, only: list[str] | None = None, force: bool = False, 
     unknown = [c for c in only or [] if c not in portfolio.projects.index]
     if unknown:
         near = difflib.get_close_matches(unknown[0], [str(c) for c in portfolio.projects.index], n=3, cutoff=0.6)
-        e = SchemaError("code(s) opération inconnu(s) dans la liste des projets : " + ", ".join(unknown)
-                        + (" ; codes proches : " + ", ".join(near) if near else ""))
+        e = SchemaError(
+            "code(s) opération inconnu(s) dans la liste des projets : "
+            + ", ".join(unknown)
+            + (" ; codes proches : " + ", ".join(near) if near else "")
+        )
         e.hint = "Vérifiez le code opération (colonne « Code opération » de la liste des projets)."
         raise e
-    return publish_reports(None if out_dir else site, portfolio, reports_cfg=config.reports,
-                           collectivite=config.collectivite.name, copil_date=as_of,
-                           previous=previous_copil(config, state, None, as_of),
-                           hashes=_NoHashes() if out_dir else state.report_hashes, force=force or bool(out_dir),
-                           out_dir=out_dir, only=only, templates=templates,
-                           progress=_counter(progress, "Rapports Word",
-                                             len(only) if only else len(portfolio.projects) + 1))
+    return publish_reports(
+        None if out_dir else site,
+        portfolio,
+        reports_cfg=config.reports,
+        collectivite=config.collectivite.name,
+        copil_date=as_of,
+        previous=previous_copil(config, state, None, as_of),
+        hashes=_NoHashes() if out_dir else state.report_hashes,
+        force=force or bool(out_dir),
+        out_dir=out_dir,
+        only=only,
+        templates=templates,
+        progress=_counter(progress, "Rapports Word", len(only) if only else len(portfolio.projects) + 1),
+    )
 
 
 def previous_copil(config, state, run_id, as_of: date):
     """Indicators at the previous COPIL: the last snapshot taken for a date at least
     `copil_interval_days` before this one (0: the last run)."""
     days = config.reports.copil_interval_days
-    return state.previous_snapshots(before_run_id=run_id,
-                                    copil_on_or_before=as_of - timedelta(days=days) if days else None)
+    return state.previous_snapshots(
+        before_run_id=run_id, copil_on_or_before=as_of - timedelta(days=days) if days else None
+    )
 
 
 def _reports(config, site, portfolio, previous, state, summary, force, out_dir, as_of, progress, templates):
     from connector.reports.publish import (
         publish_reports,  # lazy: python-docx, docxtpl, matplotlib: only when reports are made
     )
+
     local = bool(out_dir)
     # a project whose columns could not be written gets no report this night: list and report
     # would disagree; the next run retries both
     failed = {d.get("code") for d in summary.dead_letters}
-    rs = publish_reports(None if local else site, portfolio, reports_cfg=config.reports,
-                         collectivite=config.collectivite.name, copil_date=as_of,
-                         previous=previous, hashes=_NoHashes() if local else state.report_hashes,
-                         force=force, out_dir=out_dir, templates=templates, skip=failed,
-                         progress=_counter(progress, "Rapports Word", len(portfolio.projects) + 1))
+    rs = publish_reports(
+        None if local else site,
+        portfolio,
+        reports_cfg=config.reports,
+        collectivite=config.collectivite.name,
+        copil_date=as_of,
+        previous=previous,
+        hashes=_NoHashes() if local else state.report_hashes,
+        force=force,
+        out_dir=out_dir,
+        templates=templates,
+        skip=failed,
+        progress=_counter(progress, "Rapports Word", len(portfolio.projects) + 1),
+    )
     summary.reports_uploaded, summary.reports_skipped = rs.uploaded, rs.skipped
     summary.report_errors, summary.report_files = list(rs.errors), list(rs.files)
 
@@ -285,13 +345,21 @@ def snapshot(portfolio: Portfolio) -> dict[str, dict]:
 def _finish(state, summary: RunSummary, site, t0: float) -> None:
     summary.duration_s = round(time.monotonic() - t0, 2)
     summary.requests = site.requests if site is not None else 0
-    counts = {"read_items": summary.read_items, "written_items": summary.written,
-              "findings": len(summary.findings), "errors": summary.failed + len(summary.report_errors),
-              "dead_letters": summary.failed, "reports_uploaded": summary.reports_uploaded,
-              "projects": summary.projects, "requests": summary.requests, "exit_code": summary.exit_code,
-              "duration_s": summary.duration_s, "dry_run": summary.dry_run}
+    counts = {
+        "read_items": summary.read_items,
+        "written_items": summary.written,
+        "findings": len(summary.findings),
+        "errors": summary.failed + len(summary.report_errors),
+        "dead_letters": summary.failed,
+        "reports_uploaded": summary.reports_uploaded,
+        "projects": summary.projects,
+        "requests": summary.requests,
+        "exit_code": summary.exit_code,
+        "duration_s": summary.duration_s,
+        "dry_run": summary.dry_run,
+    }
     try:
         state.finish_run(summary.run_id, status=summary.status, counts=counts, message=summary.message[:2000])
-    except Exception:   # never hide the run's own error behind a state error
+    except Exception:  # never hide the run's own error behind a state error
         log.exception("enregistrement de l'état impossible")
     log.debug("run %s finished at %s", summary.run_id, datetime.now(timezone.utc).isoformat())

@@ -5,6 +5,7 @@ snapshots read the same figures. Amounts are floats in the site currency
 (EUR, or XPF for New Caledonia); rates are fractions (0.95 = 95 %); dates are
 `datetime.date` (or None/NaT); lists of French sentences are Python lists.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -15,69 +16,155 @@ import pandas as pd
 # Columns of Portfolio.projects (index = operation code). Staff inputs first,
 # parsed; then computed indicators.
 PROJECT_INPUT_COLUMNS = [
-    "id", "url", "code", "title", "direction", "territory", "policy", "manager",
-    "elected", "owner", "phase", "start", "baseline_end", "forecast_end",
-    "progress",            # physical progress, fraction 0..1
-    "ap_voted", "ap_deliberation", "manual_weather", "comment", "decisions",
-    "decision_deadline", "decision_followup", "objective", "programme",
-    "qpv",                 # name of the quartier prioritaire, empty when outside
-    "urban_policy",        # "Contrat de ville" | "NPNRU" | None
-    "input_flags",         # {column key: ("estimated" | "invalid", value as typed)}
+    "id",
+    "url",
+    "code",
+    "title",
+    "direction",
+    "territory",
+    "policy",
+    "manager",
+    "elected",
+    "owner",
+    "phase",
+    "start",
+    "baseline_end",
+    "forecast_end",
+    "progress",  # physical progress, fraction 0..1
+    "ap_voted",
+    "ap_deliberation",
+    "manual_weather",
+    "comment",
+    "decisions",
+    "decision_deadline",
+    "decision_followup",
+    "objective",
+    "programme",
+    "qpv",  # name of the quartier prioritaire, empty when outside
+    "urban_policy",  # "Contrat de ville" | "NPNRU" | None
+    "input_flags",  # {column key: ("estimated" | "invalid", value as typed)}
 ]
 PROJECT_INDICATOR_COLUMNS = [
-    "cp_year", "engaged_year", "paid_year",   # current financial year
-    "cp_execution_rate",                      # paid_year / cp_year
-    "cp_total", "engaged_total", "paid_total",  # all years
-    "commitment_rate",                        # engaged_total / ap_voted
-    "ap_consumption",                         # paid_total / ap_voted
-    "remaining_to_pay",                       # ap_voted - paid_total
-    "ap_coverage_years",                      # (ap_voted - paid_total) / cp_year
-    "ap_affected",                            # AP affectée, from the finance export (NaN without)
-    "subsidies_requested", "subsidies_notified", "subsidies_received",
-    "self_funding_share",                     # 1 - notified / ap_voted
-    "amendments_rate_max",                    # worst contract: cumulated amendments / initial
-    "slippage_days",                          # forecast_end - baseline_end, days
-    "overdue_milestones",                     # count: forecast/baseline passed, no actual date
-    "next_milestone_label", "next_milestone_date",
-    "open_critical_risks",                    # open risks with criticality >= threshold
-    "running",                                # bool: not closed (connector.model.is_running)
-    "started",                                # bool: start date known and passed
-    "subsidy_deadline",                       # earliest DETR/DSIL lapse date still ahead
-    "weather",                                # Soleil | Nuageux | Orage | Indéterminé
-    "weather_reasons",                        # list[str], French
-    "alerts",                                 # list[str], French (forecasts' messages included)
-    "forecasts",                              # list of {kind, message, amount}: connector.rules.forecasts
-    "at_stake",                               # money threatened (overrun, shortfalls, subsidies at risk)
-    "findings_count",                         # data-quality findings on this project
+    "cp_year",
+    "engaged_year",
+    "paid_year",  # current financial year
+    "cp_execution_rate",  # paid_year / cp_year
+    "cp_total",
+    "engaged_total",
+    "paid_total",  # all years
+    "commitment_rate",  # engaged_total / ap_voted
+    "ap_consumption",  # paid_total / ap_voted
+    "remaining_to_pay",  # ap_voted - paid_total
+    "ap_coverage_years",  # (ap_voted - paid_total) / cp_year
+    "ap_affected",  # AP affectée, from the finance export (NaN without)
+    "subsidies_requested",
+    "subsidies_notified",
+    "subsidies_received",
+    "self_funding_share",  # 1 - notified / ap_voted
+    "amendments_rate_max",  # worst contract: cumulated amendments / initial
+    "slippage_days",  # forecast_end - baseline_end, days
+    "overdue_milestones",  # count: forecast/baseline passed, no actual date
+    "next_milestone_label",
+    "next_milestone_date",
+    "open_critical_risks",  # open risks with criticality >= threshold
+    "running",  # bool: not closed (connector.model.is_running)
+    "started",  # bool: start date known and passed
+    "subsidy_deadline",  # earliest DETR/DSIL lapse date still ahead
+    "weather",  # Soleil | Nuageux | Orage | Indéterminé
+    "weather_reasons",  # list[str], French
+    "alerts",  # list[str], French (forecasts' messages included)
+    "forecasts",  # list of {kind, message, amount}: connector.rules.forecasts
+    "at_stake",  # money threatened (overrun, shortfalls, subsidies at risk)
+    "findings_count",  # data-quality findings on this project
 ]
 
-MILESTONE_COLUMNS = ["project_code", "id", "title", "phase", "baseline", "forecast", "actual",
-                     "slippage_days", "status",  # status: "Atteint" | "En retard" | "À venir"
-                     "slippage_open"]            # True: overdue, the slippage still grows (at least)
-BUDGET_COLUMNS = ["project_code", "year", "cp_planned", "engaged", "paid",
-                  "source"]   # "finance": engaged/paid from the finance export; "liste": as typed
-SUBSIDY_COLUMNS = ["project_code", "id", "title", "funder", "requested", "notified", "received",
-                   "notified_on", "start_deadline", "completion_deadline"]
-CONTRACT_COLUMNS = ["project_code", "id", "title", "number", "kind", "holder", "initial_amount",
-                    "amendments_count", "amendments_total", "amendments_rate", "threshold",
-                    "over_threshold", "commission_required"]
-RISK_COLUMNS = ["project_code", "id", "title", "probability", "impact", "criticality",
-                "status", "mitigation", "owner", "due"]
+MILESTONE_COLUMNS = [
+    "project_code",
+    "id",
+    "title",
+    "phase",
+    "baseline",
+    "forecast",
+    "actual",
+    "slippage_days",
+    "status",  # status: "Atteint" | "En retard" | "À venir"
+    "slippage_open",
+]  # True: overdue, the slippage still grows (at least)
+BUDGET_COLUMNS = [
+    "project_code",
+    "year",
+    "cp_planned",
+    "engaged",
+    "paid",
+    "source",
+]  # "finance": engaged/paid from the finance export; "liste": as typed
+SUBSIDY_COLUMNS = [
+    "project_code",
+    "id",
+    "title",
+    "funder",
+    "requested",
+    "notified",
+    "received",
+    "notified_on",
+    "start_deadline",
+    "completion_deadline",
+]
+CONTRACT_COLUMNS = [
+    "project_code",
+    "id",
+    "title",
+    "number",
+    "kind",
+    "holder",
+    "initial_amount",
+    "amendments_count",
+    "amendments_total",
+    "amendments_rate",
+    "threshold",
+    "over_threshold",
+    "commission_required",
+]
+RISK_COLUMNS = [
+    "project_code",
+    "id",
+    "title",
+    "probability",
+    "impact",
+    "criticality",
+    "status",
+    "mitigation",
+    "owner",
+    "due",
+]
 # météo counts are of running operations; "closed" counts the closed ones apart
-ROLLUP_COLUMNS = ["projects", "running", "soleil", "nuageux", "orage", "indetermine", "closed", "ap_voted",
-                  "cp_year", "engaged_year", "paid_year", "cp_execution_rate",
-                  "subsidies_notified"]
+ROLLUP_COLUMNS = [
+    "projects",
+    "running",
+    "soleil",
+    "nuageux",
+    "orage",
+    "indetermine",
+    "closed",
+    "ap_voted",
+    "cp_year",
+    "engaged_year",
+    "paid_year",
+    "cp_execution_rate",
+    "subsidies_notified",
+]
 
 
 @dataclass
 class Finding:
     """A data-quality finding: one value a person typed that copil could not use."""
+
     list_title: str
     item_id: int | None
-    column: str            # display name
-    value: str             # raw value, as typed
-    message: str           # French, for staff
-    link: str = ""         # display form URL of the item
+    column: str  # display name
+    value: str  # raw value, as typed
+    message: str  # French, for staff
+    link: str = ""  # display form URL of the item
     project_code: str | None = None
     severity: str = "avertissement"  # "avertissement" | "erreur"
 
@@ -85,7 +172,7 @@ class Finding:
 @dataclass
 class Document:
     name: str
-    url: str               # absolute URL
+    url: str  # absolute URL
     modified: date | None = None
     project_code: str | None = None
 

@@ -5,6 +5,7 @@ Idempotent; needs the `manage` right; never part of the nightly run.
 `--upgrade` brings an existing site to the current version without touching any item: new
 columns, indexes, copil's column formats (regenerated from [rules]) and copil's five views.
 A format or a view a person made is never replaced or removed."""
+
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
@@ -40,7 +41,9 @@ def _specs(config):
             display = names.get(c.key, c.display)
             cols.append((c.key, display, c))
         if "project_code" in names and all(k != "project_code" for k, _, _ in cols):
-            cols.append(("project_code", names["project_code"], schema.Column("project_code", "", "Text", indexed=True)))
+            cols.append(
+                ("project_code", names["project_code"], schema.Column("project_code", "", "Text", indexed=True))
+            )
         out.append((key, title, spec.template, cols))
     return out
 
@@ -73,8 +76,9 @@ def init_site(site, config, *, upgrade: bool = False) -> list[str]:
                 lookup_title = titles.get(col.lookup_list) or config.list_title(col.lookup_list)
                 if not site.list_exists(lookup_title):
                     raise SchemaError(f"la liste « {lookup_title} » visée par la colonne « {display} » n'existe pas")
-            site.create_field(title, display, col.kind, choices=col.choices, lookup_list_title=lookup_title,
-                              indexed=col.indexed)
+            site.create_field(
+                title, display, col.kind, choices=col.choices, lookup_list_title=lookup_title, indexed=col.indexed
+            )
             lines.append(f"  colonne « {display} » ({col.kind}) : créée dans « {title} »")
         if key == "projects":
             projects = (title, {logical: display for logical, display, _ in cols})
@@ -135,8 +139,9 @@ def _views(site, title: str, displays: dict[str, str], *, upgrade: bool) -> list
         if not upgrade:
             lines.append(f"  vue « {spec.title} » : à mettre à jour (copil init-site --upgrade)")
             continue
-        site.update_view(title, v["id"], query=None if same_query else spec.query,
-                         fields=None if same_fields else spec.fields)
+        site.update_view(
+            title, v["id"], query=None if same_query else spec.query, fields=None if same_fields else spec.fields
+        )
         lines.append(f"  vue « {spec.title} » : mise à jour")
     return lines
 

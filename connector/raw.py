@@ -1,4 +1,5 @@
 """What extraction hands to normalization: values exactly as SharePoint returned them."""
+
 from __future__ import annotations
 
 from collections.abc import Callable

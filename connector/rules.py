@@ -1,5 +1,6 @@
 """The météo of a project and its alerts, from thresholds in the configuration, with the
 reasons spelled out in French so a project director can check them by hand."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -16,40 +17,79 @@ from connector.model.vocabulary import EXTENSION_YEARS
 
 class RulesConfig(BaseModel):
     """Thresholds of the météo ([rules] section). Fractions are 0..1 (0.25 = 25 %)."""
+
     model_config = ConfigDict(extra="forbid")
 
-    slippage_cloudy_days: int = Field(30, ge=0, description="Forecast end later than baseline by this many days: Nuageux.")
+    slippage_cloudy_days: int = Field(
+        30, ge=0, description="Forecast end later than baseline by this many days: Nuageux."
+    )
     slippage_storm_days: int = Field(90, ge=0, description="Forecast end later than baseline by this many days: Orage.")
     overdue_milestones_cloudy: int = Field(1, ge=1, description="Milestones past due without actual date: Nuageux.")
     overdue_milestones_storm: int = Field(3, ge=1, description="Milestones past due without actual date: Orage.")
-    execution_gap_cloudy: float = Field(0.25, ge=0, description="Gap between the year's CP execution rate and "
-                                        "physical progress (either way): Nuageux.")
+    execution_gap_cloudy: float = Field(
+        0.25, ge=0, description="Gap between the year's CP execution rate and physical progress (either way): Nuageux."
+    )
     execution_gap_storm: float = Field(0.5, ge=0, description="Same gap: Orage.")
-    self_funding_min: float = Field(0.20, ge=0, le=1, description="Minimum share of the owner's own funding "
-                                    "(20 %, 30 % in some areas); below it: Nuageux and an alert.")
-    amendment_limit_services: float = Field(0.10, ge=0, description="Cumulated amendments allowed on services "
-                                            "and supplies contracts; above: Orage.")
-    amendment_limit_works: float = Field(0.15, ge=0, description="Cumulated amendments allowed on works contracts; above: Orage.")
-    amendment_commission: float = Field(0.05, ge=0, description="An amendment above this share of the initial "
-                                        "amount needs the commission d'appel d'offres (alert).")
-    risk_critical: int = Field(9, ge=1, le=16, description="Criticality (probability × impact, 1..4 each) from "
-                               "which an open risk is critical.")
+    self_funding_min: float = Field(
+        0.20,
+        ge=0,
+        le=1,
+        description="Minimum share of the owner's own funding "
+        "(20 %, 30 % in some areas); below it: Nuageux and an alert.",
+    )
+    amendment_limit_services: float = Field(
+        0.10, ge=0, description="Cumulated amendments allowed on services and supplies contracts; above: Orage."
+    )
+    amendment_limit_works: float = Field(
+        0.15, ge=0, description="Cumulated amendments allowed on works contracts; above: Orage."
+    )
+    amendment_commission: float = Field(
+        0.05,
+        ge=0,
+        description="An amendment above this share of the initial "
+        "amount needs the commission d'appel d'offres (alert).",
+    )
+    risk_critical: int = Field(
+        9, ge=1, le=16, description="Criticality (probability × impact, 1..4 each) from which an open risk is critical."
+    )
     critical_risks_storm: int = Field(2, ge=1, description="Open critical risks: one gives Nuageux, this many Orage.")
-    subsidy_deadline_warning_days: int = Field(180, ge=0, description="Alert this many days before a DETR/DSIL "
-                                               "start or completion deadline.")
+    subsidy_deadline_warning_days: int = Field(
+        180, ge=0, description="Alert this many days before a DETR/DSIL start or completion deadline."
+    )
     ap_overrun_storm: float = Field(1.0, gt=0, description="AP consumption (paid / AP voted) above this: Orage.")
     # Forward-looking alerts: they warn before the problem shows in the figures; they do not
     # change the météo (a forecast is not yet a fact), they rank the projects at risk.
-    ap_projection_min_progress: float = Field(0.20, ge=0, le=1, description="Physical progress from which the cost "
-                                              "at completion is projected from what was paid (earlier: too soon).")
-    ap_shortfall_margin: float = Field(0.10, ge=0, description="AP likely insufficient when the projected cost at "
-                                       "completion (paid / progress) exceeds the AP by more than this share.")
-    cp_projection_from_month: int = Field(7, ge=1, le=12, description="Month from which the year's CP still "
-                                          "unpaid at 31 December is projected at the pace of the year so far.")
-    cp_unspent_share: float = Field(0.25, ge=0, le=1, description="Share of the year's CP likely unspent at year "
-                                    "end from which copil alerts (at least this share).")
-    cp_plan_gap: float = Field(0.01, ge=0, description="CP planned over all years differing from the AP by more "
-                               "than this share of the AP: alert.")
+    ap_projection_min_progress: float = Field(
+        0.20,
+        ge=0,
+        le=1,
+        description="Physical progress from which the cost "
+        "at completion is projected from what was paid (earlier: too soon).",
+    )
+    ap_shortfall_margin: float = Field(
+        0.10,
+        ge=0,
+        description="AP likely insufficient when the projected cost at "
+        "completion (paid / progress) exceeds the AP by more than this share.",
+    )
+    cp_projection_from_month: int = Field(
+        7,
+        ge=1,
+        le=12,
+        description="Month from which the year's CP still "
+        "unpaid at 31 December is projected at the pace of the year so far.",
+    )
+    cp_unspent_share: float = Field(
+        0.25,
+        ge=0,
+        le=1,
+        description="Share of the year's CP likely unspent at year end from which copil alerts (at least this share).",
+    )
+    cp_plan_gap: float = Field(
+        0.01,
+        ge=0,
+        description="CP planned over all years differing from the AP by more than this share of the AP: alert.",
+    )
 
 
 def soon_alert(g: GrantDeadline) -> str:
@@ -68,8 +108,9 @@ def _ap_overrun(row: dict, rules: RulesConfig) -> str:
     return ""
 
 
-def _closed(row: dict, rules: RulesConfig, basis: str, missing: list[str],
-            unreadable: list[str]) -> tuple[Weather, list[str], list[str]]:
+def _closed(
+    row: dict, rules: RulesConfig, basis: str, missing: list[str], unreadable: list[str]
+) -> tuple[Weather, list[str], list[str]]:
     if missing or unreadable:
         return Weather.INDETERMINE, ([f"données manquantes : {', '.join(missing)}"] if missing else []) + unreadable, []
     overrun = _ap_overrun(row, rules)
@@ -84,8 +125,7 @@ def _slip_text(row: dict, slip: Any) -> str:
     return f"livraison repoussée de {delay(slip)}{span}"
 
 
-def assess(row: dict, *, year: int, rules: RulesConfig,
-           currency: str = "EUR") -> tuple[Weather, list[str], list[str]]:
+def assess(row: dict, *, year: int, rules: RulesConfig, currency: str = "EUR") -> tuple[Weather, list[str], list[str]]:
     """(météo, reasons, alerts) for one consolidated project row.
 
     Reads the indicator columns of `connector.portfolio` (`running` among them) plus `_contracts`
@@ -93,19 +133,28 @@ def assess(row: dict, *, year: int, rules: RulesConfig,
     consolidation."""
     flags: dict[str, tuple[str, str]] = row["input_flags"] if isinstance(row.get("input_flags"), dict) else {}
     closed = not row["running"]
-    needed = (("ap_voted", "AP votée"),) if closed else (
-        ("baseline_end", "fin prévue initiale"), ("forecast_end", "fin prévisionnelle"), ("ap_voted", "AP votée"))
+    needed = (
+        (("ap_voted", "AP votée"),)
+        if closed
+        else (("baseline_end", "fin prévue initiale"), ("forecast_end", "fin prévisionnelle"), ("ap_voted", "AP votée"))
+    )
     missing = [label for key, label in needed if not present(row.get(key)) and key not in flags]
-    unreadable = [f"{label} illisible (« {flags[key][1]} »)" for key, label in needed
-                  if not present(row.get(key)) and flags.get(key, ("",))[0] == "invalid"]
+    unreadable = [
+        f"{label} illisible (« {flags[key][1]} »)"
+        for key, label in needed
+        if not present(row.get(key)) and flags.get(key, ("",))[0] == "invalid"
+    ]
     # a figure computed on an AP copil had to interpret says so where it is read
-    basis = (f" (calculé sur une AP interprétée d'après la saisie « {flags['ap_voted'][1]} »)"
-             if flags.get("ap_voted", ("",))[0] == "estimated" else "")
+    basis = (
+        f" (calculé sur une AP interprétée d'après la saisie « {flags['ap_voted'][1]} »)"
+        if flags.get("ap_voted", ("",))[0] == "estimated"
+        else ""
+    )
     storms: list[str] = []
     clouds: list[str] = []
     alerts: list[str] = []
 
-    if closed:   # a closed operation is followed for its AP balance only: past delays are history
+    if closed:  # a closed operation is followed for its AP balance only: past delays are history
         return _closed(row, rules, basis, missing, unreadable)
 
     slip = row.get("slippage_days")
@@ -118,8 +167,10 @@ def assess(row: dict, *, year: int, rules: RulesConfig,
     if overdue >= rules.overdue_milestones_storm:
         storms.append(f"{overdue} jalons dépassés sans être atteints")
     elif overdue >= rules.overdue_milestones_cloudy:
-        clouds.append(f"{overdue} jalon{'s' if overdue > 1 else ''} dépassé{'s' if overdue > 1 else ''} sans être "
-                      f"atteint{'s' if overdue > 1 else ''}")
+        clouds.append(
+            f"{overdue} jalon{'s' if overdue > 1 else ''} dépassé{'s' if overdue > 1 else ''} sans être "
+            f"atteint{'s' if overdue > 1 else ''}"
+        )
 
     # Shares are compared in percentage points at the precision they are printed with (one
     # decimal, half-up): what the reader sees and what the rule judged always agree.
@@ -141,21 +192,29 @@ def assess(row: dict, *, year: int, rules: RulesConfig,
     minimum = fr_points(points(rules.self_funding_min))
     if present(share) and share < 0:
         clouds.append(f"subventions notifiées supérieures à l'AP votée{basis}")
-        alerts.append(f"Subventions notifiées ({fr_amount(row.get('subsidies_notified'), currency)}) supérieures à "
-                      f"l'AP votée ({fr_amount(row.get('ap_voted'), currency)}){basis} : vérifier l'AP ou les "
-                      "montants notifiés.")
+        alerts.append(
+            f"Subventions notifiées ({fr_amount(row.get('subsidies_notified'), currency)}) supérieures à "
+            f"l'AP votée ({fr_amount(row.get('ap_voted'), currency)}){basis} : vérifier l'AP ou les "
+            "montants notifiés."
+        )
     elif present(share) and points(share) < points(rules.self_funding_min):
         clouds.append(f"autofinancement de {fr_points(points(share))} (minimum {minimum}){basis}")
-        alerts.append(f"Part d'autofinancement insuffisante : {fr_points(points(share))} pour un minimum légal de "
-                      f"{minimum} des financements publics{basis}.")
+        alerts.append(
+            f"Part d'autofinancement insuffisante : {fr_points(points(share))} pour un minimum légal de "
+            f"{minimum} des financements publics{basis}."
+        )
 
     for c in row.get("_contracts") or []:
         if exceeds(c.rate, c.limit):
-            storms.append(f"avenants cumulés {fr_points(points(c.rate))} sur le marché {c.number} "
-                          f"(limite {fr_points(points(c.limit))})")
+            storms.append(
+                f"avenants cumulés {fr_points(points(c.rate))} sur le marché {c.number} "
+                f"(limite {fr_points(points(c.limit))})"
+            )
         if c.commission:
-            alerts.append(f"Marché {c.number} : un avenant dépasse {fr_points(points(rules.amendment_commission))} "
-                          "du montant initial, avis de la commission d'appel d'offres requis.")
+            alerts.append(
+                f"Marché {c.number} : un avenant dépasse {fr_points(points(rules.amendment_commission))} "
+                "du montant initial, avis de la commission d'appel d'offres requis."
+            )
 
     critical = row.get("open_critical_risks") or 0
     if critical >= rules.critical_risks_storm:
@@ -166,8 +225,10 @@ def assess(row: dict, *, year: int, rules: RulesConfig,
     for g in row.get("_deadlines") or []:
         if g.lapsed:
             storms.append(f"subvention {g.funder} caduque : {g.what} requis avant le {fr_date(g.deadline)}")
-            alerts.append(f"Subvention {g.funder} ({fr_amount(g.notified, currency)}) : échéance de "
-                          f"{g.what} dépassée le {fr_date(g.deadline)} ; demander une prorogation.")
+            alerts.append(
+                f"Subvention {g.funder} ({fr_amount(g.notified, currency)}) : échéance de "
+                f"{g.what} dépassée le {fr_date(g.deadline)} ; demander une prorogation."
+            )
         elif g.soon:
             clouds.append(f"subvention {g.funder} : {g.what} requis avant le {fr_date(g.deadline)}")
             alerts.append(soon_alert(g))
@@ -193,13 +254,18 @@ def assess(row: dict, *, year: int, rules: RulesConfig,
 # Each is (kind, French message, amount at stake): the message names the figures it was
 # computed from so a project director can redo the sum; the amount ranks the projects at risk.
 AP_SHORTFALL, CP_UNSPENT, CP_PLAN_GAP, CP_MISSING, SUBSIDY_DEADLINE = (
-    "ap_insuffisante", "cp_non_consommes", "cp_different_ap", "cp_absents", "subvention_echeance")
+    "ap_insuffisante",
+    "cp_non_consommes",
+    "cp_different_ap",
+    "cp_absents",
+    "subvention_echeance",
+)
 
 
 def add_years(d: date, years: int) -> date:
     try:
         return d.replace(year=d.year + years)
-    except ValueError:   # 29 February
+    except ValueError:  # 29 February
         return d.replace(year=d.year + years, day=28)
 
 
@@ -212,8 +278,15 @@ def _fraction_of_year(as_of: date) -> float:
     return ((as_of - start).days + 1) / ((end - start).days + 1)
 
 
-def forecasts(row: dict, *, as_of: date, rules: RulesConfig, currency: str = "EUR",
-              budget: Sequence[dict] = (), deadlines: Sequence[GrantDeadline] = ()) -> list[tuple]:
+def forecasts(
+    row: dict,
+    *,
+    as_of: date,
+    rules: RulesConfig,
+    currency: str = "EUR",
+    budget: Sequence[dict] = (),
+    deadlines: Sequence[GrantDeadline] = (),
+) -> list[tuple]:
     """What the figures announce if nothing changes: (kind, message, amount at stake, and for a
     subsidy the plain alert it replaces). `budget`: the project's rows (year, cp_planned, paid);
     `deadlines`: its DETR/DSIL deadlines (consolidate.grant_deadlines)."""
@@ -225,15 +298,25 @@ def forecasts(row: dict, *, as_of: date, rules: RulesConfig, currency: str = "EU
     year = as_of.year
 
     # AP: the cost at completion if the rest costs what the done part cost
-    if present(ap) and ap > 0 and present(progress) and present(paid) and paid > 0 and \
-            points(rules.ap_projection_min_progress) <= points(progress) < 100:
-        projected = _thousand(paid / progress)   # an estimate: to the thousand
+    if (
+        present(ap)
+        and ap > 0
+        and present(progress)
+        and present(paid)
+        and paid > 0
+        and points(rules.ap_projection_min_progress) <= points(progress) < 100
+    ):
+        projected = _thousand(paid / progress)  # an estimate: to the thousand
         if exceeds(projected / ap - 1, rules.ap_shortfall_margin):
-            out.append((AP_SHORTFALL,
-                        f"AP probablement insuffisante : {amount(paid)} mandatés pour {fr_points(points(progress))} "
-                        f"d'avancement physique, soit environ {amount(projected)} à l'achèvement pour une AP de "
-                        f"{amount(ap)} (manque estimé : {amount(projected - ap)}) ; prévoir une révision de l'AP.",
-                        projected - ap))
+            out.append(
+                (
+                    AP_SHORTFALL,
+                    f"AP probablement insuffisante : {amount(paid)} mandatés pour {fr_points(points(progress))} "
+                    f"d'avancement physique, soit environ {amount(projected)} à l'achèvement pour une AP de "
+                    f"{amount(ap)} (manque estimé : {amount(projected - ap)}) ; prévoir une révision de l'AP.",
+                    projected - ap,
+                )
+            )
 
     # CP of the year: what is left at 31 December at the pace of the year so far
     cp_year, paid_year = row.get("cp_year"), row.get("paid_year")
@@ -241,10 +324,15 @@ def forecasts(row: dict, *, as_of: date, rules: RulesConfig, currency: str = "EU
         projected = paid_year / _fraction_of_year(as_of)
         unspent = _thousand(cp_year - projected)
         if unspent > 0 and points((cp_year - projected) / cp_year) >= points(rules.cp_unspent_share):
-            out.append((CP_UNSPENT,
-                        f"CP {year} probablement non consommés : {amount(paid_year)} mandatés sur {amount(cp_year)} "
-                        f"au {fr_date(as_of)} ; au rythme actuel, environ {amount(unspent)} resteront non mandatés "
-                        f"au 31/12/{year} (à reporter ou à redéployer).", unspent))
+            out.append(
+                (
+                    CP_UNSPENT,
+                    f"CP {year} probablement non consommés : {amount(paid_year)} mandatés sur {amount(cp_year)} "
+                    f"au {fr_date(as_of)} ; au rythme actuel, environ {amount(unspent)} resteront non mandatés "
+                    f"au 31/12/{year} (à reporter ou à redéployer).",
+                    unspent,
+                )
+            )
 
     years = sorted((int(b["year"]), b.get("cp_planned")) for b in budget if present(b.get("year")))
     planned = [(y, cp) for y, cp in years if present(cp) and cp > 0]
@@ -252,11 +340,15 @@ def forecasts(row: dict, *, as_of: date, rules: RulesConfig, currency: str = "EU
     if present(ap) and ap > 0 and planned and exceeds(abs(cp_total - ap) / ap, rules.cp_plan_gap):
         span = f"{planned[0][0]}–{planned[-1][0]}" if planned[0][0] != planned[-1][0] else str(planned[0][0])
         if cp_total < ap:
-            text = (f"CP prévus sur {span} ({amount(cp_total)}) inférieurs à l'AP votée ({amount(ap)}) : "
-                    f"{amount(ap - cp_total)} à inscrire dans l'échéancier des CP.")
+            text = (
+                f"CP prévus sur {span} ({amount(cp_total)}) inférieurs à l'AP votée ({amount(ap)}) : "
+                f"{amount(ap - cp_total)} à inscrire dans l'échéancier des CP."
+            )
         else:
-            text = (f"CP prévus sur {span} ({amount(cp_total)}) supérieurs à l'AP votée ({amount(ap)}) de "
-                    f"{amount(cp_total - ap)} : réviser l'AP ou l'échéancier des CP.")
+            text = (
+                f"CP prévus sur {span} ({amount(cp_total)}) supérieurs à l'AP votée ({amount(ap)}) de "
+                f"{amount(cp_total - ap)} : réviser l'AP ou l'échéancier des CP."
+            )
         out.append((CP_PLAN_GAP, text, abs(cp_total - ap)))
 
     fe = row.get("forecast_end")
@@ -266,25 +358,37 @@ def forecasts(row: dict, *, as_of: date, rules: RulesConfig, currency: str = "EU
         if last is None or last < fe.year:
             gap_years = list(range(max(year, (last or year - 1) + 1), fe.year + 1))
             which = ", ".join(str(y) for y in gap_years)
-            out.append((CP_MISSING,
-                        f"Aucun CP prévu en {which} alors que la fin prévisionnelle est le {fr_date(fe)} : "
-                        f"{amount(remaining)} restent à mandater sur l'AP ; inscrire les CP correspondants.",
-                        remaining))
+            out.append(
+                (
+                    CP_MISSING,
+                    f"Aucun CP prévu en {which} alors que la fin prévisionnelle est le {fr_date(fe)} : "
+                    f"{amount(remaining)} restent à mandater sur l'AP ; inscrire les CP correspondants.",
+                    remaining,
+                )
+            )
 
     for g in deadlines:
         if not g.missed_by_plan:
-            continue   # a lapsed deadline is already an Orage reason; none before the date: fine
-        assert g.planned_on is not None   # missed_by_plan says so
+            continue  # a lapsed deadline is already an Orage reason; none before the date: fine
+        assert g.planned_on is not None  # missed_by_plan says so
         extended = add_years(g.deadline, EXTENSION_YEARS[g.kind])
         length = "d'un an" if EXTENSION_YEARS[g.kind] == 1 else "de 2 ans"
-        ask = (f"demander la prorogation {length} "
-               f"(jusqu'au {fr_date(extended)})" if g.planned_on <= extended else
-               f"même prorogée ({fr_date(extended)}), l'échéance tombe avant : revoir le calendrier ou le "
-               "plan de financement")
-        what, planned_word = (("achèvement", "fin prévisionnelle") if g.kind == "completion"
-                              else ("démarrage", "démarrage prévu"))
-        out.append((SUBSIDY_DEADLINE,
-                    f"Subvention {g.funder} : {what} exigé avant le {fr_date(g.deadline)}, {planned_word} "
-                    f"le {fr_date(g.planned_on)} ; {amount(g.to_receive)} restant à percevoir menacés : {ask}.",
-                    g.to_receive, soon_alert(g)))
+        ask = (
+            f"demander la prorogation {length} (jusqu'au {fr_date(extended)})"
+            if g.planned_on <= extended
+            else f"même prorogée ({fr_date(extended)}), l'échéance tombe avant : revoir le calendrier ou le "
+            "plan de financement"
+        )
+        what, planned_word = (
+            ("achèvement", "fin prévisionnelle") if g.kind == "completion" else ("démarrage", "démarrage prévu")
+        )
+        out.append(
+            (
+                SUBSIDY_DEADLINE,
+                f"Subvention {g.funder} : {what} exigé avant le {fr_date(g.deadline)}, {planned_word} "
+                f"le {fr_date(g.planned_on)} ; {amount(g.to_receive)} restant à percevoir menacés : {ask}.",
+                g.to_receive,
+                soon_alert(g),
+            )
+        )
     return out

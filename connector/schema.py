@@ -10,6 +10,7 @@ Field kinds are SharePoint's `TypeAsString` values. `Text` amount/date columns
 are deliberate: many project offices imported their lists from Excel, so staff
 type free text there (`"12 000,50 €"`, `"env. 3M"`, `31/02/2025`).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -25,21 +26,21 @@ RISK_STATUSES = tuple(str(s) for s in model.RISK_STATUSES)
 
 @dataclass(frozen=True)
 class Column:
-    key: str                      # logical key used by the code
-    display: str                  # default display name in SharePoint
-    kind: str                     # SharePoint TypeAsString
+    key: str  # logical key used by the code
+    display: str  # default display name in SharePoint
+    kind: str  # SharePoint TypeAsString
     choices: tuple[str, ...] = ()
     lookup_list: str | None = None  # logical list key the lookup points to
     indexed: bool = False
-    owned: bool = False           # written by copil; never typed by staff
-    optional: bool = False        # added after sites were provisioned: a run without it warns
+    owned: bool = False  # written by copil; never typed by staff
+    optional: bool = False  # added after sites were provisioned: a run without it warns
 
 
 @dataclass(frozen=True)
 class ListSpec:
     key: str
     title: str
-    template: int                 # 100 generic list, 101 document library
+    template: int  # 100 generic list, 101 document library
     columns: tuple[Column, ...] = field(default_factory=tuple)
 
     def column(self, key: str) -> Column:
@@ -70,126 +71,181 @@ POLICIES = (
 )
 MOP_PHASES = ("ESQ", "APS", "APD", "PRO", "ACT", "Notification", "OS travaux", "VISA", "DET", "AOR", "Réception", "DGD")
 FUNDERS = (
-    "État - DETR", "État - DSIL", "État - Fonds vert", "Région", "Département",
-    "Europe - FEDER", "ADEME", "CAF", "ANRU",
+    "État - DETR",
+    "État - DSIL",
+    "État - Fonds vert",
+    "Région",
+    "Département",
+    "Europe - FEDER",
+    "ADEME",
+    "CAF",
+    "ANRU",
 )
 CONTRACT_KINDS = ("Travaux", "Services", "Fournitures")
-URBAN_POLICIES = ("Contrat de ville", "NPNRU")   # NPNRU operations are part of the contrat de ville too
+URBAN_POLICIES = ("Contrat de ville", "NPNRU")  # NPNRU operations are part of the contrat de ville too
 
 _P = "projects"
 
-PROJECTS = ListSpec("projects", "Projets", 100, (
-    Column("code", "Code opération", "Text", indexed=True),
-    Column("title", "Title", "Text"),
-    Column("direction", "Direction pilote", "Choice", DIRECTIONS),
-    Column("territory", "Territoire", "Choice", TERRITORIES),
-    Column("policy", "Politique publique", "Choice", POLICIES),
-    Column("manager", "Chef de projet", "User"),
-    Column("elected", "Élu référent", "Text"),
-    Column("owner", "Maîtrise d'ouvrage", "Choice", ("Directe", "Déléguée")),
-    Column("phase", "Phase", "Choice", PHASES),
-    Column("start", "Date de début", "DateTime"),
-    Column("baseline_end", "Fin prévue initiale", "DateTime"),
-    Column("forecast_end", "Fin prévisionnelle", "Text"),
-    Column("progress", "Avancement physique", "Text"),
-    Column("ap_voted", "AP votée", "Text"),
-    Column("ap_deliberation", "Date de délibération AP", "DateTime"),
-    Column("manual_weather", "Météo chef de projet", "Choice", WEATHERS),
-    Column("comment", "Commentaire", "Note"),
-    Column("decisions", "Décisions attendues", "Note"),
-    # Added after the first sites were provisioned: a run without them warns and goes on.
-    Column("decision_deadline", "Échéance des décisions", "DateTime", optional=True),
-    Column("decision_followup", "Suivi des décisions", "Note", optional=True),
-    Column("objective", "Objectif", "Note", optional=True),
-    Column("programme", "Programme", "Text", optional=True),
-    Column("qpv", "Quartier prioritaire (QPV)", "Text", optional=True),
-    Column("urban_policy", "Politique de la ville", "Choice", URBAN_POLICIES, optional=True),
-    # Written by copil only.
-    Column("computed_weather", "Météo calculée", "Choice", COMPUTED_WEATHERS, indexed=True, owned=True),
-    Column("weather_reasons", "Motifs de la météo", "Note", owned=True),
-    Column("slippage_days", "Glissement (jours)", "Number", indexed=True, owned=True),
-    Column("cp_execution_rate", "Taux d'exécution CP", "Number", owned=True),
-    Column("commitment_rate", "Taux d'engagement AP", "Number", owned=True),
-    Column("ap_consumption", "Consommation AP", "Number", owned=True),
-    Column("next_milestone", "Prochain jalon", "Text", owned=True),
-    Column("alerts", "Alertes", "Note", owned=True),
-    Column("data_quality", "Qualité des données", "Note", owned=True),
-    Column("last_sync", "Dernière synchro copil", "DateTime", owned=True),
-    Column("report_link", "Dernier rapport COPIL", "URL", owned=True, optional=True),
-))
+PROJECTS = ListSpec(
+    "projects",
+    "Projets",
+    100,
+    (
+        Column("code", "Code opération", "Text", indexed=True),
+        Column("title", "Title", "Text"),
+        Column("direction", "Direction pilote", "Choice", DIRECTIONS),
+        Column("territory", "Territoire", "Choice", TERRITORIES),
+        Column("policy", "Politique publique", "Choice", POLICIES),
+        Column("manager", "Chef de projet", "User"),
+        Column("elected", "Élu référent", "Text"),
+        Column("owner", "Maîtrise d'ouvrage", "Choice", ("Directe", "Déléguée")),
+        Column("phase", "Phase", "Choice", PHASES),
+        Column("start", "Date de début", "DateTime"),
+        Column("baseline_end", "Fin prévue initiale", "DateTime"),
+        Column("forecast_end", "Fin prévisionnelle", "Text"),
+        Column("progress", "Avancement physique", "Text"),
+        Column("ap_voted", "AP votée", "Text"),
+        Column("ap_deliberation", "Date de délibération AP", "DateTime"),
+        Column("manual_weather", "Météo chef de projet", "Choice", WEATHERS),
+        Column("comment", "Commentaire", "Note"),
+        Column("decisions", "Décisions attendues", "Note"),
+        # Added after the first sites were provisioned: a run without them warns and goes on.
+        Column("decision_deadline", "Échéance des décisions", "DateTime", optional=True),
+        Column("decision_followup", "Suivi des décisions", "Note", optional=True),
+        Column("objective", "Objectif", "Note", optional=True),
+        Column("programme", "Programme", "Text", optional=True),
+        Column("qpv", "Quartier prioritaire (QPV)", "Text", optional=True),
+        Column("urban_policy", "Politique de la ville", "Choice", URBAN_POLICIES, optional=True),
+        # Written by copil only.
+        Column("computed_weather", "Météo calculée", "Choice", COMPUTED_WEATHERS, indexed=True, owned=True),
+        Column("weather_reasons", "Motifs de la météo", "Note", owned=True),
+        Column("slippage_days", "Glissement (jours)", "Number", indexed=True, owned=True),
+        Column("cp_execution_rate", "Taux d'exécution CP", "Number", owned=True),
+        Column("commitment_rate", "Taux d'engagement AP", "Number", owned=True),
+        Column("ap_consumption", "Consommation AP", "Number", owned=True),
+        Column("next_milestone", "Prochain jalon", "Text", owned=True),
+        Column("alerts", "Alertes", "Note", owned=True),
+        Column("data_quality", "Qualité des données", "Note", owned=True),
+        Column("last_sync", "Dernière synchro copil", "DateTime", owned=True),
+        Column("report_link", "Dernier rapport COPIL", "URL", owned=True, optional=True),
+    ),
+)
 
-MILESTONES = ListSpec("milestones", "Jalons", 100, (
-    Column("title", "Title", "Text"),
-    Column("project", "Projet", "Lookup", lookup_list=_P, indexed=True),
-    Column("phase", "Phase MOP", "Choice", MOP_PHASES),
-    Column("baseline", "Date prévue initiale", "DateTime"),
-    Column("forecast", "Date prévisionnelle", "DateTime"),
-    Column("actual", "Date réelle", "DateTime"),
-))
+MILESTONES = ListSpec(
+    "milestones",
+    "Jalons",
+    100,
+    (
+        Column("title", "Title", "Text"),
+        Column("project", "Projet", "Lookup", lookup_list=_P, indexed=True),
+        Column("phase", "Phase MOP", "Choice", MOP_PHASES),
+        Column("baseline", "Date prévue initiale", "DateTime"),
+        Column("forecast", "Date prévisionnelle", "DateTime"),
+        Column("actual", "Date réelle", "DateTime"),
+    ),
+)
 
-BUDGET = ListSpec("budget", "Budget AP-CP", 100, (
-    Column("title", "Title", "Text"),
-    Column("project", "Projet", "Lookup", lookup_list=_P, indexed=True),
-    Column("year", "Exercice", "Number"),
-    Column("cp_planned", "CP prévus", "Currency"),
-    Column("engaged", "Engagé", "Currency"),
-    Column("paid", "Mandaté", "Currency"),
-))
+BUDGET = ListSpec(
+    "budget",
+    "Budget AP-CP",
+    100,
+    (
+        Column("title", "Title", "Text"),
+        Column("project", "Projet", "Lookup", lookup_list=_P, indexed=True),
+        Column("year", "Exercice", "Number"),
+        Column("cp_planned", "CP prévus", "Currency"),
+        Column("engaged", "Engagé", "Currency"),
+        Column("paid", "Mandaté", "Currency"),
+    ),
+)
 
-SUBSIDIES = ListSpec("subsidies", "Subventions", 100, (
-    Column("title", "Title", "Text"),
-    Column("project", "Projet", "Lookup", lookup_list=_P, indexed=True),
-    Column("funder", "Financeur", "Choice", FUNDERS),
-    Column("requested", "Montant sollicité", "Currency"),
-    Column("notified", "Montant notifié", "Currency"),
-    Column("received", "Montant encaissé", "Currency"),
-    Column("notified_on", "Date de notification", "Text"),
-))
+SUBSIDIES = ListSpec(
+    "subsidies",
+    "Subventions",
+    100,
+    (
+        Column("title", "Title", "Text"),
+        Column("project", "Projet", "Lookup", lookup_list=_P, indexed=True),
+        Column("funder", "Financeur", "Choice", FUNDERS),
+        Column("requested", "Montant sollicité", "Currency"),
+        Column("notified", "Montant notifié", "Currency"),
+        Column("received", "Montant encaissé", "Currency"),
+        Column("notified_on", "Date de notification", "Text"),
+    ),
+)
 
-CONTRACTS = ListSpec("contracts", "Marchés", 100, (
-    Column("title", "Title", "Text"),
-    Column("project", "Projet", "Lookup", lookup_list=_P, indexed=True),
-    Column("number", "Numéro de marché", "Text"),
-    Column("kind", "Type de marché", "Choice", CONTRACT_KINDS),
-    Column("holder", "Titulaire", "Text"),
-    Column("initial_amount", "Montant initial HT", "Currency"),
-    Column("notified_on", "Date de notification", "DateTime"),
-))
+CONTRACTS = ListSpec(
+    "contracts",
+    "Marchés",
+    100,
+    (
+        Column("title", "Title", "Text"),
+        Column("project", "Projet", "Lookup", lookup_list=_P, indexed=True),
+        Column("number", "Numéro de marché", "Text"),
+        Column("kind", "Type de marché", "Choice", CONTRACT_KINDS),
+        Column("holder", "Titulaire", "Text"),
+        Column("initial_amount", "Montant initial HT", "Currency"),
+        Column("notified_on", "Date de notification", "DateTime"),
+    ),
+)
 
-AMENDMENTS = ListSpec("amendments", "Avenants", 100, (
-    Column("title", "Title", "Text"),
-    Column("contract", "Marché", "Lookup", lookup_list="contracts", indexed=True),
-    Column("number", "Numéro d'avenant", "Number"),
-    Column("amount", "Montant HT", "Currency"),
-    Column("signed_on", "Date de signature", "DateTime"),
-))
+AMENDMENTS = ListSpec(
+    "amendments",
+    "Avenants",
+    100,
+    (
+        Column("title", "Title", "Text"),
+        Column("contract", "Marché", "Lookup", lookup_list="contracts", indexed=True),
+        Column("number", "Numéro d'avenant", "Number"),
+        Column("amount", "Montant HT", "Currency"),
+        Column("signed_on", "Date de signature", "DateTime"),
+    ),
+)
 
-RISKS = ListSpec("risks", "Risques", 100, (
-    Column("title", "Title", "Text"),
-    Column("project", "Projet", "Lookup", lookup_list=_P, indexed=True),
-    Column("probability", "Probabilité", "Number"),
-    Column("impact", "Impact", "Number"),
-    Column("status", "Statut", "Choice", RISK_STATUSES),
-    Column("mitigation", "Mesures", "Note"),
-    Column("owner", "Responsable", "Text", optional=True),
-    Column("due", "Échéance", "DateTime", optional=True),
-))
+RISKS = ListSpec(
+    "risks",
+    "Risques",
+    100,
+    (
+        Column("title", "Title", "Text"),
+        Column("project", "Projet", "Lookup", lookup_list=_P, indexed=True),
+        Column("probability", "Probabilité", "Number"),
+        Column("impact", "Impact", "Number"),
+        Column("status", "Statut", "Choice", RISK_STATUSES),
+        Column("mitigation", "Mesures", "Note"),
+        Column("owner", "Responsable", "Text", optional=True),
+        Column("due", "Échéance", "DateTime", optional=True),
+    ),
+)
 
 # Document libraries.
 FINANCE_LIBRARY = ListSpec("finance_exports", "Exports finances", 101)
-DOCUMENTS_LIBRARY = ListSpec("documents", "Documents projets", 101, (
-    Column("code", "Code opération", "Text", indexed=True),
-))
-REPORTS_LIBRARY = ListSpec("reports", "Rapports COPIL", 101, (
-    Column("project_code", "Code opération", "Text", indexed=True),
-    Column("copil_date", "Date du COPIL", "DateTime"),
-    Column("weather", "Météo", "Text"),
-    Column("report_kind", "Type de rapport", "Choice", ("Rapport COPIL", "Synthèse portefeuille")),
-))
+DOCUMENTS_LIBRARY = ListSpec(
+    "documents", "Documents projets", 101, (Column("code", "Code opération", "Text", indexed=True),)
+)
+REPORTS_LIBRARY = ListSpec(
+    "reports",
+    "Rapports COPIL",
+    101,
+    (
+        Column("project_code", "Code opération", "Text", indexed=True),
+        Column("copil_date", "Date du COPIL", "DateTime"),
+        Column("weather", "Météo", "Text"),
+        Column("report_kind", "Type de rapport", "Choice", ("Rapport COPIL", "Synthèse portefeuille")),
+    ),
+)
 
 LISTS: tuple[ListSpec, ...] = (
-    PROJECTS, MILESTONES, BUDGET, SUBSIDIES, CONTRACTS, AMENDMENTS, RISKS,
-    FINANCE_LIBRARY, DOCUMENTS_LIBRARY, REPORTS_LIBRARY,
+    PROJECTS,
+    MILESTONES,
+    BUDGET,
+    SUBSIDIES,
+    CONTRACTS,
+    AMENDMENTS,
+    RISKS,
+    FINANCE_LIBRARY,
+    DOCUMENTS_LIBRARY,
+    REPORTS_LIBRARY,
 )
 BY_KEY = {spec.key: spec for spec in LISTS}
 

@@ -1,6 +1,7 @@
 """Run state in SQLAlchemy (SQLite file by default, PostgreSQL by URL): runs, one indicator
 snapshot per project and run (the base of "trend since last COPIL"), findings, dead letters,
 report hashes. The pipeline saves a run's snapshot only after its writes succeeded."""
+
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
@@ -34,10 +35,13 @@ metadata = MetaData()
 class Previous(dict):
     """Indicators per project at the previous COPIL, and that COPIL's date (`as_of`, None when
     there was none: the first report says so instead of « no change »)."""
+
     as_of: date | None = None
 
+
 runs = Table(
-    "copil_runs", metadata,
+    "copil_runs",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("started_at", DateTime(timezone=True), nullable=False),
     Column("ended_at", DateTime(timezone=True)),
@@ -46,29 +50,41 @@ runs = Table(
     Column("message", Text),
 )
 snapshots = Table(
-    "copil_snapshots", metadata,
+    "copil_snapshots",
+    metadata,
     Column("run_id", Integer, ForeignKey("copil_runs.id"), primary_key=True),
     Column("project_code", String(100), primary_key=True),
     Column("indicators", JSON, nullable=False),
 )
 findings_t = Table(
-    "copil_findings", metadata,
+    "copil_findings",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("run_id", Integer, ForeignKey("copil_runs.id"), index=True),
-    Column("list_title", String(255)), Column("item_id", Integer), Column("column", String(255)),
-    Column("value", Text), Column("message", Text), Column("link", Text), Column("project_code", String(100)),
+    Column("list_title", String(255)),
+    Column("item_id", Integer),
+    Column("column", String(255)),
+    Column("value", Text),
+    Column("message", Text),
+    Column("link", Text),
+    Column("project_code", String(100)),
     Column("severity", String(20)),
 )
 dead_letters = Table(
-    "copil_dead_letters", metadata,
+    "copil_dead_letters",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("run_id", Integer, ForeignKey("copil_runs.id"), index=True),
-    Column("list_title", String(255)), Column("item_id", Integer), Column("project_code", String(100)),
-    Column("payload", JSON), Column("error", Text),
+    Column("list_title", String(255)),
+    Column("item_id", Integer),
+    Column("project_code", String(100)),
+    Column("payload", JSON),
+    Column("error", Text),
     Column("created_at", DateTime(timezone=True)),
 )
 report_hashes = Table(
-    "copil_report_hashes", metadata,
+    "copil_report_hashes",
+    metadata,
     Column("key", String(400), primary_key=True),
     Column("hash", String(128), nullable=False),
     Column("updated_at", DateTime(timezone=True)),
@@ -78,7 +94,8 @@ report_hashes = Table(
 # Where each report was last published, so a project renamed the same day replaces its report
 # instead of leaving a second one beside it (separate table: no migration of existing states).
 report_files = Table(
-    "copil_report_files", metadata,
+    "copil_report_files",
+    metadata,
     Column("key", String(400), primary_key=True),
     Column("url", Text, nullable=False),
     Column("day", String(10), nullable=False),
@@ -149,8 +166,10 @@ class ReportHashes:
     def all_published(self) -> dict[str, tuple[str, str]]:
         """Every key's (server-relative URL, COPIL day), in one query."""
         with self.engine.connect() as c:
-            return {k: (u, d) for k, u, d in c.execute(select(report_files.c.key, report_files.c.url,
-                                                              report_files.c.day)).all()}
+            return {
+                k: (u, d)
+                for k, u, d in c.execute(select(report_files.c.key, report_files.c.url, report_files.c.day)).all()
+            }
 
     def folders(self) -> set[str]:
         """Folders copil has published into: they exist unless a person removed them."""
@@ -204,8 +223,11 @@ class State:
 
     def finish_run(self, run_id: int, *, status: str, counts: dict, message: str = "") -> None:
         with self.engine.begin() as c:
-            c.execute(update(runs).where(runs.c.id == run_id).values(
-                ended_at=_now(), status=status, counts=jsonable(counts), message=message))
+            c.execute(
+                update(runs)
+                .where(runs.c.id == run_id)
+                .values(ended_at=_now(), status=status, counts=jsonable(counts), message=message)
+            )
 
     def mark_abandoned(self, keep: int | None = None) -> int:
         """Runs left `running` by a process that died (SIGKILL, power cut): called once the lock
@@ -214,9 +236,16 @@ class State:
         if keep is not None:
             q = q.where(runs.c.id != keep)
         with self.engine.begin() as c:
-            return c.execute(q.values(status="abandoned", ended_at=_now(), message=(
-                "exécution arrêtée sans fin propre (processus tué) ; aucune donnée n'est perdue : "
-                "la suivante recalcule tout"))).rowcount
+            return c.execute(
+                q.values(
+                    status="abandoned",
+                    ended_at=_now(),
+                    message=(
+                        "exécution arrêtée sans fin propre (processus tué) ; aucune donnée n'est perdue : "
+                        "la suivante recalcule tout"
+                    ),
+                )
+            ).rowcount
 
     def save_snapshots(self, run_id: int, by_code: dict[str, dict]) -> None:
         rows = [{"run_id": run_id, "project_code": code, "indicators": jsonable(ind)} for code, ind in by_code.items()]
@@ -224,8 +253,9 @@ class State:
             if rows:
                 c.execute(insert(snapshots), rows)
 
-    def previous_snapshots(self, before_run_id: int | None = None, copil_on_or_before: date | None = None
-                           ) -> "Previous":
+    def previous_snapshots(
+        self, before_run_id: int | None = None, copil_on_or_before: date | None = None
+    ) -> "Previous":
         """The snapshot of the latest run before `before_run_id` that saved one (dry and failed runs
         save none) and whose COPIL date is `copil_on_or_before` or earlier (the previous COPIL).
         The COPIL date is the one the run computed for (`_as_of`), not the wall clock: a report
@@ -235,14 +265,16 @@ class State:
             q = q.where(snapshots.c.run_id < before_run_id)
         with self.engine.connect() as c:
             for run_id, code in c.execute(q.order_by(snapshots.c.run_id.desc())).all():
-                one = c.execute(select(snapshots.c.indicators).where(snapshots.c.run_id == run_id,
-                                                                     snapshots.c.project_code == code)).scalar()
+                one = c.execute(
+                    select(snapshots.c.indicators).where(snapshots.c.run_id == run_id, snapshots.c.project_code == code)
+                ).scalar()
                 started = c.execute(select(runs.c.started_at).where(runs.c.id == run_id)).scalar()
                 day = _copil_date(one, started)
                 if copil_on_or_before is not None and (day is None or day > copil_on_or_before):
                     continue
-                rows = c.execute(select(snapshots.c.project_code, snapshots.c.indicators)
-                                 .where(snapshots.c.run_id == run_id)).all()
+                rows = c.execute(
+                    select(snapshots.c.project_code, snapshots.c.indicators).where(snapshots.c.run_id == run_id)
+                ).all()
                 out = Previous({k: ind for k, ind in rows})
                 out.as_of = day
                 return out
@@ -253,9 +285,11 @@ class State:
         history reports and trends need stays; the table stops growing by one portfolio a night)."""
         cutoff = (now or _now()) - timedelta(days=keep_days)
         with self.engine.begin() as c:
-            rows = c.execute(select(runs.c.id, runs.c.started_at)
-                             .where(runs.c.id.in_(select(snapshots.c.run_id).distinct()))
-                             .order_by(runs.c.id)).all()
+            rows = c.execute(
+                select(runs.c.id, runs.c.started_at)
+                .where(runs.c.id.in_(select(snapshots.c.run_id).distinct()))
+                .order_by(runs.c.id)
+            ).all()
             first_of_month: dict[tuple, int] = {}
             for rid, started in rows:
                 first_of_month.setdefault((started.year, started.month), rid)
@@ -267,17 +301,37 @@ class State:
             return len(old)
 
     def save_findings(self, run_id: int, found) -> None:
-        rows = [{"run_id": run_id, "list_title": f.list_title, "item_id": f.item_id, "column": f.column,
-                 "value": f.value, "message": f.message, "link": f.link, "project_code": f.project_code,
-                 "severity": f.severity} for f in found]
+        rows = [
+            {
+                "run_id": run_id,
+                "list_title": f.list_title,
+                "item_id": f.item_id,
+                "column": f.column,
+                "value": f.value,
+                "message": f.message,
+                "link": f.link,
+                "project_code": f.project_code,
+                "severity": f.severity,
+            }
+            for f in found
+        ]
         if rows:
             with self.engine.begin() as c:
                 c.execute(insert(findings_t), rows)
 
     def add_dead_letters(self, run_id: int, items: list[dict]) -> None:
-        rows = [{"run_id": run_id, "list_title": d.get("list_title"), "item_id": d.get("item_id"),
-                 "project_code": d.get("code"), "payload": jsonable(d.get("payload")), "error": d.get("error"),
-                 "created_at": _now()} for d in items]
+        rows = [
+            {
+                "run_id": run_id,
+                "list_title": d.get("list_title"),
+                "item_id": d.get("item_id"),
+                "project_code": d.get("code"),
+                "payload": jsonable(d.get("payload")),
+                "error": d.get("error"),
+                "created_at": _now(),
+            }
+            for d in items
+        ]
         if rows:
             with self.engine.begin() as c:
                 c.execute(insert(dead_letters), rows)
@@ -298,14 +352,22 @@ class State:
             counts = d.pop("counts") or {}
             started, ended = d["started_at"], d["ended_at"]
             d["duration_s"] = (ended - started).total_seconds() if ended and started else None
-            d.update({"written": counts.get("written_items"), "findings": counts.get("findings"),
-                      "failed": counts.get("errors"), "projects": counts.get("projects"),
-                      "exit_code": counts.get("exit_code"), "requests": counts.get("requests"),
-                      "dry_run": counts.get("dry_run"), "reports": counts.get("reports_uploaded")})
+            d.update(
+                {
+                    "written": counts.get("written_items"),
+                    "findings": counts.get("findings"),
+                    "failed": counts.get("errors"),
+                    "projects": counts.get("projects"),
+                    "exit_code": counts.get("exit_code"),
+                    "requests": counts.get("requests"),
+                    "dry_run": counts.get("dry_run"),
+                    "reports": counts.get("reports_uploaded"),
+                }
+            )
             out.append(d)
         return out
 
-    runs = last_runs   # used by `copil status`
+    runs = last_runs  # used by `copil status`
 
 
 __all__ = ["State", "jsonable", "metadata"]

@@ -3,6 +3,7 @@ and write only the items whose values changed, as system updates.
 
 Only the connector's columns are ever written. `Dernière synchro copil` is the time copil last
 *changed* the item's indicators (writing it on every run would defeat "no change, no write")."""
+
 from __future__ import annotations
 
 import logging
@@ -28,8 +29,8 @@ NOTE_LIMIT = 10_000
 class Change:
     item_id: int
     code: str
-    values: dict                 # logical owned column -> new value
-    before: dict                 # logical owned column -> current value
+    values: dict  # logical owned column -> new value
+    before: dict  # logical owned column -> current value
 
 
 @dataclass
@@ -37,7 +38,7 @@ class WriteSummary:
     planned: list[Change] = field(default_factory=list)
     written: int = 0
     unchanged: int = 0
-    failed: list[dict] = field(default_factory=list)   # dead letters
+    failed: list[dict] = field(default_factory=list)  # dead letters
     conflicts: list[int] = field(default_factory=list)  # items a person edited during the run (412)
     dry_run: bool = False
 
@@ -65,7 +66,7 @@ def owned_values(row, findings_by_code: dict[str, list], now: datetime) -> dict:
         lines = [f"{f.column} : « {f.value} » – {f.message}" for f in found[:20]]
         more = f"\n… et {len(found) - 20} autre(s)" if len(found) > 20 else ""
         quality = _clip(f"{len(found)} valeur(s) à corriger :\n" + "\n".join(lines) + more, NOTE_LIMIT)
-    else:   # empty: the « Données à corriger » view lists the items where it is not
+    else:  # empty: the « Données à corriger » view lists the items where it is not
         quality = ""
     slip = _rounded(row.get("slippage_days"), 0)
     return {
@@ -113,10 +114,17 @@ def plan(portfolio, raw, now: datetime | None = None) -> tuple[list[Change], int
         if not found:
             continue
         # indicators of an earlier run are cleared: stale figures beside an undetermined météo mislead
-        new = {"computed_weather": str(Weather.INDETERMINE), "weather_reasons": "projet non consolidé : " + found[0].message,
-               "data_quality": "\n".join(f"{f.column} : « {f.value} » – {f.message}" for f in found),
-               "slippage_days": None, "cp_execution_rate": None, "commitment_rate": None, "ap_consumption": None,
-               "next_milestone": None, "alerts": ""}
+        new = {
+            "computed_weather": str(Weather.INDETERMINE),
+            "weather_reasons": "projet non consolidé : " + found[0].message,
+            "data_quality": "\n".join(f"{f.column} : « {f.value} » – {f.message}" for f in found),
+            "slippage_days": None,
+            "cp_execution_rate": None,
+            "commitment_rate": None,
+            "ap_consumption": None,
+            "next_milestone": None,
+            "alerts": "",
+        }
         before = {k: rec.get(k) for k in new}
         diff = {k: v for k, v in new.items() if not _same(v, before[k])}
         if diff:
@@ -125,7 +133,7 @@ def plan(portfolio, raw, now: datetime | None = None) -> tuple[list[Change], int
         else:
             unchanged += 1
     for code, row in portfolio.projects.iterrows():
-        rec = current.get(row["id"])   # by item id: a duplicate code must not redirect the write
+        rec = current.get(row["id"])  # by item id: a duplicate code must not redirect the write
         if rec is None or rec.get("_id") is None:
             continue
         d = row.to_dict()
@@ -141,17 +149,26 @@ def plan(portfolio, raw, now: datetime | None = None) -> tuple[list[Change], int
     return changes, unchanged
 
 
-def write_back(site: SharePointSite, config: Config, portfolio: Portfolio, raw: RawData, resolved: Resolved, *,
-               dry_run: bool = False, progress: Progress | None = None, only: set | None = None) -> WriteSummary:
+def write_back(
+    site: SharePointSite,
+    config: Config,
+    portfolio: Portfolio,
+    raw: RawData,
+    resolved: Resolved,
+    *,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+    only: set | None = None,
+) -> WriteSummary:
     rl = resolved.lists["projects"]
     owned = config.owned_columns()
     inputs = {f.internal for k, f in rl.columns.items() if k not in owned}
     fields = {k: rl.columns[k] for k in owned if k in rl.columns}
     clash = [f.display for f in fields.values() if f.internal in inputs]
-    if clash:   # never write into a column a person types in
+    if clash:  # never write into a column a person types in
         raise FatalError("colonnes calculées confondues avec des colonnes saisies : " + ", ".join(clash))
     changes, unchanged = plan(portfolio, raw)
-    if only is not None:   # a second pass over the items re-read after a conflict
+    if only is not None:  # a second pass over the items re-read after a conflict
         changes = [c for c in changes if c.item_id in only]
     summary = WriteSummary(planned=changes, unchanged=unchanged, dry_run=dry_run)
     if dry_run or not changes:
@@ -160,29 +177,45 @@ def write_back(site: SharePointSite, config: Config, portfolio: Portfolio, raw: 
     updates = []
     for c in changes:
         rec = records[c.item_id]
-        updates.append(ItemUpdate(c.item_id, {fields[k].internal: v for k, v in c.values.items() if k in fields},
-                                  modified=rec.get("_modified"), editor=rec.get("_editor"), etag=rec.get("_etag")))
+        updates.append(
+            ItemUpdate(
+                c.item_id,
+                {fields[k].internal: v for k, v in c.values.items() if k in fields},
+                modified=rec.get("_modified"),
+                editor=rec.get("_editor"),
+                etag=rec.get("_etag"),
+            )
+        )
     done = {"n": 0}
 
     def advance(n: int) -> None:
         done["n"] += n
         if progress:
             progress("Écriture des colonnes calculées", done["n"], len(updates))
+
     results = site.update_items(rl.info.title, updates, system=True, progress=advance)
     if results and all(r.status is ItemStatus.FORBIDDEN for r in results):
-        raise AuthError(f"écriture refusée sur « {rl.info.title} » (403) : le compte de copil a besoin du droit "
-                        "« write » sur le site.")
+        raise AuthError(
+            f"écriture refusée sur « {rl.info.title} » (403) : le compte de copil a besoin du droit "
+            "« write » sur le site."
+        )
     by_id = {c.item_id: c for c in changes}
     for res in results:
         if res.ok:
             summary.written += 1
         elif res.status is ItemStatus.CONFLICT:
-            summary.conflicts.append(res.item_id)   # re-read, recomputed and written by the caller
+            summary.conflicts.append(res.item_id)  # re-read, recomputed and written by the caller
         else:
             c = by_id[res.item_id]
-            summary.failed.append({"list_title": rl.info.title, "item_id": res.item_id, "code": c.code,
-                                   "payload": {k: _jsonable(v) for k, v in c.values.items()},
-                                   "error": res.error})
+            summary.failed.append(
+                {
+                    "list_title": rl.info.title,
+                    "item_id": res.item_id,
+                    "code": c.code,
+                    "payload": {k: _jsonable(v) for k, v in c.values.items()},
+                    "error": res.error,
+                }
+            )
     return summary
 
 

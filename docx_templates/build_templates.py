@@ -7,6 +7,7 @@ in Word (fonts, logo, wording, layout); keep the {{ ... }}, {%p ... %}, {%tr ...
 Print rules they follow: A4, French language, every table at most the text width (17 cm) with
 explicit column widths, header rows repeated on each page, rows kept whole, headings kept with
 what follows, page numbers in the footer, typographic apostrophes."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -22,8 +23,8 @@ from docx.shared import Cm, Pt, RGBColor
 HERE = Path(__file__).resolve().parent
 ACCENT = RGBColor(0x00, 0x4B, 0x87)
 GREY = RGBColor(0x59, 0x59, 0x59)
-TEXT_WIDTH_CM = 17.0   # A4 (21 cm) minus 2 × 2 cm margins
-RIGHT = "r"            # marks a right-aligned (numeric) column in _table
+TEXT_WIDTH_CM = 17.0  # A4 (21 cm) minus 2 × 2 cm margins
+RIGHT = "r"  # marks a right-aligned (numeric) column in _table
 
 
 def _set_lang(rpr) -> None:
@@ -159,8 +160,16 @@ def _cell_text(cell, text: str, size: float = 9, bold: bool = False, color=None,
         r.font.color.rgb = color
 
 
-def _table(doc, headers: list[str], loop: str, cells: list[str], widths: list[float], align: str = "",
-           size: float = 9, caption: str | None = None):
+def _table(
+    doc,
+    headers: list[str],
+    loop: str,
+    cells: list[str],
+    widths: list[float],
+    align: str = "",
+    size: float = 9,
+    caption: str | None = None,
+):
     """Header row (repeated on each page), then a docxtpl row loop: `{%tr for ... %}` / data row
     / `{%tr endfor %}`. `align`: one letter per column, `r` for right-aligned figures."""
     t = doc.add_table(rows=4, cols=len(headers))
@@ -268,22 +277,37 @@ def project_template() -> Document:
     r = p.add_run("{{ collectivite }} – Comité de pilotage du {{ copil_date }}")
     r.font.size, r.font.color.rgb = Pt(11), GREY
     doc.add_paragraph("{{ project.title }}", style="Title")
-    doc.add_paragraph("Opération {{ project.code }} – {{ project.direction }} – {{ project.territory }} – "
-                      "{{r project_link }}")
-    _banner(doc, "weather.color", "Météo : {{ weather.computed }}",
-            "Tendance : {{ weather.trend }}. {{ weather.previous_line }} "
-            "Météo donnée par le chef de projet : {{ weather.manual }}.")
+    doc.add_paragraph(
+        "Opération {{ project.code }} – {{ project.direction }} – {{ project.territory }} – {{r project_link }}"
+    )
+    _banner(
+        doc,
+        "weather.color",
+        "Météo : {{ weather.computed }}",
+        "Tendance : {{ weather.trend }}. {{ weather.previous_line }} "
+        "Météo donnée par le chef de projet : {{ weather.manual }}.",
+    )
 
     # Page 1: what the committee must know and decide.
     _heading(doc, "L’essentiel")
-    _kv(doc, [("Phase, avancement physique", "{{ project.phase }} – {{ project.progress }}"),
-              ("Fin prévisionnelle", "{{ project.forecast_end }} (initiale : {{ project.baseline_end }} ; "
-                                     "glissement : {{ figures.slippage }})"),
-              ("Prochain jalon", "{{ figures.next_milestone }}"),
-              ("AP votée / reste à mandater", "{{ figures.ap_voted }} / {{ figures.remaining_to_pay }}"),
-              ("CP {{ year }} / mandatés", "{{ figures.cp_year }} / {{ figures.paid_year_rate }}"),
-              ("Subventions notifiées / encaissées", "{{ figures.subsidies_notified }} / "
-                                                      "{{ figures.subsidies_received }}")])
+    _kv(
+        doc,
+        [
+            ("Phase, avancement physique", "{{ project.phase }} – {{ project.progress }}"),
+            (
+                "Fin prévisionnelle",
+                "{{ project.forecast_end }} (initiale : {{ project.baseline_end }} ; "
+                "glissement : {{ figures.slippage }})",
+            ),
+            ("Prochain jalon", "{{ figures.next_milestone }}"),
+            ("AP votée / reste à mandater", "{{ figures.ap_voted }} / {{ figures.remaining_to_pay }}"),
+            ("CP {{ year }} / mandatés", "{{ figures.cp_year }} / {{ figures.paid_year_rate }}"),
+            (
+                "Subventions notifiées / encaissées",
+                "{{ figures.subsidies_notified }} / {{ figures.subsidies_received }}",
+            ),
+        ],
+    )
     _heading(doc, "{{ project.decisions_heading }}", 2)
     _bullets(doc, "d", "project.decisions", "Aucune décision attendue.")
     _heading(doc, "Motifs de la météo", 2)
@@ -296,13 +320,23 @@ def project_template() -> Document:
     _bullets(doc, "c", "weather.changes", "{{ weather.changes_note }}")
 
     _heading(doc, "Identité du projet", new_page=True)
-    _kv(doc, [("Objectif", "{{ project.objective }}"), ("Programme", "{{ project.programme }}"),
-              ("Politique publique", "{{ project.policy }}"), ("Direction pilote", "{{ project.direction }}"),
-              ("Territoire", "{{ project.territory }}"), ("Quartier prioritaire", "{{ project.qpv }}"),
-              ("Date de début", "{{ project.start }}"), ("Délibération de l’AP", "{{ project.ap_deliberation }}"),
-              ("Fin prévue initiale / prévisionnelle", "{{ project.baseline_end }} / {{ project.forecast_end }}"),
-              ("Chef de projet", "{{ project.manager }}"), ("Élu référent", "{{ project.elected }}"),
-              ("Maîtrise d’ouvrage", "{{ project.owner }}")])
+    _kv(
+        doc,
+        [
+            ("Objectif", "{{ project.objective }}"),
+            ("Programme", "{{ project.programme }}"),
+            ("Politique publique", "{{ project.policy }}"),
+            ("Direction pilote", "{{ project.direction }}"),
+            ("Territoire", "{{ project.territory }}"),
+            ("Quartier prioritaire", "{{ project.qpv }}"),
+            ("Date de début", "{{ project.start }}"),
+            ("Délibération de l’AP", "{{ project.ap_deliberation }}"),
+            ("Fin prévue initiale / prévisionnelle", "{{ project.baseline_end }} / {{ project.forecast_end }}"),
+            ("Chef de projet", "{{ project.manager }}"),
+            ("Élu référent", "{{ project.elected }}"),
+            ("Maîtrise d’ouvrage", "{{ project.owner }}"),
+        ],
+    )
     _heading(doc, "Décisions du précédent COPIL et leur suivi", 2)
     _bullets(doc, "d", "previous_decisions", "{{ previous_decisions_note }}")
     doc.add_paragraph("{%p if project.decision_followup %}")
@@ -310,60 +344,154 @@ def project_template() -> Document:
     doc.add_paragraph("{%p endif %}")
 
     _heading(doc, "Chiffres clés")
-    _kv(doc, [("AP votée", "{{ figures.ap_voted }}"), ("CP {{ year }}", "{{ figures.cp_year }}"),
-              ("Engagé {{ year }}", "{{ figures.engaged_year }}"), ("Mandaté {{ year }}", "{{ figures.paid_year }}"),
-              ("Exécution des CP {{ year }}", "{{ figures.cp_execution_rate }}"),
-              ("Taux d’engagement de l’AP", "{{ figures.commitment_rate }}"),
-              ("Consommation de l’AP", "{{ figures.ap_consumption }}"),
-              ("Reste à mandater sur l’AP", "{{ figures.remaining_to_pay }}"),
-              ("Subventions notifiées", "{{ figures.subsidies_notified }}"),
-              ("Subventions encaissées", "{{ figures.subsidies_received }}"),
-              ("Part d’autofinancement", "{{ figures.self_funding_share }}")])
+    _kv(
+        doc,
+        [
+            ("AP votée", "{{ figures.ap_voted }}"),
+            ("CP {{ year }}", "{{ figures.cp_year }}"),
+            ("Engagé {{ year }}", "{{ figures.engaged_year }}"),
+            ("Mandaté {{ year }}", "{{ figures.paid_year }}"),
+            ("Exécution des CP {{ year }}", "{{ figures.cp_execution_rate }}"),
+            ("Taux d’engagement de l’AP", "{{ figures.commitment_rate }}"),
+            ("Consommation de l’AP", "{{ figures.ap_consumption }}"),
+            ("Reste à mandater sur l’AP", "{{ figures.remaining_to_pay }}"),
+            ("Subventions notifiées", "{{ figures.subsidies_notified }}"),
+            ("Subventions encaissées", "{{ figures.subsidies_received }}"),
+            ("Part d’autofinancement", "{{ figures.self_funding_share }}"),
+        ],
+    )
     _note(doc, "{{ figures.source }}")
 
     _heading(doc, "Jalons")
-    _table(doc, ["Jalon", "Phase", "Date initiale", "Date prévue", "Date réelle", "Glissement", "État"],
-           "for m in milestones", ["{{ m.title }}", "{{ m.phase }}", "{{ m.baseline }}", "{{ m.forecast }}",
-                                   "{{ m.actual }}", "{{ m.slippage }}", "{{ m.status }}"],
-           widths=[4.6, 2.4, 2.0, 2.0, 2.0, 2.0, 2.0], align="llrrrrl")
+    _table(
+        doc,
+        ["Jalon", "Phase", "Date initiale", "Date prévue", "Date réelle", "Glissement", "État"],
+        "for m in milestones",
+        [
+            "{{ m.title }}",
+            "{{ m.phase }}",
+            "{{ m.baseline }}",
+            "{{ m.forecast }}",
+            "{{ m.actual }}",
+            "{{ m.slippage }}",
+            "{{ m.status }}",
+        ],
+        widths=[4.6, 2.4, 2.0, 2.0, 2.0, 2.0, 2.0],
+        align="llrrrrl",
+    )
     doc.add_paragraph("{{ chart_timeline }}")
 
     _heading(doc, "Budget AP/CP")
-    t = _table(doc, ["Exercice", "CP prévus", "Engagé", "Mandaté", "Exécution", "Source"], "for b in budget",
-               ["{{ b.year }}", "{{ b.cp_planned }}", "{{ b.engaged }}", "{{ b.paid }}", "{{ b.execution }}",
-                "{{ b.source }}"], widths=[1.9, 3.0, 3.0, 3.0, 1.8, 4.3], align="lrrrrl")
-    _total_row(t, ["Total", "{{ budget_total.cp_planned }}", "{{ budget_total.engaged }}", "{{ budget_total.paid }}",
-                   "{{ budget_total.execution }}", ""], "lrrrr")
+    t = _table(
+        doc,
+        ["Exercice", "CP prévus", "Engagé", "Mandaté", "Exécution", "Source"],
+        "for b in budget",
+        [
+            "{{ b.year }}",
+            "{{ b.cp_planned }}",
+            "{{ b.engaged }}",
+            "{{ b.paid }}",
+            "{{ b.execution }}",
+            "{{ b.source }}",
+        ],
+        widths=[1.9, 3.0, 3.0, 3.0, 1.8, 4.3],
+        align="lrrrrl",
+    )
+    _total_row(
+        t,
+        [
+            "Total",
+            "{{ budget_total.cp_planned }}",
+            "{{ budget_total.engaged }}",
+            "{{ budget_total.paid }}",
+            "{{ budget_total.execution }}",
+            "",
+        ],
+        "lrrrr",
+    )
     _total_row(t, ["AP votée", "{{ budget_total.ap }}", "", "", "", ""], "lr")
     _if_text(doc, "budget_total.gap", italic=True)
     doc.add_paragraph("{{ chart_budget }}")
 
     _heading(doc, "Subventions")
-    t = _table(doc, ["Financeur", "Sollicité", "Notifié", "Encaissé", "Reste à percevoir", "Notification",
-                     "Échéances"], "for s in subsidies",
-               ["{{ s.funder }}", "{{ s.requested }}", "{{ s.notified }}", "{{ s.received }}", "{{ s.to_receive }}",
-                "{{ s.notified_on }}", "{{ s.deadline }}"], widths=[2.6, 2.3, 2.3, 2.3, 2.3, 1.9, 3.3],
-               align="lrrrrr", size=8.5)
-    _total_row(t, ["Total", "{{ subsidies_total.requested }}", "{{ subsidies_total.notified }}",
-                   "{{ subsidies_total.received }}", "{{ subsidies_total.to_receive }}", "", ""], "lrrrr", size=8.5)
+    t = _table(
+        doc,
+        ["Financeur", "Sollicité", "Notifié", "Encaissé", "Reste à percevoir", "Notification", "Échéances"],
+        "for s in subsidies",
+        [
+            "{{ s.funder }}",
+            "{{ s.requested }}",
+            "{{ s.notified }}",
+            "{{ s.received }}",
+            "{{ s.to_receive }}",
+            "{{ s.notified_on }}",
+            "{{ s.deadline }}",
+        ],
+        widths=[2.6, 2.3, 2.3, 2.3, 2.3, 1.9, 3.3],
+        align="lrrrrr",
+        size=8.5,
+    )
+    _total_row(
+        t,
+        [
+            "Total",
+            "{{ subsidies_total.requested }}",
+            "{{ subsidies_total.notified }}",
+            "{{ subsidies_total.received }}",
+            "{{ subsidies_total.to_receive }}",
+            "",
+            "",
+        ],
+        "lrrrr",
+        size=8.5,
+    )
 
     _heading(doc, "Marchés et avenants")
-    _table(doc, ["Marché", "Type", "Titulaire", "Montant initial HT", "Avenants (montant)", "Cumul", "Seuil",
-                 "Situation"],
-           "for c in contracts", ["{{ c.number }}", "{{ c.kind }}", "{{ c.holder }}", "{{ c.initial }}",
-                                  "{{ c.amendments_count }} ({{ c.amendments_total }})", "{{ c.rate }}",
-                                  "{{ c.limit }}", "{{ c.status }}"],
-           widths=[2.3, 1.7, 2.6, 2.6, 2.8, 1.4, 1.3, 2.3], align="lllrrrrl", size=8.5)
+    _table(
+        doc,
+        ["Marché", "Type", "Titulaire", "Montant initial HT", "Avenants (montant)", "Cumul", "Seuil", "Situation"],
+        "for c in contracts",
+        [
+            "{{ c.number }}",
+            "{{ c.kind }}",
+            "{{ c.holder }}",
+            "{{ c.initial }}",
+            "{{ c.amendments_count }} ({{ c.amendments_total }})",
+            "{{ c.rate }}",
+            "{{ c.limit }}",
+            "{{ c.status }}",
+        ],
+        widths=[2.3, 1.7, 2.6, 2.6, 2.8, 1.4, 1.3, 2.3],
+        align="lllrrrrl",
+        size=8.5,
+    )
 
     _heading(doc, "Risques")
-    _table(doc, ["Risque", "Criticité (P × I)", "Statut", "Responsable", "Échéance", "Mesures"], "for r in risks",
-           ["{{ r.title }}", "{{ r.criticality }} ({{ r.probability }} × {{ r.impact }})", "{{ r.status }}",
-            "{{ r.owner }}", "{{ r.due }}", "{{ r.mitigation }}"], widths=[3.6, 1.9, 1.6, 2.6, 2.1, 5.2],
-           align="lrl", size=8.5)
+    _table(
+        doc,
+        ["Risque", "Criticité (P × I)", "Statut", "Responsable", "Échéance", "Mesures"],
+        "for r in risks",
+        [
+            "{{ r.title }}",
+            "{{ r.criticality }} ({{ r.probability }} × {{ r.impact }})",
+            "{{ r.status }}",
+            "{{ r.owner }}",
+            "{{ r.due }}",
+            "{{ r.mitigation }}",
+        ],
+        widths=[3.6, 1.9, 1.6, 2.6, 2.1, 5.2],
+        align="lrl",
+        size=8.5,
+    )
     _heading(doc, "Matrice de criticité (risques ouverts)", 2)
-    _table(doc, ["Impact \\ probabilité", "1", "2", "3", "4"], "for row in risk_matrix",
-           ["{{ row.impact }}", "{{ row.cells[0] }}", "{{ row.cells[1] }}", "{{ row.cells[2] }}", "{{ row.cells[3] }}"],
-           widths=[4.2, 2.0, 2.0, 2.0, 2.0], align="lrrrr")
+    _table(
+        doc,
+        ["Impact \\ probabilité", "1", "2", "3", "4"],
+        "for row in risk_matrix",
+        ["{{ row.impact }}", "{{ row.cells[0] }}", "{{ row.cells[1] }}", "{{ row.cells[2] }}", "{{ row.cells[3] }}"],
+        widths=[4.2, 2.0, 2.0, 2.0, 2.0],
+        align="lrrrr",
+    )
 
     _heading(doc, "Commentaire du chef de projet")
     doc.add_paragraph("{{ project.comment }}")
@@ -373,14 +501,25 @@ def project_template() -> Document:
     doc.add_paragraph("Valeurs saisies que copil n’a pas pu utiliser ; à corriger dans SharePoint :")
     doc.add_paragraph("{%p endif %}")
     doc.add_paragraph("{%p if findings %}")
-    _table(doc, ["Liste", "Colonne", "Valeur saisie", "Problème"], "for f in findings",
-           ["{{ f.list_title }}", "{{ f.column }}", "{{ f.value }}", "{{ f.message }}"], widths=[3.0, 3.2, 3.6, 7.2])
+    _table(
+        doc,
+        ["Liste", "Colonne", "Valeur saisie", "Problème"],
+        "for f in findings",
+        ["{{ f.list_title }}", "{{ f.column }}", "{{ f.value }}", "{{ f.message }}"],
+        widths=[3.0, 3.2, 3.6, 7.2],
+    )
     doc.add_paragraph("{%p else %}")
     doc.add_paragraph("Aucune anomalie de saisie sur ce projet.")
     doc.add_paragraph("{%p endif %}")
     _heading(doc, "Documents récents")
-    _table(doc, ["Document", "Modifié le"], "for d in documents", ["{{r d.link }}", "{{ d.modified }}"],
-           widths=[13.5, 3.5], align="lr")
+    _table(
+        doc,
+        ["Document", "Modifié le"],
+        "for d in documents",
+        ["{{r d.link }}", "{{ d.modified }}"],
+        widths=[13.5, 3.5],
+        align="lr",
+    )
     return doc
 
 
@@ -390,9 +529,21 @@ def _sheets(doc, title: str, var: str) -> None:
     doc.add_paragraph("{%p for t in " + var + " %}")
     _heading(doc, "{{ t.name }}", 2)
     doc.add_paragraph("{{ t.summary }}")
-    _table(doc, ["Code", "Projet", "Phase", "Météo", "QPV", "Prochain jalon"], "for x in t.projects",
-           ["{{ x.code }}", "{{ x.title }}", "{{ x.phase }}", "{% cellbg x.tint %}{{ x.weather }}", "{{ x.qpv }}",
-            "{{ x.next }}"], widths=[2.5, 5.0, 2.0, 1.9, 1.1, 4.5], size=8.5)
+    _table(
+        doc,
+        ["Code", "Projet", "Phase", "Météo", "QPV", "Prochain jalon"],
+        "for x in t.projects",
+        [
+            "{{ x.code }}",
+            "{{ x.title }}",
+            "{{ x.phase }}",
+            "{% cellbg x.tint %}{{ x.weather }}",
+            "{{ x.qpv }}",
+            "{{ x.next }}",
+        ],
+        widths=[2.5, 5.0, 2.0, 1.9, 1.1, 4.5],
+        size=8.5,
+    )
     p = doc.add_paragraph()
     p.add_run("Démarrages de travaux dans les trois mois").bold = True
     _bullets(doc, "w", "t.works", "{{ t.works_note }}")
@@ -411,15 +562,32 @@ def portfolio_template() -> Document:
 
     # Page 1: what to decide, where the money is at stake, what changed, the money messages.
     _heading(doc, "Décisions à prendre", 2)
-    _table(doc, ["Échéance", "Projet", "Décision", "Élu référent"], "for d in page1.decisions",
-           ["{{ d.deadline }}", "{{ d.code }} – {{ d.title }}", "{{ d.decision }}", "{{ d.elected_short }}"],
-           widths=[2.0, 5.4, 6.4, 3.2], size=8.5)
+    _table(
+        doc,
+        ["Échéance", "Projet", "Décision", "Élu référent"],
+        "for d in page1.decisions",
+        ["{{ d.deadline }}", "{{ d.code }} – {{ d.title }}", "{{ d.decision }}", "{{ d.elected_short }}"],
+        widths=[2.0, 5.4, 6.4, 3.2],
+        size=8.5,
+    )
     _if_text(doc, "page1.decisions_more", italic=True)
     _if_text(doc, "page1.decisions_note")
     _heading(doc, "Projets les plus exposés", 2)
-    _table(doc, ["Projet", "Météo", "AP votée", "Montant menacé", "Pourquoi"], "for x in page1.exposed",
-           ["{{ x.code }} – {{ x.title }}", "{% cellbg x.tint %}{{ x.weather }}", "{{ x.ap }}", "{{ x.at_stake }}",
-            "{{ x.reason }}"], widths=[4.4, 1.7, 2.3, 2.3, 6.3], align="llrr", size=8.5)
+    _table(
+        doc,
+        ["Projet", "Météo", "AP votée", "Montant menacé", "Pourquoi"],
+        "for x in page1.exposed",
+        [
+            "{{ x.code }} – {{ x.title }}",
+            "{% cellbg x.tint %}{{ x.weather }}",
+            "{{ x.ap }}",
+            "{{ x.at_stake }}",
+            "{{ x.reason }}",
+        ],
+        widths=[4.4, 1.7, 2.3, 2.3, 6.3],
+        align="llrr",
+        size=8.5,
+    )
     _if_text(doc, "page1.exposed_note")
     _heading(doc, "{{ page1.since }}", 2)
     _bullets(doc, "c", "page1.changes", "")
@@ -427,88 +595,224 @@ def portfolio_template() -> Document:
     _bullets(doc, "m", "page1.money", "")
 
     _heading(doc, "Météo du portefeuille", new_page=True)
-    _kv(doc, [("Projets suivis", "{{ counts.total }} : {{ counts.running }} en cours, météo ci-dessous ; "
-                                  "{{ counts.closed }} opérations closes, suivies pour leur solde"),
-              ("Soleil", "{{ counts.soleil }}"), ("Nuageux", "{{ counts.nuageux }}"), ("Orage", "{{ counts.orage }}"),
-              ("Indéterminée (données manquantes)", "{{ counts.indetermine }}"),
-              ("Anomalies de saisie", "{{ findings_count }}")])
+    _kv(
+        doc,
+        [
+            (
+                "Projets suivis",
+                "{{ counts.total }} : {{ counts.running }} en cours, météo ci-dessous ; "
+                "{{ counts.closed }} opérations closes, suivies pour leur solde",
+            ),
+            ("Soleil", "{{ counts.soleil }}"),
+            ("Nuageux", "{{ counts.nuageux }}"),
+            ("Orage", "{{ counts.orage }}"),
+            ("Indéterminée (données manquantes)", "{{ counts.indetermine }}"),
+            ("Anomalies de saisie", "{{ findings_count }}"),
+        ],
+    )
     doc.add_paragraph("{{ chart_weather }}")
     _heading(doc, "Totaux")
-    _kv(doc, [("AP votées", "{{ totals.ap_voted }}"), ("CP {{ year }}", "{{ totals.cp_year }}"),
-              ("Engagé {{ year }}", "{{ totals.engaged_year }}"), ("Mandaté {{ year }}", "{{ totals.paid_year }}"),
-              ("Exécution des CP {{ year }}", "{{ totals.execution_rate }}"),
-              ("Subventions notifiées", "{{ totals.subsidies_notified }}"),
-              ("Reste à mandater sur les AP (opérations en cours)", "{{ totals.remaining_to_pay }}"),
-              ("AP dépassées", "{{ totals.overruns }}"), ("Projets sans AP valide", "{{ totals.without_ap }}")])
+    _kv(
+        doc,
+        [
+            ("AP votées", "{{ totals.ap_voted }}"),
+            ("CP {{ year }}", "{{ totals.cp_year }}"),
+            ("Engagé {{ year }}", "{{ totals.engaged_year }}"),
+            ("Mandaté {{ year }}", "{{ totals.paid_year }}"),
+            ("Exécution des CP {{ year }}", "{{ totals.execution_rate }}"),
+            ("Subventions notifiées", "{{ totals.subsidies_notified }}"),
+            ("Reste à mandater sur les AP (opérations en cours)", "{{ totals.remaining_to_pay }}"),
+            ("AP dépassées", "{{ totals.overruns }}"),
+            ("Projets sans AP valide", "{{ totals.without_ap }}"),
+        ],
+    )
     _note(doc, "{{ finance_source }}")
     _heading(doc, "Projets en alerte")
-    _table(doc, ["Code", "Projet", "Direction", "Météo", "Motifs"], "for a in alerts",
-           ["{{ a.code }}", "{{ a.title }}", "{{ a.direction }}", "{% cellbg a.tint %}{{ a.weather }}", "{{ a.reasons }}"],
-           widths=[2.6, 3.8, 3.0, 2.2, 5.4])
+    _table(
+        doc,
+        ["Code", "Projet", "Direction", "Météo", "Motifs"],
+        "for a in alerts",
+        ["{{ a.code }}", "{{ a.title }}", "{{ a.direction }}", "{% cellbg a.tint %}{{ a.weather }}", "{{ a.reasons }}"],
+        widths=[2.6, 3.8, 3.0, 2.2, 5.4],
+    )
     _heading(doc, "Plus fortes évolutions {{ since }}")
     _if_text(doc, "movers_note")
     doc.add_paragraph("{%p if movers %}")
-    _table(doc, ["Code", "Projet", "Tendance", "Avant", "Après", "Évolutions"], "for m in movers",
-           ["{{ m.code }}", "{{ m.title }}", "{{ m.trend }}", "{{ m.before }}", "{% cellbg m.tint %}{{ m.after }}",
-            "{{ m.changes }}"], widths=[2.6, 3.6, 2.4, 2.2, 2.2, 4.0])
+    _table(
+        doc,
+        ["Code", "Projet", "Tendance", "Avant", "Après", "Évolutions"],
+        "for m in movers",
+        [
+            "{{ m.code }}",
+            "{{ m.title }}",
+            "{{ m.trend }}",
+            "{{ m.before }}",
+            "{% cellbg m.tint %}{{ m.after }}",
+            "{{ m.changes }}",
+        ],
+        widths=[2.6, 3.6, 2.4, 2.2, 2.2, 4.0],
+    )
     doc.add_paragraph("{%p endif %}")
     _heading(doc, "Toutes les décisions attendues")
-    _table(doc, ["Échéance", "Code", "Projet", "Décision", "Élu référent"], "for d in decisions",
-           ["{{ d.deadline }}", "{{ d.code }}", "{{ d.title }}", "{{ d.decision }}", "{{ d.elected }}"],
-           widths=[2.0, 2.4, 3.8, 4.8, 4.0], size=8.5)
+    _table(
+        doc,
+        ["Échéance", "Code", "Projet", "Décision", "Élu référent"],
+        "for d in decisions",
+        ["{{ d.deadline }}", "{{ d.code }}", "{{ d.title }}", "{{ d.decision }}", "{{ d.elected }}"],
+        widths=[2.0, 2.4, 3.8, 4.8, 4.0],
+        size=8.5,
+    )
 
     _heading(doc, "AP/CP pluriannuel du PPI")
-    _kv(doc, [("AP votées (opérations en cours)", "{{ ppi.ap_voted }}"),
-              ("Mandaté depuis l’origine (sur ces AP)", "{{ ppi.paid_total }}"),
-              ("Reste à mandater sur les AP", "{{ ppi.remaining }}"),
-              ("Soldes d’AP à annuler (opérations closes)", "{{ ppi.closed_balance }}"),
-              ("CP {{ year }} (opérations en cours)", "{{ ppi.cp_year }}"),
-              ("CP prévus après {{ year }} (jusqu’en {{ ppi.last_year }})", "{{ ppi.cp_after }}"),
-              ("AP non couvertes par des CP (opérations en cours)", "{{ ppi.not_planned }}"),
-              ("AP votées non affectées", "{{ ppi.unassigned }}"),
-              ("Ratio de couverture (reste à mandater / CP {{ year }})", "{{ ppi.coverage }}")])
-    _table(doc, ["Exercice", "Opérations", "CP prévus", "Engagé", "Mandaté", "Exécution", "CP non mandatés"],
-           "for y in ppi.years", ["{{ y.year }}", "{{ y.operations }}", "{{ y.cp_planned }}", "{{ y.engaged }}",
-                                  "{{ y.paid }}", "{{ y.execution }}", "{{ y.unpaid }}"],
-           widths=[1.8, 1.9, 2.9, 2.9, 2.9, 1.8, 2.8], align="lrrrrrr", size=8.5)
+    _kv(
+        doc,
+        [
+            ("AP votées (opérations en cours)", "{{ ppi.ap_voted }}"),
+            ("Mandaté depuis l’origine (sur ces AP)", "{{ ppi.paid_total }}"),
+            ("Reste à mandater sur les AP", "{{ ppi.remaining }}"),
+            ("Soldes d’AP à annuler (opérations closes)", "{{ ppi.closed_balance }}"),
+            ("CP {{ year }} (opérations en cours)", "{{ ppi.cp_year }}"),
+            ("CP prévus après {{ year }} (jusqu’en {{ ppi.last_year }})", "{{ ppi.cp_after }}"),
+            ("AP non couvertes par des CP (opérations en cours)", "{{ ppi.not_planned }}"),
+            ("AP votées non affectées", "{{ ppi.unassigned }}"),
+            ("Ratio de couverture (reste à mandater / CP {{ year }})", "{{ ppi.coverage }}"),
+        ],
+    )
+    _table(
+        doc,
+        ["Exercice", "Opérations", "CP prévus", "Engagé", "Mandaté", "Exécution", "CP non mandatés"],
+        "for y in ppi.years",
+        [
+            "{{ y.year }}",
+            "{{ y.operations }}",
+            "{{ y.cp_planned }}",
+            "{{ y.engaged }}",
+            "{{ y.paid }}",
+            "{{ y.execution }}",
+            "{{ y.unpaid }}",
+        ],
+        widths=[1.8, 1.9, 2.9, 2.9, 2.9, 1.8, 2.8],
+        align="lrrrrrr",
+        size=8.5,
+    )
 
     _heading(doc, "Subventions par financeur")
-    t = _table(doc, ["Financeur", "Opérations", "Sollicité", "Notifié", "Encaissé", "Reste à percevoir"],
-               "for f in funders", ["{{ f.funder }}", "{{ f.operations }}", "{{ f.requested }}", "{{ f.notified }}",
-                                    "{{ f.received }}", "{{ f.to_receive }}"],
-               widths=[3.4, 1.9, 2.9, 2.9, 2.9, 3.0], align="lrrrrr", size=8.5)
-    _total_row(t, ["{{ funders_total.funder }}", "{{ funders_total.operations }}", "{{ funders_total.requested }}",
-                   "{{ funders_total.notified }}", "{{ funders_total.received }}", "{{ funders_total.to_receive }}"],
-               "lrrrrr", size=8.5)
+    t = _table(
+        doc,
+        ["Financeur", "Opérations", "Sollicité", "Notifié", "Encaissé", "Reste à percevoir"],
+        "for f in funders",
+        [
+            "{{ f.funder }}",
+            "{{ f.operations }}",
+            "{{ f.requested }}",
+            "{{ f.notified }}",
+            "{{ f.received }}",
+            "{{ f.to_receive }}",
+        ],
+        widths=[3.4, 1.9, 2.9, 2.9, 2.9, 3.0],
+        align="lrrrrr",
+        size=8.5,
+    )
+    _total_row(
+        t,
+        [
+            "{{ funders_total.funder }}",
+            "{{ funders_total.operations }}",
+            "{{ funders_total.requested }}",
+            "{{ funders_total.notified }}",
+            "{{ funders_total.received }}",
+            "{{ funders_total.to_receive }}",
+        ],
+        "lrrrrr",
+        size=8.5,
+    )
     _heading(doc, "Calendrier des échéances DETR/DSIL", 2)
-    _table(doc, ["Échéance", "Financeur", "Exigence", "Opération", "Reste à percevoir", "Situation"],
-           "for s in subsidy_calendar", ["{{ s.date }}", "{{ s.funder }}", "{{ s.what }}",
-                                         "{{ s.code }} – {{ s.title }}", "{{ s.to_receive }}", "{{ s.status }}"],
-           widths=[2.0, 2.4, 2.0, 5.0, 2.4, 3.2], align="llllr", size=8.5)
+    _table(
+        doc,
+        ["Échéance", "Financeur", "Exigence", "Opération", "Reste à percevoir", "Situation"],
+        "for s in subsidy_calendar",
+        [
+            "{{ s.date }}",
+            "{{ s.funder }}",
+            "{{ s.what }}",
+            "{{ s.code }} – {{ s.title }}",
+            "{{ s.to_receive }}",
+            "{{ s.status }}",
+        ],
+        widths=[2.0, 2.4, 2.0, 5.0, 2.4, 3.2],
+        align="llllr",
+        size=8.5,
+    )
 
     _heading(doc, "Politique de la ville")
     doc.add_paragraph("{{ urban.summary }}")
     doc.add_paragraph("{%p if urban.projects %}")
-    _table(doc, ["Code", "Projet", "Quartier prioritaire", "Dispositif", "AP votée", "Météo"], "for q in urban.projects",
-           ["{{ q.code }}", "{{ q.title }}", "{{ q.qpv }}", "{{ q.scheme }}", "{{ q.ap }}",
-            "{% cellbg q.tint %}{{ q.weather }}"], widths=[2.5, 4.6, 3.6, 2.2, 2.3, 1.8], align="llllr", size=8.5)
+    _table(
+        doc,
+        ["Code", "Projet", "Quartier prioritaire", "Dispositif", "AP votée", "Météo"],
+        "for q in urban.projects",
+        [
+            "{{ q.code }}",
+            "{{ q.title }}",
+            "{{ q.qpv }}",
+            "{{ q.scheme }}",
+            "{{ q.ap }}",
+            "{% cellbg q.tint %}{{ q.weather }}",
+        ],
+        widths=[2.5, 4.6, 3.6, 2.2, 2.3, 1.8],
+        align="llllr",
+        size=8.5,
+    )
     doc.add_paragraph("{%p endif %}")
 
     _heading(doc, "Agenda des élus : les trois prochains mois")
-    _table(doc, ["Date", "Événement", "Opération", "Élu référent", "Territoire"], "for e in agenda",
-           ["{{ e.date }}", "{{ e.event }}", "{{ e.code }} – {{ e.title }}", "{{ e.elected }}", "{{ e.territory }}"],
-           widths=[2.0, 3.6, 5.0, 4.2, 2.2], size=8.5)
+    _table(
+        doc,
+        ["Date", "Événement", "Opération", "Élu référent", "Territoire"],
+        "for e in agenda",
+        ["{{ e.date }}", "{{ e.event }}", "{{ e.code }} – {{ e.title }}", "{{ e.elected }}", "{{ e.territory }}"],
+        widths=[2.0, 3.6, 5.0, 4.2, 2.2],
+        size=8.5,
+    )
 
-    for title, var in (("Par direction", "by_direction"), ("Par territoire", "by_territory"),
-                       ("Par politique publique", "by_policy")):
+    for title, var in (
+        ("Par direction", "by_direction"),
+        ("Par territoire", "by_territory"),
+        ("Par politique publique", "by_policy"),
+    ):
         _heading(doc, title)
         # météo of the running operations (they add up to page 1's counts), closed ones apart
-        _table(doc, ["", "En cours", "Soleil", "Nuageux", "Orage", "Indét.", "Closes", "AP votées",
-                     "CP {{ year }}", "Exécution"],
-               f"for x in {var}", ["{{ x.name }}", "{{ x.running }}", "{{ x.soleil }}", "{{ x.nuageux }}",
-                                   "{{ x.orage }}", "{{ x.indetermine }}", "{{ x.closed }}", "{{ x.ap_voted }}",
-                                   "{{ x.cp_year }}", "{{ x.execution }}"],
-               widths=[3.4, 1.3, 1.2, 1.4, 1.2, 1.1, 1.2, 2.3, 2.3, 1.6], align="lrrrrrrrrr", size=8.5)
+        _table(
+            doc,
+            [
+                "",
+                "En cours",
+                "Soleil",
+                "Nuageux",
+                "Orage",
+                "Indét.",
+                "Closes",
+                "AP votées",
+                "CP {{ year }}",
+                "Exécution",
+            ],
+            f"for x in {var}",
+            [
+                "{{ x.name }}",
+                "{{ x.running }}",
+                "{{ x.soleil }}",
+                "{{ x.nuageux }}",
+                "{{ x.orage }}",
+                "{{ x.indetermine }}",
+                "{{ x.closed }}",
+                "{{ x.ap_voted }}",
+                "{{ x.cp_year }}",
+                "{{ x.execution }}",
+            ],
+            widths=[3.4, 1.3, 1.2, 1.4, 1.2, 1.1, 1.2, 2.3, 2.3, 1.6],
+            align="lrrrrrrrrr",
+            size=8.5,
+        )
         if var == "by_direction":
             doc.add_paragraph("{{ chart_execution }}")
             _sheets(doc, "Fiches par direction", "directions")
@@ -516,10 +820,23 @@ def portfolio_template() -> Document:
             _sheets(doc, "Fiches par territoire", "territories")
     _heading(doc, "Opérations closes")
     doc.add_paragraph("{%p if closed %}")
-    _table(doc, ["Code", "Opération", "AP votée", "Mandaté", "Solde de l’AP", "Subventions à solder", "DGD"],
-           "for c in closed", ["{{ c.code }}", "{{ c.title }}", "{{ c.ap_voted }}", "{{ c.paid_total }}",
-                               "{{ c.balance }}", "{{ c.subsidies_to_claim }}", "{{ c.dgd }}"],
-           widths=[2.4, 3.7, 2.3, 2.3, 2.6, 2.1, 1.6], align="llrrrr", size=8.5)
+    _table(
+        doc,
+        ["Code", "Opération", "AP votée", "Mandaté", "Solde de l’AP", "Subventions à solder", "DGD"],
+        "for c in closed",
+        [
+            "{{ c.code }}",
+            "{{ c.title }}",
+            "{{ c.ap_voted }}",
+            "{{ c.paid_total }}",
+            "{{ c.balance }}",
+            "{{ c.subsidies_to_claim }}",
+            "{{ c.dgd }}",
+        ],
+        widths=[2.4, 3.7, 2.3, 2.3, 2.6, 2.1, 1.6],
+        align="llrrrr",
+        size=8.5,
+    )
     doc.add_paragraph("{%p else %}")
     doc.add_paragraph("Aucune opération close.")
     doc.add_paragraph("{%p endif %}")
@@ -530,9 +847,14 @@ def portfolio_template() -> Document:
     doc.add_paragraph("{%p endif %}")
     doc.add_paragraph("{%p for g in findings_by_manager %}")
     _heading(doc, "{{ g.manager }} – {{ g.count }}", 2)
-    _table(doc, ["Projet", "Liste", "Colonne", "Valeur saisie", "Problème", "Élément"], "for f in g.findings",
-           ["{{ f.code }}", "{{ f.list_title }}", "{{ f.column }}", "{{ f.value }}", "{{ f.message }}",
-            "{{r f.link }}"], widths=[2.3, 2.0, 2.4, 2.6, 6.1, 1.6], size=8)
+    _table(
+        doc,
+        ["Projet", "Liste", "Colonne", "Valeur saisie", "Problème", "Élément"],
+        "for f in g.findings",
+        ["{{ f.code }}", "{{ f.list_title }}", "{{ f.column }}", "{{ f.value }}", "{{ f.message }}", "{{r f.link }}"],
+        widths=[2.3, 2.0, 2.4, 2.6, 6.1, 1.6],
+        size=8,
+    )
     doc.add_paragraph("{%p endfor %}")
     return doc
 

@@ -1,4 +1,5 @@
 """Bearer tokens with a role (read < write < manage), optionally bound to one site."""
+
 from __future__ import annotations
 
 import json
@@ -15,7 +16,7 @@ ROLES = ("read", "write", "manage")
 class Grant:
     token: str
     role: str
-    site: str | None = None   # None: every site
+    site: str | None = None  # None: every site
 
     @property
     def login(self) -> str:

@@ -1,6 +1,7 @@
 """`$batch`: parse the client's multipart (LF or CRLF, changesets nested or not) and answer
 in the flat CRLF form the Office365 client parses. Operations are independent: one failing
 does not undo the others, as in SharePoint Online."""
+
 from __future__ import annotations
 
 import re
@@ -12,10 +13,21 @@ from emulator.odata import parse_query
 from emulator.responses import Response, dumps
 
 MAX_OPERATIONS = 100
-REASONS = {200: "OK", 201: "Created", 204: "No Content", 400: "Bad Request", 401: "Unauthorized",
-           403: "Forbidden", 404: "Not Found", 409: "Conflict", 412: "Precondition Failed",
-           429: "Too Many Requests", 500: "Internal Server Error", 501: "Not Implemented",
-           503: "Service Unavailable"}
+REASONS = {
+    200: "OK",
+    201: "Created",
+    204: "No Content",
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    409: "Conflict",
+    412: "Precondition Failed",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    501: "Not Implemented",
+    503: "Service Unavailable",
+}
 
 
 def _boundary(content_type: str) -> str | None:
@@ -25,13 +37,13 @@ def _boundary(content_type: str) -> str | None:
 
 def _headers_and_body(block: str) -> tuple[dict, str]:
     m = re.search(r"\r?\n\r?\n", block)
-    head, body = (block, "") if not m else (block[:m.start()], block[m.end():])
+    head, body = (block, "") if not m else (block[: m.start()], block[m.end() :])
     headers: dict = {}
     last = None
     for line in re.split(r"\r?\n", head):
         if not line:
             continue
-        if line[0] in " \t" and last:   # folded header line
+        if line[0] in " \t" and last:  # folded header line
             headers[last] += " " + line.strip()
             continue
         k, _, v = line.partition(":")
@@ -59,8 +71,9 @@ def parse_operations(text: str, boundary: str) -> list[dict]:
         if not m:
             raise errors.bad_request("Invalid batch part: missing request line.")
         sub_headers, sub_body = _headers_and_body(rest)
-        ops.append({"method": m.group(1).upper(), "url": m.group(2), "headers": sub_headers,
-                    "body": sub_body.strip("\r\n")})
+        ops.append(
+            {"method": m.group(1).upper(), "url": m.group(2), "headers": sub_headers, "body": sub_body.strip("\r\n")}
+        )
     return ops
 
 
@@ -69,9 +82,14 @@ def format_response(parts: list[Response]) -> tuple[bytes, str]:
     out = []
     for r in parts:
         body = b"" if r.payload is None else (r.payload if isinstance(r.payload, bytes) else dumps(r.payload))
-        lines = [f"--{boundary}", "Content-Type: application/http", "Content-Transfer-Encoding: binary", "",
-                 f"HTTP/1.1 {r.status} {REASONS.get(r.status, 'Unknown')}",
-                 f"CONTENT-TYPE: {r.content_type}"]
+        lines = [
+            f"--{boundary}",
+            "Content-Type: application/http",
+            "Content-Transfer-Encoding: binary",
+            "",
+            f"HTTP/1.1 {r.status} {REASONS.get(r.status, 'Unknown')}",
+            f"CONTENT-TYPE: {r.content_type}",
+        ]
         lines += [f"{k}: {v}" for k, v in r.headers.items()]
         lines += ["", ""]
         out.append("\r\n".join(lines).encode("utf-8") + body + b"\r\n")
@@ -101,10 +119,17 @@ def handle(server, site_name: str, qs: str, headers: dict, body: bytes, host: st
             results.append(Response(e.status, e.body()))
             continue
         sub_site = unquote(path.split("/")[2])
-        api_path = path[low.index("/_api/") + 6:]
-        resp, route = server.handle_api(op["method"], sub_site, api_path, parse_query(parts.query),
-                                        op["headers"], op["body"].encode("utf-8", "surrogateescape"),
-                                        host, grant=grant)
+        api_path = path[low.index("/_api/") + 6 :]
+        resp, route = server.handle_api(
+            op["method"],
+            sub_site,
+            api_path,
+            parse_query(parts.query),
+            op["headers"],
+            op["body"].encode("utf-8", "surrogateescape"),
+            host,
+            grant=grant,
+        )
         server.faults.record_op("batch:" + route)
         results.append(resp)
     data, out_boundary = format_response(results)

@@ -4,6 +4,7 @@ Supported: `<Where>` with And/Or, Eq/Neq/Gt/Geq/Lt/Leq, IsNull/IsNotNull, Contai
 In; `<Value>` with `<Today OffsetDays=n/>` and `<UserID/>` ([Me]); `LookupId="TRUE"`;
 `<OrderBy>`; `<GroupBy>` (groups sort first, as SharePoint returns them); `<RowLimit>`.
 Anything else answers 501 naming the element, never a silently wrong result."""
+
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
@@ -18,7 +19,7 @@ _COMPARE = {"Eq", "Neq", "Gt", "Geq", "Lt", "Leq"}
 @dataclass
 class Query:
     where: ET.Element | None = None
-    order: list[tuple[str, bool]] = field(default_factory=list)   # (field, descending)
+    order: list[tuple[str, bool]] = field(default_factory=list)  # (field, descending)
     group: list[str] = field(default_factory=list)
     row_limit: int | None = None
     fields: list[str] = field(default_factory=list)
@@ -88,8 +89,9 @@ def _check(node: ET.Element) -> None:
 @dataclass
 class Context:
     """What a comparison needs: the item's value per field name, the field's kind, the user."""
-    value: callable            # (name, lookup_id: bool) -> stored value
-    kind: callable             # name -> SharePoint kind
+
+    value: callable  # (name, lookup_id: bool) -> stored value
+    kind: callable  # name -> SharePoint kind
     user_id: int
     today: date
 
@@ -128,8 +130,14 @@ def _eval(node: ET.Element, ctx: Context) -> bool:
     if tag == "BeginsWith":
         return str(actual).lower().startswith(str(wanted).lower())
     try:
-        return {"Eq": actual == wanted, "Neq": actual != wanted, "Gt": actual > wanted,
-                "Geq": actual >= wanted, "Lt": actual < wanted, "Leq": actual <= wanted}[tag]
+        return {
+            "Eq": actual == wanted,
+            "Neq": actual != wanted,
+            "Gt": actual > wanted,
+            "Geq": actual >= wanted,
+            "Lt": actual < wanted,
+            "Leq": actual <= wanted,
+        }[tag]
     except TypeError:
         return False
 
@@ -168,7 +176,7 @@ def _literal(el: ET.Element, kind: str, lookup_id: bool, ctx: Context):
     if kind in ("Lookup", "User"):
         if lookup_id or vtype in ("Integer", "Counter", "Lookup"):
             return int(text) if text.lstrip("-").isdigit() else None
-        raise errors.caml_not_supported("Lookup/User comparison by text (use LookupId=\"TRUE\")")
+        raise errors.caml_not_supported('Lookup/User comparison by text (use LookupId="TRUE")')
     if kind in ("Number", "Currency", "Integer", "Counter"):
         try:
             return float(text.replace(",", "."))
@@ -188,9 +196,11 @@ def sort(rows: list, q: Query, ctx_for) -> list:
     """Group fields first, then OrderBy; empty values first ascending, as SharePoint sorts."""
     keys = [(n, False) for n in q.group] + list(q.order)
     for name, desc in reversed(keys):
+
         def key(item, name=name):
             c = ctx_for(item)
             v = _norm(c.value(name, False), c.kind(name), False)
             return (v is not None, v if v is not None else 0)
+
         rows = sorted(rows, key=key, reverse=desc)
     return rows

@@ -1,4 +1,5 @@
 """Injected faults (latency, throttling, drops, 500s) and the request counters/log."""
+
 from __future__ import annotations
 
 import random
@@ -14,14 +15,14 @@ from emulator import errors
 @dataclass
 class FaultConfig:
     latency_ms: float = 0
-    throttle_every_n: int = 0        # every Nth request is throttled
-    throttle_rps: float = 0          # throttle above this many requests per second
+    throttle_every_n: int = 0  # every Nth request is throttled
+    throttle_rps: float = 0  # throttle above this many requests per second
     throttle_status: int = 429
     retry_after: int = 1
-    ratelimit_reset: int = 0         # also send RateLimit-Reset (SharePoint's beta headers) when > 0
-    drop_every_n: int = 0            # close the connection without answering
+    ratelimit_reset: int = 0  # also send RateLimit-Reset (SharePoint's beta headers) when > 0
+    drop_every_n: int = 0  # close the connection without answering
     error_paths: list[tuple[str, int]] = field(default_factory=list)  # (regex, status)
-    error_rate: float = 0            # share of requests and $batch operations answered 500 (seeded)
+    error_rate: float = 0  # share of requests and $batch operations answered 500 (seeded)
     seed: int = 0
 
     @classmethod
@@ -36,17 +37,25 @@ class FaultConfig:
             ratelimit_reset=int(t.get("ratelimit_reset", 0)),
             drop_every_n=int(d.get("drop_every_n", 0)),
             error_paths=[(e["pattern"], int(e.get("status", 500))) for e in d.get("error_paths", [])],
-            error_rate=float(d.get("error_rate", 0)), seed=int(d.get("seed", 0)),
+            error_rate=float(d.get("error_rate", 0)),
+            seed=int(d.get("seed", 0)),
         )
 
     def to_json(self) -> dict:
-        return {"latency_ms": self.latency_ms,
-                "throttle": {"every_n": self.throttle_every_n, "rps": self.throttle_rps,
-                             "status": self.throttle_status, "retry_after": self.retry_after,
-                             "ratelimit_reset": self.ratelimit_reset},
-                "drop_every_n": self.drop_every_n,
-                "error_paths": [{"pattern": p, "status": s} for p, s in self.error_paths],
-                "error_rate": self.error_rate, "seed": self.seed}
+        return {
+            "latency_ms": self.latency_ms,
+            "throttle": {
+                "every_n": self.throttle_every_n,
+                "rps": self.throttle_rps,
+                "status": self.throttle_status,
+                "retry_after": self.retry_after,
+                "ratelimit_reset": self.ratelimit_reset,
+            },
+            "drop_every_n": self.drop_every_n,
+            "error_paths": [{"pattern": p, "status": s} for p, s in self.error_paths],
+            "error_rate": self.error_rate,
+            "seed": self.seed,
+        }
 
 
 class Drop(Exception):
@@ -108,8 +117,13 @@ class Faults:
                 self.throttled += 1
             err = errors.throttled(c.throttle_status, c.retry_after)
             if c.ratelimit_reset:
-                err.headers.update({"RateLimit-Limit": str(int(c.throttle_rps * 60) or 1200),
-                                    "RateLimit-Remaining": "0", "RateLimit-Reset": str(c.ratelimit_reset)})
+                err.headers.update(
+                    {
+                        "RateLimit-Limit": str(int(c.throttle_rps * 60) or 1200),
+                        "RateLimit-Remaining": "0",
+                        "RateLimit-Reset": str(c.ratelimit_reset),
+                    }
+                )
             raise err
         self.check_error_paths(path)
 
@@ -120,15 +134,17 @@ class Faults:
             if re.search(pattern, path):
                 with self._lock:
                     self.errors += 1
-                raise errors.SPError(status, "-2146232832", "Microsoft.SharePoint.SPException",
-                                     f"Injected fault on {path}.")
+                raise errors.SPError(
+                    status, "-2146232832", "Microsoft.SharePoint.SPException", f"Injected fault on {path}."
+                )
         if self.config.error_rate:
             with self._lock:
                 hit = self._rng.random() < self.config.error_rate
                 self.errors += hit
             if hit:
-                raise errors.SPError(500, "-2146232832", "Microsoft.SharePoint.SPException",
-                                     f"Injected random fault on {path}.")
+                raise errors.SPError(
+                    500, "-2146232832", "Microsoft.SharePoint.SPException", f"Injected random fault on {path}."
+                )
 
     def record(self, method: str, path: str, route: str, status: int, ms: float, user_agent: str = "") -> None:
         with self._lock:
@@ -136,8 +152,18 @@ class Faults:
             self.requests += 1
             self.by_method[method] += 1
             self.by_route[route] += 1
-            self.log.append({"seq": self.seq, "t": time.time(), "method": method, "path": path, "route": route,
-                             "status": status, "ms": round(ms, 2), "user_agent": user_agent})
+            self.log.append(
+                {
+                    "seq": self.seq,
+                    "t": time.time(),
+                    "method": method,
+                    "path": path,
+                    "route": route,
+                    "status": status,
+                    "ms": round(ms, 2),
+                    "user_agent": user_agent,
+                }
+            )
 
     def record_op(self, route: str) -> None:
         """A $batch sub-operation: counted by route, not as an HTTP request."""
@@ -146,10 +172,16 @@ class Faults:
 
     def stats(self) -> dict:
         with self._lock:
-            return {"requests": self.requests, "by_method": dict(self.by_method),
-                    "by_route": dict(self.by_route), "throttled": self.throttled, "dropped": self.dropped,
-                    "errors": self.errors, "injected": self.throttled + self.dropped + self.errors,
-                    "faults": self.config.to_json()}
+            return {
+                "requests": self.requests,
+                "by_method": dict(self.by_method),
+                "by_route": dict(self.by_route),
+                "throttled": self.throttled,
+                "dropped": self.dropped,
+                "errors": self.errors,
+                "injected": self.throttled + self.dropped + self.errors,
+                "faults": self.config.to_json(),
+            }
 
     def entries(self, since: int = 0) -> list[dict]:
         with self._lock:

@@ -1,4 +1,5 @@
 """Routes: list fields (read, create every type the connector needs, rename, index, delete)."""
+
 from __future__ import annotations
 
 import re
@@ -37,8 +38,11 @@ def _by_title(t, seg):
 def _by_name(t, seg):
     f = t.obj.field(str(seg.arg()), missing_ok=True)
     if f is None:
-        raise errors.bad_request(f"Column '{seg.arg()}' does not exist. It may have been deleted by another user.",
-                                 "-2147024809", "System.ArgumentException")
+        raise errors.bad_request(
+            f"Column '{seg.arg()}' does not exist. It may have been deleted by another user.",
+            "-2147024809",
+            "System.ArgumentException",
+        )
     return Target("field", f, t)
 
 
@@ -63,20 +67,43 @@ def _asxml(t, seg):
 
 def field_json(ctx, lst, f: Field) -> dict:
     uri = ctx.api(f"Web/Lists(guid'{lst.id}')/Fields(guid'{f.id}')")
-    kind_type = {"Text": "SP.FieldText", "Note": "SP.FieldMultiLineText", "Number": "SP.FieldNumber",
-                 "Currency": "SP.FieldCurrency", "DateTime": "SP.FieldDateTime", "Choice": "SP.FieldChoice",
-                 "MultiChoice": "SP.FieldMultiChoice", "Boolean": "SP.Field", "Lookup": "SP.FieldLookup",
-                 "User": "SP.FieldUser", "URL": "SP.FieldUrl"}.get(f.kind, "SP.Field")
-    d = {"__metadata": meta(uri, kind_type), "Id": f.id, "Title": f.title,
-         "InternalName": f.internal_name, "StaticName": f.internal_name,
-         "EntityPropertyName": entity_property_name(f), "TypeAsString": f.kind,
-         "FieldTypeKind": f.kind_number, "Indexed": f.indexed, "Hidden": f.hidden,
-         "ReadOnlyField": f.read_only, "Required": False, "CanBeDeleted": not f.builtin,
-         "FromBaseType": f.builtin, "Sealed": f.builtin, "CustomFormatter": f.custom_formatter or None}
+    kind_type = {
+        "Text": "SP.FieldText",
+        "Note": "SP.FieldMultiLineText",
+        "Number": "SP.FieldNumber",
+        "Currency": "SP.FieldCurrency",
+        "DateTime": "SP.FieldDateTime",
+        "Choice": "SP.FieldChoice",
+        "MultiChoice": "SP.FieldMultiChoice",
+        "Boolean": "SP.Field",
+        "Lookup": "SP.FieldLookup",
+        "User": "SP.FieldUser",
+        "URL": "SP.FieldUrl",
+    }.get(f.kind, "SP.Field")
+    d = {
+        "__metadata": meta(uri, kind_type),
+        "Id": f.id,
+        "Title": f.title,
+        "InternalName": f.internal_name,
+        "StaticName": f.internal_name,
+        "EntityPropertyName": entity_property_name(f),
+        "TypeAsString": f.kind,
+        "FieldTypeKind": f.kind_number,
+        "Indexed": f.indexed,
+        "Hidden": f.hidden,
+        "ReadOnlyField": f.read_only,
+        "Required": False,
+        "CanBeDeleted": not f.builtin,
+        "FromBaseType": f.builtin,
+        "Sealed": f.builtin,
+        "CustomFormatter": f.custom_formatter or None,
+    }
     if f.kind in ("Choice", "MultiChoice"):
         d["Choices"] = string_collection(f.choices)
     if f.kind in ("Lookup", "User"):
-        d["LookupList"] = "{" + f.lookup_list_id + "}" if f.lookup_list_id else ("" if f.kind == "Lookup" else "UserInfo")
+        d["LookupList"] = (
+            "{" + f.lookup_list_id + "}" if f.lookup_list_id else ("" if f.kind == "Lookup" else "UserInfo")
+        )
         d["LookupField"] = f.lookup_field if f.kind == "Lookup" else "ImnName"
         d["AllowMultipleValues"] = False
     return d
@@ -86,14 +113,21 @@ def field_json(ctx, lst, f: Field) -> dict:
 def fields_get(ctx, t):
     out = [field_json(ctx, t.obj, f) for f in t.obj.fields.values()]
     flt = ctx.query.get("$filter")
-    if flt:   # the common provisioning filters: Hidden eq false, InternalName eq 'x', Title eq 'x'
+    if flt:  # the common provisioning filters: Hidden eq false, InternalName eq 'x', Title eq 'x'
         m = re.fullmatch(r"\s*(\w+)\s+eq\s+('(?:[^']|'')*'|true|false)\s*", flt)
         if not m:
             raise errors.not_implemented("GET", "fields?$filter=" + flt)
         key, raw = m.group(1), m.group(2)
         val = raw[1:-1].replace("''", "'") if raw.startswith("'") else raw == "true"
-        out = [d for d in out if (d.get(key).lower() == val.lower() if isinstance(val, str) and
-                                  isinstance(d.get(key), str) else d.get(key) == val)]
+        out = [
+            d
+            for d in out
+            if (
+                d.get(key).lower() == val.lower()
+                if isinstance(val, str) and isinstance(d.get(key), str)
+                else d.get(key) == val
+            )
+        ]
     return collection(out)
 
 
@@ -102,15 +136,15 @@ def field_get(ctx, t):
     return entity(field_json(ctx, t.parent.obj, t.obj))
 
 
-def _create(ctx, lst, *, title, kind_number=None, kind=None, choices=(), lookup_list=None,
-            indexed=False, internal=None):
+def _create(
+    ctx, lst, *, title, kind_number=None, kind=None, choices=(), lookup_list=None, indexed=False, internal=None
+):
     kind = kind or KIND_BY_NUMBER.get(int(kind_number or 0))
     if kind is None:
         raise errors.bad_request(f"FieldTypeKind {kind_number} is not supported by the emulator.")
     if kind == "Lookup" and lookup_list:
         lookup_list = ctx.site.list_by_id(lookup_list).id
-    f = lst.add_field(title, kind, choices=choices, lookup_list_id=lookup_list, indexed=indexed,
-                      internal_name=internal)
+    f = lst.add_field(title, kind, choices=choices, lookup_list_id=lookup_list, indexed=indexed, internal_name=internal)
     return Response(201, entity(field_json(ctx, lst, f)))
 
 
@@ -125,9 +159,15 @@ def fields_add(ctx, t):
     b = ctx.json()
     if not b.get("Title"):
         raise errors.bad_request("The field title is required.")
-    return _create(ctx, t.obj, title=b["Title"], kind_number=b.get("FieldTypeKind"),
-                   choices=_choices(b.get("Choices")), lookup_list=b.get("LookupList"),
-                   indexed=bool(b.get("Indexed")))
+    return _create(
+        ctx,
+        t.obj,
+        title=b["Title"],
+        kind_number=b.get("FieldTypeKind"),
+        choices=_choices(b.get("Choices")),
+        lookup_list=b.get("LookupList"),
+        indexed=bool(b.get("Indexed")),
+    )
 
 
 @handler("op:addfield", "POST", role="manage")
@@ -135,8 +175,14 @@ def addfield(ctx, t):
     p = ctx.json().get("parameters") or {}
     if not p.get("Title"):
         raise errors.bad_request("The field title is required.")
-    return _create(ctx, t.obj, title=p["Title"], kind_number=p.get("FieldTypeKind"),
-                   choices=_choices(p.get("Choices")), lookup_list=p.get("LookupListId"))
+    return _create(
+        ctx,
+        t.obj,
+        title=p["Title"],
+        kind_number=p.get("FieldTypeKind"),
+        choices=_choices(p.get("Choices")),
+        lookup_list=p.get("LookupListId"),
+    )
 
 
 @handler("op:createfieldasxml", "POST", role="manage")
@@ -149,9 +195,16 @@ def createfieldasxml(ctx, t):
     kind = el.get("Type")
     title = el.get("DisplayName") or el.get("Name")
     choices = tuple(c.text or "" for c in el.iter("CHOICE"))
-    return _create(ctx, t.obj, title=title, kind=kind, choices=choices,
-                   lookup_list=el.get("List"), indexed=(el.get("Indexed") or "").upper() == "TRUE",
-                   internal=el.get("Name") or None)
+    return _create(
+        ctx,
+        t.obj,
+        title=title,
+        kind=kind,
+        choices=choices,
+        lookup_list=el.get("List"),
+        indexed=(el.get("Indexed") or "").upper() == "TRUE",
+        internal=el.get("Name") or None,
+    )
 
 
 @handler("field", "MERGE", role="manage")
@@ -159,13 +212,13 @@ def field_merge(ctx, t):
     b = {k: v for k, v in ctx.json().items() if k != "__metadata"}
     f = t.obj
     unknown = sorted(k for k in b if k not in ("Title", "Indexed", "Choices", "CustomFormatter"))
-    if unknown:   # strict: a property the emulator would drop must not look saved
+    if unknown:  # strict: a property the emulator would drop must not look saved
         raise errors.not_implemented("MERGE", "field property " + ", ".join(unknown))
     if "CustomFormatter" in b:
         if b["CustomFormatter"] is not None and not isinstance(b["CustomFormatter"], str):
             raise errors.bad_request("Cannot convert a primitive value to the expected type 'Edm.String'.")
         f.custom_formatter = b["CustomFormatter"] or ""
-    if "Title" in b:     # the internal name never changes on rename
+    if "Title" in b:  # the internal name never changes on rename
         f.title = str(b["Title"])
     if "Indexed" in b:
         f.indexed = bool(b["Indexed"])

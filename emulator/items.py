@@ -1,5 +1,6 @@
 """Routes: list items (query with $select/$filter/$orderby/$top/$expand and paging, get, add,
 MERGE, DELETE), versions, and ValidateUpdateListItem."""
+
 from __future__ import annotations
 
 import re
@@ -68,7 +69,7 @@ class Projection:
             self.expand.add(f.internal_name.lower())
         names = odata.split_list(select)
         self.all = not names or "*" in names
-        self.plain: list = []          # fields
+        self.plain: list = []  # fields
         self.nested: dict[str, list[str]] = {}
         self.builtins: set[str] = set()
         for n in names:
@@ -82,7 +83,8 @@ class Projection:
                 if f.internal_name.lower() not in self.expand:
                     raise errors.bad_request(
                         f"The query to field '{n}' is not valid. The $select query string must specify the "
-                        f"target fields and the $expand query string must contains {root}.")
+                        f"target fields and the $expand query string must contains {root}."
+                    )
                 self.nested.setdefault(f.internal_name, []).append(sub)
                 continue
             low = n.lower()
@@ -97,8 +99,12 @@ class Projection:
     def item(self, ctx, item: Item) -> dict:
         lst = self.lst
         uri = ctx.api(f"Web/Lists(guid'{lst.id}')/Items({item.id})")
-        d = {"__metadata": meta(uri, lst.entity_type, etag=item.etag),
-             "FileSystemObjectType": 1 if item.is_folder else 0, "Id": item.id, "ID": item.id}
+        d = {
+            "__metadata": meta(uri, lst.entity_type, etag=item.etag),
+            "FileSystemObjectType": 1 if item.is_folder else 0,
+            "Id": item.id,
+            "ID": item.id,
+        }
         if self.all:
             fields = [f for f in lst.fields.values() if not f.hidden or f.internal_name == "GUID"]
             d["ContentTypeId"] = "0x0100" if not lst.is_library else "0x0101"
@@ -158,9 +164,14 @@ class Projection:
         if f.kind == "User":
             u = ctx.site.user(ref) if ref else None
             out = {"__metadata": {"id": ctx.api(f"Web/SiteUsers/GetById({ref})"), "type": "SP.Data.UserInfoItem"}}
-            props = {"Id": ref if u else None, "ID": ref if u else None, "Title": u.title if u else None,
-                     "EMail": u.email if u else None, "Name": u.login if u else None,
-                     "UserName": u.email if u else None}
+            props = {
+                "Id": ref if u else None,
+                "ID": ref if u else None,
+                "Title": u.title if u else None,
+                "EMail": u.email if u else None,
+                "Name": u.login if u else None,
+                "UserName": u.email if u else None,
+            }
             for s in subs:
                 if s not in props:
                     raise errors.field_not_found(f"{f.internal_name}/{s}")
@@ -168,8 +179,12 @@ class Projection:
             return out
         target = ctx.site.list_by_id(f.lookup_list_id, missing_ok=True)
         parent = target.items.get(ref) if (target and ref) else None
-        out = {"__metadata": {"id": ctx.api(f"Web/Lists(guid'{f.lookup_list_id}')/Items({ref})"),
-                              "type": target.entity_type if target else "SP.ListItem"}}
+        out = {
+            "__metadata": {
+                "id": ctx.api(f"Web/Lists(guid'{f.lookup_list_id}')/Items({ref})"),
+                "type": target.entity_type if target else "SP.ListItem",
+            }
+        }
         for s in subs:
             if s.lower() == "id":
                 out[s] = parent.id if parent else None
@@ -222,6 +237,7 @@ def _resolver(ctx, lst: SPList, item: Item):
         if sub:
             raise errors.field_not_found(path)
         return v
+
     return resolve
 
 
@@ -232,7 +248,7 @@ def _check_threshold(lst: SPList, names: set[str], top: int) -> None:
     if top > MAX_PAGE:
         raise errors.query_throttled()
     for n in names:
-        root = n.split("/")[0]          # Projet/Id -> Projet; ProjetId resolves to the lookup too
+        root = n.split("/")[0]  # Projet/Id -> Projet; ProjetId resolves to the lookup too
         if root.lower() == "id":
             continue
         f = _field_for_select(lst, root)
@@ -254,7 +270,7 @@ def items_get(ctx, t):
     order = odata.parse_orderby(q.get("$orderby", ""))
     used = (odata.referenced_fields(flt) if flt else set()) | {o[0] for o in order}
     _check_threshold(lst, used, top)
-    rows = list(lst.items.values())   # insertion order = ID order
+    rows = list(lst.items.values())  # insertion order = ID order
     if flt is not None:
         rows = [it for it in rows if odata.evaluate(flt, _resolver(ctx, lst, it))]
     for name, desc in reversed(order):
@@ -265,7 +281,7 @@ def items_get(ctx, t):
         present = [it for it in rows if res[it.id] is not None]
         empty = [it for it in rows if res[it.id] is None]
         present.sort(key=lambda it: odata._norm(res[it.id]), reverse=desc)
-        rows = (empty + present) if not desc else (present + empty)   # nulls sort first ascending
+        rows = (empty + present) if not desc else (present + empty)  # nulls sort first ascending
     start = skip
     token = q.get("$skiptoken")
     if token:
@@ -274,7 +290,7 @@ def items_get(ctx, t):
             last = int(m.group(1))
             pos = next((i for i, it in enumerate(rows) if it.id == last), None)
             start = (pos + 1) if pos is not None else next((i for i, it in enumerate(rows) if it.id > last), len(rows))
-    page = rows[start:start + top]
+    page = rows[start : start + top]
     next_url = None
     if start + top < len(rows) and page:
         params = [(k, v) for k, v in q.items() if k not in ("$skiptoken", "$skip")]
@@ -300,7 +316,8 @@ def rest_values(ctx, lst: SPList, body: dict) -> dict:
         f = None
         for cand in lst.fields.values():
             if key in (wire_name(cand), entity_property_name(cand)) and not (
-                    cand.kind in ("Lookup", "User") and key == entity_property_name(cand)):
+                cand.kind in ("Lookup", "User") and key == entity_property_name(cand)
+            ):
                 f = cand
                 break
         if f is None:
@@ -314,8 +331,10 @@ def rest_values(ctx, lst: SPList, body: dict) -> dict:
 def _check_type(lst: SPList, body: dict) -> None:
     t = (body.get("__metadata") or {}).get("type")
     if t and t != lst.entity_type:
-        raise errors.bad_request(f"A type named '{t}' could not be resolved by the model. When a model is "
-                                 "available, each type name must resolve to a valid type.")
+        raise errors.bad_request(
+            f"A type named '{t}' could not be resolved by the model. When a model is "
+            "available, each type name must resolve to a valid type."
+        )
 
 
 @handler("items", "POST", role="write")
@@ -357,14 +376,26 @@ def item_delete(ctx, t):
 def validate_update(ctx, t):
     lst: SPList = t.up("items") or t.up("list")
     item: Item = t.obj
-    conditions.check_if_match(ctx.headers, item.etag)   # an edit since the caller read it: 412
+    conditions.check_if_match(ctx.headers, item.etag)  # an edit since the caller read it: 412
     body = ctx.json()
     results, new_values, modified, editor, failed = _form(ctx, lst, body, item.id)
     if not failed:
-        lst.update_item(item, new_values, ctx.user.id, new_version=not bool(body.get("bNewDocumentUpdate")),
-                        modified=modified, editor_override=editor)
-    return entity({"ValidateUpdateListItem": {"__metadata": {"type": "Collection(SP.ListItemFormUpdateValue)"},
-                                              "results": results}})
+        lst.update_item(
+            item,
+            new_values,
+            ctx.user.id,
+            new_version=not bool(body.get("bNewDocumentUpdate")),
+            modified=modified,
+            editor_override=editor,
+        )
+    return entity(
+        {
+            "ValidateUpdateListItem": {
+                "__metadata": {"type": "Collection(SP.ListItemFormUpdateValue)"},
+                "results": results,
+            }
+        }
+    )
 
 
 def _form(ctx, lst: SPList, body: dict, item_id: int | None):
@@ -381,8 +412,15 @@ def _form(ctx, lst: SPList, body: dict, item_id: int | None):
     failed = False
     for fv in form:
         name, raw = fv.get("FieldName"), fv.get("FieldValue")
-        res = {"__metadata": {"type": "SP.ListItemFormUpdateValue"}, "ErrorCode": 0, "ErrorMessage": None,
-               "FieldName": name, "FieldValue": raw, "HasException": False, "ItemId": item_id or 0}
+        res = {
+            "__metadata": {"type": "SP.ListItemFormUpdateValue"},
+            "ErrorCode": 0,
+            "ErrorMessage": None,
+            "FieldName": name,
+            "FieldValue": raw,
+            "HasException": False,
+            "ItemId": item_id or 0,
+        }
         f = lst.field(str(name), missing_ok=True) if name else None
         try:
             if f is None:
@@ -420,20 +458,42 @@ def add_validate_update(ctx, t):
         item = lst.add_item(new_values, ctx.user.id)
         for r in results:
             r["ItemId"] = item.id
-        results.append({"__metadata": {"type": "SP.ListItemFormUpdateValue"}, "ErrorCode": 0, "ErrorMessage": None,
-                        "FieldName": "Id", "FieldValue": str(item.id), "HasException": False, "ItemId": item.id})
-    return entity({"AddValidateUpdateItemUsingPath": {
-        "__metadata": {"type": "Collection(SP.ListItemFormUpdateValue)"}, "results": results}})
+        results.append(
+            {
+                "__metadata": {"type": "SP.ListItemFormUpdateValue"},
+                "ErrorCode": 0,
+                "ErrorMessage": None,
+                "FieldName": "Id",
+                "FieldValue": str(item.id),
+                "HasException": False,
+                "ItemId": item.id,
+            }
+        )
+    return entity(
+        {
+            "AddValidateUpdateItemUsingPath": {
+                "__metadata": {"type": "Collection(SP.ListItemFormUpdateValue)"},
+                "results": results,
+            }
+        }
+    )
 
 
 # -- versions -----------------------------------------------------------------
 def _version_json(ctx, lst, item, snap, current: bool) -> dict:
     vid = _version_id(snap)
-    d = {"__metadata": meta(ctx.api(f"Web/Lists(guid'{lst.id}')/Items({item.id})/versions({vid})"),
-                            "SP.ListItemVersion"),
-         "VersionId": vid, "VersionLabel": snap["label"], "IsCurrentVersion": current,
-         "Created": iso(snap["modified"]), "Modified": iso(snap["modified"]), "EditorId": snap["editor_id"],
-         "CreatedBy": deferred(ctx.api("Web/SiteUsers"))}
+    d = {
+        "__metadata": meta(
+            ctx.api(f"Web/Lists(guid'{lst.id}')/Items({item.id})/versions({vid})"), "SP.ListItemVersion"
+        ),
+        "VersionId": vid,
+        "VersionLabel": snap["label"],
+        "IsCurrentVersion": current,
+        "Created": iso(snap["modified"]),
+        "Modified": iso(snap["modified"]),
+        "EditorId": snap["editor_id"],
+        "CreatedBy": deferred(ctx.api("Web/SiteUsers")),
+    }
     for name, v in snap["values"].items():
         f = lst.fields.get(name)
         if f is not None:
@@ -445,7 +505,7 @@ def _version_json(ctx, lst, item, snap, current: bool) -> dict:
 def versions_get(ctx, t):
     item: Item = t.obj
     lst = t.parent.up("items")
-    snaps = list(reversed(item.versions))   # newest first, as SharePoint lists them
+    snaps = list(reversed(item.versions))  # newest first, as SharePoint lists them
     return collection([_version_json(ctx, lst, item, s, i == 0) for i, s in enumerate(snaps)])
 
 

@@ -1,5 +1,6 @@
 """Routes: document libraries - folders, files (add, overwrite, chunked upload, download),
 ListItemAllFields and file versions, with SharePoint's name and path rules."""
+
 from __future__ import annotations
 
 from emulator import conditions, errors
@@ -20,8 +21,13 @@ def _abs(site, url: str) -> str:
     return url.rstrip("/")
 
 
-@nav("web", "getfolderbyserverrelativeurl", "getfolderbyserverrelativepath",
-     "getfilebyserverrelativeurl", "getfilebyserverrelativepath")
+@nav(
+    "web",
+    "getfolderbyserverrelativeurl",
+    "getfolderbyserverrelativepath",
+    "getfilebyserverrelativeurl",
+    "getfilebyserverrelativepath",
+)
 def _by_server_relative(t, seg):
     """GetFolder/GetFile ByServerRelativeUrl('...') or ByServerRelativePath(decodedurl='...')."""
     site = _site(t)
@@ -78,15 +84,23 @@ def _folders(t, seg):
 
 @nav("files", "add")
 def _file_add(t, seg):
-    return Target("op:fileadd", t.obj, t, {"url": seg.arg("url") or seg.arg(),
-                                           "overwrite": bool(seg.arg("overwrite", default=False))})
+    return Target(
+        "op:fileadd",
+        t.obj,
+        t,
+        {"url": seg.arg("url") or seg.arg(), "overwrite": bool(seg.arg("overwrite", default=False))},
+    )
 
 
 @nav("files", "addusingpath")
 def _file_add_using_path(t, seg):
     """PnPjs v4 adds every file (and starts chunked uploads) this way."""
-    return Target("op:fileadd", t.obj, t, {"url": seg.arg("decodedurl") or seg.arg(),
-                                           "overwrite": bool(seg.arg("overwrite", default=False))})
+    return Target(
+        "op:fileadd",
+        t.obj,
+        t,
+        {"url": seg.arg("decodedurl") or seg.arg(), "overwrite": bool(seg.arg("overwrite", default=False))},
+    )
 
 
 @nav("folders", "add")
@@ -147,37 +161,63 @@ def _file_versions(t, seg):
 
 
 for _op in ("startupload", "continueupload", "finishupload", "cancelupload"):
-    nav("file", _op)(lambda t, seg, op=_op: Target(f"op:{op}", t.obj, t, {
-        "upload_id": str(seg.arg("uploadId") or seg.arg() or ""),
-        "offset": seg.arg("fileOffset")}))
+    nav("file", _op)(
+        lambda t, seg, op=_op: Target(
+            f"op:{op}",
+            t.obj,
+            t,
+            {"upload_id": str(seg.arg("uploadId") or seg.arg() or ""), "offset": seg.arg("fileOffset")},
+        )
+    )
 
 
 # -- formatting -----------------------------------------------------------------
 def file_json(ctx, f: File) -> dict:
     uri = ctx.api(f"Web/GetFileByServerRelativePath(decodedurl='{f.url}')")
-    return {"__metadata": meta(uri, "SP.File"), "Name": f.name, "ServerRelativeUrl": f.url,
-            "UniqueId": f.unique_id, "Length": str(len(f.content)), "TimeCreated": iso(f.created),
-            "TimeLastModified": iso(f.modified), "MajorVersion": f.major, "MinorVersion": 0,
-            "UIVersionLabel": f"{f.major}.0", "Exists": True, "CheckOutType": 2, "Level": 1,
-            "ETag": f'"{{{f.unique_id.upper()}}},{f.major}"', "Title": None,
-            "ListItemAllFields": deferred(uri + "/ListItemAllFields")}
+    return {
+        "__metadata": meta(uri, "SP.File"),
+        "Name": f.name,
+        "ServerRelativeUrl": f.url,
+        "UniqueId": f.unique_id,
+        "Length": str(len(f.content)),
+        "TimeCreated": iso(f.created),
+        "TimeLastModified": iso(f.modified),
+        "MajorVersion": f.major,
+        "MinorVersion": 0,
+        "UIVersionLabel": f"{f.major}.0",
+        "Exists": True,
+        "CheckOutType": 2,
+        "Level": 1,
+        "ETag": f'"{{{f.unique_id.upper()}}},{f.major}"',
+        "Title": None,
+        "ListItemAllFields": deferred(uri + "/ListItemAllFields"),
+    }
 
 
 def folder_json(ctx, fo: Folder) -> dict:
     site = ctx.site
     prefix = fo.url.lower() + "/"
-    count = sum(1 for k in list(site.files) + list(site.folders)
-                if k.startswith(prefix) and "/" not in k[len(prefix):])
+    count = sum(
+        1 for k in list(site.files) + list(site.folders) if k.startswith(prefix) and "/" not in k[len(prefix) :]
+    )
     uri = ctx.api(f"Web/GetFolderByServerRelativePath(decodedurl='{fo.url}')")
-    return {"__metadata": meta(uri, "SP.Folder"), "Name": fo.name, "ServerRelativeUrl": fo.url,
-            "UniqueId": fo.unique_id, "ItemCount": count, "Exists": True,
-            "TimeCreated": iso(fo.created), "TimeLastModified": iso(fo.created),
-            "Files": deferred(uri + "/Files"), "Folders": deferred(uri + "/Folders")}
+    return {
+        "__metadata": meta(uri, "SP.Folder"),
+        "Name": fo.name,
+        "ServerRelativeUrl": fo.url,
+        "UniqueId": fo.unique_id,
+        "ItemCount": count,
+        "Exists": True,
+        "TimeCreated": iso(fo.created),
+        "TimeLastModified": iso(fo.created),
+        "Files": deferred(uri + "/Files"),
+        "Folders": deferred(uri + "/Folders"),
+    }
 
 
 def _children(site, url: str, mapping: dict) -> list:
     prefix = url.lower() + "/"
-    return [v for k, v in mapping.items() if k.startswith(prefix) and "/" not in k[len(prefix):]]
+    return [v for k, v in mapping.items() if k.startswith(prefix) and "/" not in k[len(prefix) :]]
 
 
 # -- handlers -------------------------------------------------------------------
@@ -194,8 +234,11 @@ def folder_delete(ctx, t):
     site = ctx.site
     lst = site.lists[fo.list_id]
     prefix = fo.url.lower()
-    for it in [i for i in lst.items.values() if i.file_url and (i.file_url.lower() == prefix or
-                                                                 i.file_url.lower().startswith(prefix + "/"))]:
+    for it in [
+        i
+        for i in lst.items.values()
+        if i.file_url and (i.file_url.lower() == prefix or i.file_url.lower().startswith(prefix + "/"))
+    ]:
         lst.delete_item(it)
     for d in (site.files, site.folders):
         for k in [k for k in d if k == prefix or k.startswith(prefix + "/")]:
@@ -236,19 +279,19 @@ def folder_add(ctx, t):
     if not name:
         raise errors.bad_request("The folder name is required.")
     url = str(name)
-    if url.startswith("/") or t.obj is None:   # a full server-relative path (web/folders)
+    if url.startswith("/") or t.obj is None:  # a full server-relative path (web/folders)
         lib = ctx.site.library_for(url)
-        return entity(folder_json(ctx, _add_folder_path(ctx, lib.root_url, url[len(lib.root_url):])))
+        return entity(folder_json(ctx, _add_folder_path(ctx, lib.root_url, url[len(lib.root_url) :])))
     return entity(folder_json(ctx, _add_folder_path(ctx, t.obj.url, url)))
 
 
 @handler("op:subfolderadd", "POST", role="write")
 def sub_folder_add(ctx, t):
-    if not t.extra["name"]:   # PnPjs: the path in the body, {"leafPath": {"DecodedUrl": "…"}}
+    if not t.extra["name"]:  # PnPjs: the path in the body, {"leafPath": {"DecodedUrl": "…"}}
         leaf = (ctx.json() or {}).get("leafPath") or {}
         t.extra["name"] = leaf.get("DecodedUrl") if isinstance(leaf, dict) else None
     folder_add(ctx, t)
-    return Response(200, None)   # a void method
+    return Response(200, None)  # a void method
 
 
 @handler("folders", "POST", role="write")
@@ -258,7 +301,7 @@ def folders_post(ctx, t):
         raise errors.bad_request("ServerRelativeUrl is required.")
     url = _abs(ctx.site, url)
     lib = ctx.site.library_for(url)
-    fo = _add_folder_path(ctx, lib.root_url, url[len(lib.root_url):])
+    fo = _add_folder_path(ctx, lib.root_url, url[len(lib.root_url) :])
     return Response(201, entity(folder_json(ctx, fo)))
 
 
@@ -300,11 +343,17 @@ def file_versions(ctx, t):
     out = []
     for v in reversed(f.versions):
         vid = int(v["label"].split(".")[0]) * 512
-        out.append({"__metadata": meta(ctx.api(f"Web/GetFileById('{f.unique_id}')/Versions({vid})"),
-                                       "SP.FileVersion"),
-                    "ID": vid, "VersionLabel": v["label"], "IsCurrentVersion": False,
-                    "Created": iso(v["modified"]), "Size": len(v["content"]),
-                    "Url": f"_vti_history/{vid}{f.url[len(ctx.site.path):]}"})
+        out.append(
+            {
+                "__metadata": meta(ctx.api(f"Web/GetFileById('{f.unique_id}')/Versions({vid})"), "SP.FileVersion"),
+                "ID": vid,
+                "VersionLabel": v["label"],
+                "IsCurrentVersion": False,
+                "Created": iso(v["modified"]),
+                "Size": len(v["content"]),
+                "Url": f"_vti_history/{vid}{f.url[len(ctx.site.path) :]}",
+            }
+        )
     return collection(out)
 
 
@@ -322,12 +371,18 @@ def _session(t) -> bytearray:
     f: File = t.obj
     buf = f.uploads.get(t.extra["upload_id"])
     if buf is None:
-        raise errors.bad_request("The upload session does not exist or has expired.",
-                                 "-2130575338", "Microsoft.SharePoint.SPFileUploadSessionNotFoundException")
+        raise errors.bad_request(
+            "The upload session does not exist or has expired.",
+            "-2130575338",
+            "Microsoft.SharePoint.SPFileUploadSessionNotFoundException",
+        )
     offset = t.extra["offset"]
     if offset is not None and int(offset) != len(buf):
-        raise errors.bad_request(f"The file offset {offset} does not match the uploaded size {len(buf)}.",
-                                 "-2130575339", "Microsoft.SharePoint.SPInvalidFileOffsetException")
+        raise errors.bad_request(
+            f"The file offset {offset} does not match the uploaded size {len(buf)}.",
+            "-2130575339",
+            "Microsoft.SharePoint.SPInvalidFileOffsetException",
+        )
     return buf
 
 
@@ -346,7 +401,7 @@ def finish_upload(ctx, t):
     del f.uploads[t.extra["upload_id"]]
     if f.content:
         ctx.site.put_file(f.url.rsplit("/", 1)[0], f.name, bytes(buf), overwrite=True, author=ctx.user.id)
-    else:   # the empty placeholder created by Files/add becomes the file, without a new version
+    else:  # the empty placeholder created by Files/add becomes the file, without a new version
         f.content = bytes(buf)
         ctx.site.backend.touch()
     return entity(file_json(ctx, f))
@@ -356,4 +411,3 @@ def finish_upload(ctx, t):
 def cancel_upload(ctx, t):
     t.obj.uploads.pop(t.extra["upload_id"], None)
     return Response(204, None)
-

@@ -2,6 +2,7 @@
 in the site's locale and time zone), `RenderListDataAsStream` on a list (the rows of a view or a
 CAML `<View>`, values as text, paged with `NextHref`), and the time zone's `utcToLocalTime` /
 `localTimeToUTC`."""
+
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -20,7 +21,7 @@ _YES = {1036: ("Oui", "Non"), 1033: ("Yes", "No")}
 
 def _number(v, locale_id: int) -> str:
     text = f"{v:,.10f}".rstrip("0").rstrip(".") if isinstance(v, float) else f"{v:,}"
-    if locale_id == 1036:   # 1 234,5: narrow no-break space and decimal comma, as SharePoint prints
+    if locale_id == 1036:  # 1 234,5: narrow no-break space and decimal comma, as SharePoint prints
         text = text.replace(",", "\u202f").replace(".", ",")
     return text
 
@@ -32,8 +33,11 @@ def _local(dt: datetime, site) -> datetime:
 def _date(v, site) -> str:
     dt = v if isinstance(v, datetime) else datetime.fromisoformat(str(v).replace("Z", "+00:00"))
     dt = _local(dt, site)
-    return dt.strftime("%d/%m/%Y %H:%M") if site.locale_id == 1036 else \
-        f"{dt.month}/{dt.day}/{dt.year} {dt.strftime('%I:%M %p').lstrip('0')}"
+    return (
+        dt.strftime("%d/%m/%Y %H:%M")
+        if site.locale_id == 1036
+        else f"{dt.month}/{dt.day}/{dt.year} {dt.strftime('%I:%M %p').lstrip('0')}"
+    )
 
 
 def as_text(ctx, lst: SPList, item: Item, f) -> str:
@@ -85,9 +89,14 @@ def _as_text(t, seg):
 def field_values_as_text(ctx, t):
     lst: SPList = t.up("items") or t.up("list")
     item: Item = t.obj
-    out = {"__metadata": {"id": ctx.api(f"Web/Lists(guid'{lst.id}')/Items({item.id})/FieldValuesAsText"),
-                          "uri": ctx.api(f"Web/Lists(guid'{lst.id}')/Items({item.id})/FieldValuesAsText"),
-                          "type": "SP.FieldStringValues"}, "ID": str(item.id)}
+    out = {
+        "__metadata": {
+            "id": ctx.api(f"Web/Lists(guid'{lst.id}')/Items({item.id})/FieldValuesAsText"),
+            "uri": ctx.api(f"Web/Lists(guid'{lst.id}')/Items({item.id})/FieldValuesAsText"),
+            "type": "SP.FieldStringValues",
+        },
+        "ID": str(item.id),
+    }
     for f in lst.fields.values():
         if f.internal_name not in ("ID",) and (not f.hidden or f.internal_name in ("FileRef", "FileLeafRef")):
             out[entity_property_name(f)] = as_text(ctx, lst, item, f)
@@ -109,14 +118,16 @@ def render_list_data(ctx, t):
     body = ctx.json() or {}
     params = body.get("parameters") or {}
     options = int(params.get("RenderOptions") or 2)
-    if options & ~(2 | 4096 | 1):   # ListData, and the harmless context/schema bits
+    if options & ~(2 | 4096 | 1):  # ListData, and the harmless context/schema bits
         raise errors.not_implemented("POST", f"RenderListDataAsStream with RenderOptions={options}")
     xml = params.get("ViewXml")
     if not xml:
         view = next((v for v in lst.views.values() if v.default), None)
         fields = "".join(f'<FieldRef Name="{n}"/>' for n in (view.fields if view else []))
-        xml = (f"<View><Query>{view.query if view else ''}</Query><ViewFields>{fields}</ViewFields>"
-               f"<RowLimit>{view.row_limit if view else 30}</RowLimit></View>")
+        xml = (
+            f"<View><Query>{view.query if view else ''}</Query><ViewFields>{fields}</ViewFields>"
+            f"<RowLimit>{view.row_limit if view else 30}</RowLimit></View>"
+        )
     rows, query = caml_rows(ctx, lst, xml, limit=False)
     paging = parse_query(str(params.get("Paging") or "").lstrip("?"))
     paging = {k.lower(): v for k, v in paging.items()}
@@ -140,8 +151,15 @@ def render_list_data(ctx, t):
                 row[f.internal_name + "."] = _raw(item.values.get(f.internal_name))
         out_rows.append(row)
     first = int(paging.get("pagefirstrow") or 1)
-    data = {"Row": out_rows, "FirstRow": first, "LastRow": first + len(out_rows) - 1, "RowLimit": limit,
-            "FilterLink": "?", "ForceNoHierarchy": "1", "HierarchyHasIndention": ""}
+    data = {
+        "Row": out_rows,
+        "FirstRow": first,
+        "LastRow": first + len(out_rows) - 1,
+        "RowLimit": limit,
+        "FilterLink": "?",
+        "ForceNoHierarchy": "1",
+        "HierarchyHasIndention": "",
+    }
     if more:
         data["NextHref"] = f"?Paged=TRUE&p_ID={page[-1].id}&PageFirstRow={first + len(out_rows)}"
     return Response(200, data, content_type="application/json;charset=utf-8")
@@ -156,7 +174,7 @@ def _convert(t, seg):
 @handler("op:tzconvert", "GET", "POST")
 def tz_convert(ctx, t):
     raw = t.extra["date"]
-    if raw is None:   # @date alias: utcToLocalTime(@date)?@date='…'
+    if raw is None:  # @date alias: utcToLocalTime(@date)?@date='…'
         raw = ctx.query.get("@date")
     if isinstance(raw, str) and raw.startswith("@"):
         raw = ctx.query.get(raw)

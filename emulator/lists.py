@@ -1,4 +1,5 @@
 """Routes: service root, contextinfo, web, regional settings, lists (read, create, delete)."""
+
 from __future__ import annotations
 
 import secrets
@@ -29,26 +30,50 @@ def _site(t, seg):
 @handler("contextinfo", "POST")
 def contextinfo(ctx, t):
     digest = f"0x{secrets.token_hex(64).upper()},{now().strftime('%d %b %Y %H:%M:%S')} -0000"
-    return entity({"GetContextWebInformation": {
-        "__metadata": {"type": "SP.ContextWebInformation"},
-        "FormDigestTimeoutSeconds": 1800, "FormDigestValue": digest,
-        "LibraryVersion": "16.0.0.0", "SiteFullUrl": ctx.base_url, "WebFullUrl": ctx.base_url,
-        "SupportedSchemaVersions": {"__metadata": {"type": "Collection(Edm.String)"},
-                                    "results": ["14.0.0.0", "15.0.0.0"]}}})
+    return entity(
+        {
+            "GetContextWebInformation": {
+                "__metadata": {"type": "SP.ContextWebInformation"},
+                "FormDigestTimeoutSeconds": 1800,
+                "FormDigestValue": digest,
+                "LibraryVersion": "16.0.0.0",
+                "SiteFullUrl": ctx.base_url,
+                "WebFullUrl": ctx.base_url,
+                "SupportedSchemaVersions": {
+                    "__metadata": {"type": "Collection(Edm.String)"},
+                    "results": ["14.0.0.0", "15.0.0.0"],
+                },
+            }
+        }
+    )
 
 
 @handler("sitecoll", "GET")
 def site_get(ctx, t):
-    return entity({"__metadata": meta(ctx.api("site"), "SP.Site"), "Id": ctx.site.id,
-                   "Url": ctx.base_url, "ServerRelativeUrl": ctx.site.path})
+    return entity(
+        {
+            "__metadata": meta(ctx.api("site"), "SP.Site"),
+            "Id": ctx.site.id,
+            "Url": ctx.base_url,
+            "ServerRelativeUrl": ctx.site.path,
+        }
+    )
 
 
 def web_json(ctx) -> dict:
     s = ctx.site
-    return {"__metadata": meta(ctx.api("Web"), "SP.Web"), "Id": s.web_id, "Title": s.name,
-            "Url": ctx.base_url, "ServerRelativeUrl": s.path, "Language": 1036,
-            "Created": "2024-01-15T08:00:00Z", "WebTemplate": "STS",
-            "Lists": deferred(ctx.api("Web/Lists")), "SiteUsers": deferred(ctx.api("Web/SiteUsers"))}
+    return {
+        "__metadata": meta(ctx.api("Web"), "SP.Web"),
+        "Id": s.web_id,
+        "Title": s.name,
+        "Url": ctx.base_url,
+        "ServerRelativeUrl": s.path,
+        "Language": 1036,
+        "Created": "2024-01-15T08:00:00Z",
+        "WebTemplate": "STS",
+        "Lists": deferred(ctx.api("Web/Lists")),
+        "SiteUsers": deferred(ctx.api("Web/SiteUsers")),
+    }
 
 
 @handler("web", "GET")
@@ -79,25 +104,39 @@ def _tz_info(zone) -> dict:
     std = next((o for o, d in zip(offsets, dsts) if not d), offsets[0])
     summer = max(offsets) if any(dsts) else std
     bias = -int(std.total_seconds() // 60)
-    return {"__metadata": {"type": "SP.TimeZoneInformation"}, "Bias": bias,
-            "DaylightBias": -int((summer - std).total_seconds() // 60), "StandardBias": 0}
+    return {
+        "__metadata": {"type": "SP.TimeZoneInformation"},
+        "Bias": bias,
+        "DaylightBias": -int((summer - std).total_seconds() // 60),
+        "StandardBias": 0,
+    }
 
 
 def timezone_json(ctx, tz_id: int) -> dict:
     tz = timezones.by_id(tz_id)
-    return {"__metadata": meta(ctx.api(f"Web/RegionalSettings/TimeZones/GetById({tz.id})"), "SP.TimeZone"),
-            "Description": tz.description, "Id": tz.id, "Information": _tz_info(tz.zone)}
+    return {
+        "__metadata": meta(ctx.api(f"Web/RegionalSettings/TimeZones/GetById({tz.id})"), "SP.TimeZone"),
+        "Description": tz.description,
+        "Id": tz.id,
+        "Information": _tz_info(tz.zone),
+    }
 
 
 @handler("regional", "GET")
 def regional_get(ctx, t):
     site = ctx.site
     us = site.locale_id == 1033
-    d = {"__metadata": meta(ctx.api("Web/RegionalSettings"), "SP.RegionalSettings"),
-         "LocaleId": site.locale_id, "TimeZone": deferred(ctx.api("Web/RegionalSettings/TimeZone")),
-         "DecimalSeparator": "." if us else ",", "ThousandSeparator": "," if us else "\u00a0",
-         "DateSeparator": "/", "DateFormat": 0 if us else 1, "Time24": not us,
-         "TimeZones": deferred(ctx.api("Web/RegionalSettings/TimeZones"))}
+    d = {
+        "__metadata": meta(ctx.api("Web/RegionalSettings"), "SP.RegionalSettings"),
+        "LocaleId": site.locale_id,
+        "TimeZone": deferred(ctx.api("Web/RegionalSettings/TimeZone")),
+        "DecimalSeparator": "." if us else ",",
+        "ThousandSeparator": "," if us else "\u00a0",
+        "DateSeparator": "/",
+        "DateFormat": 0 if us else 1,
+        "Time24": not us,
+        "TimeZones": deferred(ctx.api("Web/RegionalSettings/TimeZones")),
+    }
     expand = {e.strip().lower() for e in (ctx.query.get("$expand") or "").split(",") if e.strip()}
     if expand - {"timezone"}:
         raise errors.not_implemented("GET", "/_api/" + ctx.path + "?$expand=" + ctx.query["$expand"])
@@ -120,7 +159,7 @@ def timezones_get(ctx, t):
 @nav("web", "lists")
 def _lists(t, seg):
     lists = Target("lists", None, t)
-    if seg.args:   # lists(guid'...')
+    if seg.args:  # lists(guid'...')
         return _list_by_id(lists, seg)
     return lists
 
@@ -152,8 +191,8 @@ def _list_by_id(t, seg):
 
 def entity_type_name(lst: SPList) -> str:
     """SP.Data.ProjetsListItem -> ProjetsList; SP.Data.Shared_x0020_DocumentsItem -> Shared_x0020_Documents."""
-    name = lst.entity_type[len("SP.Data."):]
-    return name[:-len("Item")] if name.endswith("Item") else name
+    name = lst.entity_type[len("SP.Data.") :]
+    return name[: -len("Item")] if name.endswith("Item") else name
 
 
 def site_of(t):
@@ -162,15 +201,24 @@ def site_of(t):
 
 def list_json(ctx, lst: SPList) -> dict:
     uri = ctx.api(f"Web/Lists(guid'{lst.id}')")
-    return {"__metadata": meta(uri, "SP.List", etag=f'"{len(lst.fields)}"'),
-            "Id": lst.id, "Title": lst.title, "BaseTemplate": lst.base_template,
-            "BaseType": 1 if lst.is_library else 0, "ItemCount": len(lst.items),
-            "Description": lst.description,
-            "ListItemEntityTypeFullName": lst.entity_type, "EntityTypeName": entity_type_name(lst),
-            "Created": iso(lst.created), "Hidden": False, "EnableVersioning": True,
-            "ParentWebUrl": ctx.site.path,
-            "RootFolder": deferred(uri + "/RootFolder"), "Fields": deferred(uri + "/Fields"),
-            "Items": deferred(uri + "/Items")}
+    return {
+        "__metadata": meta(uri, "SP.List", etag=f'"{len(lst.fields)}"'),
+        "Id": lst.id,
+        "Title": lst.title,
+        "BaseTemplate": lst.base_template,
+        "BaseType": 1 if lst.is_library else 0,
+        "ItemCount": len(lst.items),
+        "Description": lst.description,
+        "ListItemEntityTypeFullName": lst.entity_type,
+        "EntityTypeName": entity_type_name(lst),
+        "Created": iso(lst.created),
+        "Hidden": False,
+        "EnableVersioning": True,
+        "ParentWebUrl": ctx.site.path,
+        "RootFolder": deferred(uri + "/RootFolder"),
+        "Fields": deferred(uri + "/Fields"),
+        "Items": deferred(uri + "/Items"),
+    }
 
 
 def select_props(d: dict, select: str | None) -> dict:
@@ -188,9 +236,11 @@ def select_props(d: dict, select: str | None) -> dict:
             keep |= set(known)
             continue
         if head.lower() not in known:
-            raise errors.bad_request(f"The property '{head}' does not exist on type "
-                                     f"'{d.get('__metadata', {}).get('type', 'SP.Entity')}'. Make sure to only use "
-                                     "property names that are defined by the type.")
+            raise errors.bad_request(
+                f"The property '{head}' does not exist on type "
+                f"'{d.get('__metadata', {}).get('type', 'SP.Entity')}'. Make sure to only use "
+                "property names that are defined by the type."
+            )
         keep.add(head.lower())
         if rest:
             inner.setdefault(head.lower(), []).append(rest)
@@ -208,6 +258,7 @@ def expanded_list(ctx, lst: SPList) -> dict:
     expand = {e.strip().lower() for e in (ctx.query.get("$expand") or "").split(",") if e.strip()}
     if "rootfolder" in expand:
         from emulator.libraries import folder_json  # lazy: the route modules are imported by the server in its order
+
         d["RootFolder"] = folder_json(ctx, ctx.site.folder(lst.root_url))
     for name in expand - {"rootfolder"}:
         raise errors.not_implemented("GET", f"$expand={name} on a list")
@@ -245,7 +296,7 @@ def list_delete(ctx, t):
 def list_merge(ctx, t):
     body = ctx.json()
     unknown = sorted(k for k in body if k not in ("__metadata", "Title", "Description"))
-    if unknown:   # never look saved while dropping it
+    if unknown:  # never look saved while dropping it
         raise errors.not_implemented("MERGE", f"list properties {', '.join(unknown)}")
     if "Title" in body:
         t.obj.title = str(body["Title"])
@@ -270,5 +321,12 @@ def _perms(t, seg):
 
 @handler("permissions", "GET")
 def permissions_get(ctx, t):
-    return entity({"EffectiveBasePermissions": {"__metadata": {"type": "SP.BasePermissions"},
-                                                "High": "0", "Low": str(_PERMS[ctx.grant.role])}})
+    return entity(
+        {
+            "EffectiveBasePermissions": {
+                "__metadata": {"type": "SP.BasePermissions"},
+                "High": "0",
+                "Low": str(_PERMS[ctx.grant.role]),
+            }
+        }
+    )

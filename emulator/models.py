@@ -1,5 +1,6 @@
 """State and behaviour of the emulated SharePoint: sites, lists, fields, items, versions,
 users, folders and files. Routes translate HTTP into calls on these objects."""
+
 from __future__ import annotations
 
 import re
@@ -13,12 +14,38 @@ from zoneinfo import ZoneInfo
 from emulator import errors, names, timezones
 from emulator.responses import now
 
-FIELD_KINDS = {"Integer": 1, "Text": 2, "Note": 3, "DateTime": 4, "Counter": 5, "Choice": 6,
-               "Lookup": 7, "Boolean": 8, "Number": 9, "Currency": 10, "URL": 11, "Computed": 12,
-               "Guid": 14, "MultiChoice": 15, "File": 18, "User": 20}
+FIELD_KINDS = {
+    "Integer": 1,
+    "Text": 2,
+    "Note": 3,
+    "DateTime": 4,
+    "Counter": 5,
+    "Choice": 6,
+    "Lookup": 7,
+    "Boolean": 8,
+    "Number": 9,
+    "Currency": 10,
+    "URL": 11,
+    "Computed": 12,
+    "Guid": 14,
+    "MultiChoice": 15,
+    "File": 18,
+    "User": 20,
+}
 KIND_BY_NUMBER = {v: k for k, v in FIELD_KINDS.items()}
-SUPPORTED_KINDS = {"Text", "Note", "Number", "Currency", "DateTime", "Choice", "MultiChoice",
-                   "Boolean", "Lookup", "User", "URL"}
+SUPPORTED_KINDS = {
+    "Text",
+    "Note",
+    "Number",
+    "Currency",
+    "DateTime",
+    "Choice",
+    "MultiChoice",
+    "Boolean",
+    "Lookup",
+    "User",
+    "URL",
+}
 THRESHOLD = 5000
 SYSTEM_USER_ID = 1073741823
 
@@ -40,7 +67,7 @@ class Field:
     hidden: bool = False
     read_only: bool = False
     builtin: bool = False
-    custom_formatter: str = ""      # column formatting JSON, stored as the client sent it
+    custom_formatter: str = ""  # column formatting JSON, stored as the client sent it
 
     @property
     def kind_number(self) -> int:
@@ -56,6 +83,7 @@ class Field:
 class View:
     """A list view: its CAML query (the inner `<Where>/<OrderBy>/<GroupBy>`), its columns
     (internal names) and paging. Items by view evaluate the query (emulator.caml)."""
+
     title: str
     url: str
     id: str = field(default_factory=new_guid)
@@ -87,10 +115,10 @@ class Item:
     author_id: int
     editor_id: int
     guid: str = field(default_factory=new_guid)
-    hidden_version: int = 1          # bumps on every change (the ETag)
-    ui_version: int = 1              # bumps on user-visible updates only
-    versions: list[dict] = field(default_factory=list)   # snapshots, oldest first
-    file_url: str | None = None      # document libraries: the file or folder it stands for
+    hidden_version: int = 1  # bumps on every change (the ETag)
+    ui_version: int = 1  # bumps on user-visible updates only
+    versions: list[dict] = field(default_factory=list)  # snapshots, oldest first
+    file_url: str | None = None  # document libraries: the file or folder it stands for
     is_folder: bool = False
 
     @property
@@ -98,18 +126,22 @@ class Item:
         return f'"{self.hidden_version}"'
 
     def snapshot(self) -> dict:
-        return {"label": f"{self.ui_version}.0", "values": dict(self.values),
-                "modified": self.modified, "editor_id": self.editor_id}
+        return {
+            "label": f"{self.ui_version}.0",
+            "values": dict(self.values),
+            "modified": self.modified,
+            "editor_id": self.editor_id,
+        }
 
 
 @dataclass
 class Folder:
-    url: str                         # server-relative
+    url: str  # server-relative
     name: str
     list_id: str
     unique_id: str = field(default_factory=new_guid)
     created: datetime = field(default_factory=now)
-    item_id: int | None = None       # None for the library root
+    item_id: int | None = None  # None for the library root
 
 
 @dataclass
@@ -123,40 +155,59 @@ class File:
     created: datetime = field(default_factory=now)
     modified: datetime = field(default_factory=now)
     major: int = 1
-    versions: list[dict] = field(default_factory=list)   # previous contents
+    versions: list[dict] = field(default_factory=list)  # previous contents
     uploads: dict[str, bytearray] = field(default_factory=dict)
 
 
 # Standard list templates: their own fields, created with the list (internal name, kind, English
 # and French titles, choices). Generic lists (100) and libraries (101) have only the built-ins.
-_TASK_FIELDS = (("Priority", "Choice", "Priority", "Priorité", ("(1) Élevée", "(2) Normale", "(3) Faible")),
-                ("Status", "Choice", "Task Status", "État de la tâche",
-                 ("Non commencé", "En cours", "Terminé", "Différé", "En attente")),
-                ("PercentComplete", "Number", "% Complete", "% achevé", ()),
-                ("AssignedTo", "User", "Assigned To", "Attribuée à", ()),
-                ("StartDate", "DateTime", "Start Date", "Date de début", ()),
-                ("DueDate", "DateTime", "Due Date", "Date d'échéance", ()),
-                ("Body", "Note", "Description", "Description", ()))
+_TASK_FIELDS = (
+    ("Priority", "Choice", "Priority", "Priorité", ("(1) Élevée", "(2) Normale", "(3) Faible")),
+    (
+        "Status",
+        "Choice",
+        "Task Status",
+        "État de la tâche",
+        ("Non commencé", "En cours", "Terminé", "Différé", "En attente"),
+    ),
+    ("PercentComplete", "Number", "% Complete", "% achevé", ()),
+    ("AssignedTo", "User", "Assigned To", "Attribuée à", ()),
+    ("StartDate", "DateTime", "Start Date", "Date de début", ()),
+    ("DueDate", "DateTime", "Due Date", "Date d'échéance", ()),
+    ("Body", "Note", "Description", "Description", ()),
+)
 TEMPLATE_FIELDS = {
     103: (("URL", "URL", "URL", "URL", ()), ("Comments", "Note", "Notes", "Notes", ())),
     104: (("Body", "Note", "Body", "Corps", ()), ("Expires", "DateTime", "Expires", "Expire", ())),
-    105: (("FirstName", "Text", "First Name", "Prénom", ()), ("FullName", "Text", "Full Name", "Nom complet", ()),
-          ("Email", "Text", "Email Address", "Adresse de messagerie", ()), ("Company", "Text", "Company", "Société", ()),
-          ("JobTitle", "Text", "Job Title", "Fonction", ()), ("WorkPhone", "Text", "Business Phone", "Téléphone professionnel", ()),
-          ("CellPhone", "Text", "Mobile Number", "Téléphone mobile", ()),
-          ("WorkAddress", "Note", "Address", "Adresse", ()), ("WorkCity", "Text", "City", "Ville", ())),
-    106: (("Location", "Text", "Location", "Emplacement", ()), ("EventDate", "DateTime", "Start Time", "Heure de début", ()),
-          ("EndDate", "DateTime", "End Time", "Heure de fin", ()), ("Description", "Note", "Description", "Description", ()),
-          ("fAllDayEvent", "Boolean", "All Day Event", "Événement sur une journée", ()),
-          ("fRecurrence", "Boolean", "Recurrence", "Périodicité", ())),
+    105: (
+        ("FirstName", "Text", "First Name", "Prénom", ()),
+        ("FullName", "Text", "Full Name", "Nom complet", ()),
+        ("Email", "Text", "Email Address", "Adresse de messagerie", ()),
+        ("Company", "Text", "Company", "Société", ()),
+        ("JobTitle", "Text", "Job Title", "Fonction", ()),
+        ("WorkPhone", "Text", "Business Phone", "Téléphone professionnel", ()),
+        ("CellPhone", "Text", "Mobile Number", "Téléphone mobile", ()),
+        ("WorkAddress", "Note", "Address", "Adresse", ()),
+        ("WorkCity", "Text", "City", "Ville", ()),
+    ),
+    106: (
+        ("Location", "Text", "Location", "Emplacement", ()),
+        ("EventDate", "DateTime", "Start Time", "Heure de début", ()),
+        ("EndDate", "DateTime", "End Time", "Heure de fin", ()),
+        ("Description", "Note", "Description", "Description", ()),
+        ("fAllDayEvent", "Boolean", "All Day Event", "Événement sur une journée", ()),
+        ("fRecurrence", "Boolean", "Recurrence", "Périodicité", ()),
+    ),
     107: _TASK_FIELDS,
     171: _TASK_FIELDS + (("Checkmark", "Boolean", "Completed", "Terminé", ()),),
 }
 
 
 def _template_fields(template: int, locale_id: int) -> list[Field]:
-    return [Field(name, fr if locale_id == 1036 else en, kind, choices=choices, builtin=True)
-            for name, kind, en, fr, choices in TEMPLATE_FIELDS.get(template, ())]
+    return [
+        Field(name, fr if locale_id == 1036 else en, kind, choices=choices, builtin=True)
+        for name, kind, en, fr, choices in TEMPLATE_FIELDS.get(template, ())
+    ]
 
 
 def _builtin_fields(library: bool) -> list[Field]:
@@ -173,10 +224,12 @@ def _builtin_fields(library: bool) -> list[Field]:
         Field("owshiddenversion", "owshiddenversion", "Integer", read_only=True, builtin=True, hidden=True),
     ]
     if library:
-        f += [Field("FileLeafRef", "Name", "File", builtin=True),
-              Field("FileRef", "URL Path", "Text", read_only=True, builtin=True, hidden=True),
-              Field("FileDirRef", "Path", "Text", read_only=True, builtin=True, hidden=True),
-              Field("FSObjType", "Item Type", "Integer", read_only=True, builtin=True, hidden=True)]
+        f += [
+            Field("FileLeafRef", "Name", "File", builtin=True),
+            Field("FileRef", "URL Path", "Text", read_only=True, builtin=True, hidden=True),
+            Field("FileDirRef", "Path", "Text", read_only=True, builtin=True, hidden=True),
+            Field("FSObjType", "Item Type", "Integer", read_only=True, builtin=True, hidden=True),
+        ]
     return f
 
 
@@ -192,7 +245,7 @@ class SPList:
         base = f"{site.path}/{url_name}" if self.is_library else f"{site.path}/Lists/{url_name}"
         taken = {lst.root_url.lower() for lst in site.lists.values()}
         self.root_url, n = base, 0
-        while self.root_url.lower() in taken:   # two titles with the same URL name: SharePoint numbers it
+        while self.root_url.lower() in taken:  # two titles with the same URL name: SharePoint numbers it
             n += 1
             self.root_url = f"{base}{n}"
         url_name = self.root_url.rsplit("/", 1)[1]
@@ -204,7 +257,7 @@ class SPList:
         self.views: dict[str, View] = {}
         self._default_view(site)
 
-    def __setstate__(self, state):   # sites saved before views (or descriptions) existed
+    def __setstate__(self, state):  # sites saved before views (or descriptions) existed
         self.__dict__.update(state)
         self.__dict__.setdefault("description", "")
         if "views" not in state:
@@ -215,7 +268,10 @@ class SPList:
         """Every list has its « All Items » view, named in the site's language."""
         french = getattr(site, "locale_id", 1036) == 1036
         if self.is_library:
-            title, fields = ("Tous les documents" if french else "All Documents"), ["DocIcon", "LinkFilename", "Modified", "Editor"]
+            title, fields = (
+                ("Tous les documents" if french else "All Documents"),
+                ["DocIcon", "LinkFilename", "Modified", "Editor"],
+            )
             url = f"{self.root_url}/Forms/AllItems.aspx"
         else:
             title, fields = ("Tous les éléments" if french else "All Items"), ["LinkTitle"]
@@ -236,13 +292,25 @@ class SPList:
             raise errors.view_not_found()
         return v
 
-    def add_view(self, title: str, *, query: str = "", fields=(), row_limit: int | None = None,
-                 paged: bool = True, personal: bool = False, default: bool = False) -> View:
+    def add_view(
+        self,
+        title: str,
+        *,
+        query: str = "",
+        fields=(),
+        row_limit: int | None = None,
+        paged: bool = True,
+        personal: bool = False,
+        default: bool = False,
+    ) -> View:
         title = (title or "").strip()
         if not title or len(title) > 255:
             raise errors.bad_request("The view title must have 1 to 255 characters.")
         # the page name drops what a URL cannot hold, as the views page of SharePoint does
-        stem = re.sub(r"[^0-9A-Za-z]", "", unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()) or "View"
+        stem = (
+            re.sub(r"[^0-9A-Za-z]", "", unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode())
+            or "View"
+        )
         folder = f"{self.root_url}/Forms" if self.is_library else self.root_url
         taken = {v.url.lower() for v in self.views.values()}
         url, n = f"{folder}/{stem}.aspx", 0
@@ -250,11 +318,23 @@ class SPList:
             n += 1
             url = f"{folder}/{stem}{n}.aspx"
         for name in fields:
-            if self.field(name, missing_ok=True) is None and name not in ("LinkTitle", "LinkTitleNoMenu", "DocIcon",
-                                                                          "LinkFilename", "Edit"):
+            if self.field(name, missing_ok=True) is None and name not in (
+                "LinkTitle",
+                "LinkTitleNoMenu",
+                "DocIcon",
+                "LinkFilename",
+                "Edit",
+            ):
                 raise errors.field_not_found(name)
-        v = View(title, url, query=query or "", fields=list(fields), row_limit=row_limit or 30, paged=paged,
-                 personal=personal)
+        v = View(
+            title,
+            url,
+            query=query or "",
+            fields=list(fields),
+            row_limit=row_limit or 30,
+            paged=paged,
+            personal=personal,
+        )
         self.views[v.id] = v
         if default:
             self.set_default_view(v)
@@ -270,24 +350,31 @@ class SPList:
         return self.base_template == 101
 
     # -- fields --------------------------------------------------------------
-    def add_field(self, display_name: str, kind: str, *, choices=(), lookup_list_id: str | None = None,
-                  indexed: bool = False, internal_name: str | None = None) -> Field:
+    def add_field(
+        self,
+        display_name: str,
+        kind: str,
+        *,
+        choices=(),
+        lookup_list_id: str | None = None,
+        indexed: bool = False,
+        internal_name: str | None = None,
+    ) -> Field:
         if kind not in SUPPORTED_KINDS:
             raise errors.bad_request(f"Field type '{kind}' is not supported by the emulator.")
-        display_name = display_name.strip()   # SharePoint trims display names
+        display_name = display_name.strip()  # SharePoint trims display names
         if not display_name or len(display_name) > 255:
             raise errors.bad_request("The column name must have 1 to 255 characters.")
         if self.field_by_title(display_name, missing_ok=True):
-            raise errors.conflict(f"A duplicate field name \"{display_name}\" was found.")
+            raise errors.conflict(f'A duplicate field name "{display_name}" was found.')
         base = internal_name or names.encode_internal_name(display_name)
         name, n = base, 0
-        while name.lower() in (k.lower() for k in self.fields):   # unique, as SharePoint suffixes
+        while name.lower() in (k.lower() for k in self.fields):  # unique, as SharePoint suffixes
             n += 1
-            name = f"{base[:32 - len(str(n))]}{n}"
+            name = f"{base[: 32 - len(str(n))]}{n}"
         if kind == "Lookup" and not self.site.list_by_id(lookup_list_id, missing_ok=True):
             raise errors.bad_request("The lookup list does not exist.")
-        f = Field(name, display_name, kind, choices=tuple(choices), lookup_list_id=lookup_list_id,
-                  indexed=indexed)
+        f = Field(name, display_name, kind, choices=tuple(choices), lookup_list_id=lookup_list_id, indexed=indexed)
         self.fields[name] = f
         self.site.backend.touch()
         return f
@@ -306,8 +393,11 @@ class SPList:
                 return f
         if missing_ok:
             return None
-        raise errors.bad_request(f"Column '{title}' does not exist. It may have been deleted by another user.",
-                                 "-2147024809", "System.ArgumentException")
+        raise errors.bad_request(
+            f"Column '{title}' does not exist. It may have been deleted by another user.",
+            "-2147024809",
+            "System.ArgumentException",
+        )
 
     def rest_property(self, name: str) -> Field | None:
         """The field written by a REST property name (Title, Budget, ProjetId...)."""
@@ -323,8 +413,15 @@ class SPList:
             raise errors.item_not_found()
         return item
 
-    def add_item(self, values: dict, author: int | None = None, *, created: datetime | None = None,
-                 file_url: str | None = None, is_folder: bool = False) -> Item:
+    def add_item(
+        self,
+        values: dict,
+        author: int | None = None,
+        *,
+        created: datetime | None = None,
+        file_url: str | None = None,
+        is_folder: bool = False,
+    ) -> Item:
         """`values` by internal name, already in storage form (lookups/users as ids)."""
         uid = author or SYSTEM_USER_ID
         ts = created or now()
@@ -339,8 +436,16 @@ class SPList:
         self.site.backend.touch()
         return item
 
-    def update_item(self, item: Item, values: dict, editor: int, *, new_version: bool = True,
-                    modified: datetime | None = None, editor_override: int | None = None) -> None:
+    def update_item(
+        self,
+        item: Item,
+        values: dict,
+        editor: int,
+        *,
+        new_version: bool = True,
+        modified: datetime | None = None,
+        editor_override: int | None = None,
+    ) -> None:
         """Apply values (internal names, storage form). A user update bumps the UI version and
         Modified/Editor; a system update (new_version=False) keeps them unless overridden."""
         for k, v in values.items():
@@ -356,7 +461,7 @@ class SPList:
                 item.modified = modified
             if editor_override is not None:
                 item.editor_id = editor_override
-            if item.versions:   # the current version's values change in place, no new version
+            if item.versions:  # the current version's values change in place, no new version
                 item.versions[-1] = item.snapshot()
         self.site.backend.touch()
 
@@ -377,8 +482,8 @@ class Site:
         self.next_user_id = 7
         self.folders: dict[str, Folder] = {}
         self.files: dict[str, File] = {}
-        self.locale_id = 1036   # fr-FR: form values use "0,95" and dd/MM/yyyy; 1033 (en-US) is supported too
-        self.timezone_id = 3    # SharePoint's own id (3 = Paris); see emulator.timezones
+        self.locale_id = 1036  # fr-FR: form values use "0,95" and dd/MM/yyyy; 1033 (en-US) is supported too
+        self.timezone_id = 3  # SharePoint's own id (3 = Paris); see emulator.timezones
 
     @property
     def tz(self):
@@ -393,23 +498,32 @@ class Site:
             self.timezone_id = int(timezone_id)
         if locale_id is not None:
             if int(locale_id) not in (1033, 1036):
-                raise errors.bad_request(f"Locale {locale_id} is not supported by the emulator (1036 fr-FR, 1033 en-US).")
+                raise errors.bad_request(
+                    f"Locale {locale_id} is not supported by the emulator (1036 fr-FR, 1033 en-US)."
+                )
             self.locale_id = int(locale_id)
         self.backend.touch()
 
     # -- lists ---------------------------------------------------------------
     def create_list(self, title: str, base_template: int = 100) -> SPList:
-        title = title.strip()   # SharePoint trims titles
+        title = title.strip()  # SharePoint trims titles
         if not title or len(title) > 255:
             raise errors.bad_request("The list title must have 1 to 255 characters.")
         if base_template not in (100, 101) and base_template not in TEMPLATE_FIELDS:
-            raise errors.not_implemented("POST", f"a list with template {base_template} (supported: 100 generic "
-                                         "list, 101 library, 103 links, 104 announcements, 105 contacts, "
-                                         "106 events, 107 and 171 tasks)")
+            raise errors.not_implemented(
+                "POST",
+                f"a list with template {base_template} (supported: 100 generic "
+                "list, 101 library, 103 links, 104 announcements, 105 contacts, "
+                "106 events, 107 and 171 tasks)",
+            )
         if self.list_by_title(title, missing_ok=True):
-            raise errors.SPError(500, "-2130575342", "Microsoft.SharePoint.SPException",
-                                 "A list, survey, discussion board, or document library with the specified "
-                                 "title already exists in this Web site.  Please choose another title.")
+            raise errors.SPError(
+                500,
+                "-2130575342",
+                "Microsoft.SharePoint.SPException",
+                "A list, survey, discussion board, or document library with the specified "
+                "title already exists in this Web site.  Please choose another title.",
+            )
         lst = SPList(self, title, base_template)
         self.lists[lst.id] = lst
         # every list has a root folder; only libraries hold files
@@ -430,8 +544,12 @@ class Site:
         key = (list_id or "").strip("{}").lower()
         lst = self.lists.get(key)
         if lst is None and not missing_ok:
-            raise errors.SPError(404, "-1", "System.ArgumentException",
-                                 "List does not exist. The page you selected contains a list that does not exist.")
+            raise errors.SPError(
+                404,
+                "-1",
+                "System.ArgumentException",
+                "List does not exist. The page you selected contains a list that does not exist.",
+            )
         return lst
 
     def delete_list(self, lst: SPList) -> None:
@@ -450,8 +568,9 @@ class Site:
         uid = self.next_user_id
         self.next_user_id += 1
         short = login.split("|")[-1]
-        u = User(uid, login, title or short.split("@")[0].replace(".", " ").title(), email or
-                 (short if "@" in short else ""))
+        u = User(
+            uid, login, title or short.split("@")[0].replace(".", " ").title(), email or (short if "@" in short else "")
+        )
         self.users[uid] = u
         self.backend.touch()
         return u
@@ -497,13 +616,29 @@ class Site:
         self.folders[url.lower()] = f
         return f
 
-    def add_file(self, library_title: str, folder_path: str, file_name: str, content: bytes,
-                 fields: dict | None = None, *, author: int | None = None) -> File:
+    def add_file(
+        self,
+        library_title: str,
+        folder_path: str,
+        file_name: str,
+        content: bytes,
+        fields: dict | None = None,
+        *,
+        author: int | None = None,
+    ) -> File:
         folder = self.ensure_folder(library_title, folder_path)
         return self.put_file(folder.url, file_name, content, overwrite=True, author=author, fields=fields)
 
-    def put_file(self, folder_url: str, name: str, content: bytes, *, overwrite: bool,
-                 author: int | None = None, fields: dict | None = None) -> File:
+    def put_file(
+        self,
+        folder_url: str,
+        name: str,
+        content: bytes,
+        *,
+        overwrite: bool,
+        author: int | None = None,
+        fields: dict | None = None,
+    ) -> File:
         folder = self.folder(folder_url)
         lst = self.lists[folder.list_id]
         names.check_segment(name)
@@ -514,8 +649,9 @@ class Site:
         if existing:
             if not overwrite:
                 raise errors.file_exists(url)
-            existing.versions.append({"label": f"{existing.major}.0", "content": existing.content,
-                                      "modified": existing.modified})
+            existing.versions.append(
+                {"label": f"{existing.major}.0", "content": existing.content, "modified": existing.modified}
+            )
             existing.content = bytes(content)
             existing.major += 1
             existing.modified = ts
@@ -555,7 +691,7 @@ class Backend:
     def __init__(self):
         self.sites: dict[str, Site] = {}
         self.lock = threading.RLock()
-        self.generation = 0    # bumps on every change; the store flushes when it moves
+        self.generation = 0  # bumps on every change; the store flushes when it moves
 
     def touch(self) -> None:
         self.generation += 1

@@ -1,4 +1,5 @@
 """SharePoint naming rules: internal-name encoding, file and folder names, URL lengths."""
+
 from __future__ import annotations
 
 import re
@@ -21,20 +22,28 @@ def encode_internal_name(display: str, limit: int | None = 32) -> str:
             out.append(ch)
         else:
             units = ch.encode("utf-16-be")
-            out += [f"_x{int.from_bytes(units[j:j + 2], 'big'):04x}_" for j in range(0, len(units), 2)]
+            out += [f"_x{int.from_bytes(units[j : j + 2], 'big'):04x}_" for j in range(0, len(units), 2)]
     return "".join(out)[:limit] if limit else "".join(out)
 
 
 def check_segment(name: str, *, at_library_root: bool = False) -> None:
     """Raise SharePoint's error for a file or folder name it refuses."""
-    bad = (not name or name != name.strip() or any(c in _FORBIDDEN or ord(c) < 32 for c in name)
-           or _RESERVED.match(name) or name.lower() in (".lock", "desktop.ini")
-           or name.startswith("~$") or "_vti_" in name.lower() or name.endswith(".")
-           or (at_library_root and name.lower() == "forms"))
+    bad = (
+        not name
+        or name != name.strip()
+        or any(c in _FORBIDDEN or ord(c) < 32 for c in name)
+        or _RESERVED.match(name)
+        or name.lower() in (".lock", "desktop.ini")
+        or name.startswith("~$")
+        or "_vti_" in name.lower()
+        or name.endswith(".")
+        or (at_library_root and name.lower() == "forms")
+    )
     if bad:
         raise errors.invalid_name(
             f"The file or folder name '{name}' contains characters that are not permitted "
-            "or is a reserved name. Please use a different name.")
+            "or is a reserved name. Please use a different name."
+        )
     if len(name) > MAX_SEGMENT:
         raise errors.path_too_long(name)
 

@@ -1,4 +1,5 @@
 """OData query options on list items: $filter (parse + evaluate), $orderby, $select/$expand."""
+
 from __future__ import annotations
 
 import re
@@ -7,13 +8,16 @@ from urllib.parse import unquote_plus
 
 from emulator import errors
 
-_TOKEN = re.compile(r"""\s*(?:
+_TOKEN = re.compile(
+    r"""\s*(?:
     (?P<str>'(?:[^']|'')*')
   | (?P<dt>datetime'[^']*')
   | (?P<num>-?\d+(?:\.\d+)?(?:[mMdDlL])?)(?![\w/])
   | (?P<op>\(|\)|,)
   | (?P<name>[A-Za-z_][\w]*(?:/[A-Za-z_][\w]*)?)
-)""", re.X)
+)""",
+    re.X,
+)
 COMPARISONS = {"eq", "ne", "gt", "ge", "lt", "le"}
 FUNCTIONS = {"startswith", "substringof", "endswith"}
 
@@ -36,7 +40,7 @@ def _tokens(text: str) -> list[tuple[str, str]]:
     while pos < len(text):
         m = _TOKEN.match(text, pos)
         if not m or m.end() == pos:
-            raise errors.bad_request(f"The expression \"{text}\" is not valid (at position {pos}).")
+            raise errors.bad_request(f'The expression "{text}" is not valid (at position {pos}).')
         kind = m.lastgroup
         out.append((kind, m.group(kind)))
         pos = m.end()
@@ -67,7 +71,7 @@ class _Parser:
     def take(self, value=None):
         tok = self.peek()
         if tok[0] is None or (value is not None and tok[1].lower() != value):
-            raise errors.bad_request(f"Syntax error in $filter \"{self.text}\": expected {value or 'more'}.")
+            raise errors.bad_request(f'Syntax error in $filter "{self.text}": expected {value or "more"}.')
         self.i += 1
         return tok
 
@@ -110,7 +114,7 @@ class _Parser:
             return ("cmp", val.lower(), left, self.operand())
         if left[0] == "call":
             return left
-        raise errors.bad_request(f"Syntax error in $filter \"{self.text}\": a comparison is expected.")
+        raise errors.bad_request(f'Syntax error in $filter "{self.text}": a comparison is expected.')
 
     def operand(self):
         kind, val = self.take()
@@ -138,8 +142,12 @@ class _Parser:
                 self.take(")")
                 return ("call", low, a, b)
             if self.peek() == ("op", "("):
-                raise errors.SPError(501, "-1", "System.NotImplementedException",
-                                     f"The $filter function '{val}' is not supported by the emulator.")
+                raise errors.SPError(
+                    501,
+                    "-1",
+                    "System.NotImplementedException",
+                    f"The $filter function '{val}' is not supported by the emulator.",
+                )
             return ("ref", val)
         raise errors.bad_request(f"Syntax error in $filter \"{self.text}\" near '{val}'.")
 

@@ -1,6 +1,7 @@
 """Routes: the recycle bin. `item.recycle()` and `file.recycle()` move the item (or the file
 and its item) to the site's recycle bin and answer the bin entry's id; `web/RecycleBin` lists
 the entries; `RecycleBin('<id>')/restore()` puts them back, `deleteObject()` removes them."""
+
 from __future__ import annotations
 
 from emulator import errors
@@ -10,7 +11,7 @@ from emulator.routing import Target, handler, nav
 
 
 def _bin(site) -> list[dict]:
-    return site.__dict__.setdefault("recycle_bin", [])   # sites saved before the bin existed
+    return site.__dict__.setdefault("recycle_bin", [])  # sites saved before the bin existed
 
 
 @nav("item", "recycle")
@@ -27,12 +28,21 @@ def _file_recycle(t, seg):
 def recycle_item(ctx, t):
     lst = t.up("items") or t.up("list")
     item = t.obj
-    if item.is_folder:   # a folder goes with everything under it: not emulated
+    if item.is_folder:  # a folder goes with everything under it: not emulated
         raise errors.not_implemented("POST", f"/_api/…/items({item.id})/recycle (folder)")
-    if item.file_url:   # an item of a library: its file goes too
+    if item.file_url:  # an item of a library: its file goes too
         return _recycle_file(ctx, ctx.site.file(item.file_url))
-    entry = {"id": new_guid(), "list_id": lst.id, "item": item, "file": None, "deleted": now(),
-             "title": str(item.values.get("Title") or ""), "dir": lst.root_url, "type": 1, "by": ctx.user.id}
+    entry = {
+        "id": new_guid(),
+        "list_id": lst.id,
+        "item": item,
+        "file": None,
+        "deleted": now(),
+        "title": str(item.values.get("Title") or ""),
+        "dir": lst.root_url,
+        "type": 1,
+        "by": ctx.user.id,
+    }
     lst.delete_item(item)
     _bin(ctx.site).append(entry)
     return entity({"Recycle": entry["id"]})
@@ -45,8 +55,17 @@ def recycle_file(ctx, t):
 
 def _recycle_file(ctx, f):
     lst, item = ctx.site.item_for_url(f.url)
-    entry = {"id": new_guid(), "list_id": lst.id, "item": item, "file": f, "deleted": now(), "title": f.name,
-             "dir": f.url.rsplit("/", 1)[0], "type": 0, "by": ctx.user.id}
+    entry = {
+        "id": new_guid(),
+        "list_id": lst.id,
+        "item": item,
+        "file": f,
+        "deleted": now(),
+        "title": f.name,
+        "dir": f.url.rsplit("/", 1)[0],
+        "type": 0,
+        "by": ctx.user.id,
+    }
     lst.delete_item(item)
     ctx.site.files.pop(f.url.lower(), None)
     _bin(ctx.site).append(entry)
@@ -72,10 +91,18 @@ def _recycle_by_id(t, seg):
 
 
 def _json(ctx, e: dict) -> dict:
-    return {"__metadata": meta(ctx.api(f"Web/RecycleBin('{e['id']}')"), "SP.RecycleBinItem"), "Id": e["id"],
-            "Title": e["title"], "LeafName": e["file"].name if e["file"] else f"{e['item'].id}_.000",
-            "DirName": e["dir"].lstrip("/"), "ItemType": e["type"], "ItemState": 1, "DeletedDate": iso(e["deleted"]),
-            "DeletedByName": "", "Size": str(len(e["file"].content)) if e["file"] else "0"}
+    return {
+        "__metadata": meta(ctx.api(f"Web/RecycleBin('{e['id']}')"), "SP.RecycleBinItem"),
+        "Id": e["id"],
+        "Title": e["title"],
+        "LeafName": e["file"].name if e["file"] else f"{e['item'].id}_.000",
+        "DirName": e["dir"].lstrip("/"),
+        "ItemType": e["type"],
+        "ItemState": 1,
+        "DeletedDate": iso(e["deleted"]),
+        "DeletedByName": "",
+        "Size": str(len(e["file"].content)) if e["file"] else "0",
+    }
 
 
 @handler("recyclebin", "GET")

@@ -1,6 +1,7 @@
 """Response shapes: handlers build odata=verbose payloads (entities, collections, function
 results); `shape` turns them into JSON light (nometadata, minimalmetadata) when the request's
 Accept header asks for it, as SharePoint Online does."""
+
 from __future__ import annotations
 
 import json
@@ -53,15 +54,17 @@ def dumps(payload) -> bytes:
 @dataclass
 class Response:
     status: int = 200
-    payload: object = None          # dict -> JSON; bytes -> raw; None -> empty
+    payload: object = None  # dict -> JSON; bytes -> raw; None -> empty
     headers: dict = field(default_factory=dict)
     content_type: str = "application/json;odata=verbose;charset=utf-8"
 
 
 # -- JSON light -------------------------------------------------------------------------
 VERBOSE, MINIMAL, NOMETA = "verbose", "minimalmetadata", "nometadata"
-CONTENT_TYPES = {MINIMAL: "application/json;odata=minimalmetadata;streaming=true;charset=utf-8",
-                 NOMETA: "application/json;odata=nometadata;streaming=true;charset=utf-8"}
+CONTENT_TYPES = {
+    MINIMAL: "application/json;odata=minimalmetadata;streaming=true;charset=utf-8",
+    NOMETA: "application/json;odata=nometadata;streaming=true;charset=utf-8",
+}
 
 
 def wanted_format(accept: str | None) -> str:
@@ -99,10 +102,10 @@ def _top(d, fmt: str, service: str) -> dict:
         if d.get("__next"):
             out["odata.nextLink"] = d["__next"]
         return out
-    if isinstance(d, dict) and len(d) == 1:   # a function's result: {"Name": value}
+    if isinstance(d, dict) and len(d) == 1:  # a function's result: {"Name": value}
         (value,) = d.values()
         if isinstance(value, dict) and "__metadata" in value and "results" not in value:
-            return _entity(value, fmt, service, top=True)   # a complex value: its properties
+            return _entity(value, fmt, service, top=True)  # a complex value: its properties
         out = {"odata.metadata": f"{service}/$metadata"} if fmt == MINIMAL else {}
         out["value"] = _value(value, fmt, service)
         return out
@@ -125,7 +128,7 @@ def _entity(d: dict, fmt: str, service: str, top: bool = False) -> dict:
             out["odata.etag"] = m["etag"]
     for k, v in d.items():
         if k == "__metadata" or (isinstance(v, dict) and "__deferred" in v):
-            continue   # JSON light leaves navigation links out: they are computed from the type
+            continue  # JSON light leaves navigation links out: they are computed from the type
         out[k] = _value(v, fmt, service)
     return out
 
@@ -135,7 +138,7 @@ def _value(v, fmt: str, service: str):
         return [_value(x, fmt, service) for x in v]
     if not isinstance(v, dict):
         return v
-    if "results" in v and set(v) <= {"results", "__metadata", "__next"}:   # collection value or expansion
+    if "results" in v and set(v) <= {"results", "__metadata", "__next"}:  # collection value or expansion
         return [_value(x, fmt, service) for x in v["results"]]
     if "__metadata" in v:
         return _entity(v, fmt, service)

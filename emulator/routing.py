@@ -1,6 +1,7 @@
 """Route registry. An `/_api/...` path is walked segment by segment from the service root:
 each step is a navigation registered per resource kind (web -> lists -> list -> items -> item),
 and the final (kind, method) pair selects the handler. Anything unregistered answers 501."""
+
 from __future__ import annotations
 
 import json
@@ -17,19 +18,23 @@ HANDLERS: dict[tuple[str, str], tuple[Callable, str]] = {}
 
 def nav(kind: str, *segment_names: str):
     """Register how segment `name` (lower case) is resolved from a resource of `kind`."""
+
     def deco(fn):
         for n in segment_names:
             NAV.setdefault(kind, {})[n.lower()] = fn
         return fn
+
     return deco
 
 
 def handler(kind: str, *methods: str, role: str = "read"):
     """Register the handler of `methods` on a resource of `kind`, with the role it needs."""
+
     def deco(fn):
         for m in methods:
             HANDLERS[(kind, m)] = (fn, role)
         return fn
+
     return deco
 
 
@@ -50,7 +55,7 @@ class Target:
 @dataclass
 class Segment:
     name: str
-    args: list[tuple[str | None, object]] | None   # None: no parentheses
+    args: list[tuple[str | None, object]] | None  # None: no parentheses
 
     def arg(self, key: str | None = None, pos: int = 0, default=None):
         if not self.args:
@@ -67,7 +72,7 @@ def _split_outside_quotes(text: str, sep: str) -> list[str]:
     out, buf, quoted, depth = [], [], False, 0
     for ch in text:
         if ch == "'":
-            quoted = not quoted   # a doubled '' toggles twice: still balanced
+            quoted = not quoted  # a doubled '' toggles twice: still balanced
         elif not quoted and ch == "(":
             depth += 1
         elif not quoted and ch == ")":
@@ -152,5 +157,8 @@ def body_json(body: bytes) -> dict:
     try:
         return json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
-        raise errors.bad_request("Invalid JSON. A token was not recognized in the JSON content.",
-                                 "-1", "Microsoft.SharePoint.Client.InvalidClientQueryException")
+        raise errors.bad_request(
+            "Invalid JSON. A token was not recognized in the JSON content.",
+            "-1",
+            "Microsoft.SharePoint.Client.InvalidClientQueryException",
+        )

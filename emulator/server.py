@@ -2,6 +2,7 @@
 
 `start()` runs a threaded server on 127.0.0.1 (port 0 = a free one) in a daemon thread, for
 tests and the demo; `serve()` blocks, for `copil emulator`."""
+
 from __future__ import annotations
 
 import json
@@ -36,8 +37,7 @@ from emulator.responses import Response, dumps
 from emulator.store import Store
 
 WRITE_METHODS = {"POST", "MERGE", "PATCH", "PUT", "DELETE"}
-SYSTEM_OPTIONS = {"$select", "$filter", "$orderby", "$top", "$skip", "$skiptoken", "$expand", "$format",
-                  "$inlinecount"}
+SYSTEM_OPTIONS = {"$select", "$filter", "$orderby", "$top", "$skip", "$skiptoken", "$expand", "$format", "$inlinecount"}
 
 
 class _HTTPServer(ThreadingHTTPServer):
@@ -53,14 +53,15 @@ class _HTTPServer(ThreadingHTTPServer):
 @dataclass
 class Ctx:
     """One API request as the route handlers see it."""
+
     method: str
-    path: str                        # after /_api/
+    path: str  # after /_api/
     query: dict
-    headers: dict                    # lower-case keys
+    headers: dict  # lower-case keys
     body: bytes
     site: object
     grant: auth.Grant
-    base_url: str                    # http://host:port/sites/<name>
+    base_url: str  # http://host:port/sites/<name>
     server: "EmulatorServer"
     route: str = ""
 
@@ -76,15 +77,23 @@ class Ctx:
 
 
 class EmulatorServer:
-    def __init__(self, port: int = 0, *, data_dir: str | None = None, tokens: dict | None = None,
-                 faults: FaultConfig | None = None, host: str = "127.0.0.1", admin_token: str | None = None):
+    def __init__(
+        self,
+        port: int = 0,
+        *,
+        data_dir: str | None = None,
+        tokens: dict | None = None,
+        faults: FaultConfig | None = None,
+        host: str = "127.0.0.1",
+        admin_token: str | None = None,
+    ):
         self.store = Store(data_dir) if data_dir else None
         self.backend = self.store.load() if self.store else Backend()
         if tokens is None:
             grants = auth.default_grants()
         elif all(isinstance(v, auth.Grant) for v in tokens.values()):
             grants = dict(tokens)
-        else:   # {role: token}
+        else:  # {role: token}
             grants = {t: auth.Grant(t, role) for role, t in tokens.items()}
         self.auth = auth.Tokens(grants)
         self.faults = Faults(faults)
@@ -113,10 +122,11 @@ class EmulatorServer:
     def restart(self, down_s: float = 0.3) -> None:
         """Stop answering for `down_s` seconds, then serve again on the same port with the same
         state (a SharePoint front end recycled mid-run). Returns at once."""
+
         def cycle():
             self.httpd.shutdown()
             self.httpd.server_close()
-            for conn in list(self.connections):   # kept-alive connections drop too
+            for conn in list(self.connections):  # kept-alive connections drop too
                 try:
                     conn.shutdown(2)
                 except OSError:
@@ -125,6 +135,7 @@ class EmulatorServer:
             self.httpd = _HTTPServer((self.url.split("//")[1].split(":")[0], self.port), _make_handler(self))
             self._thread = threading.Thread(target=self.httpd.serve_forever, name="sp-emulator", daemon=True)
             self._thread.start()
+
         threading.Thread(target=cycle, name="sp-emulator-restart", daemon=True).start()
 
     def stop(self) -> None:
@@ -145,6 +156,7 @@ class EmulatorServer:
     def admin(self, method: str, what: str, **kw):
         """An authenticated call to the admin API (for tests and tools)."""
         import requests  # lazy: requests: only for stopping a server in another process
+
         headers = {"Authorization": f"Bearer {self.admin_token}", **kw.pop("headers", {})}
         kw.setdefault("timeout", 10)
         return requests.request(method, f"{self.url}/_emulator/{what}", headers=headers, **kw)
@@ -156,29 +168,39 @@ class EmulatorServer:
         self.stop()
 
     # -- dispatch ------------------------------------------------------------
-    def handle_api(self, method: str, site_name: str, path: str, query: dict, headers: dict,
-                   body: bytes, host: str, grant: auth.Grant | None = None) -> tuple[Response, str]:
+    def handle_api(
+        self,
+        method: str,
+        site_name: str,
+        path: str,
+        query: dict,
+        headers: dict,
+        body: bytes,
+        host: str,
+        grant: auth.Grant | None = None,
+    ) -> tuple[Response, str]:
         """Serve one `/sites/<name>/_api/<path>` request (also used by $batch for each part)."""
         route = "?"
         try:
             if grant is None:
                 grant = self.auth.authenticate(headers.get("authorization"), site_name)
-            else:   # a $batch operation: the outer request's grant, checked against this operation's site
+            else:  # a $batch operation: the outer request's grant, checked against this operation's site
                 self.auth.authorize_site(grant, site_name)
             for key in query:
                 if key.startswith("$") and key.lower() not in SYSTEM_OPTIONS:
                     # e.g. the `$order_by` that office365 3.3's order_by() sends
-                    raise errors.bad_request(f"The query parameter '{key}' begins with a system-reserved "
-                                             "'$' character but is not recognized.")
+                    raise errors.bad_request(
+                        f"The query parameter '{key}' begins with a system-reserved "
+                        "'$' character but is not recognized."
+                    )
             tunnel = headers.get("x-http-method")
             if method == "POST" and tunnel:
                 method = tunnel.upper()
             with self.backend.lock:
                 site = self.backend.site(site_name)
-                if site is None:   # sites are created by seeding, --site or the admin API, never by a URL
+                if site is None:  # sites are created by seeding, --site or the admin API, never by a URL
                     raise errors.site_not_found(site_name)
-                ctx = Ctx(method, path, query, headers, body, site, grant,
-                          f"http://{host}/sites/{site.name}", self)
+                ctx = Ctx(method, path, query, headers, body, site, grant, f"http://{host}/sites/{site.name}", self)
                 segments = routing.parse_segments(path)
                 target = routing.resolve(routing.Target("root", site), segments, method, path, query)
                 route = f"{target.kind}.{method}"
@@ -187,8 +209,11 @@ class EmulatorServer:
                     raise errors.not_implemented(method, "/_api/" + path)
                 fn, role = entry
                 # a POST that only reads (a CAML query) needs the read right, as in SharePoint
-                if method in WRITE_METHODS and role == "read" and target.kind not in ("contextinfo", "batch",
-                                                                                       "op:getitems"):
+                if (
+                    method in WRITE_METHODS
+                    and role == "read"
+                    and target.kind not in ("contextinfo", "batch", "op:getitems")
+                ):
                     role = "write"
                 if not grant.allows(role):
                     raise errors.forbidden()
@@ -206,8 +231,18 @@ class EmulatorServer:
 # Routes that apply $select themselves (items have their own projection rules; web, lists and
 # views already pass through lists.select_props); any other entity gets it here, so a property
 # the type does not have is a 400 everywhere, as in SharePoint.
-SELECTS_ITSELF = {"items", "item", "web", "list", "lists", "views", "view", "filevalue", "fieldvaluesastext",
-                  "op:tzconvert"}
+SELECTS_ITSELF = {
+    "items",
+    "item",
+    "web",
+    "list",
+    "lists",
+    "views",
+    "view",
+    "filevalue",
+    "fieldvaluesastext",
+    "op:tzconvert",
+}
 
 
 def _select(result, select: str):
@@ -215,8 +250,7 @@ def _select(result, select: str):
         return result
     d = result["d"]
     if isinstance(d.get("results"), list):
-        rows = [lists.select_props(r, select) if isinstance(r, dict) and "__metadata" in r else r
-                for r in d["results"]]
+        rows = [lists.select_props(r, select) if isinstance(r, dict) and "__metadata" in r else r for r in d["results"]]
         return {**result, "d": {**d, "results": rows}}
     if "__metadata" in d:
         return {**result, "d": lists.select_props(d, select)}
@@ -227,9 +261,9 @@ def _make_handler(server: EmulatorServer):
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = "Microsoft-IIS/10.0"
-        disable_nagle_algorithm = True   # headers and body are separate writes: avoid 40 ms delayed ACKs
+        disable_nagle_algorithm = True  # headers and body are separate writes: avoid 40 ms delayed ACKs
 
-        def log_message(self, *args):   # quiet; the request log is at /_emulator/log
+        def log_message(self, *args):  # quiet; the request log is at /_emulator/log
             pass
 
         def setup(self):
@@ -249,9 +283,16 @@ def _make_handler(server: EmulatorServer):
             headers = {k.lower(): v for k, v in self.headers.items()}
             if path.startswith("/_emulator"):
                 if not secrets.compare_digest(headers.get("authorization", ""), f"Bearer {server.admin_token}"):
-                    return self._send(Response(401, {"error": "the admin API needs 'Authorization: Bearer "
-                                                              "<admin token>' (printed at start-up)"},
-                                               content_type="application/json"))
+                    return self._send(
+                        Response(
+                            401,
+                            {
+                                "error": "the admin API needs 'Authorization: Bearer "
+                                "<admin token>' (printed at start-up)"
+                            },
+                            content_type="application/json",
+                        )
+                    )
                 return self._admin(path, parts.query, body)
             route = "?"
             try:
@@ -261,15 +302,22 @@ def _make_handler(server: EmulatorServer):
                     resp = Response(404, errors.not_found(f"No SharePoint site at {path}.").body())
                 else:
                     site_name = path.split("/")[2]
-                    api_path = path[low.index(marker) + len(marker):]
+                    api_path = path[low.index(marker) + len(marker) :]
                     server.faults.before(self.command, path)
                     if api_path.lower() == "$batch":
-                        resp, route = batch.handle(server, site_name, parts.query, headers, body,
-                                                   self.headers.get("Host", "127.0.0.1"))
+                        resp, route = batch.handle(
+                            server, site_name, parts.query, headers, body, self.headers.get("Host", "127.0.0.1")
+                        )
                     else:
-                        resp, route = server.handle_api(self.command, unquote(site_name), api_path,
-                                                        parse_query(parts.query), headers, body,
-                                                        self.headers.get("Host", "127.0.0.1"))
+                        resp, route = server.handle_api(
+                            self.command,
+                            unquote(site_name),
+                            api_path,
+                            parse_query(parts.query),
+                            headers,
+                            body,
+                            self.headers.get("Host", "127.0.0.1"),
+                        )
             except Drop:
                 server.faults.record(self.command, path, "dropped", 0, (time.perf_counter() - t0) * 1000)
                 self.close_connection = True
@@ -283,8 +331,14 @@ def _make_handler(server: EmulatorServer):
             except Exception as e:  # a bug in the emulator must still answer like a server
                 resp = Response(500, errors.server_error(f"Emulator error: {type(e).__name__}: {e}").body())
             # counted before answering, so a client that reads the stats right after sees it
-            server.faults.record(self.command, self.path, route, resp.status, (time.perf_counter() - t0) * 1000,
-                                 self.headers.get("User-Agent", ""))
+            server.faults.record(
+                self.command,
+                self.path,
+                route,
+                resp.status,
+                (time.perf_counter() - t0) * 1000,
+                self.headers.get("User-Agent", ""),
+            )
             self._send(resp)
 
         def _send(self, resp: Response):
@@ -305,7 +359,7 @@ def _make_handler(server: EmulatorServer):
                 self.wfile.write(data)
 
         def _admin(self, path: str, qs: str, body: bytes):
-            what = path[len("/_emulator"):].strip("/")
+            what = path[len("/_emulator") :].strip("/")
             q = parse_query(qs)
             if what == "reset" and self.command == "POST":
                 server.reset()
@@ -333,11 +387,18 @@ def _make_handler(server: EmulatorServer):
                 site.set_regional(timezone_id=spec.get("timezone_id"), locale_id=spec.get("locale_id"))
                 payload = {"name": site.name, "timezone_id": site.timezone_id, "locale_id": site.locale_id}
             elif what == "sites" and self.command == "GET":
-                payload = {"sites": [{"name": x.name, "timezone_id": getattr(x, "timezone_id", 3),
-                                      "locale_id": x.locale_id} for x in server.backend.sites.values()]}
+                payload = {
+                    "sites": [
+                        {"name": x.name, "timezone_id": getattr(x, "timezone_id", 3), "locale_id": x.locale_id}
+                        for x in server.backend.sites.values()
+                    ]
+                }
             else:
-                return self._send(Response(404, {"error": f"unknown admin endpoint {self.command} {path}"},
-                                           content_type="application/json"))
+                return self._send(
+                    Response(
+                        404, {"error": f"unknown admin endpoint {self.command} {path}"}, content_type="application/json"
+                    )
+                )
             self._send(Response(200, payload, content_type="application/json"))
 
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_MERGE = do_HEAD = _any
@@ -345,15 +406,23 @@ def _make_handler(server: EmulatorServer):
     return Handler
 
 
-def start(port: int = 0, *, data_dir: str | None = None, tokens: dict | None = None,
-          faults: FaultConfig | None = None) -> EmulatorServer:
+def start(
+    port: int = 0, *, data_dir: str | None = None, tokens: dict | None = None, faults: FaultConfig | None = None
+) -> EmulatorServer:
     return EmulatorServer(port, data_dir=data_dir, tokens=tokens, faults=faults).start()
 
 
-def serve(port: int = 8765, data_dir: str | None = None, tokens: dict | None = None,
-          faults: FaultConfig | None = None, host: str = "127.0.0.1", admin_token: str | None = None) -> None:
-    srv = EmulatorServer(port, data_dir=data_dir, tokens=tokens, faults=faults, host=host,
-                         admin_token=admin_token).start()
+def serve(
+    port: int = 8765,
+    data_dir: str | None = None,
+    tokens: dict | None = None,
+    faults: FaultConfig | None = None,
+    host: str = "127.0.0.1",
+    admin_token: str | None = None,
+) -> None:
+    srv = EmulatorServer(
+        port, data_dir=data_dir, tokens=tokens, faults=faults, host=host, admin_token=admin_token
+    ).start()
     try:
         while True:
             time.sleep(3600)

@@ -1,5 +1,6 @@
 """SQLite persistence: the whole backend is pickled into one row, flushed by a background
 thread shortly after changes and at stop. Simple and crash-safe enough for an emulator."""
+
 from __future__ import annotations
 
 import os
@@ -44,6 +45,7 @@ class Store:
         def loop():
             while not self._stop.wait(every):
                 self.save(backend)
+
         self._thread = threading.Thread(target=loop, name="sp-emulator-store", daemon=True)
         self._thread.start()
 

@@ -3,6 +3,7 @@
 This is SharePoint data, not copil's: the emulator keeps its own copy (timezones.json: id,
 English description, IANA zone for the offsets) so that it imports nothing of the product.
 A test checks that it agrees with the table copil reads (connector/sharepoint/timezones.py)."""
+
 from __future__ import annotations
 
 import json
@@ -24,7 +25,8 @@ class TimeZone:
 
 BY_ID: dict[int, TimeZone] = {
     int(r["id"]): TimeZone(int(r["id"]), r["description"], r["iana"])
-    for r in json.loads((Path(__file__).with_name("timezones.json")).read_text(encoding="utf-8"))}
+    for r in json.loads((Path(__file__).with_name("timezones.json")).read_text(encoding="utf-8"))
+}
 
 
 def by_id(tz_id: object) -> TimeZone | None:

@@ -1,4 +1,5 @@
 """Routes: site users (siteusers, getuserbyid, ensureuser, currentuser) for person fields."""
+
 from __future__ import annotations
 
 from emulator import errors
@@ -7,10 +8,17 @@ from emulator.routing import Target, handler, nav
 
 
 def user_json(ctx, u) -> dict:
-    return {"__metadata": meta(ctx.api(f"Web/GetUserById({u.id})"), "SP.User"),
-            "Id": u.id, "Title": u.title, "Email": u.email, "LoginName": u.login,
-            "UserPrincipalName": u.email or None, "IsSiteAdmin": False, "PrincipalType": 1,
-            "IsHiddenInUI": False}
+    return {
+        "__metadata": meta(ctx.api(f"Web/GetUserById({u.id})"), "SP.User"),
+        "Id": u.id,
+        "Title": u.title,
+        "Email": u.email,
+        "LoginName": u.login,
+        "UserPrincipalName": u.email or None,
+        "IsSiteAdmin": False,
+        "PrincipalType": 1,
+        "IsHiddenInUI": False,
+    }
 
 
 @nav("web", "siteusers")

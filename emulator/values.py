@@ -1,5 +1,6 @@
 """Value conversion between storage form and the wire: REST JSON (writes and reads) and
 ValidateUpdateListItem form values (strings in the site's fr-FR locale)."""
+
 from __future__ import annotations
 
 import json
@@ -13,8 +14,9 @@ from emulator.responses import iso, string_collection
 
 
 def _type_error(edm: str) -> errors.SPError:
-    return errors.bad_request(f"Cannot convert a primitive value to the expected type '{edm}'. "
-                              "See the inner exception for more details.")
+    return errors.bad_request(
+        f"Cannot convert a primitive value to the expected type '{edm}'. See the inner exception for more details."
+    )
 
 
 def from_rest(f: Field, value, site):
@@ -94,8 +96,15 @@ def parse_form_datetime(text: str, utc: bool = False, locale_id: int = 1036, tz=
         if locale_id == 1033:
             d, mo = mo, d
         try:
-            local = datetime(int(y), int(mo), int(d), int(h or 0), int(mi or 0), int(s or 0),
-                             tzinfo=timezone.utc if utc else (tz or timezone.utc))
+            local = datetime(
+                int(y),
+                int(mo),
+                int(d),
+                int(h or 0),
+                int(mi or 0),
+                int(s or 0),
+                tzinfo=timezone.utc if utc else (tz or timezone.utc),
+            )
         except ValueError:
             raise FormError("Date non valide.")
         return local.astimezone(timezone.utc)
@@ -118,11 +127,11 @@ def from_form(f: Field, text, site, utc: bool = False):
         return text
     if k in ("Number", "Currency", "Integer"):
         t = text.replace("\u202f", "").replace("\u00a0", "").replace(" ", "")
-        if locale == 1033:   # en-US: dot decimal, comma thousands
+        if locale == 1033:  # en-US: dot decimal, comma thousands
             if not re.fullmatch(r"-?\d{1,3}(,\d{3})*(\.\d+)?|-?\d+(\.\d+)?", t):
                 raise FormError("Invalid number.")
             return float(t.replace(",", ""))
-        if not re.fullmatch(r"-?\d+(,\d+)?", t):   # fr-FR: comma decimal, no dot
+        if not re.fullmatch(r"-?\d+(,\d+)?", t):  # fr-FR: comma decimal, no dot
             raise FormError("Ce nombre n'est pas valide.")
         return float(t.replace(",", "."))
     if k == "DateTime":

@@ -1,5 +1,6 @@
 """Routes: list views (read, create with `views/add`, MERGE, delete, view fields) and items by
 CAML query (`GetItems`, what `View.get_items()` sends). Other view operations answer 501."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -67,19 +68,35 @@ def list_view_xml(v: View) -> str:
     fields = "".join(f'<FieldRef Name="{_xml_attr(f)}" />' for f in v.fields)
     default = 'DefaultView="TRUE" ' if v.default else ""
     paged = "TRUE" if v.paged else "FALSE"
-    return (f'<View Name="{{{v.id.upper()}}}" {default}Type="HTML" '
-            f'DisplayName="{_xml_attr(v.title)}" Url="{_xml_attr(v.url)}" Level="1" BaseViewID="{v.base_view_id}">'
-            f"<Query>{v.query}</Query><ViewFields>{fields}</ViewFields>"
-            f'<RowLimit Paged="{paged}">{v.row_limit}</RowLimit></View>')
+    return (
+        f'<View Name="{{{v.id.upper()}}}" {default}Type="HTML" '
+        f'DisplayName="{_xml_attr(v.title)}" Url="{_xml_attr(v.url)}" Level="1" BaseViewID="{v.base_view_id}">'
+        f"<Query>{v.query}</Query><ViewFields>{fields}</ViewFields>"
+        f'<RowLimit Paged="{paged}">{v.row_limit}</RowLimit></View>'
+    )
 
 
 def view_json(ctx, lst: SPList, v: View) -> dict:
     uri = ctx.api(f"Web/Lists(guid'{lst.id}')/Views(guid'{v.id}')")
-    return {"__metadata": meta(uri, "SP.View"), "Id": v.id, "Title": v.title, "ViewQuery": v.query,
-            "RowLimit": v.row_limit, "Paged": v.paged, "PersonalView": v.personal, "DefaultView": v.default,
-            "Hidden": v.hidden, "ReadOnlyView": False, "ViewType": "HTML", "BaseViewId": v.base_view_id,
-            "ServerRelativeUrl": v.url, "CustomFormatter": v.custom_formatter, "ListViewXml": list_view_xml(v),
-            "HtmlSchemaXml": list_view_xml(v), "ViewFields": deferred(uri + "/ViewFields")}
+    return {
+        "__metadata": meta(uri, "SP.View"),
+        "Id": v.id,
+        "Title": v.title,
+        "ViewQuery": v.query,
+        "RowLimit": v.row_limit,
+        "Paged": v.paged,
+        "PersonalView": v.personal,
+        "DefaultView": v.default,
+        "Hidden": v.hidden,
+        "ReadOnlyView": False,
+        "ViewType": "HTML",
+        "BaseViewId": v.base_view_id,
+        "ServerRelativeUrl": v.url,
+        "CustomFormatter": v.custom_formatter,
+        "ListViewXml": list_view_xml(v),
+        "HtmlSchemaXml": list_view_xml(v),
+        "ViewFields": deferred(uri + "/ViewFields"),
+    }
 
 
 def _props(d: dict, select: str | None) -> dict:
@@ -112,17 +129,38 @@ def _strings(v) -> list[str]:
 @handler("op:viewadd", "POST", role="manage")
 def view_add(ctx, t):
     p = ctx.json().get("parameters") or {}
-    unsupported = {k for k in p if k not in ("__metadata", "Title", "ViewFields", "Query", "RowLimit", "Paged",
-                                             "PersonalView", "SetAsDefaultView", "ViewTypeKind", "baseViewId")}
+    unsupported = {
+        k
+        for k in p
+        if k
+        not in (
+            "__metadata",
+            "Title",
+            "ViewFields",
+            "Query",
+            "RowLimit",
+            "Paged",
+            "PersonalView",
+            "SetAsDefaultView",
+            "ViewTypeKind",
+            "baseViewId",
+        )
+    }
     if unsupported:
         raise errors.not_implemented("POST", "views/add with " + ", ".join(sorted(unsupported)))
-    if p.get("ViewTypeKind") not in (None, 0, 1):   # 1 = HTML; calendars, Gantt… are not emulated
+    if p.get("ViewTypeKind") not in (None, 0, 1):  # 1 = HTML; calendars, Gantt… are not emulated
         raise errors.not_implemented("POST", f"views/add ViewTypeKind={p.get('ViewTypeKind')}")
     query = p.get("Query") or ""
-    caml.parse(query)   # a broken query is refused at creation, as SharePoint does
-    v = t.obj.add_view(p.get("Title"), query=query, fields=_strings(p.get("ViewFields")),
-                       row_limit=p.get("RowLimit"), paged=p.get("Paged", True) is not False,
-                       personal=bool(p.get("PersonalView")), default=bool(p.get("SetAsDefaultView")))
+    caml.parse(query)  # a broken query is refused at creation, as SharePoint does
+    v = t.obj.add_view(
+        p.get("Title"),
+        query=query,
+        fields=_strings(p.get("ViewFields")),
+        row_limit=p.get("RowLimit"),
+        paged=p.get("Paged", True) is not False,
+        personal=bool(p.get("PersonalView")),
+        default=bool(p.get("SetAsDefaultView")),
+    )
     return Response(200, entity(view_json(ctx, t.obj, v)))
 
 
@@ -156,8 +194,9 @@ def view_merge(ctx, t):
 def view_delete(ctx, t):
     lst = _list(t.parent)
     if t.obj.default:
-        raise errors.bad_request("The default view of a list cannot be deleted.", "-2130575219",
-                                 "Microsoft.SharePoint.SPException")
+        raise errors.bad_request(
+            "The default view of a list cannot be deleted.", "-2130575219", "Microsoft.SharePoint.SPException"
+        )
     lst.views.pop(t.obj.id, None)
     ctx.site.backend.touch()
     return Response(200, None)
@@ -167,9 +206,10 @@ def view_delete(ctx, t):
 def view_fields_get(ctx, t):
     v = t.obj
     uri = ctx.api(f"Web/Lists(guid'{_list(t.parent.parent).id}')/Views(guid'{v.id}')/ViewFields")
-    xml = "<FieldRef Name=\"" + "\" /><FieldRef Name=\"".join(v.fields) + "\" />" if v.fields else ""
-    return entity({"__metadata": meta(uri, "SP.ViewFieldCollection"), "SchemaXml": xml,
-                   "Items": string_collection(v.fields)})
+    xml = '<FieldRef Name="' + '" /><FieldRef Name="'.join(v.fields) + '" />' if v.fields else ""
+    return entity(
+        {"__metadata": meta(uri, "SP.ViewFieldCollection"), "SchemaXml": xml, "Items": string_collection(v.fields)}
+    )
 
 
 @handler("op:viewfield", "POST", role="manage")
@@ -235,10 +275,11 @@ def caml_rows(ctx, lst: SPList, view_xml: str, *, limit: bool = True):
 
         def kind(name):
             return "Counter" if name.lower() == "id" else _field_for_select(lst, name).kind
+
         return caml.Context(value, kind, user_id, today)
 
     rows = [it for it in lst.items.values() if caml.matches(query, context(it))]
     rows = caml.sort(rows, query, context)
     if limit and query.row_limit:
-        rows = rows[:query.row_limit]
+        rows = rows[: query.row_limit]
     return rows, query

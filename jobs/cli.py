@@ -1,4 +1,5 @@
 """`copil` command line (typer + rich). Messages for users are in French."""
+
 from __future__ import annotations
 
 import logging
@@ -23,9 +24,12 @@ from connector.errors import ConfigError
 from jobs.nightly import EXIT_AUTH, EXIT_BUSY, EXIT_CONFIG, EXIT_SITE, exit_code_for, load, run_once
 from jobs.output import ProgressReporter, mask, register_secret, setup_logging
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="copil : consolidation nocturne du portefeuille de projets et rapports COPIL.")
-console = Console(soft_wrap=True)   # no hard wrapping: lines are copied into tickets and logs
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="copil : consolidation nocturne du portefeuille de projets et rapports COPIL.",
+)
+console = Console(soft_wrap=True)  # no hard wrapping: lines are copied into tickets and logs
 err = Console(stderr=True, soft_wrap=True)
 log = logging.getLogger("copil")
 _opts = {"json": False}
@@ -34,8 +38,10 @@ ConfigOpt = typer.Option(..., "--config", "-c", help="Fichier de configuration T
 
 
 @app.callback()
-def main(json_logs: bool = typer.Option(False, "--json", help="Journaux JSON (une ligne par objet)."),
-         verbose: bool = typer.Option(False, "--verbose", "-v", help="Journaux détaillés.")):
+def main(
+    json_logs: bool = typer.Option(False, "--json", help="Journaux JSON (une ligne par objet)."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Journaux détaillés."),
+):
     _opts["json"] = json_logs
     setup_logging(json_mode=json_logs, verbose=verbose)
 
@@ -54,9 +60,9 @@ def fail(exc: BaseException, what: str, hint: str | None = None) -> "typer.Exit"
     hints = {
         EXIT_CONFIG: "Corrigez le fichier de configuration puis relancez « copil check ».",
         EXIT_AUTH: "Vérifiez l'identité de l'application (certificat, jeton) et ses droits "
-                   "sur le site (Sites.Selected + droit « write »).",
+        "sur le site (Sites.Selected + droit « write »).",
         EXIT_SITE: "Vérifiez l'adresse du site et les noms des listes et colonnes "
-                   "(« copil check » détaille les écarts).",
+        "(« copil check » détaille les écarts).",
     }
     log.debug("détail", exc_info=exc)
     if _opts["json"]:
@@ -78,23 +84,30 @@ def _load(config: Path):
 
 
 # --------------------------------------------------------------------------- sync / report
-WorkersOpt = typer.Option(None, "--workers", min=0, help="Processus de rendu des rapports en parallèle "
-                          "(défaut : [reports] workers, 0 = un par cœur).")
+WorkersOpt = typer.Option(
+    None,
+    "--workers",
+    min=0,
+    help="Processus de rendu des rapports en parallèle (défaut : [reports] workers, 0 = un par cœur).",
+)
+
 
 @app.command()
-def sync(config: Path = ConfigOpt,
-         dry_run: bool = typer.Option(False, "--dry-run", help="Calcule sans rien écrire."),
-         no_reports: bool = typer.Option(False, "--no-reports", help="Sans rapports Word."),
-         force_reports: bool = typer.Option(False, "--force-reports",
-                                            help="Régénère les rapports même inchangés."),
-         workers: Optional[int] = WorkersOpt):
+def sync(
+    config: Path = ConfigOpt,
+    dry_run: bool = typer.Option(False, "--dry-run", help="Calcule sans rien écrire."),
+    no_reports: bool = typer.Option(False, "--no-reports", help="Sans rapports Word."),
+    force_reports: bool = typer.Option(False, "--force-reports", help="Régénère les rapports même inchangés."),
+    workers: Optional[int] = WorkersOpt,
+):
     """Lance une synchronisation complète (ce que fait la tâche de nuit)."""
     cfg = _load(config)
     if workers is not None:
         cfg.reports.workers = workers
     try:
-        summary = run_once(cfg, dry_run=dry_run, reports=not no_reports,
-                           force_reports=force_reports, json_mode=_opts["json"])
+        summary = run_once(
+            cfg, dry_run=dry_run, reports=not no_reports, force_reports=force_reports, json_mode=_opts["json"]
+        )
     except Exception as exc:
         raise fail(exc, "Échec de la synchronisation")
     print_summary(summary, columns=cfg.owned_columns())
@@ -102,16 +115,19 @@ def sync(config: Path = ConfigOpt,
 
 
 @app.command()
-def report(config: Path = ConfigOpt,
-           project: Optional[str] = typer.Option(None, "--project", help="Code du projet."),
-           out: Optional[Path] = typer.Option(None, "--out", help="Dossier local (sinon publication SharePoint)."),
-           force: bool = typer.Option(False, "--force", help="Régénère même si rien n'a changé."),
-           workers: Optional[int] = WorkersOpt):
+def report(
+    config: Path = ConfigOpt,
+    project: Optional[str] = typer.Option(None, "--project", help="Code du projet."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Dossier local (sinon publication SharePoint)."),
+    force: bool = typer.Option(False, "--force", help="Régénère même si rien n'a changé."),
+    workers: Optional[int] = WorkersOpt,
+):
     """Génère les rapports COPIL (un projet ou tous), en local ou sur SharePoint, sans rien
     écrire dans les listes."""
     from connector.pipeline import (
         reports_only,  # lazy: this command only (`copil --help` starts in a fraction of a second)
     )
+
     cfg = _load(config)
     if workers is not None:
         cfg.reports.workers = workers
@@ -119,8 +135,7 @@ def report(config: Path = ConfigOpt,
         if out is not None:
             out.mkdir(parents=True, exist_ok=True)
         with ProgressReporter(json_mode=_opts["json"]) as progress:
-            rs = reports_only(cfg, only=[project] if project else None, force=force, out_dir=out,
-                              progress=progress)
+            rs = reports_only(cfg, only=[project] if project else None, force=force, out_dir=out, progress=progress)
     except Exception as exc:
         raise fail(exc, "Échec de la génération des rapports")
     for e in rs.errors:
@@ -132,22 +147,32 @@ def report(config: Path = ConfigOpt,
 
 # --------------------------------------------------------------------------- init-site / check
 @app.command("init-site")
-def init_site_cmd(config: Path = ConfigOpt,
-                  upgrade: bool = typer.Option(False, "--upgrade",
-                                               help="Met à jour un site existant (colonnes nouvelles, index, mises en "
-                                                    "forme et vues de copil) sans toucher aux éléments.")):
+def init_site_cmd(
+    config: Path = ConfigOpt,
+    upgrade: bool = typer.Option(
+        False,
+        "--upgrade",
+        help="Met à jour un site existant (colonnes nouvelles, index, mises en "
+        "forme et vues de copil) sans toucher aux éléments.",
+    ),
+):
     """Crée les listes, colonnes, bibliothèques, mises en forme et vues manquantes (droit « manage » requis)."""
     cfg = _load(config)
     try:
         from connector.provision import (
             init_site,  # lazy: this command only (`copil --help` starts in a fraction of a second)
         )
+
         lines = init_site(_open_site(cfg), cfg, upgrade=upgrade)
     except Exception as exc:
-        raise fail(exc, "Échec de la préparation du site",
-                   hint="La préparation du site crée des listes et des colonnes : elle demande le droit « manage » "
-                        "(Sites.Selected) ou « Conception » (SharePoint Server), à retirer ensuite."
-                   if exit_code_for(exc) == EXIT_AUTH else None)
+        raise fail(
+            exc,
+            "Échec de la préparation du site",
+            hint="La préparation du site crée des listes et des colonnes : elle demande le droit « manage » "
+            "(Sites.Selected) ou « Conception » (SharePoint Server), à retirer ensuite."
+            if exit_code_for(exc) == EXIT_AUTH
+            else None,
+        )
     for line in lines or []:
         say(line)
     say("Site prêt.", "green")
@@ -157,6 +182,7 @@ def _open_site(cfg):
     from connector.sharepoint import (
         SharePointSite,  # lazy: this command only (`copil --help` starts in a fraction of a second)
     )
+
     return SharePointSite.from_config(cfg)
 
 
@@ -166,16 +192,17 @@ def check(config: Path = ConfigOpt):
     authentification, fuseau, modèles, listes et colonnes, droits, et chaque chemin d'écriture
     (essai sans changement visible)."""
     from connector.check import run_checks  # lazy: this command only (`copil --help` starts in a fraction of a second)
+
     cfg = _load(config)
     say("✔ Configuration valide", "green")
     code, hint = 0, None
-    steps = run_checks(cfg)   # the checks stop by themselves after a blocking failure
+    steps = run_checks(cfg)  # the checks stop by themselves after a blocking failure
     while True:
         try:
             step = next(steps)
         except StopIteration:
             break
-        except Exception as exc:   # SharePoint gone in the middle of the checks: said like any failure
+        except Exception as exc:  # SharePoint gone in the middle of the checks: said like any failure
             raise fail(exc, "Vérification interrompue")
         if step.ok:
             say(("⚠ " if step.warning else "✔ ") + step.message, "yellow" if step.warning else "green")
@@ -195,20 +222,20 @@ def check(config: Path = ConfigOpt):
 CHECK_HINTS = {
     EXIT_CONFIG: "Corrigez le fichier de configuration (clé indiquée) puis relancez « copil check ».",
     EXIT_AUTH: "Vérifiez l'identité de l'application (certificat, jeton) et ses droits sur le site "
-               "(Sites.Selected + droit « write »).",
+    "(Sites.Selected + droit « write »).",
     EXIT_SITE: "Corrigez les noms dans la section [lists.<clé>] de la configuration (noms affichés dans "
-               "SharePoint), ou lancez « copil init-site » sur un site neuf.",
+    "SharePoint), ou lancez « copil init-site » sur un site neuf.",
 }
 
 
 # --------------------------------------------------------------------------- status
 @app.command()
-def status(config: Path = ConfigOpt,
-           limit: int = typer.Option(10, "--limit", "-n", help="Nombre d'exécutions.")):
+def status(config: Path = ConfigOpt, limit: int = typer.Option(10, "--limit", "-n", help="Nombre d'exécutions.")):
     """Affiche les dernières exécutions (date, durée, écritures, anomalies, erreurs, motif)."""
     cfg = _load(config)
     try:
         from connector.state import State  # lazy: this command only (`copil --help` starts in a fraction of a second)
+
         runs = State(cfg.state.url).runs(limit)
     except Exception as exc:
         raise fail(exc, "Lecture de l'état impossible")
@@ -216,9 +243,14 @@ def status(config: Path = ConfigOpt,
 
 
 @app.command()
-def unlock(config: Path = ConfigOpt,
-           force: bool = typer.Option(False, "--force", help="Libère même un verrou dont le processus "
-                                      "semble vivant (sur un autre serveur, par exemple).")):
+def unlock(
+    config: Path = ConfigOpt,
+    force: bool = typer.Option(
+        False,
+        "--force",
+        help="Libère même un verrou dont le processus semble vivant (sur un autre serveur, par exemple).",
+    ),
+):
     """Libère le verrou laissé par une synchronisation arrêtée brutalement et marque ses
     exécutions « abandonnée »."""
     from connector.state import State  # lazy: this command only (`copil --help` starts in a fraction of a second)
@@ -227,6 +259,7 @@ def unlock(config: Path = ConfigOpt,
         make_engine,
         owner_is_dead,
     )
+
     cfg = _load(config)
     try:
         lock = RunLock(make_engine(cfg.state.url))
@@ -235,9 +268,12 @@ def unlock(config: Path = ConfigOpt,
             say("Aucun verrou posé : rien à libérer.")
             return
         if not force and not owner_is_dead(held["owner"]):
-            err.print(f"✘ Le verrou est tenu par {held['owner']}, qui semble toujours actif : attendez la fin de "
-                      "la synchronisation, ou « copil unlock --force » si vous êtes sûr qu'elle est arrêtée.",
-                      highlight=False, markup=False)
+            err.print(
+                f"✘ Le verrou est tenu par {held['owner']}, qui semble toujours actif : attendez la fin de "
+                "la synchronisation, ou « copil unlock --force » si vous êtes sûr qu'elle est arrêtée.",
+                highlight=False,
+                markup=False,
+            )
             raise typer.Exit(EXIT_BUSY)
         lock.force_release("copil:sync")
         n = State(cfg.state.url).mark_abandoned()
@@ -248,8 +284,14 @@ def unlock(config: Path = ConfigOpt,
     say(f"Verrou de {held['owner']} libéré ; {n} exécution(s) marquée(s) « abandonnée ».", "green")
 
 
-STATUS_LABELS = {"ok": "ok", "partial": "partielle", "failed": "échec", "running": "en cours",
-                 "interrupted": "interrompue", "abandoned": "abandonnée"}
+STATUS_LABELS = {
+    "ok": "ok",
+    "partial": "partielle",
+    "failed": "échec",
+    "running": "en cours",
+    "interrupted": "interrompue",
+    "abandoned": "abandonnée",
+}
 
 
 def _get(obj, *names, default=None):
@@ -278,15 +320,28 @@ def print_runs(runs, tz: str = "Europe/Paris") -> None:
         if _get(r, "dry_run"):
             state += " (simulation)"
         reason = _get(r, "message", default="") if str(_get(r, "status")) not in ("ok",) else ""
-        t.add_row(started.astimezone(zone).strftime("%d/%m/%Y %H:%M") if hasattr(started, "astimezone") else "?",
-                  f"{float(dur):.1f} s" if dur is not None else "–",
-                  state, str(_get(r, "projects", default="")), str(_get(r, "written", default="")),
-                  str(len(findings) if isinstance(findings, (list, tuple)) else findings),
-                  str(_get(r, "failed", "errors", "error", default="")),
-                  str(_get(r, "exit_code", default="")), mask(str(reason or ""))[:300])
+        t.add_row(
+            started.astimezone(zone).strftime("%d/%m/%Y %H:%M") if hasattr(started, "astimezone") else "?",
+            f"{float(dur):.1f} s" if dur is not None else "–",
+            state,
+            str(_get(r, "projects", default="")),
+            str(_get(r, "written", default="")),
+            str(len(findings) if isinstance(findings, (list, tuple)) else findings),
+            str(_get(r, "failed", "errors", "error", default="")),
+            str(_get(r, "exit_code", default="")),
+            mask(str(reason or ""))[:300],
+        )
         if _opts["json"]:
-            log.info("run", extra={"run": {k: str(v) for k, v in (
-                r.items() if isinstance(r, dict) else vars(r).items()) if not k.startswith("_")}})
+            log.info(
+                "run",
+                extra={
+                    "run": {
+                        k: str(v)
+                        for k, v in (r.items() if isinstance(r, dict) else vars(r).items())
+                        if not k.startswith("_")
+                    }
+                },
+            )
     if not _opts["json"]:
         Console(soft_wrap=True, width=max(console.width, 160) if not console.is_terminal else None).print(t)
 
@@ -296,6 +351,7 @@ def _shown(v) -> str:
     from babel.numbers import (
         format_decimal,  # lazy: this command only (`copil --help` starts in a fraction of a second)
     )
+
     if v is None or v == "" or (isinstance(v, float) and v != v):
         return "(vide)"
     if isinstance(v, bool):
@@ -318,16 +374,48 @@ def _item(x):
 def print_summary(s, columns: dict[str, str] | None = None, links: bool = True) -> None:
     if s is None:
         return
-    if _opts["json"]:   # one record per finding and per failure, for the log collector
+    if _opts["json"]:  # one record per finding and per failure, for the log collector
         for f in _get(s, "findings", default=[]) or []:
-            log.warning("anomalie de saisie : %s", f.message, extra={"finding": {
-                "list": f.list_title, "item_id": f.item_id, "column": f.column, "value": f.value,
-                "project": f.project_code, "link": f.link, "severity": f.severity}})
+            log.warning(
+                "anomalie de saisie : %s",
+                f.message,
+                extra={
+                    "finding": {
+                        "list": f.list_title,
+                        "item_id": f.item_id,
+                        "column": f.column,
+                        "value": f.value,
+                        "project": f.project_code,
+                        "link": f.link,
+                        "severity": f.severity,
+                    }
+                },
+            )
         for d in _get(s, "dead_letters", default=[]) or []:
             log.error("écriture en échec : %s", d.get("error"), extra={"dead_letter": d})
-        log.info("résumé", extra={"summary": {k: _get(s, k) for k in (
-            "run_id", "status", "projects", "by_weather", "written", "unchanged", "failed", "reports_uploaded",
-            "reports_skipped", "links_written", "requests", "duration_s", "exit_code")}})
+        log.info(
+            "résumé",
+            extra={
+                "summary": {
+                    k: _get(s, k)
+                    for k in (
+                        "run_id",
+                        "status",
+                        "projects",
+                        "by_weather",
+                        "written",
+                        "unchanged",
+                        "failed",
+                        "reports_uploaded",
+                        "reports_skipped",
+                        "links_written",
+                        "requests",
+                        "duration_s",
+                        "exit_code",
+                    )
+                }
+            },
+        )
         return
     t = Table(title=f"Synchronisation {_get(s, 'run_id', default='')} : {_get(s, 'status', default='')}")
     t.add_column("Indicateur")
@@ -336,20 +424,22 @@ def print_summary(s, columns: dict[str, str] | None = None, links: bool = True) 
     for weather, n in sorted((_get(s, "by_weather", default={}) or {}).items()):
         t.add_row(f"  météo {weather}", str(n))
     findings = _get(s, "findings", default=0)
-    for label, val in (("Éléments écrits", _get(s, "written")),
-                       ("Inchangés", _get(s, "unchanged")),
-                       ("Échecs (lettres mortes)", _get(s, "failed")),
-                       ("Anomalies de données", len(findings) if isinstance(findings, (list, tuple)) else findings),
-                       ("Rapports publiés", _get(s, "reports_uploaded")),
-                       ("Rapports inchangés", _get(s, "reports_skipped")),
-                       ("Liens vers les rapports écrits", _get(s, "links_written")),
-                       ("Requêtes SharePoint", _get(s, "requests"))):
+    for label, val in (
+        ("Éléments écrits", _get(s, "written")),
+        ("Inchangés", _get(s, "unchanged")),
+        ("Échecs (lettres mortes)", _get(s, "failed")),
+        ("Anomalies de données", len(findings) if isinstance(findings, (list, tuple)) else findings),
+        ("Rapports publiés", _get(s, "reports_uploaded")),
+        ("Rapports inchangés", _get(s, "reports_skipped")),
+        ("Liens vers les rapports écrits", _get(s, "links_written")),
+        ("Requêtes SharePoint", _get(s, "requests")),
+    ):
         t.add_row(label, str(val if val is not None else 0))
     dur = _get(s, "duration_s")
     t.add_row("Durée", f"{float(dur):.1f} s" if dur is not None else "?")
     console.print(t)
     planned = _get(s, "planned", default=[]) or []
-    if planned:   # dry run: what would be written
+    if planned:  # dry run: what would be written
         p = Table(title=f"Simulation : {len(planned)} projet(s) seraient mis à jour")
         for col in ("Projet", "Élément", "Colonne", "Valeur actuelle → nouvelle valeur"):
             p.add_column(col)
@@ -357,8 +447,12 @@ def print_summary(s, columns: dict[str, str] | None = None, links: bool = True) 
         for c in planned[:30]:
             keys = [k for k in c.values if k != "last_sync"]
             for i, k in enumerate(keys):
-                p.add_row(c.code if i == 0 else "", str(c.item_id) if i == 0 else "", names.get(k, k),
-                          f"{_shown((c.before or {}).get(k))} → {_shown(c.values[k])}")
+                p.add_row(
+                    c.code if i == 0 else "",
+                    str(c.item_id) if i == 0 else "",
+                    names.get(k, k),
+                    f"{_shown((c.before or {}).get(k))} → {_shown(c.values[k])}",
+                )
         console.print(p)
         if len(planned) > 30:
             say(f"… et {len(planned) - 30} autre(s).")
@@ -370,15 +464,15 @@ def print_summary(s, columns: dict[str, str] | None = None, links: bool = True) 
         for x in found[:15]:
             f.add_row(x.list_title, _item(x) if links else str(x.item_id or ""), x.column, x.value, x.message)
         console.print(f)
-        if links and not console.is_terminal:   # whole addresses, never wrapped inside a cell
+        if links and not console.is_terminal:  # whole addresses, never wrapped inside a cell
             for x in found[:15]:
                 if x.link:
-                    console.print(f"  {x.list_title}, élément {x.item_id} : {x.link}", highlight=False,
-                                  markup=False)
+                    console.print(f"  {x.list_title}, élément {x.item_id} : {x.link}", highlight=False, markup=False)
         if len(found) > 15:
             say(f"… et {len(found) - 15} autre(s) : voir « Qualité des données » dans la liste des projets.")
     for e in (_get(s, "report_errors", default=[]) or []) + [
-            f"{d.get('code')} : {d.get('error')}" for d in (_get(s, "dead_letters", default=[]) or [])]:
+        f"{d.get('code')} : {d.get('error')}" for d in (_get(s, "dead_letters", default=[]) or [])
+    ]:
         err.print(f"✘ {mask(e)}", style="red", highlight=False, markup=False)
 
 
@@ -388,10 +482,15 @@ def schedule(config: Path = ConfigOpt):
     """Démon de planification : lance la synchronisation selon la section « schedule » de la configuration (cron, fuseau)."""
     cfg = _load(config)
     from jobs.scheduler import Daemon  # lazy: this command only (`copil --help` starts in a fraction of a second)
+
     sched = cfg.schedule
-    daemon = Daemon(state_url=cfg.state.url, cron=sched.cron, timezone=sched.timezone,
-                    misfire_grace_seconds=int(sched.misfire_grace_seconds),
-                    kwargs={"config_path": str(config.resolve())})
+    daemon = Daemon(
+        state_url=cfg.state.url,
+        cron=sched.cron,
+        timezone=sched.timezone,
+        misfire_grace_seconds=int(sched.misfire_grace_seconds),
+        kwargs={"config_path": str(config.resolve())},
+    )
     daemon.install_signal_handlers()
     say(f"Planificateur démarré (cron « {sched.cron} », {sched.timezone}). Arrêt : Ctrl+C ou SIGTERM.")
     daemon.start()  # blocks until stop
@@ -400,29 +499,36 @@ def schedule(config: Path = ConfigOpt):
 
 # --------------------------------------------------------------------------- emulator
 @app.command()
-def emulator(port: int = typer.Option(8765, "--port"),
-             data: Optional[Path] = typer.Option(None, "--data", help="Dossier de persistance SQLite."),
-             memory: bool = typer.Option(False, "--memory", help="Sans persistance."),
-             token: list[str] = typer.Option([], "--token", help="VALEUR:ROLE[:SITE], répétable "
-                                             "(ROLE : read, write, manage)."),
-             seed_sample: bool = typer.Option(False, "--seed-sample", help="Crée la collectivité exemple "
-                                              "(site « projets »)."),
-             projects: int = typer.Option(40, "--projects", help="Taille de la collectivité exemple."),
-             site: list[str] = typer.Option([], "--site", help="Site vide à créer (répétable) ; sans --site ni "
-                                            "--seed-sample, le site « projets » est créé."),
-             timezone_id: int = typer.Option(3, "--timezone", help="Fuseau des sites créés, identifiant "
-                                             "SharePoint (3 Paris, 41 Nouméa, 15 Papeete, 32 Cayenne, 89 La Réunion)."),
-             locale_id: int = typer.Option(1036, "--locale", help="Paramètres régionaux des sites créés "
-                                           "(1036 fr-FR, 1033 en-US)."),
-             latency_ms: float = typer.Option(0, "--latency-ms", help="Latence ajoutée à chaque requête."),
-             throttle_every: int = typer.Option(0, "--throttle-every", help="Une requête sur N limitée (429)."),
-             throttle_rps: float = typer.Option(0, "--throttle-rps", help="Limitation au-delà de R requêtes/s."),
-             throttle_status: int = typer.Option(429, "--throttle-status", help="429 ou 503."),
-             retry_after: int = typer.Option(1, "--retry-after", help="Valeur de Retry-After (s)."),
-             drop_every: int = typer.Option(0, "--drop-every", help="Coupe une connexion sur N."),
-             error_path: list[str] = typer.Option([], "--error-path", help="MOTIF:STATUT, répétable."),
-             admin_token: Optional[str] = typer.Option(None, "--admin-token", help="Jeton de l'API "
-                                                       "d'administration /_emulator (aléatoire par défaut).")):
+def emulator(
+    port: int = typer.Option(8765, "--port"),
+    data: Optional[Path] = typer.Option(None, "--data", help="Dossier de persistance SQLite."),
+    memory: bool = typer.Option(False, "--memory", help="Sans persistance."),
+    token: list[str] = typer.Option([], "--token", help="VALEUR:ROLE[:SITE], répétable (ROLE : read, write, manage)."),
+    seed_sample: bool = typer.Option(False, "--seed-sample", help="Crée la collectivité exemple (site « projets »)."),
+    projects: int = typer.Option(40, "--projects", help="Taille de la collectivité exemple."),
+    site: list[str] = typer.Option(
+        [], "--site", help="Site vide à créer (répétable) ; sans --site ni --seed-sample, le site « projets » est créé."
+    ),
+    timezone_id: int = typer.Option(
+        3,
+        "--timezone",
+        help="Fuseau des sites créés, identifiant "
+        "SharePoint (3 Paris, 41 Nouméa, 15 Papeete, 32 Cayenne, 89 La Réunion).",
+    ),
+    locale_id: int = typer.Option(
+        1036, "--locale", help="Paramètres régionaux des sites créés (1036 fr-FR, 1033 en-US)."
+    ),
+    latency_ms: float = typer.Option(0, "--latency-ms", help="Latence ajoutée à chaque requête."),
+    throttle_every: int = typer.Option(0, "--throttle-every", help="Une requête sur N limitée (429)."),
+    throttle_rps: float = typer.Option(0, "--throttle-rps", help="Limitation au-delà de R requêtes/s."),
+    throttle_status: int = typer.Option(429, "--throttle-status", help="429 ou 503."),
+    retry_after: int = typer.Option(1, "--retry-after", help="Valeur de Retry-After (s)."),
+    drop_every: int = typer.Option(0, "--drop-every", help="Coupe une connexion sur N."),
+    error_path: list[str] = typer.Option([], "--error-path", help="MOTIF:STATUT, répétable."),
+    admin_token: Optional[str] = typer.Option(
+        None, "--admin-token", help="Jeton de l'API d'administration /_emulator (aléatoire par défaut)."
+    ),
+):
     """Lance l'émulateur SharePoint local (pour essais et tests). Les pannes se règlent aussi
     pendant l'exécution : POST /_emulator/faults."""
     if (data is None) == (not memory):
@@ -431,40 +537,53 @@ def emulator(port: int = typer.Option(8765, "--port"),
     from emulator.server import (
         EmulatorServer,  # lazy: this command only (`copil --help` starts in a fraction of a second)
     )
+
     try:
         grants = {g.token: g for g in (auth.parse_token_spec(t) for t in token)}
     except ValueError as exc:
         raise typer.BadParameter(str(exc))
     if not grants and data is not None and (data / "tokens.json").exists():
-        grants = auth.load_grants(data / "tokens.json")   # the tokens a kept configuration holds
+        grants = auth.load_grants(data / "tokens.json")  # the tokens a kept configuration holds
     if not grants:
         grants = auth.default_grants(random=True)
         if data is not None:
             data.mkdir(parents=True, exist_ok=True)
             auth.save_grants(data / "tokens.json", grants)
     from emulator.faults import FaultConfig  # lazy: this command only (`copil --help` starts in a fraction of a second)
-    faults = FaultConfig(latency_ms=latency_ms, throttle_every_n=throttle_every, throttle_rps=throttle_rps,
-                         throttle_status=throttle_status, retry_after=retry_after, drop_every_n=drop_every,
-                         error_paths=[(p.rsplit(":", 1)[0], int(p.rsplit(":", 1)[1])) for p in error_path])
+
+    faults = FaultConfig(
+        latency_ms=latency_ms,
+        throttle_every_n=throttle_every,
+        throttle_rps=throttle_rps,
+        throttle_status=throttle_status,
+        retry_after=retry_after,
+        drop_every_n=drop_every,
+        error_paths=[(p.rsplit(":", 1)[0], int(p.rsplit(":", 1)[1])) for p in error_path],
+    )
     from connector.sharepoint.timezones import (
         by_id,  # lazy: this command only (`copil --help` starts in a fraction of a second)
     )
+
     if by_id(timezone_id) is None or locale_id not in (1033, 1036):
         raise typer.BadParameter("--timezone : identifiant SharePoint inconnu, ou --locale autre que 1036/1033")
-    srv = EmulatorServer(port, data_dir=str(data) if data else None, tokens=grants, faults=faults,
-                         admin_token=admin_token)
+    srv = EmulatorServer(
+        port, data_dir=str(data) if data else None, tokens=grants, faults=faults, admin_token=admin_token
+    )
     from sample.collectivite import (  # lazy: this command only (`copil --help` starts in a fraction of a second)
         Layout,
         seed,
     )
-    if seed_sample and srv.backend.site("projets") is None:   # seeded before the first request
+
+    if seed_sample and srv.backend.site("projets") is None:  # seeded before the first request
         seed(srv.backend, "projets", projects=projects, layout=Layout(timezone_id=timezone_id, locale_id=locale_id))
     for name in site or ([] if (seed_sample or srv.backend.sites) else ["projets"]):
         if srv.backend.site(name) is None:
             srv.backend.ensure_site(name).set_regional(timezone_id=timezone_id, locale_id=locale_id)
     srv.start()
-    console.print(f"Émulateur SharePoint sur {srv.url} ; sites : "
-                  + ", ".join(srv.site_url(x.name) for x in srv.backend.sites.values()))
+    console.print(
+        f"Émulateur SharePoint sur {srv.url} ; sites : "
+        + ", ".join(srv.site_url(x.name) for x in srv.backend.sites.values())
+    )
     for g in grants.values():  # printed once on purpose: the operator needs them
         console.print(f"  jeton {g.role}{' / site ' + g.site if g.site else ''} : {g.token}")
     console.print(f"  jeton d'administration (/_emulator) : {srv.admin_token}")
@@ -495,12 +614,18 @@ url = "sqlite:///{state}"
 
 
 @app.command()
-def demo(out: Path = typer.Option(Path("demo-out"), "--out", help="Dossier des rapports Word."),
-         projects: int = typer.Option(40, "--projects", help="Nombre de projets exemple."),
-         keep: Optional[Path] = typer.Option(None, "--keep", help="Garde dans ce dossier une configuration, "
-                                             "les données de l'émulateur et la base d'état, pour continuer "
-                                             "à la main."),
-         port: int = typer.Option(8765, "--port", help="Port de l'émulateur dans la configuration gardée.")):
+def demo(
+    out: Path = typer.Option(Path("demo-out"), "--out", help="Dossier des rapports Word."),
+    projects: int = typer.Option(40, "--projects", help="Nombre de projets exemple."),
+    keep: Optional[Path] = typer.Option(
+        None,
+        "--keep",
+        help="Garde dans ce dossier une configuration, "
+        "les données de l'émulateur et la base d'état, pour continuer "
+        "à la main.",
+    ),
+    port: int = typer.Option(8765, "--port", help="Port de l'émulateur dans la configuration gardée."),
+):
     """Démonstration complète sans SharePoint : émulateur, collectivité exemple, préparation du
     site, une synchronisation nocturne et ses rapports Word, copiés dans un dossier local."""
     from emulator import auth  # lazy: this command only (`copil --help` starts in a fraction of a second)
@@ -511,31 +636,42 @@ def demo(out: Path = typer.Option(Path("demo-out"), "--out", help="Dossier des r
         COLLECTIVITE,
         seed,
     )
+
     t0 = time.monotonic()
     work = keep.resolve() if keep else Path(tempfile.mkdtemp(prefix="copil-demo-"))
     if keep and (work / "emulator").exists():
-        raise fail(ConfigError(f"{work} contient déjà une démonstration ; choisissez un autre dossier"),
-                   "Démonstration impossible")
+        raise fail(
+            ConfigError(f"{work} contient déjà une démonstration ; choisissez un autre dossier"),
+            "Démonstration impossible",
+        )
     work.mkdir(parents=True, exist_ok=True)
     grants = auth.default_grants(random=True)
     srv = EmulatorServer(0, data_dir=str(work / "emulator") if keep else None, tokens=grants).start()
     token = srv.tokens["manage"]
     register_secret(token)
     try:
-        say(f"Émulateur SharePoint démarré sur {srv.url} ; création de la collectivité exemple "
-            f"({projects} projets)…")
+        say(f"Émulateur SharePoint démarré sur {srv.url} ; création de la collectivité exemple ({projects} projets)…")
         seed(srv.backend, "projets", projects=projects)
         os.environ["COPIL_DEMO_TOKEN"] = token
         state = (work / "state.db").as_posix()
         cfg_path = work / "copil-demo-run.toml"
-        cfg_path.write_text(DEMO_CONFIG.format(name=COLLECTIVITE, site_url=srv.site_url("projets"), state=state,
-                                               token_line='token_env = "COPIL_DEMO_TOKEN"',
-                                               emulator_dir=work / "emulator", port=port), encoding="utf-8")
+        cfg_path.write_text(
+            DEMO_CONFIG.format(
+                name=COLLECTIVITE,
+                site_url=srv.site_url("projets"),
+                state=state,
+                token_line='token_env = "COPIL_DEMO_TOKEN"',
+                emulator_dir=work / "emulator",
+                port=port,
+            ),
+            encoding="utf-8",
+        )
         cfg = _load(cfg_path)
         try:
             from connector.provision import (
                 init_site,  # lazy: this command only (`copil --help` starts in a fraction of a second)
             )
+
             for line in init_site(_open_site(cfg), cfg) or []:
                 log.debug(line)
             say("Site préparé (listes, colonnes calculées, bibliothèques).")
@@ -549,8 +685,11 @@ def demo(out: Path = typer.Option(Path("demo-out"), "--out", help="Dossier des r
     finally:
         srv.stop()
         cfg_path.unlink(missing_ok=True)
-    say(f"{len(files)} rapport(s) Word copié(s) dans {out.resolve()} "
-        f"(durée totale {time.monotonic() - t0:.0f} s). Ouvrez-les avec Word ou LibreOffice.", "green")
+    say(
+        f"{len(files)} rapport(s) Word copié(s) dans {out.resolve()} "
+        f"(durée totale {time.monotonic() - t0:.0f} s). Ouvrez-les avec Word ou LibreOffice.",
+        "green",
+    )
     if keep:
         _keep_demo(work, grants, port, state)
     else:
@@ -564,20 +703,33 @@ def _keep_demo(work: Path, grants, port: int, state: str) -> None:
     from sample.collectivite import (
         COLLECTIVITE,  # lazy: this command only (`copil --help` starts in a fraction of a second)
     )
+
     auth.save_grants(work / "emulator" / "tokens.json", grants)
     token_file = work / "jeton.txt"
     fd = os.open(token_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(next(g.token for g in grants.values() if g.role == "manage"))
     cfg = work / "copil.toml"
-    cfg.write_text(DEMO_CONFIG.format(name=COLLECTIVITE, site_url=f"http://127.0.0.1:{port}/sites/projets",
-                                      state=state, token_line='token_file = "jeton.txt"   # relatif à ce fichier',
-                                      emulator_dir=work / "emulator", port=port), encoding="utf-8")
+    cfg.write_text(
+        DEMO_CONFIG.format(
+            name=COLLECTIVITE,
+            site_url=f"http://127.0.0.1:{port}/sites/projets",
+            state=state,
+            token_line='token_file = "jeton.txt"   # relatif à ce fichier',
+            emulator_dir=work / "emulator",
+            port=port,
+        ),
+        encoding="utf-8",
+    )
     say(f"Démonstration gardée dans {work} : configuration copil.toml, données de l'émulateur, base d'état.")
     say("Pour continuer (l'émulateur dans un terminal, les commandes dans un autre) :")
-    for line in (f"copil emulator --data {work / 'emulator'} --port {port}",
-                 f"copil check --config {cfg}", f"copil sync --config {cfg}", f"copil status --config {cfg}",
-                 f"copil report --config {cfg} --out rapports"):
+    for line in (
+        f"copil emulator --data {work / 'emulator'} --port {port}",
+        f"copil check --config {cfg}",
+        f"copil sync --config {cfg}",
+        f"copil status --config {cfg}",
+        f"copil report --config {cfg} --out rapports",
+    ):
         say(f"  {line}")
 
 
@@ -589,7 +741,7 @@ def _download_reports(cfg, out: Path) -> list[Path]:
     for fi in site.list_files(cfg.reports.library):
         if not fi.name.lower().endswith(".docx"):
             continue
-        dest = out / fi.server_relative_url[len(info.root_url) + 1:]
+        dest = out / fi.server_relative_url[len(info.root_url) + 1 :]
         dest.parent.mkdir(parents=True, exist_ok=True)
         dest.write_bytes(site.download_file(fi.server_relative_url))
         files.append(dest)

@@ -7,6 +7,7 @@ skips the firing. A claim that is still unfinished after its expiry (crashed own
 be taken over; a finished claim never runs again. Plain INSERT/UPDATE with a WHERE clause
 works the same on SQLite and PostgreSQL.
 """
+
 from __future__ import annotations
 
 import os
@@ -21,7 +22,8 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 metadata = MetaData()
 locks = Table(
-    "copil_run_locks", metadata,
+    "copil_run_locks",
+    metadata,
     Column("name", String(200), primary_key=True),
     Column("owner", String(200), nullable=False),
     Column("acquired_at", Float, nullable=False),
@@ -45,7 +47,7 @@ def owner_is_dead(owner: str) -> bool:
         os.kill(int(pid), 0)
     except ProcessLookupError:
         return True
-    except PermissionError:   # exists, owned by another user
+    except PermissionError:  # exists, owned by another user
         return False
     return False
 
@@ -59,8 +61,9 @@ def make_engine(url: str) -> Engine:
     try:
         engine = create_engine(url, **kwargs)
         metadata.create_all(engine)
-    except Exception as e:   # unreachable or unwritable: a configuration error, said in French
+    except Exception as e:  # unreachable or unwritable: a configuration error, said in French
         from connector.state import state_error  # lazy: SQLAlchemy: loaded by the command that opens the state
+
         raise state_error(url, e) from None
     return engine
 
@@ -70,14 +73,13 @@ class RunLock:
         self.engine = engine
         self.owner = owner or default_owner()
         self.ttl_s = ttl_s
-        self.took_over: dict | None = None   # the dead holder whose claim acquire() took over
+        self.took_over: dict | None = None  # the dead holder whose claim acquire() took over
         metadata.create_all(engine)
 
     def acquire(self, name: str, now: float | None = None) -> bool:
         """Claim `name`; True only for the single winner."""
         now = time.time() if now is None else now
-        row = {"name": name, "owner": self.owner, "acquired_at": now,
-               "expires_at": now + self.ttl_s, "done": False}
+        row = {"name": name, "owner": self.owner, "acquired_at": now, "expires_at": now + self.ttl_s, "done": False}
         for attempt in range(5):
             try:
                 with self.engine.begin() as conn:
@@ -100,7 +102,8 @@ class RunLock:
             res = conn.execute(
                 update(locks)
                 .where(locks.c.name == name, locks.c.done.is_(False), cond)
-                .values(owner=self.owner, acquired_at=now, expires_at=now + self.ttl_s))
+                .values(owner=self.owner, acquired_at=now, expires_at=now + self.ttl_s)
+            )
             if res.rowcount == 1 and held:
                 self.took_over = held
             return res.rowcount == 1
@@ -117,11 +120,9 @@ class RunLock:
         or drop it (done=False) to let a later attempt retry it."""
         with self.engine.begin() as conn:
             if done:
-                conn.execute(update(locks).where(locks.c.name == name, locks.c.owner == self.owner)
-                             .values(done=True))
+                conn.execute(update(locks).where(locks.c.name == name, locks.c.owner == self.owner).values(done=True))
             else:
-                conn.execute(locks.delete().where(locks.c.name == name,
-                                                  locks.c.owner == self.owner))
+                conn.execute(locks.delete().where(locks.c.name == name, locks.c.owner == self.owner))
 
     def holder(self, name: str) -> dict | None:
         with self.engine.connect() as conn:

@@ -1,4 +1,5 @@
 """One nightly run: logging, progress and exit codes around pipeline.run_sync."""
+
 from __future__ import annotations
 
 import contextlib
@@ -15,7 +16,14 @@ log = logging.getLogger("copil.nightly")
 
 # Defined once in connector.errors.ExitCode; these names are kept for the command line's reading.
 EXIT_OK, EXIT_UNEXPECTED, EXIT_CONFIG, EXIT_AUTH, EXIT_SITE, EXIT_PARTIAL, EXIT_BUSY = (
-    ExitCode.OK, ExitCode.UNEXPECTED, ExitCode.CONFIG, ExitCode.AUTH, ExitCode.SITE, ExitCode.PARTIAL, ExitCode.BUSY)
+    ExitCode.OK,
+    ExitCode.UNEXPECTED,
+    ExitCode.CONFIG,
+    ExitCode.AUTH,
+    ExitCode.SITE,
+    ExitCode.PARTIAL,
+    ExitCode.BUSY,
+)
 
 
 class RunInProgress(Exception):
@@ -42,6 +50,7 @@ def exit_code_for(exc: BaseException) -> int:
 
 def load(config_path: str):
     from connector.config import load_config  # lazy: pydantic: `copil --help` starts without it
+
     config = load_config(config_path)
     register_config_secrets(config)
     return config
@@ -66,12 +75,22 @@ def register_config_secrets(config) -> None:
             pass
 
 
-def run_once(config, *, dry_run=False, reports=True, force_reports=False, as_of=None,
-             out_dir=None, json_mode=False, show_progress=None):
+def run_once(
+    config,
+    *,
+    dry_run=False,
+    reports=True,
+    force_reports=False,
+    as_of=None,
+    out_dir=None,
+    json_mode=False,
+    show_progress=None,
+):
     """Run the pipeline once; returns RunSummary (exceptions propagate to the caller)."""
     from connector.pipeline import run_sync  # lazy: pandas and the client: `copil --help` starts without them
     from connector.state import State  # lazy: SQLAlchemy: `copil --help` starts without it
     from jobs.lock import RunLock, make_engine  # lazy: SQLAlchemy: `copil --help` starts without it
+
     # One run at a time per state database: a manual `copil sync` during the nightly run (or two
     # daemons) must not write the same items twice. A killed run's lock is taken over when its
     # process is gone from this host, expires after 6 h otherwise, and `copil unlock` frees it.
@@ -80,12 +99,16 @@ def run_once(config, *, dry_run=False, reports=True, force_reports=False, as_of=
         if not lock.acquire("copil:sync"):
             held = lock.holder("copil:sync") or {}
             since = time.strftime("%d/%m/%Y %H:%M", time.localtime(held.get("acquired_at", time.time())))
-            raise RunInProgress(f"une synchronisation est déjà en cours sur cet état depuis le {since} "
-                                f"({held.get('owner', '?')}) ; réessayez après sa fin, ou « copil unlock » si "
-                                "ce processus n'existe plus")
+            raise RunInProgress(
+                f"une synchronisation est déjà en cours sur cet état depuis le {since} "
+                f"({held.get('owner', '?')}) ; réessayez après sa fin, ou « copil unlock » si "
+                "ce processus n'existe plus"
+            )
         if lock.took_over:
-            log.warning("verrou d'une synchronisation arrêtée brutalement repris (%s, processus disparu)",
-                        lock.took_over.get("owner"))
+            log.warning(
+                "verrou d'une synchronisation arrêtée brutalement repris (%s, processus disparu)",
+                lock.took_over.get("owner"),
+            )
         abandoned = State(config.state.url).mark_abandoned()
         if abandoned:
             log.warning("%d exécution(s) interrompue(s) sans fin propre marquée(s) « abandonnée »", abandoned)
@@ -108,6 +131,7 @@ def _interrupt_on_signals():
 
     def stop(signum, _frame):
         raise RunInterrupted(f"exécution interrompue par le signal {signal.Signals(signum).name}")
+
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM,)}
     try:
         yield
@@ -120,14 +144,26 @@ def _run(config, run_sync, dry_run, reports, force_reports, as_of, out_dir, json
     started = time.monotonic()
     log.info("Début de la synchronisation%s", " (simulation)" if dry_run else "")
     with ProgressReporter(enabled=show_progress, json_mode=json_mode) as progress:
-        summary = run_sync(config, dry_run=dry_run, reports=reports, force_reports=force_reports,
-                           as_of=as_of, progress=progress, out_dir=out_dir)
-    log.info("Synchronisation terminée en %.1f s : statut %s, %s projets, %s éléments écrits, "
-             "%s anomalies, code de sortie %s",
-             time.monotonic() - started, getattr(summary, "status", "?"),
-             getattr(summary, "projects", "?"), getattr(summary, "written", "?"),
-             _n(getattr(summary, "findings", None)), getattr(summary, "exit_code", "?"),
-             extra={"run_id": getattr(summary, "run_id", None)})
+        summary = run_sync(
+            config,
+            dry_run=dry_run,
+            reports=reports,
+            force_reports=force_reports,
+            as_of=as_of,
+            progress=progress,
+            out_dir=out_dir,
+        )
+    log.info(
+        "Synchronisation terminée en %.1f s : statut %s, %s projets, %s éléments écrits, "
+        "%s anomalies, code de sortie %s",
+        time.monotonic() - started,
+        getattr(summary, "status", "?"),
+        getattr(summary, "projects", "?"),
+        getattr(summary, "written", "?"),
+        _n(getattr(summary, "findings", None)),
+        getattr(summary, "exit_code", "?"),
+        extra={"run_id": getattr(summary, "run_id", None)},
+    )
     return summary
 
 

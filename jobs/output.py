@@ -1,4 +1,5 @@
 """Logging, secret masking and progress display shared by every copil command."""
+
 from __future__ import annotations
 
 import json
@@ -24,8 +25,10 @@ _lock = threading.Lock()
 # Secrets we do not know by value still have recognisable shapes.
 _PATTERNS = [
     re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{6,}"),
-    re.compile(r"(?i)((?:access_?token|token|passphrase|password|passwd|secret|client_secret)"
-               r"[\"']?\s*[=:]\s*[\"']?)[^\s\"',;&]+"),
+    re.compile(
+        r"(?i)((?:access_?token|token|passphrase|password|passwd|secret|client_secret)"
+        r"[\"']?\s*[=:]\s*[\"']?)[^\s\"',;&]+"
+    ),
 ]
 
 
@@ -58,6 +61,7 @@ class MaskingFilter(logging.Filter):
 
 class JsonFormatter(logging.Formatter):
     """One JSON object per line, for log collectors."""
+
     _skip = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message"}
 
     def format(self, record: logging.LogRecord) -> str:
@@ -99,8 +103,7 @@ def setup_logging(json_mode: bool = False, verbose: bool = False, stream=None) -
     if json_mode:
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s",
-                                               "%Y-%m-%d %H:%M:%S"))
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%Y-%m-%d %H:%M:%S"))
     root.addHandler(handler)
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
     for noisy in ("urllib3", "apscheduler.executors", "matplotlib", "PIL", "msal"):
@@ -124,8 +127,13 @@ class ProgressReporter:
 
     def __enter__(self):
         if self.rich:
-            self._progress = Progress(SpinnerColumn(), TextColumn("{task.description}"),
-                                      BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+            self._progress = Progress(
+                SpinnerColumn(),
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+            )
             self._progress.start()
         return self
 

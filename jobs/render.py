@@ -3,6 +3,7 @@ contact sheet per report. Used by `make render` and by the slow print tests.
 
     python -m jobs.render demo-out            # every .docx under demo-out -> demo-out/rendu/
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,10 +34,21 @@ def to_pdf(docx_files: list[Path], out_dir: Path, timeout: int = 900) -> list[Pa
             shutil.copyfile(f, dest)
             staged.append(dest)
         for chunk in range(0, len(staged), 200):
-            subprocess.run(["soffice", f"-env:UserInstallation=file://{profile}/user", "--headless",
-                            "--convert-to", "pdf", "--outdir", str(Path(profile) / "pdf"),
-                            *map(str, staged[chunk:chunk + 200])],
-                           check=True, capture_output=True, timeout=timeout)
+            subprocess.run(
+                [
+                    "soffice",
+                    f"-env:UserInstallation=file://{profile}/user",
+                    "--headless",
+                    "--convert-to",
+                    "pdf",
+                    "--outdir",
+                    str(Path(profile) / "pdf"),
+                    *map(str, staged[chunk : chunk + 200]),
+                ],
+                check=True,
+                capture_output=True,
+                timeout=timeout,
+            )
         out = []
         for i, f in enumerate(docx_files):
             pdf = out_dir / (f.stem + ".pdf")
@@ -47,8 +59,7 @@ def to_pdf(docx_files: list[Path], out_dir: Path, timeout: int = 900) -> list[Pa
 
 def page_texts(pdf: Path) -> list[str]:
     """The text of each page (pdftotext -layout), in order."""
-    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], check=True, capture_output=True,
-                          text=True).stdout
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], check=True, capture_output=True, text=True).stdout
     pages = text.split("\f")
     return pages[:-1] if pages and not pages[-1].strip() else pages
 
@@ -63,9 +74,11 @@ def to_png(pdf: Path, out_dir: Path, dpi: int = 70) -> list[Path]:
 def contact_sheet(pages: list[Path], dest: Path) -> None:
     """All pages side by side on one image, to look at a report at a glance."""
     from PIL import Image  # lazy: Pillow: only for contact sheets
+
     images = [Image.open(p) for p in pages]
-    sheet = Image.new("RGB", (sum(i.width for i in images) + 10 * len(images), max(i.height for i in images)),
-                      "#888888")
+    sheet = Image.new(
+        "RGB", (sum(i.width for i in images) + 10 * len(images), max(i.height for i in images)), "#888888"
+    )
     x = 0
     for im in images:
         sheet.paste(im, (x, 0))
@@ -81,8 +94,14 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     missing = missing_tools()
     if missing:
-        print("outils absents : " + ", ".join(missing) + " ; installez " +
-              " ".join(sorted({TOOLS[m] for m in missing})) + " (make render le fait avec apt-get)", file=sys.stderr)
+        print(
+            "outils absents : "
+            + ", ".join(missing)
+            + " ; installez "
+            + " ".join(sorted({TOOLS[m] for m in missing}))
+            + " (make render le fait avec apt-get)",
+            file=sys.stderr,
+        )
         return 2
     out = args.out or args.folder / "rendu"
     docs = sorted(p for p in args.folder.rglob("*.docx") if out not in p.parents)
@@ -93,8 +112,10 @@ def main(argv=None) -> int:
     for pdf in pdfs:
         pages = to_png(pdf, out / "png", args.dpi)
         contact_sheet(pages, out / f"{pdf.stem}.png")
-    print(f"{len(pdfs)} rapport(s) rendu(s) : PDF dans {out / 'pdf'}, pages PNG dans {out / 'png'}, "
-          f"une planche par rapport dans {out}")
+    print(
+        f"{len(pdfs)} rapport(s) rendu(s) : PDF dans {out / 'pdf'}, pages PNG dans {out / 'png'}, "
+        f"une planche par rapport dans {out}"
+    )
     return 0
 
 

@@ -6,6 +6,7 @@
   same state never runs the same firing again;
 - SIGTERM/SIGINT: no new firing starts, the running one finishes, then exit.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -32,8 +33,9 @@ def make_trigger(cron: str, timezone: str) -> CronTrigger:
     fields = cron.split()
     if len(fields) == 6:
         sec, minute, hour, day, month, dow = fields
-        return CronTrigger(second=sec, minute=minute, hour=hour, day=day, month=month,
-                           day_of_week=dow, timezone=timezone)
+        return CronTrigger(
+            second=sec, minute=minute, hour=hour, day=day, month=month, day_of_week=dow, timezone=timezone
+        )
     return CronTrigger.from_crontab(cron, timezone=timezone)
 
 
@@ -58,8 +60,7 @@ def _resolve(ref: str) -> Callable[..., Any]:
 _OWNER = default_owner()
 
 
-def fire(func_ref: str, state_url: str, cron: str, timezone: str,
-         grace_s: int, kwargs: dict) -> Any:
+def fire(func_ref: str, state_url: str, cron: str, timezone: str, grace_s: int, kwargs: dict) -> Any:
     """Job body stored in the jobstore (must be importable by reference)."""
     trigger = make_trigger(cron, timezone)
     now = datetime.now(trigger.timezone)
@@ -81,25 +82,38 @@ def fire(func_ref: str, state_url: str, cron: str, timezone: str,
 
 
 class Daemon:
-    def __init__(self, *, state_url: str, cron: str = "0 2 * * *",
-                 timezone: str = "Europe/Paris", misfire_grace_seconds: int = 3600,
-                 func_ref: str = "jobs.nightly:scheduled_run", kwargs: dict | None = None,
-                 blocking: bool = True):
+    def __init__(
+        self,
+        *,
+        state_url: str,
+        cron: str = "0 2 * * *",
+        timezone: str = "Europe/Paris",
+        misfire_grace_seconds: int = 3600,
+        func_ref: str = "jobs.nightly:scheduled_run",
+        kwargs: dict | None = None,
+        blocking: bool = True,
+    ):
         cls = BlockingScheduler if blocking else BackgroundScheduler
         self.scheduler = cls(
-            jobstores={"default": SQLAlchemyJobStore(engine=make_engine(state_url),
-                                                     tablename=JOBS_TABLE)},
+            jobstores={"default": SQLAlchemyJobStore(engine=make_engine(state_url), tablename=JOBS_TABLE)},
             executors={"default": {"type": "threadpool", "max_workers": 1}},
-            job_defaults={"max_instances": 1, "coalesce": True,
-                          "misfire_grace_time": misfire_grace_seconds},
+            job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": misfire_grace_seconds},
             timezone=timezone,
         )
         self.scheduler.add_job(
-            fire, trigger=make_trigger(cron, timezone), id=JOB_ID, name="copil nightly",
+            fire,
+            trigger=make_trigger(cron, timezone),
+            id=JOB_ID,
+            name="copil nightly",
             replace_existing=True,
-            kwargs={"func_ref": func_ref, "state_url": state_url,
-                    "cron": cron, "timezone": timezone, "grace_s": misfire_grace_seconds,
-                    "kwargs": kwargs or {}},
+            kwargs={
+                "func_ref": func_ref,
+                "state_url": state_url,
+                "cron": cron,
+                "timezone": timezone,
+                "grace_s": misfire_grace_seconds,
+                "kwargs": kwargs or {},
+            },
         )
         self._stopping = threading.Event()
 
@@ -111,6 +125,7 @@ class Daemon:
         def handler(signum, _frame):
             log.info("Signal %s reçu : arrêt après l'exécution en cours", signum)
             self.stop()
+
         signal.signal(signal.SIGTERM, handler)
         signal.signal(signal.SIGINT, handler)
 

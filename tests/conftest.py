@@ -1,5 +1,6 @@
 """Shared fixtures: one emulator per test worker, reset before each test that uses it.
 Everything goes through the real Office365 client over HTTP on 127.0.0.1."""
+
 from __future__ import annotations
 
 import pytest
@@ -18,14 +19,15 @@ def _emulator_session():
 @pytest.fixture
 def emulator(_emulator_session):
     _emulator_session.reset()
-    _emulator_session.backend.ensure_site("projets")   # sites exist only once created, as in SharePoint
+    _emulator_session.backend.ensure_site("projets")  # sites exist only once created, as in SharePoint
     return _emulator_session
 
 
 def client(srv, role: str = "manage", site: str = "projets") -> ClientContext:
     token = srv.tokens[role]
     return ClientContext(srv.site_url(site)).with_access_token(
-        lambda: {"access_token": token, "token_type": "Bearer", "expires_in": 3600})
+        lambda: {"access_token": token, "token_type": "Bearer", "expires_in": 3600}
+    )
 
 
 @pytest.fixture

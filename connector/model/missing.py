@@ -3,6 +3,7 @@
 A value is missing when nobody typed it or copil could not read it: None, NaN (what pandas puts
 in an empty float cell), NaT (an empty date cell) and their text forms, which reach the reports
 when a frame is turned into strings. Everything that asks « is there a value? » asks here."""
+
 from __future__ import annotations
 
 import math
@@ -10,7 +11,7 @@ from typing import Any, TypeGuard, TypeVar
 
 T = TypeVar("T")
 
-_MISSING_TEXT = ("NaT", "nan", "<NA>")   # pd.NaT, numpy NaN, pd.NA
+_MISSING_TEXT = ("NaT", "nan", "<NA>")  # pd.NaT, numpy NaN, pd.NA
 
 
 def is_missing(v: Any) -> bool:

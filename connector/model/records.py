@@ -2,6 +2,7 @@
 
 Each is a small frozen record: what a rule needs to judge and a report to word, nothing it has
 to compute again."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -12,16 +13,17 @@ from datetime import date
 class GrantDeadline:
     """One DETR/DSIL deadline of a running operation: works to start (only while they have not
     started) or the operation to complete."""
+
     project_code: str
     subsidy_id: int | None
     funder: str
-    kind: str                  # "start" | "completion"
+    kind: str  # "start" | "completion"
     deadline: date
-    planned_on: date | None    # the planned start, or the forecast end
-    lapsed: bool               # the deadline has passed
-    soon: bool                 # ahead, within the warning period
-    notified: float            # 0.0 when not typed
-    to_receive: float          # notified minus received, never negative
+    planned_on: date | None  # the planned start, or the forecast end
+    lapsed: bool  # the deadline has passed
+    soon: bool  # ahead, within the warning period
+    notified: float  # 0.0 when not typed
+    to_receive: float  # notified minus received, never negative
 
     @property
     def missed_by_plan(self) -> bool:
@@ -36,11 +38,22 @@ class GrantDeadline:
 @dataclass(frozen=True)
 class ContractCheck:
     """A contract whose amendments were measured: the rate against its limit."""
+
     number: str
-    rate: float                # cumulated amendments / initial amount
-    limit: float               # legal limit for its kind
-    commission: bool           # one amendment needs the commission d'appel d'offres
+    rate: float  # cumulated amendments / initial amount
+    limit: float  # legal limit for its kind
+    commission: bool  # one amendment needs the commission d'appel d'offres
 
 
-DEADLINE_COLUMNS = ["project_code", "subsidy_id", "funder", "kind", "deadline", "planned_on", "lapsed", "soon",
-                    "notified", "to_receive"]
+DEADLINE_COLUMNS = [
+    "project_code",
+    "subsidy_id",
+    "funder",
+    "kind",
+    "deadline",
+    "planned_on",
+    "lapsed",
+    "soon",
+    "notified",
+    "to_receive",
+]

@@ -3,6 +3,7 @@
 Their French values are what SharePoint holds (choice columns) and what readers see; each type
 carries what the code needs to know about a word (rank, label, colour, running or not), so no
 other module spells these words or decides these facts."""
+
 from __future__ import annotations
 
 from enum import StrEnum
@@ -11,6 +12,7 @@ from typing import Any
 
 class Weather(StrEnum):
     """The météo of a project. `Indéterminé` is copil's own: data missing to judge."""
+
     SOLEIL = "Soleil"
     NUAGEUX = "Nuageux"
     ORAGE = "Orage"
@@ -59,13 +61,21 @@ class Weather(StrEnum):
 _SEVERITY = {Weather.SOLEIL: 0, Weather.INDETERMINE: 1, Weather.NUAGEUX: 2, Weather.ORAGE: 3}
 # Traffic lights as readers expect them, in the reports and in the list's column formatting:
 # green / orange / red, grey when unknown. The word is always printed beside the colour.
-_COLORS = {Weather.SOLEIL: "#1B7A3A", Weather.NUAGEUX: "#B35C00", Weather.ORAGE: "#B71C1C",
-           Weather.INDETERMINE: "#5F6368"}
-_TINTS = {Weather.SOLEIL: "#D9F0DF", Weather.NUAGEUX: "#FCE5C8", Weather.ORAGE: "#F6D4D4",
-          Weather.INDETERMINE: "#E6E6E6"}
+_COLORS = {
+    Weather.SOLEIL: "#1B7A3A",
+    Weather.NUAGEUX: "#B35C00",
+    Weather.ORAGE: "#B71C1C",
+    Weather.INDETERMINE: "#5F6368",
+}
+_TINTS = {
+    Weather.SOLEIL: "#D9F0DF",
+    Weather.NUAGEUX: "#FCE5C8",
+    Weather.ORAGE: "#F6D4D4",
+    Weather.INDETERMINE: "#E6E6E6",
+}
 
-MANUAL_WEATHERS = (Weather.SOLEIL, Weather.NUAGEUX, Weather.ORAGE)   # what a project manager may choose
-COMPUTED_WEATHERS = tuple(Weather)                                  # what copil writes
+MANUAL_WEATHERS = (Weather.SOLEIL, Weather.NUAGEUX, Weather.ORAGE)  # what a project manager may choose
+COMPUTED_WEATHERS = tuple(Weather)  # what copil writes
 
 
 def worse(after: Weather | None, before: Weather | None) -> bool | None:
@@ -78,6 +88,7 @@ def worse(after: Weather | None, before: Weather | None) -> bool | None:
 class Phase(StrEnum):
     """The phase of an operation, in order. Only `Clos` ends it: a closed operation is followed
     for its AP balance and subsidies to claim, never for delays or risks."""
+
     OPPORTUNITE = "Opportunité"
     FAISABILITE = "Faisabilité"
     PROGRAMMATION = "Programmation"

@@ -1,5 +1,6 @@
 """Charts for the reports (matplotlib, Agg): French labels, the unit stated once (k€, M€, millions
 of F CFP), values on the bars, traffic-light colours, and a text alternative for each (RGAA)."""
+
 from __future__ import annotations
 
 import io
@@ -22,15 +23,23 @@ from connector.model import Weather, zero_if_missing  # noqa: E402
 from connector.reports.formatting import fr_amount, fr_number, short_date  # noqa: E402
 
 BLUE, ORANGE, GREY, RED, GREEN = "#0072B2", "#E69F00", "#8C8C8C", "#B71C1C", "#1B7A3A"
-matplotlib.rcParams.update({"font.size": 9, "axes.titlesize": 10, "axes.spines.top": False, "axes.spines.right": False,
-                     "font.family": "DejaVu Sans", "axes.formatter.use_locale": False})
+matplotlib.rcParams.update(
+    {
+        "font.size": 9,
+        "axes.titlesize": 10,
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+        "font.family": "DejaVu Sans",
+        "axes.formatter.use_locale": False,
+    }
+)
 
 
 DPI = 200
 # Room around the plot for what lies outside it (tick labels, title, legend below): the figure is
 # drawn once with this room, then cropped to what was drawn. savefig(bbox_inches="tight") gave the
 # same picture but laid the figure out twice, which was a third of a project report's time.
-MARGIN_IN = (3.6, 1.6, 0.8, 0.8)   # left, bottom, right, top
+MARGIN_IN = (3.6, 1.6, 0.8, 0.8)  # left, bottom, right, top
 
 
 def figure(width: float, height: float, bottom: float = 0.11) -> tuple[Figure, object]:
@@ -41,8 +50,9 @@ def figure(width: float, height: float, bottom: float = 0.11) -> tuple[Figure, o
     w, h = width + left + right, height + low + top
     fig = Figure(figsize=(w, h), dpi=DPI)
     FigureCanvasAgg(fig)
-    fig.add_axes(((left + 0.125 * width) / w, (low + bottom * height) / h, 0.775 * width / w,
-                  (0.88 - bottom) * height / h))
+    fig.add_axes(
+        ((left + 0.125 * width) / w, (low + bottom * height) / h, 0.775 * width / w, (0.88 - bottom) * height / h)
+    )
     return fig, fig.axes[0]
 
 
@@ -75,7 +85,7 @@ def scale(values, currency: str = "EUR") -> tuple[float, str, int]:
     if currency == "XPF":
         return 1e6, "millions de F CFP", 1
     unit = "€" if currency == "EUR" else currency
-    if top >= 1e6:   # 1,43 M€ below ten millions, 12,4 M€ above
+    if top >= 1e6:  # 1,43 M€ below ten millions, 12,4 M€ above
         return 1e6, f"M{unit}" if currency == "EUR" else f"millions de {unit}", 2 if top < 1e7 else 1
     return 1e3, f"k{unit}" if currency == "EUR" else f"milliers de {unit}", 0
 
@@ -106,7 +116,7 @@ def budget_chart(rows: list[dict], currency: str = "EUR") -> tuple[bytes, str]:
     x = range(len(years))
     width = 0.27
     for i, (key, name, col) in enumerate(series):
-        vals = [_val(r[key]) / div for r in rows]   # plotted in the unit, so ticks fall on round values
+        vals = [_val(r[key]) / div for r in rows]  # plotted in the unit, so ticks fall on round values
         bars = ax.bar([p + (i - 1) * width for p in x], vals, width, label=name, color=col)
         _label_bars(ax, bars, vals, dec)
     ax.set_xticks(list(x), years)
@@ -114,9 +124,15 @@ def budget_chart(rows: list[dict], currency: str = "EUR") -> tuple[bytes, str]:
     ax.set_ylabel(f"en {unit}")
     ax.set_title(f"Crédits de paiement par exercice (en {unit})", pad=12)
     ax.legend(frameon=False, ncols=3, loc="upper center", bbox_to_anchor=(0.5, -0.12))
-    alt = "Graphique des crédits de paiement par exercice : " + " ; ".join(
-        f"{r['year']} : CP prévus {fr_amount(r['cp_planned'], currency)}, engagé {fr_amount(r['engaged'], currency)}, "
-        f"mandaté {fr_amount(r['paid'], currency)}" for r in rows) + "."
+    alt = (
+        "Graphique des crédits de paiement par exercice : "
+        + " ; ".join(
+            f"{r['year']} : CP prévus {fr_amount(r['cp_planned'], currency)}, engagé {fr_amount(r['engaged'], currency)}, "
+            f"mandaté {fr_amount(r['paid'], currency)}"
+            for r in rows
+        )
+        + "."
+    )
     return _png(fig), alt
 
 
@@ -142,22 +158,40 @@ def timeline_chart(rows: list[dict], as_of: date) -> tuple[bytes, str]:
     ax.set_ylim(-0.6, len(labels) - 0.4)
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%m/%Y"))
     ax.set_title("Calendrier des jalons", pad=10)
-    handles = [Line2D([], [], marker="o", ls="", mfc="white", mec=GREY, label="date initiale"),
-               Line2D([], [], marker="o", ls="", color=BLUE, label="date prévue"),
-               Line2D([], [], marker="D", ls="", color=GREEN, label="atteint"),
-               Line2D([], [], marker="o", ls="", color=RED, label="en retard"),
-               Line2D([], [], color=RED, ls="--", label=f"aujourd’hui ({short_date(as_of)})")]
-    for label in ax.get_xticklabels():   # what fig.autofmt_xdate() does, without moving the plot
+    handles = [
+        Line2D([], [], marker="o", ls="", mfc="white", mec=GREY, label="date initiale"),
+        Line2D([], [], marker="o", ls="", color=BLUE, label="date prévue"),
+        Line2D([], [], marker="D", ls="", color=GREEN, label="atteint"),
+        Line2D([], [], marker="o", ls="", color=RED, label="en retard"),
+        Line2D([], [], color=RED, ls="--", label=f"aujourd’hui ({short_date(as_of)})"),
+    ]
+    for label in ax.get_xticklabels():  # what fig.autofmt_xdate() does, without moving the plot
         label.set(rotation=30, ha="right")
     # a fixed distance below the rotated dates, whatever the number of milestones (a share of the
     # plot's height left an inch of blank under a long list)
     below = offset_copy(ax.transAxes, fig=fig, y=-0.62, units="inches")
-    ax.legend(handles=handles, frameon=False, ncols=5, loc="upper center", bbox_to_anchor=(0.5, 0),
-              bbox_transform=below, fontsize=7)
-    alt = "Calendrier des jalons : " + " ; ".join(
-        f"{r['title']} : {r['status'].lower()}, "
-        + (f"atteint le {short_date(r['actual'])}" if r["actual"] else f"prévu le {short_date(r['forecast'] or r['baseline'])}")
-        for r in rows) + "."
+    ax.legend(
+        handles=handles,
+        frameon=False,
+        ncols=5,
+        loc="upper center",
+        bbox_to_anchor=(0.5, 0),
+        bbox_transform=below,
+        fontsize=7,
+    )
+    alt = (
+        "Calendrier des jalons : "
+        + " ; ".join(
+            f"{r['title']} : {r['status'].lower()}, "
+            + (
+                f"atteint le {short_date(r['actual'])}"
+                if r["actual"]
+                else f"prévu le {short_date(r['forecast'] or r['baseline'])}"
+            )
+            for r in rows
+        )
+        + "."
+    )
     return _png(fig), alt
 
 
@@ -189,6 +223,9 @@ def execution_chart(rows: list[tuple[str, float, float]], currency: str = "EUR")
     ax.xaxis.set_major_formatter(_tick)
     ax.set_title(f"Exécution des crédits de paiement par direction (en {unit})", pad=12)
     ax.legend(frameon=False, ncols=2, loc="upper center", bbox_to_anchor=(0.5, -0.1))
-    alt = "Exécution des crédits de paiement par direction : " + " ; ".join(
-        f"{r[0]} : CP {fr_amount(r[1], currency)}, mandaté {fr_amount(r[2], currency)}" for r in rows) + "."
+    alt = (
+        "Exécution des crédits de paiement par direction : "
+        + " ; ".join(f"{r[0]} : CP {fr_amount(r[1], currency)}, mandaté {fr_amount(r[2], currency)}" for r in rows)
+        + "."
+    )
     return _png(fig), alt

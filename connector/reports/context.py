@@ -1,5 +1,6 @@
 """Template contexts: plain dicts of already formatted French strings, built from the portfolio.
 Everything a template may use is here; `variables.py` documents it from these builders."""
+
 from __future__ import annotations
 
 import math
@@ -52,22 +53,37 @@ def trend(current: dict, previous: dict | None) -> tuple[str, list[str]]:
 
 
 def _project_head(p: dict) -> dict:
-    return {"code": text(p.get("code")), "title": text(p.get("title")), "direction": text(p.get("direction")),
-            "territory": text(p.get("territory")), "policy": text(p.get("policy")),
-            "manager": text(p.get("manager")), "elected": text(p.get("elected")), "owner": text(p.get("owner")),
-            "phase": text(p.get("phase")), "start": short_date(p.get("start")),
-            "baseline_end": _date_or_flag(p, "baseline_end"), "forecast_end": _date_or_flag(p, "forecast_end"),
-            "progress": fr_percent(p.get("progress")), "url": text(p.get("url")),
-            "comment": text(p.get("comment")),
-            "decisions": _lines(p.get("decisions")),
-            "decision_deadline": short_date(p.get("decision_deadline")) if not _missing(p.get("decision_deadline"))
-            else "non précisée",
-            "decisions_heading": _decisions_heading(p),
-            "decision_followup": text(p.get("decision_followup")),
-            "objective": text(p.get("objective")) or "non renseigné", "programme": text(p.get("programme")) or "–",
-            "ap_deliberation": _date_or_flag(p, "ap_deliberation"),
-            "qpv": (f"{text(p.get('qpv'))}" + (f" ({text(p.get('urban_policy'))})" if text(p.get("urban_policy")) else "")
-                    if text(p.get("qpv")) else "hors quartier prioritaire")}
+    return {
+        "code": text(p.get("code")),
+        "title": text(p.get("title")),
+        "direction": text(p.get("direction")),
+        "territory": text(p.get("territory")),
+        "policy": text(p.get("policy")),
+        "manager": text(p.get("manager")),
+        "elected": text(p.get("elected")),
+        "owner": text(p.get("owner")),
+        "phase": text(p.get("phase")),
+        "start": short_date(p.get("start")),
+        "baseline_end": _date_or_flag(p, "baseline_end"),
+        "forecast_end": _date_or_flag(p, "forecast_end"),
+        "progress": fr_percent(p.get("progress")),
+        "url": text(p.get("url")),
+        "comment": text(p.get("comment")),
+        "decisions": _lines(p.get("decisions")),
+        "decision_deadline": short_date(p.get("decision_deadline"))
+        if not _missing(p.get("decision_deadline"))
+        else "non précisée",
+        "decisions_heading": _decisions_heading(p),
+        "decision_followup": text(p.get("decision_followup")),
+        "objective": text(p.get("objective")) or "non renseigné",
+        "programme": text(p.get("programme")) or "–",
+        "ap_deliberation": _date_or_flag(p, "ap_deliberation"),
+        "qpv": (
+            f"{text(p.get('qpv'))}" + (f" ({text(p.get('urban_policy'))})" if text(p.get("urban_policy")) else "")
+            if text(p.get("qpv"))
+            else "hors quartier prioritaire"
+        ),
+    }
 
 
 def _lines(v) -> list[str]:
@@ -105,16 +121,26 @@ def _weather(p: dict, previous: dict | None, previous_date) -> dict:
         line = f"Précédent COPIL le {long_date(previous_date)} : météo {label(previous.get('weather'))}."
         note = f"Pas d'évolution notable {since(previous_date)}."
     w, manual = p.get("weather"), p.get("manual_weather")
-    return {"computed": label(w), "symbol": symbol(w), "color": color(w), "tint": color(w, tint=True),
-            "manual": label(manual) if text(manual) else "non renseignée", "manual_symbol": symbol(manual),
-            "manual_tint": color(manual, tint=True),
-            "reasons": list(p.get("weather_reasons") or []),
-            # forecasts have their own heading: « À anticiper »
-            "alerts": [a for a in p.get("alerts") or [] if a not in ahead], "forecasts": ahead,
-            "trend": t, "changes": changes, "changes_note": note, "since": since(previous_date),
-            "previous_line": line,
-            "previous": label((previous or {}).get("weather")) if previous else "–",
-            "previous_date": long_date(previous_date) if previous_date else "aucun"}
+    return {
+        "computed": label(w),
+        "symbol": symbol(w),
+        "color": color(w),
+        "tint": color(w, tint=True),
+        "manual": label(manual) if text(manual) else "non renseignée",
+        "manual_symbol": symbol(manual),
+        "manual_tint": color(manual, tint=True),
+        "reasons": list(p.get("weather_reasons") or []),
+        # forecasts have their own heading: « À anticiper »
+        "alerts": [a for a in p.get("alerts") or [] if a not in ahead],
+        "forecasts": ahead,
+        "trend": t,
+        "changes": changes,
+        "changes_note": note,
+        "since": since(previous_date),
+        "previous_line": line,
+        "previous": label((previous or {}).get("weather")) if previous else "–",
+        "previous_date": long_date(previous_date) if previous_date else "aucun",
+    }
 
 
 def _figures(p: dict, portfolio, code: str) -> dict:
@@ -135,33 +161,39 @@ def _figures(p: dict, portfolio, code: str) -> dict:
         remaining = amount(rem) + on_ap if not _missing(rem) else "–"
     share = p.get("self_funding_share")
     if not _missing(share) and share < 0:
-        self_funding = (f"aucune : subventions notifiées supérieures de {amount(p['subsidies_notified'] - ap)} "
-                        f"à l’AP{on_ap}")
+        self_funding = (
+            f"aucune : subventions notifiées supérieures de {amount(p['subsidies_notified'] - ap)} à l’AP{on_ap}"
+        )
     else:
         self_funding = fr_percent(share) + (on_ap if not _missing(share) else "")
-    year_rows = [b for b in portfolio.project_records(code, portfolio.budget)
-                 if b["year"] == portfolio.year]
+    year_rows = [b for b in portfolio.project_records(code, portfolio.budget) if b["year"] == portfolio.year]
     from_finance = " (export financier)" if any(b.get("source") == "finance" for b in year_rows) else ""
     nxt = text(p.get("next_milestone_label"))
-    return {"ap_voted": ap_text, "cp_year": amount(p.get("cp_year")),
-            "engaged_year": amount(p.get("engaged_year")) + from_finance,
-            "paid_year": amount(p.get("paid_year")) + from_finance,
-            # one bracket: « 1 425 000 € (95 %, export financier) »
-            "paid_year_rate": amount(p.get("paid_year")) + (
-                f" ({fr_percent(p.get('cp_execution_rate'))}{', export financier' if from_finance else ''})"
-                if not _missing(p.get("cp_execution_rate")) else from_finance),
-            "cp_execution_rate": fr_percent(p.get("cp_execution_rate")),
-            "commitment_rate": _on(fr_percent(p.get("commitment_rate")), on_ap),
-            "ap_consumption": _on(fr_percent(p.get("ap_consumption")), on_ap),
-            "remaining_to_pay": remaining,
-            "subsidies_notified": amount(p.get("subsidies_notified")),
-            "subsidies_received": amount(p.get("subsidies_received")),
-            "self_funding_share": self_funding,
-            "slippage": days(p.get("slippage_days")),
-            "overdue_milestones": str(p.get("overdue_milestones") or 0),
-            "next_milestone": f"{nxt} ({short_date(p.get('next_milestone_date'))})" if nxt else "aucun jalon à venir",
-            "open_critical_risks": str(p.get("open_critical_risks") or 0),
-            "source": finance_note(portfolio, [code])}
+    return {
+        "ap_voted": ap_text,
+        "cp_year": amount(p.get("cp_year")),
+        "engaged_year": amount(p.get("engaged_year")) + from_finance,
+        "paid_year": amount(p.get("paid_year")) + from_finance,
+        # one bracket: « 1 425 000 € (95 %, export financier) »
+        "paid_year_rate": amount(p.get("paid_year"))
+        + (
+            f" ({fr_percent(p.get('cp_execution_rate'))}{', export financier' if from_finance else ''})"
+            if not _missing(p.get("cp_execution_rate"))
+            else from_finance
+        ),
+        "cp_execution_rate": fr_percent(p.get("cp_execution_rate")),
+        "commitment_rate": _on(fr_percent(p.get("commitment_rate")), on_ap),
+        "ap_consumption": _on(fr_percent(p.get("ap_consumption")), on_ap),
+        "remaining_to_pay": remaining,
+        "subsidies_notified": amount(p.get("subsidies_notified")),
+        "subsidies_received": amount(p.get("subsidies_received")),
+        "self_funding_share": self_funding,
+        "slippage": days(p.get("slippage_days")),
+        "overdue_milestones": str(p.get("overdue_milestones") or 0),
+        "next_milestone": f"{nxt} ({short_date(p.get('next_milestone_date'))})" if nxt else "aucun jalon à venir",
+        "open_critical_risks": str(p.get("open_critical_risks") or 0),
+        "source": finance_note(portfolio, [code]),
+    }
 
 
 def _decisions_heading(p: dict) -> str:
@@ -173,8 +205,10 @@ def _decisions_heading(p: dict) -> str:
 
 
 # yyyy-mm-dd (or yyyymmdd) and dd-mm-yyyy in a file name; group order giving (year, month, day)
-_DATE_IN_NAME = ((r"(20\d\d)[-_.]?(0[1-9]|1[0-2])[-_.]?([0-2]\d|3[01])", (1, 2, 3)),
-                 (r"([0-2]\d|3[01])[-_.](0[1-9]|1[0-2])[-_.](20\d\d)", (3, 2, 1)))
+_DATE_IN_NAME = (
+    (r"(20\d\d)[-_.]?(0[1-9]|1[0-2])[-_.]?([0-2]\d|3[01])", (1, 2, 3)),
+    (r"([0-2]\d|3[01])[-_.](0[1-9]|1[0-2])[-_.](20\d\d)", (3, 2, 1)),
+)
 
 
 def _export_date(src: dict) -> str:
@@ -186,7 +220,7 @@ def _export_date(src: dict) -> str:
         if m:
             try:
                 return f" du {short_date(date(*(int(m[i]) for i in order)))}"
-            except ValueError:   # « 2025-02-31 »: not a date, fall back to the upload
+            except ValueError:  # « 2025-02-31 »: not a date, fall back to the upload
                 break
     return f", déposé le {short_date(src.get('modified'))}" if src.get("modified") else ""
 
@@ -205,74 +239,140 @@ def finance_note(portfolio, codes: list[str] | None = None) -> str:
     years = sorted({str(r["year"]) for r in rows if r.get("source") == "finance"})
     if src and years:
         when = _export_date(src)
-        return (f"Engagé et mandaté ({', '.join(years)}) : export du logiciel financier « {src.get('file')} »"
-                f"{when} ; les autres montants viennent des listes SharePoint.")
+        return (
+            f"Engagé et mandaté ({', '.join(years)}) : export du logiciel financier « {src.get('file')} »"
+            f"{when} ; les autres montants viennent des listes SharePoint."
+        )
     return "Montants saisis dans les listes SharePoint (aucun export du logiciel financier pour ces lignes)."
 
 
-def project_context(portfolio, code: str, *, collectivite: str, copil_date: date, previous: dict | None,
-                    documents_shown: int = 8, previous_date=None) -> dict:
+def project_context(
+    portfolio,
+    code: str,
+    *,
+    collectivite: str,
+    copil_date: date,
+    previous: dict | None,
+    documents_shown: int = 8,
+    previous_date=None,
+) -> dict:
     cur = portfolio.currency
     p = portfolio.projects.loc[code].to_dict()
     amount = lambda v: fr_amount(v, cur)  # noqa: E731
     ctx = {
-        "collectivite": collectivite, "copil_date": long_date(copil_date), "year": str(portfolio.year),
+        "collectivite": collectivite,
+        "copil_date": long_date(copil_date),
+        "year": str(portfolio.year),
         "project": _project_head(p),
         "weather": _weather(p, previous, previous_date),
         "figures": _figures(p, portfolio, code),
-        "milestones": [{"title": text(m["title"]), "phase": text(m["phase"]), "baseline": short_date(m["baseline"]),
-                        "forecast": short_date(m["forecast"]), "actual": short_date(m["actual"]),
-                        "slippage": days(m["slippage_days"], at_least=bool(m.get("slippage_open"))),
-                        "status": text(m["status"])}
-                       for m in portfolio.project_records(code, portfolio.milestones)],
+        "milestones": [
+            {
+                "title": text(m["title"]),
+                "phase": text(m["phase"]),
+                "baseline": short_date(m["baseline"]),
+                "forecast": short_date(m["forecast"]),
+                "actual": short_date(m["actual"]),
+                "slippage": days(m["slippage_days"], at_least=bool(m.get("slippage_open"))),
+                "status": text(m["status"]),
+            }
+            for m in portfolio.project_records(code, portfolio.milestones)
+        ],
         "budget": _budget_rows(portfolio, code),
-        "subsidies": [{"funder": text(s["funder"]), "title": text(s["title"]), "requested": amount(s["requested"]),
-                       "notified": amount(s["notified"]), "received": amount(s["received"]),
-                       "to_receive": amount(max((s["notified"] or 0) - (s["received"] or 0), 0))
-                       if not _missing(s["notified"]) else "–",
-                       "notified_on": short_date(s["notified_on"]),
-                       "deadline": _deadline(s)}
-                      for s in portfolio.project_records(code, portfolio.subsidies)],
-        "contracts": [{"number": text(c["number"]), "title": text(c["title"]), "kind": text(c["kind"]),
-                       "holder": text(c["holder"]), "initial": amount(c["initial_amount"]),
-                       "amendments_count": str(c["amendments_count"]), "amendments_total": amount(c["amendments_total"]),
-                       "rate": fr_percent(c["amendments_rate"]), "limit": fr_percent(c["threshold"]),
-                       "status": ("au-delà du seuil" if c["over_threshold"] else
-                                  ("avis de la CAO requis" if c["commission_required"] else "conforme"))}
-                      for c in portfolio.project_records(code, portfolio.contracts)],
-        "risks": [], "risk_matrix": [], "findings": [], "documents": [],
+        "subsidies": [
+            {
+                "funder": text(s["funder"]),
+                "title": text(s["title"]),
+                "requested": amount(s["requested"]),
+                "notified": amount(s["notified"]),
+                "received": amount(s["received"]),
+                "to_receive": amount(max((s["notified"] or 0) - (s["received"] or 0), 0))
+                if not _missing(s["notified"])
+                else "–",
+                "notified_on": short_date(s["notified_on"]),
+                "deadline": _deadline(s),
+            }
+            for s in portfolio.project_records(code, portfolio.subsidies)
+        ],
+        "contracts": [
+            {
+                "number": text(c["number"]),
+                "title": text(c["title"]),
+                "kind": text(c["kind"]),
+                "holder": text(c["holder"]),
+                "initial": amount(c["initial_amount"]),
+                "amendments_count": str(c["amendments_count"]),
+                "amendments_total": amount(c["amendments_total"]),
+                "rate": fr_percent(c["amendments_rate"]),
+                "limit": fr_percent(c["threshold"]),
+                "status": (
+                    "au-delà du seuil"
+                    if c["over_threshold"]
+                    else ("avis de la CAO requis" if c["commission_required"] else "conforme")
+                ),
+            }
+            for c in portfolio.project_records(code, portfolio.contracts)
+        ],
+        "risks": [],
+        "risk_matrix": [],
+        "findings": [],
+        "documents": [],
     }
     risks = portfolio.project_records(code, portfolio.risks)
-    ctx["risks"] = [{"title": text(r["title"]), "probability": fr_number(r["probability"]),
-                     "impact": fr_number(r["impact"]), "criticality": fr_number(r["criticality"]),
-                     "status": text(r["status"]) or "Ouvert", "mitigation": text(r["mitigation"]),
-                     "owner": text(r.get("owner")) or "–", "due": _risk_due(r, portfolio.as_of)}
-                    for r in sorted(risks, key=lambda r: -(r["criticality"] or 0))]
+    ctx["risks"] = [
+        {
+            "title": text(r["title"]),
+            "probability": fr_number(r["probability"]),
+            "impact": fr_number(r["impact"]),
+            "criticality": fr_number(r["criticality"]),
+            "status": text(r["status"]) or "Ouvert",
+            "mitigation": text(r["mitigation"]),
+            "owner": text(r.get("owner")) or "–",
+            "due": _risk_due(r, portfolio.as_of),
+        }
+        for r in sorted(risks, key=lambda r: -(r["criticality"] or 0))
+    ]
     subs = portfolio.project_records(code, portfolio.subsidies)
-    total = lambda k: sum(s[k] for s in subs if not _missing(s[k])) if any(not _missing(s[k]) for s in subs) \
-        else None  # noqa: E731
-    ctx["subsidies_total"] = {"requested": amount(total("requested")), "notified": amount(total("notified")),
-                              "received": amount(total("received")),
-                              "to_receive": amount(max((total("notified") or 0) - (total("received") or 0), 0))
-                              if total("notified") is not None else "–"}
+    total = lambda k: sum(s[k] for s in subs if not _missing(s[k])) if any(not _missing(s[k]) for s in subs) else None  # noqa: E731
+    ctx["subsidies_total"] = {
+        "requested": amount(total("requested")),
+        "notified": amount(total("notified")),
+        "received": amount(total("received")),
+        "to_receive": amount(max((total("notified") or 0) - (total("received") or 0), 0))
+        if total("notified") is not None
+        else "–",
+    }
     ctx["budget_total"] = {**_budget_total(portfolio, code, p), "ap": ctx["figures"]["ap_voted"]}
     ctx["previous_decisions"] = _lines((previous or {}).get("decisions")) if previous_date else []
     ctx["previous_decisions_note"] = (
         "Premier COPIL établi par copil : les décisions demandées seront suivies à partir du prochain."
-        if not previous_date or not previous else
-        f"Aucune décision n’avait été demandée au COPIL du {long_date(previous_date)}." if not ctx["previous_decisions"]
-        else "")
+        if not previous_date or not previous
+        else f"Aucune décision n’avait été demandée au COPIL du {long_date(previous_date)}."
+        if not ctx["previous_decisions"]
+        else ""
+    )
     # Criticality matrix: impact 4 (top) .. 1, probability 1..4; each cell counts open risks.
     matrix = []
     for impact in (4, 3, 2, 1):
-        cells = [sum(1 for r in risks if r["impact"] == impact and r["probability"] == prob
-                     and (r["status"] or "Ouvert") == "Ouvert") for prob in (1, 2, 3, 4)]
+        cells = [
+            sum(
+                1
+                for r in risks
+                if r["impact"] == impact and r["probability"] == prob and (r["status"] or "Ouvert") == "Ouvert"
+            )
+            for prob in (1, 2, 3, 4)
+        ]
         matrix.append({"impact": str(impact), "cells": [str(c) if c else "" for c in cells]})
     ctx["risk_matrix"] = matrix
-    ctx["findings"] = [{"list_title": f.list_title, "column": f.column, "value": f.value, "message": f.message,
-                        "link": f.link} for f in portfolio.findings if f.project_code == code]
-    ctx["documents"] = [{"name": d.name, "url": d.url, "modified": short_date(d.modified), "link": d.name}
-                        for d in portfolio.documents.get(code, [])[:documents_shown]]
+    ctx["findings"] = [
+        {"list_title": f.list_title, "column": f.column, "value": f.value, "message": f.message, "link": f.link}
+        for f in portfolio.findings
+        if f.project_code == code
+    ]
+    ctx["documents"] = [
+        {"name": d.name, "url": d.url, "modified": short_date(d.modified), "link": d.name}
+        for d in portfolio.documents.get(code, [])[:documents_shown]
+    ]
     return typeset(ctx)
 
 
@@ -289,11 +389,18 @@ def _budget_rows(portfolio, code: str) -> list[dict]:
     out = []
     for b in portfolio.project_records(code, portfolio.budget):
         future = b["year"] > portfolio.year
-        out.append({"year": str(b["year"]), "cp_planned": amount(b["cp_planned"]),
-                    "engaged": "–" if future else amount(b["engaged"]), "paid": "–" if future else amount(b["paid"]),
-                    "execution": "–" if future or not b["cp_planned"] or _missing(b["cp_planned"])
-                    else fr_percent(b["paid"] / b["cp_planned"]),
-                    "source": "échéancier (liste)" if future else _source(portfolio, b)})
+        out.append(
+            {
+                "year": str(b["year"]),
+                "cp_planned": amount(b["cp_planned"]),
+                "engaged": "–" if future else amount(b["engaged"]),
+                "paid": "–" if future else amount(b["paid"]),
+                "execution": "–"
+                if future or not b["cp_planned"] or _missing(b["cp_planned"])
+                else fr_percent(b["paid"] / b["cp_planned"]),
+                "source": "échéancier (liste)" if future else _source(portfolio, b),
+            }
+        )
     return out
 
 
@@ -306,11 +413,20 @@ def _budget_total(portfolio, code: str, p: dict) -> dict:
     # execution over the years begun: CP of years to come cannot have been paid yet
     begun = sum(b["cp_planned"] for b in rows if not _missing(b["cp_planned"]) and b["year"] <= portfolio.year)
     ap = p.get("ap_voted")
-    gap = "" if _missing(ap) or not rows or abs(cp - ap) < 0.5 else (
-        f"les CP prévus ({amount(cp)}) {'dépassent' if cp > ap else 'n’atteignent pas'} l’AP de {amount(abs(cp - ap))}")
-    return {"cp_planned": amount(cp) if rows else "–", "engaged": amount(engaged) if rows else "–",
-            "paid": amount(paid) if rows else "–", "execution": fr_percent(paid / begun) if begun else "–",
-            "gap": gap}
+    gap = (
+        ""
+        if _missing(ap) or not rows or abs(cp - ap) < 0.5
+        else (
+            f"les CP prévus ({amount(cp)}) {'dépassent' if cp > ap else 'n’atteignent pas'} l’AP de {amount(abs(cp - ap))}"
+        )
+    )
+    return {
+        "cp_planned": amount(cp) if rows else "–",
+        "engaged": amount(engaged) if rows else "–",
+        "paid": amount(paid) if rows else "–",
+        "execution": fr_percent(paid / begun) if begun else "–",
+        "gap": gap,
+    }
 
 
 def _risk_due(r: dict, as_of) -> str:
@@ -343,15 +459,24 @@ def _totals(portfolio) -> dict:
     over = rem[rem < 0] if rem is not None else []
     no_ap = pr[pr["ap_voted"].isna()] if not pr.empty else pr
     no_ap_cp = total("cp_year", no_ap) if len(no_ap) else math.nan
-    return {"ap_voted": amount(total("ap_voted")), "cp_year": amount(cp),
-            "engaged_year": amount(total("engaged_year")), "paid_year": amount(paid),
-            "execution_rate": fr_percent(paid / cp) if cp and present(cp) else "–",
-            "subsidies_notified": amount(total("subsidies_notified")),
-            "remaining_to_pay": amount(left) if rem is not None else "–",
-            "overruns": (f"{_n(len(over), 'projet')} : {amount(-over.sum())} au-delà de l’AP votée"
-                         if len(over) else "aucun"),
-            "without_ap": (f"{_n(len(no_ap), 'projet')} sans AP valide, dont les CP {portfolio.year} "
-                           f"({amount(no_ap_cp)}) sont comptés dans les totaux" if len(no_ap) else "aucun")}
+    return {
+        "ap_voted": amount(total("ap_voted")),
+        "cp_year": amount(cp),
+        "engaged_year": amount(total("engaged_year")),
+        "paid_year": amount(paid),
+        "execution_rate": fr_percent(paid / cp) if cp and present(cp) else "–",
+        "subsidies_notified": amount(total("subsidies_notified")),
+        "remaining_to_pay": amount(left) if rem is not None else "–",
+        "overruns": (
+            f"{_n(len(over), 'projet')} : {amount(-over.sum())} au-delà de l’AP votée" if len(over) else "aucun"
+        ),
+        "without_ap": (
+            f"{_n(len(no_ap), 'projet')} sans AP valide, dont les CP {portfolio.year} "
+            f"({amount(no_ap_cp)}) sont comptés dans les totaux"
+            if len(no_ap)
+            else "aucun"
+        ),
+    }
 
 
 def _severity(w) -> int:
@@ -363,36 +488,64 @@ def _n(n: int, word: str) -> str:
     return f"{n} {word}{'s' if n > 1 else ''}"
 
 
-def portfolio_context(portfolio, *, collectivite: str, copil_date: date, previous: dict[str, dict],
-                      previous_date=None) -> dict:
+def portfolio_context(
+    portfolio, *, collectivite: str, copil_date: date, previous: dict[str, dict], previous_date=None
+) -> dict:
     cur = portfolio.currency
     amount = lambda v: fr_amount(v, cur)  # noqa: E731
     pr = portfolio.projects
     counts = synthesis.weather_counts(pr)
     running = int(pr["running"].sum()) if not pr.empty else 0
     ctx = {
-        "collectivite": collectivite, "copil_date": long_date(copil_date), "year": str(portfolio.year),
-        "counts": {"total": str(len(pr)), "running": str(running),
-                   **{w.key: str(counts.get(w, 0)) for w in Weather},
-                   "closed": str(len(pr) - running)},
+        "collectivite": collectivite,
+        "copil_date": long_date(copil_date),
+        "year": str(portfolio.year),
+        "counts": {
+            "total": str(len(pr)),
+            "running": str(running),
+            **{w.key: str(counts.get(w, 0)) for w in Weather},
+            "closed": str(len(pr) - running),
+        },
         "totals": _totals(portfolio),
         "finance_source": finance_note(portfolio),
         "findings_count": str(len(portfolio.findings)),
-        "previous_date": long_date(previous_date) if previous_date else "aucun", "since": since(previous_date),
+        "previous_date": long_date(previous_date) if previous_date else "aucun",
+        "since": since(previous_date),
     }
     for dim, key in (("direction", "by_direction"), ("territory", "by_territory"), ("policy", "by_policy")):
         frame = portfolio.rollups.get(dim)
-        ctx[key] = [] if frame is None else [
-            {"name": str(name), "projects": str(int(r["projects"])), "running": str(int(r["running"])),
-             **{w.key: str(int(r[w.key])) for w in Weather}, "closed": str(int(r["closed"])),
-             "ap_voted": amount(r["ap_voted"]), "cp_year": amount(r["cp_year"]), "paid_year": amount(r["paid_year"]),
-             "execution": fr_percent(r["cp_execution_rate"])} for name, r in frame.iterrows()]
+        ctx[key] = (
+            []
+            if frame is None
+            else [
+                {
+                    "name": str(name),
+                    "projects": str(int(r["projects"])),
+                    "running": str(int(r["running"])),
+                    **{w.key: str(int(r[w.key])) for w in Weather},
+                    "closed": str(int(r["closed"])),
+                    "ap_voted": amount(r["ap_voted"]),
+                    "cp_year": amount(r["cp_year"]),
+                    "paid_year": amount(r["paid_year"]),
+                    "execution": fr_percent(r["cp_execution_rate"]),
+                }
+                for name, r in frame.iterrows()
+            ]
+        )
     # closed operations are followed for their balances, not among the alerts; the worst first
     alerting = pr[(pr["weather"] != Weather.SOLEIL) & pr["running"]] if not pr.empty else pr
-    ctx["alerts"] = [{"code": text(code), "title": text(r["title"]), "direction": text(r["direction"]),
-                      "weather": label(r["weather"]), "symbol": symbol(r["weather"]),
-                      "tint": color(r["weather"], tint=True), "reasons": " ; ".join(r["weather_reasons"] or [])}
-                     for code, r in sorted(alerting.iterrows(), key=lambda x: (-Weather(x[1]["weather"]).severity, x[0]))]
+    ctx["alerts"] = [
+        {
+            "code": text(code),
+            "title": text(r["title"]),
+            "direction": text(r["direction"]),
+            "weather": label(r["weather"]),
+            "symbol": symbol(r["weather"]),
+            "tint": color(r["weather"], tint=True),
+            "reasons": " ; ".join(r["weather_reasons"] or []),
+        }
+        for code, r in sorted(alerting.iterrows(), key=lambda x: (-Weather(x[1]["weather"]).severity, x[0]))
+    ]
     ctx["closed"] = synthesis.closed(portfolio)
     movers = []
     for code, r in pr.iterrows():
@@ -401,11 +554,19 @@ def portfolio_context(portfolio, *, collectivite: str, copil_date: date, previou
             continue
         t, changes = trend(r.to_dict(), before)
         if t in ("en amélioration", "en dégradation"):
-            movers.append({"code": code, "title": r["title"], "trend": t, "before": label(before.get("weather")),
-                           "after": label(r["weather"]), "tint": color(r["weather"], tint=True),
-                           "changes": " ; ".join(changes),
-                           "_score": abs(_severity(r["weather"]) - _severity(before.get("weather"))) * 1000 +
-                           abs((_num(r.get("slippage_days")) or 0) - (_num(before.get("slippage_days")) or 0))})
+            movers.append(
+                {
+                    "code": code,
+                    "title": r["title"],
+                    "trend": t,
+                    "before": label(before.get("weather")),
+                    "after": label(r["weather"]),
+                    "tint": color(r["weather"], tint=True),
+                    "changes": " ; ".join(changes),
+                    "_score": abs(_severity(r["weather"]) - _severity(before.get("weather"))) * 1000
+                    + abs((_num(r.get("slippage_days")) or 0) - (_num(before.get("slippage_days")) or 0)),
+                }
+            )
     movers.sort(key=lambda m: (-m["_score"], m["code"]))
     ctx["movers"] = [{k: v for k, v in m.items() if k != "_score"} for m in movers[:15]]
     _sections(ctx, portfolio, previous or {}, previous_date)
@@ -425,17 +586,23 @@ def _sections(ctx: dict, portfolio, previous: dict, previous_date) -> None:
     exposed = synthesis.exposed(portfolio)
     more = len(decisions) - synthesis.PAGE1_DECISIONS
     ctx["page1"] = {
-        "counts_line": (f"{c['total']} projets suivis : {c['running']} en cours ({c['orage']} en orage, "
-                        f"{c['nuageux']} nuageux, {c['soleil']} au soleil, {c['indetermine']} à météo indéterminée) "
-                        f"et {c['closed']} opérations closes, suivies pour leur solde."),
-        "decisions": decisions[:synthesis.PAGE1_DECISIONS],
-        "decisions_more": (f"… et {more} autre{'s' if more > 1 else ''} décision{'s' if more > 1 else ''} : voir "
-                           "« Toutes les décisions attendues »." if more > 0 else ""),
+        "counts_line": (
+            f"{c['total']} projets suivis : {c['running']} en cours ({c['orage']} en orage, "
+            f"{c['nuageux']} nuageux, {c['soleil']} au soleil, {c['indetermine']} à météo indéterminée) "
+            f"et {c['closed']} opérations closes, suivies pour leur solde."
+        ),
+        "decisions": decisions[: synthesis.PAGE1_DECISIONS],
+        "decisions_more": (
+            f"… et {more} autre{'s' if more > 1 else ''} décision{'s' if more > 1 else ''} : voir "
+            "« Toutes les décisions attendues »."
+            if more > 0
+            else ""
+        ),
         "decisions_note": "" if decisions else "Aucune décision demandée au COPIL.",
-        "exposed": exposed[:synthesis.PAGE1_EXPOSED],
+        "exposed": exposed[: synthesis.PAGE1_EXPOSED],
         "exposed_note": "" if exposed else "Aucun projet en orage, nuageux ou avec des montants menacés.",
         "since": synthesis.since_line(previous_date),
-        "changes": synthesis.changes(portfolio, previous, previous_date)[:synthesis.PAGE1_CHANGES],
+        "changes": synthesis.changes(portfolio, previous, previous_date)[: synthesis.PAGE1_CHANGES],
         "money": synthesis.money_messages(portfolio),
     }
     ctx["decisions"] = decisions

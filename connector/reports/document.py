@@ -1,6 +1,7 @@
 """The finishing pass on a rendered report, whatever the template: French language, document
 properties that name the collectivité and the COPIL, alternative text on every picture (RGAA),
 table rows that do not split across pages."""
+
 from __future__ import annotations
 
 import hashlib
@@ -14,8 +15,9 @@ _A = "http://schemas.openxmlformats.org/drawingml/2006/main"
 _R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 
 
-def finish(doc, *, title: str, subject: str, author: str, copil_date: date, keywords: str,
-           alt_texts: dict[str, str]) -> None:
+def finish(
+    doc, *, title: str, subject: str, author: str, copil_date: date, keywords: str, alt_texts: dict[str, str]
+) -> None:
     """`alt_texts`: sha256 of a picture's bytes -> its description."""
     _properties(doc, title=title, subject=subject, author=author, copil_date=copil_date, keywords=keywords)
     _language(doc)
@@ -52,7 +54,7 @@ def _language(doc) -> None:
         rpr.append(OxmlElement("w:lang"))
     for lang in styles.iter(qn("w:lang")):
         lang.set(qn("w:val"), LANG)
-    for lang in doc.element.body.iter(qn("w:lang")):   # runs a template author marked en-US
+    for lang in doc.element.body.iter(qn("w:lang")):  # runs a template author marked en-US
         lang.set(qn("w:val"), LANG)
     settings = doc.settings.element
     theme = settings.find(qn("w:themeFontLang"))
@@ -77,7 +79,7 @@ def _alt_texts(doc, alt_texts: dict[str, str]) -> None:
             if text:
                 doc_pr.set("descr", text)
                 doc_pr.set("title", text.split(" : ")[0][:120])
-            elif not doc_pr.get("descr"):   # a logo from the template: say what it is rather than nothing
+            elif not doc_pr.get("descr"):  # a logo from the template: say what it is rather than nothing
                 doc_pr.set("descr", doc_pr.get("name") or "image")
 
 
@@ -85,14 +87,15 @@ def _table_flow(table) -> None:
     """No row split across pages, on every table (header rows are the template's to mark)."""
     for row in table.rows:
         tr_pr = row._tr.get_or_add_trPr()
-        if tr_pr.find(qn("w:cantSplit")) is None:   # schema order: before trHeight, tblHeader, jc…
+        if tr_pr.find(qn("w:cantSplit")) is None:  # schema order: before trHeight, tblHeader, jc…
             later = [c for c in tr_pr if c.tag in _AFTER_CANT_SPLIT]
             node = OxmlElement("w:cantSplit")
             later[0].addprevious(node) if later else tr_pr.append(node)
 
 
-_AFTER_CANT_SPLIT = {qn(f"w:{t}") for t in ("trHeight", "tblHeader", "tblCellSpacing", "jc", "hidden", "ins", "del",
-                                              "trPrChange")}
+_AFTER_CANT_SPLIT = {
+    qn(f"w:{t}") for t in ("trHeight", "tblHeader", "tblCellSpacing", "jc", "hidden", "ins", "del", "trPrChange")
+}
 
 
 def picture_key(png: bytes) -> str:

@@ -1,5 +1,6 @@
 """French formats for the reports: long dates, amounts, percentages, signed day counts, the
 météo as a traffic light, French typography."""
+
 from __future__ import annotations
 
 from datetime import date, datetime

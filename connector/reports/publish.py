@@ -1,6 +1,7 @@
 """Publish the reports: one per project and the portfolio synthesis, into a library folder per
 year and project (or a local folder). A report is rendered and uploaded only when its content
 hash changed, unless forced; one failing report never stops the others."""
+
 from __future__ import annotations
 
 import logging
@@ -32,7 +33,7 @@ class ReportSummary:
     skipped: int = 0
     files: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
-    withheld: list[str] = field(default_factory=list)   # projects whose write-back failed
+    withheld: list[str] = field(default_factory=list)  # projects whose write-back failed
 
 
 def safe_file_name(name: str, max_len: int = 120) -> str:
@@ -54,8 +55,8 @@ def safe_file_name(name: str, max_len: int = 120) -> str:
     return f"{stem}.{ext}" if ext else stem
 
 
-FIELDS_BATCH_MIN = 4    # from this many reports to publish, their metadata goes in $batches
-MAX_NAME = 200   # SharePoint allows 255 per name; synced copies on Windows need room to spare
+FIELDS_BATCH_MIN = 4  # from this many reports to publish, their metadata goes in $batches
+MAX_NAME = 200  # SharePoint allows 255 per name; synced copies on Windows need room to spare
 
 
 def _fit(folder_url: str, code: str, title: str, day: str, ext: str = "docx") -> str:
@@ -81,8 +82,7 @@ def _template(cfg: ReportsConfig, name: str, site, kind: str) -> Path:
         except ConfigError:
             raise
         except Exception as e:
-            log.warning("modèle %s introuvable dans « %s » (%s) : modèle local utilisé", name,
-                        cfg.template_library, e)
+            log.warning("modèle %s introuvable dans « %s » (%s) : modèle local utilisé", name, cfg.template_library, e)
     path = Path(cfg.templates_dir) / name
     if not path.exists():
         raise ConfigError(f"modèle de rapport introuvable : {path}")
@@ -92,28 +92,43 @@ def _template(cfg: ReportsConfig, name: str, site, kind: str) -> Path:
 
 def prepare_templates(site, reports_cfg: ReportsConfig) -> tuple[Path, Path]:
     """Find and validate both templates; called at start-up, before anything is written."""
-    return (_template(reports_cfg, reports_cfg.project_template, site, "project"),
-            _template(reports_cfg, reports_cfg.portfolio_template, site, "portfolio"))
+    return (
+        _template(reports_cfg, reports_cfg.project_template, site, "project"),
+        _template(reports_cfg, reports_cfg.portfolio_template, site, "portfolio"),
+    )
 
 
-def publish_reports(site: SharePointSite | None, portfolio: Portfolio, *, reports_cfg: ReportsConfig, collectivite: str, copil_date: date,
-                    previous: dict[str, dict], hashes, force: bool = False, out_dir=None,
-                    only: list[str] | None = None, progress=None, templates=None,
-                    skip: set | frozenset = frozenset(), workers: int | None = None) -> ReportSummary:
+def publish_reports(
+    site: SharePointSite | None,
+    portfolio: Portfolio,
+    *,
+    reports_cfg: ReportsConfig,
+    collectivite: str,
+    copil_date: date,
+    previous: dict[str, dict],
+    hashes,
+    force: bool = False,
+    out_dir=None,
+    only: list[str] | None = None,
+    progress=None,
+    templates=None,
+    skip: set | frozenset = frozenset(),
+    workers: int | None = None,
+) -> ReportSummary:
     if site is None and not out_dir:
         raise ValueError("publish_reports: a site or an output folder")
-    remote = cast(SharePointSite, site)   # only used when there is no output folder
+    remote = cast(SharePointSite, site)  # only used when there is no output folder
     summary = ReportSummary()
     project_tpl, portfolio_tpl = templates or prepare_templates(site, reports_cfg)
     year, day = str(copil_date.year), copil_date.isoformat()
     codes = [c for c in portfolio.projects.index if not only or c in only]
     library_root = "" if out_dir else remote.list_info(reports_cfg.library).root_url
-    if not out_dir and hasattr(hashes, "folders"):   # created on an earlier night: no request again
+    if not out_dir and hasattr(hashes, "folders"):  # created on an earlier night: no request again
         remote.known_folders(f for f in hashes.folders() if f.lower().startswith(library_root.lower() + "/"))
     cols = reports_cfg.column_names()
     previous_date = getattr(previous, "as_of", None) if previous else None
 
-    template_bytes = {tpl: Path(tpl).read_bytes() for tpl in (project_tpl, portfolio_tpl)}   # read once, not per report
+    template_bytes = {tpl: Path(tpl).read_bytes() for tpl in (project_tpl, portfolio_tpl)}  # read once, not per report
 
     def changed(ctx, tpl, key: str) -> str | None:
         """The content hash when the report must be rendered, None when it is unchanged."""
@@ -126,7 +141,7 @@ def publish_reports(site: SharePointSite | None, portfolio: Portfolio, *, report
     # Metadata of the uploaded files is set at the end in $batches (one read of the library for
     # their ids, then one request per 100 files); a report counts as published, and its hash is
     # kept, only once its metadata is written: an interrupted run publishes it again.
-    waiting: list[tuple[str, str, str, dict]] = []   # (key, url, hash, fields)
+    waiting: list[tuple[str, str, str, dict]] = []  # (key, url, hash, fields)
 
     def done(key: str, url: str | None, h: str) -> None:
         if url is not None:
@@ -143,7 +158,7 @@ def publish_reports(site: SharePointSite | None, portfolio: Portfolio, *, report
             refused = remote.set_file_fields(reports_cfg.library, [(url, fields) for _, url, _, fields in batch])
         except ConfigError:
             raise
-        except Exception as e:   # the whole batch: reported per report, published again next night
+        except Exception as e:  # the whole batch: reported per report, published again next night
             refused = {url: f"{type(e).__name__} : {e}" for _, url, _, _ in batch}
         for key, url, h, _ in batch:
             if refused.get(url):
@@ -159,7 +174,7 @@ def publish_reports(site: SharePointSite | None, portfolio: Portfolio, *, report
             summary.files.append(str(dest))
             done(key, None, h)
             return
-        few = planned + 1 < FIELDS_BATCH_MIN   # a handful: metadata with each upload, no library read
+        few = planned + 1 < FIELDS_BATCH_MIN  # a handful: metadata with each upload, no library read
         url = remote.upload_file(reports_cfg.library, folder, name, data, fields if few else None)
         summary.files.append(url)
         before = hashes.published(key)
@@ -168,7 +183,7 @@ def publish_reports(site: SharePointSite | None, portfolio: Portfolio, *, report
             try:
                 remote.delete_file(before[0])
                 log.info("rapport remplacé le même jour : %s supprimé", before[0])
-            except Exception as e:   # already removed by someone: nothing to replace
+            except Exception as e:  # already removed by someone: nothing to replace
                 log.info("ancien rapport %s non supprimé (%s)", before[0], e)
         if few:
             done(key, url, h)
@@ -178,7 +193,7 @@ def publish_reports(site: SharePointSite | None, portfolio: Portfolio, *, report
     # 1. what must be rendered (content hash changed); 2. rendered on every core; 3. delivered
     # one by one in order, each failure reported for its project only
     jobs, plans = [], {}
-    planned = 0   # reports to render (rendered() takes the jobs list)
+    planned = 0  # reports to render (rendered() takes the jobs list)
     for code in codes:
         row = portfolio.projects.loc[code]
         if code in skip:
@@ -188,38 +203,63 @@ def publish_reports(site: SharePointSite | None, portfolio: Portfolio, *, report
                 progress(1)
             continue
         try:
-            folder = reports_cfg.folder.format(year=year, code=safe_file_name(code),
-                                               direction=safe_file_name(str(row["direction"] or "Sans direction")))
-            ctx = project_context(portfolio, code, collectivite=collectivite, copil_date=copil_date,
-                                  previous=previous.get(code), documents_shown=reports_cfg.documents_shown,
-                                  previous_date=previous_date)
+            folder = reports_cfg.folder.format(
+                year=year,
+                code=safe_file_name(code),
+                direction=safe_file_name(str(row["direction"] or "Sans direction")),
+            )
+            ctx = project_context(
+                portfolio,
+                code,
+                collectivite=collectivite,
+                copil_date=copil_date,
+                previous=previous.get(code),
+                documents_shown=reports_cfg.documents_shown,
+                previous_date=previous_date,
+            )
             h = changed(ctx, project_tpl, f"project:{code}")
             if h is None:
                 if progress:
                     progress(1)
                 continue
-            plans[code] = (folder, _fit(f"{library_root}/{folder}", code, str(row["title"] or ""), day), h,
-                           {cols["project_code"]: code, cols["copil_date"]: copil_date, cols["weather"]: row["weather"],
-                            cols["report_kind"]: "Rapport COPIL"})
+            plans[code] = (
+                folder,
+                _fit(f"{library_root}/{folder}", code, str(row["title"] or ""), day),
+                h,
+                {
+                    cols["project_code"]: code,
+                    cols["copil_date"]: copil_date,
+                    cols["weather"]: row["weather"],
+                    cols["report_kind"]: "Rapport COPIL",
+                },
+            )
             jobs.append((code, ctx))
         except ConfigError:
             raise
-        except Exception as e:   # one broken project must not stop the others
+        except Exception as e:  # one broken project must not stop the others
             log.exception("rapport %s", code)
             summary.errors.append(f"rapport du projet {code} : {type(e).__name__} : {e}")
             if progress:
                 progress(1)
-    if not out_dir and len(jobs) >= FIELDS_BATCH_MIN:   # many new reports: their folders in $batches
+    if not out_dir and len(jobs) >= FIELDS_BATCH_MIN:  # many new reports: their folders in $batches
         try:
-            remote.ensure_folders(reports_cfg.library, [plans[code][0] for code, _ in jobs]
-                                + [reports_cfg.portfolio_folder.format(year=year, code="", direction="")])
+            remote.ensure_folders(
+                reports_cfg.library,
+                [plans[code][0] for code, _ in jobs]
+                + [reports_cfg.portfolio_folder.format(year=year, code="", direction="")],
+            )
         except ConfigError:
             raise
-        except Exception as e:   # created one by one at upload instead
+        except Exception as e:  # created one by one at upload instead
             log.info("dossiers des rapports non créés par lots : %s", e)
     planned = len(jobs)
-    for code, data, error in rendered(jobs, portfolio=portfolio, template=project_tpl, copil_date=copil_date,
-                                      workers=worker_count(workers if workers is not None else reports_cfg.workers)):
+    for code, data, error in rendered(
+        jobs,
+        portfolio=portfolio,
+        template=project_tpl,
+        copil_date=copil_date,
+        workers=worker_count(workers if workers is not None else reports_cfg.workers),
+    ):
         try:
             if error:
                 raise RuntimeError(error)
@@ -235,13 +275,24 @@ def publish_reports(site: SharePointSite | None, portfolio: Portfolio, *, report
     if not only:
         try:
             folder = reports_cfg.portfolio_folder.format(year=year, code="", direction="")
-            ctx = portfolio_context(portfolio, collectivite=collectivite, copil_date=copil_date, previous=previous,
-                                    previous_date=previous_date)
+            ctx = portfolio_context(
+                portfolio,
+                collectivite=collectivite,
+                copil_date=copil_date,
+                previous=previous,
+                previous_date=previous_date,
+            )
             name = safe_file_name(f"Synthèse du portefeuille - {day}.docx")
             h = changed(ctx, portfolio_tpl, "portfolio")
             if h is not None:
-                deliver(folder, name, render(portfolio_tpl, ctx, portfolio_images(portfolio), copil_date), h,
-                        "portfolio", {cols["copil_date"]: copil_date, cols["report_kind"]: "Synthèse portefeuille"})
+                deliver(
+                    folder,
+                    name,
+                    render(portfolio_tpl, ctx, portfolio_images(portfolio), copil_date),
+                    h,
+                    "portfolio",
+                    {cols["copil_date"]: copil_date, cols["report_kind"]: "Synthèse portefeuille"},
+                )
         except Exception as e:
             log.exception("synthèse")
             summary.errors.append(f"synthèse du portefeuille : {type(e).__name__} : {e}")

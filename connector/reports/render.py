@@ -1,5 +1,6 @@
 """Rendering with docxtpl (autoescaped), template validation, and the content hash that decides
 whether a report must be re-rendered."""
+
 from __future__ import annotations
 
 import hashlib
@@ -20,20 +21,35 @@ from connector.reports.context import portfolio_context, project_context
 from connector.reports.document import finish, picture_key
 from connector.reports.variables import known_attributes, known_variables
 
-WIDTHS_MM = {"chart_weather": 110, "chart_budget": 150}   # at most the 170 mm of text
-DESCRIPTIONS = {"chart_timeline": "Calendrier des jalons", "chart_budget": "Crédits de paiement par exercice",
-                "chart_weather": "Opérations en cours par météo",
-                "chart_execution": "Exécution des crédits de paiement par direction"}
+WIDTHS_MM = {"chart_weather": 110, "chart_budget": 150}  # at most the 170 mm of text
+DESCRIPTIONS = {
+    "chart_timeline": "Calendrier des jalons",
+    "chart_budget": "Crédits de paiement par exercice",
+    "chart_weather": "Opérations en cours par météo",
+    "chart_execution": "Exécution des crédits de paiement par direction",
+}
 
 
 # Loop attributes a template may use ({{ loop.index }}), besides the documented fields.
-LOOP_ATTRIBUTES = {"index", "index0", "revindex", "revindex0", "first", "last", "length", "depth", "depth0",
-                   "previtem", "nextitem"}
+LOOP_ATTRIBUTES = {
+    "index",
+    "index0",
+    "revindex",
+    "revindex0",
+    "first",
+    "last",
+    "length",
+    "depth",
+    "depth0",
+    "previtem",
+    "nextitem",
+}
 
 
 class _CachingSandbox(SandboxedEnvironment):
     """Compiles each template part once per process: docxtpl hands the same XML for every
     report of a template, and compiling it cost a third of a report's rendering."""
+
     _compiled: dict
 
     def from_string(self, source, globals=None, template_class=None):
@@ -42,7 +58,7 @@ class _CachingSandbox(SandboxedEnvironment):
         key = hashlib.sha256(source.encode("utf-8", "surrogateescape")).digest()
         cache = self.__dict__.setdefault("_compiled", {})
         if key not in cache:
-            if len(cache) >= 64:   # a few parts of two templates; never grows without bound
+            if len(cache) >= 64:  # a few parts of two templates; never grows without bound
                 cache.clear()
             cache[key] = super().from_string(source)
         return cache[key]
@@ -73,9 +89,21 @@ def _template_sources(path: Path | str) -> list[str]:
         if str(part.partname).endswith("footnotes.xml"):
             sources.append(tpl.patch_xml(part.blob.decode("utf-8", "replace")))
     props = tpl.docx.core_properties
-    sources += [str(getattr(props, name) or "") for name in ("author", "category", "comments", "content_status",
-                                                           "identifier", "keywords", "language", "subject",
-                                                           "title", "version")]
+    sources += [
+        str(getattr(props, name) or "")
+        for name in (
+            "author",
+            "category",
+            "comments",
+            "content_status",
+            "identifier",
+            "keywords",
+            "language",
+            "subject",
+            "title",
+            "version",
+        )
+    ]
     return sources
 
 
@@ -94,21 +122,29 @@ def validate_template(path: Path | str, kind: str) -> None:
     for tree in trees:
         unknown |= meta.find_undeclared_variables(tree) - set(known_variables(kind))
     if unknown:
-        raise ConfigError(f"le modèle « {name} » utilise une variable inconnue : "
-                          + ", ".join(f"« {u} »" for u in sorted(unknown))
-                          + " (voir docs/template-variables.md)")
+        raise ConfigError(
+            f"le modèle « {name} » utilise une variable inconnue : "
+            + ", ".join(f"« {u} »" for u in sorted(unknown))
+            + " (voir docs/template-variables.md)"
+        )
     for tree in trees:
         for node in tree.find_all((nodes.Getattr, nodes.Getitem, nodes.Call)):
             if isinstance(node, nodes.Call):
-                raise ConfigError(f"le modèle « {name} » appelle une fonction (« {_src(node)} ») : "
-                                  "un modèle ne peut qu'afficher des variables (voir docs/template-variables.md)")
-            attr = node.attr if isinstance(node, nodes.Getattr) else (
-                node.arg.value if isinstance(node.arg, nodes.Const) else None)
+                raise ConfigError(
+                    f"le modèle « {name} » appelle une fonction (« {_src(node)} ») : "
+                    "un modèle ne peut qu'afficher des variables (voir docs/template-variables.md)"
+                )
+            attr = (
+                node.attr
+                if isinstance(node, nodes.Getattr)
+                else (node.arg.value if isinstance(node.arg, nodes.Const) else None)
+            )
             if isinstance(attr, int) or (isinstance(node, nodes.Getitem) and attr is None):
-                continue   # x[0], x[i]: positions in a documented list
+                continue  # x[0], x[i]: positions in a documented list
             if not isinstance(attr, str) or attr.startswith("_") or attr not in allowed:
-                raise ConfigError(f"le modèle « {name} » lit un attribut non documenté « {attr} » "
-                                  "(voir docs/template-variables.md)")
+                raise ConfigError(
+                    f"le modèle « {name} » lit un attribut non documenté « {attr} » (voir docs/template-variables.md)"
+                )
 
 
 def _src(node) -> str:
@@ -132,8 +168,12 @@ def content_hash(context: dict, template: Path | str | bytes) -> str:
     return h.hexdigest()
 
 
-def render(template_path: Path | str, context: dict, images: Mapping[str, bytes | tuple[bytes, str]],
-           copil_date: date | None = None) -> bytes:
+def render(
+    template_path: Path | str,
+    context: dict,
+    images: Mapping[str, bytes | tuple[bytes, str]],
+    copil_date: date | None = None,
+) -> bytes:
     """`images`: name -> PNG, or (PNG, text alternative)."""
     tpl = DocxTemplate(str(template_path))
     ctx = dict(context)
@@ -142,36 +182,68 @@ def render(template_path: Path | str, context: dict, images: Mapping[str, bytes 
         png, alt = img if isinstance(img, tuple) else (img, DESCRIPTIONS.get(name, name))
         alts[picture_key(png)] = alt
         ctx[name] = InlineImage(tpl, io.BytesIO(png), width=Mm(WIDTHS_MM.get(name, 160)))
-    if "weather" in ctx:   # the météo in large coloured letters (templates from before the banner)
+    if "weather" in ctx:  # the météo in large coloured letters (templates from before the banner)
         w = ctx["weather"]
-        ctx["weather_badge"] = RichText(f"Météo : {w.get('computed', '')}", color=w.get("color", "5F6368"),
-                                        bold=True, size=36)
+        ctx["weather_badge"] = RichText(
+            f"Météo : {w.get('computed', '')}", color=w.get("color", "5F6368"), bold=True, size=36
+        )
     url = (ctx.get("project") or {}).get("url")
-    if url:   # back to the project's item: a real hyperlink, the address never typed into the text
-        ctx["project_link"] = RichText("Fiche du projet dans SharePoint", url_id=tpl.build_url_id(url),
-                                       color="0563C1", underline=True)
+    if url:  # back to the project's item: a real hyperlink, the address never typed into the text
+        ctx["project_link"] = RichText(
+            "Fiche du projet dans SharePoint", url_id=tpl.build_url_id(url), color="0563C1", underline=True
+        )
     elif "project" in ctx:
         ctx["project_link"] = ""
     if "documents" in ctx:  # real hyperlinks to the library
-        ctx["documents"] = [{**d, "link": RichText(d["name"], url_id=tpl.build_url_id(d["url"]), color="0563C1",
-                                                   underline=True) if d.get("url") else RichText(d["name"])}
-                            for d in ctx["documents"]]
-    if "findings_by_manager" in ctx:   # each finding opens its item
+        ctx["documents"] = [
+            {
+                **d,
+                "link": RichText(d["name"], url_id=tpl.build_url_id(d["url"]), color="0563C1", underline=True)
+                if d.get("url")
+                else RichText(d["name"]),
+            }
+            for d in ctx["documents"]
+        ]
+    if "findings_by_manager" in ctx:  # each finding opens its item
         ctx["findings_by_manager"] = [
-            {**g, "findings": [{**f, "link": RichText("ouvrir", url_id=tpl.build_url_id(f["url"]), color="0563C1",
-                                                    underline=True) if f.get("url") else ""} for f in g["findings"]]}
-            for g in ctx["findings_by_manager"]]
+            {
+                **g,
+                "findings": [
+                    {
+                        **f,
+                        "link": RichText("ouvrir", url_id=tpl.build_url_id(f["url"]), color="0563C1", underline=True)
+                        if f.get("url")
+                        else "",
+                    }
+                    for f in g["findings"]
+                ],
+            }
+            for g in ctx["findings_by_manager"]
+        ]
     tpl.render(ctx, jinja_env=jinja_env(), autoescape=True)
     project = context.get("project") or {}
     when = copil_date or date.today()
     if project:
         title = f"COPIL {project.get('code', '')} – {project.get('title', '')}"
-        subject, keywords = f"Rapport du comité de pilotage du {context.get('copil_date', '')}", "COPIL ; " + project.get("code", "")
+        subject, keywords = (
+            f"Rapport du comité de pilotage du {context.get('copil_date', '')}",
+            "COPIL ; " + project.get("code", ""),
+        )
     else:
         title = f"Synthèse du portefeuille de projets – {context.get('copil_date', '')}"
-        subject, keywords = f"Situation au {context.get('copil_date', '')}, exercice {context.get('year', '')}", "COPIL ; portefeuille"
-    finish(tpl.docx, title=title, subject=subject, author=str(context.get("collectivite", "")), copil_date=when,
-           keywords=keywords, alt_texts=alts)
+        subject, keywords = (
+            f"Situation au {context.get('copil_date', '')}, exercice {context.get('year', '')}",
+            "COPIL ; portefeuille",
+        )
+    finish(
+        tpl.docx,
+        title=title,
+        subject=subject,
+        author=str(context.get("collectivite", "")),
+        copil_date=when,
+        keywords=keywords,
+        alt_texts=alts,
+    )
     buf = io.BytesIO()
     tpl.save(buf)
     return buf.getvalue()
@@ -180,17 +252,21 @@ def render(template_path: Path | str, context: dict, images: Mapping[str, bytes 
 def chart_data(portfolio, code: str) -> dict:
     """What a project's charts are drawn from: a few plain rows, so a worker process needs
     them and not the whole portfolio."""
-    return {"milestones": portfolio.project_records(code, portfolio.milestones),
-            "budget": portfolio.project_records(code, portfolio.budget),
-            "as_of": portfolio.as_of, "currency": portfolio.currency}
+    return {
+        "milestones": portfolio.project_records(code, portfolio.milestones),
+        "budget": portfolio.project_records(code, portfolio.budget),
+        "as_of": portfolio.as_of,
+        "currency": portfolio.currency,
+    }
 
 
 def images_for(data: dict) -> dict[str, tuple[bytes, str]]:
     ms, budget = data["milestones"], data["budget"]
     out = {}
     out["chart_timeline"] = charts.timeline_chart(ms, data["as_of"]) if ms else _blank("Aucun jalon saisi.")
-    out["chart_budget"] = (charts.budget_chart(budget, data["currency"]) if budget
-                           else _blank("Aucune ligne budgétaire saisie."))
+    out["chart_budget"] = (
+        charts.budget_chart(budget, data["currency"]) if budget else _blank("Aucune ligne budgétaire saisie.")
+    )
     return out
 
 
@@ -200,11 +276,13 @@ def project_images(portfolio, code: str) -> dict[str, tuple[bytes, str]]:
 
 def portfolio_images(portfolio) -> dict[str, tuple[bytes, str]]:
     pr = portfolio.projects
-    counts = synthesis.weather_counts(pr)   # as the counts beside the chart
+    counts = synthesis.weather_counts(pr)  # as the counts beside the chart
     d = portfolio.rollups.get("direction")
     rows = [] if d is None else [(str(n), r["cp_year"], r["paid_year"]) for n, r in d.iterrows()]
-    return {"chart_weather": charts.weather_chart(counts),
-            "chart_execution": charts.execution_chart(rows, portfolio.currency)}
+    return {
+        "chart_weather": charts.weather_chart(counts),
+        "chart_execution": charts.execution_chart(rows, portfolio.currency),
+    }
 
 
 def _blank(message: str) -> tuple[bytes, str]:
@@ -214,15 +292,41 @@ def _blank(message: str) -> tuple[bytes, str]:
     return charts._png(fig), message
 
 
-def render_project(portfolio, code: str, *, template_path, collectivite: str, copil_date: date,
-                   previous: dict | None, previous_date: date | None = None) -> bytes:
-    ctx = project_context(portfolio, code, collectivite=collectivite, copil_date=copil_date, previous=previous,
-                          previous_date=previous_date)
+def render_project(
+    portfolio,
+    code: str,
+    *,
+    template_path,
+    collectivite: str,
+    copil_date: date,
+    previous: dict | None,
+    previous_date: date | None = None,
+) -> bytes:
+    ctx = project_context(
+        portfolio,
+        code,
+        collectivite=collectivite,
+        copil_date=copil_date,
+        previous=previous,
+        previous_date=previous_date,
+    )
     return render(template_path, ctx, project_images(portfolio, code), copil_date)
 
 
-def render_portfolio(portfolio, *, template_path, collectivite: str, copil_date: date,
-                     previous: dict[str, dict], previous_date: date | None = None) -> bytes:
-    ctx = portfolio_context(portfolio, collectivite=collectivite, copil_date=copil_date, previous=previous,
-                            previous_date=previous_date or getattr(previous, "as_of", None))
+def render_portfolio(
+    portfolio,
+    *,
+    template_path,
+    collectivite: str,
+    copil_date: date,
+    previous: dict[str, dict],
+    previous_date: date | None = None,
+) -> bytes:
+    ctx = portfolio_context(
+        portfolio,
+        collectivite=collectivite,
+        copil_date=copil_date,
+        previous=previous,
+        previous_date=previous_date or getattr(previous, "as_of", None),
+    )
     return render(template_path, ctx, portfolio_images(portfolio), copil_date)

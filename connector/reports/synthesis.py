@@ -2,6 +2,7 @@
 élus decide from: page 1 (decisions, projects most exposed, what changed, money messages), the
 multi-year AP/CP table, subsidies by funder, territory and direction sheets, the politique de
 la ville, the élus' agenda and data quality by project manager. Plain dicts of French strings."""
+
 from __future__ import annotations
 
 import math
@@ -12,16 +13,16 @@ from connector.model import Weather, is_missing, worse, zero_if_missing
 from connector.reports.formatting import color, fr_amount, fr_percent, label, long_date, short_date, symbol, text
 from connector.rules import AP_SHORTFALL, CP_MISSING, CP_PLAN_GAP, CP_UNSPENT, SUBSIDY_DEADLINE
 
-AHEAD_DAYS = 92            # « the next three months »
+AHEAD_DAYS = 92  # « the next three months »
 PAGE1_DECISIONS, PAGE1_EXPOSED, PAGE1_CHANGES = 6, 5, 5
-WORKS_START = ("OS travaux", "Notification")   # the milestone that starts the works (or the IT contract)
+WORKS_START = ("OS travaux", "Notification")  # the milestone that starts the works (or the IT contract)
 
 
 def _n(n: int, one: str, many: str | None = None) -> str:
     return f"{n} {one if n == 1 else (many or one + 's')}"
 
 
-BY_SEVERITY = sorted(Weather, key=lambda w: -w.severity)   # Orage, Nuageux, Indéterminé, Soleil
+BY_SEVERITY = sorted(Weather, key=lambda w: -w.severity)  # Orage, Nuageux, Indéterminé, Soleil
 
 
 def _records(frame) -> list[dict]:
@@ -43,11 +44,17 @@ def decisions(portfolio) -> list[dict]:
         deadline = None if is_missing(deadline) else deadline
         for line in lines:
             late = deadline is not None and deadline < portfolio.as_of
-            out.append({"code": text(code), "title": text(p["title"]), "decision": line,
-                        "elected": text(p.get("elected")) or "–",
-                        "elected_short": text(p.get("elected")).split(",")[0].strip() or "–",
-                        "deadline": (short_date(deadline) + (" (dépassée)" if late else "")) if deadline else "–",
-                        "_key": (deadline or date.max, str(code))})
+            out.append(
+                {
+                    "code": text(code),
+                    "title": text(p["title"]),
+                    "decision": line,
+                    "elected": text(p.get("elected")) or "–",
+                    "elected_short": text(p.get("elected")).split(",")[0].strip() or "–",
+                    "deadline": (short_date(deadline) + (" (dépassée)" if late else "")) if deadline else "–",
+                    "_key": (deadline or date.max, str(code)),
+                }
+            )
     out.sort(key=lambda d: d["_key"])
     return [{k: v for k, v in d.items() if k != "_key"} for d in out]
 
@@ -70,17 +77,29 @@ def exposed(portfolio) -> list[dict]:
             reasons = []
         biggest = max(p.get("forecasts") or [], key=lambda f: f["amount"], default=None)
         why = reasons[:1] + ([_short(biggest)] if biggest and biggest["kind"] != CP_UNSPENT else [])
-        rows.append({"code": text(code), "title": text(p["title"]), "weather": label(p["weather"]),
-                     "symbol": symbol(p["weather"]), "tint": color(p["weather"], tint=True),
-                     "ap": fr_amount(p.get("ap_voted"), cur), "at_stake": fr_amount(stake, cur) if stake else "–",
-                     "reason": " ; ".join(why) or "–",
-                     "_key": (-sev, -stake, -zero_if_missing(p.get("ap_voted")), str(code))})
+        rows.append(
+            {
+                "code": text(code),
+                "title": text(p["title"]),
+                "weather": label(p["weather"]),
+                "symbol": symbol(p["weather"]),
+                "tint": color(p["weather"], tint=True),
+                "ap": fr_amount(p.get("ap_voted"), cur),
+                "at_stake": fr_amount(stake, cur) if stake else "–",
+                "reason": " ; ".join(why) or "–",
+                "_key": (-sev, -stake, -zero_if_missing(p.get("ap_voted")), str(code)),
+            }
+        )
     rows.sort(key=lambda r: r["_key"])
     return [{k: v for k, v in r.items() if k != "_key"} for r in rows]
 
 
-_SHORT = {AP_SHORTFALL: "AP probablement insuffisante", CP_MISSING: "CP absents avant la fin prévisionnelle",
-          CP_PLAN_GAP: "échéancier des CP différent de l’AP", SUBSIDY_DEADLINE: "subvention menacée par son échéance"}
+_SHORT = {
+    AP_SHORTFALL: "AP probablement insuffisante",
+    CP_MISSING: "CP absents avant la fin prévisionnelle",
+    CP_PLAN_GAP: "échéancier des CP différent de l’AP",
+    SUBSIDY_DEADLINE: "subvention menacée par son échéance",
+}
 
 
 def _short(f: dict) -> str:
@@ -143,8 +162,9 @@ _FIGURES = re.compile(r"\d[\d\s\u202f\u00a0.,/:%]*")
 
 
 def _few(items: list[str], n: int = 3) -> str:
-    return ", ".join(items[:n]) + (f" et {len(items) - n} autre{'s' if len(items) - n > 1 else ''}"
-                                   if len(items) > n else "")
+    return ", ".join(items[:n]) + (
+        f" et {len(items) - n} autre{'s' if len(items) - n > 1 else ''}" if len(items) > n else ""
+    )
 
 
 # --- money messages -------------------------------------------------------------------------
@@ -159,27 +179,45 @@ def money_messages(portfolio) -> list[str]:
             by_kind.setdefault(f["kind"], []).append((code, f["amount"]))
     out = []
     unspent = by_kind.get(CP_UNSPENT, [])
-    out.append(f"CP {year} : environ {amount(sum(a for _, a in unspent))} risquent de ne pas être mandatés au "
-               f"31/12/{year} sur {_n(len(unspent), 'opération')}, à reporter ou à redéployer."
-               if unspent else f"CP {year} : au rythme actuel, pas de crédits de paiement notablement non consommés "
-               "au 31 décembre.")
-    to_receive = sum(max(zero_if_missing(s["notified"]) - zero_if_missing(s["received"]), 0.0) for s in _records(portfolio.subsidies))
+    out.append(
+        f"CP {year} : environ {amount(sum(a for _, a in unspent))} risquent de ne pas être mandatés au "
+        f"31/12/{year} sur {_n(len(unspent), 'opération')}, à reporter ou à redéployer."
+        if unspent
+        else f"CP {year} : au rythme actuel, pas de crédits de paiement notablement non consommés au 31 décembre."
+    )
+    to_receive = sum(
+        max(zero_if_missing(s["notified"]) - zero_if_missing(s["received"]), 0.0) for s in _records(portfolio.subsidies)
+    )
     closed_codes = set(pr.index[~pr["running"]]) if not pr.empty else set()
-    on_closed = sum(max(zero_if_missing(s["notified"]) - zero_if_missing(s["received"]), 0.0) for s in _records(portfolio.subsidies)
-                    if s["project_code"] in closed_codes)
-    out.append(f"Subventions notifiées non encore encaissées : {amount(to_receive)}"
-               + (f", dont {amount(on_closed)} sur des opérations closes (à solder auprès des financeurs)."
-                  if on_closed else "."))
+    on_closed = sum(
+        max(zero_if_missing(s["notified"]) - zero_if_missing(s["received"]), 0.0)
+        for s in _records(portfolio.subsidies)
+        if s["project_code"] in closed_codes
+    )
+    out.append(
+        f"Subventions notifiées non encore encaissées : {amount(to_receive)}"
+        + (
+            f", dont {amount(on_closed)} sur des opérations closes (à solder auprès des financeurs)."
+            if on_closed
+            else "."
+        )
+    )
     short = by_kind.get(AP_SHORTFALL, [])
-    out.append(f"{_n(len(short), 'AP', 'AP')} ne couvrir{'a' if len(short) == 1 else 'ont'} probablement pas le reste des "
-               f"travaux : manque estimé {amount(sum(a for _, a in short))} ({_few([str(c) for c, _ in short])}) ; "
-               "révisions d’AP à prévoir." if short else
-               "Aucune AP ne paraît insuffisante au regard de l’avancement physique et des mandatements.")
+    out.append(
+        f"{_n(len(short), 'AP', 'AP')} ne couvrir{'a' if len(short) == 1 else 'ont'} probablement pas le reste des "
+        f"travaux : manque estimé {amount(sum(a for _, a in short))} ({_few([str(c) for c, _ in short])}) ; "
+        "révisions d’AP à prévoir."
+        if short
+        else "Aucune AP ne paraît insuffisante au regard de l’avancement physique et des mandatements."
+    )
     risky = by_kind.get(SUBSIDY_DEADLINE, [])
-    out.append(f"{_n(len(risky), 'subvention')} DETR/DSIL arrive{'nt' if len(risky) > 1 else ''} à échéance avant "
-               f"la fin prévue de l’opération : {amount(sum(a for _, a in risky))} restant à percevoir menacés "
-               f"({_few([str(c) for c, _ in risky])}) ; demander les prorogations." if risky else
-               "Aucune échéance de subvention DETR/DSIL ne tombe avant la fin prévue de son opération.")
+    out.append(
+        f"{_n(len(risky), 'subvention')} DETR/DSIL arrive{'nt' if len(risky) > 1 else ''} à échéance avant "
+        f"la fin prévue de l’opération : {amount(sum(a for _, a in risky))} restant à percevoir menacés "
+        f"({_few([str(c) for c, _ in risky])}) ; demander les prorogations."
+        if risky
+        else "Aucune échéance de subvention DETR/DSIL ne tombe avant la fin prévue de son opération."
+    )
     return out
 
 
@@ -196,11 +234,17 @@ def ppi(portfolio) -> dict:
         future = y > year
         paid = sum(zero_if_missing(r["paid"]) for r in mine)
         engaged = sum(zero_if_missing(r["engaged"]) for r in mine)
-        table.append({"year": str(y), "operations": str(sum(1 for r in mine if zero_if_missing(r["cp_planned"]) > 0)),
-                      "cp_planned": amount(cp), "engaged": "–" if future else amount(engaged),
-                      "paid": "–" if future else amount(paid),
-                      "execution": "–" if future or not cp else fr_percent(paid / cp),
-                      "unpaid": "–" if future else amount(max(cp - paid, 0.0))})
+        table.append(
+            {
+                "year": str(y),
+                "operations": str(sum(1 for r in mine if zero_if_missing(r["cp_planned"]) > 0)),
+                "cp_planned": amount(cp),
+                "engaged": "–" if future else amount(engaged),
+                "paid": "–" if future else amount(paid),
+                "execution": "–" if future or not cp else fr_percent(paid / cp),
+                "unpaid": "–" if future else amount(max(cp - paid, 0.0)),
+            }
+        )
     # the AP still running: a closed operation's balance is to cancel, not to pay, and an
     # operation without a valid AP cannot be set against one
     running = pr[pr["running"]] if not pr.empty else pr
@@ -212,17 +256,25 @@ def ppi(portfolio) -> dict:
     over = rem[rem < 0] if rem is not None else []
     remaining_text = amount(remaining) + (
         f" (les dépassements, {amount(float(-over.sum()))} sur {_n(len(over), 'opération')}, n’en sont pas déduits)"
-        if len(over) else "")
+        if len(over)
+        else ""
+    )
     no_ap = running[running["ap_voted"].isna()] if not pr.empty else pr
     paid_text = amount(paid_total) + (
         f" (hors {_n(len(no_ap), 'opération')} sans AP valide : {amount(float(no_ap['paid_total'].fillna(0).sum()))} "
-        "mandatés)" if len(no_ap) else "")
+        "mandatés)"
+        if len(no_ap)
+        else ""
+    )
     closed = pr[~pr["running"] & pr["ap_voted"].notna()] if not pr.empty else pr
     closed_balance = float(closed["remaining_to_pay"].clip(lower=0).sum()) if len(closed) else 0.0
     cp_year = running["cp_year"].sum(min_count=1) if len(running) else math.nan
     cp_after = sum(zero_if_missing(r["cp_planned"]) for r in rows if r["year"] > year)
-    not_planned = sum(max(zero_if_missing(p["ap_voted"]) - zero_if_missing(p["cp_total"]), 0.0) for _, p in pr.iterrows()
-                      if not is_missing(p["ap_voted"]) and p["running"])
+    not_planned = sum(
+        max(zero_if_missing(p["ap_voted"]) - zero_if_missing(p["cp_total"]), 0.0)
+        for _, p in pr.iterrows()
+        if not is_missing(p["ap_voted"]) and p["running"]
+    )
     affected = pr["ap_affected"] if "ap_affected" in pr else None
     known = pr[affected.notna()] if affected is not None else pr.iloc[0:0]
     if len(known):
@@ -234,11 +286,19 @@ def ppi(portfolio) -> dict:
     if cp_year and not is_missing(cp_year) and not is_missing(remaining):
         ratio = round(remaining / cp_year, 1)
         coverage = f"{ratio:.1f}".replace(".", ",") + (" ans" if ratio >= 2 else " an")
-    return {"years": table, "ap_voted": amount(ap), "paid_total": paid_text,
-            "remaining": remaining_text, "cp_year": amount(cp_year), "cp_after": amount(cp_after),
-            "closed_balance": f"{amount(closed_balance)} sur {_n(len(closed), 'opération close', 'opérations closes')}",
-            "not_planned": amount(not_planned), "unassigned": unassigned, "coverage": coverage,
-            "last_year": str(years[-1]) if years else "–"}
+    return {
+        "years": table,
+        "ap_voted": amount(ap),
+        "paid_total": paid_text,
+        "remaining": remaining_text,
+        "cp_year": amount(cp_year),
+        "cp_after": amount(cp_after),
+        "closed_balance": f"{amount(closed_balance)} sur {_n(len(closed), 'opération close', 'opérations closes')}",
+        "not_planned": amount(not_planned),
+        "unassigned": unassigned,
+        "coverage": coverage,
+        "last_year": str(years[-1]) if years else "–",
+    }
 
 
 # --- subsidies by funder, and their deadlines ---------------------------------------------------
@@ -251,9 +311,17 @@ def funders(portfolio) -> tuple[list[dict], dict]:
 
     def row(name, items):
         req, notif, recv = (sum(zero_if_missing(s[k]) for s in items) for k in ("requested", "notified", "received"))
-        return {"funder": name, "operations": str(len({s["project_code"] for s in items})),
-                "requested": amount(req), "notified": amount(notif), "received": amount(recv),
-                "to_receive": amount(sum(max(zero_if_missing(s["notified"]) - zero_if_missing(s["received"]), 0.0) for s in items))}
+        return {
+            "funder": name,
+            "operations": str(len({s["project_code"] for s in items})),
+            "requested": amount(req),
+            "notified": amount(notif),
+            "received": amount(recv),
+            "to_receive": amount(
+                sum(max(zero_if_missing(s["notified"]) - zero_if_missing(s["received"]), 0.0) for s in items)
+            ),
+        }
+
     rows = [row(k, v) for k, v in sorted(groups.items())]
     return rows, row("Total", [s for v in groups.values() for s in v])
 
@@ -267,13 +335,25 @@ def subsidy_calendar(portfolio) -> list[dict]:
         if g["deadline"] < as_of - timedelta(days=365) or g["project_code"] not in pr.index:
             continue
         planned = None if is_missing(g["planned_on"]) else g["planned_on"]
-        status = ("dépassée" if g["lapsed"] else
-                  f"avant la date prévue ({short_date(planned)}) : prorogation à demander"
-                  if planned and planned > g["deadline"] else "à tenir")
-        out.append({"date": short_date(g["deadline"]), "funder": text(g["funder"]),
-                    "what": "démarrage" if g["kind"] == "start" else "achèvement",
-                    "code": text(g["project_code"]), "title": text(pr.loc[g["project_code"]]["title"]),
-                    "to_receive": fr_amount(g["to_receive"], cur), "status": status, "_d": g["deadline"]})
+        status = (
+            "dépassée"
+            if g["lapsed"]
+            else f"avant la date prévue ({short_date(planned)}) : prorogation à demander"
+            if planned and planned > g["deadline"]
+            else "à tenir"
+        )
+        out.append(
+            {
+                "date": short_date(g["deadline"]),
+                "funder": text(g["funder"]),
+                "what": "démarrage" if g["kind"] == "start" else "achèvement",
+                "code": text(g["project_code"]),
+                "title": text(pr.loc[g["project_code"]]["title"]),
+                "to_receive": fr_amount(g["to_receive"], cur),
+                "status": status,
+                "_d": g["deadline"],
+            }
+        )
     out.sort(key=lambda r: (r["_d"], r["code"]))
     return [{k: v for k, v in r.items() if k != "_d"} for r in out]
 
@@ -294,11 +374,25 @@ def closed(portfolio) -> list[dict]:
             dgd_text = f"prévu le {short_date(_due(dgd[0]))}"
         else:
             dgd_text = "non saisi"
-        out.append({"code": text(code), "title": text(r["title"]), "ap_voted": amount(r["ap_voted"]),
-                    "paid_total": amount(r["paid_total"]),
-                    "balance": ("–" if is_missing(rem) else f"dépassement de {amount(-rem)}" if rem < 0
-                                else f"{amount(rem)} à annuler" if rem > 0 else "soldée"),
-                    "subsidies_to_claim": amount(to_claim) if to_claim else "–", "dgd": dgd_text})
+        out.append(
+            {
+                "code": text(code),
+                "title": text(r["title"]),
+                "ap_voted": amount(r["ap_voted"]),
+                "paid_total": amount(r["paid_total"]),
+                "balance": (
+                    "–"
+                    if is_missing(rem)
+                    else f"dépassement de {amount(-rem)}"
+                    if rem < 0
+                    else f"{amount(rem)} à annuler"
+                    if rem > 0
+                    else "soldée"
+                ),
+                "subsidies_to_claim": amount(to_claim) if to_claim else "–",
+                "dgd": dgd_text,
+            }
+        )
     return out
 
 
@@ -316,21 +410,37 @@ def sheets(portfolio, dim: str) -> list[dict]:
         projects, works = [], []
         for code, p in live.iterrows():
             nxt = text(p.get("next_milestone_label"))
-            projects.append({"code": text(code), "title": text(p["title"]), "phase": text(p["phase"]),
-                             "weather": label(p["weather"]), "tint": color(p["weather"], tint=True),
-                             "qpv": "QPV" if text(p.get("qpv")) else "",
-                             "next": f"{nxt} ({short_date(p.get('next_milestone_date'))})" if nxt else "–"})
+            projects.append(
+                {
+                    "code": text(code),
+                    "title": text(p["title"]),
+                    "phase": text(p["phase"]),
+                    "weather": label(p["weather"]),
+                    "tint": color(p["weather"], tint=True),
+                    "qpv": "QPV" if text(p.get("qpv")) else "",
+                    "next": f"{nxt} ({short_date(p.get('next_milestone_date'))})" if nxt else "–",
+                }
+            )
             for m in portfolio.project_records(code, portfolio.milestones):
                 if m.get("phase") in WORKS_START and not m.get("actual") and _due(m) and as_of <= _due(m) <= horizon:
                     works.append(f"{text(p['title'])} ({code}) : {text(m['title']).lower()} le {short_date(_due(m))}")
         n_closed = len(mine) - len(live)
         counts = live["weather"].value_counts().to_dict()
-        summary = (f"{_n(len(live), 'projet en cours', 'projets en cours')}"
-                   + (f" et {_n(n_closed, 'opération close', 'opérations closes')}" if n_closed else "")
-                   + f" ; AP votées {fr_amount(mine['ap_voted'].sum(min_count=1), cur)} ; "
-                   + ", ".join(f"{counts[w]} {w.label.lower()}" for w in BY_SEVERITY if counts.get(w)))
-        out.append({"name": str(name), "summary": summary, "projects": projects, "works": works,
-                    "works_note": "" if works else "Aucun démarrage de travaux prévu dans les trois mois."})
+        summary = (
+            f"{_n(len(live), 'projet en cours', 'projets en cours')}"
+            + (f" et {_n(n_closed, 'opération close', 'opérations closes')}" if n_closed else "")
+            + f" ; AP votées {fr_amount(mine['ap_voted'].sum(min_count=1), cur)} ; "
+            + ", ".join(f"{counts[w]} {w.label.lower()}" for w in BY_SEVERITY if counts.get(w))
+        )
+        out.append(
+            {
+                "name": str(name),
+                "summary": summary,
+                "projects": projects,
+                "works": works,
+                "works_note": "" if works else "Aucun démarrage de travaux prévu dans les trois mois.",
+            }
+        )
     return out
 
 
@@ -345,22 +455,39 @@ def urban_policy(portfolio) -> dict:
     in_qpv = pr["qpv"].fillna("").astype(str).str.strip() != ""
     inside, running = pr[in_qpv & pr["running"]], pr[pr["running"]]
     n_closed = int((in_qpv & ~pr["running"]).sum())
-    rows = [{"code": text(c), "title": text(p["title"]), "qpv": text(p["qpv"]),
-             "scheme": text(p.get("urban_policy")) or "–", "ap": amount(p["ap_voted"]),
-             "weather": label(p["weather"]), "tint": color(p["weather"], tint=True)} for c, p in inside.iterrows()]
+    rows = [
+        {
+            "code": text(c),
+            "title": text(p["title"]),
+            "qpv": text(p["qpv"]),
+            "scheme": text(p.get("urban_policy")) or "–",
+            "ap": amount(p["ap_voted"]),
+            "weather": label(p["weather"]),
+            "tint": color(p["weather"], tint=True),
+        }
+        for c, p in inside.iterrows()
+    ]
     total = running["ap_voted"].sum(min_count=1)
     ap_in = inside["ap_voted"].sum(min_count=1) if len(inside) else 0.0
-    closed_note = (f" ({_n(n_closed, 'opération close', 'opérations closes')} en quartier prioritaire, "
-                   "comptée" + ("s" if n_closed > 1 else "") + " à part)" if n_closed else "")
+    closed_note = (
+        f" ({_n(n_closed, 'opération close', 'opérations closes')} en quartier prioritaire, "
+        "comptée" + ("s" if n_closed > 1 else "") + " à part)"
+        if n_closed
+        else ""
+    )
     if not len(inside):
-        summary = ("Aucun projet en cours en quartier prioritaire renseigné (colonne « Quartier prioritaire "
-                   "(QPV) »)" + closed_note + ".")
+        summary = (
+            "Aucun projet en cours en quartier prioritaire renseigné (colonne « Quartier prioritaire "
+            "(QPV) »)" + closed_note + "."
+        )
     else:
         share = fr_percent(ap_in / total) if total and not is_missing(total) else "–"
         npnru = int((inside["urban_policy"] == "NPNRU").sum()) if "urban_policy" in inside else 0
-        summary = (f"{_n(len(inside), 'projet en cours', 'projets en cours')} en quartier prioritaire, dont {npnru} "
-                   f"au titre du NPNRU : {amount(ap_in)} d’AP votées, soit {share} de l’investissement des "
-                   f"opérations en cours{closed_note}.")
+        summary = (
+            f"{_n(len(inside), 'projet en cours', 'projets en cours')} en quartier prioritaire, dont {npnru} "
+            f"au titre du NPNRU : {amount(ap_in)} d’AP votées, soit {share} de l’investissement des "
+            f"opérations en cours{closed_note}."
+        )
     return {"projects": rows, "summary": summary}
 
 
@@ -377,15 +504,25 @@ def agenda(portfolio) -> list[dict]:
         p = pr.loc[m["project_code"]]
         out.append((d, text(m["title"]), m["project_code"], p))
     for code, p in pr.iterrows():
-        for key, what in (("ap_deliberation", "Délibération sur l’AP"), ("decision_deadline", "Décisions attendues "
-                                                                                              "en COPIL")):
+        for key, what in (
+            ("ap_deliberation", "Délibération sur l’AP"),
+            ("decision_deadline", "Décisions attendues en COPIL"),
+        ):
             d = p.get(key)
             if not is_missing(d) and as_of <= d <= horizon:
                 out.append((d, what, code, p))
     out.sort(key=lambda x: (x[0], str(x[2])))
-    return [{"date": short_date(d), "event": what, "code": text(code), "title": text(p["title"]),
-             "elected": text(p.get("elected")) or "–", "territory": text(p.get("territory")) or "–"}
-            for d, what, code, p in out]
+    return [
+        {
+            "date": short_date(d),
+            "event": what,
+            "code": text(code),
+            "title": text(p["title"]),
+            "elected": text(p.get("elected")) or "–",
+            "territory": text(p.get("territory")) or "–",
+        }
+        for d, what, code, p in out
+    ]
 
 
 # --- data quality by project manager -----------------------------------------------------------
@@ -398,10 +535,25 @@ def findings_by_manager(portfolio) -> list[dict]:
             who = text(pr.loc[f.project_code].get("manager")) or "Chef de projet non renseigné"
         groups.setdefault(who, []).append(f)
     order = sorted(groups, key=lambda k: (k == "Sans projet rattaché", -len(groups[k]), k))
-    return [{"manager": who, "count": _n(len(groups[who]), "anomalie"),
-             "findings": [{"code": text(f.project_code) or "–", "list_title": f.list_title, "column": f.column,
-                        "value": f.value, "message": f.message, "url": f.link or "", "link": ""}
-                       for f in groups[who]]} for who in order]
+    return [
+        {
+            "manager": who,
+            "count": _n(len(groups[who]), "anomalie"),
+            "findings": [
+                {
+                    "code": text(f.project_code) or "–",
+                    "list_title": f.list_title,
+                    "column": f.column,
+                    "value": f.value,
+                    "message": f.message,
+                    "url": f.link or "",
+                    "link": "",
+                }
+                for f in groups[who]
+            ],
+        }
+        for who in order
+    ]
 
 
 def since_line(previous_date) -> str:

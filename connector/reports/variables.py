@@ -1,5 +1,6 @@
 """The reference of every variable a report template may use, generated from the context
 builders themselves (run `python -m connector.reports.variables > docs/template-variables.md`)."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -13,22 +14,36 @@ PROJECT_RICH = ("weather_badge", "project_link")
 PORTFOLIO_IMAGES = ("chart_weather", "chart_execution")
 
 DESCRIPTIONS = {
-    "collectivite": "Nom de la collectivité", "copil_date": "Date du COPIL, en toutes lettres",
-    "year": "Exercice budgétaire en cours", "project": "Fiche du projet", "weather": "Météo et tendance",
-    "figures": "Chiffres clés", "milestones": "Jalons (liste)", "budget": "Lignes AP/CP par exercice (liste)",
-    "subsidies": "Subventions (liste)", "contracts": "Marchés et avenants (liste)", "risks": "Risques (liste)",
+    "collectivite": "Nom de la collectivité",
+    "copil_date": "Date du COPIL, en toutes lettres",
+    "year": "Exercice budgétaire en cours",
+    "project": "Fiche du projet",
+    "weather": "Météo et tendance",
+    "figures": "Chiffres clés",
+    "milestones": "Jalons (liste)",
+    "budget": "Lignes AP/CP par exercice (liste)",
+    "subsidies": "Subventions (liste)",
+    "contracts": "Marchés et avenants (liste)",
+    "risks": "Risques (liste)",
     "risk_matrix": "Matrice de criticité, impact 4 à 1 × probabilité 1 à 4 (liste de lignes)",
-    "findings": "Anomalies de saisie du projet (liste)", "documents": "Derniers documents du projet (liste)",
-    "counts": "Nombre de projets par météo", "totals": "Totaux du portefeuille",
-    "by_direction": "Répartition par direction (liste)", "by_territory": "Répartition par territoire (liste)",
-    "by_policy": "Répartition par politique publique (liste)", "alerts": "Projets en alerte (liste)",
-    "movers": "Plus fortes évolutions depuis le dernier COPIL (liste)", "findings_count": "Nombre d'anomalies",
-    "chart_timeline": "Graphique des jalons (image)", "chart_budget": "Graphique CP prévus / engagés / mandatés (image)",
+    "findings": "Anomalies de saisie du projet (liste)",
+    "documents": "Derniers documents du projet (liste)",
+    "counts": "Nombre de projets par météo",
+    "totals": "Totaux du portefeuille",
+    "by_direction": "Répartition par direction (liste)",
+    "by_territory": "Répartition par territoire (liste)",
+    "by_policy": "Répartition par politique publique (liste)",
+    "alerts": "Projets en alerte (liste)",
+    "movers": "Plus fortes évolutions depuis le dernier COPIL (liste)",
+    "findings_count": "Nombre d'anomalies",
+    "chart_timeline": "Graphique des jalons (image)",
+    "chart_budget": "Graphique CP prévus / engagés / mandatés (image)",
     "chart_weather": "Graphique de répartition par météo (image)",
     "chart_execution": "Graphique d'exécution par direction (image)",
     "weather_badge": "Météo calculée en grand, colorée (texte enrichi : `{{r weather_badge }}`)",
     "project_link": "Lien vers la fiche du projet dans la liste SharePoint (texte enrichi : `{{r project_link }}`)",
-    "closed": "Opérations closes : solde de l'AP (liste)", "finance_source": "Origine des montants engagés et mandatés",
+    "closed": "Opérations closes : solde de l'AP (liste)",
+    "finance_source": "Origine des montants engagés et mandatés",
     "previous_date": "Date du précédent COPIL (« aucun » au premier)",
     "since": "« depuis le COPIL du … » (ou « depuis le dernier COPIL »)",
     "movers_note": "Phrase à afficher quand la liste des évolutions est vide (premier COPIL, aucun changement)",
@@ -39,14 +54,15 @@ DESCRIPTIONS = {
     "page1": "Page 1 : décisions à prendre, projets les plus exposés, changements, messages financiers",
     "decisions": "Toutes les décisions attendues, la plus proche échéance d'abord (liste)",
     "ppi": "AP/CP pluriannuel du PPI : synthèse et tableau par exercice",
-    "funders": "Subventions par financeur (liste)", "funders_total": "Total des subventions, tous financeurs",
+    "funders": "Subventions par financeur (liste)",
+    "funders_total": "Total des subventions, tous financeurs",
     "subsidy_calendar": "Échéances DETR/DSIL à venir et dépassées depuis moins d'un an (liste)",
     "territories": "Fiches par territoire : projets, prochains jalons, démarrages de travaux (liste)",
     "directions": "Fiches par direction, mêmes champs que les territoires (liste)",
     "urban": "Politique de la ville : projets en QPV, part de l'investissement",
     "agenda": "Agenda des élus : jalons, délibérations et décisions des trois prochains mois (liste)",
     "findings_by_manager": "Anomalies de saisie par chef de projet, avec le lien vers l'élément (liste ; "
-                           "`{{r f.link }}` pour le lien)",
+    "`{{r f.link }}` pour le lien)",
 }
 
 
@@ -60,46 +76,128 @@ def _sample_contexts() -> tuple[dict, dict]:
     from connector.raw import RawData  # lazy: (same)
     from connector.reports.context import portfolio_context, project_context  # lazy: (same)
     from connector.rules import RulesConfig  # lazy: (same)
-    raw = RawData(lists={
-        "projects": [{"_id": 1, "_url": "http://x/DispForm.aspx?ID=1", "code": "PPI-1", "title": "Exemple",
-                      "ap_voted": "100 000", "start": "2023-01-01T00:00:00Z",
-                      "baseline_end": "2026-12-31T23:00:00Z", "forecast_end": "31/01/2027", "progress": "50 %",
-                      "decisions": "Valider l'APD", "ap_deliberation": "31/02/2025", "manager": "C. Martin",
-                      "elected": "Mme Dubois, adjointe", "territory": "Nord", "direction": "Bâtiments",
-                      "decision_deadline": "2026-12-10T23:00:00Z", "decision_followup": "Programme validé.",
-                      "objective": "Rénover l'école.", "programme": "Plan écoles", "qpv": "QPV Nord",
-                      "urban_policy": "NPNRU"},
-                     {"_id": 2, "_url": "", "code": "PPI-2", "title": "Close", "ap_voted": "10 000", "phase": str(Phase.CLOS),
-                      "progress": "100 %", "territory": "Nord"}],
-        "milestones": [{"_id": 1, "project": 1, "title": "APD", "baseline": "2026-05-31T22:00:00Z",
-                        "actual": "2026-11-02T23:00:00Z"},
-                       {"_id": 2, "project": 1, "title": "Ordre de service", "phase": "OS travaux",
-                        "baseline": "2027-01-14T23:00:00Z"},
-                       {"_id": 3, "project": 2, "title": "DGD", "phase": "DGD", "baseline": "2026-01-14T23:00:00Z",
-                        "actual": "2026-01-14T23:00:00Z"}],
-        "budget": [{"_id": 1, "project": 1, "year": 2026.0, "cp_planned": 50000.0, "engaged": 1.0, "paid": 1.0}],
-        "subsidies": [{"_id": 1, "project": 1, "funder": "État - DETR", "notified": 1.0, "notified_on": "01/01/2026"},
-                      {"_id": 2, "project": 2, "funder": "Région", "notified": 5.0, "received": 1.0}],
-        "contracts": [{"_id": 1, "project": 1, "number": "M-1", "kind": "Travaux", "initial_amount": 10.0}],
-        "amendments": [{"_id": 1, "contract": 1, "amount": 1.0}],
-        "risks": [{"_id": 1, "project": 1, "title": "R", "probability": 2.0, "impact": 2.0, "owner": "Service",
-                   "due": "2026-12-31T23:00:00Z"}]},
-        titles={}, columns={})
+
+    raw = RawData(
+        lists={
+            "projects": [
+                {
+                    "_id": 1,
+                    "_url": "http://x/DispForm.aspx?ID=1",
+                    "code": "PPI-1",
+                    "title": "Exemple",
+                    "ap_voted": "100 000",
+                    "start": "2023-01-01T00:00:00Z",
+                    "baseline_end": "2026-12-31T23:00:00Z",
+                    "forecast_end": "31/01/2027",
+                    "progress": "50 %",
+                    "decisions": "Valider l'APD",
+                    "ap_deliberation": "31/02/2025",
+                    "manager": "C. Martin",
+                    "elected": "Mme Dubois, adjointe",
+                    "territory": "Nord",
+                    "direction": "Bâtiments",
+                    "decision_deadline": "2026-12-10T23:00:00Z",
+                    "decision_followup": "Programme validé.",
+                    "objective": "Rénover l'école.",
+                    "programme": "Plan écoles",
+                    "qpv": "QPV Nord",
+                    "urban_policy": "NPNRU",
+                },
+                {
+                    "_id": 2,
+                    "_url": "",
+                    "code": "PPI-2",
+                    "title": "Close",
+                    "ap_voted": "10 000",
+                    "phase": str(Phase.CLOS),
+                    "progress": "100 %",
+                    "territory": "Nord",
+                },
+            ],
+            "milestones": [
+                {
+                    "_id": 1,
+                    "project": 1,
+                    "title": "APD",
+                    "baseline": "2026-05-31T22:00:00Z",
+                    "actual": "2026-11-02T23:00:00Z",
+                },
+                {
+                    "_id": 2,
+                    "project": 1,
+                    "title": "Ordre de service",
+                    "phase": "OS travaux",
+                    "baseline": "2027-01-14T23:00:00Z",
+                },
+                {
+                    "_id": 3,
+                    "project": 2,
+                    "title": "DGD",
+                    "phase": "DGD",
+                    "baseline": "2026-01-14T23:00:00Z",
+                    "actual": "2026-01-14T23:00:00Z",
+                },
+            ],
+            "budget": [{"_id": 1, "project": 1, "year": 2026.0, "cp_planned": 50000.0, "engaged": 1.0, "paid": 1.0}],
+            "subsidies": [
+                {"_id": 1, "project": 1, "funder": "État - DETR", "notified": 1.0, "notified_on": "01/01/2026"},
+                {"_id": 2, "project": 2, "funder": "Région", "notified": 5.0, "received": 1.0},
+            ],
+            "contracts": [{"_id": 1, "project": 1, "number": "M-1", "kind": "Travaux", "initial_amount": 10.0}],
+            "amendments": [{"_id": 1, "contract": 1, "amount": 1.0}],
+            "risks": [
+                {
+                    "_id": 1,
+                    "project": 1,
+                    "title": "R",
+                    "probability": 2.0,
+                    "impact": 2.0,
+                    "owner": "Service",
+                    "due": "2026-12-31T23:00:00Z",
+                }
+            ],
+        },
+        titles={},
+        columns={},
+    )
     from connector.portfolio import Document  # lazy: (same)
+
     frames, found = normalize(raw)
-    pf = consolidate(frames, as_of=date(2026, 11, 24), rules=RulesConfig(), findings=found,
-                     documents=[Document("CR.pdf", "http://x/CR.pdf", date(2026, 10, 1), "PPI-1")])
+    pf = consolidate(
+        frames,
+        as_of=date(2026, 11, 24),
+        rules=RulesConfig(),
+        findings=found,
+        documents=[Document("CR.pdf", "http://x/CR.pdf", date(2026, 10, 1), "PPI-1")],
+    )
     before = {"PPI-1": {"weather": str(Weather.SOLEIL), "slippage_days": 0, "decisions": "Valider l'APS", "alerts": []}}
     last = date(2026, 10, 27)
-    proj = project_context(pf, "PPI-1", collectivite="X", copil_date=date(2026, 11, 24), previous=before["PPI-1"],
-                           previous_date=last)
-    port = portfolio_context(pf, collectivite="X", copil_date=date(2026, 11, 24), previous=before,
-                             previous_date=last)
-    lists = [port[k] for k in ("movers", "closed", "alerts", "decisions", "funders", "subsidy_calendar", "territories",
-                                "directions", "agenda", "findings_by_manager")]
+    proj = project_context(
+        pf, "PPI-1", collectivite="X", copil_date=date(2026, 11, 24), previous=before["PPI-1"], previous_date=last
+    )
+    port = portfolio_context(pf, collectivite="X", copil_date=date(2026, 11, 24), previous=before, previous_date=last)
+    lists = [
+        port[k]
+        for k in (
+            "movers",
+            "closed",
+            "alerts",
+            "decisions",
+            "funders",
+            "subsidy_calendar",
+            "territories",
+            "directions",
+            "agenda",
+            "findings_by_manager",
+        )
+    ]
     lists += [port["page1"][k] for k in ("decisions", "exposed", "changes", "money")] + [port["urban"]["projects"]]
-    lists += [port["territories"][0]["projects"], port["territories"][0]["works"], port["ppi"]["years"],
-              port["findings_by_manager"][0]["findings"]]
+    lists += [
+        port["territories"][0]["projects"],
+        port["territories"][0]["works"],
+        port["ppi"]["years"],
+        port["findings_by_manager"][0]["findings"],
+    ]
     lists += [proj[k] for k in ("previous_decisions", "budget", "subsidies", "risks")] + [proj["weather"]["forecasts"]]
     assert all(lists), "every list documented needs one example"
     return proj, port
@@ -125,6 +223,7 @@ def known_attributes(kind: str) -> set[str]:
         elif isinstance(v, list):
             for x in v:
                 walk(x)
+
     walk(proj if kind == "project" else port)
     return out
 
@@ -146,13 +245,18 @@ def _fields(value, prefix: str, out: list[str]) -> None:
 
 def reference() -> str:
     proj, port = _sample_contexts()
-    lines = ["# Variables des modèles de rapport", "",
-             "Généré par `python -m connector.reports.variables` à partir du code qui construit les contextes :",
-             "un modèle qui utilise une autre variable est refusé au démarrage, avec son nom.",
-             "Tous les textes sont déjà mis en forme à la française (montants, dates, pourcentages).", ""]
-    for title, ctx, images, rich in (("Rapport COPIL d'un projet (`rapport_copil.docx`)", proj, PROJECT_IMAGES,
-                                      PROJECT_RICH),
-                                     ("Synthèse du portefeuille (`synthese_portefeuille.docx`)", port, PORTFOLIO_IMAGES, ())):
+    lines = [
+        "# Variables des modèles de rapport",
+        "",
+        "Généré par `python -m connector.reports.variables` à partir du code qui construit les contextes :",
+        "un modèle qui utilise une autre variable est refusé au démarrage, avec son nom.",
+        "Tous les textes sont déjà mis en forme à la française (montants, dates, pourcentages).",
+        "",
+    ]
+    for title, ctx, images, rich in (
+        ("Rapport COPIL d'un projet (`rapport_copil.docx`)", proj, PROJECT_IMAGES, PROJECT_RICH),
+        ("Synthèse du portefeuille (`synthese_portefeuille.docx`)", port, PORTFOLIO_IMAGES, ()),
+    ):
         lines += [f"## {title}", ""]
         for key, value in ctx.items():
             lines.append(f"### `{key}` — {DESCRIPTIONS.get(key, '')}")

@@ -6,6 +6,7 @@ Workers start from a fork server (no threads inherited from the caller, whose HT
 emulator may hold locks) with the rendering modules preloaded. Each job carries the few rows
 its charts need, never the portfolio: pickling a 10,000-project portfolio into every worker
 doubled the night's memory."""
+
 from __future__ import annotations
 
 import logging
@@ -19,8 +20,8 @@ from datetime import date
 from connector.reports.render import chart_data, images_for, render
 
 log = logging.getLogger("copil.reports")
-POOL_MIN_JOBS = 50    # below this, starting the workers costs more than it saves
-AHEAD_PER_WORKER = 4   # reports rendered ahead of the uploads, per worker
+POOL_MIN_JOBS = 50  # below this, starting the workers costs more than it saves
+AHEAD_PER_WORKER = 4  # reports rendered ahead of the uploads, per worker
 _STATE: dict = {}
 
 
@@ -38,7 +39,7 @@ def _render_one(job: tuple[str, dict, dict]) -> tuple[str, bytes | None, str | N
     try:
         images = images_for(data)
         return code, render(_STATE["template"], ctx, images, _STATE["copil_date"]), None
-    except Exception as e:   # reported for this project; the others go on
+    except Exception as e:  # reported for this project; the others go on
         log.exception("rapport %s", code)
         return code, None, f"{type(e).__name__} : {e}"
 
@@ -71,10 +72,11 @@ def rendered(jobs: list[tuple[str, dict]], *, portfolio, template, copil_date: d
             yield _render_one(job(queue.popleft()))
         return
     ahead = AHEAD_PER_WORKER * workers
-    pending: deque = deque()   # (job, future), in order
+    pending: deque = deque()  # (job, future), in order
     try:
-        with ProcessPoolExecutor(min(workers, len(queue)), mp_context=_context(), initializer=_init,
-                                 initargs=(str(template), copil_date)) as pool:
+        with ProcessPoolExecutor(
+            min(workers, len(queue)), mp_context=_context(), initializer=_init, initargs=(str(template), copil_date)
+        ) as pool:
             while queue or pending:
                 while queue and len(pending) < ahead:
                     one = job(queue.popleft())
@@ -82,7 +84,7 @@ def rendered(jobs: list[tuple[str, dict]], *, portfolio, template, copil_date: d
                 result = pending[0][1].result()
                 pending.popleft()
                 yield result
-    except BrokenProcessPool as e:   # a worker killed (memory): finish here, one at a time
+    except BrokenProcessPool as e:  # a worker killed (memory): finish here, one at a time
         rest = [one for one, _ in pending] + [job(j) for j in queue]
         log.warning("processus de rendu interrompus (%s) : %d rapport(s) rendus un par un", e, len(rest))
         _init(str(template), copil_date)

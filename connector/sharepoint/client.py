@@ -1,5 +1,6 @@
 """The connection to one site: the Office365 client's context with copil's retry policy, typed
 errors, and GETs through the client's request pipeline."""
+
 from __future__ import annotations
 
 import logging
@@ -27,31 +28,47 @@ class Client:
     """The Office365 client context, the HTTP session and copil's retry policy around them."""
 
     def list_info(self, title: str, refresh: bool = False) -> ListInfo:
-        raise NotImplementedError   # lists.Lists; declared here for the methods below
+        raise NotImplementedError  # lists.Lists; declared here for the methods below
 
-    def __init__(self, ctx, session, *, site_url: str, page_size: int = 5000, batch_size: int = 100,
-                 max_retries: int = 6, backoff: float = 1.0):
+    def __init__(
+        self,
+        ctx,
+        session,
+        *,
+        site_url: str,
+        page_size: int = 5000,
+        batch_size: int = 100,
+        max_retries: int = 6,
+        backoff: float = 1.0,
+    ):
         self.ctx = ctx
         self.session = session
         self.site_url = site_url.rstrip("/")
         self.page_size = min(page_size, 5000)
         self.batch_size = min(batch_size, 100)
         self.max_retries = max_retries
-        self.backoff = backoff   # base of the exponential delay when the server gives none
+        self.backoff = backoff  # base of the exponential delay when the server gives none
         self._lists: dict[str, ListInfo] = {}
         self._folders: set[str] = set()
-        self._assumed_folders = False   # some folders known from earlier nights, not checked
+        self._assumed_folders = False  # some folders known from earlier nights, not checked
         self._locale: Locale | None = None
         self._regional_settings: dict | None = None
-        self.reached = False   # nothing answered yet: a refused connection means a wrong address
+        self.reached = False  # nothing answered yet: a refused connection means a wrong address
         _digest_policy(ctx, max_retries, backoff, self._retriable)
 
     @classmethod
     def from_config(cls, config: Config) -> Self:
         sp = config.sharepoint
         ctx, session = build_context(sp)
-        return cls(ctx, session, site_url=sp.site_url, page_size=sp.page_size, batch_size=sp.batch_size,
-                   max_retries=sp.max_retries, backoff=sp.retry_backoff_seconds)
+        return cls(
+            ctx,
+            session,
+            site_url=sp.site_url,
+            page_size=sp.page_size,
+            batch_size=sp.batch_size,
+            max_retries=sp.max_retries,
+            backoff=sp.retry_backoff_seconds,
+        )
 
     @property
     def requests(self) -> int:
@@ -65,8 +82,12 @@ class Client:
         """Execute pending queries, mapping failures to copil's typed errors."""
         try:
             # with_auto_retry() ignores Retry-After in office365 3.3; this path honours it.
-            self.ctx.execute_query_retry(max_retry=self.max_retries + 1, timeout_secs=self.backoff,  # attempts
-                                         failure_callback=log_retry, is_retriable=self._retriable)
+            self.ctx.execute_query_retry(
+                max_retry=self.max_retries + 1,
+                timeout_secs=self.backoff,  # attempts
+                failure_callback=log_retry,
+                is_retriable=self._retriable,
+            )
             self.reached = True
         except (ClientRequestException, req_exc.RequestException) as e:
             self._drop_pending()
@@ -95,9 +116,15 @@ class Client:
             req = RequestOptions(url)
             req.set_header("Accept", "application/json;odata=verbose")
             return self.ctx.pending_request().execute_request_direct(req).json()
+
         try:
-            result = retry(once, max_retry=self.max_retries + 1, timeout_secs=self.backoff,  # type: ignore[arg-type]  # seconds, a float works
-                           is_retriable=self._retriable, on_failure=log_retry)
+            result = retry(
+                once,
+                max_retry=self.max_retries + 1,
+                timeout_secs=self.backoff,  # type: ignore[arg-type]  # seconds, a float works
+                is_retriable=self._retriable,
+                on_failure=log_retry,
+            )
         except (ClientRequestException, req_exc.RequestException) as e:
             _raise_typed(e, what)
         self.reached = True

@@ -1,4 +1,5 @@
 """Document libraries: folders, uploads (chunked by the client), report metadata in $batch, downloads."""
+
 from __future__ import annotations
 
 import logging
@@ -46,15 +47,15 @@ class Files(Items):
                 wanted.add(url)
         # the client leaves spaces raw in a $batch request line, which SharePoint refuses: a
         # folder whose path has one is created alone at upload
-        missing = [u for u in wanted if u.lower() not in self._folders and " " not in u[len(info.root_url):]]
+        missing = [u for u in wanted if u.lower() not in self._folders and " " not in u[len(info.root_url) :]]
         for depth in sorted({u.count("/") for u in missing}):
             level = sorted(u for u in missing if u.count("/") == depth)
             for start in range(0, len(level), self.batch_size):
                 queued = []
-                for url in level[start:start + self.batch_size]:
+                for url in level[start : start + self.batch_size]:
                     # addressed from the library's id: its title (« Rapports COPIL ») has a space
                     parent = self.ctx.web.lists.get_by_id(info.id).root_folder
-                    *parents, name = url[len(info.root_url) + 1:].split("/")
+                    *parents, name = url[len(info.root_url) + 1 :].split("/")
                     for part in parents:
                         parent = parent.folders.get_by_url(part)
                     parent.folders.add(name)
@@ -81,15 +82,14 @@ class Files(Items):
             self._folders.add(url.lower())
         return url
 
-    def upload_file(self, library: str, folder: str, name: str, content: bytes,
-                    fields: dict | None = None) -> str:
+    def upload_file(self, library: str, folder: str, name: str, content: bytes, fields: dict | None = None) -> str:
         """Upload (overwriting: SharePoint keeps the previous version), then set metadata by
         display name with a system update so one upload makes one version."""
         folder_url = self.ensure_folder(library, folder)
         f = self.ctx.web.get_folder_by_server_relative_path(folder_url).upload_file(name, content)
         try:
             self._run(f"dépôt du fichier {name}")
-        except ClientRequestException as e:   # a folder assumed to exist was removed: create, upload again
+        except ClientRequestException as e:  # a folder assumed to exist was removed: create, upload again
             if getattr(e.response, "status_code", None) != 404 or not self._assumed_folders:
                 raise
             self._folders = {u for u in self._folders if not (folder_url.lower() + "/").startswith(u + "/")}
@@ -104,17 +104,31 @@ class Files(Items):
                 fi = info.find(display)
                 if fi is None:
                     raise SchemaError(f"la colonne « {display} » n'existe pas dans la bibliothèque « {library} ».")
-                form.append({"__metadata": {"type": "SP.ListItemFormUpdateValue"}, "FieldName": fi.internal,
-                             "FieldValue": form_value(fi.kind, value, self.locale)})
+                form.append(
+                    {
+                        "__metadata": {"type": "SP.ListItemFormUpdateValue"},
+                        "FieldName": fi.internal,
+                        "FieldValue": form_value(fi.kind, value, self.locale),
+                    }
+                )
             item = self.ctx.web.get_file_by_server_relative_path(url).listItemAllFields
             rt = ClientResult(self.ctx, ClientValueCollection(ListItemFormUpdateValue))
-            self.ctx.add_query(ServiceOperationQuery(item, "ValidateUpdateListItem", None,
-                                                     {"formValues": form, "bNewDocumentUpdate": True,
-                                                      "datesInUTC": True}, None, rt))
+            self.ctx.add_query(
+                ServiceOperationQuery(
+                    item,
+                    "ValidateUpdateListItem",
+                    None,
+                    {"formValues": form, "bNewDocumentUpdate": True, "datesInUTC": True},
+                    None,
+                    rt,
+                )
+            )
             self._run(f"métadonnées du fichier {name}")
             bad = [v for v in (rt.value or []) if v.HasException]
             if bad:
-                raise SchemaError("métadonnées refusées : " + "; ".join(f"{v.FieldName} : {v.ErrorMessage}" for v in bad))
+                raise SchemaError(
+                    "métadonnées refusées : " + "; ".join(f"{v.FieldName} : {v.ErrorMessage}" for v in bad)
+                )
         return url
 
     def set_file_fields(self, library: str, entries: list[tuple[str, dict]]) -> dict[str, str | None]:
@@ -139,7 +153,7 @@ class Files(Items):
                 values[fi.internal] = value
             updates.append(ItemUpdate(item_id, values))
             by_id[item_id] = url
-        for r in self.update_items(library, updates, system=True):   # one version per upload
+        for r in self.update_items(library, updates, system=True):  # one version per upload
             out[by_id[r.item_id]] = None if r.ok else r.error
         return out
 
@@ -152,8 +166,9 @@ class Files(Items):
         self.ctx.web.get_file_by_server_relative_path(server_relative_url).delete_object()
         self._run(f"suppression de {server_relative_url}")
 
-    def list_files(self, library: str, folder: str | None = None, *, recursive: bool = True,
-                   fields: Sequence[FieldInfo] = ()) -> list[FileInfo]:
+    def list_files(
+        self, library: str, folder: str | None = None, *, recursive: bool = True, fields: Sequence[FieldInfo] = ()
+    ) -> list[FileInfo]:
         """Files of a library (one paged query), optionally under a folder."""
         info = self.list_info(library)
         base = info.root_url + ("/" + folder.strip("/") if folder else "")
@@ -165,12 +180,19 @@ class Files(Items):
             ref = r.get("FileRef") or ""
             if r.get("FSObjType") == 1 or not ref.lower().startswith(base.lower() + "/"):
                 continue
-            if not recursive and "/" in ref[len(base) + 1:]:
+            if not recursive and "/" in ref[len(base) + 1 :]:
                 continue
             mod = r.get("_modified")
-            out.append(FileInfo(str(r.get("FileLeafRef") or ""), ref, host + quote(ref),
-                                datetime.fromisoformat(mod.replace("Z", "+00:00")) if mod else None,
-                                r["_id"], {f.internal: r.get(f.internal) for f in extra}))
+            out.append(
+                FileInfo(
+                    str(r.get("FileLeafRef") or ""),
+                    ref,
+                    host + quote(ref),
+                    datetime.fromisoformat(mod.replace("Z", "+00:00")) if mod else None,
+                    r["_id"],
+                    {f.internal: r.get(f.internal) for f in extra},
+                )
+            )
         return out
 
     def _read_library(self, library: str, extra: list[FieldInfo]) -> list[dict]:

@@ -1,5 +1,6 @@
 """Values as SharePoint's forms take them: ValidateUpdateListItem parses every value in the
 web's locale (« 0,95 » and dd/MM/yyyy on a French site), dates sent in UTC."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -11,13 +12,16 @@ from connector.model import is_missing
 @dataclass(frozen=True)
 class Locale:
     """How the site expects form values: ValidateUpdateListItem parses them in the web's locale."""
+
     decimal: str = ","
-    month_first: bool = False     # en-US: MM/dd/yyyy
+    month_first: bool = False  # en-US: MM/dd/yyyy
     locale_id: int = 1036
 
     @property
     def name(self) -> str:
-        return {1036: "fr-FR", 1033: "en-US", 1031: "de-DE", 2057: "en-GB"}.get(self.locale_id, f"LCID {self.locale_id}")
+        return {1036: "fr-FR", 1033: "en-US", 1031: "de-DE", 2057: "en-GB"}.get(
+            self.locale_id, f"LCID {self.locale_id}"
+        )
 
     def date_format(self, with_time: bool) -> str:
         d = "%m/%d/%Y" if self.month_first else "%d/%m/%Y"

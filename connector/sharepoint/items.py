@@ -1,4 +1,5 @@
 """Reading items page by page, writing copil's columns as system updates in $batch requests."""
+
 from __future__ import annotations
 
 import json
@@ -33,13 +34,20 @@ log = logging.getLogger("copil.sp")
 
 class Items(Lists):
     # -- items ----------------------------------------------------------------------
-    def read_items(self, title: str, fields: list[FieldInfo], *, with_editor: bool = True,
-                   limit: int | None = None, ids: list[int] | None = None) -> list[dict]:
+    def read_items(
+        self,
+        title: str,
+        fields: list[FieldInfo],
+        *,
+        with_editor: bool = True,
+        limit: int | None = None,
+        ids: list[int] | None = None,
+    ) -> list[dict]:
         """All items of a list (or the first `limit`), only the given fields, paged by ID. Returns
         dicts keyed by internal name: lookups as the looked-up item id, persons as display name;
         plus _id, _modified, _editor (login) and _editor_title."""
         select, expand = ["Id", "Modified"], []
-        for f in fields:   # entity names: a name starting with "_" is "OData_..." on the wire
+        for f in fields:  # entity names: a name starting with "_" is "OData_..." on the wire
             if f.kind == "Lookup":
                 select.append(f.entity_name + "Id")
             elif f.kind == "User":
@@ -52,17 +60,26 @@ class Items(Lists):
             expand.append("Editor")
         # Pages are fetched through the client's request pipeline (auth, session, retries) but
         # parsed as plain JSON: mapping every item onto a ListItem object costs ~20x the HTTP time.
-        query = {"$select": ",".join(select), "$top": str(min(limit or self.page_size, self.page_size)),
-                 "$orderby": "ID"}
-        if ids:   # a few items again (re-read after a 412): filtered on ID, which is always indexed
+        query = {
+            "$select": ",".join(select),
+            "$top": str(min(limit or self.page_size, self.page_size)),
+            "$orderby": "ID",
+        }
+        if ids:  # a few items again (re-read after a 412): filtered on ID, which is always indexed
             if len(ids) > 50:
-                return [r for i in range(0, len(ids), 50)
-                        for r in self.read_items(title, fields, with_editor=with_editor, ids=ids[i:i + 50])]
+                return [
+                    r
+                    for i in range(0, len(ids), 50)
+                    for r in self.read_items(title, fields, with_editor=with_editor, ids=ids[i : i + 50])
+                ]
             query["$filter"] = " or ".join(f"ID eq {int(i)}" for i in ids)
         if expand:
             query["$expand"] = ",".join(expand)
-        url = (self._list_url(self.list_info(title)) + "/items?"
-               + "&".join(f"{k}={quote(v, safe=',/')}" for k, v in query.items()))
+        url = (
+            self._list_url(self.list_info(title))
+            + "/items?"
+            + "&".join(f"{k}={quote(v, safe=',/')}" for k, v in query.items())
+        )
         rows_json: list[dict] = []
         next_url: str | None = url
         while next_url:
@@ -71,8 +88,7 @@ class Items(Lists):
             next_url = page.get("__next") if not limit or len(rows_json) < limit else None
         out = []
         for p in rows_json:
-            row = {"_id": p.get("Id"), "_modified": p.get("Modified"),
-                   "_etag": (p.get("__metadata") or {}).get("etag")}
+            row = {"_id": p.get("Id"), "_modified": p.get("Modified"), "_etag": (p.get("__metadata") or {}).get("etag")}
             ed = p.get("Editor") or {}
             row["_editor"] = _get(ed, "Name")
             row["_editor_title"] = _get(ed, "Title")
@@ -89,14 +105,15 @@ class Items(Lists):
             out.append(row)
         return out
 
-    def update_items(self, title: str, updates: list[ItemUpdate], *, system: bool = True,
-                     progress=None) -> list[ItemWriteResult]:
+    def update_items(
+        self, title: str, updates: list[ItemUpdate], *, system: bool = True, progress=None
+    ) -> list[ItemWriteResult]:
         """System updates in $batch requests of at most `batch_size`. Per-item failures are
         returned, never raised; a throttled or dropped batch is retried whole (idempotent)."""
         info = self.list_info(title)
         results: list[ItemWriteResult] = []
         for start in range(0, len(updates), self.batch_size):
-            chunk = updates[start:start + self.batch_size]
+            chunk = updates[start : start + self.batch_size]
             results += self._write_chunk(title, info, chunk, system)
             if progress:
                 progress(len(chunk))
@@ -122,7 +139,7 @@ class Items(Lists):
                         results[u.item_id] = ItemWriteResult(u.item_id, status, f"lot refusé : {_short(e)}")
                     break
                 delay = log_retry(attempt + 1, e)
-                delay = min(self.backoff * 2 ** attempt, 30) if delay is None else delay
+                delay = min(self.backoff * 2**attempt, 30) if delay is None else delay
                 time.sleep(delay)
                 continue
             failed = {id(q): ex for q, ex in failures}
@@ -135,35 +152,55 @@ class Items(Lists):
                         reason = _why(ex)
                     else:
                         results[u.item_id] = ItemWriteResult(
-                            u.item_id, status_of(getattr(getattr(ex, "response", None), "status_code", None)),
-                            _short(ex))
+                            u.item_id,
+                            status_of(getattr(getattr(ex, "response", None), "status_code", None)),
+                            _short(ex),
+                        )
                     continue
                 bad = [v for v in (rt.value or []) if v.HasException]
-                results[u.item_id] = ItemWriteResult(u.item_id, ItemStatus.FAILED if bad else ItemStatus.OK, "; ".join(
-                    f"{v.FieldName} : {v.ErrorMessage}" for v in bad) or None)
+                results[u.item_id] = ItemWriteResult(
+                    u.item_id,
+                    ItemStatus.FAILED if bad else ItemStatus.OK,
+                    "; ".join(f"{v.FieldName} : {v.ErrorMessage}" for v in bad) or None,
+                )
             if not again:
                 break
             log.info("nouvel essai de %d écriture(s) sur %d du lot (%s)", len(again), len(pending), reason)
-            time.sleep(min(self.backoff * 2 ** attempt, 30) * 0.1)
+            time.sleep(min(self.backoff * 2**attempt, 30) * 0.1)
             pending = again
         return [results[u.item_id] for u in chunk if u.item_id in results]
 
     def _queue_updates(self, info: ListInfo, updates: list[ItemUpdate], system: bool) -> list:
-        splist = self.ctx.web.lists.get_by_id(info.id)   # by id: a title in a $batch part is not encoded
+        splist = self.ctx.web.lists.get_by_id(info.id)  # by id: a title in a $batch part is not encoded
         queued = []
         for u in updates:
-            form = [{"__metadata": {"type": "SP.ListItemFormUpdateValue"}, "FieldName": k,
-                     "FieldValue": form_value(_kind(info, k), v, self.locale)} for k, v in u.values.items()]
+            form = [
+                {
+                    "__metadata": {"type": "SP.ListItemFormUpdateValue"},
+                    "FieldName": k,
+                    "FieldValue": form_value(_kind(info, k), v, self.locale),
+                }
+                for k, v in u.values.items()
+            ]
             if u.modified:
-                form.append({"__metadata": {"type": "SP.ListItemFormUpdateValue"},
-                             "FieldName": "Modified", "FieldValue": iso_to_form(u.modified, self.locale)})
+                form.append(
+                    {
+                        "__metadata": {"type": "SP.ListItemFormUpdateValue"},
+                        "FieldName": "Modified",
+                        "FieldValue": iso_to_form(u.modified, self.locale),
+                    }
+                )
             if u.editor:
-                form.append({"__metadata": {"type": "SP.ListItemFormUpdateValue"},
-                             "FieldName": "Editor", "FieldValue": json.dumps([{"Key": u.editor}])})
+                form.append(
+                    {
+                        "__metadata": {"type": "SP.ListItemFormUpdateValue"},
+                        "FieldName": "Editor",
+                        "FieldValue": json.dumps([{"Key": u.editor}]),
+                    }
+                )
             rt = ClientResult(self.ctx, ClientValueCollection(ListItemFormUpdateValue))
             payload = {"formValues": form, "bNewDocumentUpdate": system, "datesInUTC": True}
-            qry = _IfMatchQuery(splist.get_item_by_id(u.item_id), "ValidateUpdateListItem",
-                                None, payload, None, rt)
+            qry = _IfMatchQuery(splist.get_item_by_id(u.item_id), "ValidateUpdateListItem", None, payload, None, rt)
             qry.etag = u.etag
             self.ctx.add_query(qry)
             queued.append((u, qry, rt))
@@ -173,6 +210,7 @@ class Items(Lists):
 class _IfMatchQuery(ServiceOperationQuery):
     """A service operation sent with `If-Match: <ETag as read>`: an item a person edited since
     copil read it answers 412 instead of being written with stale Modified/Editor values."""
+
     etag: str | None = None
 
     def build_request(self):

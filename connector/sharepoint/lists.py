@@ -1,4 +1,5 @@
 """Lists and their fields, read once per run (two round trips for every list a run needs)."""
+
 from __future__ import annotations
 
 import logging
@@ -43,18 +44,30 @@ class Lists(Regional):
 
     def _store(self, lst, fields, root) -> ListInfo:
         p = lst.properties
-        info = ListInfo(p["Title"], p["Id"], p["ListItemEntityTypeFullName"], p["BaseTemplate"],
-                        p.get("ItemCount", 0), root.properties.get("ServerRelativeUrl", ""))
+        info = ListInfo(
+            p["Title"],
+            p["Id"],
+            p["ListItemEntityTypeFullName"],
+            p["BaseTemplate"],
+            p.get("ItemCount", 0),
+            root.properties.get("ServerRelativeUrl", ""),
+        )
         for f in fields:
             fp = f.properties
             choices = fp.get("Choices") or ()
             if isinstance(choices, dict):
                 choices = choices.get("results", ())
             info.fields[fp["Title"]] = FieldInfo(
-                fp["InternalName"], fp["Title"], fp["TypeAsString"],
+                fp["InternalName"],
+                fp["Title"],
+                fp["TypeAsString"],
                 fp.get("EntityPropertyName") or fp["InternalName"],
-                (fp.get("LookupList") or "").strip("{}") or None, bool(fp.get("Indexed")),
-                bool(fp.get("ReadOnlyField")), tuple(choices), fp.get("CustomFormatter") or "")
+                (fp.get("LookupList") or "").strip("{}") or None,
+                bool(fp.get("Indexed")),
+                bool(fp.get("ReadOnlyField")),
+                tuple(choices),
+                fp.get("CustomFormatter") or "",
+            )
         self._lists[info.title.lower()] = info
         return info
 
@@ -71,8 +84,11 @@ class Lists(Regional):
             if wanted:
                 lists = self.ctx.web.lists.select(["Id", "Title"]).get()
                 self._run("liste des listes du site")
-                ids = {lst.properties["Title"].lower(): lst.properties["Id"] for lst in lists
-                       if lst.properties.get("Title", "").lower() in wanted}
+                ids = {
+                    lst.properties["Title"].lower(): lst.properties["Id"]
+                    for lst in lists
+                    if lst.properties.get("Title", "").lower() in wanted
+                }
             queued = []
             for lid in ids.values():
                 lst = self.ctx.web.lists.get_by_id(lid)
@@ -81,7 +97,7 @@ class Lists(Regional):
             if self._regional_settings is None:
                 rs = self.ctx.web.regional_settings.expand(["TimeZone"]).get()
             if queued or rs is not None:
-                self.ctx.execute_batch(items_per_batch=100)   # reads: SharePoint's limit, not the write size
+                self.ctx.execute_batch(items_per_batch=100)  # reads: SharePoint's limit, not the write size
                 self.reached = True
         except (ClientRequestException, req_exc.RequestException, CopilError) as e:
             log.debug("lecture groupée des métadonnées abandonnée (%s) : lecture liste par liste", _short(e))

@@ -1,4 +1,5 @@
 """Creating lists, columns and views (copil init-site): settings, never data."""
+
 from __future__ import annotations
 
 import logging
@@ -23,8 +24,16 @@ class Provisioning(Lists):
         self._run(f"création de la liste « {title} »")
         self._lists.pop(title.lower(), None)
 
-    def create_field(self, list_title: str, display_name: str, kind: str, *, choices=(),
-                     lookup_list_title: str | None = None, indexed: bool = False) -> FieldInfo:
+    def create_field(
+        self,
+        list_title: str,
+        display_name: str,
+        kind: str,
+        *,
+        choices=(),
+        lookup_list_title: str | None = None,
+        indexed: bool = False,
+    ) -> FieldInfo:
         fields = self.ctx.web.lists.get_by_id(self.list_info(list_title).id).fields
         if kind == "Lookup":
             if not lookup_list_title:
@@ -36,9 +45,20 @@ class Provisioning(Lists):
         elif kind == "User":
             fields.add_user_field(display_name)
         else:
-            fields.add(FieldType[{"Note": "Note", "Text": "Text", "Number": "Number", "Currency": "Currency",
-                                  "DateTime": "DateTime", "Boolean": "Boolean", "URL": "URL"}[kind]],
-                       Title=display_name)
+            fields.add(
+                FieldType[
+                    {
+                        "Note": "Note",
+                        "Text": "Text",
+                        "Number": "Number",
+                        "Currency": "Currency",
+                        "DateTime": "DateTime",
+                        "Boolean": "Boolean",
+                        "URL": "URL",
+                    }[kind]
+                ],
+                Title=display_name,
+            )
         self._run(f"création de la colonne « {display_name} » dans « {list_title} »")
         if indexed:
             fld = self.ctx.web.lists.get_by_id(self.list_info(list_title).id).fields.get_by_title(display_name)
@@ -58,8 +78,11 @@ class Provisioning(Lists):
     # -- views -----------------------------------------------------------------------
     def views(self, list_title: str) -> list[dict]:
         """The list's views: id, title, query and columns (from ListViewXml: one request)."""
-        views = self.ctx.web.lists.get_by_id(self.list_info(list_title).id).views.select(
-            ["Id", "Title", "ViewQuery", "ListViewXml", "RowLimit", "PersonalView"]).get()
+        views = (
+            self.ctx.web.lists.get_by_id(self.list_info(list_title).id)
+            .views.select(["Id", "Title", "ViewQuery", "ListViewXml", "RowLimit", "PersonalView"])
+            .get()
+        )
         self._run(f"lecture des vues de « {list_title} »")
         out = []
         for v in views:
@@ -69,18 +92,41 @@ class Provisioning(Lists):
                 names = [el.get("Name") for el in (vf if vf is not None else [])]
             except ET.ParseError:
                 names = []
-            out.append({"id": p.get("Id"), "title": p.get("Title") or "", "query": p.get("ViewQuery") or "",
-                        "fields": names, "row_limit": p.get("RowLimit"), "personal": bool(p.get("PersonalView"))})
+            out.append(
+                {
+                    "id": p.get("Id"),
+                    "title": p.get("Title") or "",
+                    "query": p.get("ViewQuery") or "",
+                    "fields": names,
+                    "row_limit": p.get("RowLimit"),
+                    "personal": bool(p.get("PersonalView")),
+                }
+            )
         return out
 
     def add_view(self, list_title: str, title: str, query: str, fields: list[str], row_limit: int = 100) -> None:
         lst = self.ctx.web.lists.get_by_id(self.list_info(list_title).id)
-        lst.views.add(ViewCreationInformation(Title=title, Query=query, ViewFields=StringCollection(fields),
-                                              RowLimit=row_limit, Paged=True, ViewTypeKind=1))
+        lst.views.add(
+            ViewCreationInformation(
+                Title=title,
+                Query=query,
+                ViewFields=StringCollection(fields),
+                RowLimit=row_limit,
+                Paged=True,
+                ViewTypeKind=1,
+            )
+        )
         self._run(f"création de la vue « {title} »")
 
-    def update_view(self, list_title: str, view_id: str, *, query: str | None = None,
-                    fields: list[str] | None = None, row_limit: int | None = None) -> None:
+    def update_view(
+        self,
+        list_title: str,
+        view_id: str,
+        *,
+        query: str | None = None,
+        fields: list[str] | None = None,
+        row_limit: int | None = None,
+    ) -> None:
         view = self.ctx.web.lists.get_by_id(self.list_info(list_title).id).views.get_by_id(view_id)
         if query is not None or row_limit is not None:
             if query is not None:

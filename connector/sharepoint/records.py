@@ -1,4 +1,5 @@
 """What copil knows of a site's lists, fields, items and files, and the outcome of each write."""
+
 from __future__ import annotations
 
 import logging
@@ -14,12 +15,12 @@ class FieldInfo:
     internal: str
     display: str
     kind: str
-    entity_name: str            # property name in JSON answers (OData_ prefix when needed)
+    entity_name: str  # property name in JSON answers (OData_ prefix when needed)
     lookup_list: str | None = None
     indexed: bool = False
     read_only: bool = False
     choices: tuple[str, ...] = ()
-    formatter: str = ""          # column formatting JSON (CustomFormatter), "" when none
+    formatter: str = ""  # column formatting JSON (CustomFormatter), "" when none
 
 
 @dataclass
@@ -30,15 +31,17 @@ class ListInfo:
     template: int
     item_count: int
     root_url: str
-    fields: dict[str, FieldInfo] = field(default_factory=dict)   # by display name
+    fields: dict[str, FieldInfo] = field(default_factory=dict)  # by display name
 
     def find(self, display: str) -> FieldInfo | None:
         """By display name (exact, then ignoring case and surrounding spaces), then by internal
         name ("Title" on a French site whose built-in column is shown as "Titre")."""
         key = display.strip().lower()
-        return self.fields.get(display) or next(
-            (x for x in self.fields.values() if x.display.strip().lower() == key), None) or next(
-            (x for x in self.fields.values() if x.internal == display.strip()), None)
+        return (
+            self.fields.get(display)
+            or next((x for x in self.fields.values() if x.display.strip().lower() == key), None)
+            or next((x for x in self.fields.values() if x.internal == display.strip()), None)
+        )
 
     def by_internal(self, internal: str) -> FieldInfo | None:
         for f in self.fields.values():
@@ -50,25 +53,26 @@ class ListInfo:
 @dataclass
 class ItemUpdate:
     item_id: int
-    values: dict                # internal name -> Python value (formatted here)
+    values: dict  # internal name -> Python value (formatted here)
     modified: str | None = None  # the item's Modified as read (ISO), written back unchanged
-    editor: str | None = None    # the item's Editor login as read
-    etag: str | None = None      # the item's ETag as read: a person's edit since then gives 412
+    editor: str | None = None  # the item's Editor login as read
+    etag: str | None = None  # the item's ETag as read: a person's edit since then gives 412
 
 
 class ItemStatus(StrEnum):
     """What became of one write, by what the caller does next."""
+
     OK = "ok"
-    CONFLICT = "conflict"       # 412: a person edited the item since it was read; read it again
-    FORBIDDEN = "forbidden"     # 401/403: the identity may not write here
-    FAILED = "failed"           # refused for another reason (a value, a 404…): a dead letter
+    CONFLICT = "conflict"  # 412: a person edited the item since it was read; read it again
+    FORBIDDEN = "forbidden"  # 401/403: the identity may not write here
+    FAILED = "failed"  # refused for another reason (a value, a 404…): a dead letter
 
 
 @dataclass
 class ItemWriteResult:
     item_id: int
     status: ItemStatus
-    error: str | None = None    # French, for the dead letters and the logs
+    error: str | None = None  # French, for the dead letters and the logs
 
     @property
     def ok(self) -> bool:
@@ -91,4 +95,4 @@ class FileInfo:
     url: str
     modified: datetime | None
     item_id: int
-    fields: dict = field(default_factory=dict)   # by internal name
+    fields: dict = field(default_factory=dict)  # by internal name

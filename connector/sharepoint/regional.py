@@ -1,5 +1,6 @@
 """The site's regional settings: the locale form values are parsed in, the time zone date-only
 values are stored in."""
+
 from __future__ import annotations
 
 import logging
@@ -22,8 +23,9 @@ class Regional(Client):
         if self._regional_settings is None:
             try:
                 self._regional_settings = self._get_json(
-                    f"{self.site_url}/_api/web/RegionalSettings?$expand=TimeZone", "paramètres régionaux")["d"]
-            except (ClientRequestException, KeyError) as e:   # unreachable: raised, not papered over
+                    f"{self.site_url}/_api/web/RegionalSettings?$expand=TimeZone", "paramètres régionaux"
+                )["d"]
+            except (ClientRequestException, KeyError) as e:  # unreachable: raised, not papered over
                 log.warning("paramètres régionaux du site illisibles (%s)", _short(e))
                 self._regional_settings = {}
         return self._regional_settings
@@ -33,8 +35,11 @@ class Regional(Client):
         """Form values are parsed by SharePoint in the web's locale."""
         if self._locale is None:
             rs = self._regional()
-            self._locale = Locale(rs.get("DecimalSeparator") or ",", rs.get("LocaleId") == 1033,
-                                  int(rs.get("LocaleId") or 1036)) if rs else FR
+            self._locale = (
+                Locale(rs.get("DecimalSeparator") or ",", rs.get("LocaleId") == 1033, int(rs.get("LocaleId") or 1036))
+                if rs
+                else FR
+            )
         return self._locale
 
     def timezone(self, default: str = "Europe/Paris") -> str:
@@ -42,8 +47,11 @@ class Regional(Client):
         tz = self._regional().get("TimeZone") or {}
         found = timezones.resolve(tz.get("Id"), preferred=default)
         if found is None:
-            log.warning("fuseau horaire du site illisible (%s) : fuseau de la configuration utilisé (%s)",
-                        tz.get("Description") or tz.get("Id") or "réponse vide", default)
+            log.warning(
+                "fuseau horaire du site illisible (%s) : fuseau de la configuration utilisé (%s)",
+                tz.get("Description") or tz.get("Id") or "réponse vide",
+                default,
+            )
             return default
         return found
 

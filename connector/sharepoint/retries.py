@@ -1,6 +1,7 @@
 """Failures typed by what the caller does next: retry (throttling, 5xx, a dropped connection), stop
 (authentication, a wrong address), or report one item; the client's form-digest fetch under
 copil's retry policy."""
+
 from __future__ import annotations
 
 import logging
@@ -15,7 +16,7 @@ from connector.errors import AuthError, RetryableError
 log = logging.getLogger("copil.sp")
 
 
-THRESHOLD_HRESULT = "-2147024860"   # the list view threshold: a 500 that retrying cannot fix
+THRESHOLD_HRESULT = "-2147024860"  # the list view threshold: a 500 that retrying cannot fix
 
 
 def unreachable(ex: BaseException) -> bool:
@@ -31,7 +32,7 @@ def unreachable(ex: BaseException) -> bool:
         if isinstance(reason, (NewConnectionError, ConnectTimeoutError)):
             return True
         nxt = ex.args[0] if ex.args and isinstance(ex.args[0], BaseException) else None
-        ex = nxt or ex.__cause__ or ex.__context__   # type: ignore[assignment]   # None ends the loop
+        ex = nxt or ex.__cause__ or ex.__context__  # type: ignore[assignment]   # None ends the loop
     return False
 
 
@@ -55,8 +56,12 @@ def why(ex: Exception) -> str:
 def log_retry(attempt: int, ex: Exception) -> int | None:
     """Every retry is logged at info level with its delay and reason; returns the server's delay."""
     delay = server_delay(ex)
-    log.info("nouvel essai n° %d après %s (%s)", attempt,
-             f"{delay} s demandées par SharePoint" if delay is not None else "un délai croissant", why(ex))
+    log.info(
+        "nouvel essai n° %d après %s (%s)",
+        attempt,
+        f"{delay} s demandées par SharePoint" if delay is not None else "un délai croissant",
+        why(ex),
+    )
     return delay
 
 
@@ -64,8 +69,10 @@ def raise_typed(e: Exception, what: str):
     """Re-raise a failed request as what the caller does next: fatal (auth), retry later, or as is."""
     if isinstance(e, req_exc.RequestException) and not isinstance(e, ClientRequestException):
         if unreachable(e):
-            err = RetryableError(f"SharePoint injoignable à cette adresse pendant : {what} (connexion refusée, "
-                                 "nom inconnu ou délai de connexion dépassé)")
+            err = RetryableError(
+                f"SharePoint injoignable à cette adresse pendant : {what} (connexion refusée, "
+                "nom inconnu ou délai de connexion dépassé)"
+            )
             err.hint = "Vérifiez `sharepoint.site_url`, le réseau et le proxy (variable HTTPS_PROXY)."
             raise err from None
         err = RetryableError(f"SharePoint injoignable pendant : {what} ({type(e).__name__})")
@@ -73,8 +80,10 @@ def raise_typed(e: Exception, what: str):
         raise err from None
     status = getattr(getattr(e, "response", None), "status_code", None)
     if status in (401, 403):
-        raise AuthError(f"accès refusé par SharePoint ({status}) pendant : {what}. "
-                        "Vérifiez le jeton ou les droits de l'application sur le site.") from None
+        raise AuthError(
+            f"accès refusé par SharePoint ({status}) pendant : {what}. "
+            "Vérifiez le jeton ou les droits de l'application sur le site."
+        ) from None
     if status in (429, 503, 502, 504) or (status == 500 and THRESHOLD_HRESULT not in str(e)):
         raise RetryableError(f"SharePoint indisponible ({status}) pendant : {what}") from None
     raise e
@@ -96,15 +105,19 @@ def digest_policy(ctx, max_retries: int, backoff: float = 1.0, is_retriable=None
             from office365.runtime import (
                 retry as client_retry,  # lazy: the module, not its function: the client looks `retry` up there at call time
             )
+
             saved = client_retry.retry
             client_retry.retry = lambda func, **_kw: func()
             try:
                 return original()
             finally:
                 client_retry.retry = saved
-        return retry(once, max_retry=max_retries + 1, timeout_secs=backoff, is_retriable=is_retriable,
-                     on_failure=log_retry)
-    setattr(fetch, "_copil", True)   # noqa: B010   # marks the policy as laid, once per request object
+
+        return retry(
+            once, max_retry=max_retries + 1, timeout_secs=backoff, is_retriable=is_retriable, on_failure=log_retry
+        )
+
+    setattr(fetch, "_copil", True)  # noqa: B010   # marks the policy as laid, once per request object
     req._fetch_context_web_information = fetch
 
 

@@ -5,6 +5,7 @@ service's backend by resource): the connection and retries (client), regional se
 and fields, provisioning and views, items, files. Reads page by ID with `__next`; writes are
 `ValidateUpdateListItem` system updates in `$batch` requests (no new version; `Modified`/`Editor`
 passed back unchanged); throttling (429/503) is waited out per Retry-After."""
+
 from __future__ import annotations
 
 from connector.sharepoint.files import Files

@@ -4,6 +4,7 @@ SharePoint answers its own numeric id (3 is Paris, 13 is Pacific Time US). Each 
 through its Windows zone name to the IANA zone CLDR (`windowsZones`) gives for it, never
 through the bias alone: daylight saving differs between zones of the same offset.
 Descriptions are those SharePoint Online answers on an English site."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -34,8 +35,7 @@ _TABLE = [
     (12, "(UTC-07:00) Mountain Time (US and Canada)", "Mountain Standard Time", "America/Denver"),
     (55, "(UTC-06:00) Central America", "Central America Standard Time", "America/Guatemala"),
     (11, "(UTC-06:00) Central Time (US and Canada)", "Central Standard Time", "America/Chicago"),
-    (37, "(UTC-06:00) Guadalajara, Mexico City, Monterrey", "Central Standard Time (Mexico)",
-     "America/Mexico_City"),
+    (37, "(UTC-06:00) Guadalajara, Mexico City, Monterrey", "Central Standard Time (Mexico)", "America/Mexico_City"),
     (36, "(UTC-06:00) Saskatchewan", "Canada Central Standard Time", "America/Regina"),
     (35, "(UTC-05:00) Bogota, Lima, Quito", "SA Pacific Standard Time", "America/Bogota"),
     (10, "(UTC-05:00) Eastern Time (US and Canada)", "Eastern Standard Time", "America/New_York"),
@@ -61,10 +61,13 @@ _TABLE = [
     (93, "(UTC) Coordinated Universal Time", "UTC", "Etc/UTC"),
     (2, "(UTC) Dublin, Edinburgh, Lisbon, London", "GMT Standard Time", "Europe/London"),
     (31, "(UTC) Monrovia, Reykjavik", "Greenwich Standard Time", "Atlantic/Reykjavik"),
-    (4, "(UTC+01:00) Amsterdam, Berlin, Bern, Rome, Stockholm, Vienna", "W. Europe Standard Time",
-     "Europe/Berlin"),
-    (6, "(UTC+01:00) Belgrade, Bratislava, Budapest, Ljubljana, Prague", "Central Europe Standard Time",
-     "Europe/Budapest"),
+    (4, "(UTC+01:00) Amsterdam, Berlin, Bern, Rome, Stockholm, Vienna", "W. Europe Standard Time", "Europe/Berlin"),
+    (
+        6,
+        "(UTC+01:00) Belgrade, Bratislava, Budapest, Ljubljana, Prague",
+        "Central Europe Standard Time",
+        "Europe/Budapest",
+    ),
     (3, "(UTC+01:00) Brussels, Copenhagen, Madrid, Paris", "Romance Standard Time", "Europe/Paris"),
     (57, "(UTC+01:00) Sarajevo, Skopje, Warsaw, Zagreb", "Central European Standard Time", "Europe/Warsaw"),
     (69, "(UTC+01:00) West Central Africa", "W. Central Africa Standard Time", "Africa/Lagos"),
@@ -139,20 +142,32 @@ BY_ID: dict[int, SPTimeZone] = {row[0]: SPTimeZone(*row) for row in _TABLE}
 # IANA zones CLDR lists under the same Windows zone for French territories: a collectivité that
 # names its own zone in the TOML keeps that name when the site's zone is the same one.
 SAME_WINDOWS_ZONE = {
-    "Hawaiian Standard Time": {"Pacific/Tahiti"},                       # Polynésie française
-    "SA Eastern Standard Time": {"America/Cayenne"},                    # Guyane
-    "SA Western Standard Time": {"America/Martinique", "America/Guadeloupe", "America/St_Barthelemy",
-                                 "America/Marigot"},
+    "Hawaiian Standard Time": {"Pacific/Tahiti"},  # Polynésie française
+    "SA Eastern Standard Time": {"America/Cayenne"},  # Guyane
+    "SA Western Standard Time": {
+        "America/Martinique",
+        "America/Guadeloupe",
+        "America/St_Barthelemy",
+        "America/Marigot",
+    },
     "E. Africa Standard Time": {"Indian/Mayotte"},
     "Mauritius Standard Time": {"Indian/Reunion"},
-    "Central Pacific Standard Time": {"Pacific/Noumea"},                # Nouvelle-Calédonie
+    "Central Pacific Standard Time": {"Pacific/Noumea"},  # Nouvelle-Calédonie
     "UTC+12": {"Pacific/Wallis"},
     "Romance Standard Time": {"Europe/Paris"},
 }
 
 # For the emulator and tests: the French collectivités' zones by their SharePoint id.
-FRENCH_SITES = {"Paris": 3, "Nouméa": 41, "Papeete": 15, "Cayenne": 32, "Fort-de-France": 33,
-                "Saint-Denis (La Réunion)": 89, "Mamoudzou": 56, "Mata-Utu": 97}
+FRENCH_SITES = {
+    "Paris": 3,
+    "Nouméa": 41,
+    "Papeete": 15,
+    "Cayenne": 32,
+    "Fort-de-France": 33,
+    "Saint-Denis (La Réunion)": 89,
+    "Mamoudzou": 56,
+    "Mata-Utu": 97,
+}
 
 
 def by_id(tz_id) -> SPTimeZone | None:

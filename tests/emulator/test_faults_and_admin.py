@@ -1,4 +1,5 @@
 """Emulator faults and admin endpoint: latency, throttling, drops, injected 500s, counters, log."""
+
 from __future__ import annotations
 
 import time
@@ -47,7 +48,7 @@ def test_503_throttling_with_retry_after(emulator):
     t0 = time.monotonic()
     ctx.web.lists.get_by_title("Projets").items.get()
     ctx.execute_query_with_incremental_retry(max_retry=3)
-    assert time.monotonic() - t0 >= 1.0   # Retry-After honoured, not the 0 s backoff
+    assert time.monotonic() - t0 >= 1.0  # Retry-After honoured, not the 0 s backoff
     assert [e["status"] for e in _admin(emulator, "GET", "log").json()["entries"]].count(503) == 1
 
 
@@ -64,17 +65,21 @@ def test_fixed_latency(emulator):
     _admin(emulator, "POST", "faults", json={"latency_ms": 150})
     t0 = time.monotonic()
     client(emulator, "read").web.get().execute_query()
-    assert time.monotonic() - t0 >= 0.3   # contextinfo + web, 150 ms each
+    assert time.monotonic() - t0 >= 0.3  # contextinfo + web, 150 ms each
 
 
 def test_admin_api_needs_its_own_token(emulator):
-    for method, what in (("POST", "reset"), ("GET", "tokens"), ("POST", "faults"), ("GET", "stats"),
-                         ("POST", "sites")):
+    for method, what in (("POST", "reset"), ("GET", "tokens"), ("POST", "faults"), ("GET", "stats"), ("POST", "sites")):
         r = requests.request(method, f"{emulator.url}/_emulator/{what}", timeout=5, json={})
         assert r.status_code == 401, what
-        r = requests.request(method, f"{emulator.url}/_emulator/{what}", timeout=5, json={},
-                             headers={"Authorization": f"Bearer {emulator.tokens['manage']}"})
-        assert r.status_code == 401, what      # a SharePoint token is not an admin token
+        r = requests.request(
+            method,
+            f"{emulator.url}/_emulator/{what}",
+            timeout=5,
+            json={},
+            headers={"Authorization": f"Bearer {emulator.tokens['manage']}"},
+        )
+        assert r.status_code == 401, what  # a SharePoint token is not an admin token
     assert emulator.backend.site("projets") is not None
     assert emulator.admin("GET", "tokens").status_code == 200
 
@@ -92,17 +97,25 @@ def test_a_token_bound_to_one_site_cannot_write_another_through_batch(emulator):
 
     from emulator import auth
     from sample.collectivite import seed
+
     seed(emulator.backend, "autre", 2)
     emulator.auth.grants["only-projets"] = auth.Grant("only-projets", "manage", "projets")
     lst = emulator.backend.site("autre").list_by_title("Projets")
-    payload = json.dumps({"formValues": [{"FieldName": "Commentaire", "FieldValue": "intrus"}],
-                          "bNewDocumentUpdate": True})
-    part = (f"POST {emulator.site_url('autre')}/_api/web/lists(guid'{lst.id}')/getItemById(1)/ValidateUpdateListItem "
-            f"HTTP/1.1\r\nContent-Type: application/json;odata=verbose\r\n\r\n{payload}\r\n")
-    body = (f"--batch_x\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n\r\n"
-            f"{part}--batch_x--\r\n")
-    r = requests.post(emulator.site_url("projets") + "/_api/$batch", data=body.encode(), timeout=5,
-                      headers={"Authorization": "Bearer only-projets",
-                               "Content-Type": "multipart/mixed; boundary=batch_x"})
+    payload = json.dumps(
+        {"formValues": [{"FieldName": "Commentaire", "FieldValue": "intrus"}], "bNewDocumentUpdate": True}
+    )
+    part = (
+        f"POST {emulator.site_url('autre')}/_api/web/lists(guid'{lst.id}')/getItemById(1)/ValidateUpdateListItem "
+        f"HTTP/1.1\r\nContent-Type: application/json;odata=verbose\r\n\r\n{payload}\r\n"
+    )
+    body = (
+        f"--batch_x\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n\r\n{part}--batch_x--\r\n"
+    )
+    r = requests.post(
+        emulator.site_url("projets") + "/_api/$batch",
+        data=body.encode(),
+        timeout=5,
+        headers={"Authorization": "Bearer only-projets", "Content-Type": "multipart/mixed; boundary=batch_x"},
+    )
     assert r.status_code == 200 and "HTTP/1.1 403" in r.text
     assert lst.items[1].values.get(lst.field_by_title("Commentaire").internal_name) != "intrus"

@@ -1,5 +1,6 @@
 """Emulator document libraries through the real client: folders, files, versions,
 chunked upload, metadata, SharePoint's name and path rules."""
+
 from __future__ import annotations
 
 import os
@@ -24,7 +25,8 @@ def test_folders_nested_create_and_list(emulator, lib):
     root = ctx.web.lists.get_by_title("Rapports COPIL").root_folder
     root.folders.add("2026").execute_query()
     ctx.web.get_folder_by_server_relative_url("/sites/projets/Rapports COPIL/2026").folders.add(
-        "PPI-2025-001").execute_query()
+        "PPI-2025-001"
+    ).execute_query()
     sub = ctx.web.get_folder_by_server_relative_url("/sites/projets/Rapports COPIL/2026").folders.get().execute_query()
     assert [f.properties["Name"] for f in sub] == ["PPI-2025-001"]
     top = ctx.web.get_folder_by_server_relative_url("/sites/projets/Rapports COPIL").get().execute_query()
@@ -64,8 +66,9 @@ def test_chunked_upload_of_25_mb(emulator, lib, tmp_path):
     assert stored.content == content
 
 
-@pytest.mark.parametrize("name", ['a:b.docx', "CON", "~$verrou.docx", "x_vti_y.docx", " espace.docx",
-                                  "desktop.ini", "a|b.docx"])
+@pytest.mark.parametrize(
+    "name", ["a:b.docx", "CON", "~$verrou.docx", "x_vti_y.docx", " espace.docx", "desktop.ini", "a|b.docx"]
+)
 def test_forbidden_file_names(emulator, lib, name):
     ctx = client(emulator, "write")
     folder = ctx.web.get_folder_by_server_relative_url("/sites/projets/Rapports COPIL")
@@ -81,7 +84,8 @@ def test_path_over_400_characters_is_refused(emulator, lib):
     folder.folders.add(long_dir).execute_query()
     with pytest.raises(ClientRequestException) as e:
         ctx.web.get_folder_by_server_relative_url(f"/sites/projets/Rapports COPIL/{long_dir}").upload_file(
-            "r" * 190 + ".docx", b"x").execute_query()
+            "r" * 190 + ".docx", b"x"
+        ).execute_query()
     assert "PathTooLongException" in e.value.response.json()["error"]["code"]
 
 
@@ -99,6 +103,7 @@ def test_library_creation_needs_manage(emulator):
 
 def test_add_without_overwrite_refuses_an_existing_file(emulator, lib):
     import requests
+
     url = emulator.site_url() + "/_api/web/GetFolderByServerRelativeUrl('/sites/projets/Rapports COPIL')/Files/add"
     h = {"Authorization": "Bearer write-token", "Accept": "application/json;odata=verbose"}
     assert requests.post(url + "(url='a.docx',overwrite=false)", data=b"1", headers=h).status_code == 200

@@ -1,4 +1,5 @@
 """Emulator through the real client: auth, lists, fields and internal names, errors."""
+
 from __future__ import annotations
 
 import pytest
@@ -23,8 +24,7 @@ def test_unauthenticated_and_unknown_token_get_401(emulator):
     assert _http(emulator, "GET", "/_api/web", token="nope").status_code == 401
     with pytest.raises(ClientRequestException):
         ctx = client(emulator)
-        ctx.authentication_context.with_access_token(
-            lambda: {"access_token": "nope", "token_type": "Bearer"})
+        ctx.authentication_context.with_access_token(lambda: {"access_token": "nope", "token_type": "Bearer"})
         ctx.web.get().execute_query()
 
 
@@ -51,11 +51,14 @@ def test_roles_read_cannot_write_and_write_cannot_create_lists(emulator):
 
 def test_token_bound_to_one_site(emulator):
     from emulator import auth
+
     emulator.auth.grants["only-b"] = auth.Grant("only-b", "manage", "b")
     emulator.backend.ensure_site("b")
     assert _http(emulator, "GET", "/_api/web", token="only-b").status_code == 403
-    r = requests.get(emulator.site_url("b") + "/_api/web",
-                     headers={"Authorization": "Bearer only-b", "Accept": "application/json;odata=verbose"})
+    r = requests.get(
+        emulator.site_url("b") + "/_api/web",
+        headers={"Authorization": "Bearer only-b", "Accept": "application/json;odata=verbose"},
+    )
     assert r.status_code == 200 and r.json()["d"]["Title"] == "b"
 
 
@@ -76,8 +79,8 @@ def test_create_list_fields_internal_names_and_rename(sp, emulator):
     lst.fields.add_user_field("Chef de projet").execute_query()
     lst.fields.add_lookup_field("Projet parent", lst, "Title").execute_query()
     sp.web.lists.get_by_title("Projets").fields.add(
-        __import__("office365.sharepoint.fields.type", fromlist=["FieldType"]).FieldType.Boolean,
-        Title="Actif").execute_query()
+        __import__("office365.sharepoint.fields.type", fromlist=["FieldType"]).FieldType.Boolean, Title="Actif"
+    ).execute_query()
     # rename keeps the internal name
     fld = lst.fields.get_by_internal_name_or_title("Date_x0020_de_x0020_fin_x0020_pr")
     fld.set_property("Title", "Fin prévue").update().execute_query()
@@ -121,6 +124,7 @@ def test_contextinfo_and_timezone(emulator):
 
 def test_state_survives_restart(tmp_path):
     from emulator.server import start
+
     srv = start(data_dir=str(tmp_path))
     srv.backend.ensure_site("projets")
     ctx = client(srv)
@@ -149,12 +153,13 @@ def test_multichoice_field_and_skip(sp, emulator):
     lst = sp.web.lists.add(ListCreationInformation("Tags", None, 100)).execute_query()
     f = lst.fields.add_choice_field("Thèmes", ["Eau", "Voirie", "École"], multiple_values=True).execute_query()
     assert f.properties["TypeAsString"] == "MultiChoice"
-    lst.add_item({"Title": "a", f.internal_name: {"__metadata": {"type": "Collection(Edm.String)"},
-                                                   "results": ["Eau", "École"]}}).execute_query()
+    lst.add_item(
+        {"Title": "a", f.internal_name: {"__metadata": {"type": "Collection(Edm.String)"}, "results": ["Eau", "École"]}}
+    ).execute_query()
     for i in range(4):
         lst.add_item({"Title": f"b{i}"}).execute_query()
     got = sp.web.lists.get_by_title("Tags").items.get().execute_query()
-    assert list(got[0].properties[f.internal_name].values()) == ["Eau", "École"]   # the client's mapping
+    assert list(got[0].properties[f.internal_name].values()) == ["Eau", "École"]  # the client's mapping
     raw = _http(emulator, "GET", "/_api/web/lists/getbytitle('Tags')/items(1)").json()["d"][f.internal_name]
     assert raw == {"__metadata": {"type": "Collection(Edm.String)"}, "results": ["Eau", "École"]}
     r = _http(emulator, "GET", "/_api/web/lists/getbytitle('Tags')/items?$select=Title&$top=2&$skip=3")
@@ -167,23 +172,46 @@ def test_copil_emulator_command_serves_with_given_tokens(tmp_path):
     import subprocess
     import sys
     import time
+
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
     s.close()
-    cmd = [sys.executable, "-m", "jobs.cli", "emulator", "--port", str(port), "--data", str(tmp_path),
-           "--token", "lecteur:read", "--token", "gestion:manage:autre", "--seed-sample", "--projects", "3",
-           "--site", "autre", "--admin-token", "adm",
-           "--throttle-every", "1000"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            cwd=os.path.dirname(os.path.dirname(__file__)))
+    cmd = [
+        sys.executable,
+        "-m",
+        "jobs.cli",
+        "emulator",
+        "--port",
+        str(port),
+        "--data",
+        str(tmp_path),
+        "--token",
+        "lecteur:read",
+        "--token",
+        "gestion:manage:autre",
+        "--seed-sample",
+        "--projects",
+        "3",
+        "--site",
+        "autre",
+        "--admin-token",
+        "adm",
+        "--throttle-every",
+        "1000",
+    ]
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=os.path.dirname(os.path.dirname(__file__))
+    )
     try:
         base = f"http://127.0.0.1:{port}/sites"
         for _ in range(100):
             try:
-                r = requests.get(f"{base}/projets/_api/web/lists/getbytitle('Projets')/items?$select=Title",
-                                 headers={"Authorization": "Bearer lecteur", "Accept": "application/json;odata=verbose"},
-                                 timeout=2)
+                r = requests.get(
+                    f"{base}/projets/_api/web/lists/getbytitle('Projets')/items?$select=Title",
+                    headers={"Authorization": "Bearer lecteur", "Accept": "application/json;odata=verbose"},
+                    timeout=2,
+                )
                 break
             except requests.ConnectionError:
                 time.sleep(0.1)
@@ -193,7 +221,10 @@ def test_copil_emulator_command_serves_with_given_tokens(tmp_path):
         assert requests.get(f"{base}/autre/_api/web", headers=h, timeout=2).status_code == 200
         admin = f"http://127.0.0.1:{port}/_emulator/faults"
         assert requests.get(admin, timeout=2).status_code == 401
-        assert requests.get(admin, headers={"Authorization": "Bearer adm"}, timeout=2).json()["throttle"]["every_n"] == 1000
+        assert (
+            requests.get(admin, headers={"Authorization": "Bearer adm"}, timeout=2).json()["throttle"]["every_n"]
+            == 1000
+        )
     finally:
         proc.terminate()
         out, _ = proc.communicate(timeout=20)

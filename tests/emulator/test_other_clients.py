@@ -1,6 +1,7 @@
 """The emulator for clients other than Office365-REST-Python-Client (issue 15): query strings
 encoded with `+`, JSON light chosen by the Accept header, properties never silently dropped,
 `$select` errors, `$expand=RootFolder`. Raw HTTP as PnPjs sends it, and the Python client."""
+
 from __future__ import annotations
 
 import requests
@@ -34,11 +35,14 @@ def test_plus_in_a_query_string_is_a_space(emulator):
     r = _http(emulator, "GET", "web/lists/GetByTitle('Test%20liste%20PnP')/fields?$filter=Hidden+eq+false")
     assert r.status_code == 200 and r.json()["d"]["results"]
     # the same inside a $batch
-    body = ("--batch_x\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n\r\n"
-            f"GET {emulator.site_url('projets')}/_api/{base}?$orderby=Id+desc&$top=1 HTTP/1.1\r\n"
-            "Accept: application/json;odata=nometadata\r\n\r\n\r\n--batch_x--\r\n")
-    r = _http(emulator, "POST", "$batch", data=body.encode(),
-              headers={"Content-Type": "multipart/mixed; boundary=batch_x"})
+    body = (
+        "--batch_x\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n\r\n"
+        f"GET {emulator.site_url('projets')}/_api/{base}?$orderby=Id+desc&$top=1 HTTP/1.1\r\n"
+        "Accept: application/json;odata=nometadata\r\n\r\n\r\n--batch_x--\r\n"
+    )
+    r = _http(
+        emulator, "POST", "$batch", data=body.encode(), headers={"Content-Type": "multipart/mixed; boundary=batch_x"}
+    )
     assert r.status_code == 200 and '"Id":3' in r.text and "odata=nometadata" in r.text
 
 
@@ -49,14 +53,15 @@ def test_json_light_entities_collections_paging_and_errors(emulator):
     assert light.headers["Content-Type"].startswith("application/json;odata=nometadata")
     body = light.json()
     assert "d" not in body and "__metadata" not in body and body["Title"] == "Test liste PnP"
-    assert "RootFolder" not in body   # navigation links are left out, not deferred
+    assert "RootFolder" not in body  # navigation links are left out, not deferred
     minimal = _http(emulator, "GET", path, accept=MINIMAL).json()
     assert minimal["odata.type"] == "SP.List" and minimal["odata.editLink"].startswith("Web/Lists(guid'")
     assert _http(emulator, "GET", path, accept="application/json").json()["odata.type"] == "SP.List"
     page = _http(emulator, "GET", path + "/items?$top=2&$select=Id", accept=NOMETA).json()
     assert [x["Id"] for x in page["value"]] == [1, 2] and "odata.nextLink" in page
-    rest = requests.get(page["odata.nextLink"], headers={"Accept": NOMETA,
-                                                         "Authorization": f"Bearer {emulator.tokens['manage']}"})
+    rest = requests.get(
+        page["odata.nextLink"], headers={"Accept": NOMETA, "Authorization": f"Bearer {emulator.tokens['manage']}"}
+    )
     assert [x["Id"] for x in rest.json()["value"]] == [3]
     item = _http(emulator, "GET", path + "/items(1)", accept=MINIMAL).json()
     verbose = _http(emulator, "GET", path + "/items(1)").json()["d"]["__metadata"]
@@ -67,9 +72,13 @@ def test_json_light_entities_collections_paging_and_errors(emulator):
 
 def test_validate_update_list_item_returns_the_array_in_json_light(emulator):
     _list_with_items(emulator, 1)
-    r = _http(emulator, "POST", "web/lists/GetByTitle('Test%20liste%20PnP')/items(1)/ValidateUpdateListItem",
-              accept=NOMETA, json={"formValues": [{"FieldName": "Title", "FieldValue": "nouveau"}],
-                                   "bNewDocumentUpdate": False})
+    r = _http(
+        emulator,
+        "POST",
+        "web/lists/GetByTitle('Test%20liste%20PnP')/items(1)/ValidateUpdateListItem",
+        accept=NOMETA,
+        json={"formValues": [{"FieldName": "Title", "FieldValue": "nouveau"}], "bNewDocumentUpdate": False},
+    )
     assert r.status_code == 200, r.text
     value = r.json()["value"]
     assert isinstance(value, list) and value[0]["FieldName"] == "Title" and value[0]["HasException"] is False
@@ -95,10 +104,14 @@ def test_list_description_is_kept_on_create_and_merge(emulator):
     lst.set_property("Description", "Projets 2026-2032").update().execute_query()
     again = ctx.web.lists.get_by_title("Avec description").get().execute_query()
     assert again.properties["Description"] == "Projets 2026-2032"
-    r = _http(emulator, "POST", "web/lists/GetByTitle('Avec%20description')",
-              json={"__metadata": {"type": "SP.List"}, "EnableFolderCreation": True},
-              headers={"X-HTTP-Method": "MERGE", "Content-Type": "application/json;odata=verbose"})
-    assert r.status_code == 501 and "EnableFolderCreation" in r.text   # never looks saved while dropped
+    r = _http(
+        emulator,
+        "POST",
+        "web/lists/GetByTitle('Avec%20description')",
+        json={"__metadata": {"type": "SP.List"}, "EnableFolderCreation": True},
+        headers={"X-HTTP-Method": "MERGE", "Content-Type": "application/json;odata=verbose"},
+    )
+    assert r.status_code == 501 and "EnableFolderCreation" in r.text  # never looks saved while dropped
 
 
 def test_recycle_an_item_and_a_file_then_restore(emulator):
@@ -117,11 +130,19 @@ def test_recycle_an_item_and_a_file_then_restore(emulator):
     site = emulator.backend.ensure_site("projets")
     lib = site.create_list("Pièces", 101)
     site.add_file("Pièces", "", "note.txt", b"bonjour")
-    r = _http(emulator, "POST", "web/GetFileByServerRelativePath(decodedurl='/sites/projets/Pi%C3%A8ces/note.txt')"
-              "/recycle()", accept=NOMETA)
+    r = _http(
+        emulator,
+        "POST",
+        "web/GetFileByServerRelativePath(decodedurl='/sites/projets/Pi%C3%A8ces/note.txt')/recycle()",
+        accept=NOMETA,
+    )
     assert r.status_code == 200 and not lib.items
-    assert _http(emulator, "GET", "web/GetFileByServerRelativePath(decodedurl='/sites/projets/Pi%C3%A8ces/note.txt')"
-                 ).status_code == 404
+    assert (
+        _http(
+            emulator, "GET", "web/GetFileByServerRelativePath(decodedurl='/sites/projets/Pi%C3%A8ces/note.txt')"
+        ).status_code
+        == 404
+    )
     _http(emulator, "POST", f"web/RecycleBin('{r.json()['value']}')/restore()")
     assert site.file("/sites/projets/Pièces/note.txt").content == b"bonjour" and len(lib.items) == 1
 
@@ -136,13 +157,15 @@ def test_field_values_as_text_in_the_site_locale(emulator):
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["Title"] == "a" and body[num.internal_name] == "1\u202f234,5"
-    assert body["OData_" + when.internal_name] == "25/11/2026 00:00"   # Paris, not UTC; OData_ as on any entity
+    assert body["OData_" + when.internal_name] == "25/11/2026 00:00"  # Paris, not UTC; OData_ as on any entity
 
 
 def test_render_list_data_as_stream_pages_a_plain_view(emulator):
     _list_with_items(emulator, 5)
-    xml = ("<View><Query><Where><Gt><FieldRef Name='ID'/><Value Type='Counter'>1</Value></Gt></Where></Query>"
-           "<ViewFields><FieldRef Name='Title'/></ViewFields><RowLimit>2</RowLimit></View>")
+    xml = (
+        "<View><Query><Where><Gt><FieldRef Name='ID'/><Value Type='Counter'>1</Value></Gt></Where></Query>"
+        "<ViewFields><FieldRef Name='Title'/></ViewFields><RowLimit>2</RowLimit></View>"
+    )
     path = "web/lists/GetByTitle('Test%20liste%20PnP')/RenderListDataAsStream"
     first = _http(emulator, "POST", path, accept=NOMETA, json={"parameters": {"ViewXml": xml, "RenderOptions": 2}})
     assert first.status_code == 200, first.text
@@ -165,22 +188,34 @@ def test_utc_to_local_time_and_back(emulator):
 
 def test_standard_list_templates_and_entity_type_names(emulator):
     ctx = client(emulator)
-    for template, field in ((103, "URL"), (104, "Expires"), (105, "FirstName"), (106, "EventDate"), (107, "DueDate"),
-                            (171, "Checkmark")):
+    for template, field in (
+        (103, "URL"),
+        (104, "Expires"),
+        (105, "FirstName"),
+        (106, "EventDate"),
+        (107, "DueDate"),
+        (171, "Checkmark"),
+    ):
         lst = ctx.web.lists.add(ListCreationInformation(f"Modèle {template}", None, template)).execute_query()
         assert lst.properties["BaseTemplate"] == template
         names = {f.properties["InternalName"] for f in lst.fields.get().execute_query()}
         assert field in names, (template, sorted(names))
     tasks = emulator.backend.ensure_site("projets").list_by_title("Modèle 107")
     assert tasks.fields["Status"].title == "État de la tâche" and "En cours" in tasks.fields["Status"].choices
-    r = _http(emulator, "POST", "web/lists", json={"__metadata": {"type": "SP.List"}, "Title": "Sondage",
-                                                   "BaseTemplate": 102},
-              headers={"Content-Type": "application/json;odata=verbose"})
+    r = _http(
+        emulator,
+        "POST",
+        "web/lists",
+        json={"__metadata": {"type": "SP.List"}, "Title": "Sondage", "BaseTemplate": 102},
+        headers={"Content-Type": "application/json;odata=verbose"},
+    )
     assert r.status_code == 501 and "template 102" in r.text
     long = ctx.web.lists.add(ListCreationInformation("Test liste PnP de conformité", None, 100)).execute_query()
-    assert long.properties["ListItemEntityTypeFullName"] == \
-        "SP.Data.Test_x0020_liste_x0020_PnP_x0020_de_x0020_conformit_x00e9_ListItem"
-    long.add_item({"Title": "ajouté par le client Python"}).execute_query()   # the client uses that type name
+    assert (
+        long.properties["ListItemEntityTypeFullName"]
+        == "SP.Data.Test_x0020_liste_x0020_PnP_x0020_de_x0020_conformit_x00e9_ListItem"
+    )
+    long.add_item({"Title": "ajouté par le client Python"}).execute_query()  # the client uses that type name
 
 
 def test_using_path_apis_for_files_folders_and_items(emulator):
@@ -188,8 +223,12 @@ def test_using_path_apis_for_files_folders_and_items(emulator):
     site.create_list("Pièces", 101)
     root = "web/GetFolderByServerRelativePath(decodedurl='/sites/projets/Pi%C3%A8ces')"
     # Folders/AddUsingPath and AddSubFolderUsingPath, names with a space, '#' and '+'
-    r = _http(emulator, "POST", "web/Folders/AddUsingPath(decodedurl='%2Fsites%2Fprojets%2FPi%C3%A8ces%2F2026%20%23+1')",
-              accept=NOMETA)
+    r = _http(
+        emulator,
+        "POST",
+        "web/Folders/AddUsingPath(decodedurl='%2Fsites%2Fprojets%2FPi%C3%A8ces%2F2026%20%23+1')",
+        accept=NOMETA,
+    )
     assert r.status_code == 200, r.text
     assert site.folder("/sites/projets/Pièces/2026 #+1") is not None
     r = _http(emulator, "POST", root + "/AddSubFolderUsingPath(DecodedUrl='Synthèse')", accept=NOMETA)
@@ -200,20 +239,24 @@ def test_using_path_apis_for_files_folders_and_items(emulator):
     r = _http(emulator, "POST", add.format("false"), accept=NOMETA, data=b"v1")
     assert r.status_code == 200, r.text
     assert r.json()["ServerRelativeUrl"] == "/sites/projets/Pièces/taux%20#final.txt"
-    assert _http(emulator, "POST", add.format("false"), data=b"v2").status_code == 400   # exists
+    assert _http(emulator, "POST", add.format("false"), data=b"v2").status_code == 400  # exists
     assert _http(emulator, "POST", add.format("true"), data=b"v2").status_code == 200
     assert site.file("/sites/projets/Pièces/taux%20#final.txt").content == b"v2"
     # AddValidateUpdateItemUsingPath: the new item's id last, nothing created when a value is refused
     _list_with_items(emulator, 0)
     path = "web/lists/GetByTitle('Test%20liste%20PnP')/AddValidateUpdateItemUsingPath()"
-    ok = _http(emulator, "POST", path, accept=NOMETA,
-               json={"formValues": [{"FieldName": "Title", "FieldValue": "créé par PnPjs"}], "bNewDocumentUpdate": False})
+    ok = _http(
+        emulator,
+        "POST",
+        path,
+        accept=NOMETA,
+        json={"formValues": [{"FieldName": "Title", "FieldValue": "créé par PnPjs"}], "bNewDocumentUpdate": False},
+    )
     assert ok.status_code == 200, ok.text
     rows = ok.json()["value"]
     lst = site.list_by_title("Test liste PnP")
     assert rows[-1]["FieldName"] == "Id" and lst.items[int(rows[-1]["FieldValue"])].values["Title"] == "créé par PnPjs"
-    bad = _http(emulator, "POST", path, accept=NOMETA,
-                json={"formValues": [{"FieldName": "Nope", "FieldValue": "x"}]})
+    bad = _http(emulator, "POST", path, accept=NOMETA, json={"formValues": [{"FieldName": "Nope", "FieldValue": "x"}]})
     assert len(lst.items) == 1 and (bad.status_code != 200 or any(v["HasException"] for v in bad.json()["value"]))
     lib = "web/lists/GetByTitle('Pi%C3%A8ces')/AddValidateUpdateItemUsingPath()"
     r = _http(emulator, "POST", lib, json={"formValues": []})
@@ -224,18 +267,25 @@ def test_select_of_an_unknown_property_is_a_400_on_every_entity(emulator):
     site = emulator.backend.ensure_site("projets")
     site.create_list("Pièces", 101)
     _list_with_items(emulator, 1)
-    for path, type_ in (("web/lists/GetByTitle('Test%20liste%20PnP')/fields", "SP.Field"),
-                        ("web/GetFolderByServerRelativeUrl('/sites/projets/Pi%C3%A8ces')", "SP.Folder"),
-                        ("web/lists/GetByTitle('Pi%C3%A8ces')/RootFolder", "SP.Folder"),
-                        ("web/RegionalSettings", "SP.RegionalSettings"),
-                        ("web/siteusers", "SP.User")):
+    for path, type_ in (
+        ("web/lists/GetByTitle('Test%20liste%20PnP')/fields", "SP.Field"),
+        ("web/GetFolderByServerRelativeUrl('/sites/projets/Pi%C3%A8ces')", "SP.Folder"),
+        ("web/lists/GetByTitle('Pi%C3%A8ces')/RootFolder", "SP.Folder"),
+        ("web/RegionalSettings", "SP.RegionalSettings"),
+        ("web/siteusers", "SP.User"),
+    ):
         r = _http(emulator, "GET", path + "?$select=Nope")
         assert r.status_code == 400 and "The property 'Nope' does not exist" in r.text, (path, r.status_code)
-    fields = _http(emulator, "GET", "web/lists/GetByTitle('Test%20liste%20PnP')/fields?$select=InternalName",
-                   accept=NOMETA).json()["value"]
+    fields = _http(
+        emulator, "GET", "web/lists/GetByTitle('Test%20liste%20PnP')/fields?$select=InternalName", accept=NOMETA
+    ).json()["value"]
     assert fields and all(set(f) == {"InternalName"} for f in fields)
-    folder = _http(emulator, "GET", "web/GetFolderByServerRelativeUrl('/sites/projets/Pi%C3%A8ces')"
-                   "?$select=ServerRelativeUrl", accept=NOMETA).json()
+    folder = _http(
+        emulator,
+        "GET",
+        "web/GetFolderByServerRelativeUrl('/sites/projets/Pi%C3%A8ces')?$select=ServerRelativeUrl",
+        accept=NOMETA,
+    ).json()
     assert folder == {"ServerRelativeUrl": "/sites/projets/Pièces"}
 
 
@@ -243,14 +293,18 @@ def test_restore_never_replaces_a_file_added_since_and_folders_are_not_recycled(
     site = emulator.backend.ensure_site("projets")
     lib = site.create_list("Pièces", 101)
     site.add_file("Pièces", "", "note.txt", b"ancienne")
-    r = _http(emulator, "POST", "web/GetFileByServerRelativePath(decodedurl='/sites/projets/Pi%C3%A8ces/note.txt')"
-              "/recycle()", accept=NOMETA)
+    r = _http(
+        emulator,
+        "POST",
+        "web/GetFileByServerRelativePath(decodedurl='/sites/projets/Pi%C3%A8ces/note.txt')/recycle()",
+        accept=NOMETA,
+    )
     bin_id = r.json()["value"]
     site.add_file("Pièces", "", "note.txt", b"nouvelle")
     r = _http(emulator, "POST", f"web/RecycleBin('{bin_id}')/restore()")
     assert r.status_code == 400 and "already exists" in r.text
     assert site.file("/sites/projets/Pièces/note.txt").content == b"nouvelle" and len(lib.items) == 1
-    assert len(_http(emulator, "GET", "web/RecycleBin", accept=NOMETA).json()["value"]) == 1   # still in the bin
+    assert len(_http(emulator, "GET", "web/RecycleBin", accept=NOMETA).json()["value"]) == 1  # still in the bin
     r = _http(emulator, "POST", "web/Folders/AddUsingPath(decodedurl='/sites/projets/Pi%C3%A8ces/2026')", accept=NOMETA)
     folder_item = next(i for i in lib.items.values() if i.is_folder)
     r = _http(emulator, "POST", f"web/lists/GetByTitle('Pi%C3%A8ces')/items({folder_item.id})/recycle()")

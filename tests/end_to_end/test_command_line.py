@@ -1,4 +1,5 @@
 """copil command line: exit codes, status table, masking, check and demo end to end."""
+
 from __future__ import annotations
 
 import json
@@ -44,8 +45,7 @@ def test_exit_codes_by_exception_kind():
 
 def test_mask_known_secret_and_shapes():
     register_secret("s3cr3t-passphrase-value")
-    out = mask('Authorization: Bearer eyJhbGciOi.abc passphrase="s3cr3t-passphrase-value" '
-               "token=abcdef123 ok")
+    out = mask('Authorization: Bearer eyJhbGciOi.abc passphrase="s3cr3t-passphrase-value" token=abcdef123 ok')
     assert "eyJhbGciOi" not in out and "s3cr3t" not in out and "abcdef123" not in out
     assert out.endswith("ok")
 
@@ -69,29 +69,43 @@ def test_json_output_is_masked(monkeypatch, tmp_path):
 def test_status_lists_last_runs_in_local_time_with_reasons(tmp_path):
     from datetime import datetime, timezone
 
-    from connector.state import State, runs as runs_t
     from sqlalchemy import update
+
+    from connector.state import State
+    from connector.state import runs as runs_t
+
     db = tmp_path / "state.db"
     st = State(f"sqlite:///{db.as_posix()}")
     ok = st.start_run()
-    st.finish_run(ok, status="partial", counts={"projects": 40, "written_items": 12, "findings": 7, "errors": 1,
-                                                "exit_code": 5, "dry_run": False}, message="1 lettre morte")
+    st.finish_run(
+        ok,
+        status="partial",
+        counts={"projects": 40, "written_items": 12, "findings": 7, "errors": 1, "exit_code": 5, "dry_run": False},
+        message="1 lettre morte",
+    )
     dry = st.start_run()
     st.finish_run(dry, status="ok", counts={"projects": 40, "dry_run": True, "exit_code": 0})
     bad = st.start_run()
-    st.finish_run(bad, status="failed", counts={"exit_code": 4},
-                  message="SharePoint injoignable pendant : lecture du site")
-    st.start_run()   # killed: left running
+    st.finish_run(
+        bad, status="failed", counts={"exit_code": 4}, message="SharePoint injoignable pendant : lecture du site"
+    )
+    st.start_run()  # killed: left running
     with st.engine.begin() as c:
-        c.execute(update(runs_t).where(runs_t.c.id == ok).values(
-            started_at=datetime(2026, 11, 24, 1, 0, 3, tzinfo=timezone.utc)))
+        c.execute(
+            update(runs_t)
+            .where(runs_t.c.id == ok)
+            .values(started_at=datetime(2026, 11, 24, 1, 0, 3, tzinfo=timezone.utc))
+        )
     cfg = tmp_path / "c.toml"
-    cfg.write_text(f'[sharepoint]\nsite_url = "http://127.0.0.1:9/sites/x"\nauth = "bearer"\n'
-                   f'[state]\nurl = "sqlite:///{db.as_posix()}"\n', encoding="utf-8")
+    cfg.write_text(
+        f'[sharepoint]\nsite_url = "http://127.0.0.1:9/sites/x"\nauth = "bearer"\n'
+        f'[state]\nurl = "sqlite:///{db.as_posix()}"\n',
+        encoding="utf-8",
+    )
     res = runner.invoke(cli.app, ["status", "--config", str(cfg)])
     assert res.exit_code == 0, res.output
     out = res.output
-    assert "heures de Europe/Paris" in out and "24/11/2026 02:00" in out       # 01:00 UTC shown in Paris time
+    assert "heures de Europe/Paris" in out and "24/11/2026 02:00" in out  # 01:00 UTC shown in Paris time
     assert "partielle" in out and "1 lettre morte" in out and "ok (simulation)" in out
     assert "échec" in out and "SharePoint injoignable" in out and "en cours" in out
     for header in ("Début", "Durée", "Statut", "Projets", "Écrits", "Anomalies", "Erreurs", "Code", "Motif"):
@@ -102,6 +116,7 @@ def test_status_lists_last_runs_in_local_time_with_reasons(tmp_path):
 
 def test_emulator_token_spec_is_validated():
     from emulator.auth import parse_token_spec
+
     g = parse_token_spec("abc:write:projets")
     assert (g.token, g.role, g.site) == ("abc", "write", "projets")
     with pytest.raises(ValueError):
@@ -113,6 +128,7 @@ def test_emulator_token_spec_is_validated():
 def live_site():
     from emulator import server
     from sample import collectivite as sample
+
     srv = server.start(port=0)
     sample.seed(srv.backend, "projets", projects=8)
     yield srv
@@ -121,7 +137,8 @@ def live_site():
 
 def _config(tmp_path: Path, srv, extra: str = "", site: str = "projets") -> Path:
     p = tmp_path / "copil.toml"
-    p.write_text(f"""
+    p.write_text(
+        f"""
 [collectivite]
 name = "Commune test"
 [sharepoint]
@@ -129,9 +146,11 @@ site_url = "{srv.site_url(site)}"
 auth = "bearer"
 token_env = "COPIL_TEST_TOKEN"
 [state]
-url = "sqlite:///{(tmp_path / 'state.db').as_posix()}"
+url = "sqlite:///{(tmp_path / "state.db").as_posix()}"
 {extra}
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     return p
 
 
@@ -143,8 +162,7 @@ def test_check_ok_then_wrong_column_is_named(live_site, tmp_path, monkeypatch):
     monkeypatch.setenv("COPIL_TEST_TOKEN", live_site.tokens["write"])
     res = runner.invoke(cli.app, ["check", "--config", str(_config(tmp_path, live_site))])
     assert res.exit_code == 0, _out(res)
-    bad = _config(tmp_path, live_site,
-                  '[lists.projects.columns]\ndirection = "Direction pilot"\n')
+    bad = _config(tmp_path, live_site, '[lists.projects.columns]\ndirection = "Direction pilot"\n')
     res = runner.invoke(cli.app, ["check", "--config", str(bad)])
     out = _out(res)
     assert res.exit_code == 4, out
@@ -191,14 +209,16 @@ def test_init_site_on_an_empty_site_is_idempotent_and_needs_manage(live_site, tm
     assert jalons.field_by_title("Projet").lookup_list_id == projets.id
     assert site.list_by_title("Rapports COPIL").is_library
     n_fields = {t.title: len(t.fields) for t in site.lists.values()}
-    assert "vue « Projets en alerte » : créée" in _out(res) and "mise en forme de « Météo calculée » : appliquée" in _out(res)
+    assert "vue « Projets en alerte » : créée" in _out(
+        res
+    ) and "mise en forme de « Météo calculée » : appliquée" in _out(res)
     assert {v.title for v in projets.views.values()} >= {"Projets en alerte", "Mes projets", "Données à corriger"}
     res = runner.invoke(cli.app, ["init-site", "--config", str(cfg)])
     assert res.exit_code == 0 and "déjà présente" in _out(res)
     assert "créée" not in _out(res) and "appliquée" not in _out(res)
     assert {t.title: len(t.fields) for t in site.lists.values()} == n_fields
     res = runner.invoke(cli.app, ["init-site", "--upgrade", "--config", str(cfg)])
-    assert res.exit_code == 0 and "mise à jour" not in _out(res), _out(res)   # already current
+    assert res.exit_code == 0 and "mise à jour" not in _out(res), _out(res)  # already current
     monkeypatch.setenv("COPIL_TEST_TOKEN", live_site.tokens["write"])
     res = runner.invoke(cli.app, ["check", "--config", str(cfg)])
     assert res.exit_code == 0, _out(res)
@@ -210,11 +230,11 @@ def test_sync_dry_run_then_sync_then_status(live_site, tmp_path, monkeypatch):
     res = runner.invoke(cli.app, ["sync", "--config", cfg, "--dry-run"])
     assert res.exit_code == 0, _out(res)
     assert "Simulation : 8 projet(s) seraient mis à jour" in res.output
-    assert "computed_weather" not in res.output and "weather_reasons" not in res.output   # French names
+    assert "computed_weather" not in res.output and "weather_reasons" not in res.output  # French names
     assert "Météo calculée" in res.output and "Motifs de la météo" in res.output
-    assert "(vide) → Soleil" in res.output or "(vide) → Orage" in res.output      # old → new
+    assert "(vide) → Soleil" in res.output or "(vide) → Orage" in res.output  # old → new
     anomalies = res.output.split("Anomalies de saisie")[1]
-    assert "/Lists/Projets/DispForm.aspx?ID=" in anomalies   # each item number with its link
+    assert "/Lists/Projets/DispForm.aspx?ID=" in anomalies  # each item number with its link
     assert live_site.stats()["by_route"].get("batch:op:validate.POST") is None
     res = runner.invoke(cli.app, ["sync", "--config", cfg])
     assert res.exit_code == 0, _out(res)
@@ -226,17 +246,22 @@ def test_sync_dry_run_then_sync_then_status(live_site, tmp_path, monkeypatch):
 def test_report_out_writes_local_files(live_site, tmp_path, monkeypatch):
     monkeypatch.setenv("COPIL_TEST_TOKEN", live_site.tokens["read"])
     out = tmp_path / "out"
-    res = runner.invoke(cli.app, ["report", "--config", str(_config(tmp_path, live_site)), "--out", str(out),
-                                  "--project", "PPI-2024-002"])
+    res = runner.invoke(
+        cli.app,
+        ["report", "--config", str(_config(tmp_path, live_site)), "--out", str(out), "--project", "PPI-2024-002"],
+    )
     assert res.exit_code == 0, _out(res)
     files = sorted(out.rglob("*.docx"))
-    assert [f.name for f in files] == ["COPIL PPI-2024-002 - Requalification de l'avenue de la Gare - "
-                                       f"{__import__('datetime').date.today().isoformat()}.docx"]
-    assert not writes(live_site.stats()["by_route"])   # nothing written
+    assert [f.name for f in files] == [
+        "COPIL PPI-2024-002 - Requalification de l'avenue de la Gare - "
+        f"{__import__('datetime').date.today().isoformat()}.docx"
+    ]
+    assert not writes(live_site.stats()["by_route"])  # nothing written
 
 
 def test_demo_end_to_end_leaves_docx(tmp_path):
     import docx
+
     out = tmp_path / "demo"
     res = runner.invoke(cli.app, ["demo", "--projects", "8", "--out", str(out)])
     assert res.exit_code == 0, _out(res)
@@ -248,17 +273,21 @@ def test_demo_end_to_end_leaves_docx(tmp_path):
 
 def test_unreachable_site_exits_4_with_a_plain_message(tmp_path, monkeypatch):
     import socket
+
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
-    s.close()   # nothing listens there
+    s.close()  # nothing listens there
     monkeypatch.setenv("COPIL_TEST_TOKEN", "x")
     import office365.runtime.retry as client_retry
-    monkeypatch.setattr(client_retry, "sleep", lambda s: None)   # the client's digest fetch backs off ~90 s
+
+    monkeypatch.setattr(client_retry, "sleep", lambda s: None)  # the client's digest fetch backs off ~90 s
     p = tmp_path / "c.toml"
-    p.write_text(f'[sharepoint]\nsite_url = "http://127.0.0.1:{port}/sites/projets"\nauth = "bearer"\n'
-                 f'token_env = "COPIL_TEST_TOKEN"\nmax_retries = 0\n[state]\nurl = "sqlite:///{(tmp_path / "s.db").as_posix()}"\n',
-                 encoding="utf-8")
+    p.write_text(
+        f'[sharepoint]\nsite_url = "http://127.0.0.1:{port}/sites/projets"\nauth = "bearer"\n'
+        f'token_env = "COPIL_TEST_TOKEN"\nmax_retries = 0\n[state]\nurl = "sqlite:///{(tmp_path / "s.db").as_posix()}"\n',
+        encoding="utf-8",
+    )
     res = runner.invoke(cli.app, ["sync", "--config", str(p)])
     assert res.exit_code == 4, _out(res)
     assert "SharePoint injoignable" in _out(res)
@@ -266,8 +295,9 @@ def test_unreachable_site_exits_4_with_a_plain_message(tmp_path, monkeypatch):
 
 def test_json_sync_emits_findings_and_a_summary(live_site, tmp_path, monkeypatch):
     monkeypatch.setenv("COPIL_TEST_TOKEN", live_site.tokens["write"])
-    res = runner.invoke(cli.app, ["--json", "sync", "--config",
-                                  str(_config(tmp_path, live_site, "[reports]\nenabled = false\n"))])
+    res = runner.invoke(
+        cli.app, ["--json", "sync", "--config", str(_config(tmp_path, live_site, "[reports]\nenabled = false\n"))]
+    )
     assert res.exit_code == 0, _out(res)
     records = [json.loads(line) for line in _out(res).splitlines() if line.startswith("{")]
     findings = [r["finding"] for r in records if "finding" in r]
@@ -285,9 +315,10 @@ def test_report_publishes_one_project_without_touching_the_lists(live_site, tmp_
     assert "1 rapport(s) écrit(s) dans la bibliothèque « Rapports COPIL »" in res.output
     site = live_site.backend.site("projets")
     assert [k for k in site.files if k.endswith(".docx")] == [
-        k for k in site.files if "rapports copil/" in k and "ppi-2024-001/copil" in k]
+        k for k in site.files if "rapports copil/" in k and "ppi-2024-001/copil" in k
+    ]
     routes = live_site.stats()["by_route"]
-    assert "batch:op:validate.POST" not in routes        # no write-back into the lists
+    assert "batch:op:validate.POST" not in routes  # no write-back into the lists
     res = runner.invoke(cli.app, ["report", "--config", cfg, "--project", "PPI-2024-001"])
     assert "0 rapport(s) écrit(s)" in res.output and "1 inchangé(s)" in res.output
     res = runner.invoke(cli.app, ["report", "--config", cfg, "--project", "PPI-0000-000"])
@@ -296,6 +327,7 @@ def test_report_publishes_one_project_without_touching_the_lists(live_site, tmp_
 
 def test_a_second_sync_on_the_same_state_waits_its_turn(live_site, tmp_path, monkeypatch):
     from jobs.lock import RunLock, make_engine
+
     monkeypatch.setenv("COPIL_TEST_TOKEN", live_site.tokens["write"])
     cfg_path = _config(tmp_path, live_site, "[reports]\nenabled = false\n")
     url = f"sqlite:///{(tmp_path / 'state.db').as_posix()}"
@@ -306,7 +338,7 @@ def test_a_second_sync_on_the_same_state_waits_its_turn(live_site, tmp_path, mon
     assert "batch:op:validate.POST" not in live_site.stats()["by_route"]
     other.release("copil:sync", done=False)
     assert runner.invoke(cli.app, ["sync", "--config", str(cfg_path)]).exit_code == 0
-    assert runner.invoke(cli.app, ["sync", "--config", str(cfg_path)]).exit_code == 0   # lock released
+    assert runner.invoke(cli.app, ["sync", "--config", str(cfg_path)]).exit_code == 0  # lock released
 
 
 def test_example_configuration_as_shipped_names_the_missing_certificate(tmp_path):
@@ -325,19 +357,22 @@ def test_demo_keep_leaves_a_configuration_that_works_against_the_kept_emulator(t
 
     from emulator import auth
     from emulator.server import EmulatorServer
+
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
     s.close()
     monkeypatch.chdir(tmp_path)
     keep = tmp_path / "essai"
-    res = runner.invoke(cli.app, ["demo", "--projects", "4", "--out", str(tmp_path / "out"), "--keep", str(keep),
-                                  "--port", str(port)])
+    res = runner.invoke(
+        cli.app, ["demo", "--projects", "4", "--out", str(tmp_path / "out"), "--keep", str(keep), "--port", str(port)]
+    )
     assert res.exit_code == 0, _out(res)
     assert f"copil emulator --data {keep / 'emulator'} --port {port}" in res.output
     assert oct((keep / "jeton.txt").stat().st_mode)[-3:] == "600"
-    srv = EmulatorServer(port, data_dir=str(keep / "emulator"),
-                         tokens=auth.load_grants(keep / "emulator" / "tokens.json")).start()
+    srv = EmulatorServer(
+        port, data_dir=str(keep / "emulator"), tokens=auth.load_grants(keep / "emulator" / "tokens.json")
+    ).start()
     try:
         res = runner.invoke(cli.app, ["check", "--config", str(keep / "copil.toml")])
         assert res.exit_code == 0, _out(res)
@@ -352,10 +387,14 @@ def test_demo_keep_leaves_a_configuration_that_works_against_the_kept_emulator(t
 @pytest.mark.parametrize("url", ["http://127.0.0.1:9/sites/projets", "http://sharepoint.copil-test.invalid/sites/x"])
 def test_unreachable_sharepoint_is_reported_at_once_without_tracebacks(tmp_path, monkeypatch, url):
     import time
+
     monkeypatch.setenv("COPIL_TEST_TOKEN", "x")
     cfg = tmp_path / "c.toml"
-    cfg.write_text(f'[sharepoint]\nsite_url = "{url}"\nauth = "bearer"\ntoken_env = "COPIL_TEST_TOKEN"\n'
-                   f'max_retries = 6\n[state]\nurl = "sqlite:///{(tmp_path / "s.db").as_posix()}"\n', encoding="utf-8")
+    cfg.write_text(
+        f'[sharepoint]\nsite_url = "{url}"\nauth = "bearer"\ntoken_env = "COPIL_TEST_TOKEN"\n'
+        f'max_retries = 6\n[state]\nurl = "sqlite:///{(tmp_path / "s.db").as_posix()}"\n',
+        encoding="utf-8",
+    )
     for command in ("check", "sync"):
         t0 = time.monotonic()
         res = runner.invoke(cli.app, [command, "--config", str(cfg)])
@@ -364,14 +403,14 @@ def test_unreachable_sharepoint_is_reported_at_once_without_tracebacks(tmp_path,
         assert res.exit_code == 4, out
         assert "injoignable à cette adresse" in out and "sharepoint.site_url" in out
         assert "Traceback" not in out and "urllib3" not in out
-        assert elapsed < 30, f"{command} took {elapsed:.0f} s"   # was 4 to 11 minutes: retries of a dead address
+        assert elapsed < 30, f"{command} took {elapsed:.0f} s"  # was 4 to 11 minutes: retries of a dead address
 
 
 def test_check_interrupted_by_sharepoint_is_a_message_not_a_traceback(live_site, tmp_path, monkeypatch):
     monkeypatch.setenv("COPIL_TEST_TOKEN", live_site.tokens["write"])
     live_site.admin("POST", "faults", json={"error_paths": [{"pattern": r"/items$", "status": 503}]})
     cfg = _config(tmp_path, live_site, "[reports]\nenabled = false\n[sharepoint]\n")
-    text = cfg.read_text(encoding="utf-8").replace('[sharepoint]\n', '[sharepoint]\nmax_retries = 0\n', 1)
+    text = cfg.read_text(encoding="utf-8").replace("[sharepoint]\n", "[sharepoint]\nmax_retries = 0\n", 1)
     cfg.write_text(text.rsplit("[sharepoint]\n", 1)[0], encoding="utf-8")
     res = runner.invoke(cli.app, ["check", "--config", str(cfg)])
     out = _out(res)

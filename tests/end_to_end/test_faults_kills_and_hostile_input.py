@@ -1,5 +1,6 @@
 """A reduced run of the robustness suite (`make robustness` runs it at full size): faults,
 kill points and hostile input end with no data lost."""
+
 from __future__ import annotations
 
 from tests.support.robustness import Tally, run_bad_inputs, run_faults, run_kills

@@ -1,6 +1,7 @@
 """Reports a DGS decides from (issue 12): the forward-looking rules at their exact thresholds,
 then the synthesis' and the project report's new sections checked on the sample against
 figures computed here by hand from the generated lists (not from copil's output)."""
+
 from __future__ import annotations
 
 import io
@@ -14,10 +15,9 @@ from connector.model import is_running
 from connector.parse import parse_amount, parse_date
 from connector.pipeline import build_portfolio, run_sync, snapshot
 from connector.reports.render import render_portfolio, render_project
-from connector.rules import (AP_SHORTFALL, CP_MISSING, CP_PLAN_GAP, CP_UNSPENT, SUBSIDY_DEADLINE, RulesConfig,
-                             forecasts)
-from sample.collectivite import FIXED, generate
+from connector.rules import AP_SHORTFALL, CP_MISSING, CP_PLAN_GAP, CP_UNSPENT, SUBSIDY_DEADLINE, RulesConfig, forecasts
 from emulator.server import start
+from sample.collectivite import FIXED, generate
 from tests.support.sync_helpers import AS_OF, config, seeded
 
 TEMPLATES = __import__("pathlib").Path(__file__).resolve().parents[2] / "docx_templates"
@@ -29,19 +29,32 @@ def eur(v: float) -> str:
 
 
 def _row(**kw) -> dict:
-    base = {"phase": "Travaux", "ap_voted": 1_000_000.0, "progress": 0.5, "paid_total": 400_000.0,
-            "cp_year": None, "paid_year": None, "forecast_end": date(2026, 12, 31), "start": date(2024, 1, 1)}
+    base = {
+        "phase": "Travaux",
+        "ap_voted": 1_000_000.0,
+        "progress": 0.5,
+        "paid_total": 400_000.0,
+        "cp_year": None,
+        "paid_year": None,
+        "forecast_end": date(2026, 12, 31),
+        "start": date(2024, 1, 1),
+    }
     return {**base, **kw}
 
 
 def kinds(row, as_of=AS_OF, rules=None, budget=(), subsidies=()):
     """The forecasts of a hand-made row, its facts derived as consolidation derives them."""
     rules = rules or RulesConfig()
-    row = {"code": "X", **row, "running": is_running(row.get("phase")),
-           "started": row.get("start") is not None and row["start"] <= as_of}
+    row = {
+        "code": "X",
+        **row,
+        "running": is_running(row.get("phase")),
+        "started": row.get("start") is not None and row["start"] <= as_of,
+    }
     grants = grant_deadlines(row, list(subsidies), as_of=as_of, warning_days=rules.subsidy_deadline_warning_days)
-    return {k: (msg, amt) for k, msg, amt, *_ in forecasts(row, as_of=as_of, rules=rules, budget=budget,
-                                                          deadlines=grants)}
+    return {
+        k: (msg, amt) for k, msg, amt, *_ in forecasts(row, as_of=as_of, rules=rules, budget=budget, deadlines=grants)
+    }
 
 
 # --- the rules, exactly at their thresholds ----------------------------------------------
@@ -75,12 +88,20 @@ def test_cp_unspent_by_hand_mid_year_and_not_before_the_month():
     got = kinds(_row(cp_year=1_000_000.0, paid_year=300_000.0), as_of=date(2026, 7, 1))
     assert got[CP_UNSPENT][1] == 398_000
     assert CP_UNSPENT not in kinds(_row(cp_year=1_000_000.0, paid_year=0.0), as_of=date(2026, 6, 30))
-    assert CP_UNSPENT in kinds(_row(cp_year=1_000_000.0, paid_year=0.0), as_of=date(2026, 6, 30),
-                               rules=RulesConfig(cp_projection_from_month=6))
+    assert CP_UNSPENT in kinds(
+        _row(cp_year=1_000_000.0, paid_year=0.0), as_of=date(2026, 6, 30), rules=RulesConfig(cp_projection_from_month=6)
+    )
 
 
-@pytest.mark.parametrize("total,alert,word", [(1_010_000.0, False, ""), (1_011_000.0, True, "supérieurs"),
-                                              (990_000.0, False, ""), (989_000.0, True, "inférieurs")])
+@pytest.mark.parametrize(
+    "total,alert,word",
+    [
+        (1_010_000.0, False, ""),
+        (1_011_000.0, True, "supérieurs"),
+        (990_000.0, False, ""),
+        (989_000.0, True, "inférieurs"),
+    ],
+)
 def test_cp_plan_against_the_ap(total, alert, word):
     budget = [{"year": 2026, "cp_planned": 600_000.0}, {"year": 2027, "cp_planned": total - 600_000.0}]
     got = kinds(_row(forecast_end=date(2027, 6, 30)), budget=budget)
@@ -93,22 +114,35 @@ def test_cp_plan_against_the_ap(total, alert, word):
 def test_no_cp_in_the_year_the_works_end():
     budget = [{"year": 2025, "cp_planned": 500_000.0}, {"year": 2026, "cp_planned": 500_000.0}]
     got = kinds(_row(forecast_end=date(2027, 2, 28)), budget=budget)
-    assert got[CP_MISSING] == ("Aucun CP prévu en 2027 alors que la fin prévisionnelle est le 28/02/2027 : "
-                               f"{eur(600_000)} restent à mandater sur l'AP ; inscrire les CP correspondants.", 600_000)
-    assert CP_MISSING not in kinds(_row(forecast_end=date(2027, 2, 28)),
-                                   budget=budget + [{"year": 2027, "cp_planned": 1.0}])
+    assert got[CP_MISSING] == (
+        "Aucun CP prévu en 2027 alors que la fin prévisionnelle est le 28/02/2027 : "
+        f"{eur(600_000)} restent à mandater sur l'AP ; inscrire les CP correspondants.",
+        600_000,
+    )
+    assert CP_MISSING not in kinds(
+        _row(forecast_end=date(2027, 2, 28)), budget=budget + [{"year": 2027, "cp_planned": 1.0}]
+    )
     assert CP_MISSING not in kinds(_row(forecast_end=date(2027, 2, 28), paid_total=1_000_000.0), budget=budget)
     assert CP_MISSING not in kinds(_row(forecast_end=date(2026, 12, 31)), budget=budget)
 
 
-@pytest.mark.parametrize("end,expected", [
-    (date(2027, 1, 1), None),                                                        # on the day: in time
-    (date(2027, 1, 2), "demander la prorogation de 2 ans (jusqu'au 01/01/2029)"),
-    (date(2029, 1, 1), "demander la prorogation de 2 ans (jusqu'au 01/01/2029)"),
-    (date(2029, 1, 2), "même prorogée (01/01/2029)")])
+@pytest.mark.parametrize(
+    "end,expected",
+    [
+        (date(2027, 1, 1), None),  # on the day: in time
+        (date(2027, 1, 2), "demander la prorogation de 2 ans (jusqu'au 01/01/2029)"),
+        (date(2029, 1, 1), "demander la prorogation de 2 ans (jusqu'au 01/01/2029)"),
+        (date(2029, 1, 2), "même prorogée (01/01/2029)"),
+    ],
+)
 def test_completion_deadline_before_the_forecast_end(end, expected):
-    sub = {"funder": "État - DSIL", "notified": 400_000.0, "received": 30_000.0,
-           "start_deadline": date(2024, 6, 1), "completion_deadline": date(2027, 1, 1)}
+    sub = {
+        "funder": "État - DSIL",
+        "notified": 400_000.0,
+        "received": 30_000.0,
+        "start_deadline": date(2024, 6, 1),
+        "completion_deadline": date(2027, 1, 1),
+    }
     got = kinds(_row(forecast_end=end), subsidies=[sub])
     if expected is None:
         assert SUBSIDY_DEADLINE not in got
@@ -118,8 +152,13 @@ def test_completion_deadline_before_the_forecast_end(end, expected):
 
 
 def test_start_deadline_before_the_planned_start_and_lapsed_deadlines_left_to_the_storm_rule():
-    sub = {"funder": "État - DETR", "notified": 100_000.0, "received": None,
-           "start_deadline": date(2027, 3, 1), "completion_deadline": date(2031, 3, 1)}
+    sub = {
+        "funder": "État - DETR",
+        "notified": 100_000.0,
+        "received": None,
+        "start_deadline": date(2027, 3, 1),
+        "completion_deadline": date(2031, 3, 1),
+    }
     got = kinds(_row(start=date(2027, 4, 1), forecast_end=date(2028, 6, 30)), subsidies=[sub])
     assert "prorogation d'un an (jusqu'au 01/03/2028)" in got[SUBSIDY_DEADLINE][0]
     lapsed = {**sub, "start_deadline": date(2026, 1, 1)}
@@ -142,20 +181,42 @@ def reports(tmp_path_factory, sample):
     finally:
         srv.stop()
     previous = snapshot(pf)
-    previous["PPI-2024-002"] = {**previous["PPI-2024-002"], "weather": "Nuageux", "alerts": [],
-                                "decisions": "Valider le DCE.\nAutoriser la consultation."}
+    previous["PPI-2024-002"] = {
+        **previous["PPI-2024-002"],
+        "weather": "Nuageux",
+        "alerts": [],
+        "decisions": "Valider le DCE.\nAutoriser la consultation.",
+    }
     last = date(2026, 10, 27)
-    syn = render_portfolio(pf, template_path=TEMPLATES / "synthese_portefeuille.docx", collectivite="Belcourt",
-                           copil_date=AS_OF, previous=previous, previous_date=last)
-    proj = {code: render_project(pf, code, template_path=TEMPLATES / "rapport_copil.docx", collectivite="Belcourt",
-                                 copil_date=AS_OF, previous=previous.get(code), previous_date=last)
-            for code in ("PPI-2024-002", "PPI-2024-003")}
+    syn = render_portfolio(
+        pf,
+        template_path=TEMPLATES / "synthese_portefeuille.docx",
+        collectivite="Belcourt",
+        copil_date=AS_OF,
+        previous=previous,
+        previous_date=last,
+    )
+    proj = {
+        code: render_project(
+            pf,
+            code,
+            template_path=TEMPLATES / "rapport_copil.docx",
+            collectivite="Belcourt",
+            copil_date=AS_OF,
+            previous=previous.get(code),
+            previous_date=last,
+        )
+        for code in ("PPI-2024-002", "PPI-2024-003")
+    }
     return pf, Document(io.BytesIO(syn)), {k: Document(io.BytesIO(v)) for k, v in proj.items()}
 
 
 def _tables(doc, first: str, second: str | None = None):
-    return [[[c.text for c in r.cells] for r in t.rows] for t in doc.tables
-            if t.rows[0].cells[0].text == first and (second is None or t.rows[0].cells[1].text == second)]
+    return [
+        [[c.text for c in r.cells] for r in t.rows]
+        for t in doc.tables
+        if t.rows[0].cells[0].text == first and (second is None or t.rows[0].cells[1].text == second)
+    ]
 
 
 def _paras(doc) -> list[str]:
@@ -186,9 +247,11 @@ def test_sample_shows_every_forward_alert(reports, sample):
     sub = next(s for s in _children(sample, "subsidies", code) if s["funder"] == "État - DSIL")
     fe = parse_date(sample.lists["projects"][14]["forecast_end"], "Europe/Paris")[0]
     msg = next(f for f in pf.projects.loc[code, "forecasts"] if f["kind"] == SUBSIDY_DEADLINE)["message"]
-    assert (f"achèvement exigé avant le 01/01/2027, fin prévisionnelle le {fe:%d/%m/%Y} ; "
-            f"{eur(sub['notified'] - sub['received'])} restant à percevoir menacés : demander la prorogation de "
-            "2 ans (jusqu'au 01/01/2029)") in msg
+    assert (
+        f"achèvement exigé avant le 01/01/2027, fin prévisionnelle le {fe:%d/%m/%Y} ; "
+        f"{eur(sub['notified'] - sub['received'])} restant à percevoir menacés : demander la prorogation de "
+        "2 ans (jusqu'au 01/01/2029)"
+    ) in msg
 
 
 def test_page_one_of_the_synthesis(reports, sample):
@@ -196,10 +259,13 @@ def test_page_one_of_the_synthesis(reports, sample):
     paras = _paras(syn)
     assert paras.index("Décisions à prendre") < paras.index("Météo du portefeuille")
     heading = next(p for p in syn.paragraphs if p.text == "Météo du portefeuille")
-    assert heading.paragraph_format.page_break_before      # page 1 is the summary, alone
+    assert heading.paragraph_format.page_break_before  # page 1 is the summary, alone
     # decisions: soonest deadline first, from the lists
-    typed = [(p["decision_deadline"], p["code"]) for p in sample.lists["projects"]
-             if p.get("decisions") and p.get("decision_deadline")]
+    typed = [
+        (p["decision_deadline"], p["code"])
+        for p in sample.lists["projects"]
+        if p.get("decisions") and p.get("decision_deadline")
+    ]
     first = min(typed)
     decisions = _tables(syn, "Échéance", "Projet")[0]
     assert decisions[1][0] == first[0].strftime("%d/%m/%Y") and decisions[1][1].startswith(first[1])
@@ -207,15 +273,22 @@ def test_page_one_of_the_synthesis(reports, sample):
     # most exposed: the avenue de la Gare, 2 225 000 € paid for 40 %: 5 563 000 € at completion,
     # 3 063 000 € missing (the 275 000 € with no CP in 2027 are a calendar to fix, not money lost)
     exposed = _tables(syn, "Projet", "Météo")[0]
-    assert exposed[1][0].startswith("PPI-2024-002") and exposed[1][3] == eur(3_063_000)   # the 275 000 € without CP are inside the AP
+    assert exposed[1][0].startswith("PPI-2024-002") and exposed[1][3] == eur(
+        3_063_000
+    )  # the 275 000 € without CP are inside the AP
     assert "AP probablement insuffisante" in exposed[1][4]
     # what changed, dated
     since = paras.index("Depuis le COPIL du 27 octobre 2026")
-    assert "1 projet en dégradation : PPI-2024-002 (Nuageux → Orage)." in paras[since:paras.index("Messages financiers")]
+    assert (
+        "1 projet en dégradation : PPI-2024-002 (Nuageux → Orage)." in paras[since : paras.index("Messages financiers")]
+    )
     # money: subsidies notified not yet received, summed from the lists
-    to_receive = sum(max(s["notified"] - s["received"], 0) for s in sample.lists["subsidies"]
-                     if isinstance(s["notified"], float) and isinstance(s["received"], float))
-    money = "\n".join(paras[paras.index("Messages financiers"):])
+    to_receive = sum(
+        max(s["notified"] - s["received"], 0)
+        for s in sample.lists["subsidies"]
+        if isinstance(s["notified"], float) and isinstance(s["received"], float)
+    )
+    money = "\n".join(paras[paras.index("Messages financiers") :])
     assert f"Subventions notifiées non encore encaissées : {eur(to_receive)}" in money
     assert "subvention DETR/DSIL arrive à échéance avant la fin prévue" in money
 
@@ -226,7 +299,7 @@ def test_ppi_table_funders_and_calendar(reports, sample):
     cp_2026 = sum(b["cp_planned"] for b in sample.lists["budget"] if b["year"] == 2026.0)
     row = next(r for r in years if r[0] == "2026")
     assert row[2] == eur(cp_2026)
-    assert next(r for r in years if r[0] == "2027")[4] == "–"   # nothing paid in a year not begun
+    assert next(r for r in years if r[0] == "2027")[4] == "–"  # nothing paid in a year not begun
     funders = _tables(syn, "Financeur", "Opérations")[0]
     dsil = [s for s in sample.lists["subsidies"] if s["funder"] == "État - DSIL"]
     row = next(r for r in funders if r[0] == "État - DSIL")
@@ -252,15 +325,20 @@ def test_closed_operations_qpv_territories_agenda_and_findings(reports, sample):
     # politique de la ville: the gymnase aux Hauts, and the share of the AP
     qpv = _tables(syn, "Code", "Projet")
     urban = next(t for t in qpv if t[0][2] == "Quartier prioritaire")
-    assert ["PPI-2024-003", "Construction d’un gymnase aux Hauts", "QPV Les Hauts – Les Tilleuls",
-            "Contrat de ville"] == urban[[r[0] for r in urban].index("PPI-2024-003")][:4]
+    assert [
+        "PPI-2024-003",
+        "Construction d’un gymnase aux Hauts",
+        "QPV Les Hauts – Les Tilleuls",
+        "Contrat de ville",
+    ] == urban[[r[0] for r in urban].index("PPI-2024-003")][:4]
     # the share is of the running operations' AP: a closed operation's AP is history (counted apart)
     running = [p for p in sample.lists["projects"] if p["phase"] != "Clos" and p["code"] in pf.projects.index]
     inside = [p for p in running if p.get("qpv")]
     closed_inside = [p for p in sample.lists["projects"] if p["phase"] == "Clos" and p.get("qpv")]
     aps = {p["code"]: pf.projects.loc[p["code"], "ap_voted"] for p in running}
-    share = sum(aps[p["code"]] for p in inside if aps[p["code"]] == aps[p["code"]]) / \
-        sum(v for v in aps.values() if v == v)
+    share = sum(aps[p["code"]] for p in inside if aps[p["code"]] == aps[p["code"]]) / sum(
+        v for v in aps.values() if v == v
+    )
     summary = next(p for p in _paras(syn) if "en quartier prioritaire" in p)
     assert f"soit {round(share * 100)}{NB}% de l’investissement des opérations en cours" in summary
     assert summary.startswith(f"{len(inside)} projets en cours")
@@ -270,8 +348,13 @@ def test_closed_operations_qpv_territories_agenda_and_findings(reports, sample):
     row = next(r for t in sheets for r in t if r[0] == "PPI-2024-003")
     assert row[4] == "QPV" and row[5] == "APS validé (31/01/2027)"
     agenda = _tables(syn, "Date", "Événement")[0]
-    assert ["31/01/2027", "APS validé", "PPI-2024-003 – Construction d’un gymnase aux Hauts",
-            "M. Hugo Vasseur, adjoint aux sports", "Les Hauts"] in agenda
+    assert [
+        "31/01/2027",
+        "APS validé",
+        "PPI-2024-003 – Construction d’un gymnase aux Hauts",
+        "M. Hugo Vasseur, adjoint aux sports",
+        "Les Hauts",
+    ] in agenda
     horizon = AS_OF + timedelta(days=92)
     assert all(AS_OF <= date(int(r[0][6:]), int(r[0][3:5]), int(r[0][:2])) <= horizon for r in agenda[1:])
     # findings by project manager, each with a link to the item
@@ -286,19 +369,29 @@ def test_page_one_of_a_project_report(reports):
     _, _, proj = reports
     doc = proj["PPI-2024-002"]
     paras = _paras(doc)
-    assert paras.index("L’essentiel") < paras.index("Décisions attendues (échéance : 08/12/2026)") \
-        < paras.index("Motifs de la météo") < paras.index("À anticiper") < paras.index("Identité du projet")
+    assert (
+        paras.index("L’essentiel")
+        < paras.index("Décisions attendues (échéance : 08/12/2026)")
+        < paras.index("Motifs de la météo")
+        < paras.index("À anticiper")
+        < paras.index("Identité du projet")
+    )
     assert next(p for p in doc.paragraphs if p.text == "Identité du projet").paragraph_format.page_break_before
     assert "livraison repoussée de 4 mois (31/10/2026 → 28/02/2027)" in paras
-    ahead = paras[paras.index("À anticiper") + 1:paras.index("Alertes")]
+    ahead = paras[paras.index("À anticiper") + 1 : paras.index("Alertes")]
     assert any("AP probablement insuffisante" in p and "environ 5\u202f563\u202f000\u00a0€" in p for p in ahead)
     assert any(p.startswith("Aucun CP prévu en 2027") for p in ahead)
     # the previous COPIL's decisions and their follow-up
     prev = paras.index("Décisions du précédent COPIL et leur suivi")
-    assert paras[prev + 1:prev + 3] == ["Valider le DCE.", "Autoriser la consultation."]
+    assert paras[prev + 1 : prev + 3] == ["Valider le DCE.", "Autoriser la consultation."]
     subs = _tables(doc, "Financeur")[0]
-    assert subs[0][4] == "Reste à percevoir" and subs[-1][:5] == ["Total", eur(1_000_000), eur(900_000), eur(250_000),
-                                                                  eur(650_000)]
+    assert subs[0][4] == "Reste à percevoir" and subs[-1][:5] == [
+        "Total",
+        eur(1_000_000),
+        eur(900_000),
+        eur(250_000),
+        eur(650_000),
+    ]
     risks = _tables(doc, "Risque")[0]
     assert risks[1][3:5] == ["Service juridique", "10/11/2026 (dépassée)"]
 
@@ -314,6 +407,7 @@ def test_identity_and_qpv_in_the_project_report(reports):
 def test_a_site_from_before_the_new_columns_runs_and_upgrade_adds_them(emulator, tmp_path, caplog):
     from connector.provision import init_site
     from connector.sharepoint import SharePointSite
+
     site = seeded(emulator, 4)
     lst = site.list_by_title("Projets")
     for title in ("Quartier prioritaire (QPV)", "Politique de la ville", "Échéance des décisions"):
@@ -328,13 +422,17 @@ def test_a_site_from_before_the_new_columns_runs_and_upgrade_adds_them(emulator,
 
 
 @pytest.mark.pdf
-@pytest.mark.skipif(not (__import__("shutil").which("soffice") and __import__("shutil").which("pdftotext")),
-                    reason="LibreOffice or poppler-utils absent (make render-tools installs them)")
+@pytest.mark.skipif(
+    not (__import__("shutil").which("soffice") and __import__("shutil").which("pdftotext")),
+    reason="LibreOffice or poppler-utils absent (make render-tools installs them)",
+)
 def test_page_one_holds_the_whole_summary_when_printed(reports, tmp_path):
     """Read from the PDF: the synthesis' page 1 ends with its last money message (with a
     previous COPIL, so the changes are there too) and a project's page 1 with its changes."""
     import re
+
     from jobs.render import page_texts, to_pdf
+
     pf, syn, proj = reports
     paths = []
     for name, doc in (("syn", syn), ("proj", proj["PPI-2024-002"])):
@@ -368,8 +466,9 @@ def test_ppi_summary_is_on_running_operations_and_closed_balances_apart(reports)
     assert kv["Soldes d’AP à annuler (opérations closes)"] == f"{eur(to_cancel)} sur {len(closed)} opérations closes"
     cp_year = pr[pr["phase"] != "Clos"]["cp_year"].sum()
     ratio = round(remaining / cp_year, 1)
-    assert kv["Ratio de couverture (reste à mandater / CP 2026)"] == \
-        f"{ratio:.1f}".replace(".", ",") + (" ans" if ratio >= 2 else " an")
+    assert kv["Ratio de couverture (reste à mandater / CP 2026)"] == f"{ratio:.1f}".replace(".", ",") + (
+        " ans" if ratio >= 2 else " an"
+    )
     # a closed operation with a balance: the amount to cancel, by hand
     table = _tables(syn, "Code", "Opération")[0]
     row = next(r for r in table[1:] if r[4].endswith("à annuler"))
@@ -383,14 +482,17 @@ def test_weather_counts_leave_closed_operations_out(reports):
     running = pr[pr["phase"] != "Clos"]
     line = next(p.text for p in syn.paragraphs if p.text.startswith("40 projets suivis"))
     n = running["weather"].value_counts()
-    assert line == (f"40 projets suivis : {len(running)} en cours ({n.get('Orage', 0)} en orage, "
-                    f"{n.get('Nuageux', 0)} nuageux, {n.get('Soleil', 0)} au soleil, {n.get('Indéterminé', 0)} à "
-                    f"météo indéterminée) et {len(pr) - len(running)} opérations closes, suivies pour leur solde.")
-    assert (pr.loc["PPI-2023-004", "phase"], pr.loc["PPI-2023-004", "weather"]) == ("Clos", "Orage")   # not counted
+    assert line == (
+        f"40 projets suivis : {len(running)} en cours ({n.get('Orage', 0)} en orage, "
+        f"{n.get('Nuageux', 0)} nuageux, {n.get('Soleil', 0)} au soleil, {n.get('Indéterminé', 0)} à "
+        f"météo indéterminée) et {len(pr) - len(running)} opérations closes, suivies pour leur solde."
+    )
+    assert (pr.loc["PPI-2023-004", "phase"], pr.loc["PPI-2023-004", "weather"]) == ("Clos", "Orage")  # not counted
 
 
 def test_an_alert_with_new_figures_is_not_a_new_alert(reports):
     from connector.reports.synthesis import changes
+
     pf, *_ = reports
     previous = snapshot(pf)
     # a month earlier the same alerts carried other dates and amounts
@@ -409,21 +511,30 @@ def test_project_page_one_wording(reports):
     # one bracket, not « (export financier) (95 %) »
     assert kv["CP 2026 / mandatés"] == f"{eur(1_500_000)} / {eur(1_425_000)} (95{NB}%, export financier)"
     from connector.reports.context import _decisions_heading
+
     assert _decisions_heading({"decisions": None, "decision_deadline": None}) == "Décisions attendues"
-    assert _decisions_heading({"decisions": "Valider l’APD.", "decision_deadline": None}) == \
-        "Décisions attendues (échéance non précisée)"
-    assert _decisions_heading({"decisions": "Valider l’APD.", "decision_deadline": date(2026, 12, 8)}) == \
-        "Décisions attendues (échéance : 08/12/2026)"
+    assert (
+        _decisions_heading({"decisions": "Valider l’APD.", "decision_deadline": None})
+        == "Décisions attendues (échéance non précisée)"
+    )
+    assert (
+        _decisions_heading({"decisions": "Valider l’APD.", "decision_deadline": date(2026, 12, 8)})
+        == "Décisions attendues (échéance : 08/12/2026)"
+    )
 
 
 def test_budget_total_execution_counts_the_years_begun_only(reports, sample):
     pf, _, _ = reports
-    code = next(c for c in pf.projects.index
-                if any(b["year"] > pf.year for b in pf.project_records(c, pf.budget))
-                and any(b["year"] <= pf.year and b["cp_planned"] for b in pf.project_records(c, pf.budget)))
+    code = next(
+        c
+        for c in pf.projects.index
+        if any(b["year"] > pf.year for b in pf.project_records(c, pf.budget))
+        and any(b["year"] <= pf.year and b["cp_planned"] for b in pf.project_records(c, pf.budget))
+    )
     rows = pf.project_records(code, pf.budget)
     begun = sum(b["cp_planned"] for b in rows if b["year"] <= pf.year)
     paid = sum(b["paid"] for b in rows if b["paid"] == b["paid"])
     from connector.reports.context import project_context
+
     ctx = project_context(pf, code, collectivite="B", copil_date=AS_OF, previous=None)
     assert ctx["budget_total"]["execution"] == f"{round(paid / begun * 100)}{NB}%"

@@ -6,6 +6,7 @@ children linked by lookup or by code, any SharePoint time zone, fr-FR or en-US, 
 For each generated site: init-site, check, sync, a second sync and report --out succeed, and
 the values written equal those of the same portfolio on a default-named Paris site.
 A fixed seed and a few examples in `make test`; many more with `-m slow`."""
+
 from __future__ import annotations
 
 import json
@@ -21,29 +22,50 @@ from typer.testing import CliRunner
 
 import jobs.cli as cli
 from connector import schema
-from connector.sharepoint import timezones
 from connector.config import load_config
 from connector.pipeline import reports_only, run_sync
-from tests.support import print_checks
+from connector.sharepoint import timezones
 from sample.collectivite import Layout, seed
+from tests.support import print_checks
 from tests.support.sync_helpers import AS_OF
 
 PROJECTS = 6
 runner = CliRunner()
 _sites = count(1)
 
-ALPHABET = ("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-            "éèêëàâçôîïûùœÉÈÀÇ '\"&()#%-_.,;«»’°/🚲🏫😀")
-RESERVED = {"title", "id", "created", "modified", "created by", "modified by", "author", "editor", "guid",
-            "attachments", "version", "name", "url path", "path", "item type", "owshiddenversion",
-            "_uiversionstring", "filename", "fileleafref", "fileref", "filedirref", "fsobjtype"}
+ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789éèêëàâçôîïûùœÉÈÀÇ '\"&()#%-_.,;«»’°/🚲🏫😀"
+RESERVED = {
+    "title",
+    "id",
+    "created",
+    "modified",
+    "created by",
+    "modified by",
+    "author",
+    "editor",
+    "guid",
+    "attachments",
+    "version",
+    "name",
+    "url path",
+    "path",
+    "item type",
+    "owshiddenversion",
+    "_uiversionstring",
+    "filename",
+    "fileleafref",
+    "fileref",
+    "filedirref",
+    "fsobjtype",
+}
 LISTS = [s.key for s in schema.LISTS]
 CHILDREN = ("milestones", "budget", "subsidies", "contracts", "risks")
 
 
 def _name(max_size=60):
     return st.text(ALPHABET, min_size=1, max_size=max_size).filter(
-        lambda n: n.strip() and n.strip().lower() not in RESERVED and "/" not in n.strip()[:1])
+        lambda n: n.strip() and n.strip().lower() not in RESERVED and "/" not in n.strip()[:1]
+    )
 
 
 def _long_name():
@@ -72,7 +94,7 @@ def layouts(draw):
                 continue
             taken.add(name.strip().lower())
             columns[(spec.key, c.key)] = name
-            if c.key != "title" and draw(st.booleans()):   # renamed after creation: internal != display
+            if c.key != "title" and draw(st.booleans()):  # renamed after creation: internal != display
                 old = draw(_name())
                 if old.strip().lower() not in taken:
                     taken.add(old.strip().lower())
@@ -82,10 +104,17 @@ def layouts(draw):
         code = draw(_name(40))
         names = {n.strip().lower() for d in (columns, created_as) for (k, _), n in d.items() if k == key}
         if code.strip().lower() not in {c.display.lower() for c in schema.BY_KEY[key].columns} | {"title"} | names:
-            link[key] = code   # unique among the list's names, as SharePoint requires (created ones too)
+            link[key] = code  # unique among the list's names, as SharePoint requires (created ones too)
     tz = draw(st.sampled_from(sorted(timezones.BY_ID)))
-    return Layout(titles=titles, columns=columns, created_as=created_as, link_by_code=link, timezone_id=tz,
-                  locale_id=draw(st.sampled_from([1036, 1033])), currency=draw(st.sampled_from(["EUR", "XPF"])))
+    return Layout(
+        titles=titles,
+        columns=columns,
+        created_as=created_as,
+        link_by_code=link,
+        timezone_id=tz,
+        locale_id=draw(st.sampled_from([1036, 1033])),
+        currency=draw(st.sampled_from(["EUR", "XPF"])),
+    )
 
 
 def _toml(sections: dict, prefix: str = "") -> str:
@@ -106,9 +135,11 @@ def _write_config(emulator, tmp: Path, site_name: str, layout: Layout, role: str
     env = f"COPIL_GEN_TOKEN_{role.upper()}"
     os.environ[env] = emulator.tokens[role]
     sections = layout.config()
-    sections.update(collectivite={"name": "Collectivité générée", "currency": layout.currency},
-                    sharepoint={"site_url": emulator.site_url(site_name), "auth": "bearer", "token_env": env},
-                    state={"url": "sqlite:///state.db"})
+    sections.update(
+        collectivite={"name": "Collectivité générée", "currency": layout.currency},
+        sharepoint={"site_url": emulator.site_url(site_name), "auth": "bearer", "token_env": env},
+        state={"url": "sqlite:///state.db"},
+    )
     path = tmp / f"{role}.toml"
     path.write_text(_toml(sections) + "\n", encoding="utf-8")
     return path
@@ -129,7 +160,7 @@ def _owned(site, layout: Layout) -> dict:
             v = it.values.get(by_title[layout.column("projects", c.key).strip()])
             if isinstance(v, str):
                 v = v.replace("F CFP", "€").replace("XPF", "€")
-                if c.key == "data_quality":   # names of lists and columns differ: keep the count
+                if c.key == "data_quality":  # names of lists and columns differ: keep the count
                     v = re.match(r"^(\d+ valeur\(s\) à corriger|)", v).group(1)
             row[c.key] = v
         out[it.values.get(code)] = row
@@ -158,7 +189,7 @@ def _one_site(emulator, tmp_path_factory, layout: Layout, full_reports: bool) ->
         fields = {t.title: len(t.fields) for t in site.lists.values()}
         res = runner.invoke(cli.app, ["init-site", "--config", str(manage)])
         assert res.exit_code == 0, res.output
-        assert {t.title: len(t.fields) for t in site.lists.values()} == fields   # nothing created twice
+        assert {t.title: len(t.fields) for t in site.lists.values()} == fields  # nothing created twice
         write = _write_config(emulator, tmp, name, layout, "write")
         res = runner.invoke(cli.app, ["check", "--config", str(write)])
         assert res.exit_code == 0, res.output
@@ -171,18 +202,28 @@ def _one_site(emulator, tmp_path_factory, layout: Layout, full_reports: bool) ->
         only = None if full_reports else ["PPI-2024-002"]
         rs = reports_only(cfg, only=only, out_dir=tmp / "out", as_of=AS_OF)
         assert not rs.errors and len(rs.files) == (PROJECTS + 1 if full_reports else 1)
-        for f in rs.files:   # fit to print whatever the names, zone and currency; random names
+        for f in rs.files:  # fit to print whatever the names, zone and currency; random names
             # may hold « x -4 » themselves, so the minus-sign check is left to the sample's reports
-            found = print_checks.problems(Path(f).read_bytes(), author=cfg.collectivite.name,
-                                          names=list(layout.titles.values()) + list(layout.columns.values()))
+            found = print_checks.problems(
+                Path(f).read_bytes(),
+                author=cfg.collectivite.name,
+                names=list(layout.titles.values()) + list(layout.columns.values()),
+            )
             assert not [p for p in found if not p.startswith("hyphen-minus")], (f, found)
         assert _owned(site, layout) == expected
     finally:
         emulator.backend.sites.pop(name.lower(), None)
 
 
-COMMON = dict(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                                                   HealthCheck.filter_too_much, HealthCheck.data_too_large])
+COMMON = dict(
+    deadline=None,
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.filter_too_much,
+        HealthCheck.data_too_large,
+    ],
+)
 
 
 @settings(max_examples=5, derandomize=True, **COMMON)
@@ -203,19 +244,36 @@ def test_a_hand_picked_hard_layout(emulator_module, tmp_path_factory):
     colliding internal names, renamed own columns, children by code."""
     long = "Montant prévisionnel de l'opération "
     layout = Layout(
-        titles={"projects": " Opérations PPI ", "reports": "Rapports d'« Opérations » #1 (100 %)",
-                "milestones": "Jalons & échéances 🚲", "finance_exports": "Exports % finances"},
-        columns={("projects", "ap_voted"): long + "votée", ("projects", "comment"): long + "commentée",
-                 ("projects", "computed_weather"): "Météo (calculée par copil)", ("projects", "title"): "Intitulé",
-                 ("projects", "alerts"): "Alertes « copil »", ("reports", "weather"): "Météo du projet",
-                 ("projects", "forecast_end"): "null"},   # found by the slow run: a name shown as typed
+        titles={
+            "projects": " Opérations PPI ",
+            "reports": "Rapports d'« Opérations » #1 (100 %)",
+            "milestones": "Jalons & échéances 🚲",
+            "finance_exports": "Exports % finances",
+        },
+        columns={
+            ("projects", "ap_voted"): long + "votée",
+            ("projects", "comment"): long + "commentée",
+            ("projects", "computed_weather"): "Météo (calculée par copil)",
+            ("projects", "title"): "Intitulé",
+            ("projects", "alerts"): "Alertes « copil »",
+            ("reports", "weather"): "Météo du projet",
+            ("projects", "forecast_end"): "null",
+        },  # found by the slow run: a name shown as typed
         created_as={("projects", "computed_weather"): "Meteo", ("projects", "progress"): "Avancement %"},
-        link_by_code={"risks": "N° d'opération", "budget": "Code"}, timezone_id=41, locale_id=1033, currency="XPF")
+        link_by_code={"risks": "N° d'opération", "budget": "Code"},
+        timezone_id=41,
+        locale_id=1033,
+        currency="XPF",
+    )
     _one_site(emulator_module, tmp_path_factory, layout, full_reports=True)
 
 
 def test_libraries_named_with_surrounding_spaces(emulator_module, tmp_path_factory):
     """Found by the generator: a report library titled " 🚲4»n" in the TOML made init-site try to
     create a library SharePoint had stored trimmed."""
-    _one_site(emulator_module, tmp_path_factory, Layout(titles={"reports": " 🚲4»n", "finance_exports": " Exports ",
-                                                                "projects": " Opérations PPI "}), full_reports=False)
+    _one_site(
+        emulator_module,
+        tmp_path_factory,
+        Layout(titles={"reports": " 🚲4»n", "finance_exports": " Exports ", "projects": " Opérations PPI "}),
+        full_reports=False,
+    )

@@ -1,6 +1,7 @@
 """A run stopped by SIGTERM (systemctl stop) or killed by SIGKILL never blocks the next one:
 SIGTERM ends it cleanly (interrupted, lock released), a lock left by a dead process of this
 host is taken over with a warning, and the next run completes every write."""
+
 from __future__ import annotations
 
 import os
@@ -18,23 +19,32 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _config(emulator, tmp_path) -> Path:
     p = tmp_path / "copil.toml"
-    p.write_text(f"""[sharepoint]
-site_url = "{emulator.site_url('projets')}"
+    p.write_text(
+        f"""[sharepoint]
+site_url = "{emulator.site_url("projets")}"
 auth = "bearer"
 token_env = "COPIL_KILL_TOKEN"
 batch_size = 5
 [state]
-url = "sqlite:///{(tmp_path / 'state.db').as_posix()}"
+url = "sqlite:///{(tmp_path / "state.db").as_posix()}"
 [reports]
 enabled = false
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     return p
 
 
 def _start(cfg: Path, emulator) -> subprocess.Popen:
     env = {**os.environ, "COPIL_KILL_TOKEN": emulator.tokens["write"]}
-    return subprocess.Popen([sys.executable, "-m", "jobs.cli", "sync", "--config", str(cfg)], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "jobs.cli", "sync", "--config", str(cfg)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def _wait_for_writes(emulator, proc, n=2, timeout=60):
@@ -95,5 +105,5 @@ def test_sigkill_leaves_a_lock_the_next_run_takes_over(emulator, tmp_path):
     assert _written(site) == 40
     lst = site.list_by_title("Projets")
     staff = {f.internal_name for f in lst.fields.values() if f.title not in OWNED_TITLES}
-    for i, it in lst.items.items():   # no staff value touched by the killed run or the next
+    for i, it in lst.items.items():  # no staff value touched by the killed run or the next
         assert {k: v for k, v in it.values.items() if k in staff} == {k: v for k, v in before[i].items() if k in staff}

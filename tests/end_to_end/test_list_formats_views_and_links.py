@@ -1,6 +1,7 @@
 """In the list itself (issue 14): column formatting and views made by `init-site --upgrade` on a
 site that already has data and a view a person made, the link to each project's latest report,
 and the emulator's views and CAML as SharePoint answers them. All through the real client."""
+
 from __future__ import annotations
 
 import io
@@ -24,9 +25,18 @@ from tests.conftest import client
 from tests.support.formatting_eval import render, visible_text, walk
 from tests.support.sync_helpers import AS_OF, config, item_state, seeded
 
-SCHEMA = json.loads((Path(__file__).resolve().parents[1] / "support" / "column-formatting.schema.json").read_text(encoding="utf-8"))
-FORMATTED = {"Météo calculée", "Météo chef de projet", "Glissement (jours)", "Taux d'exécution CP",
-             "Taux d'engagement AP", "Consommation AP", "Alertes"}
+SCHEMA = json.loads(
+    (Path(__file__).resolve().parents[1] / "support" / "column-formatting.schema.json").read_text(encoding="utf-8")
+)
+FORMATTED = {
+    "Météo calculée",
+    "Météo chef de projet",
+    "Glissement (jours)",
+    "Taux d'exécution CP",
+    "Taux d'engagement AP",
+    "Consommation AP",
+    "Alertes",
+}
 VIEWS = {"Projets en alerte", "Par direction", "Par territoire", "Mes projets", "Données à corriger"}
 
 
@@ -34,8 +44,11 @@ def _person_view(srv, internal_title: str = "Title") -> dict:
     """A view a person made in the browser: their own title, query and columns."""
     ctx = client(srv, "manage")
     q = f'<OrderBy><FieldRef Name="{internal_title}" Ascending="FALSE" /></OrderBy>'
-    ctx.web.lists.get_by_title("Projets").views.add(ViewCreationInformation(
-        Title="Vue de Martine", Query=q, ViewFields=StringCollection(["LinkTitle"]), RowLimit=50)).execute_query()
+    ctx.web.lists.get_by_title("Projets").views.add(
+        ViewCreationInformation(
+            Title="Vue de Martine", Query=q, ViewFields=StringCollection(["LinkTitle"]), RowLimit=50
+        )
+    ).execute_query()
     return {"query": q, "fields": ["LinkTitle"], "row_limit": 50}
 
 
@@ -78,7 +91,10 @@ def test_upgrade_formats_views_and_touches_no_item(upgraded):
         fmt = json.loads(by_title[title].custom_formatter)
         jsonschema.validate(fmt, SCHEMA)
         assert list_formats.is_ours(by_title[title].custom_formatter)
-    assert json.loads(by_title["Météo chef de projet"].custom_formatter) == {"elmType": "div", "txtContent": "@currentField"}
+    assert json.loads(by_title["Météo chef de projet"].custom_formatter) == {
+        "elmType": "div",
+        "txtContent": "@currentField",
+    }
     assert any("Météo chef de projet" in line and "laissée" in line for line in lines)
     # the five views with their queries; the person's view untouched
     views = {v.title: v for v in lst.views.values()}
@@ -88,8 +104,14 @@ def test_upgrade_formats_views_and_touches_no_item(upgraded):
     assert {e.text for e in alert.iter("Value")} == {"Orage", "Nuageux"}
     assert {e.get("Name") for e in alert.find("Where").iter("FieldRef")} == {name["Météo calculée"]}
     assert alert.find("OrderBy/FieldRef").attrib == {"Name": name["Glissement (jours)"], "Ascending": "FALSE"}
-    assert ET.fromstring(f"<Q>{views['Par direction'].query}</Q>").find("GroupBy/FieldRef").get("Name") == name["Direction pilote"]
-    assert ET.fromstring(f"<Q>{views['Par territoire'].query}</Q>").find("GroupBy/FieldRef").get("Name") == name["Territoire"]
+    assert (
+        ET.fromstring(f"<Q>{views['Par direction'].query}</Q>").find("GroupBy/FieldRef").get("Name")
+        == name["Direction pilote"]
+    )
+    assert (
+        ET.fromstring(f"<Q>{views['Par territoire'].query}</Q>").find("GroupBy/FieldRef").get("Name")
+        == name["Territoire"]
+    )
     mine = ET.fromstring(f"<Q>{views['Mes projets'].query}</Q>").find("Where/Eq")
     assert mine.find("FieldRef").attrib == {"Name": name["Chef de projet"], "LookupId": "TRUE"}
     assert mine.find("Value/UserID") is not None
@@ -97,7 +119,11 @@ def test_upgrade_formats_views_and_touches_no_item(upgraded):
     assert fix.get("Name") == name["Qualité des données"]
     assert name["Dernier rapport COPIL"] in views["Projets en alerte"].fields
     martine = views["Vue de Martine"]
-    assert (martine.query, martine.fields, martine.row_limit) == (person["query"], person["fields"], person["row_limit"])
+    assert (martine.query, martine.fields, martine.row_limit) == (
+        person["query"],
+        person["fields"],
+        person["row_limit"],
+    )
 
 
 def test_upgrade_twice_changes_nothing_and_rules_drive_the_formats(upgraded, tmp_path):
@@ -126,22 +152,40 @@ def _colour(fmt: dict, value) -> str:
     return render(fmt, value)["style"]["color"]
 
 
-@pytest.mark.parametrize("value,shown,colour", [
-    (None, "", ""), (0, "0 j", ""), (29, "+29 j", ""), (30, "+30 j", "#B35C00"), (89, "+89 j", "#B35C00"),
-    (90, "+90 j", "#B71C1C"), (-12, "-12 j", "")])
+@pytest.mark.parametrize(
+    "value,shown,colour",
+    [
+        (None, "", ""),
+        (0, "0 j", ""),
+        (29, "+29 j", ""),
+        (30, "+30 j", "#B35C00"),
+        (89, "+89 j", "#B35C00"),
+        (90, "+90 j", "#B71C1C"),
+        (-12, "-12 j", ""),
+    ],
+)
 def test_slippage_format_at_the_exact_thresholds(value, shown, colour):
     """The rule is « ≥ seuil »: 30 days is Nuageux's orange, 90 Orage's red, as in the reports."""
     fmt = json.loads(list_formats.formats(RulesConfig())["slippage_days"])
     tree = render(fmt, "" if value is None else float(value))
     assert visible_text(tree) == shown
     assert tree["style"]["color"] == colour
-    assert any(t["attributes"].get("iconName") == "Warning" and t["style"]["display"] == "inline"
-               for t in walk(tree)) == (colour == "#B71C1C")
+    assert any(
+        t["attributes"].get("iconName") == "Warning" and t["style"]["display"] == "inline" for t in walk(tree)
+    ) == (colour == "#B71C1C")
 
 
-@pytest.mark.parametrize("value,shown,red", [
-    (0.0, "0 %", False), (0.456, "46 %", False), (1.0, "100 %", False), (1.0004, "100 %", False),
-    (1.0006, "100 %", True), (1.4, "140 %", True)])
+@pytest.mark.parametrize(
+    "value,shown,red",
+    [
+        (0.0, "0 %", False),
+        (0.456, "46 %", False),
+        (1.0, "100 %", False),
+        (1.0004, "100 %", False),
+        (1.0006, "100 %", True),
+        (1.4, "140 %", True),
+    ],
+)
 def test_ap_consumption_bar_turns_red_above_the_rule_at_printed_precision(value, shown, red):
     fmt = json.loads(list_formats.formats(RulesConfig())["ap_consumption"])
     tree = render(fmt, value)
@@ -151,15 +195,21 @@ def test_ap_consumption_bar_turns_red_above_the_rule_at_printed_precision(value,
     assert (bar["style"]["background-color"] == "#B71C1C") == red
 
 
-@pytest.mark.parametrize("word,icon,colour", [("Soleil", "Sunny", "#1B7A3A"), ("Nuageux", "CloudWeather", "#B35C00"),
-                                              ("Orage", "Thunderstorms", "#B71C1C"),
-                                              ("Indéterminé", "Unknown", "#5F6368")])
+@pytest.mark.parametrize(
+    "word,icon,colour",
+    [
+        ("Soleil", "Sunny", "#1B7A3A"),
+        ("Nuageux", "CloudWeather", "#B35C00"),
+        ("Orage", "Thunderstorms", "#B71C1C"),
+        ("Indéterminé", "Unknown", "#5F6368"),
+    ],
+)
 def test_weather_pill_has_icon_colour_and_the_word(word, icon, colour):
     fmt = json.loads(list_formats.formats(RulesConfig())["computed_weather"])
     tree = render(fmt, word)
     pill = tree["children"][0]
     assert pill["style"]["background-color"] == colour and pill["style"]["color"] == "#FFFFFF"
-    assert "transparent" in pill["style"]["border"]     # drawn by high-contrast themes
+    assert "transparent" in pill["style"]["border"]  # drawn by high-contrast themes
     assert visible_text(tree) == word
     assert pill["children"][0]["attributes"]["iconName"] == icon
     assert visible_text(render(fmt, "")) == ""
@@ -185,19 +235,23 @@ def test_items_by_view_as_sharepoint_answers_them(upgraded):
         return [i.properties["Title"] for i in views.get_by_title(view).get_items().execute_query()]
 
     items = list(lst.items.values())
-    alert = sorted((it for it in items if it.values.get(name["Météo calculée"]) in ("Orage", "Nuageux")),
-                   key=lambda it: -(it.values.get(name["Glissement (jours)"]) or float("-inf")))
+    alert = sorted(
+        (it for it in items if it.values.get(name["Météo calculée"]) in ("Orage", "Nuageux")),
+        key=lambda it: -(it.values.get(name["Glissement (jours)"]) or float("-inf")),
+    )
     assert titles("Projets en alerte") == [it.values["Title"] for it in alert] and alert
     fix = [it.values["Title"] for it in items if it.values.get(name["Qualité des données"])]
     assert sorted(titles("Données à corriger")) == sorted(fix) and fix
-    assert len(fix) < len(items)   # an item without findings has an empty column, not « Aucune anomalie »
+    assert len(fix) < len(items)  # an item without findings has an empty column, not « Aucune anomalie »
     # [Me]: the reader's account manages one project
     me = site.ensure_user(srv.auth.grants[srv.tokens["read"]].login)
     items[3].values[name["Chef de projet"]] = me.id
     assert titles("Mes projets") == [items[3].values["Title"]]
     by_direction = titles("Par direction")
-    directions = [next(it for it in items if it.values["Title"] == t).values.get(name["Direction pilote"]) for t in by_direction]
-    assert directions == sorted(directions, key=lambda d: (d is not None, d or ""))   # grouped
+    directions = [
+        next(it for it in items if it.values["Title"] == t).values.get(name["Direction pilote"]) for t in by_direction
+    ]
+    assert directions == sorted(directions, key=lambda d: (d is not None, d or ""))  # grouped
 
 
 def test_emulator_views_refuse_what_sharepoint_refuses(emulator, sp):
@@ -207,10 +261,10 @@ def test_emulator_views_refuse_what_sharepoint_refuses(emulator, sp):
     with pytest.raises(ClientRequestException) as e:
         views.get_by_title("Nulle part").get().execute_query()
     assert e.value.response.status_code == 404 and "view is invalid" in e.value.response.text
-    with pytest.raises(ClientRequestException) as e:   # malformed CAML refused at creation
+    with pytest.raises(ClientRequestException) as e:  # malformed CAML refused at creation
         views.add(ViewCreationInformation(Title="X", Query="<Where><Eq>")).execute_query()
     assert e.value.response.status_code == 400
-    with pytest.raises(ClientRequestException) as e:   # an element the emulator does not evaluate: 501 naming it
+    with pytest.raises(ClientRequestException) as e:  # an element the emulator does not evaluate: 501 naming it
         views.add(ViewCreationInformation(Title="X", Query="<Where><DateRangesOverlap /></Where>")).execute_query()
     assert e.value.response.status_code == 501 and "DateRangesOverlap" in e.value.response.text
     with pytest.raises(ClientRequestException) as e:
@@ -231,14 +285,16 @@ def test_caml_comparisons_at_the_boundary(emulator, sp):
 
     def titles(where: str) -> list[str]:
         from office365.sharepoint.listitems.caml.query import CamlQuery
+
         q = CamlQuery()
         q.ViewXml = f"<View><Query><Where>{where}</Where></Query></View>"
         return [i.properties["Title"] for i in sp.web.lists.get_by_title("Projets").get_items(q).execute_query()]
+
     assert titles(f'<Geq><FieldRef Name="{n}" /><Value Type="Number">30</Value></Geq>') == ["P1", "P2"]
     assert titles(f'<Gt><FieldRef Name="{n}" /><Value Type="Number">30</Value></Gt>') == ["P2"]
     assert titles(f'<Lt><FieldRef Name="{n}" /><Value Type="Number">30</Value></Lt>') == ["P0"]
     assert titles(f'<IsNull><FieldRef Name="{n}" /></IsNull>') == ["P3"]
-    assert titles('<Eq><FieldRef Name="Title" /><Value Type="Text">p2</Value></Eq>') == ["P2"]   # case-insensitive
+    assert titles('<Eq><FieldRef Name="Title" /><Value Type="Text">p2</Value></Eq>') == ["P2"]  # case-insensitive
 
 
 def test_each_project_links_to_its_latest_report_and_a_second_run_does_not_rewrite_it(emulator, tmp_path):
@@ -253,11 +309,12 @@ def test_each_project_links_to_its_latest_report_and_a_second_run_does_not_rewri
     for it in lst.items.values():
         value = it.values[link]
         assert value["Description"] == "Rapport COPIL du 24/11/2026"
-        path = value["Url"][len(host):]
+        path = value["Url"][len(host) :]
         from urllib.parse import unquote
-        f = site.files[unquote(path).lower()]          # the link leads to the published file
+
+        f = site.files[unquote(path).lower()]  # the link leads to the published file
         assert f.name.startswith(f"COPIL {it.values[code]} ")
-        doc = Document(io.BytesIO(f.content))           # and the report links back to the item
+        doc = Document(io.BytesIO(f.content))  # and the report links back to the item
         targets = [r.target_ref for r in doc.part.rels.values() if r.reltype.endswith("/hyperlink")]
         assert any(t.endswith(f"DispForm.aspx?ID={it.id}") for t in targets), targets
     versions = {i: it.hidden_version for i, it in lst.items.items()}
@@ -281,10 +338,17 @@ def test_upgrade_on_a_site_named_otherwise_in_another_zone(emulator, tmp_path):
     """« Opérations PPI », columns renamed with apostrophes, Nouméa, en-US: formats and views
     land on the site's own internal names; a run then fills the views."""
     from sample.collectivite import Layout, generate, seed_site
-    layout = Layout(titles={"projects": "Opérations PPI"}, timezone_id=86, locale_id=1033,
-                    columns={("projects", "computed_weather"): "Météo d'après copil",
-                             ("projects", "slippage_days"): "Retard (j)",
-                             ("projects", "data_quality"): "Saisies à revoir"})
+
+    layout = Layout(
+        titles={"projects": "Opérations PPI"},
+        timezone_id=86,
+        locale_id=1033,
+        columns={
+            ("projects", "computed_weather"): "Météo d'après copil",
+            ("projects", "slippage_days"): "Retard (j)",
+            ("projects", "data_quality"): "Saisies à revoir",
+        },
+    )
     site = emulator.backend.ensure_site("projets")
     site.set_regional(timezone_id=layout.timezone_id, locale_id=layout.locale_id)
     seed_site(site, generate(8), layout)
@@ -296,10 +360,16 @@ def test_upgrade_on_a_site_named_otherwise_in_another_zone(emulator, tmp_path):
     name = {f.title: f.internal_name for f in lst.fields.values()}
     assert list_formats.is_ours(lst.field_by_title("Météo d'après copil").custom_formatter)
     views = {v.title: v for v in lst.views.values()}
-    assert views["All Items"].default   # the default view in the site's language (en-US)
+    assert views["All Items"].default  # the default view in the site's language (en-US)
     alert = ET.fromstring(f"<Q>{views['Projets en alerte'].query}</Q>")
     assert {e.get("Name") for e in alert.iter("FieldRef")} == {name["Météo d'après copil"], name["Retard (j)"]}
-    items = client(emulator, "read").web.lists.get_by_title("Opérations PPI").views.get_by_title(
-        "Données à corriger").get_items().execute_query()
+    items = (
+        client(emulator, "read")
+        .web.lists.get_by_title("Opérations PPI")
+        .views.get_by_title("Données à corriger")
+        .get_items()
+        .execute_query()
+    )
     assert sorted(i.properties["Title"] for i in items) == sorted(
-        it.values["Title"] for it in lst.items.values() if it.values.get(name["Saisies à revoir"]))
+        it.values["Title"] for it in lst.items.values() if it.values.get(name["Saisies à revoir"])
+    )

@@ -1,4 +1,5 @@
 """The nightly sync end to end: real client, real HTTP, the emulator's sample collectivité."""
+
 from __future__ import annotations
 
 import pytest
@@ -16,13 +17,30 @@ from tests.support.sync_helpers import AS_OF, config, item_state, owned, seeded,
 #                = 30+31+31+28 = 120 days; amendments 170 k / 1 M = 17 % > 15 % (works).
 #  PPI-2024-003: no baseline end -> Indéterminé; engaged 120 000 / 4 200 000 -> 2,86 %.
 EXPECTED = {
-    1: {"Météo calculée": "Soleil", "Glissement (jours)": 0.0, "Taux d'exécution CP": 0.6,
-        "Taux d'engagement AP": 0.75, "Consommation AP": 0.63,
-        "Prochain jalon": "Achèvement du gros œuvre – 15/01/2027"},
-    2: {"Météo calculée": "Orage", "Glissement (jours)": 120.0, "Taux d'exécution CP": 0.95,
-        "Taux d'engagement AP": 0.96, "Consommation AP": 0.89, "Prochain jalon": "Réception des travaux – 28/02/2027"},
-    3: {"Météo calculée": "Indéterminé", "Glissement (jours)": None, "Taux d'exécution CP": 0.0,
-        "Taux d'engagement AP": 0.0286, "Consommation AP": 0.0, "Prochain jalon": "APS validé – 31/01/2027"},
+    1: {
+        "Météo calculée": "Soleil",
+        "Glissement (jours)": 0.0,
+        "Taux d'exécution CP": 0.6,
+        "Taux d'engagement AP": 0.75,
+        "Consommation AP": 0.63,
+        "Prochain jalon": "Achèvement du gros œuvre – 15/01/2027",
+    },
+    2: {
+        "Météo calculée": "Orage",
+        "Glissement (jours)": 120.0,
+        "Taux d'exécution CP": 0.95,
+        "Taux d'engagement AP": 0.96,
+        "Consommation AP": 0.89,
+        "Prochain jalon": "Réception des travaux – 28/02/2027",
+    },
+    3: {
+        "Météo calculée": "Indéterminé",
+        "Glissement (jours)": None,
+        "Taux d'exécution CP": 0.0,
+        "Taux d'engagement AP": 0.0286,
+        "Consommation AP": 0.0,
+        "Prochain jalon": "APS validé – 31/01/2027",
+    },
 }
 
 
@@ -52,8 +70,8 @@ def test_staff_columns_modified_editor_and_versions_untouched(emulator, tmp_path
     before = item_state(site)
     run_sync(config(emulator, tmp_path), as_of=AS_OF)
     after = item_state(site)
-    assert before == after    # staff values, Modified, Editor, version number, version history
-    assert owned(site, 1)["Météo calculée"] == "Soleil"   # ...while copil's columns were written
+    assert before == after  # staff values, Modified, Editor, version number, version history
+    assert owned(site, 1)["Météo calculée"] == "Soleil"  # ...while copil's columns were written
 
 
 def test_second_run_writes_nothing(emulator, tmp_path):
@@ -79,8 +97,8 @@ def test_an_unchanged_night_costs_the_minimum_plus_two_requests(emulator, tmp_pa
     stats = emulator.stats()
     by_route = stats["by_route"]
     pages = sum(n for route, n in by_route.items() if route == "items.GET" or route.startswith("batch:op:items"))
-    minimum = pages + 1 + 1   # every page read, the export's download, one metadata round trip
-    assert pages == 9, by_route                  # 7 lists + 2 libraries, 40 projects: one page each
+    minimum = pages + 1 + 1  # every page read, the export's download, one metadata round trip
+    assert pages == 9, by_route  # 7 lists + 2 libraries, 40 projects: one page each
     assert stats["requests"] <= minimum + 2, by_route
     assert not any("validate" in r or "files" in r.lower() and "POST" in r for r in by_route), by_route
 
@@ -91,10 +109,10 @@ def test_a_changed_input_rewrites_only_that_project(emulator, tmp_path):
     run_sync(cfg, as_of=AS_OF)
     lst = site.list_by_title("Projets")
     fin = lst.field_by_title("Fin prévisionnelle").internal_name
-    lst.update_item(lst.items[1], {fin: "31/12/2027"}, editor=lst.items[1].editor_id)   # staff edit
+    lst.update_item(lst.items[1], {fin: "31/12/2027"}, editor=lst.items[1].editor_id)  # staff edit
     again = run_sync(cfg, as_of=AS_OF)
     assert again.written == 1
-    assert owned(site, 1)["Glissement (jours)"] == 184.0   # 30/06/2027 -> 31/12/2027
+    assert owned(site, 1)["Glissement (jours)"] == 184.0  # 30/06/2027 -> 31/12/2027
 
 
 def test_bad_values_become_findings_not_crashes(emulator, tmp_path):
@@ -130,19 +148,19 @@ def test_missing_column_stops_the_run_before_any_write(emulator, tmp_path):
 
 def test_throttling_mid_run_still_writes_every_change_once(emulator, tmp_path):
     site = seeded(emulator)
-    emulator.admin("POST", "faults",
-                  json={"throttle": {"every_n": 6, "status": 429, "retry_after": 1}})
+    emulator.admin("POST", "faults", json={"throttle": {"every_n": 6, "status": 429, "retry_after": 1}})
     summary = run_sync(config(emulator, tmp_path, sharepoint={"batch_size": 10}), as_of=AS_OF)
     assert summary.status == "ok" and summary.written == 40 and summary.failed == 0
     assert emulator.stats()["throttled"] >= 2
-    assert _writes(emulator) == 40       # each item written exactly once
+    assert _writes(emulator) == 40  # each item written exactly once
     assert owned(site, 2)["Météo calculée"] == "Orage"
 
 
 def test_a_failing_item_is_dead_lettered_and_the_others_written(emulator, tmp_path):
     site = seeded(emulator)
-    emulator.admin("POST", "faults",
-                  json={"error_paths": [{"pattern": r"getItemById\(3\)/ValidateUpdateListItem", "status": 409}]})
+    emulator.admin(
+        "POST", "faults", json={"error_paths": [{"pattern": r"getItemById\(3\)/ValidateUpdateListItem", "status": 409}]}
+    )
     cfg = config(emulator, tmp_path, state={"dead_letter_dir": str(tmp_path / "dl")})
     summary = run_sync(cfg, as_of=AS_OF)
     assert summary.status == "partial" and summary.exit_code == 5
@@ -160,14 +178,21 @@ def test_a_failing_item_is_dead_lettered_and_the_others_written(emulator, tmp_pa
 def test_renamed_lists_and_columns_need_only_configuration(emulator, tmp_path):
     site = seeded(emulator)
     lst = site.list_by_title("Projets")
-    lst.title = "Opérations"                                   # renamed in SharePoint:
-    lst.field_by_title("Fin prévisionnelle").title = "Date de fin prévisionnelle"   # internal name unchanged
+    lst.title = "Opérations"  # renamed in SharePoint:
+    lst.field_by_title("Fin prévisionnelle").title = "Date de fin prévisionnelle"  # internal name unchanged
     lst.field_by_title("Météo calculée").title = "Météo (calcul copil)"
     site.list_by_title("Budget AP-CP").title = "Crédits de paiement"
-    cfg = config(emulator, tmp_path, lists={
-        "projects": {"title": "Opérations", "columns": {"forecast_end": "Date de fin prévisionnelle",
-                                                        "computed_weather": "Météo (calcul copil)"}},
-        "budget": {"title": "Crédits de paiement"}})
+    cfg = config(
+        emulator,
+        tmp_path,
+        lists={
+            "projects": {
+                "title": "Opérations",
+                "columns": {"forecast_end": "Date de fin prévisionnelle", "computed_weather": "Météo (calcul copil)"},
+            },
+            "budget": {"title": "Crédits de paiement"},
+        },
+    )
     summary = run_sync(cfg, as_of=AS_OF)
     assert summary.written == 40
     got = owned(site, 2, "Opérations")
@@ -197,7 +222,7 @@ def test_children_linked_by_operation_code(emulator, tmp_path):
     code_p = projets.field_by_title("Code opération").internal_name
     lookup = jalons.field_by_title("Projet").internal_name
     code_j = jalons.add_field("Code opération", "Text", indexed=True).internal_name
-    for it in jalons.items.values():   # a list kept by code, as many imported from Excel are
+    for it in jalons.items.values():  # a list kept by code, as many imported from Excel are
         parent = projets.items.get(it.values.pop(lookup, None) or 0)
         it.values[code_j] = parent.values[code_p] if parent else "PPI-9999-999"
     cfg = config(emulator, tmp_path, lists={"milestones": {"link": "code"}})
@@ -211,12 +236,13 @@ def test_amounts_in_xpf(emulator, tmp_path):
     """New Caledonian provinces count in XPF, without decimals."""
     from connector.pipeline import build_portfolio
     from connector.reports.context import project_context
+
     site = seeded(emulator, 3)
     lst = site.list_by_title("Projets")
     ap = lst.field_by_title("AP votée").internal_name
     lst.items[1].values[ap] = "1 000 000 F CFP"
-    lst.items[2].values[ap] = "env. 250 MF"              # millions of francs, as Caledonian staff write it
-    lst.items[3].values[ap] = "4 200 000 €"              # euros in an XPF collectivité: refused, not mixed
+    lst.items[2].values[ap] = "env. 250 MF"  # millions of francs, as Caledonian staff write it
+    lst.items[3].values[ap] = "4 200 000 €"  # euros in an XPF collectivité: refused, not mixed
     pf, *_ = build_portfolio(config(emulator, tmp_path, collectivite={"currency": "XPF"}), as_of=AS_OF)
     ctx = project_context(pf, "PPI-2024-001", collectivite="Province Sud", copil_date=AS_OF, previous=None)
     assert ctx["figures"]["ap_voted"] == "1\u202f000\u202f000\u00a0XPF"
@@ -232,13 +258,13 @@ def test_items_without_or_with_duplicate_code_are_told_on_the_item(emulator, tmp
     site = seeded(emulator, 5)
     lst = site.list_by_title("Projets")
     code = lst.field_by_title("Code opération").internal_name
-    lst.items[4].values.pop(code)                       # no code
-    lst.items[5].values[code] = "PPI-2024-001"          # duplicate of item 1
+    lst.items[4].values.pop(code)  # no code
+    lst.items[5].values[code] = "PPI-2024-001"  # duplicate of item 1
     summary = run_sync(config(emulator, tmp_path), as_of=AS_OF)
     assert summary.projects == 2 and summary.written == 5
     assert owned(site, 4)["Météo calculée"] == "Indéterminé"
     assert "sans code opération" in owned(site, 4)["Qualité des données"]
-    for item in (1, 5):   # both items of the duplicated code: flagged, neither consolidated
+    for item in (1, 5):  # both items of the duplicated code: flagged, neither consolidated
         assert owned(site, item)["Météo calculée"] == "Indéterminé"
         assert "en double" in owned(site, item)["Motifs de la météo"]
     assert "élément 5" in owned(site, 1)["Qualité des données"] and "élément 1" in owned(site, 5)["Qualité des données"]
@@ -257,8 +283,9 @@ def test_a_default_list_absent_from_the_site_is_skipped_but_a_declared_one_is_re
 
 def test_the_longer_of_retry_after_and_ratelimit_reset_is_waited(emulator, tmp_path):
     seeded(emulator, 2)
-    emulator.admin("POST", "faults",
-                  json={"throttle": {"every_n": 8, "status": 429, "retry_after": 1, "ratelimit_reset": 2}})
+    emulator.admin(
+        "POST", "faults", json={"throttle": {"every_n": 8, "status": 429, "retry_after": 1, "ratelimit_reset": 2}}
+    )
     run_sync(config(emulator, tmp_path), as_of=AS_OF)
     log = emulator.faults.entries()
     waits = [log[i + 1]["t"] - e["t"] for i, e in enumerate(log[:-1]) if e["status"] == 429]
@@ -271,6 +298,7 @@ def test_old_snapshots_are_pruned_but_one_per_month_is_kept(tmp_path):
     from sqlalchemy import update
 
     from connector.state import runs
+
     state = State(f"sqlite:///{tmp_path / 's.db'}")
     now = datetime(2026, 11, 24, 2, 0, tzinfo=timezone.utc)
     ids = []
@@ -280,11 +308,11 @@ def test_old_snapshots_are_pruned_but_one_per_month_is_kept(tmp_path):
         with state.engine.begin() as c:
             c.execute(update(runs).where(runs.c.id == rid).values(started_at=now - timedelta(days=days_ago)))
         ids.append(rid)
-    assert state.prune_snapshots(120, now=now) == 1          # 199 days ago: same month as 200 days ago
+    assert state.prune_snapshots(120, now=now) == 1  # 199 days ago: same month as 200 days ago
     with state.engine.connect() as c:
         left = {r[0] for r in c.exec_driver_sql("select distinct run_id from copil_snapshots")}
     assert left == {ids[0], ids[2], ids[3], ids[4]}
-    assert state.previous_snapshots(before_run_id=ids[2]) == {"A": {"weather": "Soleil"}}   # from ids[0]
+    assert state.previous_snapshots(before_run_id=ids[2]) == {"A": {"weather": "Soleil"}}  # from ids[0]
 
 
 def test_an_english_locale_site_gets_its_own_number_and_date_formats(emulator, tmp_path):
@@ -295,7 +323,7 @@ def test_an_english_locale_site_gets_its_own_number_and_date_formats(emulator, t
     summary = run_sync(config(emulator, tmp_path), as_of=AS_OF)
     assert summary.written == 3 and summary.failed == 0
     assert owned(site, 2)["Taux d'exécution CP"] == 0.95
-    assert item_state(site) == before          # Modified (MM/dd/yyyy here) kept to the second
+    assert item_state(site) == before  # Modified (MM/dd/yyyy here) kept to the second
 
 
 def test_the_token_never_reaches_the_state_database(emulator, tmp_path):
@@ -304,7 +332,7 @@ def test_the_token_never_reaches_the_state_database(emulator, tmp_path):
     run_sync(cfg, as_of=AS_OF)
     data = (tmp_path / "state.db").read_bytes()
     assert emulator.tokens["write"].encode() not in data and b"Bearer" not in data
-    assert b"PPI-2024-001" in data     # ...while the state itself is there
+    assert b"PPI-2024-001" in data  # ...while the state itself is there
 
 
 def test_a_mistyped_duplicate_code_takes_nothing_from_the_real_project(emulator, tmp_path):
@@ -327,7 +355,7 @@ def test_a_mistyped_duplicate_code_takes_nothing_from_the_real_project(emulator,
     assert any("export financier porté par plusieurs projets" in f.message for f in summary.findings)
     lib = site.list_by_title("Rapports COPIL")
     reports = [f for f in site.files.values() if f.list_id == lib.id and "PPI-2024-002" in f.url]
-    assert len(reports) == 1 and reports[0].major == 1   # the first run's report, not replaced by a wrong one
+    assert len(reports) == 1 and reports[0].major == 1  # the first run's report, not replaced by a wrong one
 
 
 def test_an_item_edited_by_a_person_during_the_run_is_reread_recomputed_and_written(emulator, tmp_path):
@@ -341,18 +369,19 @@ def test_an_item_edited_by_a_person_during_the_run_is_reread_recomputed_and_writ
     state = {"done": False}
 
     def edit(method, path):
-        state["read"] = state.get("read") or "/items" in path   # the first $batch after the reads: the write
+        state["read"] = state.get("read") or "/items" in path  # the first $batch after the reads: the write
         if path.endswith("$batch") and state["read"] and not state["done"]:
             state["done"] = True
-            lst.update_item(lst.items[1], {fe: "31/12/2027"}, person.id)   # 184 days late now (was 0)
+            lst.update_item(lst.items[1], {fe: "31/12/2027"}, person.id)  # 184 days late now (was 0)
+
     emulator.faults.hooks.append(edit)
     summary = run_sync(config(emulator, tmp_path), as_of=AS_OF)
     assert summary.status == "ok" and summary.failed == 0 and summary.written == 5
     item = lst.items[1]
-    assert item.values[fe] == "31/12/2027" and item.editor_id == person.id   # the person's edit kept
-    assert owned(site, 1)["Glissement (jours)"] == 184.0                    # computed from the new date
+    assert item.values[fe] == "31/12/2027" and item.editor_id == person.id  # the person's edit kept
+    assert owned(site, 1)["Glissement (jours)"] == 184.0  # computed from the new date
     assert owned(site, 1)["Météo calculée"] == "Orage"
-    assert _writes(emulator) == 6                                           # 5, then item 1 once more
+    assert _writes(emulator) == 6  # 5, then item 1 once more
 
 
 def test_sharepoint_going_away_mid_run_is_waited_for(emulator, tmp_path, caplog):
@@ -365,11 +394,13 @@ def test_sharepoint_going_away_mid_run_is_waited_for(emulator, tmp_path, caplog)
         count["n"] += 1
         if count["n"] == 6:
             emulator.restart(0.5)
+
     emulator.faults.hooks.append(recycle)
-    emulator.admin("POST", "faults", json={"latency_ms": 40})   # a run long enough to span the outage
+    emulator.admin("POST", "faults", json={"latency_ms": 40})  # a run long enough to span the outage
     import logging
+
     with caplog.at_level(logging.INFO, logger="copil.sp"):
         summary = run_sync(config(emulator, tmp_path, sharepoint={"retry_backoff_seconds": 0.2}), as_of=AS_OF)
     assert summary.status == "ok" and summary.written == 10 and summary.failed == 0
-    assert "nouvel essai" in caplog.text and "ConnectionError" in caplog.text   # the outage was met
+    assert "nouvel essai" in caplog.text and "ConnectionError" in caplog.text  # the outage was met
     assert owned(site, 2)["Météo calculée"] == "Orage"

@@ -1,5 +1,6 @@
 """Sites shaped like real collectivités': titles with spaces, quotes and #, other time zones,
 renamed report columns, and a `copil check` that tries every write path a run takes."""
+
 from __future__ import annotations
 
 import logging
@@ -8,16 +9,22 @@ from zoneinfo import ZoneInfo
 
 import requests
 
-from connector.sharepoint import timezones
 from connector.check import run_checks
 from connector.pipeline import build_portfolio, run_sync
+from connector.sharepoint import timezones
 from sample.collectivite import Layout, seed, sp_date
 from tests.conftest import client
 from tests.support.sync_helpers import AS_OF, config, item_state, owned
 
-SPACED = Layout(titles={"projects": "Opérations PPI", "milestones": "Jalons d'opérations",
-                        "budget": "Budget « AP/CP » 2026", "reports": "Rapports COPIL #2 (100 %)",
-                        "finance_exports": "Exports de l'outil financier"})
+SPACED = Layout(
+    titles={
+        "projects": "Opérations PPI",
+        "milestones": "Jalons d'opérations",
+        "budget": "Budget « AP/CP » 2026",
+        "reports": "Rapports COPIL #2 (100 %)",
+        "finance_exports": "Exports de l'outil financier",
+    }
+)
 
 
 def _cfg(emulator, tmp_path, layout: Layout, publish: bool = True, **sections):
@@ -47,11 +54,18 @@ def test_titles_with_spaces_quotes_and_hash_are_read_written_and_published(emula
 
 def test_a_title_left_unencoded_in_a_batch_part_is_refused_as_by_sharepoint(emulator):
     from office365.runtime.queries.service_operation import ServiceOperationQuery
+
     site = seed(emulator.backend, "projets", 3, layout=SPACED)
     ctx = client(emulator, "write")
     item = ctx.web.lists.get_by_title("Opérations PPI").get_item_by_id(1)
-    ctx.add_query(ServiceOperationQuery(item, "ValidateUpdateListItem", None, {
-        "formValues": [{"FieldName": "Commentaire", "FieldValue": "écrasé"}], "bNewDocumentUpdate": True}))
+    ctx.add_query(
+        ServiceOperationQuery(
+            item,
+            "ValidateUpdateListItem",
+            None,
+            {"formValues": [{"FieldName": "Commentaire", "FieldValue": "écrasé"}], "bNewDocumentUpdate": True},
+        )
+    )
     try:
         ctx.execute_batch()
     except Exception:
@@ -73,8 +87,7 @@ def test_check_changes_nothing_a_person_sees(emulator, tmp_path):
 
 
 def _faulty(emulator, pattern: str, status: int):
-    emulator.admin("POST", "faults", json={"error_paths": [{"pattern": pattern, "status": status}]},
-                  timeout=5)
+    emulator.admin("POST", "faults", json={"error_paths": [{"pattern": pattern, "status": status}]}, timeout=5)
 
 
 def test_check_fails_when_batch_writes_would_fail(emulator, tmp_path):
@@ -111,7 +124,7 @@ def test_a_noumea_site_gets_the_same_values_and_its_own_date(emulator, tmp_path)
     noumea = seed(emulator.backend, "noumea", 10, layout=Layout(timezone_id=41))
     lst = noumea.list_by_title("Projets")
     start = lst.field_by_title("Date de début").internal_name
-    assert lst.items[1].values[start] == "2024-08-31T13:00:00Z"   # 1 September, local midnight (UTC+11)
+    assert lst.items[1].values[start] == "2024-08-31T13:00:00Z"  # 1 September, local midnight (UTC+11)
     (tmp_path / "p").mkdir()
     (tmp_path / "n").mkdir()
     run_sync(config(emulator, tmp_path / "p"), as_of=AS_OF)
@@ -120,8 +133,9 @@ def test_a_noumea_site_gets_the_same_values_and_its_own_date(emulator, tmp_path)
 
     def values(site):
         return {i: {k: v for k, v in owned(site, i).items() if k != "Dernière synchro copil"} for i in range(1, 11)}
+
     assert values(noumea) == values(paris)
-    pf, *_ = build_portfolio(cfg)   # no as_of: the date in Nouméa, not the server's or the TOML's
+    pf, *_ = build_portfolio(cfg)  # no as_of: the date in Nouméa, not the server's or the TOML's
     now = datetime.now(ZoneInfo("Pacific/Noumea")).date()
     assert pf.as_of in (now, datetime.now(ZoneInfo("Pacific/Noumea")).date())
     assert pf.projects.loc["PPI-2024-001", "start"] == date(2024, 9, 1)
@@ -131,8 +145,9 @@ def test_site_zone_wins_and_the_toml_zone_is_only_a_fallback(emulator, tmp_path,
     seed(emulator.backend, "projets", 3, layout=Layout(timezone_id=15))
     cfg = config(emulator, tmp_path, collectivite={"timezone": "Pacific/Tahiti"})
     from connector.sharepoint import SharePointSite
+
     assert SharePointSite.from_config(cfg).timezone(cfg.collectivite.timezone) == "Pacific/Tahiti"
-    assert SharePointSite.from_config(cfg).timezone("Europe/Paris") == "Pacific/Honolulu"   # same zone as Hawaii
+    assert SharePointSite.from_config(cfg).timezone("Europe/Paris") == "Pacific/Honolulu"  # same zone as Hawaii
     _faulty(emulator, "RegionalSettings", 404)
     with caplog.at_level(logging.WARNING, logger="copil.sp"):
         assert SharePointSite.from_config(cfg).timezone("Pacific/Tahiti") == "Pacific/Tahiti"
@@ -140,7 +155,7 @@ def test_site_zone_wins_and_the_toml_zone_is_only_a_fallback(emulator, tmp_path,
 
 
 def test_sharepoint_time_zone_ids_are_not_offsets():
-    assert timezones.resolve(13) == "America/Los_Angeles"        # 13 is Pacific Time US, not UTC
+    assert timezones.resolve(13) == "America/Los_Angeles"  # 13 is Pacific Time US, not UTC
     assert timezones.resolve(93) == "Etc/UTC"
     assert timezones.resolve(41, preferred="Pacific/Noumea") == "Pacific/Noumea"
     assert timezones.resolve(41, preferred="Europe/Paris") == "Pacific/Guadalcanal"
@@ -168,8 +183,14 @@ def test_emulator_answers_the_site_zone_the_table_and_stores_form_dates_in_it(em
 
 
 def test_report_library_columns_renamed_in_the_toml(emulator, tmp_path):
-    layout = Layout(columns={("reports", "project_code"): "N° d'opération", ("reports", "copil_date"): "Séance",
-                             ("reports", "weather"): "Tendance", ("reports", "report_kind"): "Nature"})
+    layout = Layout(
+        columns={
+            ("reports", "project_code"): "N° d'opération",
+            ("reports", "copil_date"): "Séance",
+            ("reports", "weather"): "Tendance",
+            ("reports", "report_kind"): "Nature",
+        }
+    )
     site = seed(emulator.backend, "projets", 3, layout=layout)
     cfg = _cfg(emulator, tmp_path, layout)
     assert all(s.ok for s in run_checks(cfg))
@@ -191,11 +212,13 @@ def test_a_misnamed_finance_export_library_stops_check_and_sync_when_declared(em
     problems = [s for s in run_checks(cfg) if not s.ok]
     assert problems and "finance_export.library" in problems[0].message and problems[0].exit_code == 4
     import pytest
+
     from connector.errors import SchemaError
+
     with pytest.raises(SchemaError):
         run_sync(cfg, as_of=AS_OF)
-    assert owned(site, 2)["Météo calculée"] is None          # nothing written from list figures alone
-    default = config(emulator, tmp_path)                       # the default name, absent: a warning
+    assert owned(site, 2)["Météo calculée"] is None  # nothing written from list figures alone
+    default = config(emulator, tmp_path)  # the default name, absent: a warning
     site.delete_list(site.list_by_title("Exports finances"))
     steps = list(run_checks(default))
     assert all(s.ok for s in steps) and any(s.warning and "export financier" in s.message for s in steps)

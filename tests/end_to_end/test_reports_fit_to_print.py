@@ -2,6 +2,7 @@
 emulator, downloaded back): A4, French, tables that fit and flow, alternative text, page numbers,
 no `nan`, typographic signs; the figures that were wrong; the trend wording over three COPILs.
 The slow tests render them with LibreOffice and read the PDF as a reader would."""
+
 from __future__ import annotations
 
 import io
@@ -14,8 +15,8 @@ import pytest
 from docx import Document
 
 from connector.pipeline import run_sync
-from sample.collectivite import generate
 from emulator.server import start
+from sample.collectivite import generate
 from tests.support.print_checks import problems, texts
 from tests.support.sync_helpers import AS_OF, config, seeded
 
@@ -25,8 +26,9 @@ first_run_routes: dict = {}
 
 def _reports(site) -> dict[str, bytes]:
     """Published reports, by file name (the emulator keys files by lower-cased path)."""
-    return {k.rsplit("/", 1)[-1]: f.content for k, f in site.files.items() if k.endswith(".docx")
-            and "rapports copil" in k}
+    return {
+        k.rsplit("/", 1)[-1]: f.content for k, f in site.files.items() if k.endswith(".docx") and "rapports copil" in k
+    }
 
 
 @pytest.fixture(scope="module")
@@ -47,6 +49,7 @@ def _overrun(code: str) -> str:
     """The amount paid beyond the AP of a sample project, as the reports print it ("" if none)."""
     from connector.reports.formatting import fr_amount
     from tests.support.sync_helpers import overrun
+
     v = overrun(code)
     return fr_amount(v, "EUR") if v > 0 else ""
 
@@ -85,7 +88,7 @@ def test_reports_carry_their_metadata_set_in_batches(demo):
     assert {i.values.get(name["Type de rapport"]) for i in files} == {"Rapport COPIL", "Synthèse portefeuille"}
     assert sum(1 for i in files if i.values.get(name["Code opération"])) == 40
     assert first_run_routes["op:fileadd.POST"] == 41
-    assert "op:validate.POST" not in first_run_routes                   # never one request per file
+    assert "op:validate.POST" not in first_run_routes  # never one request per file
     # the projects' columns, the files' metadata, then each project's link to its report
     assert first_run_routes["batch:op:validate.POST"] == 40 + 41 + 40
     # the folders too, parents first: « 2026 », then the 40 projects' and « Synthèse »
@@ -97,6 +100,7 @@ def test_reports_carry_their_metadata_set_in_batches(demo):
 def test_the_checks_catch_what_the_first_tranche_printed(tmp_path):
     """The checks themselves fail on a stock python-docx document with the old defects."""
     from docx.shared import Cm
+
     doc = Document()
     doc.add_paragraph("Prochain jalon : nan (–) ; reste à mandater : -4 735 100 € ; l'AP ; ⚡ Orage")
     t = doc.add_table(rows=3, cols=3)
@@ -106,20 +110,30 @@ def test_the_checks_catch_what_the_first_tranche_printed(tmp_path):
     buf = io.BytesIO()
     doc.save(buf)
     found = " | ".join(problems(buf.getvalue(), author="X"))
-    for defect in ("not A4", "default language", "'nan' printed", "hyphen-minus", "straight apostrophe",
-                   "header row not repeated", "may split", "wider than the text", "no page number", "author",
-                   "font fallback"):
+    for defect in (
+        "not A4",
+        "default language",
+        "'nan' printed",
+        "hyphen-minus",
+        "straight apostrophe",
+        "header row not repeated",
+        "may split",
+        "wider than the text",
+        "no page number",
+        "author",
+        "font fallback",
+    ):
         assert defect in found, defect
 
 
 def test_wrong_figures_of_the_first_tranche_are_gone(demo):
     *_, reports = demo
     codes = [p["code"] for p in generate(40).lists["projects"]]
-    approx = _kv(_project(reports, codes[3]))                   # AP typed « env. 3M » (BAD_VALUES), overrun
+    approx = _kv(_project(reports, codes[3]))  # AP typed « env. 3M » (BAD_VALUES), overrun
     assert approx["AP votée"].startswith("≈ 3\u202f000\u202f000\u00a0€ (saisie « env. 3M »")
     assert approx["Reste à mandater sur l’AP"].startswith(f"aucun : AP dépassée de {_overrun(codes[3])}")
     assert "sur l’AP à confirmer" in approx["Reste à mandater sur l’AP"]
-    invalid = _project(reports, codes[5])                       # forecast end typed 31/02/2025
+    invalid = _project(reports, codes[5])  # forecast end typed 31/02/2025
     text = "\n".join(texts(invalid))
     assert "fin prévisionnelle illisible (« 31/02/2025 »)" in text and "données manquantes" not in text
     assert _kv(invalid)["Fin prévue initiale / prévisionnelle"].endswith("date illisible (« 31/02/2025 »)")
@@ -127,7 +141,7 @@ def test_wrong_figures_of_the_first_tranche_are_gone(demo):
     overdue = _project(reports, "PPI-2024-002")
     ms = [[c.text for c in r.cells] for t in overdue.tables if t.rows[0].cells[0].text == "Jalon" for r in t.rows]
     late = next(r for r in ms if r[-1] == "En retard")
-    assert late[5] == f"≥\u00a0+{(AS_OF - date(2026, 9, 15)).days}\u00a0j", late   # due 15/09/2026, not reached
+    assert late[5] == f"≥\u00a0+{(AS_OF - date(2026, 9, 15)).days}\u00a0j", late  # due 15/09/2026, not reached
     src = "\n".join(texts(overdue))
     assert "export du logiciel financier « Export_AP_CP_" in src and "Mandaté 2026" in _kv(overdue)
 
@@ -140,10 +154,13 @@ def test_closed_operations_are_not_alerts(demo):
     closed_codes = {r.cells[0].text for r in list(closed.rows)[1:]}
     alert_codes = {r.cells[0].text for r in list(alerts.rows)[1:]}
     assert closed_codes and alert_codes and not closed_codes & alert_codes
-    for code in closed_codes:   # followed for the AP balance only: no delay, risk or milestone reason
+    for code in closed_codes:  # followed for the AP balance only: no delay, risk or milestone reason
         reasons = "\n".join(texts(_project(reports, code))).split("Motifs de la météo")[1].split("À anticiper")[0]
-        assert ("opération close" in reasons or reasons.strip().startswith("AP dépassée")
-                or reasons.strip() == "données manquantes : AP votée"), (code, reasons)   # only the AP is judged
+        assert (
+            "opération close" in reasons
+            or reasons.strip().startswith("AP dépassée")
+            or reasons.strip() == "données manquantes : AP votée"
+        ), (code, reasons)  # only the AP is judged
         assert "retard" not in reasons and "risque" not in reasons
 
 
@@ -156,11 +173,14 @@ def test_portfolio_totals_never_net_an_overrun(demo):
     assert _overrun(generate(40).lists["projects"][3]["code"]) in kv["AP dépassées"] or len(overruns) > 1
     assert kv["Projets sans AP valide"].startswith("1 projet sans AP valide")
     from connector.pipeline import build_portfolio
+
     pf, *_ = build_portfolio(cfg, as_of=AS_OF)
-    running = pf.projects[pf.projects["phase"] != "Clos"]   # a closed operation's balance is to cancel
+    running = pf.projects[pf.projects["phase"] != "Clos"]  # a closed operation's balance is to cancel
     left = running["remaining_to_pay"]
-    assert kv["Reste à mandater sur les AP (opérations en cours)"].replace("\u202f", "").replace("\u00a0€", "") \
+    assert (
+        kv["Reste à mandater sur les AP (opérations en cours)"].replace("\u202f", "").replace("\u00a0€", "")
         == f"{left[left > 0].sum():.0f}"
+    )
 
 
 def test_trend_wording_over_three_copils(tmp_path):
@@ -193,8 +213,10 @@ def test_trend_wording_over_three_copils(tmp_path):
         assert "Évolutions depuis le COPIL du 24 novembre 2026" in moved
         assert "glissement : " in moved and "Premier COPIL" not in moved
         still = "\n".join(texts(_project(third, "PPI-2024-003")))
-        assert ("Pas d’évolution notable depuis le COPIL du 24 novembre 2026." in still
-                or "Évolutions depuis le COPIL du 24 novembre 2026" in still)
+        assert (
+            "Pas d’évolution notable depuis le COPIL du 24 novembre 2026." in still
+            or "Évolutions depuis le COPIL du 24 novembre 2026" in still
+        )
         syn = "\n".join(texts(_synthesis(third)))
         assert "précédent COPIL : 24 novembre 2026" in syn and "Premier COPIL" not in syn
         assert "PPI-2024-001" in syn
@@ -204,8 +226,10 @@ def test_trend_wording_over_three_copils(tmp_path):
 
 # -- rendered as a reader sees them ------------------------------------------------------------
 
-needs_libreoffice = pytest.mark.skipif(not (shutil.which("soffice") and shutil.which("pdftotext")),
-                                       reason="LibreOffice or poppler-utils absent (make render installs them)")
+needs_libreoffice = pytest.mark.skipif(
+    not (shutil.which("soffice") and shutil.which("pdftotext")),
+    reason="LibreOffice or poppler-utils absent (make render installs them)",
+)
 AMOUNT_OR_CODE = re.compile(r"^(\d{1,3}(?:[\u202f\u00a0 ]\d{3})*\u00a0(?:€|XPF)|[A-Z]{2,5}-\d{4}-\d{3})$")
 
 
@@ -215,6 +239,7 @@ def _cells(doc) -> set[str]:
 
 def pdf_problems(pdf: Path, docx: bytes) -> list[str]:
     from jobs.render import page_texts
+
     pages = page_texts(pdf)
     found = [f"page {i + 1} is empty" for i, p in enumerate(pages) if not p.strip()]
     flat = [re.sub(r"[\u202f\u00a0]", " ", line) for p in pages for line in p.splitlines()]
@@ -230,6 +255,7 @@ def pdf_problems(pdf: Path, docx: bytes) -> list[str]:
 @needs_libreoffice
 def test_demo_reports_render_without_empty_pages_or_broken_figures(demo, tmp_path):
     from jobs.render import to_pdf
+
     *_, reports = demo
     paths = []
     for i, (name, data) in enumerate(sorted(reports.items())):
@@ -257,8 +283,9 @@ def test_a_thousand_project_sample_is_fit_to_print(tmp_path):
         assert len(files) == 1001
         bad = {f.name: found for f in files if (found := problems(f.read_bytes(), author=COLLECTIVITE))}
         assert not bad, dict(list(bad.items())[:5])
-        if shutil.which("soffice") and shutil.which("pdftotext"):   # a sample of them, read from the PDF
+        if shutil.which("soffice") and shutil.which("pdftotext"):  # a sample of them, read from the PDF
             from jobs.render import to_pdf
+
             some = files[::50] + [f for f in files if f.name.startswith("Synthèse")]
             pdfs = to_pdf(some, tmp_path / "pdf")
             bad = {f.name: found for f, pdf in zip(some, pdfs) if (found := pdf_problems(pdf, f.read_bytes()))}

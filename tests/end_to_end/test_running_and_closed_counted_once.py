@@ -3,6 +3,7 @@ table (by direction, territory, policy, the territory and direction sheets) adds
 to the running operations of page 1; closed operations are counted apart everywhere, including
 the politique de la ville. Checked on the sample and on generated portfolios of other sizes and
 seeds, against counts made here from the generated lists (not from copil's frames)."""
+
 from __future__ import annotations
 
 import re
@@ -73,14 +74,16 @@ def _check(portfolio, sample) -> None:
         total_ap = sum(v for v in ap.values() if v is not None)
         share = sum(ap[p["code"]] or 0 for p in in_qpv) / total_ap
         # the AP copil reads may be estimated from sloppy input (« env. 3M »): same parser, same figure
-        assert f"soit {round(share * 100)}\u202f% de l’investissement des opérations en cours" in ctx["urban"]["summary"]
+        assert (
+            f"soit {round(share * 100)}\u202f% de l’investissement des opérations en cours" in ctx["urban"]["summary"]
+        )
     closed_in_qpv = [p for p in closed if (p.get("qpv") or "").strip()]
     assert (f"{len(closed_in_qpv)} opération" in ctx["urban"]["summary"]) is bool(closed_in_qpv)
 
 
 def test_the_sample_synthesis_adds_up(emulator, tmp_path):
     portfolio, sample = _portfolio(emulator, tmp_path, 40, 2026)
-    assert (~portfolio.projects["running"]).sum() > 0   # the sample has closed operations to count apart
+    assert (~portfolio.projects["running"]).sum() > 0  # the sample has closed operations to count apart
     _check(portfolio, sample)
 
 

@@ -1,4 +1,5 @@
 """Scheduler: cron firing, one execution per firing across two daemons, clean stop."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -7,7 +8,6 @@ import time
 
 from jobs.lock import RunLock, make_engine
 from jobs.scheduler import Daemon
-
 
 
 def record_execution(db: str, sleep_s: float = 0.0) -> None:
@@ -85,9 +85,15 @@ def test_two_daemons_on_same_state_run_each_firing_once(tmp_path):
     state = tmp_path / "state.db"
     counter = str(tmp_path / "counter.db")
     url = f"sqlite:///{state}"
-    common = dict(state_url=url, cron="*/2 * * * * *", timezone="Europe/Paris",
-                  misfire_grace_seconds=5, func_ref="tests.end_to_end.test_scheduler:record_execution",
-                  kwargs={"db": counter}, blocking=False)
+    common = dict(
+        state_url=url,
+        cron="*/2 * * * * *",
+        timezone="Europe/Paris",
+        misfire_grace_seconds=5,
+        func_ref="tests.end_to_end.test_scheduler:record_execution",
+        kwargs={"db": counter},
+        blocking=False,
+    )
     d1, d2 = Daemon(**common), Daemon(**common)
     d1.start()
     d2.start()
@@ -107,10 +113,15 @@ def test_two_daemons_on_same_state_run_each_firing_once(tmp_path):
 
 def test_stop_waits_for_running_job(tmp_path):
     counter = str(tmp_path / "counter.db")
-    d = Daemon(state_url=f"sqlite:///{tmp_path / 'state.db'}", cron="* * * * * *",
-               timezone="UTC", misfire_grace_seconds=5,
-               func_ref="tests.end_to_end.test_scheduler:record_execution",
-               kwargs={"db": counter, "sleep_s": 1.5}, blocking=False)
+    d = Daemon(
+        state_url=f"sqlite:///{tmp_path / 'state.db'}",
+        cron="* * * * * *",
+        timezone="UTC",
+        misfire_grace_seconds=5,
+        func_ref="tests.end_to_end.test_scheduler:record_execution",
+        kwargs={"db": counter, "sleep_s": 1.5},
+        blocking=False,
+    )
     d.start()
     deadline = time.time() + 5
     while time.time() < deadline and not d.scheduler._executors["default"]._instances:
@@ -147,9 +158,14 @@ def test_sigterm_stops_blocking_daemon_after_current_run(tmp_path):
     state = tmp_path / "state.db"
     root = Path(__file__).resolve().parents[2]
     env = {**os.environ, "PYTHONPATH": str(root)}
-    proc = subprocess.Popen([sys.executable, "-c", DAEMON_SCRIPT, f"sqlite:///{state}", counter],
-                            cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", DAEMON_SCRIPT, f"sqlite:///{state}", counter],
+        cwd=root,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.time() + 15
         while time.time() < deadline and not _slots_if_any(state):

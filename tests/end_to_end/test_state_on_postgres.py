@@ -1,5 +1,6 @@
 """The state database and the scheduler's firing claims on a real PostgreSQL server (the
 `pgserver` wheel, started by the tests; skipped with the reason where it cannot run)."""
+
 from __future__ import annotations
 
 import time
@@ -22,7 +23,7 @@ def pg_url(tmp_path_factory):
         pytest.skip(f"PostgreSQL not available here: {e} (pip install pgserver 'psycopg[binary]')")
     try:
         srv = pgserver.get_server(str(tmp_path_factory.mktemp("pg")), cleanup_mode="stop")
-    except Exception as e:   # e.g. a machine where the bundled server cannot start
+    except Exception as e:  # e.g. a machine where the bundled server cannot start
         pytest.skip(f"PostgreSQL server could not start: {e}")
     uri = srv.get_uri()
     srv.psql("CREATE DATABASE copil_test;")
@@ -33,8 +34,9 @@ def pg_url(tmp_path_factory):
 def test_runs_snapshots_findings_dead_letters_and_report_files_on_postgres(emulator, tmp_path, pg_url):
     seeded(emulator, 5)
     cfg = config(emulator, tmp_path, state={"url": pg_url}, reports={"enabled": True})
-    emulator.admin("POST", "faults", json={"error_paths": [
-        {"pattern": r"getItemById\(4\)/ValidateUpdateListItem", "status": 409}]})
+    emulator.admin(
+        "POST", "faults", json={"error_paths": [{"pattern": r"getItemById\(4\)/ValidateUpdateListItem", "status": 409}]}
+    )
     first = run_sync(cfg, as_of=AS_OF)
     assert first.failed == 1 and first.reports_uploaded == 5
     emulator.admin("DELETE", "faults")
@@ -51,6 +53,7 @@ def test_runs_snapshots_findings_dead_letters_and_report_files_on_postgres(emula
 
 def test_concurrent_claims_have_one_winner_on_postgres(pg_url):
     from tests.end_to_end.test_scheduler import claim_race
+
     assert sorted(claim_race(pg_url, "pg-same-slot")) == [False] * 5 + [True]
 
 
@@ -61,9 +64,15 @@ def record(path: str) -> None:
 
 def test_two_daemons_on_one_postgres_run_each_firing_once(tmp_path, pg_url):
     counter = tmp_path / "runs.txt"
-    common = dict(state_url=pg_url, cron="*/2 * * * * *", timezone="Pacific/Noumea",
-                  misfire_grace_seconds=5, func_ref="tests.end_to_end.test_state_on_postgres:record",
-                  kwargs={"path": str(counter)}, blocking=False)
+    common = dict(
+        state_url=pg_url,
+        cron="*/2 * * * * *",
+        timezone="Pacific/Noumea",
+        misfire_grace_seconds=5,
+        func_ref="tests.end_to_end.test_state_on_postgres:record",
+        kwargs={"path": str(counter)},
+        blocking=False,
+    )
     d1, d2 = Daemon(**common), Daemon(**common)
     d1.start()
     d2.start()
@@ -73,7 +82,8 @@ def test_two_daemons_on_one_postgres_run_each_firing_once(tmp_path, pg_url):
         d1.stop()
         d2.stop()
     from sqlalchemy import text
+
     with make_engine(pg_url).connect() as c:
         slots = c.execute(text("SELECT name, done FROM copil_run_locks WHERE name LIKE 'copil-nightly@%'")).all()
     assert len(slots) >= 2 and all(done for _, done in slots)
-    assert len(counter.read_text().splitlines()) == len(slots)   # one execution per firing
+    assert len(counter.read_text().splitlines()) == len(slots)  # one execution per firing

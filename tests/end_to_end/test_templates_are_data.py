@@ -1,6 +1,7 @@
 """A report template is data, never code: a hostile template planted in the SharePoint library
 (or the local folder) is refused before anything is written, and even rendered directly it
 cannot reach Python's internals."""
+
 from __future__ import annotations
 
 import io
@@ -21,8 +22,10 @@ TEMPLATES = Path(__file__).resolve().parents[2] / "docx_templates"
 
 
 def _payload(marker: Path) -> str:
-    return ("{% for c in ''.__class__.__mro__[1].__subclasses__() %}{% if c.__name__ == 'Popen' %}"
-            f"{{{{ c(['touch', '{marker}']) }}}}{{% endif %}}{{% endfor %}}")
+    return (
+        "{% for c in ''.__class__.__mro__[1].__subclasses__() %}{% if c.__name__ == 'Popen' %}"
+        f"{{{{ c(['touch', '{marker}']) }}}}{{% endif %}}{{% endfor %}}"
+    )
 
 
 def _hostile(tmp_path: Path, text: str, where: str = "body") -> Path:
@@ -45,13 +48,16 @@ def test_validation_refuses_the_payload(tmp_path, where):
     assert not marker.exists()
 
 
-@pytest.mark.parametrize("text,what", [
-    ("{{ project.title.__class__ }}", "__class__"),
-    ("{{ project.title.upper() }}", "appelle"),
-    ("{{ figures.ap_voted.secret }}", "secret"),
-    ("{{ cycler.__init__.__globals__ }}", "non documenté"),
-    ("{{ lipsum() }}", "appelle"),
-])
+@pytest.mark.parametrize(
+    "text,what",
+    [
+        ("{{ project.title.__class__ }}", "__class__"),
+        ("{{ project.title.upper() }}", "appelle"),
+        ("{{ figures.ap_voted.secret }}", "secret"),
+        ("{{ cycler.__init__.__globals__ }}", "non documenté"),
+        ("{{ lipsum() }}", "appelle"),
+    ],
+)
 def test_validation_names_what_it_refuses(tmp_path, text, what):
     with pytest.raises(ConfigError) as e:
         validate_template(_hostile(tmp_path, text), "project")
@@ -65,6 +71,7 @@ def test_documented_attributes_and_loops_are_allowed(tmp_path):
 
 def test_rendering_is_sandboxed_even_without_validation(tmp_path):
     from connector.reports.variables import _sample_contexts
+
     marker = tmp_path / "pwned"
     path = _hostile(tmp_path, _payload(marker))
     with pytest.raises(SecurityError):
@@ -84,15 +91,18 @@ def test_payload_in_the_template_library_stops_the_run_and_check(emulator, tmp_p
     assert not writes(emulator.stats()["by_route"])
     assert not marker.exists()
     toml = tmp_path / "c.toml"
-    toml.write_text(f'''[sharepoint]
+    toml.write_text(
+        f'''[sharepoint]
 site_url = "{emulator.site_url("projets")}"
 auth = "bearer"
 token_env = "COPIL_T"
 [state]
-url = "sqlite:///{(tmp_path / 's.db').as_posix()}"
+url = "sqlite:///{(tmp_path / "s.db").as_posix()}"
 [reports]
 template_library = "Modèles COPIL"
-''', encoding="utf-8")
+''',
+        encoding="utf-8",
+    )
     monkeypatch.setenv("COPIL_T", emulator.tokens["write"])
     res = CliRunner().invoke(cli.app, ["check", "--config", str(toml)])
     assert res.exit_code == 2 and "Modèles de rapport" in res.output + (res.stderr or "")

@@ -1,14 +1,13 @@
 """Word reports: rendered from the sample collectivité, read back with python-docx; publishing
 with content hashes; template validation; hostile titles."""
-from __future__ import annotations
 
-from sample.collectivite import generate
+from __future__ import annotations
 
 import io
 import shutil
-from datetime import date
 import subprocess
 import time
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -20,6 +19,7 @@ from connector.reports.config import ReportsConfig
 from connector.reports.publish import publish_reports, safe_file_name
 from connector.reports.render import render_portfolio, render_project, validate_template
 from emulator.server import start
+from sample.collectivite import generate
 from tests.support.sync_helpers import AS_OF, config, seeded, writes
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "docx_templates"
@@ -71,9 +71,15 @@ def _kv(doc) -> dict:
 
 
 def test_project_report_has_the_figures_in_the_right_tables(portfolio):
-    data = render_project(portfolio, "PPI-2024-002", template_path=TEMPLATES / "rapport_copil.docx",
-                          collectivite="Ville de Belcourt-sur-Loire", copil_date=AS_OF,
-                          previous={"weather": "Nuageux", "slippage_days": 60}, previous_date=date(2026, 10, 27))
+    data = render_project(
+        portfolio,
+        "PPI-2024-002",
+        template_path=TEMPLATES / "rapport_copil.docx",
+        collectivite="Ville de Belcourt-sur-Loire",
+        copil_date=AS_OF,
+        previous={"weather": "Nuageux", "slippage_days": 60},
+        previous_date=date(2026, 10, 27),
+    )
     doc = _doc(data)
     text = _text(doc)
     assert "Requalification de l’avenue de la Gare" in text and "Comité de pilotage du 24 novembre 2026" in text
@@ -86,19 +92,31 @@ def test_project_report_has_the_figures_in_the_right_tables(portfolio):
     assert kv["Exécution des CP 2026"] == "95\u202f%"
     assert kv["Fin prévisionnelle"] == "28/02/2027 (initiale : 31/10/2026 ; glissement : +120\u00a0j)"
     budget = _table(doc, "Exercice")
-    y, m, d = portfolio.finance_source["file"][-15:-5].split("-")   # Export_AP_CP_2026-11-23.xlsx
-    src = f"export financier du {d}/{m}/{y}"   # the export's date, not the day it was uploaded
-    assert budget[1:] == [["2025", "1\u202f000\u202f000\u00a0€", "900\u202f000\u00a0€", "800\u202f000\u00a0€", "80\u202f%",
-                           src],
-                          ["2026", "1\u202f500\u202f000\u00a0€", "1\u202f500\u202f000\u00a0€", "1\u202f425\u202f000\u00a0€", "95\u202f%",
-                           src],
-                          ["Total", "2\u202f500\u202f000\u00a0€", "2\u202f400\u202f000\u00a0€", "2\u202f225\u202f000\u00a0€", "89\u202f%",
-                           ""],
-                          ["AP votée", "2\u202f500\u202f000\u00a0€", "", "", "", ""]]
+    y, m, d = portfolio.finance_source["file"][-15:-5].split("-")  # Export_AP_CP_2026-11-23.xlsx
+    src = f"export financier du {d}/{m}/{y}"  # the export's date, not the day it was uploaded
+    assert budget[1:] == [
+        ["2025", "1\u202f000\u202f000\u00a0€", "900\u202f000\u00a0€", "800\u202f000\u00a0€", "80\u202f%", src],
+        [
+            "2026",
+            "1\u202f500\u202f000\u00a0€",
+            "1\u202f500\u202f000\u00a0€",
+            "1\u202f425\u202f000\u00a0€",
+            "95\u202f%",
+            src,
+        ],
+        [
+            "Total",
+            "2\u202f500\u202f000\u00a0€",
+            "2\u202f400\u202f000\u00a0€",
+            "2\u202f225\u202f000\u00a0€",
+            "89\u202f%",
+            "",
+        ],
+        ["AP votée", "2\u202f500\u202f000\u00a0€", "", "", "", ""],
+    ]
     ms = _table(doc, "Jalon")
     assert ["Réception des travaux", "Réception", "31/10/2026", "28/02/2027", "–", "+120\u00a0j", "À venir"] in ms
-    assert any(r[0] == "Mise en service de l’éclairage" and r[-1] == "En retard" and r[5].startswith("≥")
-               for r in ms)
+    assert any(r[0] == "Mise en service de l’éclairage" and r[-1] == "En retard" and r[5].startswith("≥") for r in ms)
     contracts = _table(doc, "Marché")
     assert contracts[1][0] == "2025-M-014" and contracts[1][5] == "17\u202f%" and contracts[1][7] == "au-delà du seuil"
     subs = _table(doc, "Financeur")
@@ -109,13 +127,21 @@ def test_project_report_has_the_figures_in_the_right_tables(portfolio):
     assert "Évolutions depuis le COPIL du 27 octobre 2026" in text
     docs = _table(doc, "Document")
     assert any(r[0].startswith("Compte rendu COPIL PPI-2024-002") for r in docs)
-    assert len(doc.inline_shapes) == 2   # timeline and budget charts
+    assert len(doc.inline_shapes) == 2  # timeline and budget charts
 
 
 def test_project_report_lists_its_data_quality_findings(portfolio):
-    code = generate(40).lists["projects"][4]["code"]   # AP typed « à définir » (sample.collectivite.BAD_VALUES)
-    doc = _doc(render_project(portfolio, code, template_path=TEMPLATES / "rapport_copil.docx",
-                              collectivite="X", copil_date=AS_OF, previous=None))
+    code = generate(40).lists["projects"][4]["code"]  # AP typed « à définir » (sample.collectivite.BAD_VALUES)
+    doc = _doc(
+        render_project(
+            portfolio,
+            code,
+            template_path=TEMPLATES / "rapport_copil.docx",
+            collectivite="X",
+            copil_date=AS_OF,
+            previous=None,
+        )
+    )
     rows = _table(doc, "Liste")
     assert ["Projets", "AP votée", "à définir", "montant non renseigné : « à définir »"] in rows
     assert _kv(doc)["Météo : Indéterminée"].startswith("Tendance : premier COPIL")
@@ -123,19 +149,28 @@ def test_project_report_lists_its_data_quality_findings(portfolio):
 
 
 def test_portfolio_synthesis(portfolio):
-    doc = _doc(render_portfolio(portfolio, template_path=TEMPLATES / "synthese_portefeuille.docx",
-                                collectivite="Ville de Belcourt-sur-Loire", copil_date=AS_OF,
-                                previous={"PPI-2024-002": {"weather": "Soleil", "slippage_days": 0}},
-                                previous_date=date(2026, 10, 27)))
+    doc = _doc(
+        render_portfolio(
+            portfolio,
+            template_path=TEMPLATES / "synthese_portefeuille.docx",
+            collectivite="Ville de Belcourt-sur-Loire",
+            copil_date=AS_OF,
+            previous={"PPI-2024-002": {"weather": "Soleil", "slippage_days": 0}},
+            previous_date=date(2026, 10, 27),
+        )
+    )
     kv = _kv(doc)
     pr = portfolio.projects
     closed = int((pr["phase"] == "Clos").sum())
-    counts = pr[pr["phase"] != "Clos"]["weather"].value_counts()   # the météo of running operations only
-    assert kv["Projets suivis"] == (f"40 : {40 - closed} en cours, météo ci-dessous ; {closed} opérations closes, "
-                                    "suivies pour leur solde")
+    counts = pr[pr["phase"] != "Clos"]["weather"].value_counts()  # the météo of running operations only
+    assert kv["Projets suivis"] == (
+        f"40 : {40 - closed} en cours, météo ci-dessous ; {closed} opérations closes, suivies pour leur solde"
+    )
     assert kv["Orage"] == str(counts["Orage"]) and kv["Soleil"] == str(counts["Soleil"])
-    assert int(kv["Orage"]) + int(kv["Nuageux"]) + int(kv["Soleil"]) + int(kv["Indéterminée (données manquantes)"]) \
+    assert (
+        int(kv["Orage"]) + int(kv["Nuageux"]) + int(kv["Soleil"]) + int(kv["Indéterminée (données manquantes)"])
         == 40 - closed
+    )
     total_ap = portfolio.projects["ap_voted"].sum()
     assert kv["AP votées"] == f"{total_ap:,.0f}".replace(",", "\u202f") + "\u00a0€"
     alerts = _table(doc, "Code")
@@ -151,8 +186,16 @@ def test_portfolio_synthesis(portfolio):
 
 def test_hostile_title_renders_literally(portfolio):
     code = portfolio.projects.index[portfolio.projects["title"] == HOSTILE][0]
-    doc = _doc(render_project(portfolio, code, template_path=TEMPLATES / "rapport_copil.docx",
-                              collectivite="A & B <c>", copil_date=AS_OF, previous=None))
+    doc = _doc(
+        render_project(
+            portfolio,
+            code,
+            template_path=TEMPLATES / "rapport_copil.docx",
+            collectivite="A & B <c>",
+            copil_date=AS_OF,
+            previous=None,
+        )
+    )
     text = _text(doc)
     assert HOSTILE in text and "A & B <c>" in text
 
@@ -180,17 +223,43 @@ def test_safe_file_names():
 def test_local_reports_and_hash_skip(portfolio, tmp_path):
     cfg = ReportsConfig()
     hashes = Hashes()
-    first = publish_reports(None, portfolio, reports_cfg=cfg, collectivite="X", copil_date=AS_OF, previous={},
-                            hashes=hashes, out_dir=tmp_path)
+    first = publish_reports(
+        None,
+        portfolio,
+        reports_cfg=cfg,
+        collectivite="X",
+        copil_date=AS_OF,
+        previous={},
+        hashes=hashes,
+        out_dir=tmp_path,
+    )
     assert first.uploaded == 41 and not first.errors
     files = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.docx"))
     assert "2026/PPI-2024-001/COPIL PPI-2024-001 - Rénovation de l'école Jules Ferry - 2026-11-24.docx" in files
     assert "2026/Synthèse/Synthèse du portefeuille - 2026-11-24.docx" in files
-    again = publish_reports(None, portfolio, reports_cfg=cfg, collectivite="X", copil_date=AS_OF, previous={},
-                            hashes=hashes, out_dir=tmp_path / "again")
+    again = publish_reports(
+        None,
+        portfolio,
+        reports_cfg=cfg,
+        collectivite="X",
+        copil_date=AS_OF,
+        previous={},
+        hashes=hashes,
+        out_dir=tmp_path / "again",
+    )
     assert again.uploaded == 0 and again.skipped == 41
-    forced = publish_reports(None, portfolio, reports_cfg=cfg, collectivite="X", copil_date=AS_OF, previous={},
-                             hashes=hashes, out_dir=tmp_path / "f", force=True, only=["PPI-2024-001"])
+    forced = publish_reports(
+        None,
+        portfolio,
+        reports_cfg=cfg,
+        collectivite="X",
+        copil_date=AS_OF,
+        previous={},
+        hashes=hashes,
+        out_dir=tmp_path / "f",
+        force=True,
+        only=["PPI-2024-001"],
+    )
     assert forced.uploaded == 1
 
 
@@ -235,13 +304,36 @@ def test_template_from_a_sharepoint_library_wins(emulator, tmp_path):
 @pytest.mark.skipif(not (shutil.which("soffice") or shutil.which("libreoffice")), reason="LibreOffice absent")
 def test_reports_open_in_libreoffice(portfolio, tmp_path):
     exe = shutil.which("soffice") or shutil.which("libreoffice")
-    for name, data in (("p.docx", render_project(portfolio, "PPI-2024-002", template_path=TEMPLATES / "rapport_copil.docx",
-                                                  collectivite="X", copil_date=AS_OF, previous=None)),
-                       ("s.docx", render_portfolio(portfolio, template_path=TEMPLATES / "synthese_portefeuille.docx",
-                                                   collectivite="X", copil_date=AS_OF, previous={}))):
+    for name, data in (
+        (
+            "p.docx",
+            render_project(
+                portfolio,
+                "PPI-2024-002",
+                template_path=TEMPLATES / "rapport_copil.docx",
+                collectivite="X",
+                copil_date=AS_OF,
+                previous=None,
+            ),
+        ),
+        (
+            "s.docx",
+            render_portfolio(
+                portfolio,
+                template_path=TEMPLATES / "synthese_portefeuille.docx",
+                collectivite="X",
+                copil_date=AS_OF,
+                previous={},
+            ),
+        ),
+    ):
         (tmp_path / name).write_bytes(data)
-        subprocess.run([exe, "--headless", "--convert-to", "pdf", "--outdir", str(tmp_path), str(tmp_path / name)],
-                       check=True, timeout=180, capture_output=True)
+        subprocess.run(
+            [exe, "--headless", "--convert-to", "pdf", "--outdir", str(tmp_path), str(tmp_path / name)],
+            check=True,
+            timeout=180,
+            capture_output=True,
+        )
         assert (tmp_path / name.replace(".docx", ".pdf")).stat().st_size > 1000
 
 
@@ -258,6 +350,7 @@ def test_broken_template_or_missing_library_stops_before_any_write(emulator, tmp
     assert "inconnue" in str(e.value)
     site.delete_list(site.list_by_title("Rapports COPIL"))
     from connector.errors import SchemaError
+
     with pytest.raises(SchemaError) as e:
         run_sync(config(emulator, tmp_path, reports={"enabled": True}), as_of=AS_OF)
     assert "Rapports COPIL" in str(e.value) and "init-site" in str(e.value)
@@ -266,6 +359,7 @@ def test_broken_template_or_missing_library_stops_before_any_write(emulator, tmp
 
 def test_variable_reference_is_up_to_date():
     from connector.reports.variables import reference
+
     doc = (Path(__file__).resolve().parents[2] / "docs" / "template-variables.md").read_text(encoding="utf-8")
     assert doc.strip() == reference().strip(), "run: python -m connector.reports.variables > docs/template-variables.md"
 
@@ -282,14 +376,16 @@ def test_a_renamed_project_replaces_its_report_of_the_day_and_keeps_older_ones(e
     assert len(same_day) == 1 and "extension" in same_day[0]
     lst.items[1].values["Title"] = "École Jules Ferry"
     from datetime import timedelta
-    run_sync(cfg, as_of=AS_OF + timedelta(days=28))     # the next COPIL: the previous report stays
+
+    run_sync(cfg, as_of=AS_OF + timedelta(days=28))  # the next COPIL: the previous report stays
     assert len([k for k in site.files if k.startswith(folder)]) == 2
 
 
 def test_no_report_for_a_project_whose_columns_could_not_be_written(emulator, tmp_path):
     site = seeded(emulator, 3)
-    emulator.admin("POST", "faults", json={"error_paths": [
-        {"pattern": r"getItemById\(2\)/ValidateUpdateListItem", "status": 409}]})
+    emulator.admin(
+        "POST", "faults", json={"error_paths": [{"pattern": r"getItemById\(2\)/ValidateUpdateListItem", "status": 409}]}
+    )
     summary = run_sync(config(emulator, tmp_path, reports={"enabled": True}), as_of=AS_OF)
     assert summary.failed == 1 and summary.exit_code == 5
     names = " ".join(k for k in site.files if "rapports copil" in k)
@@ -301,16 +397,21 @@ def test_no_report_for_a_project_whose_columns_could_not_be_written(emulator, tm
 
 def test_no_nan_when_a_project_has_no_upcoming_milestone(portfolio):
     from connector.reports.context import project_context
-    done = [c for c in portfolio.projects.index if not isinstance(portfolio.projects.loc[c, "next_milestone_label"], str)]
+
+    done = [
+        c for c in portfolio.projects.index if not isinstance(portfolio.projects.loc[c, "next_milestone_label"], str)
+    ]
     assert done, "the sample has projects without an upcoming milestone"
     ctx = project_context(portfolio, done[0], collectivite="X", copil_date=AS_OF, previous=None)
     assert ctx["figures"]["next_milestone"] == "aucun jalon à venir"
     import re
+
     assert not re.search(r"\b(nan|NaN|NaT|None)\b", repr(ctx).replace("'previous': None", ""))
 
 
 def test_progress_counts_every_report_including_the_synthesis(emulator, tmp_path):
     from connector.pipeline import reports_only
+
     seeded(emulator, 5)
     cfg = config(emulator, tmp_path, reports={"enabled": True})
     seen = []
@@ -318,8 +419,13 @@ def test_progress_counts_every_report_including_the_synthesis(emulator, tmp_path
     words = [(d, t) for step, d, t in seen if step == "Rapports Word"]
     assert words[-1] == (6, 6) and [d for d, _ in words] == list(range(1, 7))
     seen.clear()
-    reports_only(cfg, only=["PPI-2024-002"], out_dir=tmp_path / "one", as_of=AS_OF,
-                 progress=lambda step, done=None, total=None: seen.append((step, done, total)))
+    reports_only(
+        cfg,
+        only=["PPI-2024-002"],
+        out_dir=tmp_path / "one",
+        as_of=AS_OF,
+        progress=lambda step, done=None, total=None: seen.append((step, done, total)),
+    )
     assert [(d, t) for step, d, t in seen if step == "Rapports Word"] == [(1, 1)]
 
 
@@ -327,6 +433,7 @@ def test_reports_rendered_by_worker_processes_are_the_same(emulator, tmp_path, m
     """Enough reports to start the worker pool: same files, same text as rendered in-process."""
     from connector.reports import workers
     from tests.support.print_checks import texts
+
     monkeypatch.setattr(workers, "POOL_MIN_JOBS", 4)
     pools = []
 
@@ -334,6 +441,7 @@ def test_reports_rendered_by_worker_processes_are_the_same(emulator, tmp_path, m
         def __init__(self, n, **kw):
             pools.append(n)
             super().__init__(n, **kw)
+
     monkeypatch.setattr(workers, "ProcessPoolExecutor", Pool)
     seeded(emulator, workers.POOL_MIN_JOBS + 5)
     out = {}
@@ -342,19 +450,29 @@ def test_reports_rendered_by_worker_processes_are_the_same(emulator, tmp_path, m
         (tmp_path / str(n)).mkdir()
         rs = run_sync(cfg, as_of=AS_OF, out_dir=tmp_path / str(n) / "out", reports=True)
         assert not rs.report_errors and rs.reports_uploaded == workers.POOL_MIN_JOBS + 6
-        out[n] = {p.relative_to(tmp_path / str(n) / "out"): "\n".join(texts(_doc(p.read_bytes())))
-                  for p in (tmp_path / str(n) / "out").rglob("*.docx")}
+        out[n] = {
+            p.relative_to(tmp_path / str(n) / "out"): "\n".join(texts(_doc(p.read_bytes())))
+            for p in (tmp_path / str(n) / "out").rglob("*.docx")
+        }
     assert len(out[2]) == workers.POOL_MIN_JOBS + 6 and out[1] == out[2]
-    assert pools == [2]   # rendered by two worker processes once, in-process with workers = 1
+    assert pools == [2]  # rendered by two worker processes once, in-process with workers = 1
 
 
 def test_a_report_that_fails_in_a_worker_is_reported_and_the_others_published(monkeypatch):
     from connector.reports import workers
+
     monkeypatch.setattr(workers, "chart_data", lambda pf, code: {"code": code})
     monkeypatch.setattr(workers, "images_for", lambda data: 1 / 0 if data["code"] == "B" else {})
     monkeypatch.setattr(workers, "render", lambda tpl, ctx, images, day: b"docx " + ctx["code"].encode())
-    got = list(workers.rendered([("A", {"code": "A"}), ("B", {"code": "B"}), ("C", {"code": "C"})],
-                                portfolio=None, template="t.docx", copil_date=AS_OF, workers=1))
+    got = list(
+        workers.rendered(
+            [("A", {"code": "A"}), ("B", {"code": "B"}), ("C", {"code": "C"})],
+            portfolio=None,
+            template="t.docx",
+            copil_date=AS_OF,
+            workers=1,
+        )
+    )
     assert [(c, d) for c, d, _ in got] == [("A", b"docx A"), ("B", None), ("C", b"docx C")]
     assert "ZeroDivisionError" in got[1][2]
 
@@ -363,24 +481,24 @@ def test_report_folders_are_created_once_and_again_if_a_person_removed_one(emula
     site = seeded(emulator, 3)
     cfg = config(emulator, tmp_path, reports={"enabled": True})
     run_sync(cfg, as_of=AS_OF)
-    assert emulator.stats()["by_route"]["op:folderadd.POST"] == 5     # 2026, Synthèse, one per project
+    assert emulator.stats()["by_route"]["op:folderadd.POST"] == 5  # 2026, Synthèse, one per project
     lst = site.list_by_title("Projets")
     name = {f.title: f.internal_name for f in lst.fields.values()}
-    for item in lst.items.values():                                       # every report changes
+    for item in lst.items.values():  # every report changes
         item.values[name["Avancement physique"]] = "99 %"
     emulator.admin("POST", "stats/reset")
     rs = run_sync(cfg, as_of=AS_OF)
     assert rs.reports_uploaded == 4 and not rs.report_errors
-    assert "op:folderadd.POST" not in emulator.stats()["by_route"]   # known from the first night
+    assert "op:folderadd.POST" not in emulator.stats()["by_route"]  # known from the first night
     folder = next(k for k in site.files if "rapports copil/2026/ppi-2024-001/" in k).rsplit("/", 1)[0]
-    for store in (site.files, site.folders):                                 # a person removes it
+    for store in (site.files, site.folders):  # a person removes it
         for key in [k for k in store if k == folder or k.startswith(folder + "/")]:
             del store[key]
     for item in lst.items.values():
         item.values[name["Avancement physique"]] = "98 %"
     emulator.admin("POST", "stats/reset")
     rs = run_sync(cfg, as_of=AS_OF)
-    assert emulator.stats()["by_route"]["op:folderadd.POST"] == 2   # after a 404: the folder and its parent
+    assert emulator.stats()["by_route"]["op:folderadd.POST"] == 2  # after a 404: the folder and its parent
     assert rs.reports_uploaded == 4 and not rs.report_errors
     assert any(k.startswith(folder + "/") for k in site.files), (folder, sorted(site.files))
 
@@ -393,13 +511,15 @@ def test_report_folders_with_spaces_are_created_alone_the_others_in_batches(emul
     rs = run_sync(cfg, as_of=AS_OF)
     assert rs.reports_uploaded == 7 and not rs.report_errors
     routes = emulator.stats()["by_route"]
-    assert routes["batch:op:folderadd.POST"] == 2 and routes["op:folderadd.POST"] >= 2   # « 2026 », « Synthèse »
+    assert routes["batch:op:folderadd.POST"] == 2 and routes["op:folderadd.POST"] >= 2  # « 2026 », « Synthèse »
     assert any("/2026/direction de l'éducation/ppi-2024-001/" in k for k in site.files)
 
 
 def test_an_export_is_dated_by_its_file_name_else_by_its_upload():
     from datetime import datetime
+
     from connector.reports.context import _export_date
+
     up = datetime(2026, 12, 6, 9, 0)
     assert _export_date({"file": "Export_AP_CP_2026-11-23.xlsx", "modified": up}) == " du 23/11/2026"
     assert _export_date({"file": "CP 23.11.2026 v2.xlsx", "modified": up}) == " du 23/11/2026"
@@ -414,7 +534,9 @@ def test_reports_rendered_ahead_of_the_uploads_are_bounded(monkeypatch):
     10,000-project night waited in memory. At most AHEAD_PER_WORKER x workers are in flight."""
     import threading
     from concurrent.futures import ThreadPoolExecutor
+
     from connector.reports import workers
+
     started, lock = [], threading.Lock()
 
     def render_one(job):
@@ -425,18 +547,21 @@ def test_reports_rendered_ahead_of_the_uploads_are_bounded(monkeypatch):
     monkeypatch.setattr(workers, "_render_one", render_one)
     monkeypatch.setattr(workers, "chart_data", lambda pf, code: {})
     given = []
-    monkeypatch.setattr(workers, "ProcessPoolExecutor",
-                        lambda n, mp_context=None, initializer=None, initargs=(): given.append(initargs)
-                        or ThreadPoolExecutor(n))
+    monkeypatch.setattr(
+        workers,
+        "ProcessPoolExecutor",
+        lambda n, mp_context=None, initializer=None, initargs=(): given.append(initargs) or ThreadPoolExecutor(n),
+    )
     jobs = [(f"P{i:03d}", {"code": i}) for i in range(workers.POOL_MIN_JOBS + 50)]
     n = len(jobs)
     seen = []
-    portfolio = object()   # never sent to the workers: each job carries its own chart rows
-    for code, data, error in workers.rendered(jobs, portfolio=portfolio, template="t.docx", copil_date=AS_OF,
-                                              workers=2):
-        time.sleep(0.002)   # a slow upload
+    portfolio = object()  # never sent to the workers: each job carries its own chart rows
+    for code, data, error in workers.rendered(
+        jobs, portfolio=portfolio, template="t.docx", copil_date=AS_OF, workers=2
+    ):
+        time.sleep(0.002)  # a slow upload
         seen.append(code)
         with lock:
             assert len(started) - len(seen) <= workers.AHEAD_PER_WORKER * 2
-    assert seen == [f"P{i:03d}" for i in range(n)] and jobs == []   # in order; contexts handed over
+    assert seen == [f"P{i:03d}" for i in range(n)] and jobs == []  # in order; contexts handed over
     assert given == [("t.docx", AS_OF)]

@@ -1,15 +1,33 @@
 """A small evaluator of SharePoint column-formatting expressions (the Excel-style `=…` strings
 and operator/operands objects copil generates), so tests check what a cell shows at exact
 thresholds. Unknown functions raise: the test fails instead of SharePoint rendering nothing."""
+
 from __future__ import annotations
 
 import math
 import re
 
-FUNCTIONS = {"if", "floor", "ceiling", "abs", "toString", "Number", "length", "split", "join", "indexOf",
-             "toLowerCase", "toUpperCase", "substring", "trim", "pow"}
-_TOKEN = re.compile(r"\s*(?:(?P<num>\d+(?:\.\d+)?)|(?P<str>'[^']*')|(?P<field>@currentField|\[\$\w+\])"
-                    r"|(?P<name>[A-Za-z_]\w*)|(?P<op>==|!=|>=|<=|&&|\|\||[-+*/<>(),?:%]))")
+FUNCTIONS = {
+    "if",
+    "floor",
+    "ceiling",
+    "abs",
+    "toString",
+    "Number",
+    "length",
+    "split",
+    "join",
+    "indexOf",
+    "toLowerCase",
+    "toUpperCase",
+    "substring",
+    "trim",
+    "pow",
+}
+_TOKEN = re.compile(
+    r"\s*(?:(?P<num>\d+(?:\.\d+)?)|(?P<str>'[^']*')|(?P<field>@currentField|\[\$\w+\])"
+    r"|(?P<name>[A-Za-z_]\w*)|(?P<op>==|!=|>=|<=|&&|\|\||[-+*/<>(),?:%]))"
+)
 
 
 def tokens(text: str) -> list[tuple[str, str]]:
@@ -18,7 +36,7 @@ def tokens(text: str) -> list[tuple[str, str]]:
     while pos < len(text):
         m = _TOKEN.match(text, pos)
         if not m or m.end() == pos:
-            raise ValueError(f"unexpected text at {pos}: {text[pos:pos + 20]!r}")
+            raise ValueError(f"unexpected text at {pos}: {text[pos : pos + 20]!r}")
         kind = m.lastgroup
         out.append((kind, m.group(kind)))
         pos = m.end()
@@ -26,8 +44,21 @@ def tokens(text: str) -> list[tuple[str, str]]:
 
 
 class _Parser:
-    PREC = {"||": 1, "&&": 2, "==": 3, "!=": 3, "<": 4, ">": 4, "<=": 4, ">=": 4, "+": 5, "-": 5,
-            "*": 6, "/": 6, "%": 6}
+    PREC = {
+        "||": 1,
+        "&&": 2,
+        "==": 3,
+        "!=": 3,
+        "<": 4,
+        ">": 4,
+        "<=": 4,
+        ">=": 4,
+        "+": 5,
+        "-": 5,
+        "*": 6,
+        "/": 6,
+        "%": 6,
+    }
 
     def __init__(self, toks, value):
         self.t, self.i, self.value = toks, 0, value
@@ -108,7 +139,7 @@ def binary(op, a, b):
         return eq if op == "==" else not eq
     if op in ("&&", "||"):
         return (bool(a) and bool(b)) if op == "&&" else (bool(a) or bool(b))
-    a, b = _as_number(a), _as_number(b)   # SharePoint compares an empty number as 0
+    a, b = _as_number(a), _as_number(b)  # SharePoint compares an empty number as 0
     return {"<": a < b, ">": a > b, "<=": a <= b, ">=": a >= b}[op]
 
 
@@ -155,17 +186,21 @@ def evaluate(expr, value):
 
 def render(element: dict, value) -> dict:
     """Each element's evaluated style, attributes and text, depth first: what SharePoint draws."""
-    out = {"style": {k: evaluate(v, value) for k, v in (element.get("style") or {}).items()},
-           "attributes": {k: evaluate(v, value) for k, v in (element.get("attributes") or {}).items()},
-           "text": evaluate(element["txtContent"], value) if "txtContent" in element else None,
-           "children": [render(c, value) for c in element.get("children") or []]}
+    out = {
+        "style": {k: evaluate(v, value) for k, v in (element.get("style") or {}).items()},
+        "attributes": {k: evaluate(v, value) for k, v in (element.get("attributes") or {}).items()},
+        "text": evaluate(element["txtContent"], value) if "txtContent" in element else None,
+        "children": [render(c, value) for c in element.get("children") or []],
+    }
     return out
 
 
 def visible_text(tree: dict) -> str:
     if tree["style"].get("display") == "none":
         return ""
-    return (_text(tree["text"]) if tree["text"] is not None else "") + "".join(visible_text(c) for c in tree["children"])
+    return (_text(tree["text"]) if tree["text"] is not None else "") + "".join(
+        visible_text(c) for c in tree["children"]
+    )
 
 
 def walk(tree: dict):

@@ -1,5 +1,6 @@
 """What a printed report must satisfy, read from the .docx itself (python-docx and lxml, no
 LibreOffice): used by the print tests on the demo's reports and on a 1,000-project sample."""
+
 from __future__ import annotations
 
 import io
@@ -15,7 +16,7 @@ NOT_A_VALUE = re.compile(r"\b(nan|NaN|NAN|None|NaT|null|undefined)\b")
 # a hyphen-minus used as a minus sign: a figure after a space, a parenthesis or the start (not
 # a code like PPI-2024, a range, or a name a person chose such as « Lot-4 »)
 HYPHEN_MINUS = re.compile(r"(?:^|(?<=[\s(]))-\s?\d")
-FALLBACK_GLYPHS = re.compile("[☀☁⚡⛅⛈☂❄]")   # what copil once printed for the météo (staff text may hold emoji)
+FALLBACK_GLYPHS = re.compile("[☀☁⚡⛅⛈☂❄]")  # what copil once printed for the météo (staff text may hold emoji)
 _DOCPR = (qn("wp:inline"), qn("wp:anchor"))
 
 
@@ -91,8 +92,10 @@ def problems(data: bytes, *, author: str | None = None, names=()) -> list[str]:
         grid = [int(g.get(qn("w:w"))) for g in table._tbl.tblGrid.iter(qn("w:gridCol"))]
         if not grid or any(w <= 0 for w in grid):
             found.append(f"table {n}: no explicit column widths")
-        elif sum(grid) * 635 > text_width + TOLERANCE:   # twips -> EMU
-            found.append(f"table {n}: {sum(grid) / 567:.1f} cm wide, wider than the text ({text_width / 360000:.1f} cm)")
+        elif sum(grid) * 635 > text_width + TOLERANCE:  # twips -> EMU
+            found.append(
+                f"table {n}: {sum(grid) / 567:.1f} cm wide, wider than the text ({text_width / 360000:.1f} cm)"
+            )
 
     for style in ("Heading 1", "Heading 2"):
         if style in [s.name for s in doc.styles] and not doc.styles[style].paragraph_format.keep_with_next:
@@ -105,8 +108,9 @@ def problems(data: bytes, *, author: str | None = None, names=()) -> list[str]:
             if pr is None or not (pr.get("descr") or "").strip():
                 found.append("a picture without alternative text")
     footer_fields = " ".join(el.text or "" for s in doc.sections for el in s.footer._element.iter(qn("w:instrText")))
-    footer_fields += " ".join(el.get(qn("w:instr")) or "" for s in doc.sections
-                              for el in s.footer._element.iter(qn("w:fldSimple")))
+    footer_fields += " ".join(
+        el.get(qn("w:instr")) or "" for s in doc.sections for el in s.footer._element.iter(qn("w:fldSimple"))
+    )
     if "PAGE" not in footer_fields:
         found.append("no page number (PAGE field) in the footer")
 
@@ -114,9 +118,9 @@ def problems(data: bytes, *, author: str | None = None, names=()) -> list[str]:
         if m := NOT_A_VALUE.search(_without(t, chosen)):
             found.append(f"{m.group(0)!r} printed: {t[:80]!r}")
         if m := HYPHEN_MINUS.search(t):
-            found.append(f"hyphen-minus before a figure: {t[max(m.start() - 20, 0):m.end() + 20]!r}")
+            found.append(f"hyphen-minus before a figure: {t[max(m.start() - 20, 0) : m.end() + 20]!r}")
         if "'" in t:
             found.append(f"straight apostrophe: {t[:80]!r}")
-        if m := FALLBACK_GLYPHS.search(t):   # ☀ ☁ ⚡ printed as a snowflake where the font lacks them
+        if m := FALLBACK_GLYPHS.search(t):  # ☀ ☁ ⚡ printed as a snowflake where the font lacks them
             found.append(f"symbol that depends on font fallback: {m.group(0)!r} in {t[:60]!r}")
     return found

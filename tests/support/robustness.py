@@ -8,6 +8,7 @@ became a finding nor rendered, any run that crashed instead of reporting.
 
     python -m tests.support.robustness [--faults 1000] [--kills 100] [--seed 7]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,17 +43,27 @@ class Tally:
         self.notes.append(what)
 
     def line(self) -> str:
-        return (f"faults injected: {self.faults}, kill points: {self.kills}, bad inputs: {self.bad_inputs}, "
-                f"data lost: {self.lost}")
+        return (
+            f"faults injected: {self.faults}, kill points: {self.kills}, bad inputs: {self.bad_inputs}, "
+            f"data lost: {self.lost}"
+        )
 
 
 # -- helpers ------------------------------------------------------------------------
 def _config_dict(srv, site: str, state: Path, token_env: str, **over) -> dict:
-    data = {"collectivite": {"name": "Commune de test"},
-            "sharepoint": {"site_url": srv.site_url(site), "auth": "bearer", "token_env": token_env,
-                           "batch_size": 5, "max_retries": 10, "retry_backoff_seconds": 0.05},
-            "state": {"url": f"sqlite:///{state.as_posix()}"},
-            "reports": {"enabled": True}}
+    data = {
+        "collectivite": {"name": "Commune de test"},
+        "sharepoint": {
+            "site_url": srv.site_url(site),
+            "auth": "bearer",
+            "token_env": token_env,
+            "batch_size": 5,
+            "max_retries": 10,
+            "retry_backoff_seconds": 0.05,
+        },
+        "state": {"url": f"sqlite:///{state.as_posix()}"},
+        "reports": {"enabled": True},
+    }
     for k, v in over.items():
         data[k] = {**data.get(k, {}), **v}
     return data
@@ -60,6 +71,7 @@ def _config_dict(srv, site: str, state: Path, token_env: str, **over) -> dict:
 
 def _toml(data: dict) -> str:
     import json
+
     out = []
     for section, values in data.items():
         out.append(f"[{section}]")
@@ -71,13 +83,19 @@ def _staff(site) -> dict:
     """Everything a person typed, plus Modified/Editor and the version history, per item."""
     lst = site.list_by_title("Projets")
     owned = {f.internal_name for f in lst.fields.values() if f.title in OWNED}
-    return {i: ({k: v for k, v in it.values.items() if k not in owned}, it.modified, it.editor_id, len(it.versions))
-            for i, it in lst.items.items()}
+    return {
+        i: ({k: v for k, v in it.values.items() if k not in owned}, it.modified, it.editor_id, len(it.versions))
+        for i, it in lst.items.items()
+    }
 
 
 def _owned(site) -> dict:
     lst = site.list_by_title("Projets")
-    names = {f.internal_name: f.title for f in lst.fields.values() if f.title in OWNED - {"Dernière synchro copil", "Dernier rapport COPIL"}}
+    names = {
+        f.internal_name: f.title
+        for f in lst.fields.values()
+        if f.title in OWNED - {"Dernière synchro copil", "Dernier rapport COPIL"}
+    }
     code = lst.field_by_title("Code opération").internal_name
     return {it.values.get(code): {t: it.values.get(n) for n, t in names.items()} for it in lst.items.values()}
 
@@ -96,6 +114,7 @@ def _reports(site, day: str) -> dict[str, int]:
 def _mutate(rng: random.Random, sites, n: int) -> None:
     """The same edits a project manager would make, on the site under test and the reference."""
     from sample.collectivite import fr
+
     first = sites[0].list_by_title("Projets")
     ids = sorted(first.items)
     fields = {f.title: f.internal_name for f in first.fields.values()}
@@ -134,6 +153,7 @@ def _person_edit(rng: random.Random, site, ref):
         done.append(True)
         lst.update_item(lst.items[item], {name: value}, person.id)
         return True
+
     return apply
 
 
@@ -143,8 +163,9 @@ def run_faults(target: int, seed: int, tally: Tally, work: Path, projects: int =
     without it they ask for none (quick runs)."""
     from connector.config import from_dict
     from connector.pipeline import run_sync
-    from sample.collectivite import seed as seed_site
     from emulator.server import start
+    from sample.collectivite import seed as seed_site
+
     rng = random.Random(seed)
     srv = start()
     try:
@@ -160,7 +181,7 @@ def run_faults(target: int, seed: int, tally: Tally, work: Path, projects: int =
             edit = _person_edit(rng, site, ref) if rng.random() < 0.5 else None
             run_sync(ref_cfg, as_of=AS_OF)
             expected = {"staff": _staff(site)}
-            if rng.random() < 0.08:   # the server goes away mid-run and comes back
+            if rng.random() < 0.08:  # the server goes away mid-run and comes back
                 count = {"n": 0, "at": rng.randint(3, 15)}
 
                 def restart(method, path, count=count):
@@ -168,26 +189,38 @@ def run_faults(target: int, seed: int, tally: Tally, work: Path, projects: int =
                     if count["n"] == count["at"] and path.startswith("/sites/projets/"):
                         srv.restart(0.3)
                         tally.faults += 1
+
                 srv.faults.hooks.append(restart)
-            if edit:   # a person edits an item while copil is writing: a 412 to resolve
+            if edit:  # a person edits an item while copil is writing: a 412 to resolve
+
                 def hook(method, path, edit=edit, expected=expected, seen={"read": False}):
                     # the first $batch after the reads is a write (the one before holds the metadata)
                     seen["read"] = seen["read"] or "/items" in path
                     if path.startswith("/sites/projets/") and path.endswith("$batch") and seen["read"] and edit():
                         expected["staff"] = _staff(site)
                         tally.faults += 1
+
                 srv.faults.hooks.append(hook)
             srv.admin("POST", "stats/reset")
-            srv.admin("POST", "faults", json={
-                "throttle": {"every_n": rng.randint(2, 6), "status": rng.choice([429, 503]),
-                             "retry_after": rng.choice([0] * 7 + [int(waits)]),
-                             "ratelimit_reset": rng.choice([0] * 7 + [int(waits)])},
-                "drop_every_n": rng.choice([0, 5, 7, 11]), "error_rate": rng.choice([0.1, 0.15, 0.2]),
-                "seed": rng.randint(1, 10**6)})
+            srv.admin(
+                "POST",
+                "faults",
+                json={
+                    "throttle": {
+                        "every_n": rng.randint(2, 6),
+                        "status": rng.choice([429, 503]),
+                        "retry_after": rng.choice([0] * 7 + [int(waits)]),
+                        "ratelimit_reset": rng.choice([0] * 7 + [int(waits)]),
+                    },
+                    "drop_every_n": rng.choice([0, 5, 7, 11]),
+                    "error_rate": rng.choice([0.1, 0.15, 0.2]),
+                    "seed": rng.randint(1, 10**6),
+                },
+            )
             try:
                 summary = run_sync(cfg, as_of=AS_OF)
                 completed = summary.exit_code == 0
-            except Exception as e:   # a fault storm longer than the retries: exit 4, the next run catches up
+            except Exception as e:  # a fault storm longer than the retries: exit 4, the next run catches up
                 completed = False
                 tally.notes.append(f"round {rounds}: {type(e).__name__} (run ended, next one catches up)")
             tally.faults += srv.admin("GET", "stats").json()["injected"]
@@ -209,8 +242,11 @@ def run_faults(target: int, seed: int, tally: Tally, work: Path, projects: int =
                 tally.loss(f"round {rounds}: indicators differ from the fault-free run for {bad[:5]}")
             now_staff = _staff(site)
             if now_staff != expected_staff:
-                changed = [(i, expected_staff.get(i, (None,) * 4)[1:], v[1:]) for i, v in now_staff.items()
-                           if v != expected_staff.get(i)]
+                changed = [
+                    (i, expected_staff.get(i, (None,) * 4)[1:], v[1:])
+                    for i, v in now_staff.items()
+                    if v != expected_staff.get(i)
+                ]
                 tally.loss(f"round {rounds}: a staff value, Modified or Editor changed: {changed[:3]}")
             counts = _reports(site, AS_OF.isoformat())
             if len(counts) != projects + 1 or any(n != 1 for n in counts.values()):
@@ -224,8 +260,9 @@ def run_kills(count: int, seed: int, tally: Tally, work: Path) -> None:
     from connector.config import from_dict
     from connector.pipeline import run_sync, today
     from connector.state import State
-    from sample.collectivite import seed as seed_site
     from emulator.server import start
+    from sample.collectivite import seed as seed_site
+
     rng = random.Random(seed)
     srv = start()
     try:
@@ -243,9 +280,14 @@ def run_kills(count: int, seed: int, tally: Tally, work: Path) -> None:
             attempts += 1
             _mutate(rng, [site, ref], rng.randint(0, 2))
             staff_before = _staff(site)
-            proc = subprocess.Popen([sys.executable, "-m", "jobs.cli", "sync", "--config", str(cfg_path)],
-                                    cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            time.sleep(rng.uniform(0.3, 3.0))   # imports, reads, write-back, uploads, state commit
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "jobs.cli", "sync", "--config", str(cfg_path)],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            time.sleep(rng.uniform(0.3, 3.0))  # imports, reads, write-back, uploads, state commit
             if proc.poll() is None:
                 proc.send_signal(signal.SIGKILL)
                 tally.kills += 1
@@ -253,11 +295,19 @@ def run_kills(count: int, seed: int, tally: Tally, work: Path) -> None:
             if _staff(site) != staff_before:
                 tally.loss("a killed run changed a staff value, Modified or Editor")
         srv.admin("DELETE", "faults")
-        final = subprocess.run([sys.executable, "-m", "jobs.cli", "sync", "--config", str(cfg_path)], cwd=ROOT, env=env,
-                               capture_output=True, text=True, timeout=300)
+        final = subprocess.run(
+            [sys.executable, "-m", "jobs.cli", "sync", "--config", str(cfg_path)],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         if final.returncode != 0:
-            tally.loss(f"the run after the kills did not start or finish by itself ({final.returncode}): "
-                       f"{final.stdout[-300:]}{final.stderr[-300:]}")
+            tally.loss(
+                f"the run after the kills did not start or finish by itself ({final.returncode}): "
+                f"{final.stdout[-300:]}{final.stderr[-300:]}"
+            )
         tz = "Europe/Paris"
         run_sync(ref_cfg, as_of=today(tz))
         if _owned(site) != _owned(ref):
@@ -277,20 +327,100 @@ def run_kills(count: int, seed: int, tally: Tally, work: Path) -> None:
 
 # -- hostile input ------------------------------------------------------------------
 CONTROL = "".join(chr(c) for c in range(1, 32) if c not in (9, 10, 13))
-AMOUNTS = ["NaN", "Infinity", "-Infinity", "1e308", "-500000", "-1", "12,34,56", "env.", "€", "3 M€ HT TTC",
-           "douze mille", "0x1F", "1/2", "--5", "5-", "12 000 000 000 000", "☃", "NULL", "None", "#VALEUR!",
-           "#N/A", "=SOMME(A1:A3)", "12.345.678,9,1", "300 MF", "1 200 XPF", "∞", "١٢٣", "1 000 000 $",
-           "environ un million", "12 000,50 € TTC", "0,5 Md€", "1,2,3"]
-DATES = ["31/02/2025", "01/01/1900", "2200-01-01", "32/13/2026", "hier", "2026-13-45", "00/00/0000", "12/2026",
-         "Q3 2026", "∞", "1er avril", "le 3 mars", "31 juin 2026", "29/02/2025", "NaN", "9999-12-31", "1/1/1",
-         "2026-02-30T00:00:00Z", "demain matin", "<b>12/12/2026</b>"]
-PERCENTS = ["120 %", "-5 %", "moitié", "NaN", "Infinity", "50 %%", "5O %", "1e308", "½", "-0,5", "101", "200%",
-            "deux tiers", "≈ 40 %", "40 % environ", "%"]
+AMOUNTS = [
+    "NaN",
+    "Infinity",
+    "-Infinity",
+    "1e308",
+    "-500000",
+    "-1",
+    "12,34,56",
+    "env.",
+    "€",
+    "3 M€ HT TTC",
+    "douze mille",
+    "0x1F",
+    "1/2",
+    "--5",
+    "5-",
+    "12 000 000 000 000",
+    "☃",
+    "NULL",
+    "None",
+    "#VALEUR!",
+    "#N/A",
+    "=SOMME(A1:A3)",
+    "12.345.678,9,1",
+    "300 MF",
+    "1 200 XPF",
+    "∞",
+    "١٢٣",
+    "1 000 000 $",
+    "environ un million",
+    "12 000,50 € TTC",
+    "0,5 Md€",
+    "1,2,3",
+]
+DATES = [
+    "31/02/2025",
+    "01/01/1900",
+    "2200-01-01",
+    "32/13/2026",
+    "hier",
+    "2026-13-45",
+    "00/00/0000",
+    "12/2026",
+    "Q3 2026",
+    "∞",
+    "1er avril",
+    "le 3 mars",
+    "31 juin 2026",
+    "29/02/2025",
+    "NaN",
+    "9999-12-31",
+    "1/1/1",
+    "2026-02-30T00:00:00Z",
+    "demain matin",
+    "<b>12/12/2026</b>",
+]
+PERCENTS = [
+    "120 %",
+    "-5 %",
+    "moitié",
+    "NaN",
+    "Infinity",
+    "50 %%",
+    "5O %",
+    "1e308",
+    "½",
+    "-0,5",
+    "101",
+    "200%",
+    "deux tiers",
+    "≈ 40 %",
+    "40 % environ",
+    "%",
+]
 CHOICES = ["Tempête", "soleil radieux", "Orage;#Soleil", "☀", "n/a", "<script>alert(1)</script>", "Clôturé"]
-TEXTS = ["x" * 10_000, CONTROL + "texte", "مشروع الطريق", "🚲" * 100, "<div><b>gras</b><br>ligne</div>",
-         "{{ project.title }}{% for x in y %}", "<w:p>XML</w:p>", "A" * 300 + " mot", "\u202eRTL override",
-         "'; DROP TABLE copil_runs; --", "../../etc/passwd", "CON", "Ligne1\r\nLigne2", "\u0000nul",
-         "{{ ''.__class__.__mro__ }}", "%s%s%n", "\ufeffBOM"]
+TEXTS = [
+    "x" * 10_000,
+    CONTROL + "texte",
+    "مشروع الطريق",
+    "🚲" * 100,
+    "<div><b>gras</b><br>ligne</div>",
+    "{{ project.title }}{% for x in y %}",
+    "<w:p>XML</w:p>",
+    "A" * 300 + " mot",
+    "\u202eRTL override",
+    "'; DROP TABLE copil_runs; --",
+    "../../etc/passwd",
+    "CON",
+    "Ligne1\r\nLigne2",
+    "\u0000nul",
+    "{{ ''.__class__.__mro__ }}",
+    "%s%s%n",
+    "\ufeffBOM",
+]
 CHILD_AMOUNTS = ["-1e308", "NaN", "abc", "1 2 3", "12€€", "-20 000"]
 
 
@@ -323,9 +453,10 @@ def run_bad_inputs(limit: int | None, tally: Tally, work: Path) -> None:
     from connector.config import from_dict
     from connector.errors import CopilError
     from connector.pipeline import run_sync
+    from emulator.server import start
     from sample.collectivite import REFERENCE_PROJECTS
     from sample.collectivite import seed as seed_site
-    from emulator.server import start
+
     corpus = _corpus()[:limit] if limit else _corpus()
     srv = start()
     try:
@@ -339,8 +470,9 @@ def run_bad_inputs(limit: int | None, tally: Tally, work: Path) -> None:
                 tally.loss(f"could not place {key}.{logical} = {value!r}")
                 continue
             placed.append((key, logical, value, must_find, item))
-        cfg = from_dict(_config_dict(srv, "projets", work / "bad.db", "COPIL_BAD_TOKEN",
-                                     finance_export={"enabled": True}))
+        cfg = from_dict(
+            _config_dict(srv, "projets", work / "bad.db", "COPIL_BAD_TOKEN", finance_export={"enabled": True})
+        )
         try:
             summary = run_sync(cfg, as_of=AS_OF)
         except CopilError as e:
@@ -373,6 +505,7 @@ def _place(site, key: str, logical: str, value, project_index: int, used: set) -
     """Put `value` in the item of project `project_index`, or in a child item of a project of
     the sample's random part not used yet, as SharePoint would hand it over; returns its id."""
     from connector import schema
+
     spec = schema.BY_KEY[key]
     lst = site.list_by_title(spec.title)
     internal = lst.field_by_title(spec.column(logical).display).internal_name
@@ -381,14 +514,15 @@ def _place(site, key: str, logical: str, value, project_index: int, used: set) -
     else:
         # children of projects 4..9 (after the reference projects, before the hostile ones)
         link = "Marché" if key == "amendments" else "Projet"
-        owners = set(range(5, 120))   # projects whose own code and title are sound
+        owners = set(range(5, 120))  # projects whose own code and title are sound
         if key == "amendments":
             contracts = site.list_by_title("Marchés")
             proj = contracts.field_by_title("Projet").internal_name
             owners = {i for i, it in contracts.items.items() if it.values.get(proj) in owners}
         ref = lst.field_by_title(link).internal_name
-        item = next((it for it in lst.items.values()
-                     if it.values.get(ref) in owners and (key, it.id) not in used), None)
+        item = next(
+            (it for it in lst.items.values() if it.values.get(ref) in owners and (key, it.id) not in used), None
+        )
     if item is None:
         return None
     used.add((key, item.id))
@@ -401,37 +535,65 @@ def _broken_structures(srv, site, work: Path, tally: Tally) -> int:
     list: each a finding or a clear configuration error, never a crash."""
     from connector.config import from_dict
     from connector.pipeline import run_sync
+
     cases = 0
-    for name, content in (("Export_corrompu.xlsx", b"PK\x03\x04 pas un classeur"), ("Export_vide.xlsx", b""),
-                          ("Export_colonnes.csv", "Code opération;Exercice\r\nPPI-2024-001;2026\r\n".encode("cp1252"))):
+    for name, content in (
+        ("Export_corrompu.xlsx", b"PK\x03\x04 pas un classeur"),
+        ("Export_vide.xlsx", b""),
+        ("Export_colonnes.csv", "Code opération;Exercice\r\nPPI-2024-001;2026\r\n".encode("cp1252")),
+    ):
         site.add_file("Exports finances", "", name, content)
         pattern = "*" + name[-5:] if name.endswith(".xlsx") else "*.csv"
         lib = site.list_by_title("Exports finances")
-        for f in site.files.values():   # the case under test is the most recent export
+        for f in site.files.values():  # the case under test is the most recent export
             if f.list_id == lib.id and f.name != name:
                 f.modified = f.modified.replace(year=2020)
-        cfg = from_dict(_config_dict(srv, "projets", work / "bad.db", "COPIL_BAD_TOKEN",
-                                     finance_export={"file_pattern": pattern}, reports={"enabled": False}))
+        cfg = from_dict(
+            _config_dict(
+                srv,
+                "projets",
+                work / "bad.db",
+                "COPIL_BAD_TOKEN",
+                finance_export={"file_pattern": pattern},
+                reports={"enabled": False},
+            )
+        )
         summary = run_sync(cfg, as_of=AS_OF)
         cases += 1
         if not any(f.list_title in ("Exports finances", name) or name in f.list_title for f in summary.findings):
             tally.loss(f"finance export {name}: no finding")
     lst = site.list_by_title("Risques")
     status = lst.field_by_title("Statut")
-    status.title = "État du risque"   # renamed: the same column, found by its internal name
+    status.title = "État du risque"  # renamed: the same column, found by its internal name
     cases += 1
-    summary = run_sync(from_dict(_config_dict(srv, "projets", work / "bad.db", "COPIL_BAD_TOKEN",
-                                              lists={"risks": {"title": "Risques"}}, reports={"enabled": False})),
-                       as_of=AS_OF)
+    summary = run_sync(
+        from_dict(
+            _config_dict(
+                srv,
+                "projets",
+                work / "bad.db",
+                "COPIL_BAD_TOKEN",
+                lists={"risks": {"title": "Risques"}},
+                reports={"enabled": False},
+            )
+        ),
+        as_of=AS_OF,
+    )
     if summary.exit_code not in (0, 5) or summary.failed:
         tally.loss("renamed column: the run did not complete")
-    del lst.fields[status.internal_name]   # deleted: a configuration error naming it
+    del lst.fields[status.internal_name]  # deleted: a configuration error naming it
     cases += 1
     _expect_schema_error(srv, work, tally, {"risks": {"title": "Risques"}}, "Statut", "deleted column")
     site.delete_list(site.list_by_title("Avenants"))
     cases += 1
-    _expect_schema_error(srv, work, tally, {"amendments": {"title": "Avenants"}}, "Avenants",
-                         "deleted list declared in the configuration")
+    _expect_schema_error(
+        srv,
+        work,
+        tally,
+        {"amendments": {"title": "Avenants"}},
+        "Avenants",
+        "deleted list declared in the configuration",
+    )
     return cases
 
 
@@ -440,9 +602,9 @@ def _expect_schema_error(srv, work, tally, lists: dict, name: str, what: str) ->
     from connector.config import from_dict
     from connector.errors import SchemaError
     from connector.pipeline import run_sync
+
     try:
-        run_sync(from_dict(_config_dict(srv, "projets", work / "bad.db", "COPIL_BAD_TOKEN", lists=lists)),
-                 as_of=AS_OF)
+        run_sync(from_dict(_config_dict(srv, "projets", work / "bad.db", "COPIL_BAD_TOKEN", lists=lists)), as_of=AS_OF)
         tally.loss(f"{what}: the run went on")
     except SchemaError as e:
         if name not in str(e):
@@ -457,6 +619,7 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=7)
     args = ap.parse_args(argv)
     import logging
+
     logging.basicConfig(level=logging.ERROR)
     tally = Tally()
     t0 = time.monotonic()

@@ -1,6 +1,7 @@
 """The shape of the code, checked: imports go one way, the words of the domain live in the model,
 and docs/architecture.md names every module (as sqlite-utils checks that its docs list every
 command). These read the source with `ast`; they run nothing."""
+
 from __future__ import annotations
 
 import ast
@@ -11,7 +12,7 @@ import pytest
 
 ROOT = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").exists())
 PACKAGES = ("connector", "jobs", "emulator", "sample", "docx_templates")
-WORDS = {"Soleil", "Nuageux", "Orage", "Indéterminé", "Clos"}   # the météo words and the last phase
+WORDS = {"Soleil", "Nuageux", "Orage", "Indéterminé", "Clos"}  # the météo words and the last phase
 
 
 def _modules() -> dict[str, Path]:
@@ -40,7 +41,7 @@ def _imports(path: Path, name: str) -> set[str]:
             base = node.module or ""
             if node.level:
                 parts = package.split(".")
-                base = ".".join(parts[:len(parts) - node.level + 1] + ([base] if base else []))
+                base = ".".join(parts[: len(parts) - node.level + 1] + ([base] if base else []))
             found.add(base)
             found |= {f"{base}.{a.name}" for a in node.names}
     return {m for m in found if m in MODULES and m != name}
@@ -51,18 +52,23 @@ GRAPH = {name: _imports(path, name) for name, path in MODULES.items()}
 
 def test_the_emulator_imports_nothing_of_copil():
     """The emulator is SharePoint, not copil: it could ship alone."""
-    leaks = {m: sorted(d for d in deps if not d.startswith("emulator"))
-             for m, deps in GRAPH.items() if m.startswith("emulator")}
+    leaks = {
+        m: sorted(d for d in deps if not d.startswith("emulator"))
+        for m, deps in GRAPH.items()
+        if m.startswith("emulator")
+    }
     assert {m: d for m, d in leaks.items() if d} == {}
 
 
 def test_imports_go_one_way():
     """model <- the product (connector) <- the sample <- the command line; the product never
     imports the sample, the command line or the emulator."""
-    allowed = {"connector.model": ("connector.model",),
-               "connector": ("connector",),
-               "sample": ("sample", "connector", "emulator"),
-               "emulator": ("emulator",)}
+    allowed = {
+        "connector.model": ("connector.model",),
+        "connector": ("connector",),
+        "sample": ("sample", "connector", "emulator"),
+        "emulator": ("emulator",),
+    }
     wrong = []
     for m, deps in GRAPH.items():
         layer = next((k for k in allowed if m == k or m.startswith(k + ".")), None)
@@ -85,7 +91,7 @@ def test_no_import_cycle():
             if m.startswith(d + ".") or d.startswith(m + "."):
                 continue
             if state.get(d) == 1:
-                cycles.append(" -> ".join(stack[stack.index(d):] + [d]))
+                cycles.append(" -> ".join(stack[stack.index(d) :] + [d]))
             elif d not in state:
                 visit(d)
         stack.pop()
@@ -99,29 +105,45 @@ def test_no_import_cycle():
 
 def _word_literals(path: Path) -> list[str]:
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    docstrings = {id(n.body[0].value) for n in ast.walk(tree)
-                  if isinstance(n, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
-                  and n.body and isinstance(n.body[0], ast.Expr) and isinstance(n.body[0].value, ast.Constant)}
-    return [f"{path.relative_to(ROOT)}:{n.lineno} {n.value!r}" for n in ast.walk(tree)
-            if isinstance(n, ast.Constant) and isinstance(n.value, str) and n.value in WORDS
-            and id(n) not in docstrings]
+    docstrings = {
+        id(n.body[0].value)
+        for n in ast.walk(tree)
+        if isinstance(n, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+        and n.body
+        and isinstance(n.body[0], ast.Expr)
+        and isinstance(n.body[0].value, ast.Constant)
+    }
+    return [
+        f"{path.relative_to(ROOT)}:{n.lineno} {n.value!r}"
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Constant) and isinstance(n.value, str) and n.value in WORDS and id(n) not in docstrings
+    ]
 
 
 def test_the_words_of_the_domain_are_spelled_only_in_the_model():
     """« Clos » and the météo words are the model's (connector/model); everything else says
     Weather.ORAGE or Phase.CLOS, so a word changed in one place changes everywhere."""
-    found = [hit for name, path in MODULES.items() if not name.startswith(("connector.model", "docx_templates"))
-             for hit in _word_literals(path)]   # the templates' headings are text for readers
+    found = [
+        hit
+        for name, path in MODULES.items()
+        if not name.startswith(("connector.model", "docx_templates"))
+        for hit in _word_literals(path)
+    ]  # the templates' headings are text for readers
     assert found == []
 
 
 def _decides_running(path: Path, may_call: bool) -> bool:
     tree = ast.parse(path.read_text(encoding="utf-8"))
     for n in ast.walk(tree):
-        if isinstance(n, ast.Compare) and any(isinstance(x, ast.Attribute) and x.attr == "CLOS"
-                                              for x in [n.left, *n.comparators]):
+        if isinstance(n, ast.Compare) and any(
+            isinstance(x, ast.Attribute) and x.attr == "CLOS" for x in [n.left, *n.comparators]
+        ):
             return True
-        if not may_call and isinstance(n, ast.Call) and getattr(n.func, "id", getattr(n.func, "attr", "")) == "is_running":
+        if (
+            not may_call
+            and isinstance(n, ast.Call)
+            and getattr(n.func, "id", getattr(n.func, "attr", "")) == "is_running"
+        ):
             return True
     return False
 
@@ -129,10 +151,13 @@ def _decides_running(path: Path, may_call: bool) -> bool:
 def test_only_consolidation_decides_whether_an_operation_runs():
     """Running or closed is a fact computed once (the `running` column); nothing else compares
     a phase with Phase.CLOS or calls is_running."""
-    deciders = [name for name, path in MODULES.items()
-                # the model defines it; the sample generates phases, it judges nothing
-                if not name.startswith(("connector.model", "sample"))
-                and _decides_running(path, may_call=name == "connector.consolidate")]
+    deciders = [
+        name
+        for name, path in MODULES.items()
+        # the model defines it; the sample generates phases, it judges nothing
+        if not name.startswith(("connector.model", "sample"))
+        and _decides_running(path, may_call=name == "connector.consolidate")
+    ]
     assert deciders == []
 
 
@@ -143,18 +168,23 @@ def test_architecture_doc_names_every_module():
         rel = path.relative_to(ROOT).as_posix()
         if path.name == "__init__.py" and not path.read_text(encoding="utf-8").strip():
             continue
-        if path.name == "__init__.py":   # a package is named by its folder
+        if path.name == "__init__.py":  # a package is named by its folder
             found = f"{path.parent.name}/" in doc
-        else:   # by its path, or by its file name in the block of its package
+        else:  # by its path, or by its file name in the block of its package
             found = rel in doc or f" {path.name}" in doc or f"{path.name} " in doc
         if not found:
             missing.append(rel)
     assert missing == [], "docs/architecture.md should name these modules"
 
 
-STAGES = {"connector.extract": "extract", "connector.normalize": "normalize", "connector.consolidate": "consolidate",
-          "connector.writeback": "write_back", "connector.reports.publish": "publish_reports",
-          "connector.pipeline": "run_sync"}
+STAGES = {
+    "connector.extract": "extract",
+    "connector.normalize": "normalize",
+    "connector.consolidate": "consolidate",
+    "connector.writeback": "write_back",
+    "connector.reports.publish": "publish_reports",
+    "connector.pipeline": "run_sync",
+}
 
 
 @pytest.mark.parametrize("module,function", sorted(STAGES.items()))
@@ -163,8 +193,9 @@ def test_architecture_doc_gives_each_stage_its_public_function(module, function)
     tree = ast.parse(MODULES[module].read_text(encoding="utf-8"))
     defined = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
     assert function in defined, f"{module} no longer defines {function}"
-    assert re.search(rf"`{re.escape(module.split('.')[-1])}\.{function}\(|`{function}\(", doc), \
+    assert re.search(rf"`{re.escape(module.split('.')[-1])}\.{function}\(|`{function}\(", doc), (
         f"docs/architecture.md should give {module}.{function}"
+    )
 
 
 def test_every_lazy_import_says_why():
@@ -178,7 +209,7 @@ def test_every_lazy_import_says_why():
                 continue
             for node in ast.walk(fn):
                 if isinstance(node, (ast.Import, ast.ImportFrom)):
-                    text = "\n".join(lines[node.lineno - 1:node.end_lineno])
+                    text = "\n".join(lines[node.lineno - 1 : node.end_lineno])
                     before = lines[node.lineno - 2].strip() if node.lineno > 1 else ""
                     if "#" not in text and not before.startswith("#"):
                         silent.append(f"{path.relative_to(ROOT)}:{node.lineno}")

@@ -1,4 +1,5 @@
 """Consolidation and météo rules on a hand-built portfolio (no SharePoint)."""
+
 from datetime import date
 
 import pytest
@@ -13,21 +14,46 @@ AS_OF = date(2026, 11, 24)
 
 def _raw(**over):
     lists = {
-        "projects": [{"_id": 1, "_url": "u1", "code": "A", "title": "Projet A", "direction": "D1",
-                      "ap_voted": "1 000 000 €", "baseline_end": "2026-06-29T22:00:00Z", "forecast_end": "30/09/2026",
-                      "progress": "40 %", "start": "2025-01-01T23:00:00Z", "manual_weather": "Soleil"},
-                     {"_id": 2, "_url": "u2", "code": "B", "title": "Projet B", "direction": "D1",
-                      "ap_voted": "500000", "baseline_end": "2027-12-30T23:00:00Z", "forecast_end": "31/12/2027",
-                      "progress": "50 %"}],
-        "budget": [{"_id": 1, "project": 1, "year": 2026.0, "cp_planned": 200_000.0, "engaged": 150_000.0, "paid": 100_000.0},
-                   {"_id": 2, "project": 1, "year": 2025.0, "cp_planned": 100_000.0, "engaged": 100_000.0, "paid": 100_000.0},
-                   {"_id": 3, "project": 2, "year": 2026.0, "cp_planned": 100_000.0, "engaged": 50_000.0, "paid": 50_000.0}],
-        "subsidies": [{"_id": 1, "project": 1, "funder": "État - DETR", "notified": 850_000.0,
-                       "notified_on": "15/01/2025"}],
+        "projects": [
+            {
+                "_id": 1,
+                "_url": "u1",
+                "code": "A",
+                "title": "Projet A",
+                "direction": "D1",
+                "ap_voted": "1 000 000 €",
+                "baseline_end": "2026-06-29T22:00:00Z",
+                "forecast_end": "30/09/2026",
+                "progress": "40 %",
+                "start": "2025-01-01T23:00:00Z",
+                "manual_weather": "Soleil",
+            },
+            {
+                "_id": 2,
+                "_url": "u2",
+                "code": "B",
+                "title": "Projet B",
+                "direction": "D1",
+                "ap_voted": "500000",
+                "baseline_end": "2027-12-30T23:00:00Z",
+                "forecast_end": "31/12/2027",
+                "progress": "50 %",
+            },
+        ],
+        "budget": [
+            {"_id": 1, "project": 1, "year": 2026.0, "cp_planned": 200_000.0, "engaged": 150_000.0, "paid": 100_000.0},
+            {"_id": 2, "project": 1, "year": 2025.0, "cp_planned": 100_000.0, "engaged": 100_000.0, "paid": 100_000.0},
+            {"_id": 3, "project": 2, "year": 2026.0, "cp_planned": 100_000.0, "engaged": 50_000.0, "paid": 50_000.0},
+        ],
+        "subsidies": [
+            {"_id": 1, "project": 1, "funder": "État - DETR", "notified": 850_000.0, "notified_on": "15/01/2025"}
+        ],
         "contracts": [{"_id": 1, "project": 1, "number": "M1", "kind": "Services", "initial_amount": 100_000.0}],
         "amendments": [{"_id": 1, "contract": 1, "amount": 6_000.0}, {"_id": 2, "contract": 1, "amount": 5_000.0}],
-        "milestones": [{"_id": 1, "project": 2, "title": "APD", "baseline": "2026-10-31T23:00:00Z"},
-                       {"_id": 2, "project": 2, "title": "PRO", "baseline": "2027-03-31T22:00:00Z"}],
+        "milestones": [
+            {"_id": 1, "project": 2, "title": "APD", "baseline": "2026-10-31T23:00:00Z"},
+            {"_id": 2, "project": 2, "title": "PRO", "baseline": "2027-03-31T22:00:00Z"},
+        ],
         "risks": [{"_id": 1, "project": 2, "title": "R", "probability": 3.0, "impact": 3.0, "status": "Ouvert"}],
     }
     lists.update(over)
@@ -45,11 +71,11 @@ def test_indicators_by_hand():
     p = _portfolio().projects.loc["A"]
     assert p["cp_year"] == 200_000 and p["paid_year"] == 100_000
     assert p["cp_execution_rate"] == pytest.approx(0.5)
-    assert p["commitment_rate"] == pytest.approx(0.25)       # 250 k / 1 M
-    assert p["ap_consumption"] == pytest.approx(0.2)         # 200 k / 1 M
+    assert p["commitment_rate"] == pytest.approx(0.25)  # 250 k / 1 M
+    assert p["ap_consumption"] == pytest.approx(0.2)  # 200 k / 1 M
     assert p["remaining_to_pay"] == 800_000
-    assert p["ap_coverage_years"] == pytest.approx(4.0)      # 800 k / 200 k
-    assert p["slippage_days"] == 92                           # 30/06 -> 30/09/2026
+    assert p["ap_coverage_years"] == pytest.approx(4.0)  # 800 k / 200 k
+    assert p["slippage_days"] == 92  # 30/06 -> 30/09/2026
     assert p["self_funding_share"] == pytest.approx(0.15)
     assert p["amendments_rate_max"] == pytest.approx(0.11)
 
@@ -69,8 +95,9 @@ def test_weather_and_reasons():
 
 
 def test_finance_export_wins_for_engaged_and_paid():
-    pf = _portfolio(finance=[{"code": "A", "year": 2026, "engaged": "190 000", "paid": "180 000,00", "_file": "x.xlsx",
-                              "_row": 5}])
+    pf = _portfolio(
+        finance=[{"code": "A", "year": 2026, "engaged": "190 000", "paid": "180 000,00", "_file": "x.xlsx", "_row": 5}]
+    )
     a = pf.projects.loc["A"]
     assert a["paid_year"] == 180_000 and a["cp_execution_rate"] == pytest.approx(0.9)
 
@@ -78,8 +105,9 @@ def test_finance_export_wins_for_engaged_and_paid():
 def test_detr_lapses_without_start():
     raw = _raw()
     raw.lists["projects"][1]["start"] = None
-    raw.lists["subsidies"].append({"_id": 2, "project": 2, "funder": "État - DETR", "notified": 10.0,
-                                   "notified_on": "01/02/2024"})
+    raw.lists["subsidies"].append(
+        {"_id": 2, "project": 2, "funder": "État - DETR", "notified": 10.0, "notified_on": "01/02/2024"}
+    )
     b = _portfolio(raw).projects.loc["B"]
     assert b["weather"] == "Orage"
     assert any("caduque" in r and "01/02/2026" in r for r in b["weather_reasons"])
@@ -109,7 +137,7 @@ def test_orphans_and_duplicates_are_findings():
     pf = _portfolio(raw)
     msgs = [f.message for f in pf.findings]
     assert any("en double" in m for m in msgs) and any("projet inconnu « 99 »" in m for m in msgs)
-    assert list(pf.projects.index) == ["B"]      # both items coded "A" left out until fixed
+    assert list(pf.projects.index) == ["B"]  # both items coded "A" left out until fixed
 
 
 def test_thresholds_come_from_config():

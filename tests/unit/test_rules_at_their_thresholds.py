@@ -1,6 +1,7 @@
 """Every threshold of [rules], exactly at, just under and just over, through normalize and
 consolidate. Shares are judged at the precision they are printed with: a value printed as the
 threshold is judged as the threshold, whatever the binary float behind it."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -20,27 +21,64 @@ def _fr(d: date) -> str:
     return d.strftime("%d/%m/%Y")
 
 
-def judge(*, slip=0, progress="50 %", paid_2026=100_000.0, paid_2025=0.0, subsidies=(), contracts=(),
-          overdue=0, risks=(), start="01/01/2025", rules=None):
+def judge(
+    *,
+    slip=0,
+    progress="50 %",
+    paid_2026=100_000.0,
+    paid_2025=0.0,
+    subsidies=(),
+    contracts=(),
+    overdue=0,
+    risks=(),
+    start="01/01/2025",
+    rules=None,
+):
     """One project that is Soleil unless a keyword moves it: (météo, reasons, alerts)."""
-    project = {"_id": 1, "_url": "u", "code": "P", "title": "Projet", "ap_voted": "1 000 000",
-               "baseline_end": _fr(BASELINE), "forecast_end": _fr(BASELINE + timedelta(days=slip)),
-               "progress": progress, "start": start}
-    budget = [{"_id": 1, "project": 1, "year": 2026.0, "cp_planned": 200_000.0, "engaged": 0.0, "paid": paid_2026},
-              {"_id": 2, "project": 1, "year": 2025.0, "cp_planned": 1_000_000.0, "engaged": 0.0, "paid": paid_2025}]
-    milestones = [{"_id": i + 1, "project": 1, "title": f"J{i}", "baseline": _fr(AS_OF - timedelta(days=10))}
-                  for i in range(overdue)]
-    subs = [{"_id": i + 1, "project": 1, "funder": f, "notified": n, "notified_on": on}
-            for i, (f, n, on) in enumerate(subsidies)]
+    project = {
+        "_id": 1,
+        "_url": "u",
+        "code": "P",
+        "title": "Projet",
+        "ap_voted": "1 000 000",
+        "baseline_end": _fr(BASELINE),
+        "forecast_end": _fr(BASELINE + timedelta(days=slip)),
+        "progress": progress,
+        "start": start,
+    }
+    budget = [
+        {"_id": 1, "project": 1, "year": 2026.0, "cp_planned": 200_000.0, "engaged": 0.0, "paid": paid_2026},
+        {"_id": 2, "project": 1, "year": 2025.0, "cp_planned": 1_000_000.0, "engaged": 0.0, "paid": paid_2025},
+    ]
+    milestones = [
+        {"_id": i + 1, "project": 1, "title": f"J{i}", "baseline": _fr(AS_OF - timedelta(days=10))}
+        for i in range(overdue)
+    ]
+    subs = [
+        {"_id": i + 1, "project": 1, "funder": f, "notified": n, "notified_on": on}
+        for i, (f, n, on) in enumerate(subsidies)
+    ]
     cons, amds = [], []
     for i, (kind, initial, amounts) in enumerate(contracts, start=1):
         cons.append({"_id": i, "project": 1, "number": f"M{i}", "kind": kind, "initial_amount": initial})
         amds += [{"_id": len(amds) + 1, "contract": i, "amount": a} for a in amounts]
-    rsk = [{"_id": i + 1, "project": 1, "title": f"R{i}", "probability": p, "impact": im, "status": "Ouvert"}
-           for i, (p, im) in enumerate(risks)]
-    raw = RawData(lists={"projects": [project], "budget": budget, "milestones": milestones, "subsidies": subs,
-                         "contracts": cons, "amendments": amds, "risks": rsk},
-                  titles={}, columns={})
+    rsk = [
+        {"_id": i + 1, "project": 1, "title": f"R{i}", "probability": p, "impact": im, "status": "Ouvert"}
+        for i, (p, im) in enumerate(risks)
+    ]
+    raw = RawData(
+        lists={
+            "projects": [project],
+            "budget": budget,
+            "milestones": milestones,
+            "subsidies": subs,
+            "contracts": cons,
+            "amendments": amds,
+            "risks": rsk,
+        },
+        titles={},
+        columns={},
+    )
     frames, found = normalize(raw)
     assert not found, [f.message for f in found]
     row = consolidate(frames, as_of=AS_OF, rules=rules or RulesConfig(), findings=found).projects.loc["P"]
@@ -51,8 +89,9 @@ def test_the_base_project_is_soleil():
     assert judge()[0] == "Soleil"
 
 
-@pytest.mark.parametrize("days,expected", [(29, "Soleil"), (30, "Nuageux"), (31, "Nuageux"),
-                                           (89, "Nuageux"), (90, "Orage"), (91, "Orage")])
+@pytest.mark.parametrize(
+    "days,expected", [(29, "Soleil"), (30, "Nuageux"), (31, "Nuageux"), (89, "Nuageux"), (90, "Orage"), (91, "Orage")]
+)
 def test_slippage_days(days, expected):
     weather, reasons, _ = judge(slip=days)
     assert weather == expected, reasons
@@ -69,14 +108,17 @@ def test_overdue_milestones(n, expected):
 
 
 # CP execution against physical progress (70 %): the gap |0.45 - 0.70| is 0.24999999999999994.
-@pytest.mark.parametrize("paid,expected,printed", [
-    (90_000.0, "Nuageux", "écart de 25\u202fpoints"),       # exactly at 25 points
-    (90_200.0, "Soleil", None),                         # 24,9 points: just under
-    (89_800.0, "Nuageux", "écart de 25,1\u202fpoints"),    # just over
-    (40_000.0, "Orage", "écart de 50\u202fpoints"),          # 0.7 - 0.2 = 0.49999999999999994: at the storm threshold
-    (40_200.0, "Nuageux", "écart de 49,9\u202fpoints"),
-    (39_800.0, "Orage", "écart de 50,1\u202fpoints"),
-])
+@pytest.mark.parametrize(
+    "paid,expected,printed",
+    [
+        (90_000.0, "Nuageux", "écart de 25\u202fpoints"),  # exactly at 25 points
+        (90_200.0, "Soleil", None),  # 24,9 points: just under
+        (89_800.0, "Nuageux", "écart de 25,1\u202fpoints"),  # just over
+        (40_000.0, "Orage", "écart de 50\u202fpoints"),  # 0.7 - 0.2 = 0.49999999999999994: at the storm threshold
+        (40_200.0, "Nuageux", "écart de 49,9\u202fpoints"),
+        (39_800.0, "Orage", "écart de 50,1\u202fpoints"),
+    ],
+)
 def test_execution_gap(paid, expected, printed):
     weather, reasons, _ = judge(progress="70 %", paid_2026=paid)
     assert weather == expected, reasons
@@ -94,14 +136,17 @@ def test_self_funding_minimum(notified, alert):
         assert "19,9\u202f% pour un minimum légal de 20\u202f%" in alerts
 
 
-@pytest.mark.parametrize("kind,amounts,over", [
-    ("Services", [4_000.0, 4_000.0, 2_000.0], False),    # exactly 10 %
-    ("Services", [4_000.0, 4_000.0, 2_100.0], True),     # 10,1 %
-    ("Services", [4_000.0, 4_000.0, 1_900.0], False),
-    ("Travaux", [4_000.0, 4_000.0, 4_000.0, 3_000.0], False),   # exactly 15 %
-    ("Travaux", [4_000.0, 4_000.0, 4_000.0, 3_100.0], True),
-    ("Travaux", [4_000.0, 4_000.0, 4_000.0, 2_900.0], False),
-])
+@pytest.mark.parametrize(
+    "kind,amounts,over",
+    [
+        ("Services", [4_000.0, 4_000.0, 2_000.0], False),  # exactly 10 %
+        ("Services", [4_000.0, 4_000.0, 2_100.0], True),  # 10,1 %
+        ("Services", [4_000.0, 4_000.0, 1_900.0], False),
+        ("Travaux", [4_000.0, 4_000.0, 4_000.0, 3_000.0], False),  # exactly 15 %
+        ("Travaux", [4_000.0, 4_000.0, 4_000.0, 3_100.0], True),
+        ("Travaux", [4_000.0, 4_000.0, 4_000.0, 2_900.0], False),
+    ],
+)
 def test_cumulated_amendments(kind, amounts, over):
     weather, reasons, _ = judge(contracts=[(kind, 100_000.0, amounts)])
     assert (weather == "Orage") is over, reasons
@@ -113,13 +158,16 @@ def test_amendment_needing_the_commission(amount, alert):
     assert ("commission d'appel d'offres" in alerts) is alert
 
 
-@pytest.mark.parametrize("risks,expected", [
-    ([(2.0, 4.0)], "Soleil"),                 # criticality 8, under 9
-    ([(3.0, 3.0)], "Nuageux"),                # exactly 9
-    ([(4.0, 3.0)], "Nuageux"),                # 12
-    ([(3.0, 3.0), (4.0, 4.0)], "Orage"),      # two critical risks: the storm threshold
-    ([(3.0, 3.0), (4.0, 4.0), (3.0, 4.0)], "Orage"),
-])
+@pytest.mark.parametrize(
+    "risks,expected",
+    [
+        ([(2.0, 4.0)], "Soleil"),  # criticality 8, under 9
+        ([(3.0, 3.0)], "Nuageux"),  # exactly 9
+        ([(4.0, 3.0)], "Nuageux"),  # 12
+        ([(3.0, 3.0), (4.0, 4.0)], "Orage"),  # two critical risks: the storm threshold
+        ([(3.0, 3.0), (4.0, 4.0), (3.0, 4.0)], "Orage"),
+    ],
+)
 def test_critical_risks(risks, expected):
     assert judge(risks=risks)[0] == expected
 
@@ -129,14 +177,16 @@ def test_state_grant_start_deadline_warning(days_left, alert):
     deadline = AS_OF + timedelta(days=days_left)
     notified = deadline.replace(year=deadline.year - 2)
     # works planned to start in a month, well before the deadline: only the warning window counts
-    weather, _, alerts = judge(subsidies=[("État - DETR", 100_000.0, _fr(notified))],
-                               start=_fr(AS_OF + timedelta(days=30)))
+    weather, _, alerts = judge(
+        subsidies=[("État - DETR", 100_000.0, _fr(notified))], start=_fr(AS_OF + timedelta(days=30))
+    )
     assert ("démarrage des travaux requis avant le" in alerts) is alert, alerts
     assert weather == ("Nuageux" if alert else "Soleil")
 
 
-@pytest.mark.parametrize("paid_2025,storm", [(900_000.0, False), (901_000.0, True), (899_000.0, False),
-                                              (900_004.0, False)])   # 100,0004 % prints as 100 %
+@pytest.mark.parametrize(
+    "paid_2025,storm", [(900_000.0, False), (901_000.0, True), (899_000.0, False), (900_004.0, False)]
+)  # 100,0004 % prints as 100 %
 def test_ap_overrun(paid_2025, storm):
     weather, reasons, _ = judge(paid_2025=paid_2025)
     assert ("AP dépassée" in reasons) is storm and (weather == "Orage") is storm

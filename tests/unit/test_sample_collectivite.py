@@ -1,4 +1,5 @@
 """The sample collectivité: deterministic, realistic, scalable, with the documented bad values."""
+
 from sample.collectivite import BAD_VALUES, REFERENCE_PROJECTS, generate
 
 
@@ -86,11 +87,16 @@ def test_direction_policy_and_elu_belong_together(thousand):
 def test_phase_progress_dates_and_decisions_agree(thousand):
     s, _ = thousand
     for i, p in enumerate(s.lists["projects"]):
-        if i < 3 or i in BAD_PROJECTS:   # reference projects are hand-made; bad values are meant to be wrong
+        if i < 3 or i in BAD_PROJECTS:  # reference projects are hand-made; bad values are meant to be wrong
             continue
         phase, progress, end = p["phase"], _progress(p), _end(p)
-        assert {"Études": progress <= 10, "Consultation": progress == 15, "Travaux": 25 <= progress <= 95,
-                "Réception": progress == 100, "Clos": progress == 100}[phase], (p["code"], phase, progress)
+        assert {
+            "Études": progress <= 10,
+            "Consultation": progress == 15,
+            "Travaux": 25 <= progress <= 95,
+            "Réception": progress == 100,
+            "Clos": progress == 100,
+        }[phase], (p["code"], phase, progress)
         assert (end < AS_OF) == (phase in ("Réception", "Clos")), (p["code"], phase, end)
         assert p["decisions"] in ops.DECISIONS[phase] + [""], (p["code"], phase, p["decisions"])
         assert p["comment"] in ops.COMMENTS[phase]
@@ -102,6 +108,7 @@ def test_milestones_cp_contracts_and_risks_fit_the_project(thousand):
     s, children = thousand
     measures = {r: m for t in ops.TYPES for r, m in t.risks}
     from sample.collectivite import GENERIC_RISKS
+
     measures.update(dict(GENERIC_RISKS))
     for i, p in enumerate(s.lists["projects"], start=1):
         if i - 1 < 3 or i - 1 in BAD_PROJECTS:
@@ -109,13 +116,16 @@ def test_milestones_cp_contracts_and_risks_fit_the_project(thousand):
         end = _end(p)
         ms = children.get(("milestones", i), [])
         last = [m for m in ms if m["phase"] in ("Réception",)]
-        assert last and last[0]["forecast"] == end, p["code"]                   # réception = forecast end
+        assert last and last[0]["forecast"] == end, p["code"]  # réception = forecast end
         for m in ms:
-            assert m["phase"] == "DGD" or m["forecast"] <= end, (p["code"], m)  # nothing after the réception but the DGD
+            assert m["phase"] == "DGD" or m["forecast"] <= end, (
+                p["code"],
+                m,
+            )  # nothing after the réception but the DGD
             assert m["actual"] is None or m["actual"] <= AS_OF
         assert any(m["phase"] == "DGD" for m in ms) == (p["phase"] == "Clos")
         for b in children.get(("budget", i), []):
-            assert b["paid"] == 0 or b["year"] <= end.year, (p["code"], b)      # no CP paid after the end
+            assert b["paid"] == 0 or b["year"] <= end.year, (p["code"], b)  # no CP paid after the end
             assert b["paid"] <= b["engaged"] + 1 and (b["year"] <= AS_OF.year or b["paid"] == 0)
         kinds = [c["kind"] for c in children.get(("contracts", i), [])]
         # project management from the start; works (supplies for IT) only once the order is given
@@ -134,7 +144,7 @@ def test_french_titles_contract_their_articles(thousand):
     assert not [t for t in titles if bad.search(t)]
     assert "Requalification du boulevard Carnot" in titles and "Requalification des quais de Loire" in titles
     assert "Aménagement d'une piste cyclable sur le quai de Loire" in titles
-    assert len(set(titles)) == len(titles)   # later operations on the same place are tranches
+    assert len(set(titles)) == len(titles)  # later operations on the same place are tranches
 
 
 def test_the_fixed_project_overruns_its_guessed_ap():
@@ -142,6 +152,7 @@ def test_the_fixed_project_overruns_its_guessed_ap():
     p = s.lists["projects"][3]
     assert p["ap_voted"] == "env. 3M" and 3 in FIXED
     from tests.support.sync_helpers import overrun
+
     assert overrun(p["code"]) > 0
 
 
@@ -149,6 +160,7 @@ def test_every_bad_value_produces_what_it_must(emulator, tmp_path):
     """The deliberate bad values, listed in one place, each reported as documented."""
     from connector.pipeline import run_sync
     from tests.support.sync_helpers import config, seeded
+
     seeded(emulator, 12)
     summary = run_sync(config(emulator, tmp_path), as_of=AS_OF, dry_run=True)
     messages = [f"{f.value} | {f.message}" for f in summary.findings]
@@ -157,6 +169,9 @@ def test_every_bad_value_produces_what_it_must(emulator, tmp_path):
 
 
 def test_no_funder_notifies_more_than_it_was_asked(thousand):
-    subs = [s for s in thousand[0].lists["subsidies"]
-            if isinstance(s["requested"], float) and isinstance(s["notified"], float)]
+    subs = [
+        s
+        for s in thousand[0].lists["subsidies"]
+        if isinstance(s["requested"], float) and isinstance(s["notified"], float)
+    ]
     assert subs and all(s["notified"] <= s["requested"] for s in subs)
