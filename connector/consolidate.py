@@ -183,19 +183,7 @@ def subsidy_table(frames: Frames, starts: dict) -> pd.DataFrame:
             completion = add_years(begin, GRANT_COMPLETION_YEARS)
         rows.append(
             {
-                **{
-                    k: r.get(k)
-                    for k in (
-                        "project_code",
-                        "id",
-                        "title",
-                        "funder",
-                        "requested",
-                        "notified",
-                        "received",
-                        "notified_on",
-                    )
-                },
+                **{k: r.get(k) for k in SUBSIDY_COLUMNS if k not in ("start_deadline", "completion_deadline")},
                 "start_deadline": start_deadline,
                 "completion_deadline": completion,
             }

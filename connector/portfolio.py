@@ -87,7 +87,7 @@ MILESTONE_COLUMNS = [
     "forecast",
     "actual",
     "slippage_days",
-    "status",  # status: "Atteint" | "En retard" | "À venir"
+    "status",  # connector.model.MilestoneStatus
     "slippage_open",
 ]  # True: overdue, the slippage still grows (at least)
 BUDGET_COLUMNS = [

@@ -19,7 +19,7 @@ from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.transforms import offset_copy  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from connector.model import Weather, zero_if_missing  # noqa: E402
+from connector.model import MilestoneStatus, Weather, zero_if_missing  # noqa: E402
 from connector.reports.formatting import fr_amount, fr_number, short_date  # noqa: E402
 
 BLUE, ORANGE, GREY, RED, GREEN = "#0072B2", "#E69F00", "#8C8C8C", "#B71C1C", "#1B7A3A"
@@ -149,7 +149,7 @@ def timeline_chart(rows: list[dict], as_of: date) -> tuple[bytes, str]:
         done = r["actual"]
         when = done or r["forecast"]
         if when:
-            col = GREEN if done else (RED if r["status"] == "En retard" else BLUE)
+            col = GREEN if done else (RED if r["status"] == MilestoneStatus.LATE else BLUE)
             ax.plot(when, i, "D" if done else "o", color=col, ms=7)
         if r["baseline"] and when and when != r["baseline"]:
             ax.plot([r["baseline"], when], [i, i], color=GREY, lw=1, zorder=0)

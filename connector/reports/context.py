@@ -7,7 +7,7 @@ import math
 import re
 from datetime import date
 
-from connector.model import Weather, present, worse
+from connector.model import RiskStatus, Weather, present, worse
 from connector.model import is_missing as _missing
 from connector.model import number as _num
 from connector.reports import synthesis
@@ -325,7 +325,7 @@ def project_context(
             "probability": fr_number(r["probability"]),
             "impact": fr_number(r["impact"]),
             "criticality": fr_number(r["criticality"]),
-            "status": text(r["status"]) or "Ouvert",
+            "status": text(r["status"]) or str(RiskStatus.OPEN),
             "mitigation": text(r["mitigation"]),
             "owner": text(r.get("owner")) or "–",
             "due": _risk_due(r, portfolio.as_of),
@@ -358,7 +358,7 @@ def project_context(
             sum(
                 1
                 for r in risks
-                if r["impact"] == impact and r["probability"] == prob and (r["status"] or "Ouvert") == "Ouvert"
+                if r["impact"] == impact and r["probability"] == prob and RiskStatus.is_open(r["status"])
             )
             for prob in (1, 2, 3, 4)
         ]
@@ -433,7 +433,7 @@ def _risk_due(r: dict, as_of) -> str:
     d = r.get("due")
     if _missing(d):
         return "–"
-    late = (text(r.get("status")) or "Ouvert") == "Ouvert" and d < as_of
+    late = RiskStatus.is_open(text(r.get("status"))) and d < as_of
     return short_date(d) + (" (dépassée)" if late else "")
 
 

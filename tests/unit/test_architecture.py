@@ -12,7 +12,8 @@ import pytest
 
 ROOT = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").exists())
 PACKAGES = ("connector", "jobs", "emulator", "sample", "docx_templates")
-WORDS = {"Soleil", "Nuageux", "Orage", "Indéterminé", "Clos"}  # the météo words and the last phase
+# the météo words, the last phase, the statuses of a milestone and of a risk
+WORDS = {"Soleil", "Nuageux", "Orage", "Indéterminé", "Clos", "Ouvert", "Maîtrisé", "En retard", "Atteint", "À venir"}
 
 
 def _modules() -> dict[str, Path]:
