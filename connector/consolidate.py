@@ -28,7 +28,7 @@ from connector.model import (
     zero_if_missing,
 )
 from connector.model.records import DEADLINE_COLUMNS, ContractCheck, GrantDeadline
-from connector.model.vocabulary import GRANT_COMPLETION_YEARS, GRANT_START_YEARS
+from connector.model.vocabulary import GRANT_COMPLETION_YEARS, GRANT_START_YEARS, WORKS_START_PHASES
 from connector.normalize import Frames
 from connector.portfolio import (
     BUDGET_COLUMNS,
@@ -290,12 +290,11 @@ def consolidate(
         row["slippage_days"] = (fe - be).days if be and fe else math.nan
         m = ms_by.get(code, [])
         row["overdue_milestones"] = sum(1 for x in m if x["status"] == MilestoneStatus.LATE)
-        upcoming = [x for x in m if x["status"] == MilestoneStatus.AHEAD]  # already sorted by due date
-        if upcoming:
-            row["next_milestone_label"] = upcoming[0]["title"]
-            row["next_milestone_date"] = upcoming[0]["forecast"] or upcoming[0]["baseline"]
-        else:
-            row["next_milestone_label"], row["next_milestone_date"] = None, None
+        nxt = next_milestone(m)
+        row["next_milestone_label"] = nxt["title"] if nxt else None
+        row["next_milestone_date"] = (nxt["forecast"] or nxt["baseline"]) if nxt else None
+        late = nxt is not None and nxt["status"] == MilestoneStatus.LATE
+        row["next_milestone_late_days"] = (as_of - row["next_milestone_date"]).days if late else 0
 
         row["open_critical_risks"] = sum(
             1
@@ -337,6 +336,17 @@ def consolidate(
         docs[k].sort(key=lambda d: (d.modified or date.min, d.name), reverse=True)
     portfolio.documents = docs
     return portfolio
+
+
+def next_milestone(milestones: list[dict]) -> dict | None:
+    """The milestone a reader looks at next: an overdue one stays next until it is reached — a
+    works order first (until it is given the works have not started), then the oldest overdue —
+    otherwise the first one ahead. `milestones`: one project's rows, sorted by due date."""
+    late = [x for x in milestones if x["status"] == MilestoneStatus.LATE]
+    works = [x for x in late if x.get("phase") in WORKS_START_PHASES]
+    ahead = [x for x in milestones if x["status"] == MilestoneStatus.AHEAD]
+    first = works or late or ahead
+    return first[0] if first else None
 
 
 def grant_deadlines(project: dict, subsidies: list[dict], *, as_of: date, warning_days: int) -> list[GrantDeadline]:

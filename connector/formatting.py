@@ -85,3 +85,16 @@ def signed_days(v: Any, at_least: bool = False) -> str:
     n = int(v)
     out = f"+{n}\u00a0j" if n > 0 else (f"{MINUS}{-n}\u00a0j" if n < 0 else "0\u00a0j")
     return f"≥\u00a0{out}" if at_least else out
+
+
+def lateness(days: Any) -> str:
+    """« en retard de 2 jours », « en retard de 3 mois »; "" when not late."""
+    n = 0 if _missing(days) else int(days)
+    return f"en retard de {delay(n)}" if n > 0 else ""
+
+
+def milestone_when(when: Any, late_days: Any = 0) -> str:
+    """When a milestone falls, as every reader sees it: « 15/01/2027 », or for one still not
+    reached after its date « prévu le 04/12/2026, en retard de 2 jours »."""
+    late = lateness(late_days)
+    return f"prévu le {fr_date(when)}, {late}" if late else fr_date(when)

@@ -66,6 +66,7 @@ PROJECT_INDICATOR_COLUMNS = [
     "overdue_milestones",  # count: forecast/baseline passed, no actual date
     "next_milestone_label",
     "next_milestone_date",
+    "next_milestone_late_days",  # days past its date when the next milestone is overdue, else 0
     "open_critical_risks",  # open risks with criticality >= threshold
     "running",  # bool: not closed (connector.model.is_running)
     "started",  # bool: start date known and passed

@@ -13,7 +13,7 @@ from datetime import date, datetime, timezone
 from connector.config import Config
 from connector.errors import AuthError, FatalError
 from connector.extract import Resolved
-from connector.formatting import fr_date
+from connector.formatting import milestone_when
 from connector.model import Weather, number, present
 from connector.portfolio import Portfolio
 from connector.raw import Progress, RawData
@@ -60,7 +60,8 @@ def owned_values(row, findings_by_code: dict[str, list], now: datetime) -> dict:
     label, when = row.get("next_milestone_label"), row.get("next_milestone_date")
     nxt = None
     if label and isinstance(label, str):
-        nxt = _clip(f"{label} – {fr_date(when)}" if present(when) else label, TEXT_LIMIT)
+        on = milestone_when(when, row.get("next_milestone_late_days"))
+        nxt = _clip(f"{label} – {on}" if present(when) else label, TEXT_LIMIT)
     found = findings_by_code.get(row.get("code"), [])
     if found:
         lines = [f"{f.column} : « {f.value} » – {f.message}" for f in found[:20]]

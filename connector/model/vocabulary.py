@@ -118,6 +118,11 @@ class MilestoneStatus(StrEnum):
     AHEAD = "À venir"
 
 
+# The MOP milestones that start the works (a works order; the notification of an IT contract):
+# until one is reached, the operation has not started its works.
+WORKS_START_PHASES = ("OS travaux", "Notification")
+
+
 class RiskStatus(StrEnum):
     OPEN = "Ouvert"
     CONTROLLED = "Maîtrisé"

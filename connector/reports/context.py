@@ -7,6 +7,7 @@ import math
 import re
 from datetime import date
 
+from connector.formatting import milestone_when
 from connector.model import RiskStatus, Weather, present, worse
 from connector.model import is_missing as _missing
 from connector.model import number as _num
@@ -190,7 +191,9 @@ def _figures(p: dict, portfolio, code: str) -> dict:
         "self_funding_share": self_funding,
         "slippage": days(p.get("slippage_days")),
         "overdue_milestones": str(p.get("overdue_milestones") or 0),
-        "next_milestone": f"{nxt} ({short_date(p.get('next_milestone_date'))})" if nxt else "aucun jalon à venir",
+        "next_milestone": f"{nxt} ({milestone_when(p.get('next_milestone_date'), p.get('next_milestone_late_days'))})"
+        if nxt
+        else "aucun jalon à venir",
         "open_critical_risks": str(p.get("open_critical_risks") or 0),
         "source": finance_note(portfolio, [code]),
     }

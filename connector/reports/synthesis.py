@@ -9,13 +9,14 @@ import math
 import re
 from datetime import date, timedelta
 
+from connector.formatting import lateness, milestone_when
 from connector.model import Weather, is_missing, worse, zero_if_missing
+from connector.model.vocabulary import WORKS_START_PHASES
 from connector.reports.formatting import color, fr_amount, fr_percent, label, long_date, short_date, symbol, text
 from connector.rules import AP_SHORTFALL, CP_MISSING, CP_PLAN_GAP, CP_UNSPENT, SUBSIDY_DEADLINE
 
 AHEAD_DAYS = 92  # « the next three months »
 PAGE1_DECISIONS, PAGE1_EXPOSED, PAGE1_CHANGES = 6, 5, 5
-WORKS_START = ("OS travaux", "Notification")  # the milestone that starts the works (or the IT contract)
 
 
 def _n(n: int, one: str, many: str | None = None) -> str:
@@ -407,7 +408,8 @@ def sheets(portfolio, dim: str) -> list[dict]:
     for name in sorted(set(names)):
         mine = pr[names == name]
         live = mine[mine["running"]]
-        projects, works = [], []
+        projects: list[dict] = []
+        works: list[tuple] = []
         for code, p in live.iterrows():
             nxt = text(p.get("next_milestone_label"))
             projects.append(
@@ -418,12 +420,17 @@ def sheets(portfolio, dim: str) -> list[dict]:
                     "weather": label(p["weather"]),
                     "tint": color(p["weather"], tint=True),
                     "qpv": "QPV" if text(p.get("qpv")) else "",
-                    "next": f"{nxt} ({short_date(p.get('next_milestone_date'))})" if nxt else "–",
+                    "next": f"{nxt} ({milestone_when(p.get('next_milestone_date'), p.get('next_milestone_late_days'))})"
+                    if nxt
+                    else "–",
                 }
             )
             for m in portfolio.project_records(code, portfolio.milestones):
-                if m.get("phase") in WORKS_START and not m.get("actual") and _due(m) and as_of <= _due(m) <= horizon:
-                    works.append(f"{text(p['title'])} ({code}) : {text(m['title']).lower()} le {short_date(_due(m))}")
+                # a works start still not given after its date is listed first, with its lateness
+                if m.get("phase") in WORKS_START_PHASES and not m.get("actual") and _due(m) and _due(m) <= horizon:
+                    late = (as_of - _due(m)).days if _due(m) < as_of else 0
+                    on = milestone_when(_due(m), late) if late else f"le {short_date(_due(m))}"
+                    works.append((_due(m), f"{text(p['title'])} ({code}) : {text(m['title']).lower()} {on}"))
         n_closed = len(mine) - len(live)
         counts = live["weather"].value_counts().to_dict()
         summary = (
@@ -437,7 +444,7 @@ def sheets(portfolio, dim: str) -> list[dict]:
                 "name": str(name),
                 "summary": summary,
                 "projects": projects,
-                "works": works,
+                "works": [w for _, w in sorted(works, key=lambda x: x[0])],
                 "works_note": "" if works else "Aucun démarrage de travaux prévu dans les trois mois.",
             }
         )
@@ -493,16 +500,20 @@ def urban_policy(portfolio) -> dict:
 
 # --- the élus' agenda ---------------------------------------------------------------------
 def agenda(portfolio) -> list[dict]:
-    """Milestones, AP deliberations and decision deadlines of the next three months."""
+    """Milestones, AP deliberations and decision deadlines of the next three months, and each
+    running operation's overdue next milestone (a works order not given is an élu's business)."""
     pr, as_of = portfolio.projects, portfolio.as_of
     horizon = as_of + timedelta(days=AHEAD_DAYS)
     out = []
     for m in _records(portfolio.milestones):
         d = _due(m)
-        if m.get("actual") or not d or not (as_of <= d <= horizon) or m["project_code"] not in pr.index:
+        if m.get("actual") or not d or d > horizon or m["project_code"] not in pr.index:
             continue
         p = pr.loc[m["project_code"]]
-        out.append((d, text(m["title"]), m["project_code"], p))
+        if d >= as_of:
+            out.append((d, text(m["title"]), m["project_code"], p))
+        elif p["running"] and p.get("next_milestone_label") == m["title"] and p.get("next_milestone_date") == d:
+            out.append((d, f"{text(m['title'])} ({lateness((as_of - d).days)})", m["project_code"], p))
     for code, p in pr.iterrows():
         for key, what in (
             ("ap_deliberation", "Délibération sur l’AP"),

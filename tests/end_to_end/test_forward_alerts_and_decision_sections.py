@@ -5,7 +5,7 @@ figures computed here by hand from the generated lists (not from copil's output)
 from __future__ import annotations
 
 import io
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 from docx import Document
@@ -538,3 +538,35 @@ def test_budget_total_execution_counts_the_years_begun_only(reports, sample):
 
     ctx = project_context(pf, code, collectivite="B", copil_date=AS_OF, previous=None)
     assert ctx["budget_total"]["execution"] == f"{round(paid / begun * 100)}{NB}%"
+
+
+def test_an_overdue_works_order_is_next_counts_in_works_starts_and_the_agenda(emulator, tmp_path):
+    """PPI-2026-009's works order was due on 04/12/2026 (forecast; 28/11 initially) and is not
+    given: on 6 December it is the project's next milestone with its lateness — in the list, the
+    project report, its territory sheet (works starting) and the élus' agenda — not the reception
+    of the works in June 2027."""
+    from connector.reports.context import portfolio_context, project_context
+    from connector.writeback import owned_values
+
+    seeded(emulator)
+    pf, *_ = build_portfolio(config(emulator, tmp_path), as_of=date(2026, 12, 6))
+    p = pf.projects.loc["PPI-2026-009"]
+    assert (p["next_milestone_label"], p["next_milestone_late_days"]) == ("Ordre de service travaux", 2)
+    late = "prévu le 04/12/2026, en retard de 2 jours"
+    assert (
+        owned_values(p.to_dict(), {}, datetime(2026, 12, 6))["next_milestone"] == f"Ordre de service travaux – {late}"
+    )
+    proj = project_context(pf, "PPI-2026-009", collectivite="X", copil_date=date(2026, 12, 6), previous=None)
+    assert proj["figures"]["next_milestone"] == f"Ordre de service travaux ({late})"
+    ctx = portfolio_context(pf, collectivite="X", copil_date=date(2026, 12, 6), previous={}, previous_date=None)
+    sud = next(s for s in ctx["territories"] if s["name"] == p["territory"])
+    row = next(r for r in sud["projects"] if r["code"] == "PPI-2026-009")
+    assert row["next"] == f"Ordre de service travaux ({late})"
+    assert any("PPI-2026-009" in w and late in w for w in sud["works"]) and sud["works_note"] == ""
+    agenda = [a for a in ctx["agenda"] if a["code"] == "PPI-2026-009"]
+    assert {"date": "04/12/2026", "event": "Ordre de service travaux (en retard de 2 jours)"}.items() <= agenda[
+        0
+    ].items()
+    # on the day of the forecast date it is simply ahead, with no lateness
+    pf, *_ = build_portfolio(config(emulator, tmp_path), as_of=date(2026, 12, 4))
+    assert pf.projects.loc["PPI-2026-009", "next_milestone_late_days"] == 0

@@ -91,7 +91,45 @@ def test_weather_and_reasons():
     assert any("plus optimiste" in x for x in a["alerts"])
     b = pf.projects.loc["B"]
     assert b["weather"] == "Nuageux" and b["overdue_milestones"] == 1 and b["open_critical_risks"] == 1
-    assert b["next_milestone_label"] == "PRO" and b["next_milestone_date"] == date(2027, 4, 1)
+    # the APD, due 01/11/2026 and not reached, stays the next milestone (23 days late), not the PRO
+    assert b["next_milestone_label"] == "APD" and b["next_milestone_date"] == date(2026, 11, 1)
+    assert b["next_milestone_late_days"] == 23
+
+
+def _milestones(*rows):
+    return _raw(milestones=[{"_id": i, "project": 2, **r} for i, r in enumerate(rows, start=1)])
+
+
+@pytest.mark.parametrize(
+    "due,late",
+    [("2026-11-22T23:00:00Z", 1), ("2026-11-23T23:00:00Z", 0), ("2026-11-24T23:00:00Z", 0)],
+)
+def test_a_milestone_is_late_from_the_day_after_its_date(due, late):
+    """Due 23/11 on the 24th: one day late; due on the day itself or after: ahead, no lateness."""
+    b = _portfolio(_milestones({"title": "APD", "baseline": due})).projects.loc["B"]
+    assert b["next_milestone_label"] == "APD" and b["next_milestone_late_days"] == late
+    assert b["overdue_milestones"] == (1 if late else 0)
+
+
+def test_an_overdue_works_order_is_next_before_older_overdue_milestones_and_those_ahead():
+    raw = _milestones(
+        {"title": "APD", "baseline": "2026-09-30T22:00:00Z"},  # overdue since 01/10
+        {"title": "Ordre de service travaux", "phase": "OS travaux", "baseline": "2026-11-19T23:00:00Z"},  # 20/11
+        {"title": "PRO", "baseline": "2026-12-14T23:00:00Z"},
+    )
+    pf = _portfolio(raw)
+    b = pf.projects.loc["B"]
+    assert b["next_milestone_label"] == "Ordre de service travaux" and b["next_milestone_late_days"] == 4
+    from connector.writeback import owned_values
+
+    written = owned_values(b.to_dict(), {}, __import__("datetime").datetime(2026, 11, 24))
+    assert written["next_milestone"] == "Ordre de service travaux – prévu le 20/11/2026, en retard de 4 jours"
+    # once given, the next one is the oldest overdue (the APD), then what is ahead
+    raw.lists["milestones"][1]["actual"] = "2026-11-20T23:00:00Z"
+    assert _portfolio(raw).projects.loc["B"]["next_milestone_label"] == "APD"
+    raw.lists["milestones"][0]["actual"] = "2026-10-01T22:00:00Z"
+    b = _portfolio(raw).projects.loc["B"]
+    assert b["next_milestone_label"] == "PRO" and b["next_milestone_late_days"] == 0
 
 
 def test_finance_export_wins_for_engaged_and_paid():
