@@ -169,7 +169,42 @@ def contract_table(frames: Frames, rules: RulesConfig) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=CONTRACT_COLUMNS)
 
 
+def execution_starts(frames: Frames, *, as_of: date, source: str) -> tuple[dict[str, date], dict[str, date]]:
+    """Per operation, the start of execution of its works (commencement d'exécution: the first
+    legal commitment for the works themselves — a works contract notified, a works order given;
+    never the studies or a land purchase) when it has happened, and when it is planned otherwise.
+    `source`: "first" (whichever comes first), "works_contract" or "works_order" ([rules])."""
+    done: dict[str, list[date]] = {}
+    planned: dict[str, list[date]] = {}
+
+    def note(code: object, on: object, reached: bool) -> None:
+        if not isinstance(code, str) or not isinstance(on, date):
+            return
+        (done if reached and on <= as_of else planned).setdefault(code, []).append(on)
+
+    c = frames.contracts
+    if source in ("first", "works_contract") and not c.empty:
+        for r in c.to_dict("records"):
+            if r.get("kind") == "Travaux":
+                note(r["project_code"], clean(r.get("notified_on")), True)
+    m = frames.milestones
+    if source in ("first", "works_order") and not m.empty:
+        for r in m.to_dict("records"):
+            if r.get("phase") in WORKS_START_PHASES:
+                actual = clean(r.get("actual"))
+                note(
+                    r["project_code"],
+                    actual or clean(r.get("forecast")) or clean(r.get("baseline")),
+                    actual is not None,
+                )
+    started = {k: min(v) for k, v in done.items()}
+    return started, {k: min(v) for k, v in planned.items() if k not in started}
+
+
 def subsidy_table(frames: Frames, starts: dict) -> pd.DataFrame:
+    """Subsidies with their DETR/DSIL deadlines: works started within 2 years of the notification,
+    the operation complete within 4 years of the start of execution (of the start deadline while
+    the works have not started: the latest the completion deadline can be)."""
     s = frames.subsidies
     if s.empty:
         return pd.DataFrame(columns=SUBSIDY_COLUMNS)
@@ -216,7 +251,7 @@ def consolidate(
     budget = budget_table(frames)
     milestones = milestone_table(frames, as_of)
     contracts = contract_table(frames, rules)
-    starts = dict(zip(projects["code"], projects["start"])) if not projects.empty else {}
+    starts, planned_starts = execution_starts(frames, as_of=as_of, source=rules.grant_start_from)
     subsidies = subsidy_table(frames, starts)
     risks = risk_table(frames)
     # Group every table once into plain records per project: per-project DataFrame filtering is
@@ -266,7 +301,10 @@ def consolidate(
         row["self_funding_share"] = 1 - _div(notified, ap) if ap else math.nan
         # running and started: the two facts every rule and report section turns on
         row["running"] = is_running(p.get("phase"))
-        row["started"] = p.get("start") is not None and p["start"] <= as_of
+        # started = the works' first legal commitment is made (what DETR/DSIL call the start)
+        row["execution_start"] = starts.get(code)
+        row["started"] = row["execution_start"] is not None
+        row["planned_works_start"] = None if row["started"] else planned_starts.get(code)
         grants = grant_deadlines(row, s, as_of=as_of, warning_days=rules.subsidy_deadline_warning_days)
         row["_deadlines"] = grants
         ahead_dates = [g.deadline for g in grants if not g.lapsed]
@@ -357,7 +395,7 @@ def grant_deadlines(project: dict, subsidies: list[dict], *, as_of: date, warnin
         return []
     out = []
     for r in subsidies:
-        checks = [] if project["started"] else [("start", r["start_deadline"], project.get("start"))]
+        checks = [] if project["started"] else [("start", r["start_deadline"], project.get("planned_works_start"))]
         checks.append(("completion", r["completion_deadline"], project.get("forecast_end")))
         for kind, deadline, planned in checks:
             if deadline is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -84,6 +84,12 @@ class RulesConfig(BaseModel):
         ge=0,
         le=1,
         description="Share of the year's CP likely unspent at year end from which copil alerts (at least this share).",
+    )
+    grant_start_from: Literal["first", "works_contract", "works_order"] = Field(
+        "first",
+        description="What starts a DETR/DSIL-funded operation (commencement d'exécution): the first works "
+        "contract notified (« works_contract »), the first works order given (« works_order »), or whichever "
+        "comes first (« first »). Studies and land purchases never do.",
     )
     cp_plan_gap: float = Field(
         0.01,

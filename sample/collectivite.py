@@ -299,6 +299,7 @@ def generate(projects: int = 40, seed: int = 2026, as_of: date = AS_OF) -> Sampl
         else:
             _random_project(L, finance_rows, rng, i, as_of, sample.users)
     _apply_bad_values(L)
+    _grant_before_the_works(L, as_of)
     sample.lists = L
     sample.finance_export = _xlsx(finance_rows, as_of)
     sample.finance_file_name = f"Export_AP_CP_{(as_of - timedelta(days=1)).isoformat()}.xlsx"
@@ -735,6 +736,39 @@ def _extras(p, risks, kind, phase, territory, decision, as_of, rng: random.Rando
             if r["status"] == R.OPEN
             else as_of - timedelta(days=rng.randint(30, 300))
         )
+
+
+def _grant_before_the_works(L, as_of: date) -> None:
+    """A case every PPI director knows: a DETR/DSIL notified early, studies that slipped, and a
+    works order planned after the grant's 2-year start deadline. The first operation still in
+    études with such a grant and a planned works order gets a notification date 2 years and
+    2 months before that order (no draw from the generator: the rest of the sample is unchanged),
+    so the start deadline falls 2 months before the planned start and an extension is to ask."""
+    for sub in L["subsidies"]:
+        p = L["projects"][sub["project"] - 1]
+        if p["phase"] != P.ETUDES or not any(g in sub["funder"] for g in ("DETR", "DSIL")):
+            continue
+        orders = [
+            m
+            for m in L["milestones"]
+            if m["project"] == sub["project"]
+            and m.get("phase") == "OS travaux"
+            and not m.get("actual")
+            and (m.get("forecast") or m.get("baseline"))
+        ]
+        if not orders:
+            continue
+        planned = orders[0].get("forecast") or orders[0]["baseline"]
+        notified = _minus_months(planned, 26)
+        if notified + timedelta(days=365 * 2) <= as_of:  # it would have lapsed already: not this case
+            continue
+        sub["notified_on"] = notified.strftime("%d/%m/%Y")
+        return
+
+
+def _minus_months(d: date, months: int) -> date:
+    y, m = divmod(d.year * 12 + d.month - 1 - months, 12)
+    return date(y, m + 1, min(d.day, 28))
 
 
 def _apply_bad_values(L):

@@ -211,13 +211,28 @@ def money_messages(portfolio) -> list[str]:
         if short
         else "Aucune AP ne paraît insuffisante au regard de l’avancement physique et des mandatements."
     )
+    # DETR/DSIL: the deadlines already passed and those the plan will miss, as the rules, the
+    # calendar and the project reports see them (consolidation's deadlines)
     risky = by_kind.get(SUBSIDY_DEADLINE, [])
+    lapsed = [g for g in _records(portfolio.deadlines) if g["lapsed"]]
+    parts = []
+    if lapsed:
+        codes = sorted({str(g["project_code"]) for g in lapsed})
+        parts.append(
+            f"{_n(len(lapsed), 'échéance')} de subvention DETR/DSIL dépassée{'s' if len(lapsed) > 1 else ''} : "
+            f"{amount(sum(g['to_receive'] for g in lapsed))} restant à percevoir menacés ({_few(codes)}), "
+            "subvention caduque sans prorogation"
+        )
+    if risky:
+        parts.append(
+            f"{_n(len(risky), 'subvention')} DETR/DSIL arrive{'nt' if len(risky) > 1 else ''} à échéance avant "
+            f"la fin prévue de l’opération : {amount(sum(a for _, a in risky))} restant à percevoir menacés "
+            f"({_few([str(c) for c, _ in risky])}) ; demander les prorogations"
+        )
     out.append(
-        f"{_n(len(risky), 'subvention')} DETR/DSIL arrive{'nt' if len(risky) > 1 else ''} à échéance avant "
-        f"la fin prévue de l’opération : {amount(sum(a for _, a in risky))} restant à percevoir menacés "
-        f"({_few([str(c) for c, _ in risky])}) ; demander les prorogations."
-        if risky
-        else "Aucune échéance de subvention DETR/DSIL ne tombe avant la fin prévue de son opération."
+        (" ; ".join(parts) + ".")
+        if parts
+        else "Aucune échéance de subvention DETR/DSIL dépassée ni avant la fin prévue de son opération."
     )
     return out
 

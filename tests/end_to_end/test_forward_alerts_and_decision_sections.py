@@ -37,7 +37,8 @@ def _row(**kw) -> dict:
         "cp_year": None,
         "paid_year": None,
         "forecast_end": date(2026, 12, 31),
-        "start": date(2024, 1, 1),
+        "execution_start": date(2024, 1, 1),  # the works' first legal commitment
+        "planned_works_start": None,
     }
     return {**base, **kw}
 
@@ -49,7 +50,7 @@ def kinds(row, as_of=AS_OF, rules=None, budget=(), subsidies=()):
         "code": "X",
         **row,
         "running": is_running(row.get("phase")),
-        "started": row.get("start") is not None and row["start"] <= as_of,
+        "started": row.get("execution_start") is not None and row["execution_start"] <= as_of,
     }
     grants = grant_deadlines(row, list(subsidies), as_of=as_of, warning_days=rules.subsidy_deadline_warning_days)
     return {
@@ -159,11 +160,12 @@ def test_start_deadline_before_the_planned_start_and_lapsed_deadlines_left_to_th
         "start_deadline": date(2027, 3, 1),
         "completion_deadline": date(2031, 3, 1),
     }
-    got = kinds(_row(start=date(2027, 4, 1), forecast_end=date(2028, 6, 30)), subsidies=[sub])
+    planned = {"execution_start": None, "planned_works_start": date(2027, 4, 1)}  # works not started
+    got = kinds(_row(**planned, forecast_end=date(2028, 6, 30)), subsidies=[sub])
     assert "prorogation d'un an (jusqu'au 01/03/2028)" in got[SUBSIDY_DEADLINE][0]
     lapsed = {**sub, "start_deadline": date(2026, 1, 1)}
-    assert SUBSIDY_DEADLINE not in kinds(_row(start=date(2027, 4, 1)), subsidies=[lapsed])
-    assert kinds(_row(phase="Clos", start=date(2027, 4, 1)), subsidies=[sub]) == {}
+    assert SUBSIDY_DEADLINE not in kinds(_row(**planned), subsidies=[lapsed])
+    assert kinds(_row(phase="Clos", **planned), subsidies=[sub]) == {}
 
 
 # --- the sample, through the emulator -------------------------------------------------------
@@ -242,15 +244,28 @@ def test_sample_shows_every_forward_alert(reports, sample):
     cps = sum(b["cp_planned"] for b in _children(sample, "budget", code))
     msg = next(f for f in pf.projects.loc[code, "forecasts"] if f["kind"] == CP_PLAN_GAP)["message"]
     assert FIXED[9]["cp_short"] and f"{eur(ap - cps)} à inscrire dans l'échéancier des CP" in msg
-    # the four-year school renovation (FIXED[14]): DSIL completion due start + 4 years
+    # the school renovation (FIXED[14]): studies from 2023, works started by a contract notified
+    # on 21/12/2024, so its DSIL completion deadline (21/12/2028) is after its forecast end:
+    # no deadline alert and no « caduque » (the studies are not a start)
     code = sample.lists["projects"][14]["code"]
-    sub = next(s for s in _children(sample, "subsidies", code) if s["funder"] == "État - DSIL")
-    fe = parse_date(sample.lists["projects"][14]["forecast_end"], "Europe/Paris")[0]
+    assert not [f for f in pf.projects.loc[code, "forecasts"] if f["kind"] == SUBSIDY_DEADLINE]
+    assert not [r for r in pf.projects.loc[code, "weather_reasons"] if "caduque" in r]
+    # the operation still in études whose DSIL was notified early: start required 2 years after the
+    # notification, before the works order planned (sample._grant_before_the_works)
+    idx, sub = next(
+        (s["project"] - 1, s)
+        for s in sample.lists["subsidies"]
+        if sample.lists["projects"][s["project"] - 1]["phase"] == "Études" and "DSIL" in s["funder"]
+    )
+    code = sample.lists["projects"][idx]["code"]
+    order = next(m for m in sample.lists["milestones"] if m["project"] == idx + 1 and m["phase"] == "OS travaux")
+    on = parse_date(sub["notified_on"])[0]
+    deadline = on.replace(year=on.year + 2)
     msg = next(f for f in pf.projects.loc[code, "forecasts"] if f["kind"] == SUBSIDY_DEADLINE)["message"]
     assert (
-        f"achèvement exigé avant le 01/01/2027, fin prévisionnelle le {fe:%d/%m/%Y} ; "
-        f"{eur(sub['notified'] - sub['received'])} restant à percevoir menacés : demander la prorogation de "
-        "2 ans (jusqu'au 01/01/2029)"
+        f"Subvention État - DSIL : démarrage exigé avant le {deadline:%d/%m/%Y}, démarrage prévu le "
+        f"{order['forecast']:%d/%m/%Y} ; {eur(sub['notified'] - (sub['received'] or 0))} restant à percevoir "
+        f"menacés : demander la prorogation d'un an (jusqu'au {deadline.replace(year=deadline.year + 1):%d/%m/%Y})"
     ) in msg
 
 
@@ -306,9 +321,55 @@ def test_ppi_table_funders_and_calendar(reports, sample):
     assert row[3] == eur(sum(s["notified"] for s in dsil)) and row[4] == eur(sum(s["received"] for s in dsil))
     assert funders[-1][0] == "Total"
     calendar = _tables(syn, "Échéance", "Financeur")[0]
+    expected = _grant_deadlines_by_hand(sample, pf)
+    assert [(r[0], r[2], r[3].split(" – ")[0]) for r in calendar[1:]] == [
+        (f"{d:%d/%m/%Y}", what, code) for d, what, code, *_ in expected
+    ]
+    # the school whose studies began in 2023 and whose first works contract was notified on
+    # 21/12/2024 (works order 23/01/2025): its DSIL completion deadline runs from that start of
+    # execution (21/12/2028), not from the studies (it said 01/01/2027 and « caduque »)
     school = sample.lists["projects"][14]["code"]
-    assert calendar[1][0] == "01/01/2027" and calendar[1][3].startswith(school)
-    assert "prorogation à demander" in calendar[1][5]
+    row = next(r for r in calendar[1:] if r[3].startswith(school))
+    assert row[0] == "21/12/2028" and row[5] == "à tenir"
+
+
+def _add_years(d: date, n: int) -> date:
+    try:
+        return d.replace(year=d.year + n)
+    except ValueError:
+        return d.replace(year=d.year + n, day=28)
+
+
+def _grant_deadlines_by_hand(sample, pf) -> list[tuple]:
+    """Every DETR/DSIL deadline of a running operation shown in the calendar, computed from the
+    generated lists: the start of execution is the first works contract notified or works order
+    given; start deadline = notification + 2 years (while the works have not started); completion
+    = start of execution (or, not started yet, the start deadline) + 4 years; shown from a year ago."""
+    projects = sample.lists["projects"]
+    out = []
+    for sub in sample.lists["subsidies"]:
+        on = parse_date(sub.get("notified_on"))[0]
+        p = projects[sub["project"] - 1]
+        if not any(g in sub["funder"] for g in ("DETR", "DSIL")) or on is None or p["phase"] == "Clos":
+            continue
+        if p["code"] not in pf.projects.index:
+            continue
+        starts = [
+            c["notified_on"]
+            for c in sample.lists["contracts"]
+            if c["project"] == sub["project"] and c["kind"] == "Travaux" and c.get("notified_on")
+        ]
+        starts += [
+            m["actual"]
+            for m in sample.lists["milestones"]
+            if m["project"] == sub["project"] and m.get("phase") in ("OS travaux", "Notification") and m["actual"]
+        ]
+        started = min((d for d in starts if d <= AS_OF), default=None)
+        start_deadline = _add_years(on, 2)
+        checks = [] if started else [(start_deadline, "démarrage")]
+        checks.append((_add_years(started or start_deadline, 4), "achèvement"))
+        out += [(d, what, p["code"]) for d, what in checks if d >= AS_OF - timedelta(days=365)]
+    return sorted(out, key=lambda x: (x[0], x[2]))
 
 
 def test_closed_operations_qpv_territories_agenda_and_findings(reports, sample):
@@ -356,7 +417,11 @@ def test_closed_operations_qpv_territories_agenda_and_findings(reports, sample):
         "Les Hauts",
     ] in agenda
     horizon = AS_OF + timedelta(days=92)
-    assert all(AS_OF <= date(int(r[0][6:]), int(r[0][3:5]), int(r[0][:2])) <= horizon for r in agenda[1:])
+    # the next three months, and overdue next milestones said with their lateness
+    assert all(
+        AS_OF <= date(int(r[0][6:]), int(r[0][3:5]), int(r[0][:2])) <= horizon or "(en retard de " in r[1]
+        for r in agenda[1:]
+    )
     # findings by project manager, each with a link to the item
     bad = next(p for p in sample.lists["projects"] if p["progress"] == "120 %")
     heading = next(p.text for p in syn.paragraphs if p.text.startswith(bad["manager"]["title"] + " – "))
