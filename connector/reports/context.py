@@ -262,6 +262,9 @@ def project_context(
     cur = portfolio.currency
     p = portfolio.projects.loc[code].to_dict()
     amount = lambda v: fr_amount(v, cur)  # noqa: E731
+    grants: dict = {}  # subsidy id -> {"start" | "completion": its deadline, as consolidated}
+    for g in portfolio.project_records(code, portfolio.deadlines):
+        grants.setdefault(g["subsidy_id"], {})[g["kind"]] = g
     ctx = {
         "collectivite": collectivite,
         "copil_date": long_date(copil_date),
@@ -293,7 +296,7 @@ def project_context(
                 if not _missing(s["notified"])
                 else "–",
                 "notified_on": short_date(s["notified_on"]),
-                "deadline": _deadline(s),
+                "deadline": _deadline(s, grants.get(s["id"], {}), p.get("execution_start")),
             }
             for s in portfolio.project_records(code, portfolio.subsidies)
         ],
@@ -440,12 +443,22 @@ def _risk_due(r: dict, as_of) -> str:
     return short_date(d) + (" (dépassée)" if late else "")
 
 
-def _deadline(s: dict) -> str:
+def _deadline(s: dict, grants: dict[str, dict], started_on) -> str:
+    """A DETR/DSIL grant's two deadlines with where each stands (synthesis.grant_status, as in
+    the calendar); the start deadline of works already started says when they started."""
     parts = []
     if s.get("start_deadline"):
-        parts.append(f"démarrage avant le {short_date(s['start_deadline'])}")
+        on = f"démarrage avant le {short_date(s['start_deadline'])}"
+        if not _missing(started_on):
+            on += f" (travaux commencés le {short_date(started_on)})"
+        elif "start" in grants:
+            on += f" ({synthesis.grant_status(grants['start'])})"
+        parts.append(on)
     if s.get("completion_deadline"):
-        parts.append(f"achèvement avant le {short_date(s['completion_deadline'])}")
+        on = f"achèvement avant le {short_date(s['completion_deadline'])}"
+        if "completion" in grants:
+            on += f" ({synthesis.grant_status(grants['completion'])})"
+        parts.append(on)
     return " ; ".join(parts) or "–"
 
 

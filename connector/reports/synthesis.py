@@ -226,13 +226,15 @@ def money_messages(portfolio) -> list[str]:
     if risky:
         parts.append(
             f"{_n(len(risky), 'subvention')} DETR/DSIL arrive{'nt' if len(risky) > 1 else ''} à échéance avant "
-            f"la fin prévue de l’opération : {amount(sum(a for _, a in risky))} restant à percevoir menacés "
+            f"la date prévue du démarrage ou de la fin de l’opération : {amount(sum(a for _, a in risky))} "
+            "restant à percevoir menacés "
             f"({_few([str(c) for c, _ in risky])}) ; demander les prorogations"
         )
     out.append(
         (" ; ".join(parts) + ".")
         if parts
-        else "Aucune échéance de subvention DETR/DSIL dépassée ni avant la fin prévue de son opération."
+        else "Aucune échéance de subvention DETR/DSIL dépassée ni avant la date prévue du démarrage ou de la fin "
+        "de son opération."
     )
     return out
 
@@ -342,22 +344,26 @@ def funders(portfolio) -> tuple[list[dict], dict]:
     return rows, row("Total", [s for v in groups.values() for s in v])
 
 
+def grant_status(g: dict) -> str:
+    """Where a DETR/DSIL deadline stands, in the calendar and in the project report alike."""
+    planned = None if is_missing(g["planned_on"]) else g["planned_on"]
+    if g["lapsed"]:
+        return "dépassée"
+    if planned and planned > g["deadline"]:
+        return f"avant la date prévue ({short_date(planned)}) : prorogation à demander"
+    return "à tenir"
+
+
 def subsidy_calendar(portfolio) -> list[dict]:
-    """DETR/DSIL deadlines of running operations still ahead (and those passed within a year),
-    soonest first, as consolidation computed them."""
-    cur, pr, as_of = portfolio.currency, portfolio.projects, portfolio.as_of
+    """Every DETR/DSIL deadline of the running operations, soonest first, as consolidation
+    computed them: those passed (the grant lapses unless extended: said until the operation is
+    closed, as the rules and page 1 say it) and those ahead."""
+    cur, pr = portfolio.currency, portfolio.projects
     out = []
     for g in _records(portfolio.deadlines):
-        if g["deadline"] < as_of - timedelta(days=365) or g["project_code"] not in pr.index:
+        if g["project_code"] not in pr.index:
             continue
-        planned = None if is_missing(g["planned_on"]) else g["planned_on"]
-        status = (
-            "dépassée"
-            if g["lapsed"]
-            else f"avant la date prévue ({short_date(planned)}) : prorogation à demander"
-            if planned and planned > g["deadline"]
-            else "à tenir"
-        )
+        status = grant_status(g)
         out.append(
             {
                 "date": short_date(g["deadline"]),

@@ -56,7 +56,7 @@ DESCRIPTIONS = {
     "ppi": "AP/CP pluriannuel du PPI : synthèse et tableau par exercice",
     "funders": "Subventions par financeur (liste)",
     "funders_total": "Total des subventions, tous financeurs",
-    "subsidy_calendar": "Échéances DETR/DSIL à venir et dépassées depuis moins d'un an (liste)",
+    "subsidy_calendar": "Échéances DETR/DSIL des opérations en cours, à venir et dépassées (liste)",
     "territories": "Fiches par territoire : projets, prochains jalons, démarrages de travaux (liste)",
     "directions": "Fiches par direction, mêmes champs que les territoires (liste)",
     "urban": "Politique de la ville : projets en QPV, part de l'investissement",

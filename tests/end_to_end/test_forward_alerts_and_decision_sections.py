@@ -305,7 +305,7 @@ def test_page_one_of_the_synthesis(reports, sample):
     )
     money = "\n".join(paras[paras.index("Messages financiers") :])
     assert f"Subventions notifiées non encore encaissées : {eur(to_receive)}" in money
-    assert "subvention DETR/DSIL arrive à échéance avant la fin prévue" in money
+    assert "subvention DETR/DSIL arrive à échéance avant la date prévue du démarrage ou de la fin" in money
 
 
 def test_ppi_table_funders_and_calendar(reports, sample):
@@ -344,7 +344,7 @@ def _grant_deadlines_by_hand(sample, pf) -> list[tuple]:
     """Every DETR/DSIL deadline of a running operation shown in the calendar, computed from the
     generated lists: the start of execution is the first works contract notified or works order
     given; start deadline = notification + 2 years (while the works have not started); completion
-    = start of execution (or, not started yet, the start deadline) + 4 years; shown from a year ago."""
+    = start of execution (or, not started yet, the start deadline) + 4 years; passed ones too."""
     projects = sample.lists["projects"]
     out = []
     for sub in sample.lists["subsidies"]:
@@ -368,7 +368,7 @@ def _grant_deadlines_by_hand(sample, pf) -> list[tuple]:
         start_deadline = _add_years(on, 2)
         checks = [] if started else [(start_deadline, "démarrage")]
         checks.append((_add_years(started or start_deadline, 4), "achèvement"))
-        out += [(d, what, p["code"]) for d, what in checks if d >= AS_OF - timedelta(days=365)]
+        out += [(d, what, p["code"]) for d, what in checks]
     return sorted(out, key=lambda x: (x[0], x[2]))
 
 
