@@ -161,6 +161,9 @@ def contract_table(frames: Frames, rules: RulesConfig) -> pd.DataFrame:
                 "amendments_rate": rate,
                 "threshold": limit,
                 "over_threshold": exceeds(rate, limit),
+                "commission_count": sum(1 for x in amounts if exceeds(x / initial, rules.amendment_commission))
+                if initial
+                else 0,
                 "commission_required": bool(
                     initial and any(exceeds(x / initial, rules.amendment_commission) for x in amounts)
                 ),
@@ -319,7 +322,7 @@ def consolidate(
                 number=str(x["number"]),
                 rate=x["amendments_rate"],
                 limit=x["threshold"],
-                commission=bool(x["commission_required"]),
+                commission=int(x["commission_count"]),
             )
             for x in measured
         ]

@@ -98,3 +98,14 @@ def milestone_when(when: Any, late_days: Any = 0) -> str:
     reached after its date « prévu le 04/12/2026, en retard de 2 jours »."""
     late = lateness(late_days)
     return f"prévu le {fr_date(when)}, {late}" if late else fr_date(when)
+
+
+def of(words: str) -> str:
+    """« de » before a word, elided before a vowel or a mute h: « d'achèvement », « de démarrage »."""
+    return f"d'{words}" if words[:1].lower() in "aeiouyhâàéèêîïôûœ" else f"de {words}"
+
+
+def fr_share(v: Any) -> str:
+    """A share a rule judges, printed at the precision it was judged (`points`): « 19,9 % » for a
+    self-funding share judged below 20 %, never a rounded « 20 % » beside the alert."""
+    return "–" if _missing(v) else fr_points(points(v))

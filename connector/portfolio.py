@@ -127,6 +127,7 @@ CONTRACT_COLUMNS = [
     "threshold",
     "over_threshold",
     "commission_required",
+    "commission_count",  # amendments each above the commission's share of the initial amount
 ]
 RISK_COLUMNS = [
     "project_code",

@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from connector.formatting import delay, fr_amount, fr_date, fr_points, points, rounded
+from connector.formatting import delay, fr_amount, fr_date, fr_points, of, points, rounded
 from connector.model import Weather, present
 from connector.model.records import GrantDeadline
 from connector.model.vocabulary import EXTENSION_YEARS
@@ -217,9 +217,13 @@ def assess(row: dict, *, year: int, rules: RulesConfig, currency: str = "EUR") -
                 f"(limite {fr_points(points(c.limit))})"
             )
         if c.commission:
+            share = fr_points(points(rules.amendment_commission))
             alerts.append(
-                f"Marché {c.number} : un avenant dépasse {fr_points(points(rules.amendment_commission))} "
-                "du montant initial, avis de la commission d'appel d'offres requis."
+                f"Marché {c.number} : un avenant dépasse {share} du montant initial, avis de la commission "
+                "d'appel d'offres requis."
+                if c.commission == 1
+                else f"Marché {c.number} : {c.commission} avenants dépassent chacun {share} du montant initial, "
+                "avis de la commission d'appel d'offres requis pour chacun."
             )
 
     critical = row.get("open_critical_risks") or 0
@@ -232,8 +236,8 @@ def assess(row: dict, *, year: int, rules: RulesConfig, currency: str = "EUR") -
         if g.lapsed:
             storms.append(f"subvention {g.funder} caduque : {g.what} requis avant le {fr_date(g.deadline)}")
             alerts.append(
-                f"Subvention {g.funder} ({fr_amount(g.notified, currency)}) : échéance de "
-                f"{g.what} dépassée le {fr_date(g.deadline)} ; demander une prorogation."
+                f"Subvention {g.funder} ({fr_amount(g.notified, currency)}) : échéance {of(g.what)} "
+                f"dépassée le {fr_date(g.deadline)} ; demander une prorogation."
             )
         elif g.soon:
             clouds.append(f"subvention {g.funder} : {g.what} requis avant le {fr_date(g.deadline)}")

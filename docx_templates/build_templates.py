@@ -293,7 +293,7 @@ def project_template() -> Document:
     _kv(
         doc,
         [
-            ("Phase, avancement physique", "{{ project.phase }} – {{ project.progress }}"),
+            ("Phase, avancement physique", "{{ project.phase_progress }}"),
             (
                 "Fin prévisionnelle",
                 "{{ project.forecast_end }} (initiale : {{ project.baseline_end }} ; "
@@ -301,7 +301,7 @@ def project_template() -> Document:
             ),
             ("Prochain jalon", "{{ figures.next_milestone }}"),
             ("AP votée / reste à mandater", "{{ figures.ap_voted }} / {{ figures.remaining_to_pay }}"),
-            ("CP {{ year }} / mandatés", "{{ figures.cp_year }} / {{ figures.paid_year_rate }}"),
+            ("CP {{ year }} / mandatés", "{{ figures.cp_paid }}"),
             (
                 "Subventions notifiées / encaissées",
                 "{{ figures.subsidies_notified }} / {{ figures.subsidies_received }}",

@@ -42,7 +42,7 @@ class ContractCheck:
     number: str
     rate: float  # cumulated amendments / initial amount
     limit: float  # legal limit for its kind
-    commission: bool  # one amendment needs the commission d'appel d'offres
+    commission: int  # amendments that each need the commission d'appel d'offres
 
 
 DEADLINE_COLUMNS = [

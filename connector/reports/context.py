@@ -7,7 +7,7 @@ import math
 import re
 from datetime import date
 
-from connector.formatting import milestone_when
+from connector.formatting import fr_share, milestone_when
 from connector.model import RiskStatus, Weather, present, worse
 from connector.model import is_missing as _missing
 from connector.model import number as _num
@@ -68,6 +68,9 @@ def _project_head(p: dict) -> dict:
         "baseline_end": _date_or_flag(p, "baseline_end"),
         "forecast_end": _date_or_flag(p, "forecast_end"),
         "progress": fr_percent(p.get("progress")),
+        # « Travaux – 40 % », « Clos » (not « Clos – – »): what is known, nothing else
+        "phase_progress": " – ".join(x for x in (text(p.get("phase")), fr_percent(p.get("progress"))) if x and x != "–")
+        or "–",
         "url": text(p.get("url")),
         "comment": text(p.get("comment")),
         "decisions": _lines(p.get("decisions")),
@@ -166,25 +169,29 @@ def _figures(p: dict, portfolio, code: str) -> dict:
             f"aucune : subventions notifiées supérieures de {amount(p['subsidies_notified'] - ap)} à l’AP{on_ap}"
         )
     else:
-        self_funding = fr_percent(share) + (on_ap if not _missing(share) else "")
+        self_funding = fr_share(share) + (on_ap if not _missing(share) else "")
     year_rows = [b for b in portfolio.project_records(code, portfolio.budget) if b["year"] == portfolio.year]
     from_finance = " (export financier)" if any(b.get("source") == "finance" for b in year_rows) else ""
     nxt = text(p.get("next_milestone_label"))
+    paid_year_rate = amount(p.get("paid_year")) + (
+        f" ({fr_share(p.get('cp_execution_rate'))}{', export financier' if from_finance else ''})"
+        if not _missing(p.get("cp_execution_rate"))
+        else from_finance
+    )
     return {
         "ap_voted": ap_text,
         "cp_year": amount(p.get("cp_year")),
         "engaged_year": amount(p.get("engaged_year")) + from_finance,
         "paid_year": amount(p.get("paid_year")) + from_finance,
         # one bracket: « 1 425 000 € (95 %, export financier) »
-        "paid_year_rate": amount(p.get("paid_year"))
-        + (
-            f" ({fr_percent(p.get('cp_execution_rate'))}{', export financier' if from_finance else ''})"
-            if not _missing(p.get("cp_execution_rate"))
-            else from_finance
-        ),
-        "cp_execution_rate": fr_percent(p.get("cp_execution_rate")),
+        "paid_year_rate": paid_year_rate,
+        # « aucun CP en 2026 » rather than « – / – » when the year has neither CP nor payment
+        "cp_paid": f"{amount(p.get('cp_year'))} / {paid_year_rate}"
+        if present(p.get("cp_year")) or present(p.get("paid_year"))
+        else f"aucun CP en {portfolio.year}",
+        "cp_execution_rate": fr_share(p.get("cp_execution_rate")),
         "commitment_rate": _on(fr_percent(p.get("commitment_rate")), on_ap),
-        "ap_consumption": _on(fr_percent(p.get("ap_consumption")), on_ap),
+        "ap_consumption": _on(fr_share(p.get("ap_consumption")), on_ap),
         "remaining_to_pay": remaining,
         "subsidies_notified": amount(p.get("subsidies_notified")),
         "subsidies_received": amount(p.get("subsidies_received")),
@@ -487,8 +494,12 @@ def _totals(portfolio) -> dict:
             f"{_n(len(over), 'projet')} : {amount(-over.sum())} au-delà de l’AP votée" if len(over) else "aucun"
         ),
         "without_ap": (
-            f"{_n(len(no_ap), 'projet')} sans AP valide, dont les CP {portfolio.year} "
-            f"({amount(no_ap_cp)}) sont comptés dans les totaux"
+            (
+                f"{_n(len(no_ap), 'projet')} sans AP valide, dont les CP {portfolio.year} "
+                f"({amount(no_ap_cp)}) sont comptés dans les totaux"
+                if present(no_ap_cp)
+                else f"{_n(len(no_ap), 'projet')} sans AP valide, sans CP {portfolio.year}"
+            )
             if len(no_ap)
             else "aucun"
         ),

@@ -147,7 +147,8 @@ def changes(portfolio, previous: dict, previous_date) -> list[str]:
     if passed:
         out.append(f"{_n(len(passed), 'jalon atteint', 'jalons atteints')} : {_few(passed)}.")
     if missed:
-        out.append(f"{_n(len(missed), 'jalon manqué', 'jalons manqués')} (date passée, non atteints) : {_few(missed)}.")
+        gone = "date passée, non atteint" if len(missed) == 1 else "dates passées, non atteints"
+        out.append(f"{_n(len(missed), 'jalon manqué', 'jalons manqués')} ({gone}) : {_few(missed)}.")
     if not out:
         out.append("Aucun changement de météo, aucune nouvelle alerte, aucun jalon atteint ou manqué.")
     return out
@@ -285,7 +286,8 @@ def ppi(portfolio) -> dict:
         else ""
     )
     closed = pr[~pr["running"] & pr["ap_voted"].notna()] if not pr.empty else pr
-    closed_balance = float(closed["remaining_to_pay"].clip(lower=0).sum()) if len(closed) else 0.0
+    to_cancel = closed[closed["remaining_to_pay"] > 0] if len(closed) else closed  # a balance left on the AP
+    closed_balance = float(to_cancel["remaining_to_pay"].sum()) if len(to_cancel) else 0.0
     cp_year = running["cp_year"].sum(min_count=1) if len(running) else math.nan
     cp_after = sum(zero_if_missing(r["cp_planned"]) for r in rows if r["year"] > year)
     not_planned = sum(
@@ -311,7 +313,7 @@ def ppi(portfolio) -> dict:
         "remaining": remaining_text,
         "cp_year": amount(cp_year),
         "cp_after": amount(cp_after),
-        "closed_balance": f"{amount(closed_balance)} sur {_n(len(closed), 'opération close', 'opérations closes')}",
+        "closed_balance": f"{amount(closed_balance)} sur {_n(len(to_cancel), 'opération close', 'opérations closes')}",
         "not_planned": amount(not_planned),
         "unassigned": unassigned,
         "coverage": coverage,

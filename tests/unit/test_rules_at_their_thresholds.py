@@ -81,7 +81,8 @@ def judge(
     )
     frames, found = normalize(raw)
     assert not found, [f.message for f in found]
-    row = consolidate(frames, as_of=AS_OF, rules=rules or RulesConfig(), findings=found).projects.loc["P"]
+    judge.last_portfolio = consolidate(frames, as_of=AS_OF, rules=rules or RulesConfig(), findings=found)
+    row = judge.last_portfolio.projects.loc["P"]
     return row["weather"], " | ".join(row["weather_reasons"]), " | ".join(row["alerts"])
 
 
@@ -190,3 +191,38 @@ def test_state_grant_start_deadline_warning(days_left, alert):
 def test_ap_overrun(paid_2025, storm):
     weather, reasons, _ = judge(paid_2025=paid_2025)
     assert ("AP dépassée" in reasons) is storm and (weather == "Orage") is storm
+
+
+@pytest.mark.parametrize(
+    "amounts,words",
+    [
+        ([5_100.0], "Marché M1 : un avenant dépasse 5\u202f% du montant initial"),
+        ([5_100.0, 6_000.0], "Marché M1 : 2 avenants dépassent chacun 5\u202f% du montant initial"),
+        ([5_100.0, 5_000.0], "Marché M1 : un avenant dépasse 5\u202f% du montant initial"),  # 5 % is not above
+    ],
+)
+def test_each_amendment_needing_the_commission_is_counted(amounts, words):
+    _, _, alerts = judge(contracts=[("Travaux", 100_000.0, amounts)])
+    assert words in alerts, alerts
+
+
+def test_a_passed_completion_deadline_is_worded_with_the_elision():
+    """« échéance d'achèvement », never « échéance de achèvement »."""
+    from connector.formatting import of
+
+    assert of("achèvement de l'opération") == "d'achèvement de l'opération"
+    assert of("démarrage des travaux") == "de démarrage des travaux"
+    assert of("Hôtel de ville") == "d'Hôtel de ville"
+
+
+@pytest.mark.parametrize("notified,printed,alert", [(801_000.0, "19,9\u202f%", True), (800_000.0, "20\u202f%", False)])
+def test_a_share_is_printed_as_it_was_judged(notified, printed, alert):
+    """Self-funding of 19,9 % is judged below the 20 % minimum: « Chiffres clés » says 19,9 %, not a
+    rounded 20 % beside the alert; exactly 20 % is printed 20 % and not alerted."""
+    from connector.reports.context import project_context
+
+    weather, reasons, alerts = judge(subsidies=[("Région", notified, "01/01/2025")])
+    assert ("autofinancement de 19,9\u202f%" in reasons) is alert
+    pf = judge.last_portfolio
+    ctx = project_context(pf, "P", collectivite="X", copil_date=AS_OF, previous=None)
+    assert ctx["figures"]["self_funding_share"] == printed
