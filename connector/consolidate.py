@@ -18,6 +18,7 @@ import pandas as pd
 
 from connector.model import (
     MilestoneStatus,
+    Phase,
     RiskStatus,
     Weather,
     clean,
@@ -304,6 +305,9 @@ def consolidate(
         row["self_funding_share"] = 1 - _div(notified, ap) if ap else math.nan
         # running and started: the two facts every rule and report section turns on
         row["running"] = is_running(p.get("phase"))
+        known = Phase.of(p.get("phase"))
+        # financial against physical progress is judged once works are under way (or the phase unknown)
+        row["in_works"] = not (known is not None and known.before_works)
         # started = the works' first legal commitment is made (what DETR/DSIL call the start)
         row["execution_start"] = starts.get(code)
         row["started"] = row["execution_start"] is not None

@@ -69,6 +69,7 @@ PROJECT_INDICATOR_COLUMNS = [
     "next_milestone_late_days",  # days past its date when the next milestone is overdue, else 0
     "open_critical_risks",  # open risks with criticality >= threshold
     "running",  # bool: not closed (connector.model.is_running)
+    "in_works",  # bool: works under way (or phase unknown): financial vs physical progress judged
     "started",  # bool: the works' start of execution has happened (execution_start)
     "execution_start",  # first works contract notified or works order given ([rules] grant_start_from)
     "planned_works_start",  # while not started: the first works contract or works order planned

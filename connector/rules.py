@@ -27,7 +27,11 @@ class RulesConfig(BaseModel):
     overdue_milestones_cloudy: int = Field(1, ge=1, description="Milestones past due without actual date: Nuageux.")
     overdue_milestones_storm: int = Field(3, ge=1, description="Milestones past due without actual date: Orage.")
     execution_gap_cloudy: float = Field(
-        0.25, ge=0, description="Gap between the year's CP execution rate and physical progress (either way): Nuageux."
+        0.25,
+        ge=0,
+        description="Gap between financial progress (paid since the start ÷ AP voted) and physical progress, "
+        "either way, once works are under way: Nuageux. Cumulative against cumulative: the year's CP are judged "
+        "against the share of the year elapsed (cp_projection_from_month), never against physical progress.",
     )
     execution_gap_storm: float = Field(0.5, ge=0, description="Same gap: Orage.")
     self_funding_min: float = Field(
@@ -178,13 +182,15 @@ def assess(row: dict, *, year: int, rules: RulesConfig, currency: str = "EUR") -
             f"atteint{'s' if overdue > 1 else ''}"
         )
 
-    # Shares are compared in percentage points at the precision they are printed with (one
-    # decimal, half-up): what the reader sees and what the rule judged always agree.
-    rate, progress = row.get("cp_execution_rate"), row.get("progress")
-    if present(rate) and present(progress):
-        r, p = points(rate), points(progress)
+    # Like with like: paid since the start against the AP, beside physical progress since the
+    # start (a year's CP execution against cumulative progress says nothing in January). Shares
+    # are compared in percentage points at the precision they are printed with (one decimal,
+    # half-up): what the reader sees and what the rule judged always agree.
+    spent, progress = row.get("ap_consumption"), row.get("progress")
+    if row.get("in_works", True) and present(spent) and present(progress):
+        r, p = points(spent), points(progress)
         gap = abs(r - p)
-        text = f"CP {year} mandatés à {fr_points(r)} pour {fr_points(p)} d'avancement physique"
+        text = f"{fr_points(r)} de l'AP mandatés depuis le début pour {fr_points(p)} d'avancement physique{basis}"
         for limit, bucket in ((rules.execution_gap_storm, storms), (rules.execution_gap_cloudy, clouds)):
             if gap >= points(limit):
                 bucket.append(f"{text} (écart de {fr_points(gap, 'points')})")

@@ -98,9 +98,23 @@ class Phase(StrEnum):
     RECEPTION = "Réception"
     CLOS = "Clos"
 
+    @classmethod
+    def of(cls, value: Any) -> Phase | None:
+        """The phase a value names, None when it names none (empty, typed otherwise)."""
+        try:
+            return cls(value)
+        except ValueError:
+            return None
+
     @property
     def running(self) -> bool:
         return self is not Phase.CLOS
+
+    @property
+    def before_works(self) -> bool:
+        """Opportunité to consultation: physical progress is the studies', spending is small;
+        comparing them with works figures says nothing."""
+        return self in (Phase.OPPORTUNITE, Phase.FAISABILITE, Phase.PROGRAMMATION, Phase.ETUDES, Phase.CONSULTATION)
 
 
 PHASES = tuple(Phase)

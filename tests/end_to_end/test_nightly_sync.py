@@ -59,7 +59,12 @@ def test_reference_projects_get_hand_checked_values(emulator, tmp_path):
             assert got[col] == value, (item_id, col, got[col])
     reasons = owned(site, 2)["Motifs de la météo"]
     assert "livraison repoussée de 4 mois (31/10/2026 → 28/02/2027)" in reasons
-    assert "CP 2026 mandatés à 95\u202f% pour 40\u202f% d'avancement physique (écart de 55\u202fpoints)" in reasons
+    # cumulative against cumulative: 2 225 000 paid since the start on an AP of 2 500 000 (89 %)
+    # for 40 % done, 49 points (the year's 95 % of CP is not compared with progress since the start)
+    assert (
+        "89\u202f% de l'AP mandatés depuis le début pour 40\u202f% d'avancement physique (écart de 49\u202fpoints)"
+        in reasons
+    )
     assert "avenants cumulés 17\u202f% sur le marché 2025-M-014 (limite 15\u202f%)" in reasons
     assert "commission d'appel d'offres" in owned(site, 2)["Alertes"]
     assert "fin prévue initiale" in owned(site, 3)["Motifs de la météo"]

@@ -26,13 +26,16 @@ def judge(
     slip=0,
     progress="50 %",
     paid_2026=100_000.0,
-    paid_2025=0.0,
+    paid_2025=400_000.0,  # 500 000 paid since the start: 50 % of the AP for 50 % done
     subsidies=(),
     contracts=(),
     overdue=0,
     risks=(),
     start="01/01/2025",
     rules=None,
+    phase="Travaux",
+    as_of=AS_OF,
+    cp_next_year=None,
 ):
     """One project that is Soleil unless a keyword moves it: (météo, reasons, alerts)."""
     project = {
@@ -45,11 +48,14 @@ def judge(
         "forecast_end": _fr(BASELINE + timedelta(days=slip)),
         "progress": progress,
         "start": start,
+        **({"phase": phase} if phase else {}),
     }
     budget = [
         {"_id": 1, "project": 1, "year": 2026.0, "cp_planned": 200_000.0, "engaged": 0.0, "paid": paid_2026},
         {"_id": 2, "project": 1, "year": 2025.0, "cp_planned": 1_000_000.0, "engaged": 0.0, "paid": paid_2025},
     ]
+    if cp_next_year:
+        budget.append({"_id": 3, "project": 1, "year": 2027.0, "cp_planned": cp_next_year, "engaged": 0.0, "paid": 0.0})
     milestones = [
         {"_id": i + 1, "project": 1, "title": f"J{i}", "baseline": _fr(AS_OF - timedelta(days=10))}
         for i in range(overdue)
@@ -81,7 +87,7 @@ def judge(
     )
     frames, found = normalize(raw)
     assert not found, [f.message for f in found]
-    judge.last_portfolio = consolidate(frames, as_of=AS_OF, rules=rules or RulesConfig(), findings=found)
+    judge.last_portfolio = consolidate(frames, as_of=as_of, rules=rules or RulesConfig(), findings=found)
     row = judge.last_portfolio.projects.loc["P"]
     return row["weather"], " | ".join(row["weather_reasons"]), " | ".join(row["alerts"])
 
@@ -108,23 +114,39 @@ def test_overdue_milestones(n, expected):
     assert judge(overdue=n)[0] == expected
 
 
-# CP execution against physical progress (70 %): the gap |0.45 - 0.70| is 0.24999999999999994.
+# Financial against physical progress, cumulative both (70 % done): paid since the start ÷ AP
+# (1 000 000). The gap |0.45 - 0.70| is 0.24999999999999994: judged at 25 points, as printed.
 @pytest.mark.parametrize(
     "paid,expected,printed",
     [
-        (90_000.0, "Nuageux", "écart de 25\u202fpoints"),  # exactly at 25 points
-        (90_200.0, "Soleil", None),  # 24,9 points: just under
-        (89_800.0, "Nuageux", "écart de 25,1\u202fpoints"),  # just over
-        (40_000.0, "Orage", "écart de 50\u202fpoints"),  # 0.7 - 0.2 = 0.49999999999999994: at the storm threshold
-        (40_200.0, "Nuageux", "écart de 49,9\u202fpoints"),
-        (39_800.0, "Orage", "écart de 50,1\u202fpoints"),
+        (450_000.0, "Nuageux", "écart de 25\u202fpoints"),  # exactly at 25 points
+        (451_000.0, "Soleil", None),  # 24,9 points: just under
+        (449_000.0, "Nuageux", "écart de 25,1\u202fpoints"),  # just over
+        (200_000.0, "Orage", "écart de 50\u202fpoints"),  # 0.7 - 0.2 = 0.49999999999999994: at the storm threshold
+        (201_000.0, "Nuageux", "écart de 49,9\u202fpoints"),
+        (199_000.0, "Orage", "écart de 50,1\u202fpoints"),
     ],
 )
 def test_execution_gap(paid, expected, printed):
-    weather, reasons, _ = judge(progress="70 %", paid_2026=paid)
+    weather, reasons, _ = judge(progress="70 %", paid_2025=paid, paid_2026=0.0)
     assert weather == expected, reasons
     if printed:
         assert printed in reasons
+        assert "de l'AP mandatés depuis le début pour 70\u202f% d'avancement physique" in reasons
+
+
+@pytest.mark.parametrize("phase,judged", [("Études", False), ("Consultation", False), ("Travaux", True), (None, True)])
+def test_financial_progress_is_judged_once_works_are_under_way(phase, judged):
+    """An operation in études spends little and counts the studies' progress: no gap judged."""
+    weather, reasons, _ = judge(progress="70 %", paid_2025=100_000.0, paid_2026=0.0, phase=phase)
+    assert ("d'avancement physique" in reasons) is judged, reasons
+
+
+def test_the_year_s_cp_never_move_the_weather_in_january():
+    """On 7 January nothing of the year's CP is paid: the météo does not move for that."""
+    january = date(2027, 1, 7)
+    weather, reasons, _ = judge(paid_2026=0.0, as_of=january, cp_next_year=300_000.0)
+    assert weather == "Soleil" and "CP 2027" not in reasons, reasons
 
 
 # Self-funding: 1 - 800 000 / 1 000 000 is 0.19999999999999996, printed 20 %: not below 20 %.
@@ -189,7 +211,8 @@ def test_state_grant_start_deadline_warning(days_left, alert):
     "paid_2025,storm", [(900_000.0, False), (901_000.0, True), (899_000.0, False), (900_004.0, False)]
 )  # 100,0004 % prints as 100 %
 def test_ap_overrun(paid_2025, storm):
-    weather, reasons, _ = judge(paid_2025=paid_2025)
+    # works done (100 %): the financial progress is judged beside the physical one, no gap
+    weather, reasons, _ = judge(paid_2025=paid_2025, progress="100 %")
     assert ("AP dépassée" in reasons) is storm and (weather == "Orage") is storm
 
 
