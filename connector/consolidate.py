@@ -11,7 +11,8 @@ it has a row for (operation code, year), it replaces the figures typed in the bu
 from __future__ import annotations
 
 import math
-from datetime import date
+import re
+from datetime import date, datetime
 from typing import Any
 
 import pandas as pd
@@ -252,6 +253,20 @@ def consolidate(
 ) -> Portfolio:
     year = as_of.year
     projects = frames.projects.copy()
+    source = export_dated(frames.finance_source, as_of=as_of, max_age_days=rules.finance_max_age_days)
+    if source and source["stale"]:
+        findings = list(findings) + [
+            Finding(
+                str(source.get("file") or "export financier"),
+                None,
+                "",
+                str(source.get("file") or ""),
+                f"export financier du {source['date']:%d/%m/%Y}, vieux de {source['age_days']} jours (plus de "
+                f"{source['max_age_days']}) : les montants engagés et mandatés qui en viennent sont peut-être "
+                "dépassés ; déposer un export récent",
+                severity="avertissement",
+            )
+        ]
     budget = budget_table(frames)
     milestones = milestone_table(frames, as_of)
     contracts = contract_table(frames, rules)
@@ -370,7 +385,7 @@ def consolidate(
         risks=risks,
         deadlines=pd.DataFrame([g.__dict__ for g in all_deadlines], columns=DEADLINE_COLUMNS),
         findings=list(findings),
-        finance_source=getattr(frames, "finance_source", None),
+        finance_source=source,
     )
     portfolio.rollups = {dim: rollup(out, dim) for dim in ("direction", "territory", "policy")}
     docs: dict[str, list] = {}
@@ -425,6 +440,43 @@ def grant_deadlines(project: dict, subsidies: list[dict], *, as_of: date, warnin
                 )
             )
     return out
+
+
+# A date in an export's file name: « Export_AP_CP_2026-11-23.xlsx », « CP 23.11.2026 v2.xlsx »,
+# « export_20261123.xlsx ».
+_DATE_IN_NAME = (
+    (r"(20\d\d)[-_.]?(0[1-9]|1[0-2])[-_.]?([0-2]\d|3[01])", (1, 2, 3)),
+    (r"([0-2]\d|3[01])[-_.](0[1-9]|1[0-2])[-_.](20\d\d)", (3, 2, 1)),
+)
+
+
+def export_dated(src: dict | None, *, as_of: date, max_age_days: int) -> dict | None:
+    """The finance export read, with the date its figures are at — the one in its file name (the
+    finance software's) when there is one, else the day it was put in the library — its age on
+    `as_of` and whether it is older than the rules allow."""
+    if not src:
+        return None
+    name, on, by = str(src.get("file") or ""), None, None
+    for pattern, order in _DATE_IN_NAME:
+        m = re.search(pattern, name)
+        if m:
+            try:
+                on, by = date(*(int(m[i]) for i in order)), "name"
+            except ValueError:  # « 2025-02-31 »: not a date, fall back to the upload
+                pass
+            break
+    if on is None and src.get("modified"):
+        up = src["modified"]
+        on, by = (up.date() if isinstance(up, datetime) else up), "upload"
+    age = (as_of - on).days if on else None
+    return {
+        **src,
+        "date": on,
+        "dated_by": by,
+        "age_days": age,
+        "stale": age is not None and age > max_age_days,
+        "max_age_days": max_age_days,
+    }
 
 
 def _ap_affected(finance: pd.DataFrame) -> dict[str, float]:

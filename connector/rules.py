@@ -95,6 +95,12 @@ class RulesConfig(BaseModel):
         "contract notified (« works_contract »), the first works order given (« works_order »), or whichever "
         "comes first (« first »). Studies and land purchases never do.",
     )
+    finance_max_age_days: int = Field(
+        30,
+        ge=0,
+        description="A finance export older than this many days (dated by its file name, else by its upload) "
+        "is a finding, and every figure taken from it says so: its amounts may no longer be the year's.",
+    )
     cp_plan_gap: float = Field(
         0.01,
         ge=0,

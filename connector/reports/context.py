@@ -4,7 +4,6 @@ Everything a template may use is here; `variables.py` documents it from these bu
 from __future__ import annotations
 
 import math
-import re
 from datetime import date
 
 from connector.formatting import fr_share, milestone_when
@@ -171,10 +170,15 @@ def _figures(p: dict, portfolio, code: str) -> dict:
     else:
         self_funding = fr_share(share) + (on_ap if not _missing(share) else "")
     year_rows = [b for b in portfolio.project_records(code, portfolio.budget) if b["year"] == portfolio.year]
-    from_finance = " (export financier)" if any(b.get("source") == "finance" for b in year_rows) else ""
+    stale = bool((portfolio.finance_source or {}).get("stale"))
+    from_finance = (
+        (" (export financier ancien)" if stale else " (export financier)")
+        if any(b.get("source") == "finance" for b in year_rows)
+        else ""
+    )
     nxt = text(p.get("next_milestone_label"))
     paid_year_rate = amount(p.get("paid_year")) + (
-        f" ({fr_share(p.get('cp_execution_rate'))}{', export financier' if from_finance else ''})"
+        f" ({fr_share(p.get('cp_execution_rate'))}{from_finance.replace(' (', ', ').rstrip(')')})"
         if not _missing(p.get("cp_execution_rate"))
         else from_finance
     )
@@ -215,24 +219,26 @@ def _decisions_heading(p: dict) -> str:
 
 
 # yyyy-mm-dd (or yyyymmdd) and dd-mm-yyyy in a file name; group order giving (year, month, day)
-_DATE_IN_NAME = (
-    (r"(20\d\d)[-_.]?(0[1-9]|1[0-2])[-_.]?([0-2]\d|3[01])", (1, 2, 3)),
-    (r"([0-2]\d|3[01])[-_.](0[1-9]|1[0-2])[-_.](20\d\d)", (3, 2, 1)),
-)
-
-
 def _export_date(src: dict) -> str:
-    """The date an export was taken: the one in its file name (« Export_AP_CP_2026-11-23.xlsx »)
-    when there is one, the finance software's; else the day it was put in the library."""
-    name = str(src.get("file") or "")
-    for pattern, order in _DATE_IN_NAME:
-        m = re.search(pattern, name)
-        if m:
-            try:
-                return f" du {short_date(date(*(int(m[i]) for i in order)))}"
-            except ValueError:  # « 2025-02-31 »: not a date, fall back to the upload
-                break
-    return f", déposé le {short_date(src.get('modified'))}" if src.get("modified") else ""
+    """When the export's figures are from, as consolidation dated it (consolidate.export_dated):
+    « du 23/11/2026 » from its file name, « déposé le … » from its upload."""
+    on = src.get("date")
+    if not on:
+        return ""
+    return f" du {short_date(on)}" if src.get("dated_by") == "name" else f", déposé le {short_date(on)}"
+
+
+def _export_age(src: dict) -> str:
+    """How old the export is: said always; an export older than the rules allow says so."""
+    age = src.get("age_days")
+    if age is None:
+        return ""
+    if src.get("stale"):
+        return (
+            f" (vieux de {age} jours, plus de {src.get('max_age_days')} : montants peut-être dépassés, "
+            "export à actualiser)"
+        )
+    return f" ({age} jour{'s' if age > 1 else ''})" if age >= 0 else ""
 
 
 def _on(value: str, note: str) -> str:
@@ -248,7 +254,7 @@ def finance_note(portfolio, codes: list[str] | None = None) -> str:
     src = portfolio.finance_source
     years = sorted({str(r["year"]) for r in rows if r.get("source") == "finance"})
     if src and years:
-        when = _export_date(src)
+        when = _export_date(src) + _export_age(src)
         return (
             f"Engagé et mandaté ({', '.join(years)}) : export du logiciel financier « {src.get('file')} »"
             f"{when} ; les autres montants viennent des listes SharePoint."
@@ -392,7 +398,8 @@ def project_context(
 def _source(portfolio, b: dict) -> str:
     if b.get("source") != "finance":
         return "liste"
-    return "export financier" + _export_date(portfolio.finance_source or {})
+    src = portfolio.finance_source or {}
+    return "export financier" + _export_date(src) + (" (ancien)" if src.get("stale") else "")
 
 
 def _budget_rows(portfolio, code: str) -> list[dict]:

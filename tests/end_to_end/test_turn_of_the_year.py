@@ -53,3 +53,21 @@ def test_january_reasons_never_judge_the_new_year_s_cp(runs):
     assert not [t for t in texts if "CP 2027" in t and "mandatés" in t], "the year's CP judged in January"
     # the year's CP are projected from July only (cp_projection_from_month): nothing on 7 January
     assert not [f for fs in jan.projects["forecasts"] for f in fs if f["kind"] == "cp_non_consommes"]
+
+
+def test_in_january_the_november_export_is_said_to_be_old(runs):
+    """The sample's export is dated 23/11/2026: 13 days old on 6 December, 45 on 7 January — a
+    finding then, and the figures it feeds say so."""
+    from connector.reports.context import finance_note, project_context
+
+    dec, jan = runs
+    assert dec.finance_source["age_days"] == 13 and not dec.finance_source["stale"]
+    assert jan.finance_source["age_days"] == 45 and jan.finance_source["stale"]
+    assert not [f for f in dec.findings if "export financier du" in f.message]
+    assert [f for f in jan.findings if "vieux de 45 jours" in f.message]
+    assert "(13 jours)" in finance_note(dec)
+    assert "vieux de 45 jours, plus de 30" in finance_note(jan)
+    # a figure taken from the export, in a project report: PPI-2024-002's 2026 payments
+    ctx = project_context(jan, "PPI-2024-002", collectivite="X", copil_date=JANUARY, previous=None)
+    sources = {row["year"]: row["source"] for row in ctx["budget"]}
+    assert sources["2026"] == "export financier du 23/11/2026 (ancien)"

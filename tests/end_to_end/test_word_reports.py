@@ -518,15 +518,36 @@ def test_report_folders_with_spaces_are_created_alone_the_others_in_batches(emul
 def test_an_export_is_dated_by_its_file_name_else_by_its_upload():
     from datetime import datetime
 
+    from connector.consolidate import export_dated
     from connector.reports.context import _export_date
 
     up = datetime(2026, 12, 6, 9, 0)
-    assert _export_date({"file": "Export_AP_CP_2026-11-23.xlsx", "modified": up}) == " du 23/11/2026"
-    assert _export_date({"file": "CP 23.11.2026 v2.xlsx", "modified": up}) == " du 23/11/2026"
-    assert _export_date({"file": "export_20261123.xlsx", "modified": up}) == " du 23/11/2026"
-    assert _export_date({"file": "Export_2025-02-31.xlsx", "modified": up}) == ", déposé le 06/12/2026"
-    assert _export_date({"file": "grand livre.xlsx", "modified": up}) == ", déposé le 06/12/2026"
-    assert _export_date({"file": "grand livre.xlsx"}) == ""
+
+    def said(src):
+        return _export_date(export_dated(src, as_of=date(2026, 12, 6), max_age_days=30) or {})
+
+    assert said({"file": "Export_AP_CP_2026-11-23.xlsx", "modified": up}) == " du 23/11/2026"
+    assert said({"file": "CP 23.11.2026 v2.xlsx", "modified": up}) == " du 23/11/2026"
+    assert said({"file": "export_20261123.xlsx", "modified": up}) == " du 23/11/2026"
+    assert said({"file": "Export_2025-02-31.xlsx", "modified": up}) == ", déposé le 06/12/2026"
+    assert said({"file": "grand livre.xlsx", "modified": up}) == ", déposé le 06/12/2026"
+    assert said({"file": "grand livre.xlsx"}) == ""
+
+
+@pytest.mark.parametrize("as_of,age,stale", [(date(2026, 12, 23), 30, False), (date(2026, 12, 24), 31, True)])
+def test_an_export_older_than_the_rules_allow_is_said_beside_its_figures(as_of, age, stale):
+    """Export dated 23/11/2026: 30 days old on 23/12 is still fresh (the limit is « more than 30 »),
+    31 days on 24/12 is a finding and every figure taken from it says « ancien »."""
+    from connector.consolidate import export_dated
+    from connector.reports.context import _export_age
+
+    src = export_dated({"file": "Export_AP_CP_2026-11-23.xlsx"}, as_of=as_of, max_age_days=30)
+    assert (src["age_days"], src["stale"]) == (age, stale)
+    assert _export_age(src) == (
+        f" (vieux de {age} jours, plus de 30 : montants peut-être dépassés, export à actualiser)"
+        if stale
+        else f" ({age} jours)"
+    )
 
 
 def test_reports_rendered_ahead_of_the_uploads_are_bounded(monkeypatch):
