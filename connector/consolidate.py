@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 
+from connector.formatting import fr_amount
 from connector.model import (
     MilestoneStatus,
     Phase,
@@ -279,6 +280,7 @@ def consolidate(
         _records_by_code(t) for t in (budget, milestones, subsidies, contracts, risks)
     )
     affected = _ap_affected(frames.finance)
+    findings = list(findings) + _ap_chain_findings(projects, affected, source, currency)
     found_by: dict[str, int] = {}
     for f in findings:
         if f.project_code:
@@ -477,6 +479,31 @@ def export_dated(src: dict | None, *, as_of: date, max_age_days: int) -> dict | 
         "stale": age is not None and age > max_age_days,
         "max_age_days": max_age_days,
     }
+
+
+def _ap_chain_findings(
+    projects: pd.DataFrame, affected: dict[str, float], source: dict | None, currency: str
+) -> list[Finding]:
+    """AP voted → AP affectée: the finance software assigning more than the assembly voted is a
+    value to check, shown on the item like any other (the export's row is the value)."""
+
+    out = []
+    for p in projects.to_dict("records") if not projects.empty else []:
+        ap, aff = clean(p.get("ap_voted")), affected.get(p["code"])
+        if ap is not None and aff is not None and aff > ap:
+            out.append(
+                Finding(
+                    str((source or {}).get("file") or "export financier"),
+                    p.get("id"),
+                    "AP affectée",
+                    fr_amount(aff, currency),
+                    f"AP affectée supérieure à l'AP votée ({fr_amount(ap, currency)}) : vérifier l'AP votée ou "
+                    "l'affectation",
+                    link=str(p.get("url") or ""),
+                    project_code=p["code"],
+                )
+            )
+    return out
 
 
 def _ap_affected(finance: pd.DataFrame) -> dict[str, float]:

@@ -124,15 +124,45 @@ def _ap_overrun(row: dict, rules: RulesConfig) -> str:
     return ""
 
 
+def _judge_overrun(row: dict, rules: RulesConfig, basis: str, currency: str) -> tuple[str, str]:
+    """(storm reason, cloud reason) for an AP overrun. An AP copil had to interpret (« env. 3M »)
+    is never the basis of a storm when the finance export's AP affectée covers what was paid: the
+    figure to confirm is the AP typed, said as a cloud with both amounts."""
+    overrun = _ap_overrun(row, rules)
+    if not overrun:
+        return "", ""
+    affected, paid = row.get("ap_affected"), row.get("paid_total")
+    if basis and present(affected) and present(paid) and paid <= affected:
+        return "", (
+            f"{overrun}{basis}, mais le mandaté ({fr_amount(paid, currency)}) reste dans l'AP affectée de l'export "
+            f"financier ({fr_amount(affected, currency)}) : AP votée à confirmer"
+        )
+    return overrun + basis, ""
+
+
+def _ap_chain_alerts(row: dict, currency: str) -> list[str]:
+    """AP voted → AP affectée → engaged → paid: an AP affectée above the AP voted is a fact to check."""
+    ap, affected = row.get("ap_voted"), row.get("ap_affected")
+    if present(ap) and present(affected) and affected > ap:
+        return [
+            f"AP affectée dans l'export financier ({fr_amount(affected, currency)}) supérieure à l'AP votée "
+            f"({fr_amount(ap, currency)}) : vérifier l'AP votée ou l'affectation."
+        ]
+    return []
+
+
 def _closed(
-    row: dict, rules: RulesConfig, basis: str, missing: list[str], unreadable: list[str]
+    row: dict, rules: RulesConfig, basis: str, missing: list[str], unreadable: list[str], currency: str = "EUR"
 ) -> tuple[Weather, list[str], list[str]]:
     if missing or unreadable:
         return Weather.INDETERMINE, ([f"données manquantes : {', '.join(missing)}"] if missing else []) + unreadable, []
-    overrun = _ap_overrun(row, rules)
-    if overrun:
-        return Weather.ORAGE, [overrun + basis], []
-    return Weather.SOLEIL, ["opération close : seul le solde de l'AP est suivi"], []
+    alerts = _ap_chain_alerts(row, currency)
+    storm, cloud = _judge_overrun(row, rules, basis, currency)
+    if storm:
+        return Weather.ORAGE, [storm], alerts
+    if cloud:
+        return Weather.NUAGEUX, [cloud], alerts
+    return Weather.SOLEIL, ["opération close : seul le solde de l'AP est suivi"], alerts
 
 
 def _slip_text(row: dict, slip: Any) -> str:
@@ -171,7 +201,7 @@ def assess(row: dict, *, year: int, rules: RulesConfig, currency: str = "EUR") -
     alerts: list[str] = []
 
     if closed:  # a closed operation is followed for its AP balance only: past delays are history
-        return _closed(row, rules, basis, missing, unreadable)
+        return _closed(row, rules, basis, missing, unreadable, currency)
 
     slip = row.get("slippage_days")
     if present(slip) and slip >= rules.slippage_storm_days:
@@ -202,9 +232,10 @@ def assess(row: dict, *, year: int, rules: RulesConfig, currency: str = "EUR") -
                 bucket.append(f"{text} (écart de {fr_points(gap, 'points')})")
                 break
 
-    overrun = _ap_overrun(row, rules)
-    if overrun:
-        storms.append(overrun + basis)
+    storm, cloud = _judge_overrun(row, rules, basis, currency)
+    storms += [storm] if storm else []
+    clouds += [cloud] if cloud else []
+    alerts += _ap_chain_alerts(row, currency)
 
     share = row.get("self_funding_share")
     minimum = fr_points(points(rules.self_funding_min))

@@ -160,6 +160,9 @@ def _figures(p: dict, portfolio, code: str) -> dict:
     rem = p.get("remaining_to_pay")
     if not _missing(rem) and rem < 0:
         remaining = f"aucun : AP dépassée de {amount(-rem)}{on_ap}"
+    elif not p.get("running", True) and not _missing(rem):
+        # a closed operation pays nothing more: its balance is to cancel, as the synthesis says
+        remaining = f"aucun (opération close) ; solde de {amount(rem)} à annuler{on_ap}" if rem > 0 else "aucun, soldée"
     else:
         remaining = amount(rem) + on_ap if not _missing(rem) else "–"
     share = p.get("self_funding_share")

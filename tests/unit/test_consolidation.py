@@ -182,3 +182,71 @@ def test_thresholds_come_from_config():
     row = {"baseline_end": 1, "forecast_end": 1, "ap_voted": 1, "slippage_days": 40, "running": True}
     assert assess(row, year=2026, rules=RulesConfig())[0] == "Nuageux"
     assert assess(row, year=2026, rules=RulesConfig(slippage_cloudy_days=60))[0] == "Soleil"
+
+
+def _overrun(ap_typed: str, affected: str | None, paid: float = 1_200_000.0):
+    """A closed operation and a running one with the same figures: AP typed `ap_typed`, paid
+    `paid` since the start, the export's AP affectée `affected` (or no export row)."""
+    base = {"baseline_end": "30/06/2026", "forecast_end": "30/06/2026", "progress": "100 %", "ap_voted": ap_typed}
+    raw = _raw(
+        projects=[
+            {"_id": 1, "_url": "u1", "code": "A", "title": "A", "phase": "Clos", **base},
+            {"_id": 2, "_url": "u2", "code": "B", "title": "B", "phase": "Réception", **base},
+        ],
+        budget=[{"_id": i, "project": i, "year": 2025.0, "cp_planned": paid, "paid": paid} for i in (1, 2)],
+        subsidies=[],
+        contracts=[],
+        amendments=[],
+        milestones=[],
+        risks=[],
+    )
+    finance = (
+        []
+        if affected is None
+        else [
+            {"code": c, "year": 2026, "ap_affected": affected, "_file": "x.xlsx", "_row": 2 + i}
+            for i, c in enumerate("AB")
+        ]
+    )
+    return _portfolio(raw, finance=finance).projects
+
+
+@pytest.mark.parametrize(
+    "affected,expected",
+    [("1 200 000", "Nuageux"), ("1 199 999", "Orage"), (None, "Orage")],
+)
+def test_an_interpreted_ap_is_never_alone_the_basis_of_an_overrun(affected, expected):
+    """AP typed « env. 1M », 1 200 000 paid: with the export's AP affectée covering what was paid
+    (at 1 200 000 exactly, not at 1 199 999) the overrun is an AP to confirm (Nuageux), said with
+    both amounts; without an export it stays a storm, said as computed on an interpreted AP."""
+    for code in ("A", "B"):  # closed and running alike
+        p = _overrun("env. 1M", affected).loc[code]
+        assert p["weather"] == expected, (code, p["weather_reasons"])
+        reason = next(r for r in p["weather_reasons"] if r.startswith("AP dépassée"))
+        assert "calculé sur une AP interprétée d'après la saisie « env. 1M »" in reason
+        if expected == "Nuageux":
+            assert (
+                "reste dans l'AP affectée de l'export financier (1\u202f200\u202f000\u00a0€) : AP votée à confirmer"
+                in reason
+            )
+        if affected:
+            assert any(a.startswith("AP affectée dans l'export financier") for a in p["alerts"])
+
+
+def test_an_ap_typed_exactly_is_overrun_whatever_the_export_says():
+    p = _overrun("1 000 000", "1 500 000").loc["B"]
+    assert p["weather"] == "Orage"
+    assert (
+        "AP affectée dans l'export financier (1\u202f500\u202f000\u00a0€) supérieure à l'AP votée (1\u202f000\u202f000\u00a0€) : vérifier l'AP votée ou l'affectation."
+        in p["alerts"]
+    )
+
+
+def test_an_ap_affected_above_the_ap_voted_is_a_finding_on_the_item():
+    pf = _portfolio(
+        _raw(), finance=[{"code": "A", "year": 2026, "ap_affected": "1 200 000", "_file": "x.xlsx", "_row": 2}]
+    )
+    found = [f for f in pf.findings if f.column == "AP affectée"]
+    assert len(found) == 1 and found[0].project_code == "A" and found[0].link == "u1"
+    assert found[0].message.startswith("AP affectée supérieure à l'AP votée (1\u202f000\u202f000\u00a0€)")
+    assert pf.projects.loc["A", "findings_count"] == 1

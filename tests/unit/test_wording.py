@@ -76,3 +76,7 @@ def test_a_closed_operation_reads_as_closed_and_balances_count_what_is_left_to_c
     running = project_context(pf, "R", collectivite="X", copil_date=AS_OF, previous=None)
     assert running["project"]["phase_progress"] == "Travaux – 40\u202f%"
     assert synthesis.ppi(pf)["closed_balance"] == "20\u202f000\u00a0€ sur 1 opération close"
+    # the same balance, with the same word, in the closed operation's own report
+    c2 = project_context(pf, "C2", collectivite="X", copil_date=AS_OF, previous=None)
+    assert c2["figures"]["remaining_to_pay"] == "aucun (opération close) ; solde de 20\u202f000\u00a0€ à annuler"
+    assert ctx["figures"]["remaining_to_pay"] == "aucun, soldée"
