@@ -556,7 +556,13 @@ def test_weather_counts_leave_closed_operations_out(reports):
         f"{n.get('Nuageux', 0)} nuageux, {n.get('Soleil', 0)} au soleil, {n.get('Indéterminé', 0)} à "
         f"météo indéterminée) et {len(pr) - len(running)} opérations closes, suivies pour leur solde."
     )
-    assert (pr.loc["PPI-2023-004", "phase"], pr.loc["PPI-2023-004", "weather"]) == ("Clos", "Orage")  # not counted
+    # a closed operation with a météo of its own (its « env. 3M » AP is overrun, but the export's AP
+    # affectée of 6 400 000 € covers what was paid: an AP to confirm), not counted among the running
+    assert (pr.loc["PPI-2023-004", "phase"], pr.loc["PPI-2023-004", "weather"]) == ("Clos", "Nuageux")
+    reason = pr.loc["PPI-2023-004", "weather_reasons"][0]
+    assert (
+        "d'après la saisie « env. 3M »" in reason and "AP affectée de l'export financier (6\u202f400\u202f000" in reason
+    )
 
 
 def test_an_alert_with_new_figures_is_not_a_new_alert(reports):
