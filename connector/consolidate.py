@@ -307,6 +307,9 @@ def consolidate(
             _sum(b, "paid"),
         )
         row["cp_execution_rate"] = _div(row["paid_year"], row["cp_year"])
+        # the date the year's payments are at: the export's when they come from it
+        from_export = source is not None and source.get("date") and any(x.get("source") == "finance" for x in cur)
+        row["paid_year_as_of"] = source["date"] if from_export and source else as_of
         row["commitment_rate"] = _div(row["engaged_total"], ap)
         row["ap_consumption"] = _div(row["paid_total"], ap)
         paid_total = zero_if_missing(row["paid_total"])

@@ -49,6 +49,7 @@ PROJECT_INDICATOR_COLUMNS = [
     "engaged_year",
     "paid_year",  # current financial year
     "cp_execution_rate",  # paid_year / cp_year
+    "paid_year_as_of",  # the date paid_year is at: the finance export's when taken from it, else the run's
     "cp_total",
     "engaged_total",
     "paid_total",  # all years

@@ -326,9 +326,11 @@ def _thousand(v: float) -> float:
     return float(rounded(v, -3))
 
 
-def _fraction_of_year(as_of: date) -> float:
-    start, end = date(as_of.year, 1, 1), date(as_of.year, 12, 31)
-    return ((as_of - start).days + 1) / ((end - start).days + 1)
+def _fraction_of_year(on: date, year: int) -> float:
+    """Share of `year` elapsed on `on` (at least one day: figures from before 1 January say
+    nothing of the year's pace)."""
+    start, end = date(year, 1, 1), date(year, 12, 31)
+    return max((on - start).days + 1, 1) / ((end - start).days + 1)
 
 
 def forecasts(
@@ -371,17 +373,22 @@ def forecasts(
                 )
             )
 
-    # CP of the year: what is left at 31 December at the pace of the year so far
+    # CP of the year: what is left at 31 December at the pace of the year so far — the pace at
+    # the date of the figures (the finance export's date for payments taken from it, the run's
+    # for payments typed in the lists), never the run's date for figures weeks older
     cp_year, paid_year = row.get("cp_year"), row.get("paid_year")
+    figures_on = row.get("paid_year_as_of") or as_of
     if as_of.month >= rules.cp_projection_from_month and present(cp_year) and cp_year > 0 and present(paid_year):
-        projected = paid_year / _fraction_of_year(as_of)
+        projected = paid_year / _fraction_of_year(min(figures_on, as_of), year)
         unspent = _thousand(cp_year - projected)
         if unspent > 0 and points((cp_year - projected) / cp_year) >= points(rules.cp_unspent_share):
             out.append(
                 (
                     CP_UNSPENT,
                     f"CP {year} probablement non consommés : {amount(paid_year)} mandatés sur {amount(cp_year)} "
-                    f"au {fr_date(as_of)} ; au rythme actuel, environ {amount(unspent)} resteront non mandatés "
+                    f"au {fr_date(min(figures_on, as_of))}"
+                    f"{' (export financier)' if figures_on != as_of else ''} ; au rythme actuel, environ "
+                    f"{amount(unspent)} resteront non mandatés "
                     f"au 31/12/{year} (à reporter ou à redéployer).",
                     unspent,
                 )

@@ -94,6 +94,20 @@ def test_cp_unspent_by_hand_mid_year_and_not_before_the_month():
     )
 
 
+def test_cp_unspent_projected_at_the_date_of_the_figures():
+    """Payments from an export dated 30/09 (273 days of 365) read on 24/11: the pace is the
+    export's. 500 000 € paid on 1 000 000 € of CP: 668 498 € at the year's end at that pace,
+    331 502 € left — not 443 598 € as if the 500 000 € were paid by 24/11."""
+    row = _row(cp_year=1_000_000.0, paid_year=500_000.0, paid_year_as_of=date(2026, 9, 30))
+    msg, left = kinds(row)[CP_UNSPENT]
+    assert (
+        left == 332_000
+        and "500\u202f000\u00a0€ mandatés sur 1\u202f000\u202f000\u00a0€ au 30/09/2026 (export financier)" in msg
+    )
+    msg, left = kinds({**row, "paid_year_as_of": None})[CP_UNSPENT]
+    assert left == 444_000 and "au 24/11/2026 ;" in msg
+
+
 @pytest.mark.parametrize(
     "total,alert,word",
     [
