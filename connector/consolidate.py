@@ -391,6 +391,7 @@ def consolidate(
         deadlines=pd.DataFrame([g.__dict__ for g in all_deadlines], columns=DEADLINE_COLUMNS),
         findings=list(findings),
         finance_source=source,
+        cp_projection_from_month=rules.cp_projection_from_month,
     )
     portfolio.rollups = {dim: rollup(out, dim) for dim in ("direction", "territory", "policy")}
     docs: dict[str, list] = {}

@@ -202,6 +202,9 @@ class Portfolio:
     documents: dict[str, list[Document]] = field(default_factory=dict)
     # the finance export engaged/paid figures came from: {"file", "modified"}, or None
     finance_source: dict | None = None
+    # the month from which the year's CP are projected to 31 December ([rules]): before it, it is
+    # too early in the year to say anything of them
+    cp_projection_from_month: int = 7
 
     # frame id -> (frame, {code: rows}): filtering a 100,000-row frame once per project made
     # building 10,000 report contexts quadratic

@@ -9,6 +9,8 @@ import math
 import re
 from datetime import date, timedelta
 
+from babel.dates import format_date
+
 from connector.formatting import lateness, milestone_when
 from connector.model import Weather, is_missing, worse, zero_if_missing
 from connector.model.vocabulary import WORKS_START_PHASES
@@ -23,6 +25,20 @@ def _n(n: int, one: str, many: str | None = None) -> str:
     return f"{n} {one if n == 1 else (many or one + 's')}"
 
 
+MONTHS = (
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+)
 BY_SEVERITY = sorted(Weather, key=lambda w: -w.severity)  # Orage, Nuageux, Indéterminé, Soleil
 
 
@@ -186,6 +202,9 @@ def money_messages(portfolio) -> list[str]:
         f"31/12/{year} sur {_n(len(unspent), 'opération')}, à reporter ou à redéployer."
         if unspent
         else f"CP {year} : au rythme actuel, pas de crédits de paiement notablement non consommés au 31 décembre."
+        if portfolio.as_of.month >= portfolio.cp_projection_from_month
+        else f"CP {year} : trop tôt dans l’exercice pour projeter les crédits non consommés au 31 décembre "
+        f"(projection à partir de {format_date(date(2000, portfolio.cp_projection_from_month, 1), 'MMMM', locale='fr_FR')})."
     )
     to_receive = sum(
         max(zero_if_missing(s["notified"]) - zero_if_missing(s["received"]), 0.0) for s in _records(portfolio.subsidies)

@@ -71,3 +71,14 @@ def test_in_january_the_november_export_is_said_to_be_old(runs):
     ctx = project_context(jan, "PPI-2024-002", collectivite="X", copil_date=JANUARY, previous=None)
     sources = {row["year"]: row["source"] for row in ctx["budget"]}
     assert sources["2026"] == "export financier du 23/11/2026 (ancien)"
+
+
+def test_page_one_says_january_is_too_early_to_project_the_year_s_cp(runs):
+    from connector.reports.synthesis import money_messages
+
+    dec, jan = runs
+    assert money_messages(dec)[0].startswith("CP 2026 : environ ")
+    assert money_messages(jan)[0] == (
+        "CP 2027 : trop tôt dans l’exercice pour projeter les crédits non consommés au 31 décembre "
+        "(projection à partir de juillet)."
+    )
