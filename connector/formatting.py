@@ -87,17 +87,13 @@ def signed_days(v: Any, at_least: bool = False) -> str:
     return f"≥\u00a0{out}" if at_least else out
 
 
-def lateness(days: Any) -> str:
-    """« en retard de 2 jours », « en retard de 3 mois »; "" when not late."""
-    n = 0 if _missing(days) else int(days)
-    return f"en retard de {delay(n)}" if n > 0 else ""
-
-
 def milestone_when(when: Any, late_days: Any = 0) -> str:
     """When a milestone falls, as every reader sees it: « 15/01/2027 », or for one still not
-    reached after its date « prévu le 04/12/2026, en retard de 2 jours »."""
-    late = lateness(late_days)
-    return f"prévu le {fr_date(when)}, {late}" if late else fr_date(when)
+    reached after its date « en retard depuis le 04/12/2026 ». The lateness is said from its date,
+    not counted in days: a count would rewrite the list item and the reports every night with
+    nothing else changed."""
+    late = not _missing(late_days) and int(late_days) > 0
+    return f"en retard depuis le {fr_date(when)}" if late else fr_date(when)
 
 
 def of(words: str) -> str:

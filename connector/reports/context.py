@@ -232,16 +232,14 @@ def _export_date(src: dict) -> str:
 
 
 def _export_age(src: dict) -> str:
-    """How old the export is: said always; an export older than the rules allow says so."""
+    """An export older than the rules allow says so. A fresh one is dated only (« du 23/11/2026 »):
+    an age counted in days would change every report every night with nothing else changed."""
     age = src.get("age_days")
-    if age is None:
+    if age is None or not src.get("stale"):
         return ""
-    if src.get("stale"):
-        return (
-            f" (vieux de {age} jours, plus de {src.get('max_age_days')} : montants peut-être dépassés, "
-            "export à actualiser)"
-        )
-    return f" ({age} jour{'s' if age > 1 else ''})" if age >= 0 else ""
+    return (
+        f" (vieux de {age} jours, plus de {src.get('max_age_days')} : montants peut-être dépassés, export à actualiser)"
+    )
 
 
 def _on(value: str, note: str) -> str:

@@ -11,7 +11,7 @@ from datetime import date, timedelta
 
 from babel.dates import format_date
 
-from connector.formatting import lateness, milestone_when
+from connector.formatting import milestone_when
 from connector.model import Weather, is_missing, worse, zero_if_missing
 from connector.model.vocabulary import WORKS_START_PHASES
 from connector.reports.formatting import color, fr_amount, fr_percent, label, long_date, short_date, symbol, text
@@ -555,7 +555,7 @@ def agenda(portfolio) -> list[dict]:
         if d >= as_of:
             out.append((d, text(m["title"]), m["project_code"], p))
         elif p["running"] and p.get("next_milestone_label") == m["title"] and p.get("next_milestone_date") == d:
-            out.append((d, f"{text(m['title'])} ({lateness((as_of - d).days)})", m["project_code"], p))
+            out.append((d, f"{text(m['title'])} (en retard)", m["project_code"], p))
     for code, p in pr.iterrows():
         for key, what in (
             ("ap_deliberation", "Délibération sur l’AP"),

@@ -433,7 +433,7 @@ def test_closed_operations_qpv_territories_agenda_and_findings(reports, sample):
     horizon = AS_OF + timedelta(days=92)
     # the next three months, and overdue next milestones said with their lateness
     assert all(
-        AS_OF <= date(int(r[0][6:]), int(r[0][3:5]), int(r[0][:2])) <= horizon or "(en retard de " in r[1]
+        AS_OF <= date(int(r[0][6:]), int(r[0][3:5]), int(r[0][:2])) <= horizon or "(en retard)" in r[1]
         for r in agenda[1:]
     )
     # findings by project manager, each with a link to the item
@@ -641,7 +641,7 @@ def test_an_overdue_works_order_is_next_counts_in_works_starts_and_the_agenda(em
     pf, *_ = build_portfolio(config(emulator, tmp_path), as_of=date(2026, 12, 6))
     p = pf.projects.loc["PPI-2026-009"]
     assert (p["next_milestone_label"], p["next_milestone_late_days"]) == ("Ordre de service travaux", 2)
-    late = "prévu le 04/12/2026, en retard de 2 jours"
+    late = "en retard depuis le 04/12/2026"
     assert (
         owned_values(p.to_dict(), {}, datetime(2026, 12, 6))["next_milestone"] == f"Ordre de service travaux – {late}"
     )
@@ -653,9 +653,7 @@ def test_an_overdue_works_order_is_next_counts_in_works_starts_and_the_agenda(em
     assert row["next"] == f"Ordre de service travaux ({late})"
     assert any("PPI-2026-009" in w and late in w for w in sud["works"]) and sud["works_note"] == ""
     agenda = [a for a in ctx["agenda"] if a["code"] == "PPI-2026-009"]
-    assert {"date": "04/12/2026", "event": "Ordre de service travaux (en retard de 2 jours)"}.items() <= agenda[
-        0
-    ].items()
+    assert {"date": "04/12/2026", "event": "Ordre de service travaux (en retard)"}.items() <= agenda[0].items()
     # on the day of the forecast date it is simply ahead, with no lateness
     pf, *_ = build_portfolio(config(emulator, tmp_path), as_of=date(2026, 12, 4))
     assert pf.projects.loc["PPI-2026-009", "next_milestone_late_days"] == 0

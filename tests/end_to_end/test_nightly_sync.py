@@ -32,7 +32,7 @@ EXPECTED = {
         "Taux d'engagement AP": 0.96,
         "Consommation AP": 0.89,
         # the lighting's commissioning, due 15/09/2026 and not done, stays next (70 days: « 2 mois »)
-        "Prochain jalon": "Mise en service de l'éclairage – prévu le 15/09/2026, en retard de 2 mois",
+        "Prochain jalon": "Mise en service de l'éclairage – en retard depuis le 15/09/2026",
     },
     3: {
         "Météo calculée": "Indéterminé",

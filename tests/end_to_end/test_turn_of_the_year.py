@@ -65,7 +65,8 @@ def test_in_january_the_november_export_is_said_to_be_old(runs):
     assert jan.finance_source["age_days"] == 45 and jan.finance_source["stale"]
     assert not [f for f in dec.findings if "export financier du" in f.message]
     assert [f for f in jan.findings if "vieux de 45 jours" in f.message]
-    assert "(13 jours)" in finance_note(dec)
+    # a fresh export is dated, not aged: its note reads the same every night until it is stale
+    assert "« Export_AP_CP_2026-11-23.xlsx » du 23/11/2026 ;" in finance_note(dec)
     assert "vieux de 45 jours, plus de 30" in finance_note(jan)
     # a figure taken from the export, in a project report: PPI-2024-002's 2026 payments
     ctx = project_context(jan, "PPI-2024-002", collectivite="X", copil_date=JANUARY, previous=None)

@@ -544,9 +544,7 @@ def test_an_export_older_than_the_rules_allow_is_said_beside_its_figures(as_of, 
     src = export_dated({"file": "Export_AP_CP_2026-11-23.xlsx"}, as_of=as_of, max_age_days=30)
     assert (src["age_days"], src["stale"]) == (age, stale)
     assert _export_age(src) == (
-        f" (vieux de {age} jours, plus de 30 : montants peut-être dépassés, export à actualiser)"
-        if stale
-        else f" ({age} jours)"
+        f" (vieux de {age} jours, plus de 30 : montants peut-être dépassés, export à actualiser)" if stale else ""
     )
 
 

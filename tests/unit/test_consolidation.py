@@ -60,6 +60,11 @@ def _raw(**over):
     return RawData(lists=lists, titles={k: k for k in lists}, columns={})
 
 
+def _portfolio_on(raw, as_of):
+    frames, found = normalize(raw)
+    return consolidate(frames, as_of=as_of, rules=RulesConfig(), findings=found)
+
+
 def _portfolio(raw=None, finance=()):
     raw = raw or _raw()
     raw.finance_rows = list(finance)
@@ -123,7 +128,13 @@ def test_an_overdue_works_order_is_next_before_older_overdue_milestones_and_thos
     from connector.writeback import owned_values
 
     written = owned_values(b.to_dict(), {}, __import__("datetime").datetime(2026, 11, 24))
-    assert written["next_milestone"] == "Ordre de service travaux – prévu le 20/11/2026, en retard de 4 jours"
+    assert written["next_milestone"] == "Ordre de service travaux – en retard depuis le 20/11/2026"
+    # the next night, nothing else changed: the same value, nothing to write
+    b2 = _portfolio_on(raw, date(2026, 11, 25)).projects.loc["B"]
+    assert (
+        owned_values(b2.to_dict(), {}, __import__("datetime").datetime(2026, 11, 25))["next_milestone"]
+        == (written["next_milestone"])
+    )
     # once given, the next one is the oldest overdue (the APD), then what is ahead
     raw.lists["milestones"][1]["actual"] = "2026-11-20T23:00:00Z"
     assert _portfolio(raw).projects.loc["B"]["next_milestone_label"] == "APD"
