@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-all lint bench bench-quick robustness render render-tools clean install conformance
+.PHONY: demo test test-all lint bench bench-quick robustness render render-tools clean install conformance year
 
 install: $(STAMP)
 
@@ -72,6 +72,13 @@ render: $(STAMP) render-tools
 	$(VENV)/bin/copil demo --out demo-out
 	$(PY) -m jobs.render demo-out
 
+# The turn of the year: the sample on 6 December 2026 then on 7 January 2027, nothing edited between,
+# on one site and one state. year-out/2026 and year-out/2027 hold each night's reports; January's
+# (the closing of 2026 in the synthesis and in each report) are rendered to year-out/2027/rendu.
+year: $(STAMP) render-tools
+	$(VENV)/bin/copil demo --out year-out --le 06/12/2026 --le 07/01/2027
+	$(PY) -m jobs.render year-out/2027
+
 clean:
-	rm -rf demo-out out build .pytest_cache *.egg-info
+	rm -rf demo-out year-out out build .pytest_cache *.egg-info
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -exec rm -rf {} +

@@ -30,7 +30,7 @@ from connector.model import (
     present,
     zero_if_missing,
 )
-from connector.model.records import DEADLINE_COLUMNS, ContractCheck, GrantDeadline
+from connector.model.records import CLOSING_COLUMNS, DEADLINE_COLUMNS, ContractCheck, GrantDeadline, YearClosing
 from connector.model.vocabulary import GRANT_COMPLETION_YEARS, GRANT_START_YEARS, WORKS_START_PHASES
 from connector.normalize import Frames
 from connector.portfolio import (
@@ -46,7 +46,16 @@ from connector.portfolio import (
     Finding,
     Portfolio,
 )
-from connector.rules import AP_SHORTFALL, SUBSIDY_DEADLINE, RulesConfig, add_years, assess, exceeds, forecasts
+from connector.rules import (
+    AP_SHORTFALL,
+    CP_UNSPENT,
+    SUBSIDY_DEADLINE,
+    RulesConfig,
+    add_years,
+    assess,
+    exceeds,
+    forecasts,
+)
 
 
 def _div(a: Any, b: Any) -> float:
@@ -280,6 +289,7 @@ def consolidate(
         _records_by_code(t) for t in (budget, milestones, subsidies, contracts, risks)
     )
     affected = _ap_affected(frames.finance)
+    closing = year_closing(budget, as_of=as_of, until=rules.closing_view_until, source=source)
     findings = list(findings) + _ap_chain_findings(projects, affected, source, currency)
     found_by: dict[str, int] = {}
     for f in findings:
@@ -316,6 +326,7 @@ def consolidate(
         row["remaining_to_pay"] = (ap - paid_total) if ap is not None else math.nan
         row["ap_affected"] = affected.get(code, math.nan)
         row["ap_coverage_years"] = _div(row["remaining_to_pay"], row["cp_year"])
+        row.update(closing_figures(b, year=closing.year, running=is_running(p.get("phase"))) if closing else {})
 
         s = sub_by.get(code, [])
         row["subsidies_requested"] = _sum(s, "requested")
@@ -372,10 +383,11 @@ def consolidate(
         row["forecasts"] = [{"kind": f[0], "message": f[1], "amount": f[2]} for f in ahead]
         replaced = {f[3] for f in ahead if len(f) > 3}  # the deadline alert the forecast spells out
         row["alerts"] = [a for a in row["alerts"] if a not in replaced] + [f["message"] for f in row["forecasts"]]
-        row["at_stake"] = _at_stake(row)
+        row["funding_need"], row["funding_need_basis"] = funding_need(row)
+        row["money_at_risk"] = money_at_risk(row)
         indicators.append(row)
 
-    cols = PROJECT_INPUT_COLUMNS + PROJECT_INDICATOR_COLUMNS
+    cols = PROJECT_INPUT_COLUMNS + PROJECT_INDICATOR_COLUMNS + CLOSING_COLUMNS
     out = pd.DataFrame(indicators, columns=cols)
     out.index = out["code"].tolist()
     portfolio = Portfolio(
@@ -392,6 +404,7 @@ def consolidate(
         findings=list(findings),
         finance_source=source,
         cp_projection_from_month=rules.cp_projection_from_month,
+        closing=closing,
     )
     portfolio.rollups = {dim: rollup(out, dim) for dim in ("direction", "territory", "policy")}
     docs: dict[str, list] = {}
@@ -456,6 +469,51 @@ _DATE_IN_NAME = (
 )
 
 
+def year_closing(budget: pd.DataFrame, *, as_of: date, until: str, source: dict | None) -> YearClosing | None:
+    """The closing of the previous year, shown from 1 January to `until` (« MM-JJ ») — and no
+    longer once the finance export carries payments of the new year: the director then reads the
+    new year. None when there is nothing to show (no figure of the previous year)."""
+    month, day = (int(x) for x in until.split("-"))
+    try:
+        last = date(as_of.year, month, day)
+    except ValueError:  # « 02-30 » in a configuration: the month's last day it can mean
+        last = date(as_of.year, month, 28)
+    if as_of > last or budget.empty:
+        return None
+    this, prev = budget[budget["year"] == as_of.year], budget[budget["year"] == as_of.year - 1]
+    if ((this["source"] == "finance") & (this["paid"].fillna(0) > 0)).any():
+        return None
+    if prev[["cp_planned", "paid", "engaged"]].isna().all(axis=None):
+        return None
+    from_export = source is not None and bool((prev["source"] == "finance").any())
+    return YearClosing(
+        year=as_of.year - 1,
+        until=last,
+        figures_on=source.get("date") if from_export and source else None,
+        file=str(source.get("file")) if from_export and source else None,
+    )
+
+
+def closing_figures(rows: list[dict], *, year: int, running: bool) -> dict[str, float]:
+    """One operation's closing of `year` (CLOSING_COLUMNS). The CP not paid are carried over as
+    restes à réaliser where they were engaged; what is neither paid nor engaged must be voted again
+    in the new year for a running operation — a closed one's lapse with it (its AP balance is to
+    cancel)."""
+    prev = [x for x in rows if x["year"] == year]
+    cp, paid, engaged = _sum(prev, "cp_planned"), _sum(prev, "paid"), _sum(prev, "engaged")
+    unpaid = max(cp - zero_if_missing(paid), 0.0) if present(cp) else math.nan
+    rar = max(engaged - zero_if_missing(paid), 0.0) if present(engaged) else math.nan
+    revote = max(unpaid - zero_if_missing(rar), 0.0) if running and present(unpaid) else 0.0
+    return {
+        "closing_cp": cp,
+        "closing_paid": paid,
+        "closing_engaged": engaged,
+        "closing_unpaid": unpaid,
+        "closing_rar": rar,
+        "closing_revote": revote if present(unpaid) else math.nan,
+    }
+
+
 def export_dated(src: dict | None, *, as_of: date, max_age_days: int) -> dict | None:
     """The finance export read, with the date its figures are at — the one in its file name (the
     finance software's) when there is one, else the day it was put in the library — its age on
@@ -518,15 +576,27 @@ def _ap_affected(finance: pd.DataFrame) -> dict[str, float]:
     return {code: float(v) for code, v in zip(f["project_code"], f["ap_affected"])}
 
 
-def _at_stake(row: dict) -> float:
-    """Money threatened on a project: the AP overrun or forecast shortfall and the subsidies at
-    risk (lapsed or threatened), counted once each; what ranks the projects most at risk. CP not
-    yet scheduled are inside the AP (a calendar to fix, said in the alerts), not money lost."""
-    total = sum(f["amount"] for f in row["forecasts"] if f["kind"] in (AP_SHORTFALL, SUBSIDY_DEADLINE))
+def funding_need(row: dict) -> tuple[float, str]:
+    """« Besoin de financement estimé »: what the operation will cost beyond its AP, and on what
+    basis — « projection » (the cost at completion projected from what was paid for the physical
+    progress made, AP_SHORTFALL) or « constaté » (already paid beyond the AP). A projection is
+    not money lost: it is an AP revision to prepare, said as such wherever it is printed."""
+    projected = [f["amount"] for f in row["forecasts"] if f["kind"] == AP_SHORTFALL]
+    if projected:
+        return float(sum(projected)), "projection"
     rem = row.get("remaining_to_pay")
-    if present(rem) and rem < 0 and not any(f["kind"] == AP_SHORTFALL for f in row["forecasts"]):
-        total += -rem
-    total += sum(g.notified for g in row.get("_deadlines") or [] if g.lapsed)
+    if row.get("running") and present(rem) and rem < 0:
+        return float(-rem), "constaté"
+    return 0.0, ""
+
+
+def money_at_risk(row: dict) -> float:
+    """Money that can be lost or go unused: the subsidies still to receive whose DETR/DSIL deadline
+    has passed or will pass before the plan (SUBSIDY_DEADLINE), and the year's CP projected unspent
+    at 31 December (CP_UNSPENT). Each counted once; what ranks the projects most exposed with the
+    funding need."""
+    total = sum(f["amount"] for f in row["forecasts"] if f["kind"] in (SUBSIDY_DEADLINE, CP_UNSPENT))
+    total += sum(g.to_receive for g in row.get("_deadlines") or [] if g.lapsed)
     return float(total)
 
 

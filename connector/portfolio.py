@@ -13,6 +13,8 @@ from datetime import date
 
 import pandas as pd
 
+from connector.model.records import YearClosing
+
 # Columns of Portfolio.projects (index = operation code). Staff inputs first,
 # parsed; then computed indicators.
 PROJECT_INPUT_COLUMNS = [
@@ -79,7 +81,9 @@ PROJECT_INDICATOR_COLUMNS = [
     "weather_reasons",  # list[str], French
     "alerts",  # list[str], French (forecasts' messages included)
     "forecasts",  # list of {kind, message, amount}: connector.rules.forecasts
-    "at_stake",  # money threatened (overrun, shortfalls, subsidies at risk)
+    "funding_need",  # « besoin de financement estimé »: cost beyond the AP (consolidate.funding_need)
+    "funding_need_basis",  # « projection » | « constaté » | ""
+    "money_at_risk",  # subsidies that can lapse + the year's CP projected unspent (consolidate.money_at_risk)
     "findings_count",  # data-quality findings on this project
 ]
 
@@ -205,6 +209,9 @@ class Portfolio:
     # the month from which the year's CP are projected to 31 December ([rules]): before it, it is
     # too early in the year to say anything of them
     cp_projection_from_month: int = 7
+    # the closing of the previous year while it is shown (consolidate.year_closing), else None;
+    # the per-operation figures are the projects' CLOSING_COLUMNS
+    closing: YearClosing | None = None
 
     # frame id -> (frame, {code: rows}): filtering a 100,000-row frame once per project made
     # building 10,000 report contexts quadratic

@@ -101,6 +101,13 @@ class RulesConfig(BaseModel):
         description="A finance export older than this many days (dated by its file name, else by its upload) "
         "is a finding, and every figure taken from it says so: its amounts may no longer be the year's.",
     )
+    closing_view_until: str = Field(
+        "04-15",
+        pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$",
+        description="« MM-JJ »: the last day of the year the reports carry the closing of the previous year "
+        "(CP voted, paid, not paid, restes à réaliser, CP to vote again), from 1 January — unless the finance "
+        "export already carries payments of the new year. 15 April: the budget primitif is voted by then.",
+    )
     cp_plan_gap: float = Field(
         0.01,
         ge=0,

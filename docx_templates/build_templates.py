@@ -15,7 +15,7 @@ from pathlib import Path
 from docx import Document
 from docx.enum.section import WD_ORIENT
 from docx.enum.table import WD_TABLE_ALIGNMENT
-from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
@@ -191,8 +191,16 @@ def _table(
     if caption:
         p = doc.add_paragraph()
         _run(p, caption, size=8).italic = True
-    doc.add_paragraph().paragraph_format.space_after = Pt(2)
+    _spacer(doc)
     return t
+
+
+def _spacer(doc) -> None:
+    """The gap after a table: Word needs a paragraph between two tables, but a full empty line
+    after each one pushed page 1's last money message onto page 2."""
+    f = doc.add_paragraph().paragraph_format
+    f.line_spacing_rule, f.line_spacing = WD_LINE_SPACING.EXACTLY, Pt(6)
+    f.space_before = f.space_after = Pt(0)
 
 
 def _kv(doc, rows: list[tuple[str, str]], widths=(6.0, 11.0)):
@@ -209,7 +217,7 @@ def _kv(doc, rows: list[tuple[str, str]], widths=(6.0, 11.0)):
             for c in t.rows[i].cells:
                 c.paragraphs[0].paragraph_format.keep_with_next = True
     _widths(t, list(widths))
-    doc.add_paragraph().paragraph_format.space_after = Pt(2)
+    _spacer(doc)
 
 
 def _bullets(doc, loop_var: str, source: str, empty: str):
@@ -240,7 +248,7 @@ def _banner(doc, color_var: str, text: str, side: str) -> None:
     _shade(right, "F2F2F2")
     _row_props(t.rows[0])
     _widths(t, [6.0, 11.0])
-    doc.add_paragraph().paragraph_format.space_after = Pt(2)
+    _spacer(doc)
 
 
 def _heading(doc, text: str, level: int = 1, new_page: bool = False):
@@ -412,6 +420,19 @@ def project_template() -> Document:
     _total_row(t, ["AP votée", "{{ budget_total.ap }}", "", "", "", ""], "lr")
     _if_text(doc, "budget_total.gap", italic=True)
     doc.add_paragraph("{{ chart_budget }}")
+    # the closing of the previous year, from 1 January until the new year's figures are in
+    doc.add_paragraph("{%p if closing.heading %}")
+    _heading(doc, "{{ closing.heading }}", 2)
+    t = _table(
+        doc,
+        ["Exercice clos", "Montant"],
+        "for c in closing.rows",
+        ["{{ c.label }}", "{{ c.value }}"],
+        widths=[9.0, 8.0],
+        align="lr",
+    )
+    _note(doc, "{{ closing.basis }}")
+    doc.add_paragraph("{%p endif %}")
 
     _heading(doc, "Subventions")
     t = _table(
@@ -575,18 +596,19 @@ def portfolio_template() -> Document:
     _heading(doc, "Projets les plus exposés", 2)
     _table(
         doc,
-        ["Projet", "Météo", "AP votée", "Montant menacé", "Pourquoi"],
+        ["Projet", "Météo", "AP votée", "Besoin de financement estimé", "Montants à risque", "Pourquoi"],
         "for x in page1.exposed",
         [
             "{{ x.code }} – {{ x.title }}",
             "{% cellbg x.tint %}{{ x.weather }}",
             "{{ x.ap }}",
-            "{{ x.at_stake }}",
+            "{{ x.need }}",
+            "{{ x.at_risk }}",
             "{{ x.reason }}",
         ],
-        widths=[4.4, 1.7, 2.3, 2.3, 6.3],
-        align="llrr",
-        size=8.5,
+        widths=[4.3, 1.4, 2.1, 2.4, 1.9, 4.9],
+        align="llrrr",
+        size=8,
     )
     _if_text(doc, "page1.exposed_note")
     _heading(doc, "{{ page1.since }}", 2)
@@ -662,6 +684,44 @@ def portfolio_template() -> Document:
         widths=[2.0, 2.4, 3.8, 4.8, 4.0],
         size=8.5,
     )
+
+    # the closing of the previous year, from 1 January until the new year's figures are in
+    doc.add_paragraph("{%p if closing.heading %}")
+    _heading(doc, "{{ closing.heading }}")
+    doc.add_paragraph("{{ closing.summary }}")
+    t = _table(
+        doc,
+        ["Opération", "CP votés", "Mandatés", "Exéc.", "Non mandatés", "Restes à réaliser", "CP à réinscrire"],
+        "for c in closing.rows",
+        [
+            "{{ c.code }} – {{ c.title }}",
+            "{{ c.cp }}",
+            "{{ c.paid }}",
+            "{{ c.execution }}",
+            "{{ c.unpaid }}",
+            "{{ c.rar }}",
+            "{{ c.revote }}",
+        ],
+        widths=[4.6, 2.2, 2.2, 1.2, 2.2, 2.3, 2.3],
+        align="lrrrrrr",
+        size=8,
+    )
+    _total_row(
+        t,
+        [
+            "Total",
+            "{{ closing.total.cp }}",
+            "{{ closing.total.paid }}",
+            "{{ closing.total.execution }}",
+            "{{ closing.total.unpaid }}",
+            "{{ closing.total.rar }}",
+            "{{ closing.total.revote }}",
+        ],
+        "lrrrrrr",
+        size=8,
+    )
+    _note(doc, "{{ closing.basis }}")
+    doc.add_paragraph("{%p endif %}")
 
     _heading(doc, "AP/CP pluriannuel du PPI")
     _kv(

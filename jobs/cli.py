@@ -9,6 +9,7 @@ import signal
 import tempfile
 import threading
 import time
+from datetime import date, datetime
 from datetime import timezone as _utc
 from pathlib import Path
 from typing import Optional
@@ -625,9 +626,16 @@ def demo(
         "à la main.",
     ),
     port: int = typer.Option(8765, "--port", help="Port de l'émulateur dans la configuration gardée."),
+    nights: Optional[list[str]] = typer.Option(
+        None,
+        "--le",
+        help="Date simulée d'une nuit (JJ/MM/AAAA), répétable : les nuits s'enchaînent sur le même site et le "
+        "même état, dans l'ordre donné (ex. --le 06/12/2026 --le 07/01/2027 : décembre puis janvier).",
+    ),
 ):
     """Démonstration complète sans SharePoint : émulateur, collectivité exemple, préparation du
-    site, une synchronisation nocturne et ses rapports Word, copiés dans un dossier local."""
+    site, une synchronisation nocturne (ou une par date --le) et ses rapports Word, copiés dans un
+    dossier local."""
     from emulator import auth  # lazy: this command only (`copil --help` starts in a fraction of a second)
     from emulator.server import (
         EmulatorServer,  # lazy: this command only (`copil --help` starts in a fraction of a second)
@@ -637,6 +645,9 @@ def demo(
         seed,
     )
 
+    dates = [_night(d) for d in nights or []]
+    if dates != sorted(dates) or len(set(dates)) != len(dates):
+        raise fail(ConfigError("les dates --le doivent se suivre, sans doublon"), "Démonstration impossible")
     t0 = time.monotonic()
     work = keep.resolve() if keep else Path(tempfile.mkdtemp(prefix="copil-demo-"))
     if keep and (work / "emulator").exists():
@@ -675,11 +686,14 @@ def demo(
             for line in init_site(_open_site(cfg), cfg) or []:
                 log.debug(line)
             say("Site préparé (listes, colonnes calculées, bibliothèques).")
-            summary = run_once(cfg, json_mode=_opts["json"])
+            for day in dates or [None]:
+                if day:
+                    say(f"Nuit du {day:%d/%m/%Y}", "bold")
+                summary = run_once(cfg, json_mode=_opts["json"], as_of=day)
+                # without --keep the emulator stops with the demo: its addresses would lead nowhere
+                print_summary(summary, columns=cfg.owned_columns(), links=keep is not None)
         except Exception as exc:
             raise fail(exc, "Échec de la synchronisation de démonstration")
-        # without --keep the emulator stops with the demo: its addresses would lead nowhere
-        print_summary(summary, columns=cfg.owned_columns(), links=keep is not None)
         out.mkdir(parents=True, exist_ok=True)
         files = _download_reports(cfg, out)
     finally:
@@ -695,6 +709,13 @@ def demo(
     else:
         shutil.rmtree(work, ignore_errors=True)
     raise typer.Exit(int(summary.exit_code or 0))
+
+
+def _night(text: str) -> date:
+    try:
+        return datetime.strptime(text.strip(), "%d/%m/%Y").date()
+    except ValueError:
+        raise typer.BadParameter(f"« {text} » n'est pas une date JJ/MM/AAAA", param_hint="--le") from None
 
 
 def _keep_demo(work: Path, grants, port: int, state: str) -> None:

@@ -45,6 +45,35 @@ class ContractCheck:
     commission: int  # amendments that each need the commission d'appel d'offres
 
 
+@dataclass(frozen=True)
+class YearClosing:
+    """How the previous budget year ended, shown from 1 January until the new year's figures are
+    in (the export carries payments of the new year) or a configured date. Per operation the
+    figures are columns of the projects frame (CLOSING_COLUMNS); this says what they stand on."""
+
+    year: int  # the year closed (N−1)
+    until: date  # the last day the closing is shown
+    figures_on: date | None  # the finance export's date; None: payments typed in the lists
+    file: str | None  # the export's file name
+
+    @property
+    def final(self) -> bool:
+        """The figures postdate 31 December: the year's closing, not a situation before it."""
+        return self.figures_on is not None and self.figures_on > date(self.year, 12, 31)
+
+
+# Per operation, while the closing is shown (NaN otherwise): CP of N−1 voted, paid, engaged, not
+# paid (CP − paid, at least 0), restes à réaliser (engaged − paid, at least 0: carried over to N),
+# CP to vote again in N (not paid and not carried over, running operations only).
+CLOSING_COLUMNS = [
+    "closing_cp",
+    "closing_paid",
+    "closing_engaged",
+    "closing_unpaid",
+    "closing_rar",
+    "closing_revote",
+]
+
 DEADLINE_COLUMNS = [
     "project_code",
     "subsidy_id",

@@ -363,6 +363,12 @@ def project_context(
         else "–",
     }
     ctx["budget_total"] = {**_budget_total(portfolio, code, p), "ap": ctx["figures"]["ap_voted"]}
+    closing_rows = synthesis.project_closing(portfolio, code)
+    ctx["closing"] = {
+        "heading": f"Clôture de l’exercice {portfolio.closing.year}" if closing_rows else "",
+        "rows": closing_rows,
+        "basis": synthesis.closing_basis(portfolio) if closing_rows else "",
+    }
     ctx["previous_decisions"] = _lines((previous or {}).get("decisions")) if previous_date else []
     ctx["previous_decisions_note"] = (
         "Premier COPIL établi par copil : les décisions demandées seront suivies à partir du prochain."
@@ -619,6 +625,7 @@ def _sections(ctx: dict, portfolio, previous: dict, previous_date) -> None:
     c = ctx["counts"]
     decisions = synthesis.decisions(portfolio)
     exposed = synthesis.exposed(portfolio)
+    closing = synthesis.closing(portfolio)
     more = len(decisions) - synthesis.PAGE1_DECISIONS
     ctx["page1"] = {
         "counts_line": (
@@ -635,11 +642,14 @@ def _sections(ctx: dict, portfolio, previous: dict, previous_date) -> None:
         ),
         "decisions_note": "" if decisions else "Aucune décision demandée au COPIL.",
         "exposed": exposed[: synthesis.PAGE1_EXPOSED],
-        "exposed_note": "" if exposed else "Aucun projet en orage, nuageux ou avec des montants menacés.",
+        "exposed_note": ""
+        if exposed
+        else "Aucune opération en orage, nuageuse, avec un besoin de financement ou des montants à risque.",
         "since": synthesis.since_line(previous_date),
         "changes": synthesis.changes(portfolio, previous, previous_date)[: synthesis.PAGE1_CHANGES],
         "money": synthesis.money_messages(portfolio),
     }
+    ctx["closing"] = closing or {"heading": "", "rows": [], "basis": "", "total": {}, "summary": ""}
     ctx["decisions"] = decisions
     ctx["ppi"] = synthesis.ppi(portfolio)
     ctx["funders"], ctx["funders_total"] = synthesis.funders(portfolio)

@@ -78,16 +78,17 @@ def decisions(portfolio) -> list[dict]:
 
 # --- projects most exposed ---------------------------------------------------------------
 def exposed(portfolio) -> list[dict]:
-    """Open projects with a storm, a cloud or money at stake, by severity then money at stake
-    then AP: the reader sees first where a decision moves the most money."""
+    """Running projects with a storm, a cloud or money named (funding need, money at risk), by
+    severity then by those amounts then AP: the reader sees first where a decision moves the most
+    money. The funding need says its basis: a projection is not money lost."""
     cur = portfolio.currency
     rows = []
     for code, p in portfolio.projects.iterrows():
         if not p["running"]:
             continue
-        stake = zero_if_missing(p.get("at_stake"))
+        need, risk = zero_if_missing(p.get("funding_need")), zero_if_missing(p.get("money_at_risk"))
         sev = Weather(p["weather"]).severity
-        if sev < Weather.NUAGEUX.severity and stake <= 0:
+        if sev < Weather.NUAGEUX.severity and need <= 0 and risk <= 0:
             continue
         reasons = list(p.get("weather_reasons") or [])
         if p["weather"] == Weather.SOLEIL or not reasons or reasons == ["aucun écart au-delà des seuils"]:
@@ -102,13 +103,47 @@ def exposed(portfolio) -> list[dict]:
                 "symbol": symbol(p["weather"]),
                 "tint": color(p["weather"], tint=True),
                 "ap": fr_amount(p.get("ap_voted"), cur),
-                "at_stake": fr_amount(stake, cur) if stake else "–",
+                "need": f"{fr_amount(need, cur)} ({_BASIS[p.get('funding_need_basis') or 'projection']})"
+                if need
+                else "–",
+                "at_risk": fr_amount(risk, cur) if risk else "–",
                 "reason": " ; ".join(why) or "–",
-                "_key": (-sev, -stake, -zero_if_missing(p.get("ap_voted")), str(code)),
+                "_key": (-sev, -(need + risk), -zero_if_missing(p.get("ap_voted")), str(code)),
             }
         )
     rows.sort(key=lambda r: r["_key"])
     return [{k: v for k, v in r.items() if k != "_key"} for r in rows]
+
+
+_BASIS = {"projection": "projection", "constaté": "déjà mandaté au-delà de l’AP"}
+
+
+def funding_need_message(portfolio) -> str:
+    """Page 1's « besoin de financement estimé »: the sum of the running operations' funding needs
+    (consolidate.funding_need), saying what it adds — a projection of the cost at completion, and
+    apart what was already paid beyond the AP. Never called money lost: AP revisions to prepare."""
+    cur, pr = portfolio.currency, portfolio.projects
+    running = pr[pr["running"] & (pr["funding_need"].fillna(0) > 0)] if not pr.empty else pr
+    if running.empty:
+        return (
+            "Aucun besoin de financement au-delà des AP : aucune AP ne paraît insuffisante au regard de "
+            "l’avancement physique et des mandatements."
+        )
+    need = float(running["funding_need"].sum())
+    paid_over = running[running["funding_need_basis"] == "constaté"]
+    projected = need - float(paid_over["funding_need"].sum())
+    order = running.sort_values(["funding_need", "code"], ascending=[False, True])
+    projection = "projection du coût à l’achèvement (mandaté ÷ avancement physique)"
+    if not len(paid_over):
+        basis = projection
+    elif not projected:
+        basis = "déjà mandatés au-delà de l’AP"
+    else:
+        basis = f"dont {fr_amount(projected, cur)} en {projection} et {fr_amount(need - projected, cur)} déjà mandatés"
+    return (
+        f"Besoin de financement estimé au-delà des AP : {fr_amount(need, cur)} sur {_n(len(running), 'opération')} "
+        f"({_few([str(c) for c in order.index], 2)}), {basis} ; révisions d’AP à prévoir."
+    )
 
 
 _SHORT = {
@@ -197,8 +232,12 @@ def money_messages(portfolio) -> list[str]:
             by_kind.setdefault(f["kind"], []).append((code, f["amount"]))
     out = []
     unspent = by_kind.get(CP_UNSPENT, [])
+    closed_year = closing(portfolio)
     out.append(
-        f"CP {year} : environ {amount(sum(a for _, a in unspent))} risquent de ne pas être mandatés au "
+        # from January the reader reads how the previous year ended: the new year's CP have no pace yet
+        closed_year["summary"]
+        if closed_year
+        else f"CP {year} : environ {amount(sum(a for _, a in unspent))} risquent de ne pas être mandatés au "
         f"31/12/{year} sur {_n(len(unspent), 'opération')}, à reporter ou à redéployer."
         if unspent
         else f"CP {year} : au rythme actuel, pas de crédits de paiement notablement non consommés au 31 décembre."
@@ -216,21 +255,10 @@ def money_messages(portfolio) -> list[str]:
         if s["project_code"] in closed_codes
     )
     out.append(
-        f"Subventions notifiées non encore encaissées : {amount(to_receive)}"
-        + (
-            f", dont {amount(on_closed)} sur des opérations closes (à solder auprès des financeurs)."
-            if on_closed
-            else "."
-        )
+        f"Subventions notifiées à encaisser : {amount(to_receive)}"
+        + (f", dont {amount(on_closed)} sur des opérations closes (à solder)." if on_closed else ".")
     )
-    short = by_kind.get(AP_SHORTFALL, [])
-    out.append(
-        f"{_n(len(short), 'AP', 'AP')} ne couvrir{'a' if len(short) == 1 else 'ont'} probablement pas le reste des "
-        f"travaux : manque estimé {amount(sum(a for _, a in short))} ({_few([str(c) for c, _ in short])}) ; "
-        "révisions d’AP à prévoir."
-        if short
-        else "Aucune AP ne paraît insuffisante au regard de l’avancement physique et des mandatements."
-    )
+    out.append(funding_need_message(portfolio))
     # DETR/DSIL: the deadlines already passed and those the plan will miss, as the rules, the
     # calendar and the project reports see them (consolidation's deadlines)
     risky = by_kind.get(SUBSIDY_DEADLINE, [])
@@ -611,3 +639,106 @@ def findings_by_manager(portfolio) -> list[dict]:
 
 def since_line(previous_date) -> str:
     return f"Depuis le COPIL du {long_date(previous_date)}" if previous_date else "Depuis le précédent COPIL"
+
+
+# --- the closing of the previous year ----------------------------------------------------------
+def closing_basis(portfolio) -> str:
+    """What the closing figures stand on: the export and its date — before 31 December, a
+    situation, not the closing — or the amounts typed in the lists."""
+    c = portfolio.closing
+    if c is None:
+        return ""
+    shown = (
+        f"Présentée jusqu’au {short_date(c.until)}, ou jusqu’à l’arrivée d’un export portant des mandats {c.year + 1}."
+    )
+    if c.figures_on is None:
+        return f"Mandaté et engagé {c.year} saisis dans les listes SharePoint (aucun export financier). {shown}"
+    if c.final:
+        return f"Chiffres de l’export « {c.file} » du {short_date(c.figures_on)}, après la clôture. {shown}"
+    return (
+        f"Situation au {short_date(c.figures_on)} (export « {c.file} »), antérieure au 31/12/{c.year} : chiffres "
+        f"provisoires, les mandats de fin d’exercice n’y sont pas ; déposer l’export de clôture. {shown}"
+    )
+
+
+def _closing_state(c) -> str:
+    if c.figures_on is None:
+        return "(montants saisis dans les listes)"
+    return f"({'clôture, ' if c.final else 'provisoire, '}export du {short_date(c.figures_on)})"
+
+
+def _closing_rows(portfolio):
+    pr = portfolio.projects
+    if portfolio.closing is None or pr.empty or "closing_cp" not in pr:
+        return pr.iloc[0:0]
+    return pr[pr["closing_cp"].notna() | pr["closing_paid"].notna()]
+
+
+def closing(portfolio) -> dict:
+    """The closing of N−1 (connector.model.records.CLOSING_COLUMNS) for the synthesis: one row per
+    operation with CP or payments that year, largest not paid first, and the totals that page 1
+    quotes. Empty when the closing is not shown."""
+    c = portfolio.closing
+    rows = _closing_rows(portfolio)
+    if c is None or rows.empty:
+        return {}
+    cur = portfolio.currency
+    amount = lambda v: fr_amount(v, cur)  # noqa: E731
+    table = []
+    for code, p in rows.sort_values(["closing_unpaid", "code"], ascending=[False, True]).iterrows():
+        cp = p["closing_cp"]
+        table.append(
+            {
+                "code": text(code),
+                "title": text(p["title"]),
+                "cp": amount(cp),
+                "paid": amount(p["closing_paid"]),
+                "execution": fr_percent(zero_if_missing(p["closing_paid"]) / cp) if cp and cp == cp else "–",
+                "unpaid": amount(p["closing_unpaid"]),
+                "rar": amount(p["closing_rar"]),
+                "revote": amount(p["closing_revote"]) if p["running"] else "– (close)",
+            }
+        )
+    total = {k: float(rows[f"closing_{k}"].fillna(0).sum()) for k in ("cp", "paid", "unpaid", "rar", "revote")}
+    n = c.year + 1
+    return {
+        "heading": f"Clôture de l’exercice {c.year}",
+        "basis": closing_basis(portfolio),
+        "rows": table,
+        "total": {
+            **{k: amount(v) for k, v in total.items()},
+            "execution": fr_percent(total["paid"] / total["cp"]) if total["cp"] else "–",
+        },
+        "summary": (
+            f"Exercice {c.year} {_closing_state(c)} : {amount(total['cp'])} de CP votés, {amount(total['paid'])} "
+            f"mandatés" + (f" ({fr_percent(total['paid'] / total['cp'])})" if total["cp"] else "") + " ; "
+            f"{amount(total['rar'])} de restes à réaliser reportés en {n}, {amount(total['revote'])} de CP à "
+            "réinscrire."
+        ),
+    }
+
+
+def project_closing(portfolio, code: str) -> list[dict]:
+    """The closing of N−1 for one operation's report: label / value rows, empty when not shown."""
+    c = portfolio.closing
+    rows = _closing_rows(portfolio)
+    if c is None or code not in rows.index:
+        return []
+    p, cur, n = rows.loc[code], portfolio.currency, c.year + 1
+    amount = lambda v: fr_amount(v, cur)  # noqa: E731
+    cp = p["closing_cp"]
+    out = [
+        (f"CP {c.year} votés", amount(cp)),
+        (
+            "Mandatés",
+            amount(p["closing_paid"])
+            + (f" ({fr_percent(zero_if_missing(p['closing_paid']) / cp)})" if cp and cp == cp else ""),
+        ),
+        ("Non mandatés", amount(p["closing_unpaid"])),
+        (f"Restes à réaliser (engagés non mandatés, reportés en {n})", amount(p["closing_rar"])),
+        (
+            f"CP à réinscrire au budget {n}",
+            amount(p["closing_revote"]) if p["running"] else "– (opération close : solde de l’AP à annuler)",
+        ),
+    ]
+    return [{"label": k, "value": v} for k, v in out]

@@ -51,6 +51,10 @@ DESCRIPTIONS = {
     "subsidies_total": "Totaux des subventions du projet, dont le reste à percevoir",
     "previous_decisions": "Décisions demandées au précédent COPIL (liste de textes)",
     "previous_decisions_note": "Phrase à afficher quand il n'y a pas de décision précédente à suivre",
+    "closing": "Clôture de l'exercice précédent, du 1er janvier à [rules] closing_view_until ou jusqu'à un export "
+    "portant des mandats de l'année (vide sinon) : `heading`, `rows` (projet : `label`/`value` ; synthèse : par "
+    "opération `cp`, `paid`, `execution`, `unpaid`, `rar`, `revote`), `total`, `summary` (page 1), `basis` (date et "
+    "source des chiffres)",
     "page1": "Page 1 : décisions à prendre, projets les plus exposés, changements, messages financiers",
     "decisions": "Toutes les décisions attendues, la plus proche échéance d'abord (liste)",
     "ppi": "AP/CP pluriannuel du PPI : synthèse et tableau par exercice",
@@ -176,6 +180,11 @@ def _sample_contexts() -> tuple[dict, dict]:
         pf, "PPI-1", collectivite="X", copil_date=date(2026, 11, 24), previous=before["PPI-1"], previous_date=last
     )
     port = portfolio_context(pf, collectivite="X", copil_date=date(2026, 11, 24), previous=before, previous_date=last)
+    # the closing of the previous year shows in January only: the same portfolio a night of January
+    january = date(2027, 1, 7)
+    jan = consolidate(frames, as_of=january, rules=RulesConfig(), findings=found)
+    proj["closing"] = project_context(jan, "PPI-1", collectivite="X", copil_date=january, previous=None)["closing"]
+    port["closing"] = portfolio_context(jan, collectivite="X", copil_date=january, previous=None)["closing"]
     lists = [
         port[k]
         for k in (
@@ -198,6 +207,7 @@ def _sample_contexts() -> tuple[dict, dict]:
         port["ppi"]["years"],
         port["findings_by_manager"][0]["findings"],
     ]
+    lists += [proj["closing"]["rows"], port["closing"]["rows"]]
     lists += [proj[k] for k in ("previous_decisions", "budget", "subsidies", "risks")] + [proj["weather"]["forecasts"]]
     assert all(lists), "every list documented needs one example"
     return proj, port

@@ -302,10 +302,11 @@ def test_page_one_of_the_synthesis(reports, sample):
     # most exposed: the avenue de la Gare, 2 225 000 € paid for 40 %: 5 563 000 € at completion,
     # 3 063 000 € missing (the 275 000 € with no CP in 2027 are a calendar to fix, not money lost)
     exposed = _tables(syn, "Projet", "Météo")[0]
-    assert exposed[1][0].startswith("PPI-2024-002") and exposed[1][3] == eur(
-        3_063_000
-    )  # the 275 000 € without CP are inside the AP
-    assert "AP probablement insuffisante" in exposed[1][4]
+    # a need above the AP (2 500 000 €) is said to be a projection; no money at risk on it
+    assert exposed[0][3:5] == ["Besoin de financement estimé", "Montants à risque"]
+    assert exposed[1][0].startswith("PPI-2024-002") and exposed[1][3] == eur(3_063_000) + " (projection)"
+    assert exposed[1][4] == "–"  # the 275 000 € without CP are inside the AP
+    assert "AP probablement insuffisante" in exposed[1][5]
     # what changed, dated
     since = paras.index("Depuis le COPIL du 27 octobre 2026")
     assert (
@@ -318,7 +319,7 @@ def test_page_one_of_the_synthesis(reports, sample):
         if isinstance(s["notified"], float) and isinstance(s["received"], float)
     )
     money = "\n".join(paras[paras.index("Messages financiers") :])
-    assert f"Subventions notifiées non encore encaissées : {eur(to_receive)}" in money
+    assert f"Subventions notifiées à encaisser : {eur(to_receive)}" in money
     assert "subvention DETR/DSIL arrive à échéance avant la date prévue du démarrage ou de la fin" in money
 
 

@@ -5,9 +5,11 @@ CP are not paid yet (the issue saw running operations in Orage go from 5 to 11 f
 
 from __future__ import annotations
 
+import io
 from datetime import date
 
 import pytest
+from docx import Document
 
 from connector.pipeline import build_portfolio
 from tests.support.sync_helpers import config, seeded
@@ -74,12 +76,117 @@ def test_in_january_the_november_export_is_said_to_be_old(runs):
     assert sources["2026"] == "export financier du 23/11/2026 (ancien)"
 
 
-def test_page_one_says_january_is_too_early_to_project_the_year_s_cp(runs):
+def test_page_one_reads_the_closing_in_january_and_too_early_after_it(runs):
+    """January's page 1 opens on how 2026 ended (from the export of 23/11/2026, before the year
+    end: provisional); once the closing view is over (after 15 April) and before July, the year's
+    CP are said too early to project, never « pas de crédits non consommés »."""
+    import dataclasses
+
     from connector.reports.synthesis import money_messages
 
     dec, jan = runs
-    assert money_messages(dec)[0].startswith("CP 2026 : environ ")
-    assert money_messages(jan)[0] == (
+    assert dec.closing is None and money_messages(dec)[0].startswith("CP 2026 : environ ")
+    assert jan.closing is not None and jan.closing.year == 2026 and jan.closing.until == date(2027, 4, 15)
+    assert money_messages(jan)[0].startswith("Exercice 2026 (provisoire, export du 23/11/2026) : ")
+    april = dataclasses.replace(jan, as_of=date(2027, 4, 20), closing=None)
+    assert money_messages(april)[0] == (
         "CP 2027 : trop tôt dans l’exercice pour projeter les crédits non consommés au 31 décembre "
         "(projection à partir de juillet)."
     )
+
+
+def test_january_closing_adds_up_from_the_export_and_the_lists(runs):
+    """The closing's per-operation figures are the year 2026 rows of the budget table (the export
+    for engaged/paid where it has the row, the lists for CP), and the synthesis totals are their
+    sums; nothing of it in December."""
+    from connector.reports.context import portfolio_context, project_context
+
+    dec, jan = runs
+    b = jan.budget[jan.budget["year"] == 2026].groupby("project_code")[["cp_planned", "paid", "engaged"]].sum()
+    pr = jan.projects
+    shown = pr[pr["closing_cp"].notna()]
+    assert len(shown) == len(b[b["cp_planned"] > 0])
+    for code, p in shown.iterrows():
+        cp, paid, engaged = b.loc[code, "cp_planned"], b.loc[code, "paid"], b.loc[code, "engaged"]
+        assert p["closing_unpaid"] == pytest.approx(max(cp - paid, 0))
+        assert p["closing_rar"] == pytest.approx(max(engaged - paid, 0))
+        expected = max(max(cp - paid, 0) - max(engaged - paid, 0), 0) if p["running"] else 0
+        assert p["closing_revote"] == pytest.approx(expected), code
+    port = portfolio_context(jan, collectivite="X", copil_date=JANUARY, previous=None)
+    nb = lambda v: f"{v:,.0f}".replace(",", "\u202f") + "\u00a0€"  # noqa: E731
+    assert port["closing"]["total"]["revote"] == nb(shown["closing_revote"].sum())
+    assert port["closing"]["total"]["rar"] == nb(shown["closing_rar"].sum())
+    assert len(port["closing"]["rows"]) == len(shown)
+    # PPI-2024-001 by hand: CP 400 000, paid 240 000 and engaged 350 000 in the export
+    rows = {
+        r["label"]: r["value"]
+        for r in project_context(jan, "PPI-2024-001", collectivite="X", copil_date=JANUARY, previous=None)["closing"][
+            "rows"
+        ]
+    }
+    assert rows["Non mandatés"] == nb(160_000) and rows["CP à réinscrire au budget 2027"] == nb(50_000)
+    assert portfolio_context(dec, collectivite="X", copil_date=DECEMBER, previous=None)["closing"]["rows"] == []
+
+
+def _january_documents(runs):
+    from pathlib import Path
+
+    from connector.pipeline import snapshot
+    from connector.reports.render import render_portfolio, render_project
+
+    dec, jan = runs
+    templates = Path(__file__).resolve().parents[2] / "docx_templates"
+    syn = render_portfolio(
+        jan,
+        template_path=templates / "synthese_portefeuille.docx",
+        collectivite="Belcourt",
+        copil_date=JANUARY,
+        previous=snapshot(dec),
+        previous_date=DECEMBER,
+    )
+    proj = render_project(
+        jan,
+        "PPI-2024-001",
+        template_path=templates / "rapport_copil.docx",
+        collectivite="Belcourt",
+        copil_date=JANUARY,
+        previous=snapshot(dec)["PPI-2024-001"],
+        previous_date=DECEMBER,
+    )
+    return Document(io.BytesIO(syn)), Document(io.BytesIO(proj))
+
+
+def test_january_documents_carry_the_closing(runs):
+    """In the .docx a reader opens: the synthesis' « Clôture de l’exercice 2026 » table with its
+    total row, and the project report's closing table, each with the basis of its figures."""
+    syn, proj = _january_documents(runs)
+    heads = [p.text for p in syn.paragraphs if p.style.name.startswith("Heading")]
+    assert "Clôture de l’exercice 2026" in heads
+    assert heads.index("Clôture de l’exercice 2026") < heads.index("AP/CP pluriannuel du PPI")
+    table = next(t for t in syn.tables if t.rows[0].cells[-1].text == "CP à réinscrire")
+    assert table.rows[-1].cells[0].text == "Total"
+    texts = "\n".join(p.text for p in syn.paragraphs)
+    assert "antérieure au 31/12/2026 : chiffres provisoires" in texts
+    kv = {r.cells[0].text: r.cells[1].text for t in proj.tables if len(t.columns) == 2 for r in t.rows}
+    assert kv["CP 2026 votés"] == "400\u202f000\u00a0€" and kv["CP à réinscrire au budget 2027"] == "50\u202f000\u00a0€"
+
+
+@pytest.mark.pdf
+@pytest.mark.skipif(
+    not (__import__("shutil").which("soffice") and __import__("shutil").which("pdftotext")),
+    reason="LibreOffice or poppler-utils absent (make render-tools installs them)",
+)
+def test_january_page_one_holds_the_closing_when_printed(runs, tmp_path):
+    """Printed, January's page 1 still ends with its last money message, the closing first."""
+    import re
+
+    from jobs.render import page_texts, to_pdf
+
+    syn, _ = _january_documents(runs)
+    syn.save(str(tmp_path / "syn.docx"))
+    (pdf,) = to_pdf([tmp_path / "syn.docx"], tmp_path / "pdf")
+    flat = lambda s: re.sub(r"\s+", " ", s.replace("\u202f", " ").replace("\u00a0", " "))  # noqa: E731
+    pages = [flat(p) for p in page_texts(pdf)]
+    assert "Exercice 2026 (provisoire, export du 23/11/2026)" in pages[0]
+    assert "Besoin de financement estimé au-delà des AP" in pages[0] and "DETR/DSIL" in pages[0], pages[0][-500:]
+    assert "Météo du portefeuille" in pages[1][:200]
