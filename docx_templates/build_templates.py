@@ -893,7 +893,7 @@ def portfolio_template() -> Document:
             "{{ c.subsidies_to_claim }}",
             "{{ c.dgd }}",
         ],
-        widths=[2.4, 3.7, 2.3, 2.3, 2.6, 2.1, 1.6],
+        widths=[2.2, 3.5, 2.3, 2.2, 2.7, 1.9, 2.2],
         align="llrrrr",
         size=8.5,
     )

@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from babel.dates import format_date
 
 from connector.formatting import milestone_when
-from connector.model import Weather, is_missing, worse, zero_if_missing
+from connector.model import Weather, is_missing, present, worse, zero_if_missing
 from connector.model.vocabulary import WORKS_START_PHASES
 from connector.reports.formatting import color, fr_amount, fr_percent, label, long_date, short_date, symbol, text
 from connector.rules import AP_SHORTFALL, CP_MISSING, CP_PLAN_GAP, CP_UNSPENT, SUBSIDY_DEADLINE
@@ -445,18 +445,29 @@ def closed(portfolio) -> list[dict]:
             dgd_text = f"prévu le {short_date(_due(dgd[0]))}"
         else:
             dgd_text = "non saisi"
+        flags = r.get("input_flags") if isinstance(r.get("input_flags"), dict) else {}
+        # an AP copil interpreted (« env. 3M ») is said so beside every figure computed from it,
+        # as in the project's own report; the export's AP affectée is the figure to compare
+        guessed = (flags.get("ap_voted") or ("",))[0] == "estimated"
+        on_ap = " (sur l’AP à confirmer)" if guessed else ""
+        affected = r.get("ap_affected")
+        within = (
+            f" ; dans l’AP affectée ({amount(affected)})"
+            if guessed and present(affected) and zero_if_missing(r["paid_total"]) <= affected
+            else ""
+        )
         out.append(
             {
                 "code": text(code),
                 "title": text(r["title"]),
-                "ap_voted": amount(r["ap_voted"]),
+                "ap_voted": f"≈ {amount(r['ap_voted'])} (à confirmer)" if guessed else amount(r["ap_voted"]),
                 "paid_total": amount(r["paid_total"]),
                 "balance": (
                     "–"
                     if is_missing(rem)
-                    else f"dépassement de {amount(-rem)}"
+                    else f"dépassement de {amount(-rem)}{on_ap}{within}"
                     if rem < 0
-                    else f"{amount(rem)} à annuler"
+                    else f"{amount(rem)} à annuler{on_ap}"
                     if rem > 0
                     else "soldée"
                 ),
@@ -738,7 +749,11 @@ def project_closing(portfolio, code: str) -> list[dict]:
         (f"Restes à réaliser (engagés non mandatés, reportés en {n})", amount(p["closing_rar"])),
         (
             f"CP à réinscrire au budget {n}",
-            amount(p["closing_revote"]) if p["running"] else "– (opération close : solde de l’AP à annuler)",
+            amount(p["closing_revote"])
+            if p["running"]
+            else "– (opération close : solde de l’AP à annuler)"
+            if zero_if_missing(p["remaining_to_pay"]) > 0
+            else "– (opération close)",
         ),
     ]
     return [{"label": k, "value": v} for k, v in out]

@@ -190,3 +190,28 @@ def test_january_page_one_holds_the_closing_when_printed(runs, tmp_path):
     assert "Exercice 2026 (provisoire, export du 23/11/2026)" in pages[0]
     assert "Besoin de financement estimé au-delà des AP" in pages[0] and "DETR/DSIL" in pages[0], pages[0][-500:]
     assert "Météo du portefeuille" in pages[1][:200]
+
+
+def test_a_closed_operation_with_an_approximate_ap_reads_the_same_everywhere(runs):
+    """PPI-2023-004 (closed, AP typed « env. 3M », 6 110 500 € paid, AP affectée 6 400 000 € in the
+    export): the synthesis' closed operations table says the overrun stands on an AP to confirm
+    and within the AP affectée, as its report does; its closing has nothing to cancel."""
+    from connector.reports.context import project_context
+    from connector.reports.synthesis import closed
+
+    _, jan = runs
+    row = next(r for r in closed(jan) if r["code"] == "PPI-2023-004")
+    assert row["ap_voted"] == "≈ 3\u202f000\u202f000\u00a0€ (à confirmer)"
+    assert row["balance"] == (
+        "dépassement de 3\u202f110\u202f500\u00a0€ (sur l’AP à confirmer) ; dans l’AP affectée (6\u202f400\u202f000\u00a0€)"
+    )
+    ctx = project_context(jan, "PPI-2023-004", collectivite="X", copil_date=JANUARY, previous=None)
+    assert "AP dépassée de 3\u202f110\u202f500\u00a0€ (sur l’AP à confirmer)" in ctx["figures"]["remaining_to_pay"]
+    rows = {r["label"]: r["value"] for r in ctx["closing"]["rows"]}
+    assert rows["CP à réinscrire au budget 2027"] == "– (opération close)"
+    # a closed operation with a balance: « à annuler » in the closing as in the closed table
+    other = next(r for r in closed(jan) if r["balance"].endswith("à annuler"))
+    ctx = project_context(jan, other["code"], collectivite="X", copil_date=JANUARY, previous=None)
+    if ctx["closing"]["rows"]:
+        rows = {r["label"]: r["value"] for r in ctx["closing"]["rows"]}
+        assert rows["CP à réinscrire au budget 2027"] == "– (opération close : solde de l’AP à annuler)"
