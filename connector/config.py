@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from connector import schema
 from connector.errors import ConfigError
-from connector.reports.config import ReportsConfig
+from connector.reports.config import CopilConfig, ReportsConfig
 from connector.rules import RulesConfig
 
 SECRET_KEYS = {"token", "password", "passphrase", "client_secret", "secret", "private_key"}
@@ -155,6 +155,7 @@ class Config(_Strict):
     finance_export: FinanceExportConfig = Field(default_factory=FinanceExportConfig)
     rules: RulesConfig = Field(default_factory=RulesConfig)
     reports: ReportsConfig = Field(default_factory=ReportsConfig)
+    copil: CopilConfig = Field(default_factory=CopilConfig)
     state: StateConfig = Field(default_factory=StateConfig)
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
 

@@ -1,4 +1,4 @@
-"""`Dernier rapport COPIL`: on each project item, a link to its latest published report,
+"""`Dernier rapport COPIL`: on each project item, a link to its report (its living file),
 written after the reports (a link never points at a file not yet uploaded), as a system update
 of copil's own column, and only when it changed: an unchanged night writes nothing."""
 
@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import date
 from urllib.parse import quote
 
-from connector.formatting import fr_date
 from connector.sharepoint import ItemUpdate, SharePointSite
 
 log = logging.getLogger("copil.links")
@@ -50,7 +48,9 @@ def write_links(
         if not pub or rec is None:
             continue
         url = absolute(site, pub[0])
-        desc = f"Rapport COPIL du {fr_date(date.fromisoformat(pub[1]))}"
+        # the living file keeps its name whatever the night: a description without a date is not
+        # rewritten each time the file is refreshed
+        desc = f"Fiche projet {code}"
         if _current(rec.get("report_link")) == (url, desc):
             out.unchanged += 1
             continue

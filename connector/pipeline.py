@@ -49,6 +49,7 @@ class RunSummary:
     dead_letters: list = field(default_factory=list)
     reports_uploaded: int = 0
     reports_skipped: int = 0
+    report_reasons: dict = field(default_factory=dict)  # why reports were rendered: reason -> count
     links_written: int = 0
     report_errors: list = field(default_factory=list)
     report_files: list = field(default_factory=list)
@@ -302,8 +303,10 @@ def _reports(config, site, portfolio, previous, state, summary, force, out_dir, 
         templates=templates,
         skip=failed,
         progress=_counter(progress, "Rapports Word", len(portfolio.projects) + 1),
+        refresh_days=config.copil.living_refresh_days,
     )
     summary.reports_uploaded, summary.reports_skipped = rs.uploaded, rs.skipped
+    summary.report_reasons = dict(rs.reasons)
     summary.report_errors, summary.report_files = list(rs.errors), list(rs.files)
 
 

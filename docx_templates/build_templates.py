@@ -280,9 +280,9 @@ def _total_row(table, cells: list[str], align: str, size: float = 9) -> None:
 
 
 def project_template() -> Document:
-    doc = _base("COPIL {{ project.code }} – {{ project.title }}")
+    doc = _base("{{ edition.header }}")
     p = doc.add_paragraph()
-    r = p.add_run("{{ collectivite }} – Comité de pilotage du {{ copil_date }}")
+    r = p.add_run("{{ collectivite }} – {{ edition.line }}")
     r.font.size, r.font.color.rgb = Pt(11), GREY
     doc.add_paragraph("{{ project.title }}", style="Title")
     doc.add_paragraph(
@@ -572,12 +572,12 @@ def _sheets(doc, title: str, var: str) -> None:
 
 
 def portfolio_template() -> Document:
-    doc = _base("Synthèse du portefeuille – {{ copil_date }}")
+    doc = _base("{{ edition.header }}")
     p = doc.add_paragraph()
     r = p.add_run("{{ collectivite }}")
     r.font.size, r.font.color.rgb = Pt(11), GREY
     doc.add_paragraph("Synthèse du portefeuille de projets", style="Title")
-    doc.add_paragraph("COPIL du {{ copil_date }} – exercice {{ year }} – précédent COPIL : {{ previous_date }}")
+    doc.add_paragraph("{{ edition.line }} – exercice {{ year }} – précédent COPIL : {{ previous_date }}")
     p = doc.add_paragraph()
     p.add_run("{{ page1.counts_line }}").bold = True
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -11,16 +12,52 @@ from connector import schema
 DEFAULT_TEMPLATES = Path(__file__).resolve().parents[2] / "docx_templates"
 
 
+class CopilConfig(BaseModel):
+    """Committees and their dossiers ([copil] section): when a meeting's dossier is drafted, the
+    cadence that plans meetings on a site whose « Comités de pilotage » list is empty, how often
+    the calendar alone may refresh a living file."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    draft_days_before: int = Field(
+        10, ge=0, le=90, description="The meeting's dossier is published as a draft this many days before it."
+    )
+    living_refresh_days: int = Field(
+        7,
+        ge=1,
+        description="A living file whose inputs did not change is refreshed for the calendar alone (day counts, "
+        "an export's age) at most this often.",
+    )
+    cadence: Literal["none", "monthly", "quarterly"] = Field(
+        "quarterly",
+        description="Portfolio COPILs planned when the « Comités de pilotage » list has none: the first "
+        "`cadence_weekday` of each month or quarter.",
+    )
+    cadence_weekday: int = Field(1, ge=0, le=6, description="Day of the planned meetings: 0 Monday … 1 Tuesday … 6.")
+    cadence_title: str = Field("COPIL PPI", description="Name of the planned meetings.")
+    project_reports: bool = Field(
+        False, description="A portfolio meeting's dossier also holds the reports of the projects in its scope."
+    )
+    pdf: bool = Field(True, description="A frozen dossier is also published as PDF (LibreOffice, when installed).")
+
+
 class ReportsConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     enabled: bool = Field(True, description="Generate and publish the Word reports during the nightly run.")
     library: str = Field("Rapports COPIL", description="Document library (display name) the reports go to.")
     folder: str = Field(
-        "{year}/{code}",
-        description="Folder of a project report inside the library; placeholders {year}, {code}, {direction}.",
+        "Projets/{code}",
+        description="Folder of a project's living file (« Fiche projet <code>.docx ») inside the library; "
+        "placeholders {year}, {code}, {direction}.",
     )
-    portfolio_folder: str = Field("{year}/Synthèse", description="Folder of the portfolio synthesis.")
+    portfolio_folder: str = Field(
+        "Synthèse", description="Folder of the portfolio's living file (« Synthèse du portefeuille.docx »)."
+    )
+    meetings_folder: str = Field(
+        "Comités",
+        description="Folder of the meetings' dossiers: one sub-folder per meeting (« 2027-01-12 COPIL PPI »).",
+    )
     templates_dir: Path = Field(DEFAULT_TEMPLATES, description="Local folder holding the .docx templates.")
     template_library: str | None = Field(
         None,

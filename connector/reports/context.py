@@ -11,6 +11,7 @@ from connector.model import RiskStatus, Weather, present, worse
 from connector.model import is_missing as _missing
 from connector.model import number as _num
 from connector.reports import synthesis
+from connector.reports.editions import Edition, living
 from connector.reports.formatting import (
     as_date,
     color,
@@ -272,6 +273,7 @@ def project_context(
     previous: dict | None,
     documents_shown: int = 8,
     previous_date=None,
+    edition: Edition | None = None,
 ) -> dict:
     cur = portfolio.currency
     p = portfolio.projects.loc[code].to_dict()
@@ -282,6 +284,7 @@ def project_context(
     ctx = {
         "collectivite": collectivite,
         "copil_date": long_date(copil_date),
+        "edition": (edition or living(copil_date)).context(f"{text(code)} – {text(p.get('title'))}", "Fiche projet"),
         "year": str(portfolio.year),
         "project": _project_head(p),
         "weather": _weather(p, previous, previous_date),
@@ -530,7 +533,13 @@ def _n(n: int, word: str) -> str:
 
 
 def portfolio_context(
-    portfolio, *, collectivite: str, copil_date: date, previous: dict[str, dict], previous_date=None
+    portfolio,
+    *,
+    collectivite: str,
+    copil_date: date,
+    previous: dict[str, dict],
+    previous_date=None,
+    edition: Edition | None = None,
 ) -> dict:
     cur = portfolio.currency
     amount = lambda v: fr_amount(v, cur)  # noqa: E731
@@ -540,6 +549,7 @@ def portfolio_context(
     ctx = {
         "collectivite": collectivite,
         "copil_date": long_date(copil_date),
+        "edition": (edition or living(copil_date)).context("Synthèse du portefeuille"),
         "year": str(portfolio.year),
         "counts": {
             "total": str(len(pr)),

@@ -1,6 +1,10 @@
-"""Publish the reports: one per project and the portfolio synthesis, into a library folder per
-year and project (or a local folder). A report is rendered and uploaded only when its content
-hash changed, unless forced; one failing report never stops the others."""
+"""Publish the reports: one per project and the portfolio synthesis, into the report library (or
+a local folder). Between meetings each is a living file under a fixed name (« Fiche projet
+<code>.docx », « Synthèse du portefeuille.docx »), uploaded over itself so the library's version
+history keeps each refresh; a meeting's dossier goes to the meeting's folder (connector.reports
+.editions). A report is rendered only when what it is made from changed (connector.reports.inputs)
+— the calendar alone refreshes a living file at most every `living_refresh_days` and never a
+frozen edition; one failing report never stops the others."""
 
 from __future__ import annotations
 
@@ -17,6 +21,8 @@ from connector.errors import ConfigError
 from connector.portfolio import Portfolio
 from connector.reports.config import ReportsConfig
 from connector.reports.context import portfolio_context, project_context
+from connector.reports.editions import FROZEN, LIVING, Edition, living
+from connector.reports.inputs import digest, portfolio_inputs, project_inputs
 from connector.reports.render import content_hash, portfolio_images, render, validate_template
 from connector.reports.workers import rendered, worker_count
 from connector.sharepoint import SharePointSite
@@ -31,6 +37,8 @@ _RESERVED = re.compile(r"^(CON|PRN|AUX|NUL|COM[0-9]|LPT[0-9])$", re.I)
 class ReportSummary:
     uploaded: int = 0
     skipped: int = 0
+    # why the reports uploaded were rendered: « données modifiées », « actualisation du calendrier », …
+    reasons: dict[str, int] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     withheld: list[str] = field(default_factory=list)  # projects whose write-back failed
@@ -114,13 +122,20 @@ def publish_reports(
     templates=None,
     skip: set | frozenset = frozenset(),
     workers: int | None = None,
+    edition: Edition | None = None,
+    refresh_days: int = 7,
 ) -> ReportSummary:
+    """`edition`: the living files (default) or a meeting's draft or frozen dossier; `refresh_days`:
+    how long a living file whose inputs did not change waits before the calendar refreshes it."""
     if site is None and not out_dir:
         raise ValueError("publish_reports: a site or an output folder")
     remote = cast(SharePointSite, site)  # only used when there is no output folder
     summary = ReportSummary()
     project_tpl, portfolio_tpl = templates or prepare_templates(site, reports_cfg)
+    edition = edition or living(copil_date)
     year, day = str(copil_date.year), copil_date.isoformat()
+    meeting = edition.meeting
+    prefix = f"{meeting.key}:" if meeting else ""  # a meeting's dossier is published apart from the living files
     codes = [c for c in portfolio.projects.index if not only or c in only]
     library_root = "" if out_dir else remote.list_info(reports_cfg.library).root_url
     if not out_dir and hasattr(hashes, "folders"):  # created on an earlier night: no request again
@@ -130,13 +145,34 @@ def publish_reports(
 
     template_bytes = {tpl: Path(tpl).read_bytes() for tpl in (project_tpl, portfolio_tpl)}  # read once, not per report
 
-    def changed(ctx, tpl, key: str) -> str | None:
-        """The content hash when the report must be rendered, None when it is unchanged."""
-        h = content_hash(ctx, template_bytes[tpl])
-        if not force and hashes.get(key) == h:
+    def changed(ctx, tpl, key: str, inputs, dest: str) -> str | None:
+        """The hash to keep when the report must be rendered, None when it stays as it is. Stored
+        as « inputs:content ». Nothing a reader sees changed (content): nothing to do. The content
+        moved but no input did — the calendar alone (day counts, an export's age): a living file
+        or a draft waits `refresh_days` since its last rendering, a frozen edition never changes."""
+        now_inputs = digest(inputs, template_bytes[tpl], edition.key)
+        now_content = content_hash(ctx, template_bytes[tpl])[:40]
+        stored = (hashes.get(key) or "").split(":")
+        last = hashes.published(key) if hasattr(hashes, "published") else None
+        if force:
+            reason = "demandé"
+        elif last and not last[0].lower().endswith("/" + dest.lower()):
+            reason = "emplacement modifié"  # the configuration moved it: published there, removed here
+        elif len(stored) == 2 and stored[1] == now_content:
             summary.skipped += 1
             return None
-        return h
+        elif len(stored) == 2 and stored[0] == now_inputs:
+            waited = (copil_date - date.fromisoformat(last[1])).days if last else refresh_days
+            if edition.kind == FROZEN or waited < refresh_days:
+                summary.skipped += 1
+                return None
+            reason = "actualisation du calendrier"
+        else:
+            reason = "données modifiées" if len(stored) == 2 else "première publication"
+        why[key] = reason
+        return f"{now_inputs}:{now_content}"
+
+    why: dict[str, str] = {}
 
     # Metadata of the uploaded files is set at the end in $batches (one read of the library for
     # their ids, then one request per 100 files); a report counts as published, and its hash is
@@ -148,6 +184,8 @@ def publish_reports(
             hashes.record(key, url, day)
         hashes.set(key, h)
         summary.uploaded += 1
+        reason = why.get(key, "données modifiées")
+        summary.reasons[reason] = summary.reasons.get(reason, 0) + 1
 
     def flush() -> None:
         if not waiting:
@@ -178,11 +216,12 @@ def publish_reports(
         url = remote.upload_file(reports_cfg.library, folder, name, data, fields if few else None)
         summary.files.append(url)
         before = hashes.published(key)
-        if before and before[1] == day and before[0].lower() != url.lower():
-            # same COPIL, new name (the title changed): one report per project and COPIL
+        if before and before[0].lower() != url.lower() and (before[1] == day or edition.kind == LIVING):
+            # one living file per project (its folder moved with the configuration, or a new name
+            # the same day): the old one is removed, not left beside the new one
             try:
                 remote.delete_file(before[0])
-                log.info("rapport remplacé le même jour : %s supprimé", before[0])
+                log.info("rapport remplacé : %s supprimé", before[0])
             except Exception as e:  # already removed by someone: nothing to replace
                 log.info("ancien rapport %s non supprimé (%s)", before[0], e)
         if few:
@@ -203,10 +242,14 @@ def publish_reports(
                 progress(1)
             continue
         try:
-            folder = reports_cfg.folder.format(
-                year=year,
-                code=safe_file_name(code),
-                direction=safe_file_name(str(row["direction"] or "Sans direction")),
+            folder = (
+                f"{reports_cfg.meetings_folder}/{safe_file_name(meeting.folder_name)}"
+                if meeting
+                else reports_cfg.folder.format(
+                    year=year,
+                    code=safe_file_name(code),
+                    direction=safe_file_name(str(row["direction"] or "Sans direction")),
+                )
             )
             ctx = project_context(
                 portfolio,
@@ -216,15 +259,22 @@ def publish_reports(
                 previous=previous.get(code),
                 documents_shown=reports_cfg.documents_shown,
                 previous_date=previous_date,
+                edition=edition,
             )
-            h = changed(ctx, project_tpl, f"project:{code}")
+            inputs: tuple = (project_inputs(portfolio, code), previous_date, (previous.get(code) or {}).get("weather"))
+            name = (
+                _fit(f"{library_root}/{folder}", code, str(row["title"] or ""), meeting.on.isoformat())
+                if meeting
+                else safe_file_name(f"Fiche projet {code}.docx")
+            )
+            h = changed(ctx, project_tpl, f"{prefix}project:{code}", inputs, f"{folder}/{name}")
             if h is None:
                 if progress:
                     progress(1)
                 continue
             plans[code] = (
                 folder,
-                _fit(f"{library_root}/{folder}", code, str(row["title"] or ""), day),
+                name,
                 h,
                 {
                     cols["project_code"]: code,
@@ -264,7 +314,7 @@ def publish_reports(
             if error:
                 raise RuntimeError(error)
             folder, name, h, fields = plans[code]
-            deliver(folder, name, data, h, f"project:{code}", fields)
+            deliver(folder, name, data, h, f"{prefix}project:{code}", fields)
         except ConfigError:
             raise
         except Exception as e:
@@ -274,23 +324,38 @@ def publish_reports(
             progress(1)
     if not only:
         try:
-            folder = reports_cfg.portfolio_folder.format(year=year, code="", direction="")
+            folder = (
+                f"{reports_cfg.meetings_folder}/{safe_file_name(meeting.folder_name)}"
+                if meeting
+                else reports_cfg.portfolio_folder.format(year=year, code="", direction="")
+            )
             ctx = portfolio_context(
                 portfolio,
                 collectivite=collectivite,
                 copil_date=copil_date,
                 previous=previous,
                 previous_date=previous_date,
+                edition=edition,
             )
-            name = safe_file_name(f"Synthèse du portefeuille - {day}.docx")
-            h = changed(ctx, portfolio_tpl, "portfolio")
+            name = safe_file_name(
+                f"Synthèse du portefeuille - {meeting.title} du {meeting.on.isoformat()}.docx"
+                if meeting
+                else "Synthèse du portefeuille.docx"
+            )
+            synthesis_inputs = (
+                portfolio_inputs(portfolio),
+                [project_inputs(portfolio, c) for c in portfolio.projects.index],
+                previous_date,
+                sorted((str(k), (v or {}).get("weather")) for k, v in (previous or {}).items()),
+            )
+            h = changed(ctx, portfolio_tpl, f"{prefix}portfolio", synthesis_inputs, f"{folder}/{name}")
             if h is not None:
                 deliver(
                     folder,
                     name,
                     render(portfolio_tpl, ctx, portfolio_images(portfolio), copil_date),
                     h,
-                    "portfolio",
+                    f"{prefix}portfolio",
                     {cols["copil_date"]: copil_date, cols["report_kind"]: "Synthèse portefeuille"},
                 )
         except Exception as e:

@@ -159,9 +159,10 @@ def _src(node) -> str:
 
 
 def content_hash(context: dict, template: Path | str | bytes) -> str:
-    """Stable over the inputs of a report: the context (without the COPIL date, so an unchanged
-    project is not re-published every night) and the template bytes."""
-    data = {k: v for k, v in context.items() if k not in ("copil_date",)}
+    """What the reader sees, stable from night to night: the context without the night's date and
+    the edition line (« situation au … », « version du … ») — the edition itself is part of the
+    input hash — and the template bytes."""
+    data = {k: v for k, v in context.items() if k not in ("copil_date", "edition")}
     tbytes = template if isinstance(template, bytes) else Path(template).read_bytes()
     h = hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=False, default=str).encode())
     h.update(hashlib.sha256(tbytes).digest())

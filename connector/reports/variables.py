@@ -51,6 +51,9 @@ DESCRIPTIONS = {
     "subsidies_total": "Totaux des subventions du projet, dont le reste à percevoir",
     "previous_decisions": "Décisions demandées au précédent COPIL (liste de textes)",
     "previous_decisions_note": "Phrase à afficher quand il n'y a pas de décision précédente à suivre",
+    "edition": "L'édition du document : `header` (en-tête de chaque page), `line` (sous le titre : « Situation au … », "
+    "« COPIL PPI du … – projet de dossier, version du … », « COPIL PPI du … »), `kind` (living, draft, frozen), "
+    "`meeting` (la réunion, vide pour une fiche)",
     "closing": "Clôture de l'exercice précédent, du 1er janvier à [rules] closing_view_until ou jusqu'à un export "
     "portant des mandats de l'année (vide sinon) : `heading`, `rows` (projet : `label`/`value` ; synthèse : par "
     "opération `cp`, `paid`, `execution`, `unpaid`, `rar`, `revote`), `total`, `summary` (page 1), `basis` (date et "

@@ -252,10 +252,7 @@ def test_report_out_writes_local_files(live_site, tmp_path, monkeypatch):
     )
     assert res.exit_code == 0, _out(res)
     files = sorted(out.rglob("*.docx"))
-    assert [f.name for f in files] == [
-        "COPIL PPI-2024-002 - Requalification de l'avenue de la Gare - "
-        f"{__import__('datetime').date.today().isoformat()}.docx"
-    ]
+    assert [f.name for f in files] == ["Fiche projet PPI-2024-002.docx"]
     assert not writes(live_site.stats()["by_route"])  # nothing written
 
 
@@ -268,7 +265,10 @@ def test_demo_end_to_end_leaves_docx(tmp_path):
     files = sorted(out.rglob("*.docx"))
     assert len(files) == 9, _out(res)
     text = "\n".join(p.text for p in docx.Document(str(files[0])).paragraphs)
-    assert "Comité de pilotage" in text
+    assert (
+        f"situation au {__import__('babel.dates').dates.format_date(__import__('datetime').date.today(), 'd MMMM y', locale='fr_FR')}"
+        in text
+    )
 
 
 def test_unreachable_site_exits_4_with_a_plain_message(tmp_path, monkeypatch):
@@ -315,7 +315,7 @@ def test_report_publishes_one_project_without_touching_the_lists(live_site, tmp_
     assert "1 rapport(s) écrit(s) dans la bibliothèque « Rapports COPIL »" in res.output
     site = live_site.backend.site("projets")
     assert [k for k in site.files if k.endswith(".docx")] == [
-        k for k in site.files if "rapports copil/" in k and "ppi-2024-001/copil" in k
+        k for k in site.files if "rapports copil/" in k and "ppi-2024-001/fiche projet" in k
     ]
     routes = live_site.stats()["by_route"]
     assert "batch:op:validate.POST" not in routes  # no write-back into the lists

@@ -308,12 +308,12 @@ def test_each_project_links_to_its_latest_report_and_a_second_run_does_not_rewri
     host = emulator.site_url("projets").split("/sites/")[0]
     for it in lst.items.values():
         value = it.values[link]
-        assert value["Description"] == "Rapport COPIL du 24/11/2026"
+        assert value["Description"] == f"Fiche projet {it.values[code]}"
         path = value["Url"][len(host) :]
         from urllib.parse import unquote
 
         f = site.files[unquote(path).lower()]  # the link leads to the published file
-        assert f.name.startswith(f"COPIL {it.values[code]} ")
+        assert f.name == f"Fiche projet {it.values[code]}.docx"
         doc = Document(io.BytesIO(f.content))  # and the report links back to the item
         targets = [r.target_ref for r in doc.part.rels.values() if r.reltype.endswith("/hyperlink")]
         assert any(t.endswith(f"DispForm.aspx?ID={it.id}") for t in targets), targets

@@ -32,11 +32,11 @@ def pg_url(tmp_path_factory):
 
 
 def test_runs_snapshots_findings_dead_letters_and_report_files_on_postgres(emulator, tmp_path, pg_url):
-    seeded(emulator, 5)
+    site = seeded(emulator, 5)
     cfg = config(emulator, tmp_path, state={"url": pg_url}, reports={"enabled": True})
-    emulator.admin(
-        "POST", "faults", json={"error_paths": [{"pattern": r"getItemById\(4\)/ValidateUpdateListItem", "status": 409}]}
-    )
+    projects = site.list_by_title("Projets").id  # item 4 of the projects list, not of the report library
+    pattern = projects + r"'\)/getItemById\(4\)/ValidateUpdateListItem"
+    emulator.admin("POST", "faults", json={"error_paths": [{"pattern": pattern, "status": 409}]})
     first = run_sync(cfg, as_of=AS_OF)
     assert first.failed == 1 and first.reports_uploaded == 5
     emulator.admin("DELETE", "faults")

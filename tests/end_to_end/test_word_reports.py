@@ -82,7 +82,7 @@ def test_project_report_has_the_figures_in_the_right_tables(portfolio):
     )
     doc = _doc(data)
     text = _text(doc)
-    assert "Requalification de l’avenue de la Gare" in text and "Comité de pilotage du 24 novembre 2026" in text
+    assert "Requalification de l’avenue de la Gare" in text and "Fiche projet – situation au 24 novembre 2026" in text
     kv = _kv(doc)
     banner = kv["Météo : Orage"]
     assert banner.startswith("Tendance : en dégradation") and "27 octobre 2026 : météo Nuageux" in banner
@@ -235,8 +235,9 @@ def test_local_reports_and_hash_skip(portfolio, tmp_path):
     )
     assert first.uploaded == 41 and not first.errors
     files = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.docx"))
-    assert "2026/PPI-2024-001/COPIL PPI-2024-001 - Rénovation de l'école Jules Ferry - 2026-11-24.docx" in files
-    assert "2026/Synthèse/Synthèse du portefeuille - 2026-11-24.docx" in files
+    # living files: one per project under a fixed name, one for the portfolio (no night's date)
+    assert "Projets/PPI-2024-001/Fiche projet PPI-2024-001.docx" in files
+    assert "Synthèse/Synthèse du portefeuille.docx" in files and len(files) == 41
     again = publish_reports(
         None,
         portfolio,
@@ -269,7 +270,7 @@ def test_published_to_sharepoint_once_then_only_what_changed(emulator, tmp_path)
     first = run_sync(cfg, as_of=AS_OF)
     assert first.reports_uploaded == 7 and not first.report_errors
     lib = site.list_by_title("Rapports COPIL")
-    url = "/sites/projets/Rapports COPIL/2026/PPI-2024-002/COPIL PPI-2024-002 - Requalification de l'avenue de la Gare - 2026-11-24.docx"
+    url = "/sites/projets/Rapports COPIL/Projets/PPI-2024-002/Fiche projet PPI-2024-002.docx"
     f = site.file(url)
     code_f = lib.field_by_title("Code opération").internal_name
     meteo_f = lib.field_by_title("Météo").internal_name
@@ -283,7 +284,7 @@ def test_published_to_sharepoint_once_then_only_what_changed(emulator, tmp_path)
     projets.update_item(projets.items[2], {com: "Nouveau commentaire du chef de projet"}, editor=1)
     third = run_sync(cfg, as_of=AS_OF)
     assert third.reports_uploaded == 1 and third.report_files == [url]
-    assert f.major == 2 and len([k for k in site.files if "rapports copil/2026/ppi-2024-002/" in k]) == 1
+    assert f.major == 2 and len([k for k in site.files if "rapports copil/projets/ppi-2024-002/" in k]) == 1
     assert "Nouveau commentaire du chef de projet" in _text(_doc(site.file(url).content))
 
 
@@ -297,7 +298,7 @@ def test_template_from_a_sharepoint_library_wins(emulator, tmp_path):
     site.add_file("Modèles COPIL", "", "rapport_copil.docx", buf.getvalue())
     cfg = config(emulator, tmp_path, reports={"enabled": True, "template_library": "Modèles COPIL"})
     run_sync(cfg, as_of=AS_OF)
-    f = next(v for k, v in site.files.items() if "ppi-2024-001/copil" in k)
+    f = next(v for k, v in site.files.items() if "ppi-2024-001/fiche projet" in k)
     assert "Modèle de la direction de la communication" in _text(_doc(f.content))
 
 
@@ -364,21 +365,26 @@ def test_variable_reference_is_up_to_date():
     assert doc.strip() == reference().strip(), "run: python -m connector.reports.variables > docs/template-variables.md"
 
 
-def test_a_renamed_project_replaces_its_report_of_the_day_and_keeps_older_ones(emulator, tmp_path):
+def test_a_project_has_one_living_file_whatever_its_title_or_folder(emulator, tmp_path):
+    """A renamed project keeps its one file (the new title inside, one more version in the
+    library); a folder configuration that moves the living files removes the old one."""
+    from datetime import timedelta
+
     site = seeded(emulator, 3)
     cfg = config(emulator, tmp_path, reports={"enabled": True})
     run_sync(cfg, as_of=AS_OF)
-    folder = "/sites/projets/rapports copil/2026/ppi-2024-001/"
+    folder = "/sites/projets/rapports copil/projets/ppi-2024-001/"
     lst = site.list_by_title("Projets")
     lst.items[1].values["Title"] = "Rénovation et extension de l'école Jules Ferry"
-    run_sync(cfg, as_of=AS_OF)
-    same_day = sorted(k for k in site.files if k.startswith(folder))
-    assert len(same_day) == 1 and "extension" in same_day[0]
-    lst.items[1].values["Title"] = "École Jules Ferry"
-    from datetime import timedelta
-
-    run_sync(cfg, as_of=AS_OF + timedelta(days=28))  # the next COPIL: the previous report stays
-    assert len([k for k in site.files if k.startswith(folder)]) == 2
+    run_sync(cfg, as_of=AS_OF + timedelta(days=1))
+    (name,) = [k for k in site.files if k.startswith(folder)]
+    f = site.files[name]
+    assert name.endswith("fiche projet ppi-2024-001.docx") and f.major == 2 and len(f.versions) == 1
+    assert "Rénovation et extension de l’école Jules Ferry" in _text(_doc(f.content))
+    moved = config(emulator, tmp_path, reports={"enabled": True, "folder": "{direction}/{code}"})
+    run_sync(moved, as_of=AS_OF + timedelta(days=2))
+    living = [k for k in site.files if k.endswith("fiche projet ppi-2024-001.docx")]
+    assert len(living) == 1 and not living[0].startswith(folder), living
 
 
 def test_no_report_for_a_project_whose_columns_could_not_be_written(emulator, tmp_path):
@@ -392,7 +398,7 @@ def test_no_report_for_a_project_whose_columns_could_not_be_written(emulator, tm
     assert "ppi-2024-001" in names and "ppi-2024-002" not in names
     emulator.admin("DELETE", "faults")
     again = run_sync(config(emulator, tmp_path, reports={"enabled": True}), as_of=AS_OF)
-    assert again.failed == 0 and "rapports copil/2026/ppi-2024-002" in " ".join(site.files)
+    assert again.failed == 0 and "rapports copil/projets/ppi-2024-002" in " ".join(site.files)
 
 
 def test_no_nan_when_a_project_has_no_upcoming_milestone(portfolio):
@@ -481,7 +487,7 @@ def test_report_folders_are_created_once_and_again_if_a_person_removed_one(emula
     site = seeded(emulator, 3)
     cfg = config(emulator, tmp_path, reports={"enabled": True})
     run_sync(cfg, as_of=AS_OF)
-    assert emulator.stats()["by_route"]["op:folderadd.POST"] == 5  # 2026, Synthèse, one per project
+    assert emulator.stats()["by_route"]["op:folderadd.POST"] == 5  # Projets, Synthèse, one per project
     lst = site.list_by_title("Projets")
     name = {f.title: f.internal_name for f in lst.fields.values()}
     for item in lst.items.values():  # every report changes
@@ -490,7 +496,7 @@ def test_report_folders_are_created_once_and_again_if_a_person_removed_one(emula
     rs = run_sync(cfg, as_of=AS_OF)
     assert rs.reports_uploaded == 4 and not rs.report_errors
     assert "op:folderadd.POST" not in emulator.stats()["by_route"]  # known from the first night
-    folder = next(k for k in site.files if "rapports copil/2026/ppi-2024-001/" in k).rsplit("/", 1)[0]
+    folder = next(k for k in site.files if "rapports copil/projets/ppi-2024-001/" in k).rsplit("/", 1)[0]
     for store in (site.files, site.folders):  # a person removes it
         for key in [k for k in store if k == folder or k.startswith(folder + "/")]:
             del store[key]

@@ -101,11 +101,12 @@ def _owned(site) -> dict:
 
 
 def _reports(site, day: str) -> dict[str, int]:
-    """Reports of the day per project folder (the synthesis included)."""
+    """Living files per folder (the synthesis included): exactly one each, whatever the night
+    (`day` is kept for the callers: a living file carries no date in its name)."""
     lib = site.list_by_title("Rapports COPIL")
     out: dict[str, int] = {}
     for f in site.files.values():
-        if f.list_id == lib.id and f.name.endswith(f"{day}.docx"):
+        if f.list_id == lib.id and f.name.endswith(".docx"):
             folder = f.url.rsplit("/", 2)[-2]
             out[folder] = out.get(folder, 0) + 1
     return out
