@@ -72,12 +72,13 @@ render: $(STAMP) render-tools
 	$(VENV)/bin/copil demo --out demo-out
 	$(PY) -m jobs.render demo-out
 
-# The turn of the year: the sample on 6 December 2026 then on 7 January 2027, nothing edited between,
-# on one site and one state. year-out/2026 and year-out/2027 hold each night's reports; January's
-# (the closing of 2026 in the synthesis and in each report) are rendered to year-out/2027/rendu.
+# Nights of the sample on one site and one state, nothing edited between: 6 December 2026 (the
+# draft of the avenue de la Gare's COPIL), 8 December (that dossier frozen, with its PDF), 7 January
+# 2027 (the closing of 2026; the January PPI COPIL's draft). year-out/ holds the library as it is
+# then (living files, meetings' dossiers), rendered to year-out/rendu.
 year: $(STAMP) render-tools
-	$(VENV)/bin/copil demo --out year-out --le 06/12/2026 --le 07/01/2027
-	$(PY) -m jobs.render year-out/2027
+	$(VENV)/bin/copil demo --out year-out --le 06/12/2026 --le 08/12/2026 --le 07/01/2027
+	$(PY) -m jobs.render year-out
 
 clean:
 	rm -rf demo-out year-out out build .pytest_cache *.egg-info

@@ -204,10 +204,11 @@ class Config(_Strict):
             out["project_code"] = lc.columns.get("project_code", "Code opération")
         return out
 
-    def owned_columns(self) -> dict[str, str]:
-        """copil's own columns on the projects list (logical -> display name)."""
-        lc = self._lc("projects")
-        return {c.key: lc.columns.get(c.key, c.display) for c in schema.PROJECTS.columns if c.owned}
+    def owned_columns(self, key: str = "projects") -> dict[str, str]:
+        """copil's own columns on a list (logical -> display name): the projects' indicators, the
+        meetings' dossier link and state."""
+        lc = self._lc(key)
+        return {c.key: lc.columns.get(c.key, c.display) for c in schema.BY_KEY[key].columns if c.owned}
 
     def column_kind(self, key: str, logical: str) -> str:
         if logical == "project_code":

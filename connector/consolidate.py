@@ -10,6 +10,7 @@ it has a row for (operation code, year), it replaces the figures typed in the bu
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from datetime import date, datetime
@@ -414,6 +415,7 @@ def consolidate(
     for k in docs:
         docs[k].sort(key=lambda d: (d.modified or date.min, d.name), reverse=True)
     portfolio.documents = docs
+    portfolio.meetings = frames.meetings
     return portfolio
 
 
@@ -630,3 +632,30 @@ def rollup(projects: pd.DataFrame, dim: str) -> pd.DataFrame:
         )
     out["cp_execution_rate"] = [(_div(a, b)) for a, b in zip(out["paid_year"], out["cp_year"])]
     return out[ROLLUP_COLUMNS].sort_index()
+
+
+def restrict(portfolio: Portfolio, codes: list[str]) -> Portfolio:
+    """The portfolio of a committee's scope (a territory, a direction, a policy): its projects and
+    their rows, the rollups counted again over them; the figures of each project are the ones
+    consolidated for the whole portfolio (one definition)."""
+    keep = set(codes)
+
+    def rows(frame: pd.DataFrame) -> pd.DataFrame:
+        return frame[frame["project_code"].isin(keep)] if "project_code" in frame else frame
+
+    projects = portfolio.projects[portfolio.projects.index.isin(keep)]
+    out = dataclasses.replace(
+        portfolio,
+        projects=projects,
+        milestones=rows(portfolio.milestones),
+        budget=rows(portfolio.budget),
+        subsidies=rows(portfolio.subsidies),
+        contracts=rows(portfolio.contracts),
+        risks=rows(portfolio.risks),
+        deadlines=rows(portfolio.deadlines),
+        findings=[f for f in portfolio.findings if f.project_code in keep],
+        documents={k: v for k, v in portfolio.documents.items() if k in keep},
+        _groups={},
+    )
+    out.rollups = {dim: rollup(projects, dim) for dim in ("direction", "territory", "policy")}
+    return out

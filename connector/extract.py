@@ -78,8 +78,8 @@ def resolve(site: SharePointSite, config: Config, *, include_owned: bool = True,
             out.problems.append(f"{e} (clé de configuration `lists.{key}.title`)")
             continue
         wanted = dict(config.columns(key))
-        if key == "projects" and include_owned:
-            wanted.update(config.owned_columns())
+        if key in ("projects", "meetings") and include_owned:
+            wanted.update(config.owned_columns(key))
         cols = {}
         optional = {c.key for c in schema.BY_KEY[key].columns if c.optional} if key in schema.BY_KEY else set()
         for logical, display in wanted.items():

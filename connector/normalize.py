@@ -3,12 +3,16 @@ person typed that cannot be used. Never raises on bad data."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import pandas as pd
 
 from connector import parse, schema
+from connector.model.records import Meeting
+from connector.model.vocabulary import MeetingStatus, Scope
 from connector.portfolio import Finding
 from connector.raw import RawData
 
@@ -33,6 +37,7 @@ PARSERS = {
     "contracts": {"initial_amount": "amount", "notified_on": "date", "kind": "choice"},
     "amendments": {"number": "number", "amount": "signed_amount", "signed_on": "date"},  # a reduction is negative
     "risks": {"probability": "level", "impact": "level", "status": "choice", "due": "date"},
+    "meetings": {"date": "date", "instance": "choice", "scope": "choice", "status": "choice"},
 }
 FINANCE_PARSERS = {"year": "year", "ap_affected": "amount", "engaged": "amount", "paid": "amount"}
 CHILD_LISTS = ("milestones", "budget", "subsidies", "contracts", "risks")
@@ -49,6 +54,7 @@ class Frames:
     risks: pd.DataFrame = field(default_factory=pd.DataFrame)
     finance: pd.DataFrame = field(default_factory=pd.DataFrame)
     finance_source: dict | None = None  # {"file", "modified"} of the export read
+    meetings: list[Meeting] | None = None  # None: no « Comités de pilotage » list on the site
 
 
 class _Parser:
@@ -232,7 +238,39 @@ def normalize(raw: RawData, *, tz: str = "Europe/Paris", currency: str = "EUR") 
         rows.append(row)
     frames.finance = pd.DataFrame(rows, columns=["project_code", "year", "ap_affected", "engaged", "paid"])
     frames.finance_source = raw.finance_source if rows else None
+    frames.meetings = _meetings(raw, p) if "meetings" in raw.lists else None
     return frames, findings
+
+
+def _meetings(raw: RawData, p: _Parser) -> list[Meeting]:
+    """The meetings of « Comités de pilotage »: a meeting without a readable date is a finding
+    and is left out; a scope nobody typed is the whole portfolio (with codes typed: those
+    projects)."""
+    out = []
+    for rec in _records(raw, "meetings"):
+        on = p.value("meetings", rec, "date", "date", None)
+        if on is None:
+            p.finding("meetings", rec, "date", rec.get("date"), "réunion sans date lisible : ignorée", None)
+            continue
+        instance = p.value("meetings", rec, "instance", "choice", None) or "COPIL PPI"
+        codes = tuple(c.strip() for c in re.split(r"[;,\n]", str(rec.get("projects") or "")) if c.strip())
+        scope = p.value("meetings", rec, "scope", "choice", None) or (Scope.PROJECTS if codes else Scope.PORTFOLIO)
+        status = p.value("meetings", rec, "status", "choice", None) or MeetingStatus.PLANNED
+        title = parse.parse_text(rec.get("title")) or instance
+        out.append(
+            Meeting(
+                key=f"item:{rec.get('_id')}",
+                title=str(title),
+                on=on.date() if isinstance(on, datetime) else on,
+                instance=str(instance),
+                scope=str(scope),
+                scope_value=parse.parse_text(rec.get("scope_value")) or "",
+                projects=codes,
+                status=str(status),
+                item_id=rec.get("_id"),
+            )
+        )
+    return out
 
 
 def _children(

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from connector import dossiers
 from connector import extract as extract_mod
 from connector.config import Config
 from connector.consolidate import consolidate
@@ -50,6 +51,9 @@ class RunSummary:
     reports_uploaded: int = 0
     reports_skipped: int = 0
     report_reasons: dict = field(default_factory=dict)  # why reports were rendered: reason -> count
+    dossiers_draft: list = field(default_factory=list)  # meetings whose draft dossier is being prepared
+    dossiers_frozen: list = field(default_factory=list)  # meetings whose dossier was frozen tonight
+    notes: list = field(default_factory=list)  # said once per run (LibreOffice absent, …)
     links_written: int = 0
     report_errors: list = field(default_factory=list)
     report_files: list = field(default_factory=list)
@@ -171,7 +175,6 @@ def run_sync(
         publishing = reports and config.reports.enabled and (out_dir or not dry_run)  # a dry run publishes nothing
         extract_mod.prefetch(site, config, reports=bool(publishing and not out_dir))
         as_of = as_of or today(site.timezone(config.collectivite.timezone))
-        previous = previous_copil(config, state, summary.run_id, as_of)
         templates = None
         if publishing:  # a broken template stops the run before anything is written
             from connector.reports.publish import (
@@ -184,6 +187,14 @@ def run_sync(
         )
         summary.projects = len(portfolio.projects)
         summary.read_items = sum(len(v) for v in raw.lists.values())
+        meetings = dossiers.meetings_of(config, portfolio, as_of)
+        previous = dossiers.previous_for(
+            state,
+            summary.run_id,
+            meetings,
+            before=as_of,
+            fallback=lambda: previous_copil(config, state, summary.run_id, as_of),
+        )
         summary.findings = list(portfolio.findings)
         if not portfolio.projects.empty:
             summary.by_weather = portfolio.projects["weather"].value_counts().to_dict()
@@ -200,6 +211,13 @@ def run_sync(
                 links = write_links(site, portfolio, raw, resolved, state.report_hashes.all_published())
                 summary.links_written = links.written
                 summary.report_errors += links.errors
+                ds = dossiers.publish_dossiers(
+                    config, site, portfolio, raw, resolved, state, summary.run_id, as_of, templates
+                )
+                summary.dossiers_draft, summary.dossiers_frozen = ds.drafts, ds.frozen
+                summary.report_errors += ds.errors
+                summary.report_files += ds.files
+                summary.notes += ds.notes
         summary.status = "partial" if (summary.failed or summary.report_errors) else "ok"
         summary.exit_code = ExitCode.PARTIAL if summary.status == "partial" else ExitCode.OK
         if not dry_run:  # state after the writes it describes

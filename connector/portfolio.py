@@ -13,7 +13,7 @@ from datetime import date
 
 import pandas as pd
 
-from connector.model.records import YearClosing
+from connector.model.records import Meeting, YearClosing
 
 # Columns of Portfolio.projects (index = operation code). Staff inputs first,
 # parsed; then computed indicators.
@@ -212,6 +212,9 @@ class Portfolio:
     # the closing of the previous year while it is shown (consolidate.year_closing), else None;
     # the per-operation figures are the projects' CLOSING_COLUMNS
     closing: YearClosing | None = None
+    # the meetings of « Comités de pilotage » (None: the site has no such list; then the [copil]
+    # cadence plans them)
+    meetings: list[Meeting] | None = None
 
     # frame id -> (frame, {code: rows}): filtering a 100,000-row frame once per project made
     # building 10,000 report contexts quadratic

@@ -35,8 +35,8 @@ def _specs(config):
         names = dict(config.columns(key)) if key not in ("finance_exports", "reports") else {}
         if key == "reports":
             names = config.reports.column_names()
-        if key == "projects":
-            names.update(config.owned_columns())
+        if key in ("projects", "meetings"):
+            names.update(config.owned_columns(key))
         for c in spec.columns:
             display = names.get(c.key, c.display)
             cols.append((c.key, display, c))

@@ -22,6 +22,8 @@ PHASES = tuple(str(p) for p in model.PHASES)
 WEATHERS = tuple(str(w) for w in model.MANUAL_WEATHERS)
 COMPUTED_WEATHERS = tuple(str(w) for w in model.COMPUTED_WEATHERS)
 RISK_STATUSES = tuple(str(s) for s in model.RISK_STATUSES)
+MEETING_STATUSES = tuple(str(s) for s in model.vocabulary.MEETING_STATUSES)
+SCOPES = tuple(str(s) for s in model.vocabulary.SCOPES)
 
 
 @dataclass(frozen=True)
@@ -218,6 +220,26 @@ RISKS = ListSpec(
     ),
 )
 
+# The committees and their meetings: copil drafts and freezes each meeting's dossier and writes
+# back only its own two columns (the link to the dossier, where the dossier stands).
+MEETINGS = ListSpec(
+    "meetings",
+    "Comités de pilotage",
+    100,
+    (
+        Column("title", "Title", "Text"),
+        Column("date", "Date de la réunion", "DateTime", indexed=True),
+        Column("instance", "Instance", "Choice", model.vocabulary.MEETING_INSTANCES),
+        Column("scope", "Périmètre", "Choice", SCOPES),
+        Column("projects", "Projets concernés", "Note"),  # operation codes, one per line or « ; »
+        Column("scope_value", "Territoire, direction ou politique", "Text"),
+        Column("status", "Statut", "Choice", MEETING_STATUSES),
+        Column("notes", "Notes", "Note"),
+        Column("dossier", "Dossier", "URL", owned=True),
+        Column("edition_state", "État du dossier", "Text", owned=True),
+    ),
+)
+
 # Document libraries.
 FINANCE_LIBRARY = ListSpec("finance_exports", "Exports finances", 101)
 DOCUMENTS_LIBRARY = ListSpec(
@@ -243,6 +265,7 @@ LISTS: tuple[ListSpec, ...] = (
     CONTRACTS,
     AMENDMENTS,
     RISKS,
+    MEETINGS,
     FINANCE_LIBRARY,
     DOCUMENTS_LIBRARY,
     REPORTS_LIBRARY,

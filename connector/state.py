@@ -102,6 +102,23 @@ report_files = Table(
 )
 
 
+# Each meeting's dossier: the draft while it is prepared, then the frozen edition, and the run whose
+# snapshot is that meeting's figures (« depuis le précédent COPIL » of the next meeting). A new
+# table: created beside the others on an existing state, nothing to migrate.
+editions_t = Table(
+    "copil_editions",
+    metadata,
+    Column("meeting_key", String(200), primary_key=True),
+    Column("kind", String(10), nullable=False),  # "draft" | "frozen"
+    Column("meeting_on", String(10), nullable=False),
+    Column("title", String(255)),
+    Column("run_id", Integer),
+    Column("url", Text),
+    Column("pdf_url", Text),
+    Column("updated_at", DateTime(timezone=True)),
+)
+
+
 def _copil_date(indicators, started) -> date | None:
     """The COPIL date a snapshot was taken for; older snapshots: the day their run started."""
     day = indicators.get("_as_of") if isinstance(indicators, dict) else None
@@ -280,6 +297,40 @@ class State:
                 return out
         return Previous()
 
+    def record_edition(
+        self, key: str, *, kind: str, on: date, title: str, run_id: int | None, url: str, pdf_url: str | None = None
+    ) -> None:
+        with self.engine.begin() as c:
+            c.execute(delete(editions_t).where(editions_t.c.meeting_key == key))
+            c.execute(
+                insert(editions_t).values(
+                    meeting_key=key,
+                    kind=kind,
+                    meeting_on=on.isoformat(),
+                    title=title,
+                    run_id=run_id,
+                    url=url,
+                    pdf_url=pdf_url,
+                    updated_at=_now(),
+                )
+            )
+
+    def editions(self) -> dict[str, dict]:
+        """Every meeting's dossier as recorded: key -> {kind, meeting_on, title, run_id, url, pdf_url}."""
+        with self.engine.connect() as c:
+            rows = c.execute(select(editions_t)).mappings().all()
+        return {r["meeting_key"]: dict(r) for r in rows}
+
+    def snapshots_of_run(self, run_id: int, as_of: date | None = None) -> "Previous":
+        """The indicators a given run saved (a frozen dossier's figures), as the previous COPIL."""
+        with self.engine.connect() as c:
+            rows = c.execute(
+                select(snapshots.c.project_code, snapshots.c.indicators).where(snapshots.c.run_id == run_id)
+            ).all()
+        out = Previous({k: ind for k, ind in rows})
+        out.as_of = as_of if rows else None
+        return out
+
     def prune_snapshots(self, keep_days: int, now: datetime | None = None) -> int:
         """Drop nightly snapshots older than `keep_days`, keeping the first of each month (the
         history reports and trends need stays; the table stops growing by one portfolio a night)."""
@@ -294,6 +345,8 @@ class State:
             for rid, started in rows:
                 first_of_month.setdefault((started.year, started.month), rid)
             keep = set(first_of_month.values())
+            # a frozen dossier's figures are the next meeting's reference: never pruned
+            keep |= {r for (r,) in c.execute(select(editions_t.c.run_id)).all() if r is not None}
             old = [rid for rid, started in rows if _aware(started) < cutoff and rid not in keep]
             if old:
                 c.execute(delete(snapshots).where(snapshots.c.run_id.in_(old)))

@@ -237,10 +237,32 @@ def status(config: Path = ConfigOpt, limit: int = typer.Option(10, "--limit", "-
     try:
         from connector.state import State  # lazy: this command only (`copil --help` starts in a fraction of a second)
 
-        runs = State(cfg.state.url).runs(limit)
+        state = State(cfg.state.url)
+        runs = state.runs(limit)
+        editions = state.editions()
     except Exception as exc:
         raise fail(exc, "Lecture de l'état impossible")
     print_runs(runs, cfg.collectivite.timezone)
+    print_meetings(editions)
+
+
+def print_meetings(editions: dict) -> None:
+    """The next meeting whose dossier is being prepared, and the last frozen one (from the state:
+    `status` reads no SharePoint)."""
+
+    if not editions:
+        say("Aucun dossier de réunion préparé par copil pour l'instant.")
+        return
+    by_day = sorted(editions.values(), key=lambda e: e["meeting_on"])
+    drafts = [e for e in by_day if e["kind"] == "draft" and e["meeting_on"] >= date.today().isoformat()]
+    frozen = [e for e in by_day if e["kind"] == "frozen"]
+    for e in drafts[:1]:
+        on = date.fromisoformat(e["meeting_on"]).strftime("%d/%m/%Y")
+        say(f"Prochaine réunion : {e['title']} du {on} — projet de dossier en préparation ({e['url']})")
+    for e in frozen[-1:]:
+        on = date.fromisoformat(e["meeting_on"]).strftime("%d/%m/%Y")
+        pdf = f", PDF : {e['pdf_url']}" if e.get("pdf_url") else ""
+        say(f"Dernière réunion : {e['title']} du {on} — dossier figé ({e['url']}{pdf})")
 
 
 @app.command()
@@ -436,6 +458,14 @@ def print_summary(s, columns: dict[str, str] | None = None, links: bool = True) 
         ("Requêtes SharePoint", _get(s, "requests")),
     ):
         t.add_row(label, str(val if val is not None else 0))
+    for reason, n in sorted((_get(s, "report_reasons", default={}) or {}).items()):
+        t.add_row(f"  dont {reason}", str(n))
+    for label, meetings in (
+        ("Dossiers en préparation", _get(s, "dossiers_draft", default=[]) or []),
+        ("Dossiers figés cette nuit", _get(s, "dossiers_frozen", default=[]) or []),
+    ):
+        if meetings:
+            t.add_row(label, " ; ".join(meetings))
     dur = _get(s, "duration_s")
     t.add_row("Durée", f"{float(dur):.1f} s" if dur is not None else "?")
     console.print(t)

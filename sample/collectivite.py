@@ -289,7 +289,9 @@ def _users(rng: random.Random) -> list[dict]:
 def generate(projects: int = 40, seed: int = 2026, as_of: date = AS_OF) -> Sample:
     rng = random.Random(seed)
     sample = Sample(users=_users(rng))
-    L = {k: [] for k in ("projects", "milestones", "budget", "subsidies", "contracts", "amendments", "risks")}
+    L: dict[str, list] = {
+        k: [] for k in ("projects", "milestones", "budget", "subsidies", "contracts", "amendments", "risks")
+    }
     finance_rows = []
     refs = list(REFERENCE_PROJECTS.items())
     for i in range(projects):
@@ -300,6 +302,7 @@ def generate(projects: int = 40, seed: int = 2026, as_of: date = AS_OF) -> Sampl
             _random_project(L, finance_rows, rng, i, as_of, sample.users)
     _apply_bad_values(L)
     _grant_before_the_works(L, as_of)
+    L["meetings"] = _meetings(L)
     sample.lists = L
     sample.finance_export = _xlsx(finance_rows, as_of)
     sample.finance_file_name = f"Export_AP_CP_{(as_of - timedelta(days=1)).isoformat()}.xlsx"
@@ -310,6 +313,29 @@ def generate(projects: int = 40, seed: int = 2026, as_of: date = AS_OF) -> Sampl
         )
         sample.documents.append((code, "Planning général.xlsx", b"PK\x03\x04 planning"))
     return sample
+
+
+def _meetings(L: dict) -> list[dict]:
+    """The committees' calendar of the sample: a portfolio COPIL held on 10 November (more than a
+    week before copil's first night: no dossier made up for it), the project COPIL of the avenue de la Gare on 8 December (its
+    draft from 28 November, frozen on the day), the January PPI COPIL and a territory committee."""
+    codes = [p["code"] for p in L["projects"]]
+    out = [
+        {"_id": 1, "title": "COPIL PPI", "date": date(2026, 11, 10), "instance": "COPIL PPI",
+         "scope": "Portefeuille", "status": "Tenu"},
+        {"_id": 3, "title": "COPIL PPI", "date": date(2027, 1, 12), "instance": "COPIL PPI",
+         "scope": "Portefeuille", "status": "Prévu"},
+        {"_id": 4, "title": "Comité de territoire Centre-ville", "date": date(2027, 1, 19),
+         "instance": "Comité de territoire", "scope": "Territoire", "scope_value": "Centre-ville",
+         "status": "Prévu"},
+    ]  # fmt: skip
+    if "PPI-2024-002" in codes:
+        out.insert(
+            1,
+            {"_id": 2, "title": "COPIL avenue de la Gare", "date": date(2026, 12, 8), "instance": "COPIL de projet",
+             "scope": "Projets", "projects": "PPI-2024-002", "status": "Prévu"},
+        )  # fmt: skip
+    return [{k: v for k, v in m.items() if k != "_id"} for m in out]
 
 
 def _keep(d: date | None) -> date | None:

@@ -46,6 +46,32 @@ class ContractCheck:
 
 
 @dataclass(frozen=True)
+class Meeting:
+    """A committee meeting: an item of « Comités de pilotage », or one the [copil] cadence plans
+    on a site whose list has none."""
+
+    key: str  # "item:12" for a list item, "cadence:2027-01-05" for a planned one
+    title: str  # « COPIL PPI », « Comité de territoire Nord »
+    on: date
+    instance: str
+    scope: str = "Portefeuille"  # connector.model.vocabulary.Scope
+    scope_value: str = ""  # the territory, direction or policy of a restricted scope
+    projects: tuple[str, ...] = ()  # operation codes, for a « Projets » scope
+    status: str = "Prévu"  # connector.model.vocabulary.MeetingStatus
+    item_id: int | None = None
+
+    @property
+    def folder_name(self) -> str:
+        return f"{self.on.isoformat()} {self.title}"
+
+    @property
+    def committee(self) -> str:
+        """Meetings of one committee follow each other: « since the previous COPIL » is the
+        previous meeting with the same committee key."""
+        return f"{self.instance}|{self.scope}|{self.scope_value}|{','.join(self.projects)}"
+
+
+@dataclass(frozen=True)
 class YearClosing:
     """How the previous budget year ended, shown from 1 January until the new year's figures are
     in (the export carries payments of the new year) or a configured date. Per operation the

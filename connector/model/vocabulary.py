@@ -160,3 +160,32 @@ EXTENSION_YEARS = {"start": 1, "completion": 2}
 
 def is_state_grant(funder: Any) -> bool:
     return isinstance(funder, str) and any(g in funder for g in STATE_GRANTS)
+
+
+# Committees: what meets, over what, and where its dossier stands (« Comités de pilotage » list).
+class MeetingStatus(StrEnum):
+    PLANNED = "Prévu"
+    PREPARING = "Dossier en préparation"
+    VALIDATED = "Validé"  # a person validated the dossier: copil freezes it, even before the day
+    HELD = "Tenu"
+
+
+MEETING_STATUSES = tuple(MeetingStatus)
+MEETING_INSTANCES = (
+    "COPIL de projet",
+    "COPIL PPI",
+    "Comité de territoire",
+    "Comité politique de la ville",
+    "Bureau municipal",
+)
+
+
+class Scope(StrEnum):
+    PORTFOLIO = "Portefeuille"
+    PROJECTS = "Projets"
+    TERRITORY = "Territoire"
+    DIRECTION = "Direction"
+    POLICY = "Politique publique"
+
+
+SCOPES = tuple(Scope)

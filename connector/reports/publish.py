@@ -124,6 +124,7 @@ def publish_reports(
     workers: int | None = None,
     edition: Edition | None = None,
     refresh_days: int = 7,
+    projects: bool = True,
 ) -> ReportSummary:
     """`edition`: the living files (default) or a meeting's draft or frozen dossier; `refresh_days`:
     how long a living file whose inputs did not change waits before the calendar refreshes it."""
@@ -135,8 +136,10 @@ def publish_reports(
     edition = edition or living(copil_date)
     year, day = str(copil_date.year), copil_date.isoformat()
     meeting = edition.meeting
-    prefix = f"{meeting.key}:" if meeting else ""  # a meeting's dossier is published apart from the living files
-    codes = [c for c in portfolio.projects.index if not only or c in only]
+    # a meeting's dossier is published apart from the living files, its draft apart from its
+    # frozen edition (which is rendered once, over the draft's file: the library keeps the drafts)
+    prefix = f"{meeting.key}:{edition.kind}:" if meeting else ""
+    codes = [c for c in portfolio.projects.index if projects and (not only or c in only)]
     library_root = "" if out_dir else remote.list_info(reports_cfg.library).root_url
     if not out_dir and hasattr(hashes, "folders"):  # created on an earlier night: no request again
         remote.known_folders(f for f in hashes.folders() if f.lower().startswith(library_root.lower() + "/"))

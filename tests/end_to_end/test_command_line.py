@@ -262,7 +262,7 @@ def test_demo_end_to_end_leaves_docx(tmp_path):
     out = tmp_path / "demo"
     res = runner.invoke(cli.app, ["demo", "--projects", "8", "--out", str(out)])
     assert res.exit_code == 0, _out(res)
-    files = sorted(out.rglob("*.docx"))
+    files = sorted(f for f in out.rglob("*.docx") if "Comités" not in f.parts)  # living files (a dossier may be due)
     assert len(files) == 9, _out(res)
     text = "\n".join(p.text for p in docx.Document(str(files[0])).paragraphs)
     assert (
@@ -422,3 +422,35 @@ def test_demo_lists_no_address_of_an_emulator_that_is_gone(tmp_path):
     res = runner.invoke(cli.app, ["demo", "--projects", "8", "--out", str(tmp_path / "demo")])
     assert res.exit_code == 0, _out(res)
     assert "Anomalies de saisie" in res.output and "DispForm.aspx" not in res.output
+
+
+def test_status_shows_the_next_meeting_and_the_last_frozen_dossier(tmp_path):
+    from datetime import date
+
+    from connector.state import State
+
+    db = tmp_path / "state.db"
+    st = State(f"sqlite:///{db.as_posix()}")
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(
+        f'[sharepoint]\nsite_url = "http://127.0.0.1:9/sites/x"\nauth = "bearer"\n'
+        f'[state]\nurl = "sqlite:///{db.as_posix()}"\n',
+        encoding="utf-8",
+    )
+    res = runner.invoke(cli.app, ["status", "--config", str(cfg)])
+    assert "Aucun dossier de réunion préparé par copil" in _out(res)
+    st.record_edition("item:2", kind="frozen", on=date(2026, 12, 8), title="COPIL Gare", run_id=3, url="/r/g.docx",
+                      pdf_url="/r/g.pdf")  # fmt: skip
+    st.record_edition(
+        "item:3",
+        kind="draft",
+        on=date.today() + __import__("datetime").timedelta(days=5),
+        title="COPIL PPI",
+        run_id=None,
+        url="/r/p.docx",
+    )
+    res = runner.invoke(cli.app, ["status", "--config", str(cfg)])
+    out = " ".join(_out(res).split())
+    soon = (date.today() + __import__("datetime").timedelta(days=5)).strftime("%d/%m/%Y")
+    assert f"Prochaine réunion : COPIL PPI du {soon} — projet de dossier en préparation (/r/p.docx)" in out
+    assert "Dernière réunion : COPIL Gare du 08/12/2026 — dossier figé (/r/g.docx, PDF : /r/g.pdf)" in out

@@ -63,7 +63,7 @@ def _project(reports: dict[str, bytes], code: str):
 
 
 def _synthesis(reports: dict[str, bytes]):
-    return _doc(next(v for k, v in reports.items() if k.startswith("synthèse")))
+    return _doc(reports["synthèse du portefeuille.docx"])  # the living file, not a meeting's dossier
 
 
 def _kv(doc) -> dict:
@@ -184,10 +184,17 @@ def test_portfolio_totals_never_net_an_overrun(demo):
 
 
 def test_trend_wording_over_three_copils(tmp_path):
-    """First COPIL, a second run the next night (same COPIL period), and four weeks later."""
+    """A COPIL PPI held on 24 November (copil's first night): the first reports say they are the
+    first; the next night and four weeks later, the living files compare with that meeting."""
     srv = start()
     try:
         site = seeded(srv)
+        meetings = site.list_by_title("Comités de pilotage")
+        col = {f.title: f.internal_name for f in meetings.fields.values()}
+        meetings.add_item(
+            {"Title": "COPIL PPI", col["Date de la réunion"]: "2026-11-23T23:00:00Z", col["Instance"]: "COPIL PPI",
+             col["Périmètre"]: "Portefeuille", col["Statut"]: "Tenu"}
+        )  # fmt: skip
         cfg = config(srv, tmp_path, reports={"enabled": True})
         run_sync(cfg, as_of=AS_OF)
         first = _reports(site)
@@ -198,7 +205,7 @@ def test_trend_wording_over_three_copils(tmp_path):
 
         run_sync(cfg, as_of=AS_OF + timedelta(days=1), force_reports=True)
         second = _reports(site)  # the living files, refreshed over themselves
-        assert "Premier COPIL établi par copil" in "\n".join(texts(_project(second, "PPI-2024-001")))
+        assert "depuis le COPIL du 24 novembre 2026" in "\n".join(texts(_project(second, "PPI-2024-001")))
 
         # four weeks later, one project slipped by 100 days
         later = AS_OF + timedelta(days=28)

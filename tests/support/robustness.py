@@ -106,7 +106,7 @@ def _reports(site, day: str) -> dict[str, int]:
     lib = site.list_by_title("Rapports COPIL")
     out: dict[str, int] = {}
     for f in site.files.values():
-        if f.list_id == lib.id and f.name.endswith(".docx"):
+        if f.list_id == lib.id and f.name.endswith(".docx") and "/comités/" not in f.url.lower():
             folder = f.url.rsplit("/", 2)[-2]
             out[folder] = out.get(folder, 0) + 1
     return out
