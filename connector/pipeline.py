@@ -250,9 +250,11 @@ def reports_only(
     out_dir=None,
     as_of: date | None = None,
     progress=None,
+    meeting: int | None = None,
 ):
     """`copil report`: render (and publish, unless `out_dir`) reports from live data without
-    writing anything into the lists. Returns the ReportSummary."""
+    writing anything into the lists — or, with `meeting` (an item of « Comités de pilotage »), that
+    meeting's dossier as a draft dated today, never a frozen one. Returns the ReportSummary."""
     from connector.reports.publish import (  # lazy: python-docx, docxtpl, matplotlib: only when reports are made
         prepare_templates,
         publish_reports,
@@ -274,6 +276,8 @@ def reports_only(
         )
         e.hint = "Vérifiez le code opération (colonne « Code opération » de la liste des projets)."
         raise e
+    if meeting is not None:
+        return _meeting_dossier(config, site, state, portfolio, meeting, as_of, out_dir, templates)
     return publish_reports(
         None if out_dir else site,
         portfolio,
@@ -287,6 +291,49 @@ def reports_only(
         only=only,
         templates=templates,
         progress=_counter(progress, "Rapports Word", len(only) if only else len(portfolio.projects) + 1),
+    )
+
+
+def _meeting_dossier(config, site, state, portfolio, item_id: int, as_of: date, out_dir, templates):
+    from connector.consolidate import restrict
+    from connector.model.vocabulary import Scope
+    from connector.reports.editions import DRAFT, Edition, scope_codes
+    from connector.reports.publish import (
+        publish_reports,  # lazy: python-docx, docxtpl, matplotlib: only when reports are made
+    )
+    from connector.state import Previous  # lazy: SQLAlchemy: loaded by the run that opens the state
+
+    found = [m for m in portfolio.meetings or [] if m.item_id == item_id]
+    if not found:
+        known = ", ".join(f"{m.item_id} ({m.title} du {m.on:%d/%m/%Y})" for m in portfolio.meetings or [])
+        e = SchemaError(f"réunion n° {item_id} absente de la liste « Comités de pilotage »")
+        e.hint = f"Réunions connues : {known}." if known else "La liste « Comités de pilotage » est vide ou absente."
+        raise e
+    m = found[0]
+    frozen = state.editions().get(m.key)
+    if frozen and frozen["kind"] == "frozen" and not out_dir:  # a frozen dossier is never rewritten
+        e = SchemaError(f"le dossier de « {m.title} » du {m.on:%d/%m/%Y} est figé ({frozen['url']})")
+        e.hint = "Pour une copie à jour, utilisez --out DOSSIER (rien n'est publié dans SharePoint)."
+        raise e
+    codes = scope_codes(m, portfolio.projects)
+    pf = portfolio if codes is None else restrict(portfolio, codes)
+    meetings = dossiers.meetings_of(config, portfolio, as_of)
+    previous = dossiers.previous_for(state, None, meetings, before=m.on, committee=m.committee, fallback=Previous)
+    project_scope = m.scope == Scope.PROJECTS
+    return publish_reports(
+        None if out_dir else site,
+        pf,
+        reports_cfg=config.reports,
+        collectivite=config.collectivite.name,
+        copil_date=m.on,
+        previous=previous,
+        hashes=_NoHashes() if out_dir else state.report_hashes,
+        force=True,
+        out_dir=out_dir,
+        templates=templates,
+        edition=Edition(DRAFT, as_of, m),
+        only=codes if project_scope else None,
+        projects=project_scope or config.copil.project_reports,
     )
 
 

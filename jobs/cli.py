@@ -122,9 +122,15 @@ def report(
     out: Optional[Path] = typer.Option(None, "--out", help="Dossier local (sinon publication SharePoint)."),
     force: bool = typer.Option(False, "--force", help="Régénère même si rien n'a changé."),
     workers: Optional[int] = WorkersOpt,
+    meeting: Optional[int] = typer.Option(
+        None,
+        "--meeting",
+        help="Numéro de la réunion dans « Comités de pilotage » : son dossier, en projet de dossier daté "
+        "d'aujourd'hui (jamais un dossier figé), dans son dossier de la bibliothèque ou dans --out.",
+    ),
 ):
-    """Génère les rapports COPIL (un projet ou tous), en local ou sur SharePoint, sans rien
-    écrire dans les listes."""
+    """Génère les rapports COPIL (un projet ou tous, ou le dossier d'une réunion), en local ou sur
+    SharePoint, sans rien écrire dans les listes."""
     from connector.pipeline import (
         reports_only,  # lazy: this command only (`copil --help` starts in a fraction of a second)
     )
@@ -136,7 +142,9 @@ def report(
         if out is not None:
             out.mkdir(parents=True, exist_ok=True)
         with ProgressReporter(json_mode=_opts["json"]) as progress:
-            rs = reports_only(cfg, only=[project] if project else None, force=force, out_dir=out, progress=progress)
+            rs = reports_only(
+                cfg, only=[project] if project else None, force=force, out_dir=out, progress=progress, meeting=meeting
+            )
     except Exception as exc:
         raise fail(exc, "Échec de la génération des rapports")
     for e in rs.errors:

@@ -454,3 +454,22 @@ def test_status_shows_the_next_meeting_and_the_last_frozen_dossier(tmp_path):
     soon = (date.today() + __import__("datetime").timedelta(days=5)).strftime("%d/%m/%Y")
     assert f"Prochaine réunion : COPIL PPI du {soon} — projet de dossier en préparation (/r/p.docx)" in out
     assert "Dernière réunion : COPIL Gare du 08/12/2026 — dossier figé (/r/g.docx, PDF : /r/g.pdf)" in out
+
+
+def test_report_builds_a_meeting_s_dossier_on_demand(live_site, tmp_path, monkeypatch):
+    """`copil report --meeting N --out DIR`: the meeting's dossier as a draft dated today; an
+    unknown meeting is named with the meetings the list has."""
+    import docx
+
+    monkeypatch.setenv("COPIL_TEST_TOKEN", live_site.tokens["read"])
+    cfg = str(_config(tmp_path, live_site))
+    out = tmp_path / "dossier"
+    res = runner.invoke(cli.app, ["report", "--config", cfg, "--meeting", "2", "--out", str(out)])
+    assert res.exit_code == 0, _out(res)
+    (f,) = sorted(out.rglob("*.docx"))
+    assert f.parent.name == "2026-12-08 COPIL avenue de la Gare" and "PPI-2024-002" in f.name
+    header = " ".join(p.text for s in docx.Document(str(f)).sections for p in s.header.paragraphs)
+    assert header.startswith("Projet de dossier – version du ")
+    assert not writes(live_site.stats()["by_route"])
+    res = runner.invoke(cli.app, ["report", "--config", cfg, "--meeting", "99", "--out", str(out)])
+    assert res.exit_code == 4 and "réunion n° 99 absente" in _out(res) and "2 (COPIL avenue de la Gare" in _out(res)
