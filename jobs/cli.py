@@ -466,8 +466,9 @@ def print_summary(s, columns: dict[str, str] | None = None, links: bool = True) 
         ("Requêtes SharePoint", _get(s, "requests")),
     ):
         t.add_row(label, str(val if val is not None else 0))
-    for reason, n in sorted((_get(s, "report_reasons", default={}) or {}).items()):
-        t.add_row(f"  dont {reason}", str(n))
+        if label == "Rapports publiés":  # why they were rendered, under their count
+            for reason, n in sorted((_get(s, "report_reasons", default={}) or {}).items()):
+                t.add_row(f"  dont {reason}", str(n))
     for label, meetings in (
         ("Dossiers en préparation", _get(s, "dossiers_draft", default=[]) or []),
         ("Dossiers figés cette nuit", _get(s, "dossiers_frozen", default=[]) or []),
