@@ -295,9 +295,9 @@ def reports_only(
 
 
 def _meeting_dossier(config, site, state, portfolio, item_id: int, as_of: date, out_dir, templates):
-    from connector.consolidate import restrict
-    from connector.model.vocabulary import Scope
-    from connector.reports.editions import DRAFT, Edition, scope_codes
+    from connector.consolidate import restrict  # lazy: `copil report --meeting` only
+    from connector.model.vocabulary import Scope  # lazy: `copil report --meeting` only
+    from connector.reports.editions import DRAFT, Edition, scope_codes  # lazy: `copil report --meeting` only
     from connector.reports.publish import (
         publish_reports,  # lazy: python-docx, docxtpl, matplotlib: only when reports are made
     )
