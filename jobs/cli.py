@@ -478,6 +478,8 @@ def print_summary(s, columns: dict[str, str] | None = None, links: bool = True) 
     dur = _get(s, "duration_s")
     t.add_row("Durée", f"{float(dur):.1f} s" if dur is not None else "?")
     console.print(t)
+    for note in _get(s, "notes", default=[]) or []:
+        say(f"Note : {note}", "yellow")
     planned = _get(s, "planned", default=[]) or []
     if planned:  # dry run: what would be written
         p = Table(title=f"Simulation : {len(planned)} projet(s) seraient mis à jour")

@@ -8,7 +8,7 @@ whatever the night)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from connector.model.records import Meeting
@@ -23,7 +23,6 @@ class Edition:
     kind: str  # LIVING | DRAFT | FROZEN
     on: date  # the night it is made (a draft's version date)
     meeting: Meeting | None = None
-    extra: dict = field(default_factory=dict, compare=False)
 
     @property
     def key(self) -> str:

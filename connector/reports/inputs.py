@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from typing import Any
 
 import pandas as pd
 
 from connector.portfolio import PROJECT_INPUT_COLUMNS, Portfolio
+from connector.reports.synthesis import alert_key
 
 # Judgements of a project whose change is an event for its reader (not a count growing by a day).
 JUDGED = ("weather", "running", "started", "overdue_milestones", "open_critical_risks")
@@ -29,12 +29,12 @@ ROW_COLUMNS = {
     "contracts": ("number", "kind", "initial_amount", "amendments_rate"),
     "risks": ("title", "probability", "impact", "status", "owner", "due"),
 }
-_FIGURES = re.compile(r"\d[\d\s\u202f\u00a0.,/:%]*")
 
 
 def _masked(texts: Any) -> list[str]:
-    """Alerts and reasons without their figures: « +71 j » and « +72 j » are one reason."""
-    return sorted(_FIGURES.sub("#", str(t)) for t in texts or [])
+    """Alerts and reasons without their figures: « +71 j » and « +72 j » are one reason (the same
+    test as « nouvelle alerte » in the synthesis)."""
+    return sorted(alert_key(t) for t in texts or [])
 
 
 def project_inputs(portfolio: Portfolio, code: str) -> dict:

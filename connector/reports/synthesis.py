@@ -180,8 +180,8 @@ def changes(portfolio, previous: dict, previous_date) -> list[str]:
         moved = worse(Weather.of(a), Weather.of(b))
         if moved is not None:
             (worsened if moved else better).append(f"{code} ({label(b)} → {label(a)})")
-        old = {_alert_key(x) for x in before.get("alerts") or []}
-        if any(_alert_key(x) not in old for x in p.get("alerts") or []):
+        old = {alert_key(x) for x in before.get("alerts") or []}
+        if any(alert_key(x) not in old for x in p.get("alerts") or []):
             new_alerts.append(str(code))
     if worsened:
         out.append(f"{_n(len(worsened), 'projet')} en dégradation : {_few(worsened)}.")
@@ -205,7 +205,7 @@ def changes(portfolio, previous: dict, previous_date) -> list[str]:
     return out
 
 
-def _alert_key(alert: str) -> str:
+def alert_key(alert: str) -> str:
     """An alert without its figures and dates: the same alert a month later (another amount,
     « au 24/11/2026 ») is not a new one."""
     return _FIGURES.sub("#", str(alert))
