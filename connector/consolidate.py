@@ -32,11 +32,13 @@ from connector.model import (
     zero_if_missing,
 )
 from connector.model.records import CLOSING_COLUMNS, DEADLINE_COLUMNS, ContractCheck, GrantDeadline, YearClosing
-from connector.model.vocabulary import GRANT_COMPLETION_YEARS, GRANT_START_YEARS, WORKS_START_PHASES
+from connector.model.vocabulary import GRANT_COMPLETION_YEARS, GRANT_START_YEARS, WORKS_START_PHASES, DecisionStatus
 from connector.normalize import Frames
 from connector.portfolio import (
+    AMENDMENT_COLUMNS,
     BUDGET_COLUMNS,
     CONTRACT_COLUMNS,
+    DECISION_COLUMNS,
     MILESTONE_COLUMNS,
     PROJECT_INDICATOR_COLUMNS,
     PROJECT_INPUT_COLUMNS,
@@ -253,6 +255,90 @@ def risk_table(frames: Frames) -> pd.DataFrame:
     return out[RISK_COLUMNS].reset_index(drop=True)
 
 
+def _same_words(s: Any) -> str:
+    # « l’APD » typed in one place and « l'APD » in the other are the same words
+    return re.sub(r"\s+", " ", str(s or "").replace("’", "'")).strip(" -•.").casefold()
+
+
+def decision_lines(value: Any) -> list[str]:
+    """The decisions typed in a project's « Décisions attendues », one per line."""
+    if is_missing(value):
+        return []
+    return [x.strip("-• ").strip() for x in str(value or "").splitlines() if x.strip("-• ").strip()]
+
+
+def decision_table(frames: Frames, as_of: date) -> pd.DataFrame:
+    """Every decision asked: the items of « Décisions » (status, deadline, the meeting that took or
+    postponed it), then each line of a project's « Décisions attendues » that no item of that
+    project repeats — expected, due at the project's « Échéance des décisions »."""
+    rows = []
+    items = frames.decisions
+    titled: set[tuple[str, str]] = set()
+    if not items.empty:
+        for d in items.to_dict("records"):
+            status = DecisionStatus.of(d.get("status"))
+            due = d.get("due")
+            due = due.date() if isinstance(due, datetime) else (None if is_missing(due) else due)
+            decided = d.get("decided_on")
+            decided = decided.date() if isinstance(decided, datetime) else (None if is_missing(decided) else decided)
+            meeting = d.get("meeting")
+            title = str(d.get("title") or "").strip() or "(décision sans intitulé)"
+            titled.add((d["project_code"], _same_words(title)))
+            rows.append(
+                {
+                    "project_code": d["project_code"],
+                    "key": f"item:{d.get('id')}",
+                    "id": d.get("id"),
+                    "url": d.get("url", ""),
+                    "title": title,
+                    "due": due,
+                    "status": str(status),
+                    "meeting": f"item:{int(meeting)}"
+                    if isinstance(meeting, (int, float)) and meeting == meeting
+                    else "",
+                    "decided_on": decided,
+                    "outcome": str(d.get("outcome") or "").strip(),
+                    "open": status.open,
+                    "overdue": status.open and due is not None and due < as_of,
+                }
+            )
+    p = frames.projects
+    if not p.empty and "decisions" in p:
+        deadlines = p["decision_deadline"] if "decision_deadline" in p else [None] * len(p)
+        for code, text, due in zip(p["code"], p["decisions"], deadlines):
+            due = due.date() if isinstance(due, datetime) else (None if is_missing(due) else due)
+            for line in decision_lines(text):
+                if (code, _same_words(line)) in titled:
+                    continue
+                rows.append(
+                    {
+                        "project_code": code,
+                        "key": f"texte:{_same_words(line)}",
+                        "id": None,
+                        "url": "",
+                        "title": line,
+                        "due": due,
+                        "status": str(DecisionStatus.EXPECTED),
+                        "meeting": "",
+                        "decided_on": None,
+                        "outcome": "",
+                        "open": True,
+                        "overdue": due is not None and due < as_of,
+                    }
+                )
+    return pd.DataFrame(rows, columns=DECISION_COLUMNS)
+
+
+def amendment_table(frames: Frames) -> pd.DataFrame:
+    a = frames.amendments
+    if a.empty:
+        return pd.DataFrame(columns=AMENDMENT_COLUMNS)
+    numbers = dict(zip(frames.contracts["id"], frames.contracts["number"])) if not frames.contracts.empty else {}
+    out = a.copy()
+    out["contract_number"] = [str(numbers.get(c) or "") for c in out["contract_id"]]
+    return out[AMENDMENT_COLUMNS].reset_index(drop=True)
+
+
 def consolidate(
     frames: Frames,
     *,
@@ -401,6 +487,8 @@ def consolidate(
         subsidies=subsidies,
         contracts=contracts,
         risks=risks,
+        decisions=decision_table(frames, as_of),
+        amendments=amendment_table(frames),
         deadlines=pd.DataFrame([g.__dict__ for g in all_deadlines], columns=DEADLINE_COLUMNS),
         findings=list(findings),
         finance_source=source,
@@ -652,6 +740,8 @@ def restrict(portfolio: Portfolio, codes: list[str]) -> Portfolio:
         subsidies=rows(portfolio.subsidies),
         contracts=rows(portfolio.contracts),
         risks=rows(portfolio.risks),
+        decisions=rows(portfolio.decisions),
+        amendments=rows(portfolio.amendments),
         deadlines=rows(portfolio.deadlines),
         findings=[f for f in portfolio.findings if f.project_code in keep],
         documents={k: v for k, v in portfolio.documents.items() if k in keep},

@@ -38,9 +38,10 @@ PARSERS = {
     "amendments": {"number": "number", "amount": "signed_amount", "signed_on": "date"},  # a reduction is negative
     "risks": {"probability": "level", "impact": "level", "status": "choice", "due": "date"},
     "meetings": {"date": "date", "instance": "choice", "scope": "choice", "status": "choice"},
+    "decisions": {"due": "date", "status": "choice", "decided_on": "date"},
 }
 FINANCE_PARSERS = {"year": "year", "ap_affected": "amount", "engaged": "amount", "paid": "amount"}
-CHILD_LISTS = ("milestones", "budget", "subsidies", "contracts", "risks")
+CHILD_LISTS = ("milestones", "budget", "subsidies", "contracts", "risks", "decisions")
 
 
 @dataclass
@@ -52,6 +53,7 @@ class Frames:
     contracts: pd.DataFrame = field(default_factory=pd.DataFrame)
     amendments: pd.DataFrame = field(default_factory=pd.DataFrame)
     risks: pd.DataFrame = field(default_factory=pd.DataFrame)
+    decisions: pd.DataFrame = field(default_factory=pd.DataFrame)  # empty: no « Décisions » list
     finance: pd.DataFrame = field(default_factory=pd.DataFrame)
     finance_source: dict | None = None  # {"file", "modified"} of the export read
     meetings: list[Meeting] | None = None  # None: no « Comités de pilotage » list on the site

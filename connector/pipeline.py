@@ -20,6 +20,7 @@ from connector import extract as extract_mod
 from connector.config import Config
 from connector.consolidate import consolidate
 from connector.errors import CopilError, ExitCode, RunInterrupted, SchemaError
+from connector.evolutions import facts
 from connector.extract import Resolved
 from connector.links import write_links
 from connector.normalize import normalize
@@ -406,7 +407,8 @@ def snapshot(portfolio: Portfolio) -> dict[str, dict]:
     # the decisions asked: the next report shows them with their follow-up
     cols = [c for c in PROJECT_INDICATOR_COLUMNS + ["decisions"] if c in portfolio.projects.columns]
     for code, row in portfolio.projects[cols].iterrows():
-        out[str(code)] = {**row.to_dict(), "_as_of": portfolio.as_of.isoformat()}
+        # the values people typed, by item: « Évolutions » of the next edition are their difference
+        out[str(code)] = {**row.to_dict(), "_as_of": portfolio.as_of.isoformat(), "_facts": facts(portfolio, str(code))}
     return out
 
 

@@ -147,6 +147,23 @@ RISK_COLUMNS = [
     "owner",
     "due",
 ]
+# Decisions asked of the committees: items of « Décisions » and the lines of projects' « Décisions
+# attendues » that no item repeats (consolidate.decision_table).
+DECISION_COLUMNS = [
+    "project_code",
+    "key",  # "item:12" for an item of the list, "texte:<line>" for a project's line
+    "id",  # the item's id (None for a project's line)
+    "url",
+    "title",
+    "due",  # the deadline (a project's line: « Échéance des décisions »)
+    "status",  # connector.model.vocabulary.DecisionStatus
+    "meeting",  # the key of the meeting that took or postponed it ("item:3"), "" when none
+    "decided_on",
+    "outcome",  # the relevé: what was decided
+    "open",  # bool: still expected (Attendue, Reportée)
+    "overdue",  # bool: open and its deadline passed
+]
+AMENDMENT_COLUMNS = ["project_code", "id", "contract_id", "contract_number", "number", "amount", "signed_on"]
 # météo counts are of running operations; "closed" counts the closed ones apart
 ROLLUP_COLUMNS = [
     "projects",
@@ -198,6 +215,8 @@ class Portfolio:
     subsidies: pd.DataFrame = field(default_factory=pd.DataFrame)
     contracts: pd.DataFrame = field(default_factory=pd.DataFrame)
     risks: pd.DataFrame = field(default_factory=pd.DataFrame)
+    decisions: pd.DataFrame = field(default_factory=pd.DataFrame)  # DECISION_COLUMNS
+    amendments: pd.DataFrame = field(default_factory=pd.DataFrame)  # AMENDMENT_COLUMNS
     # DETR/DSIL deadlines of running operations (connector.model.records.DEADLINE_COLUMNS)
     deadlines: pd.DataFrame = field(default_factory=pd.DataFrame)
     # "direction" | "territory" | "policy" -> frame indexed by the dimension value.

@@ -24,6 +24,7 @@ COMPUTED_WEATHERS = tuple(str(w) for w in model.COMPUTED_WEATHERS)
 RISK_STATUSES = tuple(str(s) for s in model.RISK_STATUSES)
 MEETING_STATUSES = tuple(str(s) for s in model.vocabulary.MEETING_STATUSES)
 SCOPES = tuple(str(s) for s in model.vocabulary.SCOPES)
+DECISION_STATUSES = tuple(str(s) for s in model.vocabulary.DECISION_STATUSES)
 
 
 @dataclass(frozen=True)
@@ -240,6 +241,24 @@ MEETINGS = ListSpec(
     ),
 )
 
+# The decisions asked of the committees, one item each: staff record after a meeting what became of
+# them (taken, postponed, abandoned), by which meeting and when. Projects' « Décisions attendues »
+# lines stay read (expected decisions without an item) for sites that keep them there.
+DECISIONS = ListSpec(
+    "decisions",
+    "Décisions",
+    100,
+    (
+        Column("title", "Title", "Text"),
+        Column("project", "Projet", "Lookup", lookup_list=_P, indexed=True),
+        Column("due", "Échéance", "DateTime"),
+        Column("status", "Statut", "Choice", DECISION_STATUSES),
+        Column("meeting", "Comité", "Lookup", lookup_list="meetings"),
+        Column("decided_on", "Date de la décision", "DateTime"),
+        Column("outcome", "Relevé de décision", "Note"),
+    ),
+)
+
 # Document libraries.
 FINANCE_LIBRARY = ListSpec("finance_exports", "Exports finances", 101)
 DOCUMENTS_LIBRARY = ListSpec(
@@ -266,6 +285,7 @@ LISTS: tuple[ListSpec, ...] = (
     AMENDMENTS,
     RISKS,
     MEETINGS,
+    DECISIONS,
     FINANCE_LIBRARY,
     DOCUMENTS_LIBRARY,
     REPORTS_LIBRARY,

@@ -316,8 +316,14 @@ def project_template() -> Document:
             ),
         ],
     )
-    _heading(doc, "{{ project.decisions_heading }}", 2)
-    _bullets(doc, "d", "project.decisions", "Aucune décision attendue.")
+    _heading(doc, "Décisions attendues", 2)
+    _bullets(
+        doc,
+        "d",
+        "project.decisions",
+        "{{ 'Aucune autre décision attendue.' if project.decisions_overdue else 'Aucune décision attendue.' }}",
+    )
+    _if_text(doc, "project.decisions_overdue")
     _heading(doc, "Motifs de la météo", 2)
     _bullets(doc, "r", "weather.reasons", "Aucun motif.")
     _heading(doc, "À anticiper", 2)
@@ -345,7 +351,7 @@ def project_template() -> Document:
             ("Maîtrise d’ouvrage", "{{ project.owner }}"),
         ],
     )
-    _heading(doc, "Décisions du précédent COPIL et leur suivi", 2)
+    _heading(doc, "Relevé des décisions du précédent COPIL", 2)
     _bullets(doc, "d", "previous_decisions", "{{ previous_decisions_note }}")
     doc.add_paragraph("{%p if project.decision_followup %}")
     doc.add_paragraph("Suivi indiqué par le chef de projet : {{ project.decision_followup }}")
@@ -684,6 +690,30 @@ def portfolio_template() -> Document:
         widths=[2.0, 2.4, 3.8, 4.8, 4.0],
         size=8.5,
     )
+    _heading(doc, "Relevé des décisions {{ since }}")
+    _if_text(doc, "decided_note")
+    doc.add_paragraph("{%p if decided %}")
+    _table(
+        doc,
+        ["Date", "Code", "Décision", "Suite", "Relevé"],
+        "for d in decided",
+        ["{{ d.on }}", "{{ d.code }}", "{{ d.decision }}", "{{ d.status }}", "{{ d.outcome }}"],
+        widths=[2.0, 2.4, 4.8, 2.2, 5.6],
+        size=8.5,
+    )
+    doc.add_paragraph("{%p endif %}")
+    _heading(doc, "Évolutions saisies {{ since }}")
+    _if_text(doc, "evolutions_note")
+    doc.add_paragraph("{%p if evolutions %}")
+    _table(
+        doc,
+        ["Code", "Projet", "Modifications"],
+        "for e in evolutions",
+        ["{{ e.code }}", "{{ e.title }}", "{{ e.changes }}"],
+        widths=[2.4, 4.2, 10.4],
+        size=8.5,
+    )
+    doc.add_paragraph("{%p endif %}")
 
     # the closing of the previous year, from 1 January until the new year's figures are in
     doc.add_paragraph("{%p if closing.heading %}")

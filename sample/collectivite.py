@@ -303,6 +303,7 @@ def generate(projects: int = 40, seed: int = 2026, as_of: date = AS_OF) -> Sampl
     _apply_bad_values(L)
     _grant_before_the_works(L, as_of)
     L["meetings"] = _meetings(L)
+    L["decisions"] = _decisions(L)
     sample.lists = L
     sample.finance_export = _xlsx(finance_rows, as_of)
     sample.finance_file_name = f"Export_AP_CP_{(as_of - timedelta(days=1)).isoformat()}.xlsx"
@@ -336,6 +337,35 @@ def _meetings(L: dict) -> list[dict]:
              "scope": "Projets", "projects": "PPI-2024-002", "status": "Prévu"},
         )  # fmt: skip
     return [{k: v for k, v in m.items() if k != "_id"} for m in out]
+
+
+def _decisions(L: dict) -> list[dict]:
+    """The « Décisions » list of the sample: the reference projects' decisions as items (the
+    projects' « Décisions attendues » repeat them; the other projects keep theirs there only), and
+    one taken at the 10 November COPIL PPI (the meetings' items are numbered in `_meetings`' order)."""
+    index = {p["code"]: n for n, p in enumerate(L["projects"], start=1)}
+    out = []
+    if "PPI-2024-001" in index:
+        out += [
+            {"title": "Valider l'avenant n°1 du lot gros œuvre", "project": index["PPI-2024-001"],
+             "due": date(2026, 11, 10), "status": "Prise", "meeting": 1, "decided_on": date(2026, 11, 10),
+             "outcome": "Avenant n°1 validé (+4,2 % du marché) ; notifié au titulaire le 05/11/2026."},
+            {"title": "Valider l'avenant n°2 du lot gros œuvre", "project": index["PPI-2024-001"],
+             "due": date(2026, 12, 15), "status": "Attendue"},
+        ]  # fmt: skip
+    if "PPI-2024-002" in index:
+        out += [
+            {"title": "Valider le plan de financement actualisé", "project": index["PPI-2024-002"],
+             "due": date(2026, 12, 8), "status": "Attendue"},
+            {"title": "Autoriser la révision de l'AP", "project": index["PPI-2024-002"],
+             "due": date(2026, 12, 8), "status": "Attendue"},
+        ]  # fmt: skip
+    if "PPI-2024-003" in index:
+        out.append(
+            {"title": "Valider l'esquisse et l'enveloppe financière de l'APS", "project": index["PPI-2024-003"],
+             "due": date(2027, 1, 19), "status": "Attendue"}
+        )  # fmt: skip
+    return out
 
 
 def _keep(d: date | None) -> date | None:

@@ -189,3 +189,38 @@ class Scope(StrEnum):
 
 
 SCOPES = tuple(Scope)
+
+
+class DecisionStatus(StrEnum):
+    """What became of a decision asked of a committee (« Décisions » list). A postponed decision
+    is still expected: at the meeting it was postponed to."""
+
+    EXPECTED = "Attendue"
+    TAKEN = "Prise"
+    POSTPONED = "Reportée"
+    ABANDONED = "Abandonnée"
+
+    @classmethod
+    def of(cls, value: Any) -> DecisionStatus:
+        """A status nobody typed (or typed otherwise) is « Attendue »: the decision was asked."""
+        try:
+            return cls(value)
+        except ValueError:
+            return cls.EXPECTED
+
+    @property
+    def open(self) -> bool:
+        return self in (DecisionStatus.EXPECTED, DecisionStatus.POSTPONED)
+
+    @property
+    def outcome(self) -> str:
+        """The word of a relevé de décisions: « prise », « reportée »."""
+        return {
+            DecisionStatus.EXPECTED: "toujours attendue",
+            DecisionStatus.TAKEN: "prise",
+            DecisionStatus.POSTPONED: "reportée",
+            DecisionStatus.ABANDONED: "abandonnée",
+        }[self]
+
+
+DECISION_STATUSES = tuple(DecisionStatus)

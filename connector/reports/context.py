@@ -4,12 +4,14 @@ Everything a template may use is here; `variables.py` documents it from these bu
 from __future__ import annotations
 
 import math
-from datetime import date
+from datetime import date, timedelta
 
+from connector import evolutions
 from connector.formatting import fr_share, milestone_when
 from connector.model import RiskStatus, Weather, present, worse
 from connector.model import is_missing as _missing
 from connector.model import number as _num
+from connector.model.vocabulary import DecisionStatus
 from connector.reports import synthesis
 from connector.reports.editions import Edition, living
 from connector.reports.formatting import (
@@ -28,8 +30,9 @@ from connector.reports.formatting import (
 )
 
 
-def trend(current: dict, previous: dict | None) -> tuple[str, list[str]]:
-    """'en amélioration' | 'stable' | 'en dégradation' | 'premier COPIL', and what changed."""
+def trend(current: dict, previous: dict | None, manual: bool = False) -> tuple[str, list[str]]:
+    """'en amélioration' | 'stable' | 'en dégradation' | 'premier COPIL', and what changed. With
+    `manual`, the project manager's météo moving counts when the computed one stays."""
     if not previous:
         return "premier COPIL", []
     changes = []
@@ -46,6 +49,11 @@ def trend(current: dict, previous: dict | None) -> tuple[str, list[str]]:
     if o0 is not None and o1 is not None and o0 != o1:
         changes.append(f"jalons en retard : {o0} → {o1}")
     moved = worse(Weather.of(after), Weather.of(before))
+    if moved is None and manual:
+        m0 = (previous.get("_facts") or {}).get("manual_weather")
+        m1 = text(current.get("manual_weather"))
+        if m0 is not None and m0 != m1:
+            moved = worse(Weather.of(m1), Weather.of(m0))
     if moved is not None:
         return ("en dégradation" if moved else "en amélioration"), changes
     if s0 is not None and s1 is not None and s1 - s0 >= 15:
@@ -112,7 +120,7 @@ def since(previous_date) -> str:
 
 def _weather(p: dict, previous: dict | None, previous_date) -> dict:
     ahead = [f["message"] for f in p.get("forecasts") or []]
-    t, changes = trend(p, previous) if previous_date else ("premier COPIL établi par copil", [])
+    t, changes = trend(p, previous, manual=True) if previous_date else ("premier COPIL établi par copil", [])
     if previous_date and not previous:
         t = "nouveau projet"
     if not previous_date:
@@ -212,6 +220,85 @@ def _figures(p: dict, portfolio, code: str) -> dict:
         "open_critical_risks": str(p.get("open_critical_risks") or 0),
         "source": finance_note(portfolio, [code]),
     }
+
+
+def _evolutions(portfolio, code: str, previous: dict | None, previous_date) -> list | None:
+    """Every change people made since the previous edition (connector.evolutions); None when the
+    previous snapshot predates the facts copil keeps (the trend's figures are said instead)."""
+    before = (previous or {}).get("_facts") if previous_date else None
+    if not before:
+        return None
+    since_day = as_date((previous or {}).get("_as_of")) or as_date(previous_date)
+    return evolutions.changes(
+        before, evolutions.facts(portfolio, code), since=since_day, as_of=portfolio.as_of, currency=portfolio.currency
+    )
+
+
+def _decision_line(d: dict) -> str:
+    due = d["due"] if not _missing(d["due"]) else None
+    if d["overdue"]:
+        return f"{text(d['title'])} (échéance dépassée : {short_date(due)})"
+    postponed = " ; reportée" if d["status"] == DecisionStatus.POSTPONED else ""
+    return f"{text(d['title'])} (échéance : {short_date(due) if due else 'non précisée'}{postponed})"
+
+
+def _outcome_line(title: str, d: dict | None) -> str:
+    """What became of a decision asked at the previous meeting."""
+    if d is None:
+        return f"{title} : retirée de la liste des décisions"
+    s = DecisionStatus.of(d["status"])
+    on = f" le {short_date(d['decided_on'])}" if not _missing(d["decided_on"]) else ""
+    outcome = f" – {text(d['outcome'])}" if text(d["outcome"]) else ""
+    if s is DecisionStatus.EXPECTED:
+        due = d["due"] if not _missing(d["due"]) else None
+        late = " (échéance dépassée)" if d["overdue"] else ""
+        return f"{title} : toujours attendue{f', échéance {short_date(due)}' if due else ''}{late}"
+    if s is DecisionStatus.POSTPONED and not _missing(d["due"]):
+        return f"{title} : reportée{on}, nouvelle échéance {short_date(d['due'])}{outcome}"
+    return f"{title} : {s.outcome}{on}{outcome}"
+
+
+def _project_decisions(ctx: dict, portfolio, code: str, previous: dict | None, previous_date, copil_date) -> None:
+    """Decisions expected (overdue ones apart) and the relevé of the previous meeting's: each
+    decision then expected or decided since, with what became of it."""
+    rows = portfolio.project_records(code, portfolio.decisions) if portfolio.decisions is not None else []
+    expected = sorted((d for d in rows if d["open"]), key=lambda d: (as_date(d["due"]) or date.max, d["title"]))
+    head = ctx["project"]
+    head["decisions"] = [_decision_line(d) for d in expected if not d["overdue"]]
+    late = [d for d in expected if d["overdue"]]
+    head["decisions_overdue"] = (
+        "Échéance dépassée, toujours attendue"
+        + ("s" if len(late) > 1 else "")
+        + " : "
+        + " ; ".join(f"{text(d['title'])} ({short_date(d['due'])})" for d in late)
+        if late
+        else ""
+    )
+    by_key = {d["key"]: d for d in rows}
+    before = ((previous or {}).get("_facts") or {}).get("decisions") if previous_date else None
+    start = as_date(previous_date) if previous_date else as_date(copil_date) - timedelta(days=90)
+    keys: list[str] = []
+    titles: dict[str, str] = {}
+    for k, (title, status, *_rest) in (before or {}).items():
+        if DecisionStatus.of(status).open:
+            keys.append(k)
+            titles[k] = title
+    for d in rows:
+        on = as_date(d["decided_on"])
+        if d["key"] not in titles and on is not None and start < on <= as_date(copil_date):
+            keys.append(d["key"])
+            titles[d["key"]] = text(d["title"])
+    if before is None and previous_date and previous:  # a snapshot older than the facts: its lines
+        ctx["previous_decisions"] = _lines(previous.get("decisions"))
+    else:
+        ctx["previous_decisions"] = [_outcome_line(titles[k], by_key.get(k)) for k in keys]
+    ctx["previous_decisions_note"] = (
+        ""
+        if ctx["previous_decisions"]
+        else "Premier COPIL établi par copil : aucune décision enregistrée ces trois derniers mois."
+        if not previous_date
+        else f"Aucune décision n’était attendue au COPIL du {long_date(previous_date)}."
+    )
 
 
 def _decisions_heading(p: dict) -> str:
@@ -372,14 +459,13 @@ def project_context(
         "rows": closing_rows,
         "basis": synthesis.closing_basis(portfolio) if closing_rows else "",
     }
-    ctx["previous_decisions"] = _lines((previous or {}).get("decisions")) if previous_date else []
-    ctx["previous_decisions_note"] = (
-        "Premier COPIL établi par copil : les décisions demandées seront suivies à partir du prochain."
-        if not previous_date or not previous
-        else f"Aucune décision n’avait été demandée au COPIL du {long_date(previous_date)}."
-        if not ctx["previous_decisions"]
-        else ""
-    )
+    _project_decisions(ctx, portfolio, code, previous, previous_date, copil_date)
+    evo = _evolutions(portfolio, code, previous, previous_date)
+    if evo is not None:
+        w = ctx["weather"]
+        # the figures' trend the lists do not say (payments come from the finance export)
+        w["changes"] = [c.text for c in evo] + [c for c in w["changes"] if c.startswith("exécution des CP")]
+        w["changes_note"] = f"Aucune modification {since(previous_date)}."
     # Criticality matrix: impact 4 (top) .. 1, probability 1..4; each cell counts open risks.
     matrix = []
     for impact in (4, 3, 2, 1):
@@ -621,6 +707,8 @@ def portfolio_context(
     movers.sort(key=lambda m: (-m["_score"], m["code"]))
     ctx["movers"] = [{k: v for k, v in m.items() if k != "_score"} for m in movers[:15]]
     _sections(ctx, portfolio, previous or {}, previous_date)
+    _portfolio_decided(ctx, portfolio, previous_date, copil_date)
+    _portfolio_evolutions(ctx, portfolio, previous or {}, previous_date)
     if not previous_date:
         ctx["movers_note"] = "Premier COPIL établi par copil : pas encore de point de comparaison."
     elif not movers:
@@ -628,6 +716,43 @@ def portfolio_context(
     else:
         ctx["movers_note"] = ""
     return typeset(ctx)
+
+
+def _portfolio_decided(ctx: dict, portfolio, previous_date, copil_date) -> None:
+    start = as_date(previous_date) if previous_date else as_date(copil_date) - timedelta(days=90)
+    ctx["decided"] = synthesis.decided_since(portfolio, start)
+    ctx["decided_note"] = (
+        ""
+        if ctx["decided"]
+        else f"Aucune décision enregistrée {since(previous_date)}."
+        if previous_date
+        else "Aucune décision enregistrée ces trois derniers mois."
+    )
+
+
+def _portfolio_evolutions(ctx: dict, portfolio, previous: dict, previous_date) -> None:
+    """Per project, every change people made since the previous edition (the computed météo and the
+    calendar's unreached milestones are in « Plus fortes évolutions » and the alerts)."""
+    rows = []
+    known = 0
+    for code in portfolio.projects.index:
+        evo = _evolutions(portfolio, code, previous.get(code), previous_date)
+        if evo is None:
+            continue
+        known += 1
+        typed = [c.text for c in evo if c.by == evolutions.PERSON]
+        if typed:
+            rows.append(
+                {"code": text(code), "title": text(portfolio.projects.at[code, "title"]), "changes": " ; ".join(typed)}
+            )
+    ctx["evolutions"] = rows
+    ctx["evolutions_note"] = (
+        ""
+        if rows
+        else "Premier COPIL établi par copil : pas encore de point de comparaison."
+        if not previous_date or not known
+        else f"Aucune modification saisie {since(previous_date)}."
+    )
 
 
 def _sections(ctx: dict, portfolio, previous: dict, previous_date) -> None:

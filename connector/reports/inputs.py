@@ -28,6 +28,9 @@ ROW_COLUMNS = {
     "subsidies": ("funder", "requested", "notified", "received", "notified_on"),
     "contracts": ("number", "kind", "initial_amount", "amendments_rate"),
     "risks": ("title", "probability", "impact", "status", "owner", "due"),
+    # a decision turning overdue is an event for the reader, as a milestone turning late
+    "decisions": ("key", "title", "due", "status", "meeting", "decided_on", "outcome", "overdue"),
+    "amendments": ("contract_number", "number", "amount", "signed_on"),
 }
 
 
@@ -45,10 +48,18 @@ def project_inputs(portfolio: Portfolio, code: str) -> dict:
     out["alerts"] = _masked(p.get("alerts"))
     for name, cols in ROW_COLUMNS.items():
         frame = getattr(portfolio, name)
-        rows = portfolio.project_records(code, frame) if not frame.empty else []
+        rows = portfolio.project_records(code, frame) if frame is not None and not frame.empty else []
         out[name] = [[r.get(c) for c in cols] for r in rows]
     out["documents"] = [(d.name, d.modified) for d in portfolio.documents.get(code, [])]
     return out
+
+
+def previous_inputs(previous: dict | None) -> list:
+    """What a report shows of the previous edition: its météo and the facts « Évolutions » and the
+    relevé de décisions are measured from (fixed between two meetings)."""
+    if not previous:
+        return [None, None]
+    return [previous.get("weather"), digest(previous.get("_facts"))]
 
 
 def portfolio_inputs(portfolio: Portfolio) -> dict:

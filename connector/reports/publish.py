@@ -22,7 +22,7 @@ from connector.portfolio import Portfolio
 from connector.reports.config import ReportsConfig
 from connector.reports.context import portfolio_context, project_context
 from connector.reports.editions import FROZEN, LIVING, Edition, living
-from connector.reports.inputs import digest, portfolio_inputs, project_inputs
+from connector.reports.inputs import digest, portfolio_inputs, previous_inputs, project_inputs
 from connector.reports.render import content_hash, portfolio_images, render, validate_template
 from connector.reports.workers import rendered, worker_count
 from connector.sharepoint import SharePointSite
@@ -264,7 +264,7 @@ def publish_reports(
                 previous_date=previous_date,
                 edition=edition,
             )
-            inputs: tuple = (project_inputs(portfolio, code), previous_date, (previous.get(code) or {}).get("weather"))
+            inputs: tuple = (project_inputs(portfolio, code), previous_date, previous_inputs(previous.get(code)))
             name = (
                 _fit(f"{library_root}/{folder}", code, str(row["title"] or ""), meeting.on.isoformat())
                 if meeting
@@ -349,7 +349,7 @@ def publish_reports(
                 portfolio_inputs(portfolio),
                 [project_inputs(portfolio, c) for c in portfolio.projects.index],
                 previous_date,
-                sorted((str(k), (v or {}).get("weather")) for k, v in (previous or {}).items()),
+                sorted((str(k), previous_inputs(v)) for k, v in (previous or {}).items()),
             )
             h = changed(ctx, portfolio_tpl, f"{prefix}portfolio", synthesis_inputs, f"{folder}/{name}")
             if h is not None:

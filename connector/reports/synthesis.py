@@ -13,7 +13,7 @@ from babel.dates import format_date
 
 from connector.formatting import milestone_when
 from connector.model import Weather, is_missing, present, worse, zero_if_missing
-from connector.model.vocabulary import WORKS_START_PHASES
+from connector.model.vocabulary import WORKS_START_PHASES, DecisionStatus
 from connector.reports.formatting import color, fr_amount, fr_percent, label, long_date, short_date, symbol, text
 from connector.rules import AP_SHORTFALL, CP_MISSING, CP_PLAN_GAP, CP_UNSPENT, SUBSIDY_DEADLINE
 
@@ -52,27 +52,58 @@ def _due(m: dict):
 
 # --- decisions -------------------------------------------------------------------------
 def decisions(portfolio) -> list[dict]:
-    """Every decision requested (one per line of « Décisions attendues »), soonest deadline
-    first, those without a deadline last."""
+    """Every decision still expected (items of « Décisions » and lines of « Décisions attendues »),
+    soonest deadline first, those without a deadline last; a passed deadline says so."""
     out = []
-    for code, p in portfolio.projects.iterrows():
-        lines = [x.strip("-• ").strip() for x in text(p.get("decisions")).splitlines() if x.strip("-• ").strip()]
-        deadline = p.get("decision_deadline")
-        deadline = None if is_missing(deadline) else deadline
-        for line in lines:
-            late = deadline is not None and deadline < portfolio.as_of
-            out.append(
-                {
-                    "code": text(code),
-                    "title": text(p["title"]),
-                    "decision": line,
-                    "elected": text(p.get("elected")) or "–",
-                    "elected_short": text(p.get("elected")).split(",")[0].strip() or "–",
-                    "deadline": (short_date(deadline) + (" (dépassée)" if late else "")) if deadline else "–",
-                    "_key": (deadline or date.max, str(code)),
-                }
-            )
+    d = portfolio.decisions
+    if d is None or d.empty:
+        return []
+    titles = portfolio.projects["title"] if "title" in portfolio.projects else {}
+    elected = portfolio.projects["elected"] if "elected" in portfolio.projects else {}
+    for r in d[d["open"]].to_dict("records"):
+        code = r["project_code"]
+        if code not in portfolio.projects.index:
+            continue
+        due = r["due"] if not is_missing(r["due"]) else None
+        who = text(elected.get(code)) if len(elected) else ""
+        out.append(
+            {
+                "code": text(code),
+                "title": text(titles.get(code)) if len(titles) else "",
+                "decision": text(r["title"]) + (" (reportée)" if r["status"] == DecisionStatus.POSTPONED else ""),
+                "elected": who or "–",
+                "elected_short": who.split(",")[0].strip() or "–",
+                "deadline": (short_date(due) + (" (dépassée)" if r["overdue"] else "")) if due else "–",
+                "overdue": bool(r["overdue"]),
+                "_key": (due or date.max, str(code)),
+            }
+        )
     out.sort(key=lambda d: d["_key"])
+    return [{k: v for k, v in d.items() if k != "_key"} for d in out]
+
+
+def decided_since(portfolio, since: date | None) -> list[dict]:
+    """The relevé de décisions: what the committees decided (taken, postponed, abandoned) since
+    the previous meeting, newest first, with what was decided."""
+    d = portfolio.decisions
+    if d is None or d.empty or since is None:
+        return []
+    out = []
+    for r in d[~d["open"] | (d["status"] == DecisionStatus.POSTPONED)].to_dict("records"):
+        on = r["decided_on"] if not is_missing(r["decided_on"]) else None
+        if on is None or on <= since or r["project_code"] not in portfolio.projects.index:
+            continue
+        out.append(
+            {
+                "on": short_date(on),
+                "code": text(r["project_code"]),
+                "decision": text(r["title"]),
+                "status": DecisionStatus.of(r["status"]).outcome,
+                "outcome": text(r["outcome"]) or "–",
+                "_key": (on, str(r["project_code"])),
+            }
+        )
+    out.sort(key=lambda d: (-d["_key"][0].toordinal(), d["_key"][1]))
     return [{k: v for k, v in d.items() if k != "_key"} for d in out]
 
 

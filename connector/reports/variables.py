@@ -49,7 +49,12 @@ DESCRIPTIONS = {
     "movers_note": "Phrase à afficher quand la liste des évolutions est vide (premier COPIL, aucun changement)",
     "budget_total": "Totaux du tableau AP/CP du projet, AP votée et écart entre CP prévus et AP",
     "subsidies_total": "Totaux des subventions du projet, dont le reste à percevoir",
-    "previous_decisions": "Décisions demandées au précédent COPIL (liste de textes)",
+    "previous_decisions": "Relevé : chaque décision attendue au précédent COPIL ou prise depuis, avec ce qu'elle est "
+    "devenue (liste de textes)",
+    "decided": "Relevé des décisions prises, reportées ou abandonnées depuis le précédent COPIL (liste)",
+    "decided_note": "Phrase à afficher quand aucune décision n'a été enregistrée depuis le précédent COPIL",
+    "evolutions": "Par projet, toutes les modifications saisies depuis le précédent COPIL (liste)",
+    "evolutions_note": "Phrase à afficher quand aucune modification n'a été saisie (ou premier COPIL)",
     "previous_decisions_note": "Phrase à afficher quand il n'y a pas de décision précédente à suivre",
     "edition": "L'édition du document : `header` (en-tête de chaque page), `line` (sous le titre : « Situation au … », "
     "« COPIL PPI du … – projet de dossier, version du … », « COPIL PPI du … »), `kind` (living, draft, frozen), "
@@ -163,6 +168,17 @@ def _sample_contexts() -> tuple[dict, dict]:
                     "due": "2026-12-31T23:00:00Z",
                 }
             ],
+            "decisions": [
+                {"_id": 1, "project": 1, "title": "Valider le DCE", "due": "2026-11-02T23:00:00Z"},
+                {
+                    "_id": 2,
+                    "project": 1,
+                    "title": "Valider l'APS",
+                    "status": "Prise",
+                    "decided_on": "2026-11-02T23:00:00Z",
+                    "outcome": "APS validé.",
+                },
+            ],
         },
         titles={},
         columns={},
@@ -178,6 +194,11 @@ def _sample_contexts() -> tuple[dict, dict]:
         documents=[Document("CR.pdf", "http://x/CR.pdf", date(2026, 10, 1), "PPI-1")],
     )
     before = {"PPI-1": {"weather": str(Weather.SOLEIL), "slippage_days": 0, "decisions": "Valider l'APS", "alerts": []}}
+    from connector.evolutions import facts  # lazy: (same)
+
+    earlier = facts(pf, "PPI-1")
+    earlier.update(manual_weather="", decisions={"item:2": ["Valider l'APS", "Attendue", None, None]}, risks={})
+    before["PPI-1"]["_facts"] = earlier
     last = date(2026, 10, 27)
     proj = project_context(
         pf, "PPI-1", collectivite="X", copil_date=date(2026, 11, 24), previous=before["PPI-1"], previous_date=last
@@ -192,6 +213,8 @@ def _sample_contexts() -> tuple[dict, dict]:
         port[k]
         for k in (
             "movers",
+            "decided",
+            "evolutions",
             "closed",
             "alerts",
             "decisions",

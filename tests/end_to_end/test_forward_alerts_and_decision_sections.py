@@ -203,6 +203,16 @@ def reports(tmp_path_factory, sample):
         "alerts": [],
         "decisions": "Valider le DCE.\nAutoriser la consultation.",
     }
+    # what the previous COPIL expected: a project's line since gone, an item still expected
+    facts = previous["PPI-2024-002"]["_facts"]
+    item = next(k for k, v in facts["decisions"].items() if v[0].startswith("Valider le plan"))
+    previous["PPI-2024-002"]["_facts"] = {
+        **facts,
+        "decisions": {
+            "texte:valider le dce": ["Valider le DCE", "Attendue", None, None],
+            item: facts["decisions"][item],
+        },
+    }
     last = date(2026, 10, 27)
     syn = render_portfolio(
         pf,
@@ -451,7 +461,7 @@ def test_page_one_of_a_project_report(reports):
     paras = _paras(doc)
     assert (
         paras.index("L’essentiel")
-        < paras.index("Décisions attendues (échéance : 08/12/2026)")
+        < paras.index("Décisions attendues")
         < paras.index("Motifs de la météo")
         < paras.index("À anticiper")
         < paras.index("Identité du projet")
@@ -461,9 +471,18 @@ def test_page_one_of_a_project_report(reports):
     ahead = paras[paras.index("À anticiper") + 1 : paras.index("Alertes")]
     assert any("AP probablement insuffisante" in p and "environ 5\u202f563\u202f000\u00a0€" in p for p in ahead)
     assert any(p.startswith("Aucun CP prévu en 2027") for p in ahead)
-    # the previous COPIL's decisions and their follow-up
-    prev = paras.index("Décisions du précédent COPIL et leur suivi")
-    assert paras[prev + 1 : prev + 3] == ["Valider le DCE.", "Autoriser la consultation."]
+    # each decision with its deadline (an item of « Décisions » and a project's line are one)
+    asked = paras.index("Décisions attendues")
+    assert paras[asked + 1 : asked + 3] == [
+        "Autoriser la révision de l’AP (échéance : 08/12/2026)",
+        "Valider le plan de financement actualisé (échéance : 08/12/2026)",
+    ]
+    # the previous COPIL's decisions and what became of them
+    prev = paras.index("Relevé des décisions du précédent COPIL")
+    assert paras[prev + 1 : prev + 3] == [
+        "Valider le DCE : retirée de la liste des décisions",
+        "Valider le plan de financement actualisé : toujours attendue, échéance 08/12/2026",
+    ]
     subs = _tables(doc, "Financeur")[0]
     assert subs[0][4] == "Reste à percevoir" and subs[-1][:5] == [
         "Total",

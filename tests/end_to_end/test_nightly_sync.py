@@ -104,7 +104,7 @@ def test_an_unchanged_night_costs_the_minimum_plus_two_requests(emulator, tmp_pa
     by_route = stats["by_route"]
     pages = sum(n for route, n in by_route.items() if route == "items.GET" or route.startswith("batch:op:items"))
     minimum = pages + 1 + 1  # every page read, the export's download, one metadata round trip
-    assert pages == 10, by_route  # 7 lists + the meetings + 2 libraries, 40 projects: one page each
+    assert pages == 11, by_route  # 7 lists + the meetings + the decisions + 2 libraries: one page each
     assert stats["requests"] <= minimum + 2, by_route
     assert not any("validate" in r or "files" in r.lower() and "POST" in r for r in by_route), by_route
 
