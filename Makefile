@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-all lint bench bench-quick robustness render render-tools clean install conformance year
+.PHONY: year-pages demo test test-all lint bench bench-quick robustness render render-tools clean install conformance year
 
 install: $(STAMP)
 
@@ -76,7 +76,15 @@ render: $(STAMP) render-tools
 # draft of the avenue de la Gare's COPIL), 8 December (that dossier frozen, with its PDF), 7 January
 # 2027 (the closing of 2026; the January PPI COPIL's draft). year-out/ holds the library as it is
 # then (living files, meetings' dossiers), rendered to year-out/rendu.
-year: $(STAMP) render-tools
+# A year of nights: 365 nights of the sample with scripted staff edits and a calendar of
+# committees (tests/support/year.py); the figures go to bench/results/year.json and its last line
+# is « nights: N, editions: N, files: N, republished without change: 0, evolutions missed: 0 ».
+# `make test` runs a reduced one (tests/end_to_end/test_year_of_nights.py).
+year: $(STAMP)
+	$(PY) -m tests.support.year --nights 365 --json bench/results/year.json
+
+# The sample on 6 and 8 December then 7 January, the library rendered (the README's pages).
+year-pages: $(STAMP) render-tools
 	$(VENV)/bin/copil demo --out year-out --le 06/12/2026 --le 08/12/2026 --le 07/01/2027
 	$(PY) -m jobs.render year-out
 

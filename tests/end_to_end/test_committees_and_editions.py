@@ -187,14 +187,16 @@ def test_a_territory_committee_gets_the_synthesis_of_its_territory(tmp_path):
 
 
 def test_upgrade_adds_the_committees_list_to_an_older_site_and_a_run_goes_on_without_it(tmp_path):
-    """A site provisioned before committees existed: a run says the list is missing and uses the
-    cadence; `init-site --upgrade` creates it with its columns, touching no report."""
+    """A site provisioned before committees existed: a run says the lists are missing and uses the
+    cadence; `init-site --upgrade` creates « Comités de pilotage » and « Décisions » (its lookup to
+    the meetings) with their columns, touching no report."""
     from connector.provision import init_site
     from connector.sharepoint import SharePointSite
 
     srv = start()
     try:
         site = seeded(srv, 3)
+        site.delete_list(site.list_by_title("Décisions"))
         site.delete_list(site.list_by_title("Comités de pilotage"))
         cfg = config(srv, tmp_path, reports={"enabled": True})
         night = run_sync(cfg, as_of=date(2027, 1, 2))  # three days before the cadence's first Tuesday
@@ -205,6 +207,11 @@ def test_upgrade_adds_the_committees_list_to_an_older_site_and_a_run_goes_on_wit
         lst = site.list_by_title("Comités de pilotage")
         titles = {f.title for f in lst.fields.values()}
         assert {"Date de la réunion", "Instance", "Périmètre", "Statut", "Dossier", "État du dossier"} <= titles
+        decisions = site.list_by_title("Décisions")
+        fields = {f.title: f for f in decisions.fields.values()}
+        assert {"Projet", "Échéance", "Statut", "Comité", "Date de la décision", "Relevé de décision"} <= set(fields)
+        assert fields["Comité"].lookup_list_id == lst.id
+        assert set(fields["Statut"].choices) == {"Attendue", "Prise", "Reportée", "Abandonnée"}
         assert {k: f.content for k, f in site.files.items()} == files
     finally:
         srv.stop()

@@ -69,18 +69,22 @@ def portfolio_copils(start: date, end: date) -> list[date]:
         d = first_tuesday(y, m)
         if d > end:
             return out
-        if d > start:
+        if d >= start:
             out.append(d)
         y, m = (y + 1, 1) if m == 12 else (y, m + 1)
 
 
-def project_copils(start: date, end: date) -> list[date]:
-    """Every four weeks from 10 December (the first one has nothing to compare with)."""
-    out, d = [], date(start.year, 12, 10)
+def every(first: date, days: int, end: date) -> list[date]:
+    out, d = [], first
     while d <= end:
         out.append(d)
-        d += timedelta(days=26)
+        d += timedelta(days=days)
     return out
+
+
+def project_copils(start: date, end: date) -> list[date]:
+    """Every four weeks from 10 December (the first one has nothing to compare with)."""
+    return every(date(start.year, 12, 10), 26, end)
 
 
 @dataclass
@@ -266,18 +270,18 @@ class Staff:
         return True
 
 
-def _calendar(site, staff: Staff, end: date) -> dict[date, list]:
+def _calendar(site, staff: Staff, start: date, end: date, dense: bool) -> dict[date, list]:
     """The committees' calendar of the replay (the sample's meetings replaced): monthly portfolio
     COPILs and the project COPILs of two projects. Returns day -> meeting items."""
     lst = staff.lst("Comités de pilotage")
     for item in list(lst.items.values()):
         lst.delete_item(item)
     out: dict[date, list] = {}
-    for d in portfolio_copils(START, end):
+    for d in every(start, 7, end) if dense else portfolio_copils(start, end):
         staff.add(lst, {"Title": "COPIL PPI", "Date de la réunion": staff.sp_date(d), "Instance": "COPIL PPI",
                         "Périmètre": "Portefeuille", "Statut": "Prévu"})  # fmt: skip
         out.setdefault(d, []).append(max(lst.items))
-    for d in project_copils(START, end):
+    for d in every(start + timedelta(days=1), 13, end) if dense else project_copils(start, end):
         for code in PROJECT_COPIL_CODES:
             staff.add(lst, {"Title": f"COPIL {code}", "Date de la réunion": staff.sp_date(d),
                             "Instance": "COPIL de projet", "Périmètre": "Projets", "Projets concernés": code,
@@ -288,19 +292,19 @@ def _calendar(site, staff: Staff, end: date) -> dict[date, list]:
     plst = staff.lst("Projets")
     for item in plst.items.values():
         staff.add(dlst, {"Title": "Suivi du plan de financement", "Projet": item.id, "Statut": "Attendue",
-                         "Échéance": staff.sp_date(START + timedelta(days=120))})  # fmt: skip
+                         "Échéance": staff.sp_date(start + timedelta(days=120))})  # fmt: skip
     return out
 
 
-def _script(codes: list[str], nights: int, rng: random.Random, windows: list[date]) -> dict[date, Edit]:
+def _script(codes: list[str], start: date, nights: int, rng: random.Random, windows: list[date]) -> dict[date, Edit]:
     """One edit every two to four days, never on 31 December nor 1 January; per window (between
     two portfolio COPILs) a project is edited once; per project a kind is used once."""
     used: dict[str, set[str]] = {c: set() for c in codes}
     out: dict[date, Edit] = {}
-    d = START + timedelta(days=2)
+    d = start + timedelta(days=2)
     edited: set[str] = set()
     w = 0
-    while d < START + timedelta(days=nights):
+    while d < start + timedelta(days=nights):
         while w < len(windows) and d > windows[w]:
             w, edited = w + 1, set()
         if (d.month, d.day) not in ((12, 31), (1, 1)):
@@ -359,35 +363,51 @@ def _project_changes(content: bytes) -> str:
     return "\n".join(paras[start + 1 : end])
 
 
-def replay(nights: int = 365, *, seed: int = 2026, workdir: Path | None = None, log=print) -> Figures:
+def replay(
+    nights: int = 365,
+    *,
+    start_on: date = START,
+    seed: int = 2026,
+    workdir: Path | None = None,
+    refresh_days: int | None = None,
+    dense: bool = False,
+    log=print,
+) -> Figures:
+    """`dense`: the calendar of a reduced run (a portfolio COPIL every week from the first night,
+    the project COPILs every 13 days from the second), so a few weeks hold several editions."""
     from connector.pipeline import run_sync
     from connector.state import State
     from emulator.server import start
     from tests.support.sync_helpers import config, seeded
 
     fig = Figures(nights=nights)
-    end = START + timedelta(days=nights - 1)
+    end = start_on + timedelta(days=nights - 1)
     srv = start()
     t_all = time.monotonic()
     try:
         site = seeded(srv)
         work = workdir or Path(tempfile.mkdtemp(prefix="copil-year-"))
-        cfg = config(srv, work, reports={"enabled": True})
+        cfg = config(
+            srv,
+            work,
+            reports={"enabled": True},
+            **({"copil": {"living_refresh_days": refresh_days}} if refresh_days else {}),
+        )
         rng = random.Random(seed)
         staff = Staff(site, rng)
-        meetings_on = _calendar(site, staff, end)
-        windows = portfolio_copils(START, end)
+        meetings_on = _calendar(site, staff, start_on, end, dense)
+        windows = every(start_on, 7, end) if dense else portfolio_copils(start_on, end)
         codes = sorted(
             i.values.get(staff.col(staff.lst("Projets"), "Code opération")) for i in staff.lst("Projets").items.values()
         )
-        script = _script(codes, nights, rng, windows)
+        script = _script(codes, start_on, nights, rng, windows)
         done: list[Edit] = []
         frozen: dict[str, tuple[str, str, int]] = {}  # file url -> (meeting key, sha of its content, versions)
         weather_col = staff.col(staff.lst("Projets"), "Météo calculée")
         last_meeting: int | None = None
         weathers_before: dict = {}
         for n in range(nights):
-            night = START + timedelta(days=n)
+            night = start_on + timedelta(days=n)
             # the day: a meeting held yesterday is set « Tenu »; the scripted edit
             for item_id in meetings_on.get(night - timedelta(days=1), []):
                 lst = staff.lst("Comités de pilotage")
