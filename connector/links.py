@@ -1,5 +1,5 @@
-"""`Dernier rapport COPIL`: on each project item, a link to its report (its living file),
-written after the reports (a link never points at a file not yet uploaded), as a system update
+"""On each project item, « Fiche projet » links to its living file and « Dernier rapport COPIL » to
+the last frozen edition that covers it (its living file before any), written after the reports (a link never points at a file not yet uploaded), as a system update
 of copil's own column, and only when it changed: an unchanged night writes nothing."""
 
 from __future__ import annotations
@@ -32,37 +32,44 @@ def _current(value) -> tuple[str, str]:
 
 
 def write_links(
-    site: SharePointSite, portfolio, raw, resolved, published: dict[str, tuple[str, str]], progress=None
+    site: SharePointSite,
+    portfolio,
+    raw,
+    resolved,
+    published: dict[str, tuple[str, str]],
+    frozen: dict[str, tuple[str, str]] | None = None,
+    progress=None,
 ) -> LinkSummary:
-    """`published`: report key -> (server-relative URL, COPIL day), as the state holds them."""
+    """`published`: report key -> (server-relative URL, COPIL day), as the state holds them;
+    `frozen`: code -> (server-relative URL, description) of the last frozen edition covering the
+    project (connector.dossiers.last_frozen). « Fiche projet » links to the living file;
+    « Dernier rapport COPIL » to the last frozen edition, or the living file before any."""
     out = LinkSummary()
     rl = resolved.lists["projects"]
     col = rl.columns.get("report_link")
-    if col is None:  # a site provisioned before the column existed (a warning was given)
+    living_col = rl.columns.get("living_link")
+    if col is None and living_col is None:  # a site provisioned before the columns existed (warned)
         return out
     records = {r.get("_id"): r for r in raw.lists.get("projects", [])}
     updates, codes = [], {}
     for code, row in portfolio.projects.iterrows():
         pub = published.get(f"project:{code}")
         rec = records.get(row["id"])
-        if not pub or rec is None:
+        if rec is None:
             continue
-        url = absolute(site, pub[0])
         # the living file keeps its name whatever the night: a description without a date is not
         # rewritten each time the file is refreshed
-        desc = f"Fiche projet {code}"
-        if _current(rec.get("report_link")) == (url, desc):
+        living = (absolute(site, pub[0]), f"Fiche projet {code}") if pub else None
+        last = (absolute(site, frozen[code][0]), frozen[code][1]) if frozen and code in frozen else living
+        values = {}
+        for c, want, key in ((living_col, living, "living_link"), (col, last, "report_link")):
+            if c is not None and want is not None and _current(rec.get(key)) != want:
+                values[c.internal] = f"{want[0]}, {want[1]}"
+        if not values:
             out.unchanged += 1
             continue
-        # the ETag is not checked: copil's own column only, and its own write-back moved it
-        updates.append(
-            ItemUpdate(
-                int(row["id"]),
-                {col.internal: f"{url}, {desc}"},
-                modified=rec.get("_modified"),
-                editor=rec.get("_editor"),
-            )
-        )
+        # the ETag is not checked: copil's own columns only, and its own write-back moved it
+        updates.append(ItemUpdate(int(row["id"]), values, modified=rec.get("_modified"), editor=rec.get("_editor")))
         codes[int(row["id"])] = code
     if not updates:
         return out

@@ -209,9 +209,6 @@ def run_sync(
                 config, site, portfolio, previous, state, summary, force_reports, out_dir, as_of, progress, templates
             )
             if not out_dir:
-                links = write_links(site, portfolio, raw, resolved, state.report_hashes.all_published())
-                summary.links_written = links.written
-                summary.report_errors += links.errors
                 ds = dossiers.publish_dossiers(
                     config, site, portfolio, raw, resolved, state, summary.run_id, as_of, templates
                 )
@@ -219,6 +216,11 @@ def run_sync(
                 summary.report_errors += ds.errors
                 summary.report_files += ds.files
                 summary.notes += ds.notes
+                # after the dossiers: « Dernier rapport COPIL » may be the edition frozen tonight
+                frozen = dossiers.last_frozen(state, meetings, portfolio)
+                links = write_links(site, portfolio, raw, resolved, state.report_hashes.all_published(), frozen)
+                summary.links_written = links.written
+                summary.report_errors += links.errors
         summary.status = "partial" if (summary.failed or summary.report_errors) else "ok"
         summary.exit_code = ExitCode.PARTIAL if summary.status == "partial" else ExitCode.OK
         if not dry_run:  # state after the writes it describes

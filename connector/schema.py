@@ -131,6 +131,7 @@ PROJECTS = ListSpec(
         Column("data_quality", "Qualité des données", "Note", owned=True),
         Column("last_sync", "Dernière synchro copil", "DateTime", owned=True),
         Column("report_link", "Dernier rapport COPIL", "URL", owned=True, optional=True),
+        Column("living_link", "Fiche projet", "URL", owned=True, optional=True),
     ),
 )
 

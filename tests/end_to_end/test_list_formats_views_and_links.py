@@ -325,10 +325,40 @@ def test_each_project_links_to_its_latest_report_and_a_second_run_does_not_rewri
     assert "batch:op:validate.POST" not in emulator.stats()["by_route"]
 
 
+def test_the_last_frozen_edition_is_the_link_of_the_projects_it_covers(emulator, tmp_path):
+    """The avenue de la Gare's project COPIL of 8 December is frozen that night: its item's
+    « Dernier rapport COPIL » is that dossier; « Fiche projet » stays the living file; the other
+    projects, covered by no frozen edition yet, link to their living files."""
+    from datetime import date
+    from urllib.parse import unquote
+
+    site = seeded(emulator, 6)
+    cfg = config(emulator, tmp_path, reports={"enabled": True})
+    night = run_sync(cfg, as_of=date(2026, 12, 8))
+    assert night.exit_code == 0 and night.dossiers_frozen == ["COPIL avenue de la Gare du 08/12/2026"]
+    lst = site.list_by_title("Projets")
+    col = {t: lst.field_by_title(t).internal_name for t in ("Dernier rapport COPIL", "Fiche projet", "Code opération")}
+    host = emulator.site_url("projets").split("/sites/")[0]
+    for it in lst.items.values():
+        code = it.values[col["Code opération"]]
+        last, living = it.values[col["Dernier rapport COPIL"]], it.values[col["Fiche projet"]]
+        assert living["Description"] == f"Fiche projet {code}"
+        assert site.files[unquote(living["Url"][len(host) :]).lower()].name == f"Fiche projet {code}.docx"
+        if code == "PPI-2024-002":
+            assert last["Description"] == "COPIL avenue de la Gare du 08/12/2026"
+            f = site.files[unquote(last["Url"][len(host) :]).lower()]
+            assert "/Comités/2026-12-08 COPIL avenue de la Gare/" in f.url and "PPI-2024-002" in f.name
+        else:
+            assert last == living
+    again = run_sync(cfg, as_of=date(2026, 12, 9))
+    assert again.links_written == 0
+
+
 def test_a_site_without_the_link_column_still_runs_and_says_how_to_add_it(emulator, tmp_path, caplog):
     site = seeded(emulator, 4)
     lst = site.list_by_title("Projets")
     lst.fields.pop(lst.field_by_title("Dernier rapport COPIL").internal_name)
+    lst.fields.pop(lst.field_by_title("Fiche projet").internal_name)
     summary = run_sync(config(emulator, tmp_path, reports={"enabled": True}), as_of=AS_OF)
     assert summary.exit_code == 0 and summary.reports_uploaded == 5 and summary.links_written == 0
     assert "copil init-site --upgrade" in caplog.text

@@ -67,10 +67,18 @@ def test_an_edit_is_in_the_next_night_s_file(nights):
     lst.update_item(item, {name["Commentaire"]: "Chantier arrêté par les intempéries"}, editor=1)
     night = run_sync(cfg, as_of=AS_OF + timedelta(days=NIGHTS))
     # the project's file; the synthesis too when its own figures moved since its last refresh
-    # (a comment is not in it: it is refreshed only if the calendar changed what it shows)
-    assert night.report_reasons.get("données modifiées") in (1, 2), night.report_reasons
+    # (a comment is not in it: it is refreshed only if the calendar changed what it shows); and
+    # that night (9 December) the avenue de la Gare's two decisions, due on the 8th, turn overdue:
+    # its file says so (an event for its reader, as a milestone turning late)
+    assert night.report_reasons.get("données modifiées") in (2, 3), (night.report_reasons, night.report_files)
     assert "/Projets/PPI-2024-001/Fiche projet PPI-2024-001.docx" in " ".join(night.report_files)
-    assert all("Projets/" not in f or "PPI-2024-001" in f for f in night.report_files), night.report_files
+    assert "/Projets/PPI-2024-002/Fiche projet PPI-2024-002.docx" in " ".join(night.report_files)
+    assert all("Projets/" not in f or "PPI-2024-00" in f for f in night.report_files), night.report_files
+    gare = next(f for k, f in _docx(site).items() if k.endswith("fiche projet ppi-2024-002.docx"))
+    assert any(
+        p.text.startswith("Échéance dépassée, toujours attendues : ") and "(08/12/2026)" in p.text
+        for p in Document(io.BytesIO(gare.content)).paragraphs
+    )
     f = next(f for k, f in _docx(site).items() if k.endswith("fiche projet ppi-2024-001.docx"))
     text = "\n".join(p.text for p in Document(io.BytesIO(f.content)).paragraphs)
     assert "Chantier arrêté par les intempéries" in text

@@ -296,7 +296,9 @@ def _calendar(site, staff: Staff, start: date, end: date, dense: bool) -> dict[d
     return out
 
 
-def _script(codes: list[str], start: date, nights: int, rng: random.Random, windows: list[date]) -> dict[date, Edit]:
+def _script(
+    codes: list[str], start: date, nights: int, rng: random.Random, windows: list[date], gap=(2, 4)
+) -> dict[date, Edit]:
     """One edit every two to four days, never on 31 December nor 1 January; per window (between
     two portfolio COPILs) a project is edited once; per project a kind is used once."""
     used: dict[str, set[str]] = {c: set() for c in codes}
@@ -315,7 +317,7 @@ def _script(codes: list[str], start: date, nights: int, rng: random.Random, wind
                 used[code].add(kind)
                 edited.add(code)
                 out[d] = Edit(d, code, kind)
-        d += timedelta(days=rng.randint(2, 4))
+        d += timedelta(days=rng.randint(*gap))
     return out
 
 
@@ -374,7 +376,8 @@ def replay(
     log=print,
 ) -> Figures:
     """`dense`: the calendar of a reduced run (a portfolio COPIL every week from the first night,
-    the project COPILs every 13 days from the second), so a few weeks hold several editions."""
+    the project COPILs every 13 days from the second, drafts 3 days ahead, no PDF) and an edit
+    every day, so a fortnight holds several editions and windows."""
     from connector.pipeline import run_sync
     from connector.state import State
     from emulator.server import start
@@ -387,12 +390,10 @@ def replay(
     try:
         site = seeded(srv)
         work = workdir or Path(tempfile.mkdtemp(prefix="copil-year-"))
-        cfg = config(
-            srv,
-            work,
-            reports={"enabled": True},
-            **({"copil": {"living_refresh_days": refresh_days}} if refresh_days else {}),
-        )
+        copil = {"living_refresh_days": refresh_days} if refresh_days else {}
+        if dense:  # weekly meetings: drafts three days ahead; PDFs are tested elsewhere
+            copil.update(draft_days_before=3, pdf=False)
+        cfg = config(srv, work, reports={"enabled": True}, copil=copil)
         rng = random.Random(seed)
         staff = Staff(site, rng)
         meetings_on = _calendar(site, staff, start_on, end, dense)
@@ -400,7 +401,7 @@ def replay(
         codes = sorted(
             i.values.get(staff.col(staff.lst("Projets"), "Code opération")) for i in staff.lst("Projets").items.values()
         )
-        script = _script(codes, start_on, nights, rng, windows)
+        script = _script(codes, start_on, nights, rng, windows, gap=(1, 1) if dense else (2, 4))
         done: list[Edit] = []
         frozen: dict[str, tuple[str, str, int]] = {}  # file url -> (meeting key, sha of its content, versions)
         weather_col = staff.col(staff.lst("Projets"), "Météo calculée")
