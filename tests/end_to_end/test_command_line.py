@@ -265,10 +265,13 @@ def test_demo_end_to_end_leaves_docx(tmp_path):
     files = sorted(f for f in out.rglob("*.docx") if "Comités" not in f.parts)  # living files (a dossier may be due)
     assert len(files) == 9, _out(res)
     text = "\n".join(p.text for p in docx.Document(str(files[0])).paragraphs)
-    assert (
-        f"situation au {__import__('babel.dates').dates.format_date(__import__('datetime').date.today(), 'd MMMM y', locale='fr_FR')}"
-        in text
-    )
+    from babel.dates import format_date
+
+    from connector.pipeline import today
+
+    # the collectivité's day (the sample's site is in Paris), not the test machine's: after 23:00 UTC
+    # in winter it is already tomorrow there
+    assert f"situation au {format_date(today('Europe/Paris'), 'd MMMM y', locale='fr_FR')}" in text
 
 
 def test_unreachable_site_exits_4_with_a_plain_message(tmp_path, monkeypatch):

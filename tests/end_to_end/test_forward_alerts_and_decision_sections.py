@@ -430,7 +430,7 @@ def test_closed_operations_qpv_territories_agenda_and_findings(reports, sample):
     assert summary.startswith(f"{len(inside)} projets en cours")
     assert (f"{len(closed_inside)} opération" in summary) is bool(closed_inside)
     # the territory sheet of Les Hauts lists the gymnase with its QPV mark and next milestone
-    sheets = [t for t in _tables(syn, "Code", "Projet") if t[0][4] == "QPV"]
+    sheets = [t for t in _tables(syn, "Code", "Projet") if len(t[0]) > 4 and t[0][4] == "QPV"]
     row = next(r for t in sheets for r in t if r[0] == "PPI-2024-003")
     assert row[4] == "QPV" and row[5] == "APS validé (31/01/2027)"
     agenda = _tables(syn, "Date", "Événement")[0]

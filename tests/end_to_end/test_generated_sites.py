@@ -155,7 +155,7 @@ def _owned(site, layout: Layout) -> dict:
     for it in lst.items.values():
         row = {}
         for c in schema.PROJECTS.columns:
-            if not c.owned or c.key in ("last_sync", "report_link"):
+            if not c.owned or c.key in ("last_sync", "report_link", "living_link"):
                 continue
             v = it.values.get(by_title[layout.column("projects", c.key).strip()])
             if isinstance(v, str):

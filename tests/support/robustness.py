@@ -94,7 +94,8 @@ def _owned(site) -> dict:
     names = {
         f.internal_name: f.title
         for f in lst.fields.values()
-        if f.title in OWNED - {"Dernière synchro copil", "Dernier rapport COPIL"}
+        if f.title
+        in OWNED - {"Dernière synchro copil", "Dernier rapport COPIL", "Fiche projet"}  # links: the host differs
     }
     code = lst.field_by_title("Code opération").internal_name
     return {it.values.get(code): {t: it.values.get(n) for n, t in names.items()} for it in lst.items.values()}
