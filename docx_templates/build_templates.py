@@ -317,13 +317,14 @@ def project_template() -> Document:
         ],
     )
     _heading(doc, "Décisions attendues", 2)
-    _bullets(
-        doc,
-        "d",
-        "project.decisions",
-        "{{ 'Aucune autre décision attendue.' if project.decisions_overdue else 'Aucune décision attendue.' }}",
-    )
+    # the overdue ones first, apart; then the others with their deadlines
     _if_text(doc, "project.decisions_overdue")
+    doc.add_paragraph("{%p for d in project.decisions %}")
+    doc.add_paragraph("{{ d }}", style="List Bullet")
+    doc.add_paragraph("{%p endfor %}")
+    doc.add_paragraph("{%p if not project.decisions and not project.decisions_overdue %}")
+    doc.add_paragraph("Aucune décision attendue.")
+    doc.add_paragraph("{%p endif %}")
     _heading(doc, "Motifs de la météo", 2)
     _bullets(doc, "r", "weather.reasons", "Aucun motif.")
     _heading(doc, "À anticiper", 2)
