@@ -53,6 +53,10 @@ class SchemaError(FatalError):
     exit_code = ExitCode.SITE
 
 
+class SiteNotFound(SchemaError):
+    """The site itself does not exist at the configured address: one message, not one per list."""
+
+
 class RetryableError(CopilError):
     """Still failing after the retries: SharePoint unreachable or overloaded; try the next night."""
 

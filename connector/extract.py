@@ -15,7 +15,7 @@ from datetime import datetime
 
 from connector import schema
 from connector.config import Config, FinanceExportConfig
-from connector.errors import SchemaError
+from connector.errors import SchemaError, SiteNotFound
 from connector.portfolio import Document, Finding
 from connector.raw import RawData
 from connector.sharepoint import FieldInfo, ListInfo, SharePointSite
@@ -66,6 +66,8 @@ def resolve(site: SharePointSite, config: Config, *, include_owned: bool = True,
         title = config.list_title(key)
         try:
             info = site.list_info(title)
+        except SiteNotFound:
+            raise
         except SchemaError as e:
             if key != "projects" and key not in config.lists:
                 # a default list the collectivité does not keep: consolidated without it

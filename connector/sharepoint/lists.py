@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import difflib
 import logging
 
 from office365.runtime.client_request_exception import ClientRequestException
 from requests import exceptions as req_exc
 
-from connector.errors import CopilError, SchemaError
+from connector.errors import CopilError, SchemaError, SiteNotFound
 from connector.sharepoint.records import FieldInfo, ListInfo
 from connector.sharepoint.regional import Regional
 from connector.sharepoint.retries import short as _short
@@ -34,9 +35,28 @@ class Lists(Regional):
         except ClientRequestException as e:
             if getattr(e.response, "status_code", None) == 404:
                 log.debug("404: %s", e)
-                raise SchemaError(f"la liste « {title} » n'existe pas sur le site {self.site_url}.") from None
+                raise SchemaError(
+                    f"la liste « {title} » n'existe pas sur le site {self.site_url}. {self._closest_lists(title)}"
+                ) from None
             raise
         return self._store(lst, fields, root)
+
+    def _closest_lists(self, title: str) -> str:
+        """« Listes proches : « Jalons » » — the site's titles nearest to a misnamed one (one GET,
+        only when a list is missing)."""
+        titles = getattr(self, "_site_titles", None)  # once per run, however many lists are missing
+        if titles is None:
+            try:
+                lists = self.ctx.web.lists.select(["Title"]).get()
+                self._run("liste des listes du site")
+                titles = self._site_titles = [lst.properties.get("Title", "") for lst in lists]
+            except CopilError:
+                return ""
+        near = (
+            difflib.get_close_matches(title, titles, n=3, cutoff=0.5)
+            or [t for t in titles if t.lower()[:4] == title.lower()[:4]][:3]
+        )
+        return ("Listes proches : " + ", ".join(f"« {t} »" for t in near) + ".") if near else "Aucune liste proche."
 
     def _queue_metadata(self, lst):
         lst.select(["Id", "Title", "ListItemEntityTypeFullName", "BaseTemplate", "ItemCount"]).get()
@@ -99,6 +119,8 @@ class Lists(Regional):
             if queued or rs is not None:
                 self.ctx.execute_batch(items_per_batch=100)  # reads: SharePoint's limit, not the write size
                 self.reached = True
+        except SiteNotFound:
+            raise  # nothing to read one by one: the address is wrong
         except (ClientRequestException, req_exc.RequestException, CopilError) as e:
             log.debug("lecture groupée des métadonnées abandonnée (%s) : lecture liste par liste", _short(e))
             self._drop_pending()

@@ -5,13 +5,14 @@ copil's retry policy."""
 from __future__ import annotations
 
 import logging
+import re
 
 from office365.runtime.client_request_exception import ClientRequestException
 from office365.runtime.retry import is_transient_error, response_retry_after, retry
 from requests import exceptions as req_exc
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
-from connector.errors import AuthError, RetryableError
+from connector.errors import AuthError, RetryableError, SiteNotFound
 
 log = logging.getLogger("copil.sp")
 
@@ -86,7 +87,21 @@ def raise_typed(e: Exception, what: str):
         ) from None
     if status in (429, 503, 502, 504) or (status == 500 and THRESHOLD_HRESULT not in str(e)):
         raise RetryableError(f"SharePoint indisponible ({status}) pendant : {what}") from None
+    if status == 404 and _SITE_MISSING.search(str(e)):
+        # SharePoint's answer for a site path that leads nowhere (not a missing list or file)
+        url = str(getattr(getattr(e, "response", None), "url", "") or "")
+        missing = SiteNotFound(
+            f"le site SharePoint « {url.split('/_api')[0] or '?'} » n'existe pas (adresse erronée ?)"
+        )
+        missing.hint = (
+            "Vérifiez `sharepoint.site_url` : l'adresse du site telle qu'affichée dans le navigateur, "
+            "par exemple https://contoso.sharepoint.com/sites/projets (site renommé ou supprimé ?)."
+        )
+        raise missing from None
     raise e
+
+
+_SITE_MISSING = re.compile(r"The site \S* does not exist|Le site \S* n['’]existe pas", re.I)
 
 
 def digest_policy(ctx, max_retries: int, backoff: float = 1.0, is_retriable=None) -> None:

@@ -169,6 +169,27 @@ def test_check_ok_then_wrong_column_is_named(live_site, tmp_path, monkeypatch):
     assert "Direction pilot" in out and "Direction pilote" in out
 
 
+def test_a_wrong_site_path_is_said_once_in_french_by_check_and_sync(live_site, tmp_path, monkeypatch):
+    """Not a raw tuple from the client (check), not « every list is missing » (sync): the site."""
+    monkeypatch.setenv("COPIL_TEST_TOKEN", live_site.tokens["write"])
+    cfg = str(_config(tmp_path, live_site, "[reports]\nenabled = false\n", site="inexistant"))
+    for command in ("check", "sync"):
+        res = runner.invoke(cli.app, [command, "--config", cfg])
+        out = _out(res)
+        assert res.exit_code == 4, (command, out)
+        assert "/sites/inexistant » n'existe pas" in out and "sharepoint.site_url" in out, out
+        assert "FileNotFoundException" not in out and "Projets" not in out, out
+
+
+def test_a_misnamed_list_gets_the_closest_titles(live_site, tmp_path, monkeypatch):
+    monkeypatch.setenv("COPIL_TEST_TOKEN", live_site.tokens["write"])
+    bad = _config(tmp_path, live_site, '[lists.milestones]\ntitle = "Jalon"\n')
+    res = runner.invoke(cli.app, ["check", "--config", str(bad)])
+    out = _out(res)
+    assert res.exit_code == 4, out
+    assert "la liste « Jalon » n'existe pas" in out and "Listes proches : « Jalons »" in out, out
+
+
 def test_check_with_a_read_only_token_exits_3_and_sync_writes_nothing(live_site, tmp_path, monkeypatch):
     monkeypatch.setenv("COPIL_TEST_TOKEN", live_site.tokens["read"])
     cfg = str(_config(tmp_path, live_site, "[reports]\nenabled = false\n"))
