@@ -378,7 +378,8 @@ def print_runs(runs, tz: str = "Europe/Paris") -> None:
 
 
 def _shown(v) -> str:
-    """A column value as a person reads it in the list: French decimals, short text."""
+    """A column value as a person reads it in the list: French decimals, the whole text (the
+    table wraps it: a value cut on both sides of « → » hid the change it was meant to show)."""
     from babel.numbers import (
         format_decimal,  # lazy: this command only (`copil --help` starts in a fraction of a second)
     )
@@ -389,8 +390,7 @@ def _shown(v) -> str:
         return "oui" if v else "non"
     if isinstance(v, (int, float)):
         return format_decimal(v, format="#,##0.####", locale="fr_FR")
-    text = " ".join(str(v).split())
-    return text if len(text) <= 60 else text[:59] + "…"
+    return " ".join(str(v).split())
 
 
 def _item(x):
@@ -484,7 +484,7 @@ def print_summary(s, columns: dict[str, str] | None = None, links: bool = True) 
     if planned:  # dry run: what would be written
         p = Table(title=f"Simulation : {len(planned)} projet(s) seraient mis à jour")
         for col in ("Projet", "Élément", "Colonne", "Valeur actuelle → nouvelle valeur"):
-            p.add_column(col)
+            p.add_column(col, overflow="fold")
         names = columns or {}
         for c in planned[:30]:
             keys = [k for k in c.values if k != "last_sync"]

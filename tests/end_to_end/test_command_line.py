@@ -254,6 +254,9 @@ def test_sync_dry_run_then_sync_then_status(live_site, tmp_path, monkeypatch):
     assert "computed_weather" not in res.output and "weather_reasons" not in res.output  # French names
     assert "Météo calculée" in res.output and "Motifs de la météo" in res.output
     assert "(vide) → Soleil" in res.output or "(vide) → Orage" in res.output  # old → new
+    # whole values, wrapped in their cell: the reasons of the météo used to be cut at 60 characters
+    simulation = res.output.split("Simulation :")[1].split("Anomalies de saisie")[0]
+    assert "…" not in simulation and "Motifs de la météo" in simulation
     anomalies = res.output.split("Anomalies de saisie")[1]
     assert "/Lists/Projets/DispForm.aspx?ID=" in anomalies  # each item number with its link
     assert live_site.stats()["by_route"].get("batch:op:validate.POST") is None
