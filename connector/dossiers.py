@@ -127,10 +127,13 @@ def publish_dossiers(config, site, portfolio, raw, resolved, state, run_id, as_o
     return out
 
 
-def last_frozen(state, meetings: list[Meeting], portfolio) -> dict[str, tuple[str, str]]:
+def last_frozen(
+    state, meetings: list[Meeting], portfolio, published: dict[str, tuple[str, str]]
+) -> dict[str, tuple[str, str]]:
     """Per operation code, the last frozen edition that covers it: its own report in that dossier
     when there is one, else the dossier's main file (the synthesis) — (server-relative URL,
-    « COPIL PPI du 05/01/2027 »). Meetings no longer in the list are left out."""
+    « COPIL PPI du 05/01/2027 »). Meetings no longer in the list are left out. `published`: every
+    report key's file, read once (a query per project and edition grew with the years)."""
     by_key = {m.key: m for m in meetings}
     out: dict[str, tuple[str, str]] = {}
     eds = [(v["meeting_on"], k, v) for k, v in state.editions().items() if v["kind"] == FROZEN and k in by_key]
@@ -139,7 +142,7 @@ def last_frozen(state, meetings: list[Meeting], portfolio) -> dict[str, tuple[st
         codes = scope_codes(m, portfolio.projects)
         desc = f"{m.title} du {fr_date(m.on)}"
         for code in portfolio.projects.index if codes is None else codes:
-            own = state.report_hashes.published(f"{m.key}:{FROZEN}:project:{code}")
+            own = published.get(f"{m.key}:{FROZEN}:project:{code}")
             url = own[0] if own else ed["url"]
             if url:
                 out[str(code)] = (url, desc)

@@ -217,8 +217,9 @@ def run_sync(
                 summary.report_files += ds.files
                 summary.notes += ds.notes
                 # after the dossiers: « Dernier rapport COPIL » may be the edition frozen tonight
-                frozen = dossiers.last_frozen(state, meetings, portfolio)
-                links = write_links(site, portfolio, raw, resolved, state.report_hashes.all_published(), frozen)
+                published = state.report_hashes.all_published()
+                frozen = dossiers.last_frozen(state, meetings, portfolio, published)
+                links = write_links(site, portfolio, raw, resolved, published, frozen)
                 summary.links_written = links.written
                 summary.report_errors += links.errors
         summary.status = "partial" if (summary.failed or summary.report_errors) else "ok"

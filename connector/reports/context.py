@@ -7,6 +7,7 @@ import math
 from datetime import date, timedelta
 
 from connector import evolutions
+from connector.consolidate import decision_lines
 from connector.formatting import fr_share, milestone_when
 from connector.model import RiskStatus, Weather, present, worse
 from connector.model import is_missing as _missing
@@ -81,7 +82,7 @@ def _project_head(p: dict) -> dict:
         or "–",
         "url": text(p.get("url")),
         "comment": text(p.get("comment")),
-        "decisions": _lines(p.get("decisions")),
+        # the decisions themselves (items and lines, with deadlines) are set by _project_decisions
         "decision_deadline": short_date(p.get("decision_deadline"))
         if not _missing(p.get("decision_deadline"))
         else "non précisée",
@@ -96,10 +97,6 @@ def _project_head(p: dict) -> dict:
             else "hors quartier prioritaire"
         ),
     }
-
-
-def _lines(v) -> list[str]:
-    return [x.strip("-• ").strip() for x in text(v).splitlines() if x.strip("-• ").strip()]
 
 
 def _flag(p: dict, key: str) -> tuple[str, str] | None:
@@ -289,7 +286,7 @@ def _project_decisions(ctx: dict, portfolio, code: str, previous: dict | None, p
             keys.append(d["key"])
             titles[d["key"]] = text(d["title"])
     if before is None and previous_date and previous:  # a snapshot older than the facts: its lines
-        ctx["previous_decisions"] = _lines(previous.get("decisions"))
+        ctx["previous_decisions"] = decision_lines(previous.get("decisions"))
     else:
         ctx["previous_decisions"] = [_outcome_line(titles[k], by_key.get(k)) for k in keys]
     ctx["previous_decisions_note"] = (
@@ -302,7 +299,7 @@ def _project_decisions(ctx: dict, portfolio, code: str, previous: dict | None, p
 
 
 def _decisions_heading(p: dict) -> str:
-    if not _lines(p.get("decisions")):
+    if not decision_lines(p.get("decisions")):
         return "Décisions attendues"
     if _missing(p.get("decision_deadline")):
         return "Décisions attendues (échéance non précisée)"
