@@ -148,6 +148,23 @@ class ScheduleConfig(_Strict):
     coalesce: bool = Field(True, description="Several missed runs are run once.")
 
 
+class RunConfig(_Strict):
+    deadline_minutes: float = Field(
+        120,
+        gt=0,
+        le=24 * 60,
+        description="A run stops cleanly after this long (exit 4, state recorded, lock released): "
+        "a night never holds the next one.",
+    )
+    silent_after: int = Field(
+        2,
+        ge=1,
+        le=10,
+        description="Requests in a row without an answer (read timeout) after which SharePoint is "
+        "taken as silent and the run stops (exit 4).",
+    )
+
+
 class Config(_Strict):
     collectivite: CollectiviteConfig = Field(default_factory=CollectiviteConfig)
     sharepoint: SharePointConfig
@@ -158,6 +175,7 @@ class Config(_Strict):
     copil: CopilConfig = Field(default_factory=CopilConfig)
     state: StateConfig = Field(default_factory=StateConfig)
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
+    run: RunConfig = Field(default_factory=RunConfig)
 
     @field_validator("lists")
     @classmethod

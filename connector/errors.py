@@ -71,8 +71,24 @@ class SkipItem(CopilError):
     """One item cannot be processed; the run reports it and goes on."""
 
 
-class RunInterrupted(CopilError):
+class RunStopped(BaseException):
+    """The run must stop now, wherever it is: not an error of one item or one report. A
+    BaseException, like KeyboardInterrupt, so that no `except Exception` that keeps a night going
+    past one bad item (a report, a batch, a worker) can swallow it."""
+
+    exit_code: int = ExitCode.STOPPED
+    hint: str | None = None
+
+
+class RunInterrupted(RunStopped):
     """The run was stopped by SIGTERM/SIGINT (systemctl stop, the Windows scheduler, Ctrl+C):
     marked interrupted, its lock released; the next run recomputes everything."""
 
     exit_code = ExitCode.STOPPED
+
+
+class RunTimedOut(RunStopped):
+    """The run reached its deadline (`[run] deadline_minutes`) or SharePoint stopped answering:
+    stopped cleanly like an interruption, with exit 4 and what it was doing."""
+
+    exit_code = ExitCode.SITE

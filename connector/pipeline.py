@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from connector import dossiers
+from connector import deadline, dossiers
 from connector import extract as extract_mod
 from connector.config import Config
 from connector.consolidate import consolidate
-from connector.errors import CopilError, ExitCode, RunInterrupted, SchemaError
+from connector.errors import CopilError, ExitCode, RunInterrupted, RunStopped, RunTimedOut, SchemaError
 from connector.evolutions import facts
 from connector.extract import Resolved
 from connector.links import write_links
@@ -172,69 +172,16 @@ def run_sync(
     summary = RunSummary(dry_run=dry_run)
     summary.run_id = state.start_run()
     try:
-        site = site or SharePointSite.from_config(config)
-        publishing = reports and config.reports.enabled and (out_dir or not dry_run)  # a dry run publishes nothing
-        extract_mod.prefetch(site, config, reports=bool(publishing and not out_dir))
-        as_of = as_of or today(site.timezone(config.collectivite.timezone))
-        templates = None
-        if publishing:  # a broken template stops the run before anything is written
-            from connector.reports.publish import (
-                prepare_templates,  # lazy: python-docx, docxtpl, matplotlib: only when reports are made
-            )
-
-            templates = prepare_templates(site, config.reports)
-        portfolio, raw, resolved, site = build_portfolio(
-            config, site, as_of=as_of, progress=progress, reports=bool(publishing and not out_dir)
-        )
-        summary.projects = len(portfolio.projects)
-        summary.read_items = sum(len(v) for v in raw.lists.values())
-        meetings = dossiers.meetings_of(config, portfolio, as_of)
-        previous = dossiers.previous_for(
-            state,
-            summary.run_id,
-            meetings,
-            before=as_of,
-            fallback=lambda: previous_copil(config, state, summary.run_id, as_of),
-        )
-        summary.findings = list(portfolio.findings)
-        if not portfolio.projects.empty:
-            summary.by_weather = portfolio.projects["weather"].value_counts().to_dict()
-        wb = write_back(site, config, portfolio, raw, resolved, dry_run=dry_run, progress=progress)
-        portfolio = _resolve_conflicts(config, site, portfolio, raw, resolved, wb, as_of, progress)
-        summary.planned = wb.planned if dry_run else []
-        summary.written, summary.unchanged = wb.written, wb.unchanged
-        summary.failed, summary.dead_letters = len(wb.failed), wb.failed
-        if publishing:
-            _reports(
-                config, site, portfolio, previous, state, summary, force_reports, out_dir, as_of, progress, templates
-            )
-            if not out_dir:
-                ds = dossiers.publish_dossiers(
-                    config, site, portfolio, raw, resolved, state, summary.run_id, as_of, templates
-                )
-                summary.dossiers_draft, summary.dossiers_frozen = ds.drafts, ds.frozen
-                summary.report_errors += ds.errors
-                summary.report_files += ds.files
-                summary.notes += ds.notes
-                # after the dossiers: « Dernier rapport COPIL » may be the edition frozen tonight
-                published = state.report_hashes.all_published()
-                frozen = dossiers.last_frozen(state, meetings, portfolio, published)
-                links = write_links(site, portfolio, raw, resolved, published, frozen)
-                summary.links_written = links.written
-                summary.report_errors += links.errors
-        summary.status = "partial" if (summary.failed or summary.report_errors) else "ok"
-        summary.exit_code = ExitCode.PARTIAL if summary.status == "partial" else ExitCode.OK
-        if not dry_run:  # state after the writes it describes
-            state.save_snapshots(summary.run_id, snapshot(portfolio))
-            state.save_findings(summary.run_id, portfolio.findings)
-            state.prune_snapshots(config.state.snapshot_days)
-            if wb.failed:
-                state.add_dead_letters(summary.run_id, wb.failed)
-                _dead_letter_file(config, summary.run_id, wb.failed)
-    except (CopilError, KeyboardInterrupt) as e:
+        with deadline.running(config.run.deadline_minutes * 60):
+            deadline.stage("lecture des listes")
+            site = site or SharePointSite.from_config(config)
+            _run_stages(config, state, summary, site, dry_run, reports, force_reports, as_of, progress, out_dir)
+    except (CopilError, RunStopped, KeyboardInterrupt) as e:
         if isinstance(e, KeyboardInterrupt):
             e = RunInterrupted("exécution interrompue (Ctrl+C)")
-        summary.status = "interrupted" if isinstance(e, RunInterrupted) else "failed"
+        summary.status = (
+            "interrupted" if isinstance(e, RunInterrupted) else "timed_out" if isinstance(e, RunTimedOut) else "failed"
+        )
         summary.exit_code, summary.message = e.exit_code, str(e)
         _finish(state, summary, site, t0)
         raise e from None
@@ -244,6 +191,69 @@ def run_sync(
         raise
     _finish(state, summary, site, t0)
     return summary
+
+
+def _run_stages(config, state, summary, site, dry_run, reports, force_reports, as_of, progress, out_dir):
+    """The run's stages in order, each named for the deadline's message."""
+    publishing = reports and config.reports.enabled and (out_dir or not dry_run)  # a dry run publishes nothing
+    extract_mod.prefetch(site, config, reports=bool(publishing and not out_dir))
+    as_of = as_of or today(site.timezone(config.collectivite.timezone))
+    templates = None
+    if publishing:  # a broken template stops the run before anything is written
+        from connector.reports.publish import (
+            prepare_templates,  # lazy: python-docx, docxtpl, matplotlib: only when reports are made
+        )
+
+        templates = prepare_templates(site, config.reports)
+    portfolio, raw, resolved, site = build_portfolio(
+        config, site, as_of=as_of, progress=progress, reports=bool(publishing and not out_dir)
+    )
+    summary.projects = len(portfolio.projects)
+    summary.read_items = sum(len(v) for v in raw.lists.values())
+    meetings = dossiers.meetings_of(config, portfolio, as_of)
+    previous = dossiers.previous_for(
+        state,
+        summary.run_id,
+        meetings,
+        before=as_of,
+        fallback=lambda: previous_copil(config, state, summary.run_id, as_of),
+    )
+    summary.findings = list(portfolio.findings)
+    if not portfolio.projects.empty:
+        summary.by_weather = portfolio.projects["weather"].value_counts().to_dict()
+    deadline.stage("écriture des colonnes de copil")
+    wb = write_back(site, config, portfolio, raw, resolved, dry_run=dry_run, progress=progress)
+    portfolio = _resolve_conflicts(config, site, portfolio, raw, resolved, wb, as_of, progress)
+    summary.planned = wb.planned if dry_run else []
+    summary.written, summary.unchanged = wb.written, wb.unchanged
+    summary.failed, summary.dead_letters = len(wb.failed), wb.failed
+    if publishing:
+        deadline.stage("rendu et dépôt des rapports")
+        _reports(config, site, portfolio, previous, state, summary, force_reports, out_dir, as_of, progress, templates)
+        if not out_dir:
+            deadline.stage("dossiers des comités")
+            ds = dossiers.publish_dossiers(
+                config, site, portfolio, raw, resolved, state, summary.run_id, as_of, templates
+            )
+            summary.dossiers_draft, summary.dossiers_frozen = ds.drafts, ds.frozen
+            summary.report_errors += ds.errors
+            summary.report_files += ds.files
+            summary.notes += ds.notes
+            # after the dossiers: « Dernier rapport COPIL » may be the edition frozen tonight
+            published = state.report_hashes.all_published()
+            frozen = dossiers.last_frozen(state, meetings, portfolio, published)
+            links = write_links(site, portfolio, raw, resolved, published, frozen)
+            summary.links_written = links.written
+            summary.report_errors += links.errors
+    summary.status = "partial" if (summary.failed or summary.report_errors) else "ok"
+    summary.exit_code = ExitCode.PARTIAL if summary.status == "partial" else ExitCode.OK
+    if not dry_run:  # state after the writes it describes
+        state.save_snapshots(summary.run_id, snapshot(portfolio))
+        state.save_findings(summary.run_id, portfolio.findings)
+        state.prune_snapshots(config.state.snapshot_days)
+        if wb.failed:
+            state.add_dead_letters(summary.run_id, wb.failed)
+            _dead_letter_file(config, summary.run_id, wb.failed)
 
 
 def reports_only(

@@ -21,7 +21,7 @@ from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 
-from connector.errors import ConfigError
+from connector.errors import ConfigError, RunStopped
 from jobs.nightly import EXIT_AUTH, EXIT_BUSY, EXIT_CONFIG, EXIT_SITE, exit_code_for, load, run_once
 from jobs.output import ProgressReporter, mask, register_secret, setup_logging
 
@@ -109,7 +109,7 @@ def sync(
         summary = run_once(
             cfg, dry_run=dry_run, reports=not no_reports, force_reports=force_reports, json_mode=_opts["json"]
         )
-    except Exception as exc:
+    except (Exception, RunStopped) as exc:
         raise fail(exc, "Échec de la synchronisation")
     print_summary(summary, columns=cfg.owned_columns())
     raise typer.Exit(int(getattr(summary, "exit_code", 0) or 0))
@@ -145,7 +145,7 @@ def report(
             rs = reports_only(
                 cfg, only=[project] if project else None, force=force, out_dir=out, progress=progress, meeting=meeting
             )
-    except Exception as exc:
+    except (Exception, RunStopped) as exc:
         raise fail(exc, "Échec de la génération des rapports")
     for e in rs.errors:
         err.print(f"✘ {mask(e)}", style="red", highlight=False, markup=False)
@@ -211,7 +211,7 @@ def check(config: Path = ConfigOpt):
             step = next(steps)
         except StopIteration:
             break
-        except Exception as exc:  # SharePoint gone in the middle of the checks: said like any failure
+        except (Exception, RunStopped) as exc:  # SharePoint gone in the middle of the checks: said like any failure
             raise fail(exc, "Vérification interrompue")
         if step.ok:
             say(("⚠ " if step.warning else "✔ ") + step.message, "yellow" if step.warning else "green")
@@ -321,6 +321,7 @@ STATUS_LABELS = {
     "failed": "échec",
     "running": "en cours",
     "interrupted": "interrompue",
+    "timed_out": "arrêtée (durée maximale)",
     "abandoned": "abandonnée",
 }
 
@@ -733,7 +734,7 @@ def demo(
                 summary = run_once(cfg, json_mode=_opts["json"], as_of=day)
                 # without --keep the emulator stops with the demo: its addresses would lead nowhere
                 print_summary(summary, columns=cfg.owned_columns(), links=keep is not None)
-        except Exception as exc:
+        except (Exception, RunStopped) as exc:
             raise fail(exc, "Échec de la synchronisation de démonstration")
         out.mkdir(parents=True, exist_ok=True)
         files = _download_reports(cfg, out)

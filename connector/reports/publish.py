@@ -17,6 +17,7 @@ from datetime import date
 from pathlib import Path
 from typing import cast
 
+from connector import deadline
 from connector.errors import ConfigError
 from connector.portfolio import Portfolio
 from connector.reports.config import ReportsConfig
@@ -313,6 +314,7 @@ def publish_reports(
         copil_date=copil_date,
         workers=worker_count(workers if workers is not None else reports_cfg.workers),
     ):
+        deadline.check()  # between two reports: a night that reaches its deadline stops here
         try:
             if error:
                 raise RuntimeError(error)

@@ -77,16 +77,30 @@ def rendered(jobs: list[tuple[str, dict]], *, portfolio, template, copil_date: d
         with ProcessPoolExecutor(
             min(workers, len(queue)), mp_context=_context(), initializer=_init, initargs=(str(template), copil_date)
         ) as pool:
-            while queue or pending:
-                while queue and len(pending) < ahead:
-                    one = job(queue.popleft())
-                    pending.append((one, pool.submit(_render_one, one)))
-                result = pending[0][1].result()
-                pending.popleft()
-                yield result
+            try:
+                while queue or pending:
+                    while queue and len(pending) < ahead:
+                        one = job(queue.popleft())
+                        pending.append((one, pool.submit(_render_one, one)))
+                    result = pending[0][1].result()
+                    pending.popleft()
+                    yield result
+            except BaseException:
+                # SIGTERM, the run's deadline, or the caller stopping: the reports in flight are
+                # dropped (none is published half-made), not awaited
+                _stop(pool)
+                raise
     except BrokenProcessPool as e:  # a worker killed (memory): finish here, one at a time
         rest = [one for one, _ in pending] + [job(j) for j in queue]
         log.warning("processus de rendu interrompus (%s) : %d rapport(s) rendus un par un", e, len(rest))
         _init(str(template), copil_date)
         for one in rest:
             yield _render_one(one)
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """Cancel what is queued and end the workers now (`terminate_workers()` is public only
+    from Python 3.14; until then the pool's own process table)."""
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in list((getattr(pool, "_processes", None) or {}).values()):
+        proc.terminate()

@@ -10,22 +10,57 @@ from urllib.parse import urlsplit
 import requests
 from office365.sharepoint.client_context import ClientContext
 
-from connector import __version__
+from connector import __version__, deadline
 from connector.config import SharePointConfig
-from connector.errors import AuthError, ConfigError
+from connector.errors import AuthError, ConfigError, RunTimedOut
 
 
 class CountingSession(requests.Session):
-    """Counts HTTP requests and decorates traffic (prioritised under throttling)."""
+    """Counts HTTP requests, decorates traffic (prioritised under throttling), and bounds every
+    wait: the read timeout is cut to what is left of the run, and after `silent_after` requests in
+    a row without an answer SharePoint is taken as silent and the run stops (a stuck proxy or a
+    hung front end would otherwise hold the night in retries of two minutes each)."""
 
-    def __init__(self, user_agent: str):
+    def __init__(self, user_agent: str, silent_after: int = 2):
         super().__init__()
         self.headers["User-Agent"] = user_agent
         self.count = 0
+        self.silent_after = silent_after
+        self.timeouts_in_a_row = 0
+        self.read_timeout: float | None = None
 
     def request(self, *args, **kwargs):
+        deadline.check()
+        timeout = kwargs.get("timeout")
+        if isinstance(timeout, tuple) and len(timeout) == 2 and timeout[1]:
+            kwargs["timeout"] = (timeout[0], deadline.cap(timeout[1]))
+            self.read_timeout = timeout[1]
         self.count += 1
-        return super().request(*args, **kwargs)
+        try:
+            response = super().request(*args, **kwargs)
+        except requests.exceptions.ReadTimeout:
+            self.timeouts_in_a_row += 1
+            deadline.check()  # the wait was cut by the deadline: say so, not « no answer »
+            if self.timeouts_in_a_row >= self.silent_after:
+                err = RunTimedOut(
+                    f"SharePoint ne répond plus : {self.timeouts_in_a_row} requêtes d'affilée sans réponse "
+                    f"en {_seconds(self.read_timeout)}"
+                )
+                err.hint = (
+                    "Le serveur accepte les connexions mais ne répond pas (proxy bloqué, frontal "
+                    "saturé) : la synchronisation s'est arrêtée proprement. Vérifiez le réseau et le "
+                    "proxy (HTTPS_PROXY) ; `sharepoint.timeout_seconds` règle l'attente par requête."
+                )
+                raise err from None
+            raise
+        self.timeouts_in_a_row = 0
+        return response
+
+
+def _seconds(value: float | None) -> str:
+    if value is None:
+        return "le délai imparti"
+    return f"{value:g} s".replace(".", ",")
 
 
 def user_agent(organisation: str) -> str:
@@ -76,9 +111,9 @@ def _msal_app(tenant_id: str, client_id: str, cert_path: str, thumbprint: str | 
 _MSAL_APPS: dict = {}
 
 
-def build_context(sp_cfg: SharePointConfig) -> tuple[ClientContext, CountingSession]:
+def build_context(sp_cfg: SharePointConfig, silent_after: int = 2) -> tuple[ClientContext, CountingSession]:
     """`sp_cfg` is the [sharepoint] section of the configuration."""
-    session = CountingSession(user_agent(sp_cfg.organisation or "Collectivite"))
+    session = CountingSession(user_agent(sp_cfg.organisation or "Collectivite"), silent_after)
     ctx = ClientContext(sp_cfg.site_url)
     mode = sp_cfg.auth
     if mode == "bearer":

@@ -59,7 +59,7 @@ class Client:
     @classmethod
     def from_config(cls, config: Config) -> Self:
         sp = config.sharepoint
-        ctx, session = build_context(sp)
+        ctx, session = build_context(sp, config.run.silent_after)
         return cls(
             ctx,
             session,
@@ -97,6 +97,10 @@ class Client:
         """Transient failures; a refused connection only once SharePoint has answered in this
         run (a front end recycled mid-run comes back; an address that never answered is wrong)."""
         if unreachable(ex):
+            return self.reached
+        if isinstance(ex, req_exc.ReadTimeout) or isinstance(getattr(ex, "__cause__", None), req_exc.ReadTimeout):
+            # a server that has never answered in this run is not waited for twice; one that
+            # has is retried until the session finds it silent (`[run] silent_after`)
             return self.reached
         return _retriable(ex)
 

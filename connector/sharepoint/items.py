@@ -14,6 +14,7 @@ from office365.runtime.queries.service_operation import ServiceOperationQuery
 from office365.sharepoint.listitems.form_update_value import ListItemFormUpdateValue
 from requests import exceptions as req_exc
 
+from connector import deadline
 from connector.sharepoint.forms import form_value, iso_to_form
 from connector.sharepoint.lists import Lists
 from connector.sharepoint.records import (
@@ -24,12 +25,21 @@ from connector.sharepoint.records import (
     ListInfo,
     status_of,
 )
-from connector.sharepoint.retries import log_retry
+from connector.sharepoint.retries import client_single_try, log_retry, server_delay
 from connector.sharepoint.retries import retriable as _retriable
 from connector.sharepoint.retries import short as _short
 from connector.sharepoint.retries import why as _why
 
 log = logging.getLogger("copil.sp")
+
+# An operation answering 500 inside a $batch is tried this many times in all: a front end
+# recycled mid-batch comes back at once; an item that refuses every write (a broken event
+# receiver, a corrupt item) is dead-lettered in seconds, not after the throttling policy's minutes.
+ITEM_ERROR_TRIES = 3
+
+
+def _status(ex) -> int | None:
+    return getattr(getattr(ex, "response", None), "status_code", None)
 
 
 class Items(Lists):
@@ -120,16 +130,19 @@ class Items(Lists):
         return results
 
     def _write_chunk(self, title, info: ListInfo, chunk: list[ItemUpdate], system: bool):
-        """One $batch of system updates. A whole batch throttled or dropped is sent again; an
-        operation that failed transiently inside it (429, 5xx) is sent again alone with the
-        others that did; a permanent refusal (4xx) is returned for the dead letters. Every
-        write is idempotent (the same values), so a retry never writes a different value."""
+        """One $batch of system updates, under copil's retry policy alone (the client's own loop
+        is made single-try: nested, the two made one item answering 500 cost 9 minutes). A whole
+        batch throttled or dropped is sent again; an operation throttled inside it (429, 503) is
+        sent again with the others that were, after the server's delay; an operation answering
+        500 is tried `ITEM_ERROR_TRIES` times in all, then returned for the dead letters like a
+        refusal (4xx). Every write is idempotent (the same values), so a retry never writes a
+        different value."""
         results: dict[int, ItemWriteResult] = {}
         pending = list(chunk)
         for attempt in range(self.max_retries + 1):
             queued = self._queue_updates(info, pending, system)
             try:
-                with self.ctx.collect_batch_failures() as failures:
+                with self.ctx.collect_batch_failures() as failures, client_single_try():
                     self.ctx.execute_batch(items_per_batch=self.batch_size)
             except (ClientRequestException, req_exc.RequestException) as e:
                 self._drop_pending()
@@ -139,23 +152,21 @@ class Items(Lists):
                         results[u.item_id] = ItemWriteResult(u.item_id, status, f"lot refusé : {_short(e)}")
                     break
                 delay = log_retry(attempt + 1, e)
-                delay = min(self.backoff * 2**attempt, 30) if delay is None else delay
-                time.sleep(delay)
+                time.sleep(min(self.backoff * 2**attempt, 30) if delay is None else delay)
                 continue
             failed = {id(q): ex for q, ex in failures}
-            again, reason = [], ""
+            again, reason, waits = [], "", []
             for u, qry, rt in queued:
                 ex = failed.get(id(qry))
                 if ex is not None:
-                    if _retriable(ex) and attempt < self.max_retries:
+                    throttled = _status(ex) in (429, 503)
+                    tries = self.max_retries if throttled else ITEM_ERROR_TRIES - 1
+                    if _retriable(ex) and attempt < tries:
                         again.append(u)
                         reason = _why(ex)
+                        waits.append(server_delay(ex))
                     else:
-                        results[u.item_id] = ItemWriteResult(
-                            u.item_id,
-                            status_of(getattr(getattr(ex, "response", None), "status_code", None)),
-                            _short(ex),
-                        )
+                        results[u.item_id] = ItemWriteResult(u.item_id, status_of(_status(ex)), _short(ex))
                     continue
                 bad = [v for v in (rt.value or []) if v.HasException]
                 results[u.item_id] = ItemWriteResult(
@@ -165,8 +176,18 @@ class Items(Lists):
                 )
             if not again:
                 break
-            log.info("nouvel essai de %d écriture(s) sur %d du lot (%s)", len(again), len(pending), reason)
-            time.sleep(min(self.backoff * 2**attempt, 30) * 0.1)
+            given = [w for w in waits if w is not None]
+            delay = max(given) if given else min(self.backoff * 2**attempt, 30)
+            log.info(
+                "nouvel essai de %d écriture(s) sur %d du lot dans %s s (%s)",
+                len(again),
+                len(pending),
+                f"{delay:g}".replace(".", ","),
+                reason,
+            )
+            if given:
+                deadline.wait_allowed(delay, f"attente de {delay} s demandée par SharePoint ({reason})")
+            time.sleep(delay)
             pending = again
         return [results[u.item_id] for u in chunk if u.item_id in results]
 

@@ -4,6 +4,7 @@ copil's retry policy."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 
@@ -12,6 +13,7 @@ from office365.runtime.retry import is_transient_error, response_retry_after, re
 from requests import exceptions as req_exc
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
+from connector import deadline
 from connector.errors import AuthError, RetryableError, SiteNotFound
 
 log = logging.getLogger("copil.sp")
@@ -55,8 +57,11 @@ def why(ex: Exception) -> str:
 
 
 def log_retry(attempt: int, ex: Exception) -> int | None:
-    """Every retry is logged at info level with its delay and reason; returns the server's delay."""
+    """Every retry is logged at info level with its delay and reason; returns the server's delay.
+    A delay that would end after the run's deadline stops the run now rather than sleep past it."""
     delay = server_delay(ex)
+    if delay is not None:
+        deadline.wait_allowed(delay, f"attente de {delay} s demandée par SharePoint ({why(ex)})")
     log.info(
         "nouvel essai n° %d après %s (%s)",
         attempt,
@@ -69,6 +74,14 @@ def log_retry(attempt: int, ex: Exception) -> int | None:
 def raise_typed(e: Exception, what: str):
     """Re-raise a failed request as what the caller does next: fatal (auth), retry later, or as is."""
     if isinstance(e, req_exc.RequestException) and not isinstance(e, ClientRequestException):
+        if isinstance(e, req_exc.ReadTimeout):
+            err = RetryableError(f"SharePoint ne répond pas pendant : {what} (aucune réponse dans le délai imparti)")
+            err.hint = (
+                "Le serveur accepte la connexion mais ne répond pas (proxy bloqué, frontal saturé) : "
+                "vérifiez le réseau et le proxy (HTTPS_PROXY) ; `sharepoint.timeout_seconds` règle "
+                "l'attente par requête."
+            )
+            raise err from None
         if unreachable(e):
             err = RetryableError(
                 f"SharePoint injoignable à cette adresse pendant : {what} (connexion refusée, "
@@ -104,6 +117,26 @@ def raise_typed(e: Exception, what: str):
 _SITE_MISSING = re.compile(r"The site \S* does not exist|Le site \S* n['’]existe pas", re.I)
 
 
+@contextlib.contextmanager
+def client_single_try():
+    """The client's own retry loops (form digest: 5 tries from 5 s; `$batch`: 5 tries from 5 s
+    per failed operation) made single-try for the duration of a call, so that copil's policy —
+    its retries, the server's delays, the run's deadline — is applied once and never nested
+    inside the client's (one item answering 500 cost 9 minutes that way). The client looks
+    `retry` up in its module when it calls it; copil makes its SharePoint calls from one thread
+    at a time."""
+    from office365.runtime import (
+        retry as client_retry,  # lazy: the module, not its function: the client looks `retry` up there at call time
+    )
+
+    saved = client_retry.retry
+    client_retry.retry = lambda func, **_kw: func()
+    try:
+        yield
+    finally:
+        client_retry.retry = saved
+
+
 def digest_policy(ctx, max_retries: int, backoff: float = 1.0, is_retriable=None) -> None:
     """The client fetches its form digest with its own retry loop (5 tries, 5 s base backoff:
     about 90 s against a host that does not answer). copil's policy replaces it: `max_retries`,
@@ -115,18 +148,8 @@ def digest_policy(ctx, max_retries: int, backoff: float = 1.0, is_retriable=None
 
     def fetch():
         def once():
-            # the client's own fetch (it imports `retry` when called), made single-try for the
-            # duration of the call; copil makes its SharePoint calls from one thread at a time
-            from office365.runtime import (
-                retry as client_retry,  # lazy: the module, not its function: the client looks `retry` up there at call time
-            )
-
-            saved = client_retry.retry
-            client_retry.retry = lambda func, **_kw: func()
-            try:
+            with client_single_try():
                 return original()
-            finally:
-                client_retry.retry = saved
 
         return retry(
             once, max_retry=max_retries + 1, timeout_secs=backoff, is_retriable=is_retriable, on_failure=log_retry
