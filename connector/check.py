@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Iterator
 
-from connector.errors import AuthError, CopilError, SchemaError
+from connector.errors import AuthError, CopilError, SchemaError, TemplateRefused
 from connector.extract import resolve
 from connector.model import Weather
 from connector.sharepoint import ItemStatus, ItemUpdate, SharePointSite
@@ -71,6 +71,8 @@ def run_checks(config, site: SharePointSite | None = None) -> Iterator[Step]:
         try:
             prepare_templates(site, config.reports)
             yield Step(True, "Modèles de rapport valides")
+        except TemplateRefused as e:  # the run would update the lists and stop the reports (exit 5)
+            yield _fail(e, "Modèle de rapport refusé")
         except Exception as e:
             yield _fail(e, "Modèles de rapport")
             return

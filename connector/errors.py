@@ -41,6 +41,14 @@ class ConfigError(FatalError):
     exit_code = ExitCode.CONFIG
 
 
+class TemplateRefused(ConfigError):
+    """A report template breaks the rules of a template (or cannot be rendered): the night still
+    updates the lists and stops only the reports (exit 5); the message names the file and where
+    it came from (the local folder or the SharePoint library)."""
+
+    exit_code = ExitCode.PARTIAL
+
+
 class AuthError(FatalError):
     """Authentication failed or the app lacks the rights it needs."""
 

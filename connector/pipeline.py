@@ -19,7 +19,7 @@ from connector import deadline, dossiers
 from connector import extract as extract_mod
 from connector.config import Config
 from connector.consolidate import consolidate
-from connector.errors import CopilError, ExitCode, RunInterrupted, RunStopped, RunTimedOut, SchemaError
+from connector.errors import CopilError, ExitCode, RunInterrupted, RunStopped, RunTimedOut, SchemaError, TemplateRefused
 from connector.evolutions import facts
 from connector.extract import Resolved
 from connector.links import write_links
@@ -199,12 +199,19 @@ def _run_stages(config, state, summary, site, dry_run, reports, force_reports, a
     extract_mod.prefetch(site, config, reports=bool(publishing and not out_dir))
     as_of = as_of or today(site.timezone(config.collectivite.timezone))
     templates = None
-    if publishing:  # a broken template stops the run before anything is written
+    if publishing:  # a refused template stops the reports, not the night: the lists are updated
         from connector.reports.publish import (
             prepare_templates,  # lazy: python-docx, docxtpl, matplotlib: only when reports are made
         )
 
-        templates = prepare_templates(site, config.reports)
+        try:
+            templates = prepare_templates(site, config.reports)
+        except TemplateRefused as e:
+            log.error("rapports non produits : %s", e)
+            summary.report_errors.append(f"rapports non produits : {e}")
+            summary.notes.append(e.hint or "")
+            summary.message = str(e)
+            publishing = False
     portfolio, raw, resolved, site = build_portfolio(
         config, site, as_of=as_of, progress=progress, reports=bool(publishing and not out_dir)
     )

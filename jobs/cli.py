@@ -22,7 +22,7 @@ from rich.table import Table
 from rich.text import Text
 
 from connector.errors import ConfigError, RunStopped
-from jobs.nightly import EXIT_AUTH, EXIT_BUSY, EXIT_CONFIG, EXIT_SITE, exit_code_for, load, run_once
+from jobs.nightly import EXIT_AUTH, EXIT_BUSY, EXIT_CONFIG, EXIT_PARTIAL, EXIT_SITE, exit_code_for, load, run_once
 from jobs.output import ProgressReporter, mask, register_secret, setup_logging
 
 app = typer.Typer(
@@ -219,7 +219,7 @@ def check(config: Path = ConfigOpt):
             log.error(mask(step.message), extra={"exit_code": step.exit_code})
         else:
             err.print(f"✘ {mask(step.message)}", style="red", highlight=False, markup=False)
-        if not step.ok and not code:
+        if not step.ok and (not code or code == EXIT_PARTIAL):  # what stops a run wins over exit 5
             code, hint = step.exit_code, step.hint or CHECK_HINTS.get(step.exit_code)
     if code:
         if not _opts["json"] and hint:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import cast
 
 from connector import deadline
-from connector.errors import ConfigError
+from connector.errors import ConfigError, TemplateRefused
 from connector.portfolio import Portfolio
 from connector.reports.config import ReportsConfig
 from connector.reports.context import portfolio_context, project_context
@@ -86,7 +86,7 @@ def _template(cfg: ReportsConfig, name: str, site, kind: str) -> Path:
                 if f.name.lower() == name.lower():
                     tmp = Path(tempfile.mkdtemp(prefix="copil-tpl-")) / name
                     tmp.write_bytes(site.download_file(f.server_relative_url))
-                    validate_template(tmp, kind)
+                    _validated(tmp, kind, f"bibliothèque « {cfg.template_library} » du site SharePoint")
                     return tmp
         except ConfigError:
             raise
@@ -95,8 +95,21 @@ def _template(cfg: ReportsConfig, name: str, site, kind: str) -> Path:
     path = Path(cfg.templates_dir) / name
     if not path.exists():
         raise ConfigError(f"modèle de rapport introuvable : {path}")
-    validate_template(path, kind)
+    _validated(path, kind, f"dossier local « {Path(cfg.templates_dir).resolve()} »")
     return path
+
+
+def _validated(path: Path, kind: str, origin: str) -> None:
+    try:
+        validate_template(path, kind)
+    except ConfigError as e:
+        refused = TemplateRefused(f"{e} ; modèle pris dans le {origin}")
+        refused.hint = (
+            f"Corrigez le modèle « {path.name} » ({origin}) : les listes sont mises à jour, les "
+            "rapports attendent un modèle valide. La liste des variables permises est dans "
+            "docs/template-variables.md."
+        )
+        raise refused from None
 
 
 def prepare_templates(site, reports_cfg: ReportsConfig) -> tuple[Path, Path]:

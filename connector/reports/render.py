@@ -3,9 +3,12 @@ whether a report must be re-rendered."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
+import signal
+import threading
 from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
@@ -19,7 +22,13 @@ from connector.errors import ConfigError
 from connector.reports import charts, synthesis
 from connector.reports.context import portfolio_context, project_context
 from connector.reports.document import finish, picture_key
-from connector.reports.variables import known_attributes, known_variables
+from connector.reports.variables import (
+    ALLOWED_FILTERS,
+    ALLOWED_TESTS,
+    known_attributes,
+    known_variables,
+    sample_contexts,
+)
 
 WIDTHS_MM = {"chart_weather": 110, "chart_budget": 150}  # at most the 170 mm of text
 DESCRIPTIONS = {
@@ -46,11 +55,46 @@ LOOP_ATTRIBUTES = {
 }
 
 
+# Statements that load or define code: a template is a document with places for values.
+REFUSED_STATEMENTS = {
+    nodes.Include: "{% include %}",
+    nodes.Extends: "{% extends %}",
+    nodes.Import: "{% import %}",
+    nodes.FromImport: "{% from … import %}",
+    nodes.Macro: "{% macro %}",
+    nodes.CallBlock: "{% call %}",
+}
+MAX_POWER = 64  # 2**64 fits any figure a report shows; 9**99999999 would hang the night
+MAX_REPEAT = 10_000  # "-" * 40 draws a rule; "x" * 10**9 is a gigabyte
+RENDER_SECONDS = 20  # one report, in the worst case of a huge portfolio; a loop bomb stops there
+
+
+class TemplateLimit(Exception):
+    """A computation in a template beyond what a report needs (raised while rendering)."""
+
+
 class _CachingSandbox(SandboxedEnvironment):
     """Compiles each template part once per process: docxtpl hands the same XML for every
-    report of a template, and compiling it cost a third of a report's rendering."""
+    report of a template, and compiling it cost a third of a report's rendering.
+
+    Arithmetic that can grow without bound (`**`, `*` on text or lists, `%` formatting) is
+    checked at each use; intercepting it also keeps Jinja from folding `9**99999999` while
+    compiling."""
 
     _compiled: dict
+    intercepted_binops = frozenset({"**", "*", "%"})
+
+    def call_binop(self, context, operator, left, right):
+        if operator == "**" and _number(right) and (abs(right) > MAX_POWER or (_number(left) and abs(left) > 10**6)):
+            raise TemplateLimit(f"puissance trop grande ({left!r} ** {right!r})")
+        if operator == "*":
+            count = right if isinstance(left, (str, list, tuple)) else left
+            if isinstance(left, (str, list, tuple)) or isinstance(right, (str, list, tuple)):
+                if _number(count) and count > MAX_REPEAT:
+                    raise TemplateLimit(f"répétition trop grande (× {count})")
+        if operator == "%" and isinstance(left, str):
+            raise TemplateLimit("mise en forme de texte par « % » (utilisez les variables mises en forme)")
+        return super().call_binop(context, operator, left, right)
 
     def from_string(self, source, globals=None, template_class=None):
         if globals is not None or template_class is not None or not isinstance(source, str):
@@ -126,6 +170,48 @@ def validate_template(path: Path | str, kind: str) -> None:
         _VALIDATED.add(seen)
 
 
+@contextlib.contextmanager
+def time_limit(seconds: float, what: str):
+    """Stop a rendering that lasts beyond `seconds` (loops over loops over the portfolio): an
+    alarm in the main thread of the process (the worker processes' too). In another thread (the
+    scheduler's) signals cannot be used: the static rules and the arithmetic checks remain."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        yield
+        return
+    if signal.getitimer(signal.ITIMER_REAL)[0] > 0:  # inside an outer limit (a template's trial): it holds
+        yield
+        return
+
+    def expired(_signum, _frame):
+        raise TemplateLimit(f"rendu de {what} interrompu après {seconds:g} s".replace(".", ","))
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _trial(path: Path | str, kind: str, name: str) -> None:
+    """Render the template once with the documented sample values: what the rules cannot see
+    before running (a power computed from a variable, a loop that never ends) shows here, at
+    `copil check` and before a night writes anything, not in forty reports."""
+    proj, port = sample_contexts()
+    try:
+        with time_limit(RENDER_SECONDS / 2, f"l'essai du modèle « {name} »"):
+            render(path, proj if kind == "project" else port, {})
+    except TemplateLimit as e:
+        raise ConfigError(f"le modèle « {name} » dépasse les limites d'un modèle : {e}") from None
+    except Exception as e:
+        raise ConfigError(f"le modèle « {name} » ne peut pas être rendu : {type(e).__name__} : {e}") from None
+
+
+def _number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
 def _validate(path: Path | str, kind: str) -> None:
     env = jinja_env()
     try:
@@ -133,6 +219,55 @@ def _validate(path: Path | str, kind: str) -> None:
     except Exception as e:
         raise ConfigError(f"modèle de rapport illisible « {path} » : {type(e).__name__} : {e}") from None
     name = Path(path).name
+    fields = set(known_attributes(kind))
+    for tree in trees:
+        for node_type, shown in REFUSED_STATEMENTS.items():
+            if any(True for _ in tree.find_all(node_type)):
+                raise ConfigError(
+                    f"le modèle « {name} » utilise {shown} : un modèle ne peut pas charger ni définir "
+                    "d'autre modèle (voir docs/template-variables.md)"
+                )
+        for f in tree.find_all((nodes.Filter, nodes.Test)):
+            allowed_names = ALLOWED_FILTERS if isinstance(f, nodes.Filter) else ALLOWED_TESTS
+            if f.name not in allowed_names:
+                what = "filtre" if isinstance(f, nodes.Filter) else "test"
+                raise ConfigError(
+                    f"le modèle « {name} » utilise le {what} « {f.name} », non autorisé "
+                    "(voir docs/template-variables.md)"
+                )
+            for kw in f.kwargs:  # map(attribute='x'), sort(attribute='x'): documented fields only
+                if kw.key == "attribute" and not (
+                    isinstance(kw.value, nodes.Const)
+                    and isinstance(kw.value.value, str)
+                    and all(part in fields for part in kw.value.value.split("."))
+                ):
+                    raise ConfigError(
+                        f"le modèle « {name} » lit un attribut non documenté par le filtre « {f.name} » "
+                        "(voir docs/template-variables.md)"
+                    )
+            first = f.args[0] if f.args else None
+            if f.name in ("selectattr", "rejectattr", "groupby") and not (
+                isinstance(first, nodes.Const)
+                and isinstance(first.value, str)
+                and all(part in fields for part in first.value.split("."))
+            ):
+                shown = first.value if isinstance(first, nodes.Const) else "…"
+                raise ConfigError(
+                    f"le modèle « {name} » lit un attribut non documenté « {shown} » par le filtre "
+                    f"« {f.name} » (voir docs/template-variables.md)"
+                )
+            if f.name in ("select", "reject") and not (
+                isinstance(first, nodes.Const) and first.value in ALLOWED_TESTS
+            ):  # select('test') applies a test by name: the allowed ones only
+                raise ConfigError(
+                    f"le modèle « {name} » utilise un test non autorisé par le filtre « {f.name} » "
+                    "(voir docs/template-variables.md)"
+                )
+            if f.name == "map" and first is not None:  # map('filter') applies any filter by name
+                raise ConfigError(
+                    f"le modèle « {name} » applique un filtre par « map » : écrivez map(attribute='champ') "
+                    "(voir docs/template-variables.md)"
+                )
     allowed = set(known_attributes(kind)) | LOOP_ATTRIBUTES
     unknown: set[str] = set()
     for tree in trees:
@@ -161,6 +296,7 @@ def _validate(path: Path | str, kind: str) -> None:
                 raise ConfigError(
                     f"le modèle « {name} » lit un attribut non documenté « {attr} » (voir docs/template-variables.md)"
                 )
+    _trial(path, kind, name)
 
 
 def _src(node) -> str:
@@ -237,7 +373,8 @@ def render(
             }
             for g in ctx["findings_by_manager"]
         ]
-    tpl.render(ctx, jinja_env=jinja_env(), autoescape=True)
+    with time_limit(RENDER_SECONDS, "ce rapport"):
+        tpl.render(ctx, jinja_env=jinja_env(), autoescape=True)
     project = context.get("project") or {}
     when = copil_date or date.today()
     if project:

@@ -3,12 +3,85 @@ builders themselves (run `python -m connector.reports.variables > docs/template-
 
 from __future__ import annotations
 
+import copy
 from datetime import date
 from functools import lru_cache
 
 from connector.model import Phase, Weather
 
 # Made at render time rather than in the context: pictures, and rich text (`{{r name }}`).
+# The filters and tests a template may use: the ones that only shape what is shown. Left out on
+# purpose: `attr` (attributes are the documented fields, written `x.field`), `format`, `center`,
+# `indent`, `wordwrap`, `batch`, `slice` with widths or fills (10⁹ of them is a gigabyte),
+# `safe` (it would let a value from SharePoint write Word XML), `xmlattr`, `urlize`, `tojson`.
+ALLOWED_FILTERS = {
+    "abs",
+    "capitalize",
+    "count",
+    "d",
+    "default",
+    "dictsort",
+    "e",
+    "escape",
+    "first",
+    "float",
+    "groupby",
+    "int",
+    "join",
+    "last",
+    "length",
+    "list",
+    "lower",
+    "map",
+    "max",
+    "min",
+    "reject",
+    "rejectattr",
+    "replace",
+    "reverse",
+    "round",
+    "select",
+    "selectattr",
+    "sort",
+    "string",
+    "striptags",
+    "sum",
+    "title",
+    "trim",
+    "truncate",
+    "unique",
+    "upper",
+    "wordcount",
+}
+ALLOWED_TESTS = {
+    "defined",
+    "undefined",
+    "none",
+    "number",
+    "string",
+    "even",
+    "odd",
+    "divisibleby",
+    "eq",
+    "ne",
+    "lt",
+    "le",
+    "gt",
+    "ge",
+    "equalto",
+    "in",
+    "true",
+    "false",
+    "boolean",
+    "integer",
+    "float",
+    "iterable",
+    "sequence",
+    "mapping",
+    "lower",
+    "upper",
+    "sameas",
+}
 PROJECT_IMAGES = ("chart_timeline", "chart_budget")
 PROJECT_RICH = ("weather_badge", "project_link")
 PORTFOLIO_IMAGES = ("chart_weather", "chart_execution")
@@ -239,6 +312,13 @@ def _sample_contexts() -> tuple[dict, dict]:
     return proj, port
 
 
+def sample_contexts() -> tuple[dict, dict]:
+    """The documented sample values (project, portfolio), a fresh copy each time: a template
+    is tried on them before its first report."""
+    proj, port = _sample_contexts()
+    return copy.deepcopy(proj), copy.deepcopy(port)
+
+
 def known_variables(kind: str) -> list[str]:
     proj, port = _sample_contexts()
     if kind == "project":
@@ -287,6 +367,12 @@ def reference() -> str:
         "Généré par `python -m connector.reports.variables` à partir du code qui construit les contextes :",
         "un modèle qui utilise une autre variable est refusé au démarrage, avec son nom.",
         "Tous les textes sont déjà mis en forme à la française (montants, dates, pourcentages).",
+        "",
+        "Un modèle est un document, pas un programme : `{% if %}`, `{% for %}`, `{% set %}`, les champs",
+        "ci-dessous, et ces filtres seulement : " + ", ".join(f"`{f}`" for f in sorted(ALLOWED_FILTERS)) + ".",
+        "Les filtres qui lisent un champ (`map`, `selectattr`, `sort`…) ne lisent que les champs documentés",
+        "(`map(attribute='title')`). `include`, `extends`, `import`, `macro`, les appels de fonction et les",
+        "calculs démesurés (puissances, répétitions de texte, rendu de plus de 20 s) sont refusés.",
         "",
     ]
     for title, ctx, images, rich in (

@@ -16,7 +16,7 @@ import jobs.cli as cli
 from connector.errors import ConfigError
 from connector.pipeline import run_sync
 from connector.reports.render import render, validate_template
-from tests.support.sync_helpers import AS_OF, config, seeded, writes
+from tests.support.sync_helpers import AS_OF, config, seeded
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "docx_templates"
 
@@ -64,8 +64,61 @@ def test_validation_names_what_it_refuses(tmp_path, text, what):
     assert what in str(e.value)
 
 
+@pytest.mark.parametrize(
+    "text,what",
+    [
+        ("{% include 'x' %}", "{% include %}"),
+        ("{% extends 'x' %}", "{% extends %}"),
+        ("{% import 'x' as y %}", "{% import %}"),
+        ("{% from 'x' import y %}", "{% from … import %}"),
+        ("{% macro m() %}x{% endmacro %}", "{% macro %}"),
+        ("{{ project.code|attr('__class__') }}", "« attr »"),
+        ("{{ project.code|attr('title') }}", "« attr »"),
+        ("{{ milestones|map('upper')|list }}", "map(attribute='champ')"),
+        ("{{ milestones|map(attribute='__class__')|list }}", "non documenté"),
+        ("{{ milestones|selectattr('__class__')|list }}", "non documenté « __class__ »"),
+        ("{{ milestones|sort(attribute='secret')|list }}", "non documenté"),
+        ("{{ project.code|format(1) }}", "« format »"),
+        ("{{ milestones|select('callable')|list }}", "test non autorisé"),
+        ("{{ milestones|batch(999999999, 'x')|list }}", "« batch »"),
+        ("{{ project.code|center(999999999) }}", "« center »"),
+        ("{{ project.code|safe }}", "« safe »"),
+        ("{% if project.code is callable %}x{% endif %}", "« callable »"),
+        ("{{ 9**99999999 }}", "puissance trop grande"),
+        ("{{ 'x' * 999999999 }}", "répétition trop grande"),
+        ("{{ '%0999999999d' % 1 }}", "« % »"),
+    ],
+)
+def test_a_template_is_a_closed_language(tmp_path, text, what):
+    """Issue 25's probes: check exited 0 for an include (then 40 tracebacks), hung on a power,
+    and let `attr` through although attributes are refused."""
+    with pytest.raises(ConfigError) as e:
+        validate_template(_hostile(tmp_path, text), "project")
+    assert what in str(e.value), str(e.value)
+
+
+def test_a_loop_bomb_over_the_documented_lists_stops_at_the_time_limit(tmp_path, monkeypatch):
+    import connector.reports.render as render_mod
+
+    monkeypatch.setattr(render_mod, "RENDER_SECONDS", 1.0)
+    loops = 6  # over 50 copies of the milestones: 10¹³ turns
+    text = (
+        "{% set many = milestones * 50 %}"
+        + "".join(f"{{% for a{i} in many %}}" for i in range(loops))
+        + "x"
+        + "{% endfor %}" * loops
+    )
+    with pytest.raises(ConfigError) as e:
+        validate_template(_hostile(tmp_path, text), "project")
+    assert "dépasse les limites" in str(e.value) and "interrompu après 0,5 s" in str(e.value), str(e.value)
+
+
 def test_documented_attributes_and_loops_are_allowed(tmp_path):
-    ok = "{% for m in milestones %}{{ loop.index }} {{ m.title }} {{ m['status'] }}{% endfor %} {{ project.title|upper }}"
+    ok = (
+        "{% for m in milestones %}{{ loop.index }} {{ m.title }} {{ m['status'] }}{% endfor %} {{ project.title|upper }}"
+        "{{ milestones|map(attribute='title')|join(', ') }} {{ milestones|selectattr('title')|list|length }}"
+        "{{ '-' * 40 }} {{ 2 ** 10 }} {{ project.title|truncate(30) }}"
+    )
     validate_template(_hostile(tmp_path, ok), "project")
 
 
@@ -79,16 +132,19 @@ def test_rendering_is_sandboxed_even_without_validation(tmp_path):
     assert not marker.exists()
 
 
-def test_payload_in_the_template_library_stops_the_run_and_check(emulator, tmp_path, monkeypatch):
+def test_a_refused_template_in_the_library_stops_the_reports_not_the_night(emulator, tmp_path, monkeypatch):
+    """The lists are updated, no report is published, the run exits 5 naming the template and
+    its library; `copil check` refuses it with the same code."""
     site = seeded(emulator, 3)
     site.create_list("Modèles COPIL", 101)
     marker = tmp_path / "pwned"
     buf = io.BytesIO(_hostile(tmp_path, _payload(marker)).read_bytes())
     site.add_file("Modèles COPIL", "", "rapport_copil.docx", buf.getvalue())
     cfg = config(emulator, tmp_path, reports={"enabled": True, "template_library": "Modèles COPIL"})
-    with pytest.raises(ConfigError):
-        run_sync(cfg, as_of=AS_OF)
-    assert not writes(emulator.stats()["by_route"])
+    summary = run_sync(cfg, as_of=AS_OF)
+    assert summary.exit_code == 5 and summary.written == 3
+    assert "rapport_copil.docx" in summary.message and "bibliothèque « Modèles COPIL »" in summary.message
+    assert not [k for k in site.files if "rapports copil" in k], "no report without a valid template"
     assert not marker.exists()
     toml = tmp_path / "c.toml"
     toml.write_text(
@@ -105,5 +161,9 @@ template_library = "Modèles COPIL"
     )
     monkeypatch.setenv("COPIL_T", emulator.tokens["write"])
     res = CliRunner().invoke(cli.app, ["check", "--config", str(toml)])
-    assert res.exit_code == 2 and "Modèles de rapport" in res.output + (res.stderr or "")
+    out = res.output + (res.stderr or "")
+    assert res.exit_code == 5, out
+    assert "Modèle de rapport refusé" in out and "bibliothèque « Modèles COPIL »" in out, out
+    assert "fichier de configuration" not in out, out
+    assert "« Projets » :" in out, "the other checks still ran"
     assert not marker.exists()
