@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Iterator
 
-from connector.errors import AuthError, CopilError, SchemaError, TemplateRefused
-from connector.extract import resolve
+from connector.errors import AuthError, CopilError, ExitCode, SchemaError, TemplateRefused
+from connector.extract import finance_export_problems, resolve
 from connector.model import Weather
 from connector.sharepoint import ItemStatus, ItemUpdate, SharePointSite
 
@@ -91,10 +91,30 @@ def run_checks(config, site: SharePointSite | None = None) -> Iterator[Step]:
     for line in resolved.skipped:
         yield Step(True, line, warning=True)
 
+    yield from _finance_export(site, config)
     yield from _rights(site, config)
     yield from _probe_batch(site, config, resolved)
     if config.reports.enabled:
         yield from _probe_upload(site, config)
+
+
+def _finance_export(site, config) -> Iterator[Step]:
+    """The newest export against the configured headers: a column it lacks would make the run
+    take the lists' figures instead, silently; the run says it and exits 5, so does check."""
+    try:
+        missing, name = finance_export_problems(site, config)
+    except Exception as e:
+        yield _fail(e, "Lecture de l'export financier impossible")
+        return
+    for problem in missing:
+        yield Step(
+            False,
+            problem,
+            ExitCode.PARTIAL,
+            hint="Corrigez `[finance_export.columns]` (le texte exact de l'en-tête) ou l'export lui-même.",
+        )
+    if name and not missing:
+        yield Step(True, f"Export financier « {name} » : toutes les colonnes configurées sont présentes")
 
 
 def _rights(site, config) -> Iterator[Step]:

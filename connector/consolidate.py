@@ -114,6 +114,53 @@ def budget_table(frames: Frames) -> pd.DataFrame:
     return b.sort_values(["project_code", "year"]).reset_index(drop=True)[BUDGET_COLUMNS]
 
 
+def export_overrides(frames: Frames, source: dict | None, currency: str = "EUR") -> list[Finding]:
+    """« Say what wins »: where a person typed an amount engaged or paid in the budget list and the
+    finance export gives another for the same operation and year, the export's is used; the
+    list's item is told, with both values and the export's date, instead of losing silently."""
+    b, f = frames.budget, frames.finance
+    if b.empty or f.empty or source is None:
+        return []
+    from connector.formatting import fr_amount, fr_date  # lazy: wording of a finding only
+
+    fin = f.dropna(subset=["year"]).copy()
+    for c in ("engaged", "paid"):
+        fin[c] = pd.to_numeric(fin[c], errors="coerce").astype(float)
+    totals = fin.groupby(["project_code", "year"])[["engaged", "paid"]].sum(min_count=1)
+    typed = b.dropna(subset=["year"]).copy()
+    for c in ("engaged", "paid"):
+        typed[c] = pd.to_numeric(typed[c], errors="coerce").astype(float)
+    per_year = typed.groupby(["project_code", "year"])[["engaged", "paid"]].sum(min_count=1)
+    when = source.get("date") or source.get("modified")
+    dated = f" du {fr_date(when)}" if when else ""
+    labels = {"engaged": "Engagé", "paid": "Mandaté"}
+    out = []
+    for r in typed.to_dict("records"):
+        key = (r["project_code"], r["year"])
+        if key not in totals.index:
+            continue
+        for c, label in labels.items():
+            mine, theirs = per_year.loc[key, c], totals.loc[key, c]
+            if mine != mine or theirs != theirs or abs(float(mine) - float(theirs)) < 0.5:
+                continue
+            if r[c] != r[c]:
+                continue  # this item typed nothing in that column (another item of the year did)
+            out.append(
+                Finding(
+                    frames.titles.get("budget", "Budget AP-CP"),
+                    r.get("id"),
+                    label,
+                    fr_amount(float(r[c]), currency),
+                    f"« {label} » {int(r['year'])} saisi dans la liste ({fr_amount(float(mine), currency)}) "
+                    f"remplacé par l'export financier « {source.get('file') or '?'} »{dated} "
+                    f"({fr_amount(float(theirs), currency)}) : c'est le chiffre de l'export qui est retenu",
+                    r.get("url") or "",
+                    r["project_code"],
+                )
+            )
+    return out
+
+
 def milestone_table(frames: Frames, as_of: date) -> pd.DataFrame:
     m = frames.milestones
     if m.empty:
@@ -365,6 +412,7 @@ def consolidate(
             )
         ]
     budget = budget_table(frames)
+    findings = list(findings) + export_overrides(frames, source, currency)
     milestones = milestone_table(frames, as_of)
     contracts = contract_table(frames, rules)
     starts, planned_starts = execution_starts(frames, as_of=as_of, source=rules.grant_start_from)

@@ -159,6 +159,7 @@ def extract(site: SharePointSite, config: Config, resolved: Resolved | None = No
     if fin.enabled:
         raw.finance_rows, more, raw.finance_source = _finance(site, fin)
         findings += more
+        raw.finance_missing = [f.message for f in more if f.message.startswith(MISSING_EXPORT_COLUMN)]
     return raw, findings
 
 
@@ -252,6 +253,21 @@ def _read_table(name: str, content: bytes, sheet: str | None) -> list[list]:
     return [row for row in csv.reader(io.StringIO(text), delimiter=delimiter)]
 
 
+MISSING_EXPORT_COLUMN = "colonne configurée absente de l'export financier"
+
+
+def finance_export_problems(site: SharePointSite, config: Config) -> tuple[list[str], str | None]:
+    """What `copil check` says of the export the run would read: the configured columns it
+    lacks (with the closest headers), and which file it is."""
+    fin = config.finance_export
+    if not fin.enabled:
+        return [], None
+    _, found, source = _finance(site, fin)
+    missing = [f.message for f in found if f.message.startswith(MISSING_EXPORT_COLUMN)]
+    name = source["file"] if source else next((f.list_title for f in found if f.list_title != fin.library), None)
+    return missing, name
+
+
 def parse_finance_table(file_name: str, table: list[list], headers: dict[str, str]):
     """Find the header row (exports often have title lines above it), map columns by header
     text, return rows keyed by logical name with `_file` and `_row` (1-based)."""
@@ -260,10 +276,21 @@ def parse_finance_table(file_name: str, table: list[list], headers: dict[str, st
         cells = [str(c).strip().lower() if c is not None else "" for c in row]
         if "code" in want.values() and headers["code"].strip().lower() in cells:
             index = {want[c]: j for j, c in enumerate(cells) if c in want}
-            missing = [headers[k] for k in headers if k not in index]
-            findings = [
-                Finding(file_name, None, m, "", f"colonne « {m} » absente de l'export financier") for m in missing
-            ]
+            missing = [(k, headers[k]) for k in headers if k not in index]
+            shown = {str(c).strip().lower(): str(c).strip() for c in row if c not in (None, "")}
+            findings = []
+            for key, m in missing:
+                near = difflib.get_close_matches(m.strip().lower(), list(shown), n=3, cutoff=0.4)
+                findings.append(
+                    Finding(
+                        file_name,
+                        None,
+                        m,
+                        "",
+                        f"{MISSING_EXPORT_COLUMN} « {file_name} » : « {m} » (clé `finance_export.columns.{key}`)"
+                        + (" ; en-têtes proches : " + ", ".join(f"« {shown[n]} »" for n in near) if near else ""),
+                    )
+                )
             rows = []
             for n, r in enumerate(table[i + 1 :], start=i + 2):
                 if not any(c not in (None, "") for c in r):

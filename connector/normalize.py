@@ -57,6 +57,7 @@ class Frames:
     finance: pd.DataFrame = field(default_factory=pd.DataFrame)
     finance_source: dict | None = None  # {"file", "modified"} of the export read
     meetings: list[Meeting] | None = None  # None: no « Comités de pilotage » list on the site
+    titles: dict[str, str] = field(default_factory=dict)  # logical key -> list title, for findings
 
 
 class _Parser:
@@ -174,13 +175,30 @@ def normalize(raw: RawData, *, tz: str = "Europe/Paris", currency: str = "EUR") 
     contract_code = {}
     if not frames.contracts.empty:
         contract_code = dict(zip(frames.contracts["id"], frames.contracts["project_code"]))
+    # contracts set aside because their project's code is duplicated: their amendments say so,
+    # not « no known contract »
+    on_duplicate = {
+        rec.get("_id")
+        for rec in _records(raw, "contracts")
+        if rec.get("project") in dup_ids or str(rec.get("project_code") or "").casefold() in dup_codes
+    }
     rows = []
     spec = schema.AMENDMENTS
     for rec in _records(raw, "amendments"):
         cid = rec.get("contract")
         code = contract_code.get(cid)
         if code is None:
-            p.finding("amendments", rec, "contract", cid, "avenant rattaché à aucun marché connu : ignoré", None)
+            p.finding(
+                "amendments",
+                rec,
+                "contract",
+                cid,
+                "avenant rattaché à un marché d'un projet dont le code opération est en double : ignoré "
+                "jusqu'à correction"
+                if cid in on_duplicate
+                else "avenant rattaché à aucun marché connu : ignoré",
+                None,
+            )
             continue
         row = {"id": rec.get("_id"), "contract_id": cid, "project_code": code}
         for c in spec.columns:
@@ -240,6 +258,7 @@ def normalize(raw: RawData, *, tz: str = "Europe/Paris", currency: str = "EUR") 
         rows.append(row)
     frames.finance = pd.DataFrame(rows, columns=["project_code", "year", "ap_affected", "engaged", "paid"])
     frames.finance_source = raw.finance_source if rows else None
+    frames.titles = dict(raw.titles)
     frames.meetings = _meetings(raw, p) if "meetings" in raw.lists else None
     return frames, findings
 

@@ -57,6 +57,7 @@ class RunSummary:
     notes: list = field(default_factory=list)  # said once per run (LibreOffice absent, …)
     links_written: int = 0
     report_errors: list = field(default_factory=list)
+    source_errors: list = field(default_factory=list)  # a source read only in part (export columns missing)
     report_files: list = field(default_factory=list)
     requests: int = 0
     duration_s: float = 0.0
@@ -226,6 +227,9 @@ def _run_stages(config, state, summary, site, dry_run, reports, force_reports, a
         fallback=lambda: previous_copil(config, state, summary.run_id, as_of),
     )
     summary.findings = list(portfolio.findings)
+    summary.source_errors = list(raw.finance_missing)
+    for problem in raw.finance_missing:
+        log.error("%s", problem)
     if not portfolio.projects.empty:
         summary.by_weather = portfolio.projects["weather"].value_counts().to_dict()
     deadline.stage("écriture des colonnes de copil")
@@ -252,7 +256,7 @@ def _run_stages(config, state, summary, site, dry_run, reports, force_reports, a
             links = write_links(site, portfolio, raw, resolved, published, frozen)
             summary.links_written = links.written
             summary.report_errors += links.errors
-    summary.status = "partial" if (summary.failed or summary.report_errors) else "ok"
+    summary.status = "partial" if (summary.failed or summary.report_errors or summary.source_errors) else "ok"
     summary.exit_code = ExitCode.PARTIAL if summary.status == "partial" else ExitCode.OK
     if not dry_run:  # state after the writes it describes
         state.save_snapshots(summary.run_id, snapshot(portfolio))
@@ -288,6 +292,16 @@ def reports_only(
     as_of = as_of or today(site.timezone(config.collectivite.timezone))
     portfolio, *_ = build_portfolio(config, site, as_of=as_of, progress=progress, reports=out_dir is None)
     unknown = [c for c in only or [] if c not in portfolio.projects.index]
+    doubled = _duplicated_codes(portfolio)
+    for c in unknown:
+        if c.casefold() in doubled:
+            e = SchemaError(
+                f"code opération « {c} » en double dans la liste des projets (éléments "
+                + " et ".join(str(i) for i in doubled[c.casefold()])
+                + ") : aucun rapport tant que le doublon existe"
+            )
+            e.hint = "Corrigez le code opération de l'un des éléments (colonne « Code opération »)."
+            raise e
     if unknown:
         near = difflib.get_close_matches(unknown[0], [str(c) for c in portfolio.projects.index], n=3, cutoff=0.6)
         e = SchemaError(
@@ -313,6 +327,16 @@ def reports_only(
         templates=templates,
         progress=_counter(progress, "Rapports Word", len(only) if only else len(portfolio.projects) + 1),
     )
+
+
+def _duplicated_codes(portfolio) -> dict[str, list]:
+    """Codes typed on several project items (casefolded) -> their item ids, from the findings
+    normalisation made of them: a duplicate is named as one in every message."""
+    out: dict[str, list] = {}
+    for f in portfolio.findings:
+        if f.message.startswith("code opération « ") and "en double" in f.message and f.value:
+            out.setdefault(str(f.value).casefold(), []).append(f.item_id)
+    return {k: sorted(v, key=lambda i: (i is None, i)) for k, v in out.items()}
 
 
 def _meeting_dossier(config, site, state, portfolio, item_id: int, as_of: date, out_dir, templates):

@@ -27,5 +27,8 @@ class RawData:
     documents: list[Document] = field(default_factory=list)
     # the finance export read: {"file": name, "modified": date or None}; None without one
     finance_source: dict[str, Any] | None = None
+    # configured export columns the newest export lacks (with its closest headers): the figures
+    # would silently fall back on the lists, so the run says it and exits 5
+    finance_missing: list[str] = field(default_factory=list)
     # findings of extraction itself (finance export), kept for a recomputation after a conflict
     extra_findings: list[Finding] = field(default_factory=list)

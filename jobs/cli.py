@@ -513,9 +513,11 @@ def print_summary(s, columns: dict[str, str] | None = None, links: bool = True) 
                     console.print(f"  {x.list_title}, élément {x.item_id} : {x.link}", highlight=False, markup=False)
         if len(found) > 15:
             say(f"… et {len(found) - 15} autre(s) : voir « Qualité des données » dans la liste des projets.")
-    for e in (_get(s, "report_errors", default=[]) or []) + [
-        f"{d.get('code')} : {d.get('error')}" for d in (_get(s, "dead_letters", default=[]) or [])
-    ]:
+    for e in (
+        (_get(s, "source_errors", default=[]) or [])
+        + (_get(s, "report_errors", default=[]) or [])
+        + [f"{d.get('code')} : {d.get('error')}" for d in (_get(s, "dead_letters", default=[]) or [])]
+    ):
         err.print(f"✘ {mask(e)}", style="red", highlight=False, markup=False)
 
 

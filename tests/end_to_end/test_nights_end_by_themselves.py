@@ -229,3 +229,81 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+# --- `check` = the run, and « say what wins » -------------------------------------------------
+def test_an_export_column_the_newest_export_lacks_fails_check_and_the_run_with_5(emulator, tmp_path):
+    """The probe: `paid = "Payé"` against an export whose column reads « Mandaté » passed check
+    (0) and the run silently took the lists' payments instead."""
+    from connector.check import run_checks
+    from connector.pipeline import run_sync
+
+    seeded(emulator, 8)
+    cfg = config(
+        emulator,
+        tmp_path,
+        finance_export={
+            "columns": {
+                "code": "Code opération",
+                "year": "Exercice",
+                "engaged": "Engagé",
+                "paid": "Payé",
+                "ap_affected": "AP affectée",
+            }
+        },
+    )
+    steps = list(run_checks(cfg))
+    bad = [s for s in steps if not s.ok]
+    assert [s.exit_code for s in bad] == [5], [s.message for s in steps]
+    assert "« Payé » (clé `finance_export.columns.paid`)" in bad[0].message
+    assert "en-têtes proches" in bad[0].message and "Export_AP_CP_2026-11-23.xlsx" in bad[0].message
+    summary = run_sync(cfg, as_of=AS_OF)
+    assert summary.exit_code == 5 and summary.source_errors == [bad[0].message]
+    good = list(run_checks(config(emulator, tmp_path)))
+    assert all(s.ok for s in good) and any("toutes les colonnes configurées" in s.message for s in good)
+
+
+def test_a_budget_amount_the_export_overrides_is_a_finding_with_both_values_and_the_date(emulator, tmp_path):
+    from connector.pipeline import run_sync
+    from tests.support.sync_helpers import owned
+
+    site = seeded(emulator, 8)
+    budget = site.list_by_title("Budget AP-CP")
+    paid = budget.field_by_title("Mandaté").internal_name
+    year = budget.field_by_title("Exercice").internal_name
+    item = next(i for i in budget.items.values() if str(i.values.get(year)).startswith("2026") and i.values.get(paid))
+    item.values[paid] = 4321.0  # a person's edit the export contradicts
+    summary = run_sync(config(emulator, tmp_path), as_of=AS_OF)
+    said = [f for f in summary.findings if f.list_title == "Budget AP-CP" and f.item_id == item.id]
+    assert len(said) == 1, [f.message for f in summary.findings]
+    f = said[0]
+    assert (
+        f.column == "Mandaté"
+        and "remplacé par l'export financier « Export_AP_CP_2026-11-23.xlsx » du 23/11/2026" in f.message
+    )
+    assert "4 321 €" in f.message.replace("\u202f", " ").replace("\xa0", " ")
+    assert f.project_code and "Mandaté" in owned(site, _project_item(site, f.project_code))["Qualité des données"]
+
+
+def _project_item(site, code: str) -> int:
+    lst = site.list_by_title("Projets")
+    field = lst.field_by_title("Code opération").internal_name
+    return next(i for i, it in lst.items.items() if it.values.get(field) == code)
+
+
+def test_a_duplicated_code_is_named_as_a_duplicate_by_report_and_on_amendments(emulator, tmp_path):
+    from connector.errors import SchemaError
+    from connector.pipeline import reports_only, run_sync
+
+    site = seeded(emulator, 5)
+    lst = site.list_by_title("Projets")
+    code = lst.field_by_title("Code opération").internal_name
+    lst.items[3].values[code] = "PPI-2024-001"  # the code of item 1 typed again
+    summary = run_sync(config(emulator, tmp_path), as_of=AS_OF)
+    amendments = [f for f in summary.findings if f.list_title == "Avenants"]
+    assert amendments and all("d'un projet dont le code opération est en double" in f.message for f in amendments)
+    with pytest.raises(SchemaError) as e:
+        reports_only(
+            config(emulator, tmp_path, reports={"enabled": True}), only=["PPI-2024-001"], out_dir=tmp_path / "o"
+        )
+    assert "« PPI-2024-001 » en double dans la liste des projets (éléments 1 et 3)" in str(e.value)
