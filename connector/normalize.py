@@ -103,13 +103,27 @@ class _Parser:
                 list_title=self.raw.titles.get(key, key),
                 item_id=rec.get("_id"),
                 column=cols.get(logical, logical),
-                value="" if value is None else str(value),
+                value=_as_typed(value),
                 message=msg,
                 link=rec.get("_url", ""),
                 project_code=code,
                 severity=severity,
             )
         )
+
+
+def _as_typed(value) -> str:
+    """A value as a person reads it in the list: a number in French (« -500 000 », never
+    « -500000.0 »; an absurd one in scientific notation, never 300 digits)."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value == value and abs(value) != float("inf"):
+        from babel.numbers import format_decimal, format_scientific  # lazy: numbers in findings only
+
+        if abs(value) >= 1e15:
+            return format_scientific(value, format="0.###E0", locale="fr_FR")
+        return format_decimal(value, format="#,##0.####", locale="fr_FR")
+    return str(value)
 
 
 def _records(raw: RawData, key: str) -> list[dict]:

@@ -22,11 +22,15 @@ from rich.table import Table
 from rich.text import Text
 
 from connector.errors import ConfigError, RunStopped
+from jobs.french import install as _french_command_line
 from jobs.nightly import EXIT_AUTH, EXIT_BUSY, EXIT_CONFIG, EXIT_PARTIAL, EXIT_SITE, exit_code_for, load, run_once
-from jobs.output import ProgressReporter, mask, register_secret, setup_logging
+from jobs.output import ProgressReporter, guillemets, mask, register_secret, seconds, setup_logging, status_label
+
+_french_command_line()
 
 app = typer.Typer(
     add_completion=False,
+    subcommand_metavar="COMMANDE [ARGUMENTS]...",
     no_args_is_help=True,
     help="copil : consolidation nocturne du portefeuille de projets et rapports COPIL.",
 )
@@ -89,7 +93,7 @@ WorkersOpt = typer.Option(
     None,
     "--workers",
     min=0,
-    help="Processus de rendu des rapports en parallèle (défaut : [reports] workers, 0 = un par cœur).",
+    help="Processus de rendu des rapports en parallèle (défaut : clé `workers` de la section `reports`, 0 = un par cœur).",
 )
 
 
@@ -315,17 +319,6 @@ def unlock(
     say(f"Verrou de {held['owner']} libéré ; {n} exécution(s) marquée(s) « abandonnée ».", "green")
 
 
-STATUS_LABELS = {
-    "ok": "ok",
-    "partial": "partielle",
-    "failed": "échec",
-    "running": "en cours",
-    "interrupted": "interrompue",
-    "timed_out": "arrêtée (durée maximale)",
-    "abandoned": "abandonnée",
-}
-
-
 def _get(obj, *names, default=None):
     for n in names:
         v = obj.get(n) if isinstance(obj, dict) else getattr(obj, n, None)
@@ -348,20 +341,20 @@ def print_runs(runs, tz: str = "Europe/Paris") -> None:
             started = started.replace(tzinfo=_utc.utc)
         dur = _get(r, "duration_s", "duration")
         findings = _get(r, "findings", "findings_count", default=0)
-        state = STATUS_LABELS.get(str(_get(r, "status", default="?")), str(_get(r, "status", default="?")))
+        state = status_label(_get(r, "status", default="?"))
         if _get(r, "dry_run"):
             state += " (simulation)"
         reason = _get(r, "message", default="") if str(_get(r, "status")) not in ("ok",) else ""
         t.add_row(
             started.astimezone(zone).strftime("%d/%m/%Y %H:%M") if hasattr(started, "astimezone") else "?",
-            f"{float(dur):.1f} s" if dur is not None else "–",
+            seconds(dur) if dur is not None else "–",
             state,
             str(_get(r, "projects", default="")),
             str(_get(r, "written", default="")),
             str(len(findings) if isinstance(findings, (list, tuple)) else findings),
             str(_get(r, "failed", "errors", "error", default="")),
             str(_get(r, "exit_code", default="")),
-            mask(str(reason or ""))[:300],
+            guillemets(mask(str(reason or ""))[:300]),
         )
         if _opts["json"]:
             log.info(
@@ -449,7 +442,9 @@ def print_summary(s, columns: dict[str, str] | None = None, links: bool = True) 
             },
         )
         return
-    t = Table(title=f"Synchronisation {_get(s, 'run_id', default='')} : {_get(s, 'status', default='')}")
+    t = Table(
+        title=f"Synchronisation n° {_get(s, 'run_id', default='')} : {status_label(_get(s, 'status', default=''))}"
+    )
     t.add_column("Indicateur")
     t.add_column("Valeur", justify="right")
     t.add_row("Projets", str(_get(s, "projects", default=0)))
@@ -459,7 +454,7 @@ def print_summary(s, columns: dict[str, str] | None = None, links: bool = True) 
     for label, val in (
         ("Éléments écrits", _get(s, "written")),
         ("Inchangés", _get(s, "unchanged")),
-        ("Échecs (lettres mortes)", _get(s, "failed")),
+        ("Échecs d'écriture", _get(s, "failed")),
         ("Anomalies de données", len(findings) if isinstance(findings, (list, tuple)) else findings),
         ("Rapports publiés", _get(s, "reports_uploaded")),
         ("Rapports inchangés", _get(s, "reports_skipped")),
@@ -477,7 +472,7 @@ def print_summary(s, columns: dict[str, str] | None = None, links: bool = True) 
         if meetings:
             t.add_row(label, " ; ".join(meetings))
     dur = _get(s, "duration_s")
-    t.add_row("Durée", f"{float(dur):.1f} s" if dur is not None else "?")
+    t.add_row("Durée", seconds(dur) if dur is not None else "?")
     console.print(t)
     for note in _get(s, "notes", default=[]) or []:
         say(f"Note : {note}", "yellow")
@@ -505,7 +500,9 @@ def print_summary(s, columns: dict[str, str] | None = None, links: bool = True) 
         for col in ("Liste", "Élément", "Colonne", "Valeur saisie", "Problème"):
             f.add_column(col)
         for x in found[:15]:
-            f.add_row(x.list_title, _item(x) if links else str(x.item_id or ""), x.column, x.value, x.message)
+            f.add_row(
+                x.list_title, _item(x) if links else str(x.item_id or ""), x.column, x.value, guillemets(x.message)
+            )
         console.print(f)
         if links and not console.is_terminal:  # whole addresses, never wrapped inside a cell
             for x in found[:15]:

@@ -8,9 +8,11 @@ import os
 import signal
 import threading
 import time
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from connector.errors import ExitCode, RunInterrupted
-from jobs.output import ProgressReporter, mask, register_secret
+from jobs.output import ProgressReporter, count, mask, register_secret, seconds, status_label
 
 log = logging.getLogger("copil.nightly")
 
@@ -98,7 +100,10 @@ def run_once(
     if not dry_run:
         if not lock.acquire("copil:sync"):
             held = lock.holder("copil:sync") or {}
-            since = time.strftime("%d/%m/%Y %H:%M", time.localtime(held.get("acquired_at", time.time())))
+            # the collectivité's time, as `copil status` shows it (a server's clock is often UTC)
+            since = datetime.fromtimestamp(
+                held.get("acquired_at", time.time()), ZoneInfo(config.collectivite.timezone)
+            ).strftime("%d/%m/%Y %H:%M")
             raise RunInProgress(
                 f"une synchronisation est déjà en cours sur cet état depuis le {since} "
                 f"({held.get('owner', '?')}) ; réessayez après sa fin, ou « copil unlock » si "
@@ -154,13 +159,12 @@ def _run(config, run_sync, dry_run, reports, force_reports, as_of, out_dir, json
             out_dir=out_dir,
         )
     log.info(
-        "Synchronisation terminée en %.1f s : statut %s, %s projets, %s éléments écrits, "
-        "%s anomalies, code de sortie %s",
-        time.monotonic() - started,
-        getattr(summary, "status", "?"),
-        getattr(summary, "projects", "?"),
-        getattr(summary, "written", "?"),
-        _n(getattr(summary, "findings", None)),
+        "Synchronisation terminée en %s : %s, %s, %s, %s, code de sortie %s",
+        seconds(time.monotonic() - started),
+        status_label(getattr(summary, "status", "?")),
+        count(getattr(summary, "projects", "?"), "projet"),
+        count(getattr(summary, "written", "?"), "élément écrit", "éléments écrits"),
+        count(_n(getattr(summary, "findings", None)), "anomalie"),
         getattr(summary, "exit_code", "?"),
         extra={"run_id": getattr(summary, "run_id", None)},
     )

@@ -19,6 +19,47 @@ from rich.progress import (
 )
 
 MASK = "***"
+
+# A run's status as people read it (the state keeps the English keys).
+STATUS_LABELS = {
+    "ok": "réussie",
+    "partial": "partielle",
+    "failed": "échec",
+    "running": "en cours",
+    "interrupted": "interrompue",
+    "timed_out": "arrêtée (durée maximale)",
+    "abandoned": "abandonnée",
+    "check": "vérification",
+}
+
+
+def status_label(status: object) -> str:
+    return STATUS_LABELS.get(str(status), str(status))
+
+
+def count(n: object, singular: str, plural: str | None = None) -> str:
+    """« 0 élément écrit », « 1 élément écrit », « 2 éléments écrits » (French: 0 and 1 are singular)."""
+    try:
+        value = int(n)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return f"{n} {plural or singular}"
+    word = singular if abs(value) < 2 else (plural or " ".join(w + "s" for w in singular.split()))
+    return f"{value} {word}"
+
+
+def seconds(v: object) -> str:
+    """« 11,3 s »."""
+    try:
+        return f"{float(v):.1f} s".replace(".", ",")  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return "?"
+
+
+def guillemets(text: str) -> str:
+    """French quotes held to their words: a line break never leaves « alone at the end of a line."""
+    return text.replace("« ", "«\u00a0").replace(" »", "\u00a0»")
+
+
 _secrets: set[str] = set()
 _lock = threading.Lock()
 
@@ -106,8 +147,10 @@ def setup_logging(json_mode: bool = False, verbose: bool = False, stream=None) -
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%Y-%m-%d %H:%M:%S"))
     root.addHandler(handler)
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
-    for noisy in ("urllib3", "apscheduler.executors", "matplotlib", "PIL", "msal"):
+    for noisy in ("urllib3", "matplotlib", "PIL", "msal"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # APScheduler speaks English: its lines are replaced by copil's own (jobs.scheduler)
+    logging.getLogger("apscheduler").setLevel(logging.DEBUG if verbose else logging.CRITICAL)
     # The client logs its listeners' exceptions with tracebacks; copil reports them in French.
     logging.getLogger("office365").setLevel(logging.DEBUG if verbose else logging.CRITICAL)
 

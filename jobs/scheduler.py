@@ -16,6 +16,7 @@ import threading
 from datetime import datetime, timedelta
 from typing import Any, Callable
 
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -24,6 +25,24 @@ from apscheduler.triggers.cron import CronTrigger
 from jobs.lock import RunLock, default_owner, make_engine
 
 log = logging.getLogger("copil.scheduler")
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.strftime("%d/%m/%Y à %H:%M (%Z)") if moment else "aucune"
+
+
+def _said_in_french(event) -> None:
+    """APScheduler's own lines are English (and silenced in jobs.output): what matters to the
+    person reading the log is said here, in French."""
+    when = _when(getattr(event, "scheduled_run_time", None))
+    if event.code == EVENT_JOB_MISSED:
+        log.warning("Exécution prévue le %s manquée (machine arrêtée ou occupée au-delà du délai de grâce)", when)
+    elif event.code == EVENT_JOB_MAX_INSTANCES:
+        log.warning("Exécution prévue le %s sautée : la précédente n'est pas terminée", when)
+    elif event.code == EVENT_JOB_ERROR:
+        log.error("Exécution prévue le %s en échec : %s", when, getattr(event, "exception", "?"))
+
+
 JOB_ID = "copil-nightly"
 JOBS_TABLE = "copil_apscheduler_jobs"
 
@@ -116,6 +135,7 @@ class Daemon:
             },
         )
         self._stopping = threading.Event()
+        self.scheduler.add_listener(_said_in_french, EVENT_JOB_MISSED | EVENT_JOB_ERROR | EVENT_JOB_MAX_INSTANCES)
 
     def next_run(self) -> datetime | None:
         job = self.scheduler.get_job(JOB_ID)
@@ -130,7 +150,18 @@ class Daemon:
         signal.signal(signal.SIGINT, handler)
 
     def start(self) -> None:
+        if isinstance(self.scheduler, BlockingScheduler):  # start() blocks: said before
+            log.info("Planification démarrée (%s)", self._cron_text())
         self.scheduler.start()
+        if not isinstance(self.scheduler, BlockingScheduler):
+            log.info(
+                "Planification démarrée (%s) ; prochaine exécution : %s", self._cron_text(), _when(self.next_run())
+            )
+
+    def _cron_text(self) -> str:
+        job = self.scheduler.get_job(JOB_ID)
+        kw = getattr(job, "kwargs", {}) or {}
+        return f"cron « {kw.get('cron', '?')} », fuseau {kw.get('timezone', '?')}"
 
     def stop(self, wait: bool = True) -> None:
         """No new firing; the running one (if any) completes before this returns."""
