@@ -165,6 +165,14 @@ class RunConfig(_Strict):
     )
 
 
+class LoggingConfig(_Strict):
+    file: str | None = Field(
+        None, description="Log file (besides the console), rotated; e.g. /var/log/copil/copil.log."
+    )
+    max_megabytes: float = Field(10, gt=0, le=1024, description="Size at which the log file is rotated.")
+    keep: int = Field(10, ge=1, le=1000, description="Rotated log files kept.")
+
+
 class Config(_Strict):
     collectivite: CollectiviteConfig = Field(default_factory=CollectiviteConfig)
     sharepoint: SharePointConfig
@@ -176,6 +184,7 @@ class Config(_Strict):
     state: StateConfig = Field(default_factory=StateConfig)
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     run: RunConfig = Field(default_factory=RunConfig)
+    logging: LoggingConfig = Field(default_factory=LoggingConfig)
 
     @field_validator("lists")
     @classmethod

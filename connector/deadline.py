@@ -12,9 +12,12 @@ import contextlib
 import time
 from collections.abc import Iterator
 
-from connector.errors import RunTimedOut
+from connector.errors import RunInterrupted, RunTimedOut
 
 _current: Deadline | None = None
+# A stop asked from outside the run's thread (the scheduler daemon's SIGTERM): the run sees it
+# at its next request or report and stops like a `copil sync` does on SIGTERM (exit 143).
+_stop_asked: list[str] = []
 
 
 class Deadline:
@@ -27,6 +30,8 @@ class Deadline:
         return self.at - time.monotonic()
 
     def check(self, what: str | None = None) -> None:
+        if _stop_asked:
+            raise RunInterrupted(f"exécution interrompue par le signal {_stop_asked[0]}")
         if self.remaining() <= 0:
             self.stop(what)
 
@@ -50,10 +55,16 @@ def running(seconds: float) -> Iterator[Deadline]:
         yield _current
         return
     _current = Deadline(seconds)
+    _stop_asked.clear()
     try:
         yield _current
     finally:
         _current = None
+
+
+def ask_stop(signal_name: str) -> None:
+    """Stop the run in progress at its next check (thread-safe: a list append)."""
+    _stop_asked.append(signal_name)
 
 
 def stage(name: str) -> None:

@@ -57,6 +57,7 @@ class RunSummary:
     notes: list = field(default_factory=list)  # said once per run (LibreOffice absent, …)
     links_written: int = 0
     report_errors: list = field(default_factory=list)
+    written_items: list = field(default_factory=list)  # [code, item id, [columns]] written tonight
     source_errors: list = field(default_factory=list)  # a source read only in part (export columns missing)
     report_files: list = field(default_factory=list)
     requests: int = 0
@@ -137,6 +138,7 @@ def _resolve_conflicts(config, site, portfolio, raw, resolved, wb, as_of, progre
         portfolio = consolidate_raw(config, raw, site.timezone(config.collectivite.timezone), as_of)
         again = write_back(site, config, portfolio, raw, resolved, progress=progress, only=set(ids))
         wb.written += again.written
+        wb.written_items += again.written_items
         wb.failed += again.failed
         wb.conflicts = again.conflicts
     codes = {rec.get("_id"): rec.get("code") for rec in raw.lists.get("projects", [])}
@@ -237,6 +239,7 @@ def _run_stages(config, state, summary, site, dry_run, reports, force_reports, a
     portfolio = _resolve_conflicts(config, site, portfolio, raw, resolved, wb, as_of, progress)
     summary.planned = wb.planned if dry_run else []
     summary.written, summary.unchanged = wb.written, wb.unchanged
+    summary.written_items = wb.written_items
     summary.failed, summary.dead_letters = len(wb.failed), wb.failed
     if publishing:
         deadline.stage("rendu et dépôt des rapports")
@@ -258,9 +261,9 @@ def _run_stages(config, state, summary, site, dry_run, reports, force_reports, a
             summary.report_errors += links.errors
     summary.status = "partial" if (summary.failed or summary.report_errors or summary.source_errors) else "ok"
     summary.exit_code = ExitCode.PARTIAL if summary.status == "partial" else ExitCode.OK
+    state.save_findings(summary.run_id, portfolio.findings)  # a dry run's too: `copil findings --run N`
     if not dry_run:  # state after the writes it describes
         state.save_snapshots(summary.run_id, snapshot(portfolio))
-        state.save_findings(summary.run_id, portfolio.findings)
         state.prune_snapshots(config.state.snapshot_days)
         if wb.failed:
             state.add_dead_letters(summary.run_id, wb.failed)
@@ -471,6 +474,14 @@ def _finish(state, summary: RunSummary, site, t0: float) -> None:
         "exit_code": summary.exit_code,
         "duration_s": summary.duration_s,
         "dry_run": summary.dry_run,
+        # what the night did, item by item, for `copil status --run N` (kept with the run)
+        "detail": {
+            "written": summary.written_items,
+            "reports": list(summary.report_files),
+            "errors": [str(e) for e in summary.source_errors + summary.report_errors],
+            "dossiers_draft": list(summary.dossiers_draft),
+            "dossiers_frozen": list(summary.dossiers_frozen),
+        },
     }
     try:
         state.finish_run(summary.run_id, status=summary.status, counts=counts, message=summary.message[:2000])

@@ -396,6 +396,31 @@ class State:
         with self.engine.connect() as c:
             return [dict(r._mapping) for r in c.execute(q.order_by(dead_letters.c.id))]
 
+    def run(self, run_id: int | None = None) -> dict | None:
+        """One run in full (the last one when `run_id` is None): its counts and its detail."""
+        with self.engine.connect() as c:
+            q = select(runs).where(runs.c.status != "check")
+            q = q.where(runs.c.id == run_id) if run_id is not None else q.order_by(runs.c.id.desc()).limit(1)
+            row = c.execute(q).first()
+        return dict(row._mapping) if row else None
+
+    def findings(self, run_id: int) -> list[dict]:
+        with self.engine.connect() as c:
+            rows = c.execute(select(findings_t).where(findings_t.c.run_id == run_id).order_by(findings_t.c.id)).all()
+        return [dict(r._mapping) for r in rows]
+
+    def last_success(self) -> dict | None:
+        """The last run that ended ok or partial (not a dry run): what `copil health` measures."""
+        with self.engine.connect() as c:
+            rows = c.execute(
+                select(runs).where(runs.c.status.in_(("ok", "partial"))).order_by(runs.c.id.desc()).limit(20)
+            ).all()
+        for r in rows:
+            d = dict(r._mapping)
+            if not (d.get("counts") or {}).get("dry_run"):
+                return d
+        return None
+
     def last_runs(self, n: int = 10) -> list[dict]:
         with self.engine.connect() as c:
             rows = c.execute(select(runs).order_by(runs.c.id.desc()).limit(n)).all()

@@ -37,6 +37,7 @@ class Change:
 class WriteSummary:
     planned: list[Change] = field(default_factory=list)
     written: int = 0
+    written_items: list[list] = field(default_factory=list)  # [code, item id, [columns]] (status --run)
     unchanged: int = 0
     failed: list[dict] = field(default_factory=list)  # dead letters
     conflicts: list[int] = field(default_factory=list)  # items a person edited during the run (412)
@@ -204,6 +205,8 @@ def write_back(
     for res in results:
         if res.ok:
             summary.written += 1
+            c = by_id[res.item_id]
+            summary.written_items.append([c.code, res.item_id, sorted(c.values)])
         elif res.status is ItemStatus.CONFLICT:
             summary.conflicts.append(res.item_id)  # re-read, recomputed and written by the caller
         else:

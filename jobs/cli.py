@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import signal
 import tempfile
@@ -24,7 +25,17 @@ from rich.text import Text
 from connector.errors import ConfigError, RunStopped
 from jobs.french import install as _french_command_line
 from jobs.nightly import EXIT_AUTH, EXIT_BUSY, EXIT_CONFIG, EXIT_PARTIAL, EXIT_SITE, exit_code_for, load, run_once
-from jobs.output import ProgressReporter, guillemets, mask, register_secret, seconds, setup_logging, status_label
+from jobs.output import (
+    ProgressReporter,
+    add_log_file,
+    count,
+    guillemets,
+    mask,
+    register_secret,
+    seconds,
+    setup_logging,
+    status_label,
+)
 
 _french_command_line()
 
@@ -37,18 +48,36 @@ app = typer.Typer(
 console = Console(soft_wrap=True)  # no hard wrapping: lines are copied into tickets and logs
 err = Console(stderr=True, soft_wrap=True)
 log = logging.getLogger("copil")
-_opts = {"json": False}
+_opts: dict = {"json": False, "log_file": None}
 
 ConfigOpt = typer.Option(..., "--config", "-c", help="Fichier de configuration TOML.")
+
+
+def _version(value: bool) -> None:
+    if value:
+        from connector import __version__  # lazy: this option only
+
+        console.print(f"copil {__version__}", highlight=False, markup=False)
+        raise typer.Exit(0)
 
 
 @app.callback()
 def main(
     json_logs: bool = typer.Option(False, "--json", help="Journaux JSON (une ligne par objet)."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Journaux détaillés."),
+    log_file: Optional[Path] = typer.Option(
+        None,
+        "--log-file",
+        help="Journal écrit aussi dans ce fichier, avec rotation (sinon `file` de la section `logging` "
+        "de la configuration).",
+    ),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Affiche la version de copil et quitte."
+    ),
 ):
     _opts["json"] = json_logs
-    setup_logging(json_mode=json_logs, verbose=verbose)
+    _opts["log_file"] = str(log_file) if log_file else None
+    setup_logging(json_mode=json_logs, verbose=verbose, log_file=_opts["log_file"])
 
 
 def say(msg: str, style: str | None = None) -> None:
@@ -83,9 +112,12 @@ def fail(exc: BaseException, what: str, hint: str | None = None) -> "typer.Exit"
 
 def _load(config: Path):
     try:
-        return load(str(config))
+        cfg = load(str(config))
     except Exception as exc:
         raise fail(exc, "Configuration invalide")
+    if cfg.logging.file and not _opts["log_file"]:  # the configuration's log file, once it is known
+        add_log_file(cfg.logging.file, cfg.logging.max_megabytes, cfg.logging.keep, json_mode=_opts["json"])
+    return cfg
 
 
 # --------------------------------------------------------------------------- sync / report
@@ -243,19 +275,193 @@ CHECK_HINTS = {
 
 # --------------------------------------------------------------------------- status
 @app.command()
-def status(config: Path = ConfigOpt, limit: int = typer.Option(10, "--limit", "-n", help="Nombre d'exécutions.")):
+def status(
+    config: Path = ConfigOpt,
+    limit: int = typer.Option(10, "--limit", "-n", help="Nombre d'exécutions."),
+    run: Optional[int] = typer.Option(
+        None, "--run", help="Le détail d'une exécution : éléments écrits, rapports publiés, anomalies, erreurs."
+    ),
+):
     """Affiche les dernières exécutions (date, durée, écritures, anomalies, erreurs, motif)."""
     cfg = _load(config)
     try:
         from connector.state import State  # lazy: this command only (`copil --help` starts in a fraction of a second)
 
         state = State(cfg.state.url)
-        runs = state.runs(limit)
-        editions = state.editions()
+        if run is not None:
+            detail, found, dead = state.run(run), state.findings(run), state.dead_letters(run)
+        else:
+            runs = state.runs(limit)
+            editions = state.editions()
     except Exception as exc:
         raise fail(exc, "Lecture de l'état impossible")
+    if run is not None:
+        if detail is None:
+            raise fail(ConfigError(f"aucune exécution n° {run} dans la base d'état"), "Exécution inconnue")
+        print_run_detail(detail, found, dead, cfg.collectivite.timezone)
+        return
     print_runs(runs, cfg.collectivite.timezone)
     print_meetings(editions)
+
+
+def print_run_detail(run: dict, found: list[dict], dead: list[dict], tz: str) -> None:
+    """What one night did, from the state alone: `status --run N` reads no SharePoint."""
+    counts = run.get("counts") or {}
+    detail = counts.get("detail") or {}
+    started = run.get("started_at")
+    if started is not None and getattr(started, "tzinfo", 1) is None:
+        started = started.replace(tzinfo=_utc.utc)
+    when = started.astimezone(ZoneInfo(tz)).strftime("%d/%m/%Y %H:%M") if started else "?"
+    say(
+        f"Exécution n° {run['id']} du {when} : {status_label(run.get('status'))}"
+        + (" (simulation)" if counts.get("dry_run") else "")
+        + f", code de sortie {counts.get('exit_code', '?')}, durée {seconds(counts.get('duration_s'))}"
+    )
+    if run.get("message"):
+        say(f"Motif : {run['message']}")
+    written = detail.get("written") or []
+    say(f"{count(len(written), 'élément écrit', 'éléments écrits')} dans la liste des projets :")
+    for code, item_id, cols in written[:200]:
+        say(f"  {code} (élément {item_id}) : {', '.join(cols)}")
+    if len(written) > 200:
+        say(f"  … et {len(written) - 200} autre(s)")
+    reports = detail.get("reports") or []
+    say(f"{count(len(reports), 'rapport publié', 'rapports publiés')} :")
+    for url in reports[:200]:
+        say(f"  {url}")
+    for label, meetings in (
+        ("Dossiers en préparation", detail.get("dossiers_draft")),
+        ("Dossiers figés", detail.get("dossiers_frozen")),
+    ):
+        if meetings:
+            say(f"{label} : {' ; '.join(meetings)}")
+    say(f"{count(len(found), 'anomalie de données', 'anomalies de données')} (copil findings --run {run['id']}) :")
+    for f in found[:50]:
+        say(f"  {f['list_title']}, élément {f['item_id'] or '–'}, « {f['column']} » : {f['message']}")
+    errors = (detail.get("errors") or []) + [f"élément {d['item_id']} : {d['error']}" for d in dead]
+    say(f"{count(len(errors), 'erreur')} :")
+    for e in errors:
+        say(f"  {e}")
+
+
+@app.command()
+def findings(
+    config: Path = ConfigOpt,
+    run: Optional[int] = typer.Option(None, "--run", help="Numéro de l'exécution (défaut : la dernière)."),
+    csv_out: Optional[Path] = typer.Option(
+        None,
+        "--csv",
+        help="Fichier CSV à écrire (séparateur « ; », UTF-8 avec BOM : s'ouvre dans Excel) ; « - » pour la sortie.",
+    ),
+):
+    """Liste les anomalies de données d'une exécution (liste, élément, colonne, valeur, problème, lien)."""
+    import csv  # lazy: this command only
+    import io  # lazy: this command only
+
+    cfg = _load(config)
+    try:
+        from connector.state import State  # lazy: this command only (`copil --help` starts in a fraction of a second)
+
+        state = State(cfg.state.url)
+        chosen = state.run(run)
+        rows = state.findings(chosen["id"]) if chosen else []
+    except Exception as exc:
+        raise fail(exc, "Lecture de l'état impossible")
+    if chosen is None:
+        raise fail(
+            ConfigError(f"aucune exécution n° {run} dans la base d'état" if run else "aucune exécution enregistrée"),
+            "Anomalies",
+        )
+    header = ["Exécution", "Liste", "Élément", "Colonne", "Valeur saisie", "Problème", "Projet", "Gravité", "Lien"]
+    lines = [
+        [
+            chosen["id"],
+            f["list_title"],
+            f["item_id"] or "",
+            f["column"],
+            f["value"],
+            f["message"],
+            f["project_code"] or "",
+            f["severity"],
+            f["link"],
+        ]
+        for f in rows
+    ]
+    if csv_out is None:
+        say(f"Exécution n° {chosen['id']} : {count(len(rows), 'anomalie')}")
+        for line in lines:
+            say(f"  {line[1]}, élément {line[2] or '–'}, « {line[3]} » = « {line[4]} » : {line[5]}")
+        return
+    buf = io.StringIO()
+    writer = csv.writer(buf, delimiter=";", lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows(lines)
+    if str(csv_out) == "-":
+        console.file.write(buf.getvalue())
+        return
+    csv_out.write_text("\ufeff" + buf.getvalue(), encoding="utf-8")
+    say(f"{count(len(rows), 'anomalie écrite', 'anomalies écrites')} dans {csv_out}")
+
+
+@app.command()
+def health(
+    config: Path = ConfigOpt,
+    max_age: str = typer.Option(
+        "26h", "--max-age", help="Âge maximal de la dernière synchronisation réussie (ex. 26h, 90m, 2d)."
+    ),
+):
+    """Pour la supervision (Nagios, Zabbix, systemd) : 0 si la dernière synchronisation réussie est
+    assez récente et la dernière s'est bien terminée, 1 (avertissement) si la dernière est partielle,
+    2 (critique) si aucune réussite récente."""
+    cfg = _load(config)
+    limit = _duration(max_age)
+    try:
+        from connector.state import State  # lazy: this command only (`copil --help` starts in a fraction of a second)
+
+        state = State(cfg.state.url)
+        ok, last = state.last_success(), state.run(None)
+    except Exception as exc:
+        console.print(f"CRITIQUE - base d'état illisible : {mask(exc)}", highlight=False, markup=False)
+        raise typer.Exit(2)
+    now = datetime.now(_utc.utc)
+
+    def age(r) -> float:
+        t = r.get("ended_at") or r.get("started_at")
+        if t is not None and t.tzinfo is None:
+            t = t.replace(tzinfo=_utc.utc)
+        return (now - t).total_seconds() if t else float("inf")
+
+    if ok is None or age(ok) > limit:
+        when = f"il y a {_hours(age(ok))}" if ok else "jamais"
+        console.print(
+            f"CRITIQUE - dernière synchronisation réussie : {when} (limite {max_age})", highlight=False, markup=False
+        )
+        raise typer.Exit(2)
+    if last is not None and last.get("status") not in ("ok", "running"):
+        console.print(
+            f"AVERTISSEMENT - dernière exécution n° {last['id']} : {status_label(last.get('status'))} ; "
+            f"dernière réussite il y a {_hours(age(ok))}",
+            highlight=False,
+            markup=False,
+        )
+        raise typer.Exit(1)
+    console.print(f"OK - dernière synchronisation réussie il y a {_hours(age(ok))}", highlight=False, markup=False)
+
+
+def _duration(text: str) -> float:
+    m = re.fullmatch(r"\s*(\d+(?:[.,]\d+)?)\s*([smhdj]?)\s*", text or "")
+    if not m:
+        raise fail(ConfigError(f"durée illisible « {text} » (exemples : 26h, 90m, 2d)"), "Option --max-age")
+    value = float(m[1].replace(",", "."))
+    return value * {"s": 1, "m": 60, "h": 3600, "d": 86400, "j": 86400, "": 3600}[m[2]]
+
+
+def _hours(secs: float) -> str:
+    if secs == float("inf"):
+        return "?"
+    if secs < 3600:
+        return f"{int(secs // 60)} min"
+    return f"{secs / 3600:.1f} h".replace(".", ",")
 
 
 def print_meetings(editions: dict) -> None:

@@ -11,7 +11,7 @@ import time
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from connector.errors import ExitCode, RunInterrupted
+from connector.errors import ExitCode, RunInterrupted, RunStopped
 from jobs.output import ProgressReporter, count, mask, register_secret, seconds, status_label
 
 log = logging.getLogger("copil.nightly")
@@ -181,7 +181,7 @@ def scheduled_run(config_path: str) -> int:
         config = load(config_path)
         summary = run_once(config, show_progress=False)
         return int(getattr(summary, "exit_code", 0) or 0)
-    except Exception as exc:  # the daemon must survive a failed night
+    except (Exception, RunStopped) as exc:  # the daemon must survive a failed or stopped night
         code = exit_code_for(exc)
         log.error("Échec de la synchronisation planifiée (code %s) : %s", code, mask(exc))
         return code

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import sys
 import threading
@@ -133,7 +134,32 @@ class _CurrentStderr(logging.StreamHandler):
         pass
 
 
-def setup_logging(json_mode: bool = False, verbose: bool = False, stream=None) -> None:
+def add_log_file(path: str, max_megabytes: float = 10, keep: int = 10, json_mode: bool = False) -> None:
+    """The log also written to `path`, rotated at `max_megabytes` with `keep` old files (a night
+    every night for years fills no disk); masked like the console. Replaces an earlier one."""
+    from logging.handlers import RotatingFileHandler  # lazy: only with a log file
+
+    root = logging.getLogger()
+    for h in list(root.handlers):
+        if getattr(h, "_copil_file", False):
+            root.removeHandler(h)
+            h.close()
+    target = os.path.abspath(os.path.expanduser(path))
+    os.makedirs(os.path.dirname(target) or ".", exist_ok=True)
+    handler = RotatingFileHandler(
+        target, maxBytes=int(max_megabytes * 1024 * 1024), backupCount=keep, encoding="utf-8", delay=True
+    )
+    handler._copil_file = True  # type: ignore[attr-defined]
+    handler.addFilter(MaskingFilter())
+    handler.setFormatter(
+        JsonFormatter()
+        if json_mode
+        else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%Y-%m-%d %H:%M:%S")
+    )
+    root.addHandler(handler)
+
+
+def setup_logging(json_mode: bool = False, verbose: bool = False, stream=None, log_file: str | None = None) -> None:
     root = logging.getLogger()
     for h in list(root.handlers):
         if getattr(h, "_copil", False):
@@ -151,6 +177,8 @@ def setup_logging(json_mode: bool = False, verbose: bool = False, stream=None) -
         logging.getLogger(noisy).setLevel(logging.WARNING)
     # APScheduler speaks English: its lines are replaced by copil's own (jobs.scheduler)
     logging.getLogger("apscheduler").setLevel(logging.DEBUG if verbose else logging.CRITICAL)
+    if log_file:
+        add_log_file(log_file, json_mode=json_mode)
     # The client logs its listeners' exceptions with tracebacks; copil reports them in French.
     logging.getLogger("office365").setLevel(logging.DEBUG if verbose else logging.CRITICAL)
 

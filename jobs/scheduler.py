@@ -22,6 +22,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 
+from connector import deadline
 from jobs.lock import RunLock, default_owner, make_engine
 
 log = logging.getLogger("copil.scheduler")
@@ -143,8 +144,10 @@ class Daemon:
 
     def install_signal_handlers(self) -> None:
         def handler(signum, _frame):
-            log.info("Signal %s reçu : arrêt après l'exécution en cours", signum)
-            self.stop()
+            name = signal.Signals(signum).name
+            log.info("Signal %s reçu : arrêt de la planification ; l'exécution en cours s'arrête proprement", name)
+            deadline.ask_stop(name)  # the run in its thread stops at its next request or report
+            threading.Thread(target=self.stop, daemon=True).start()
 
         signal.signal(signal.SIGTERM, handler)
         signal.signal(signal.SIGINT, handler)

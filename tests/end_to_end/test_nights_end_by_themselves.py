@@ -307,3 +307,33 @@ def test_a_duplicated_code_is_named_as_a_duplicate_by_report_and_on_amendments(e
             config(emulator, tmp_path, reports={"enabled": True}), only=["PPI-2024-001"], out_dir=tmp_path / "o"
         )
     assert "« PPI-2024-001 » en double dans la liste des projets (éléments 1 et 3)" in str(e.value)
+
+
+def test_the_daemon_s_sigterm_stops_the_run_in_its_thread(emulator, tmp_path):
+    """`copil schedule` runs the night in a thread, where signals cannot be received: its
+    SIGTERM handler asks the run to stop, and the run stops at its next request."""
+    from connector import deadline
+    from jobs.nightly import scheduled_run
+
+    seeded(emulator, 20)
+    emulator.admin("POST", "faults", json={"latency_ms": 40})
+    cfg = tmp_path / "copil.toml"
+    cfg.write_text(
+        f'[sharepoint]\nsite_url = "{emulator.site_url("projets")}"\nauth = "bearer"\n'
+        f'token_env = "COPIL_DAEMON_TOKEN"\nbatch_size = 2\n[state]\nurl = "sqlite:///{(tmp_path / "s.db").as_posix()}"\n'
+        "[reports]\nenabled = false\n",
+        encoding="utf-8",
+    )
+    os.environ["COPIL_DAEMON_TOKEN"] = emulator.tokens["write"]
+    result: list[int] = []
+    t = threading.Thread(target=lambda: result.append(scheduled_run(str(cfg))))
+    t.start()
+    t0 = time.monotonic()
+    while emulator.stats()["by_route"].get("batch:op:validate.POST", 0) < 4:
+        assert time.monotonic() - t0 < 60 and t.is_alive()
+        time.sleep(0.02)
+    deadline.ask_stop("SIGTERM")
+    t.join(10)
+    assert not t.is_alive() and result == [143], result
+    (run,) = State(f"sqlite:///{(tmp_path / 's.db').as_posix()}").last_runs(1)
+    assert run["status"] == "interrupted" and run["written"] is not None and run["written"] < 20
