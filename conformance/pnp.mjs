@@ -13,6 +13,7 @@ import "@pnp/sp/batching.js";
 import "@pnp/sp/regional-settings/index.js";
 import "@pnp/sp/site-users/web.js";
 import "@pnp/sp/recycle-bin/index.js";
+import "@pnp/sp/views/index.js";
 
 const [url, token] = process.argv.slice(2);
 const sp = spfi(url).using(DefaultHeaders(), DefaultInit(), BrowserFetchWithRetry({ retries: 1 }), DefaultParse(),
@@ -51,6 +52,14 @@ await check("lists: add with a description, update, expand RootFolder", async ()
   assert(l.Description === "mise à jour par PnPjs", `Description ${l.Description}`);
   assert(l.RootFolder?.ServerRelativeUrl?.endsWith("/Lists/Conformité PnP liste de test"),
     `RootFolder ${JSON.stringify(l.RootFolder)}`);
+});
+
+await check("lists: ensure finds the list, or creates it; views: add an SP.View", async () => {
+  const first = await sp.web.lists.ensure("Conformité PnP ensure", "", 100);
+  const again = await sp.web.lists.ensure("Conformité PnP ensure", "", 100);
+  assert(first.created === true && again.created === false, `created ${first.created} then ${again.created}`);
+  const v = await sp.web.lists.getByTitle("Conformité PnP ensure").views.add("Vue PnP", false, { RowLimit: 10 });
+  assert(v.Title === "Vue PnP" || v.data?.Title === "Vue PnP", `view ${JSON.stringify(v.data ?? v)}`);
 });
 
 await check("lists: $select of an unknown property is refused", async () => {
@@ -196,6 +205,7 @@ await check("recycle an item, list the bin, restore", async () => {
 await check("clean up: delete the test list and library", async () => {
   await list().delete();
   await sp.web.lists.getByTitle(LIB).delete();
+  await sp.web.lists.getByTitle("Conformité PnP ensure").delete();
 });
 
 console.log(failures ? `${failures} vérification(s) en échec` : "toutes les vérifications passent");

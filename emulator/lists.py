@@ -270,9 +270,24 @@ def lists_get(ctx, t):
     return collection([expanded_list(ctx, lst) for lst in ctx.site.lists.values()])
 
 
+def _unkept(body: dict, kept: tuple[str, ...]) -> list[str]:
+    """Properties of a list body the emulator would not keep. Content types are not emulated:
+    « disabled », which PnPjs' lists.add and lists.ensure send by default, is what a list already
+    is; asking for them is a 501."""
+    return sorted(
+        k
+        for k, v in body.items()
+        if k not in kept and not (k in ("AllowContentTypes", "ContentTypesEnabled") and v in (False, None))
+    )
+
+
 @handler("lists", "POST", role="manage")
 def lists_add(ctx, t):
     body = ctx.json()
+    # what PnPjs' lists.add/ensure send; content types are not emulated: asking for them is a 501
+    unknown = _unkept(body, ("__metadata", "Title", "Description", "BaseTemplate"))
+    if unknown:
+        raise errors.not_implemented("POST", "lists with SP.List properties " + ", ".join(unknown))
     title = body.get("Title")
     if not title:
         raise errors.bad_request("The list title is required.")
@@ -295,7 +310,7 @@ def list_delete(ctx, t):
 @handler("list", "MERGE", role="manage")
 def list_merge(ctx, t):
     body = ctx.json()
-    unknown = sorted(k for k in body if k not in ("__metadata", "Title", "Description"))
+    unknown = _unkept(body, ("__metadata", "Title", "Description"))
     if unknown:  # never look saved while dropping it
         raise errors.not_implemented("MERGE", f"list properties {', '.join(unknown)}")
     if "Title" in body:

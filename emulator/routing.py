@@ -155,10 +155,18 @@ def body_json(body: bytes) -> dict:
     if not body:
         return {}
     try:
-        return json.loads(body.decode("utf-8"))
+        data = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
         raise errors.bad_request(
             "Invalid JSON. A token was not recognized in the JSON content.",
             "-1",
             "Microsoft.SharePoint.Client.InvalidClientQueryException",
         )
+    if not isinstance(data, dict):  # an entity or parameters object, as SharePoint requires
+        raise errors.bad_request(
+            "An unexpected 'StartArray' node was found when reading from the JSON reader. "
+            "A 'StartObject' node was expected.",
+            "-1",
+            "Microsoft.SharePoint.Client.InvalidClientQueryException",
+        )
+    return data

@@ -328,8 +328,11 @@ def _make_handler(server: EmulatorServer):
                 return
             except errors.SPError as e:
                 resp = responses.shape(Response(e.status, e.body(), dict(e.headers)), headers.get("accept"))
-            except Exception as e:  # a bug in the emulator must still answer like a server
-                resp = Response(500, errors.server_error(f"Emulator error: {type(e).__name__}: {e}").body())
+            except Exception as e:
+                # a request the emulator could not handle is a 501 naming it, never a 500 a client
+                # would retry as a transient SharePoint failure (500s are the injected faults only)
+                err = errors.not_implemented(self.command, f"{path} ({type(e).__name__}: {e})")
+                resp = responses.shape(Response(err.status, err.body(), dict(err.headers)), headers.get("accept"))
             # counted before answering, so a client that reads the stats right after sees it
             server.faults.record(
                 self.command,

@@ -164,6 +164,37 @@ def view_add(ctx, t):
     return Response(200, entity(view_json(ctx, t.obj, v)))
 
 
+# Properties of an SP.View a POST to `views` may set (SharePoint's documented way to create one;
+# its fields are then added with viewfields/addviewfield).
+VIEW_BODY = {"__metadata", "Title", "ViewQuery", "RowLimit", "Paged", "PersonalView", "DefaultView"}
+
+
+@handler("views", "POST", role="manage")
+def view_create(ctx, t):
+    b = ctx.json()
+    kind = (b.get("__metadata") or {}).get("type", "SP.View")
+    if kind != "SP.View":
+        raise errors.bad_request(f"The entity type '{kind}' is not an SP.View.")
+    unknown = sorted(set(b) - VIEW_BODY)
+    if unknown:
+        raise errors.not_implemented("POST", "views with SP.View properties " + ", ".join(unknown))
+    if not str(b.get("Title") or "").strip():
+        raise errors.bad_request("The view title cannot be empty.")
+    query = b.get("ViewQuery") or ""
+    caml.parse(query)
+    lst = t.obj
+    v = lst.add_view(
+        b["Title"],
+        query=query,
+        fields=[],
+        row_limit=b.get("RowLimit"),
+        paged=b.get("Paged", True) is not False,
+        personal=bool(b.get("PersonalView")),
+        default=bool(b.get("DefaultView")),
+    )
+    return Response(201, entity(view_json(ctx, lst, v)))
+
+
 @handler("view", "MERGE", "PATCH", role="manage")
 def view_merge(ctx, t):
     b = {k: v for k, v in ctx.json().items() if k != "__metadata"}

@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import signal
+import sys
 import tempfile
 import threading
 import time
@@ -955,7 +956,29 @@ def demo(
         _keep_demo(work, grants, port, state)
     else:
         shutil.rmtree(work, ignore_errors=True)
+        say(
+            f"Pour garder le site d'essai et continuer à la main : {copil_command()} demo --keep ~/copil-essai "
+            "(l'émulateur de cette démonstration est arrêté : ses adresses ne mènent plus nulle part)."
+        )
     raise typer.Exit(int(summary.exit_code or 0))
+
+
+def copil_command() -> str:
+    """How to call copil from here: `copil` when it is on the PATH, else the script of this
+    environment (`make demo` installs into .venv without activating it: « copil: command not
+    found » was the first thing a newcomer saw)."""
+    script = Path(sys.argv[0])
+    on_path = shutil.which("copil")
+    if script.name == "copil" and script.exists():
+        if on_path and Path(on_path).resolve() == script.resolve():
+            return "copil"
+        try:
+            return str(script.resolve().relative_to(Path.cwd()))
+        except ValueError:
+            return str(script.resolve())
+    if on_path:
+        return "copil"
+    return f"{sys.executable} -m jobs.cli"
 
 
 def _night(text: str) -> date:
@@ -991,12 +1014,13 @@ def _keep_demo(work: Path, grants, port: int, state: str) -> None:
     )
     say(f"Démonstration gardée dans {work} : configuration copil.toml, données de l'émulateur, base d'état.")
     say("Pour continuer (l'émulateur dans un terminal, les commandes dans un autre) :")
+    copil = copil_command()
     for line in (
-        f"copil emulator --data {work / 'emulator'} --port {port}",
-        f"copil check --config {cfg}",
-        f"copil sync --config {cfg}",
-        f"copil status --config {cfg}",
-        f"copil report --config {cfg} --out rapports",
+        f"{copil} emulator --data {work / 'emulator'} --port {port}",
+        f"{copil} check --config {cfg}",
+        f"{copil} sync --config {cfg}",
+        f"{copil} status --config {cfg}",
+        f"{copil} report --config {cfg} --out rapports",
     ):
         say(f"  {line}")
 

@@ -230,3 +230,46 @@ def test_copil_emulator_command_serves_with_given_tokens(tmp_path):
         out, _ = proc.communicate(timeout=20)
     assert "jeton read : lecteur" in out
     assert (tmp_path / "emulator.sqlite").exists()
+
+
+def test_a_view_created_with_an_sp_view_body_and_what_is_not_emulated_is_a_501(emulator):
+    """SharePoint's documented way (POST …/views with an SP.View entity) creates a view; a list
+    property the emulator does not keep, a body that is not an object, or a request it cannot
+    handle answer 501 or 400 naming it — never a 500 a client would retry."""
+    import json as _json
+
+    h = {"Content-Type": "application/json;odata=verbose"}
+    r = _http(emulator, "POST", "/_api/web/lists", headers=h, data=_json.dumps({"Title": "Vues", "BaseTemplate": 100}))
+    assert r.status_code == 201, r.text
+    body = {
+        "__metadata": {"type": "SP.View"},
+        "Title": "À traiter",
+        "ViewQuery": "<OrderBy><FieldRef Name='ID'/></OrderBy>",
+        "RowLimit": 30,
+    }
+    r = _http(emulator, "POST", "/_api/web/lists/getbytitle('Vues')/views", headers=h, data=_json.dumps(body))
+    assert r.status_code == 201 and r.json()["d"]["Title"] == "À traiter", r.text
+    r = _http(emulator, "GET", "/_api/web/lists/getbytitle('Vues')/views/getbytitle('À traiter')")
+    assert r.status_code == 200 and r.json()["d"]["RowLimit"] == 30
+    r = _http(
+        emulator,
+        "POST",
+        "/_api/web/lists/getbytitle('Vues')/views",
+        headers=h,
+        data=_json.dumps({**body, "Aggregations": "x"}),
+    )
+    assert r.status_code == 501 and "Aggregations" in r.text
+    r = _http(
+        emulator, "POST", "/_api/web/lists", headers=h, data=_json.dumps({"Title": "Z", "ContentTypesEnabled": True})
+    )
+    assert r.status_code == 501 and "ContentTypesEnabled" in r.text
+    r = _http(
+        emulator,
+        "POST",
+        "/_api/web/lists",
+        headers=h,
+        data=_json.dumps({"Title": "Z2", "ContentTypesEnabled": False, "AllowContentTypes": False}),
+    )
+    assert r.status_code == 201  # what PnPjs' lists.ensure sends by default
+    r = _http(emulator, "POST", "/_api/web/lists/getbytitle('Vues')/items", headers=h, data="[1, 2]")
+    assert r.status_code == 400 and "StartObject" in r.text

@@ -395,7 +395,15 @@ def test_demo_keep_leaves_a_configuration_that_works_against_the_kept_emulator(t
         cli.app, ["demo", "--projects", "4", "--out", str(tmp_path / "out"), "--keep", str(keep), "--port", str(port)]
     )
     assert res.exit_code == 0, _out(res)
-    assert f"copil emulator --data {keep / 'emulator'} --port {port}" in res.output
+    printed = [line.strip() for line in res.output.splitlines() if f"emulator --data {keep / 'emulator'}" in line]
+    assert printed and printed[0].endswith(f" emulator --data {keep / 'emulator'} --port {port}"), res.output
+    # the command printed works from where the demo ran (not « copil: command not found »)
+    import shlex
+    import subprocess
+
+    command = shlex.split(printed[0].split(" emulator --data")[0])
+    version = subprocess.run([*command, "--version"], capture_output=True, text=True, timeout=60)
+    assert version.returncode == 0 and version.stdout.startswith("copil "), (command, version.stderr)
     assert oct((keep / "jeton.txt").stat().st_mode)[-3:] == "600"
     srv = EmulatorServer(
         port, data_dir=str(keep / "emulator"), tokens=auth.load_grants(keep / "emulator" / "tokens.json")
@@ -404,7 +412,7 @@ def test_demo_keep_leaves_a_configuration_that_works_against_the_kept_emulator(t
         res = runner.invoke(cli.app, ["check", "--config", str(keep / "copil.toml")])
         assert res.exit_code == 0, _out(res)
         res = runner.invoke(cli.app, ["status", "--config", str(keep / "copil.toml")])
-        assert res.exit_code == 0 and "ok" in res.output
+        assert res.exit_code == 0 and "réussie" in res.output
     finally:
         srv.stop()
     res = runner.invoke(cli.app, ["demo", "--projects", "4", "--keep", str(keep)])
