@@ -41,7 +41,7 @@ test-all: $(STAMP)
 # Faults, kill points and hostile input at full size (about 15 minutes on 2 cores); the last
 # line is "faults injected: N, kill points: N, bad inputs: N, data lost: N".
 robustness: $(STAMP)
-	$(PY) -m tests.support.robustness --faults 1000 --kills 100
+	$(PY) -m tests.support.robustness --faults 2000 --kills 200
 
 # Nightly runs at 100, 1,000 and 10,000 projects beside the minimum and the naive script,
 # report generation, emulator throughput: bench/results.json and bench/RESULTS.md.

@@ -87,8 +87,14 @@ class RunLock:
                 return True
             except IntegrityError:
                 break
-            except OperationalError:  # "database is locked" under contention
-                time.sleep(0.1 * (attempt + 1))
+            except OperationalError as e:
+                if "locked" not in str(e.orig).lower() and "busy" not in str(e.orig).lower():
+                    # a database nobody can write (read-only file or folder, full disk): a
+                    # configuration error naming it, not « a run is already in progress »
+                    from connector.state import state_error  # lazy: SQLAlchemy's error wording
+
+                    raise state_error(str(self.engine.url), e) from None
+                time.sleep(0.1 * (attempt + 1))  # "database is locked" under contention
         else:
             return False
         # Row exists: take it over only if its owner died without finishing (expired, or a

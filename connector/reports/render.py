@@ -221,6 +221,12 @@ def _validate(path: Path | str, kind: str) -> None:
     name = Path(path).name
     fields = set(known_attributes(kind))
     for tree in trees:
+        for n in tree.find_all(nodes.Name):
+            if n.name in ("self", "caller", "varargs", "kwargs"):  # Jinja's own objects, not values
+                raise ConfigError(
+                    f"le modèle « {name} » utilise « {n.name} », qui n'est pas une variable documentée "
+                    "(voir docs/template-variables.md)"
+                )
         for node_type, shown in REFUSED_STATEMENTS.items():
             if any(True for _ in tree.find_all(node_type)):
                 raise ConfigError(

@@ -125,3 +125,33 @@ def test_the_readme_lists_every_command_and_the_service_sections():
     assert "Running as a service" in unit
     several = (ROOT / "deploy" / "copil@.service").read_text(encoding="utf-8")
     assert "%i" in several and "copil schedule" in several
+
+
+def test_a_state_database_nobody_can_write_is_exit_2_naming_it_never_busy(tmp_path, monkeypatch):
+    """The probe: `sync` said « une synchronisation est déjà en cours … (?) » (exit 6) while
+    `unlock` said there was no lock. A state nobody can write is a configuration error (exit 2)
+    naming it: a folder that cannot be written (here under /proc, which even root cannot write),
+    and a database file opened read-only (the lock's first write)."""
+    from connector.errors import ConfigError
+    from connector.state import State
+    from jobs.lock import RunLock, make_engine
+
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(
+        '[sharepoint]\nsite_url = "http://127.0.0.1:9/sites/p"\nauth = "bearer"\ntoken_env = "COPIL_RO"\n'
+        '[state]\nurl = "sqlite:////proc/copil-etat/etat.db"\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("COPIL_RO", "x")
+    for command in ("sync", "check"):
+        res = runner.invoke(cli.app, [command, "--config", str(cfg)])
+        out = _out(res)
+        assert res.exit_code == 2, (command, out)
+        assert "state.url" in out and "/proc/copil-etat/etat.db" in out, out
+        assert "déjà en cours" not in out
+
+    db = tmp_path / "etat.db"
+    State(f"sqlite:///{db.as_posix()}")  # created with its tables, then opened read-only
+    with pytest.raises(ConfigError) as e:
+        RunLock(make_engine(f"sqlite:///file:{db.as_posix()}?mode=ro&uri=true")).acquire("copil:sync")
+    assert "state.url" in str(e.value) and "readonly" in str(e.value)

@@ -3,19 +3,25 @@ kill points and hostile input end with no data lost."""
 
 from __future__ import annotations
 
-from tests.support.robustness import Tally, run_bad_inputs, run_faults, run_kills
+from tests.support.robustness import Tally, run_bad_inputs, run_faults, run_kills, run_template_bombs
 
 
 def test_faults_lose_nothing(tmp_path):
     tally = Tally()
     run_faults(40, seed=11, tally=tally, work=tmp_path, projects=10, waits=False)
-    assert tally.faults >= 40 and tally.lost == 0, tally.notes
+    assert tally.faults >= 40 and tally.lost == 0 and tally.hangs == 0, tally.notes
 
 
 def test_kill_points_lose_nothing(tmp_path):
     tally = Tally()
-    run_kills(2, seed=5, tally=tally, work=tmp_path)
-    assert tally.lost == 0, tally.notes
+    run_kills(4, seed=5, tally=tally, work=tmp_path)
+    assert tally.lost == 0 and tally.hangs == 0, tally.notes
+
+
+def test_template_bombs_are_refused_in_bounded_time(tmp_path):
+    tally = Tally()
+    run_template_bombs(tally, tmp_path)
+    assert tally.bad_inputs == 45 and tally.lost == 0 and tally.hangs == 0, tally.notes
 
 
 def test_hostile_input_loses_nothing(tmp_path):

@@ -338,7 +338,9 @@ def test_reports_open_in_libreoffice(portfolio, tmp_path):
         assert (tmp_path / name.replace(".docx", ".pdf")).stat().st_size > 1000
 
 
-def test_broken_template_or_missing_library_stops_before_any_write(emulator, tmp_path):
+def test_a_refused_template_stops_the_reports_and_a_missing_library_the_run(emulator, tmp_path):
+    """A template using an unknown field: the lists are updated, no report, exit 5 naming the
+    field and the local folder. A missing report library: nothing written at all."""
     site = seeded(emulator, 3)
     bad = tmp_path / "modeles"
     bad.mkdir()
@@ -346,14 +348,17 @@ def test_broken_template_or_missing_library_stops_before_any_write(emulator, tmp
     doc.add_paragraph("{{ inconnue }}")
     doc.save(bad / "rapport_copil.docx")
     shutil.copy(TEMPLATES / "synthese_portefeuille.docx", bad)
-    with pytest.raises(ConfigError) as e:
-        run_sync(config(emulator, tmp_path, reports={"enabled": True, "templates_dir": str(bad)}), as_of=AS_OF)
-    assert "inconnue" in str(e.value)
+    summary = run_sync(config(emulator, tmp_path, reports={"enabled": True, "templates_dir": str(bad)}), as_of=AS_OF)
+    assert summary.exit_code == 5 and summary.written == 3
+    assert "inconnue" in summary.message and "dossier local" in summary.message and str(bad) in summary.message
+    assert not [k for k in site.files if "rapports copil" in k]
+    emulator.admin("POST", "stats/reset")
+    (tmp_path / "other").mkdir()
     site.delete_list(site.list_by_title("Rapports COPIL"))
     from connector.errors import SchemaError
 
     with pytest.raises(SchemaError) as e:
-        run_sync(config(emulator, tmp_path, reports={"enabled": True}), as_of=AS_OF)
+        run_sync(config(emulator, tmp_path / "other", reports={"enabled": True}), as_of=AS_OF)
     assert "Rapports COPIL" in str(e.value) and "init-site" in str(e.value)
     assert not writes(emulator.stats()["by_route"])
 

@@ -6,7 +6,7 @@ reduced count in `make test`.
 or `Modified`/`Editor` changed, any report missing or duplicated, any hostile value that neither
 became a finding nor rendered, any run that crashed instead of reporting.
 
-    python -m tests.support.robustness [--faults 1000] [--kills 100] [--seed 7]
+    python -m tests.support.robustness [--faults 2000] [--kills 200] [--seed 7] [--parallel 2]
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import date
@@ -30,11 +31,17 @@ AS_OF = date(2026, 11, 24)
 OWNED = {c.display for c in schema.PROJECTS.columns if c.owned}
 
 
+# A run, a stop or a template check longer than this is a hang (every wait of copil is bounded
+# far below: 1 s read timeouts here, 3 tries for an item answering 500, 10 s for SIGTERM).
+HANG_SECONDS = {"run": 180.0, "sigterm": 10.0, "template": 30.0}
+
+
 @dataclass
 class Tally:
     faults: int = 0
     kills: int = 0
     bad_inputs: int = 0
+    hangs: int = 0
     lost: int = 0
     notes: list[str] = field(default_factory=list)
 
@@ -42,11 +49,36 @@ class Tally:
         self.lost += 1
         self.notes.append(what)
 
+    def hang(self, what: str) -> None:
+        self.hangs += 1
+        self.notes.append(f"hang: {what}")
+
+    def add(self, other: "Tally") -> None:
+        self.faults += other.faults
+        self.kills += other.kills
+        self.bad_inputs += other.bad_inputs
+        self.hangs += other.hangs
+        self.lost += other.lost
+        self.notes += other.notes
+
     def line(self) -> str:
         return (
             f"faults injected: {self.faults}, kill points: {self.kills}, bad inputs: {self.bad_inputs}, "
-            f"data lost: {self.lost}"
+            f"hangs: {self.hangs}, data lost: {self.lost}"
         )
+
+
+def _timed_sync(cfg, tally: Tally, what: str, **kw):
+    """run_sync, watched: a run that does not end within HANG_SECONDS is counted as a hang."""
+    from connector.pipeline import run_sync
+
+    t0 = time.monotonic()
+    try:
+        return run_sync(cfg, **kw)
+    finally:
+        took = time.monotonic() - t0
+        if took > HANG_SECONDS["run"]:
+            tally.hang(f"{what}: a run took {took:.0f} s")
 
 
 # -- helpers ------------------------------------------------------------------------
@@ -60,7 +92,9 @@ def _config_dict(srv, site: str, state: Path, token_env: str, **over) -> dict:
             "batch_size": 5,
             "max_retries": 10,
             "retry_backoff_seconds": 0.05,
+            "timeout_seconds": 2,
         },
+        "run": {"silent_after": 3},
         "state": {"url": f"sqlite:///{state.as_posix()}"},
         "reports": {"enabled": True},
     }
@@ -164,6 +198,7 @@ def run_faults(target: int, seed: int, tally: Tally, work: Path, projects: int =
     """`waits`: some storms ask for 1 s waits (Retry-After, RateLimit-Reset), as SharePoint does;
     without it they ask for none (quick runs)."""
     from connector.config import from_dict
+    from connector.errors import RunStopped
     from connector.pipeline import run_sync
     from emulator.server import start
     from sample.collectivite import seed as seed_site
@@ -193,6 +228,16 @@ def run_faults(target: int, seed: int, tally: Tally, work: Path, projects: int =
                         tally.faults += 1
 
                 srv.faults.hooks.append(restart)
+            if rng.random() < 0.15:  # a front end that hangs on one request (no answer before the timeout)
+                silent = {"n": 0, "at": rng.randint(2, 25)}
+
+                def hang(method, path, silent=silent):
+                    silent["n"] += 1
+                    if silent["n"] == silent["at"] and path.startswith("/sites/projets/"):
+                        tally.faults += 1
+                        time.sleep(2.3)  # beyond the 2 s read timeout: copil retries on a new request
+
+                srv.faults.hooks.append(hang)
             if edit:  # a person edits an item while copil is writing: a 412 to resolve
 
                 def hook(method, path, edit=edit, expected=expected, seen={"read": False}):
@@ -220,9 +265,9 @@ def run_faults(target: int, seed: int, tally: Tally, work: Path, projects: int =
                 },
             )
             try:
-                summary = run_sync(cfg, as_of=AS_OF)
+                summary = _timed_sync(cfg, tally, f"round {rounds}", as_of=AS_OF)
                 completed = summary.exit_code == 0
-            except Exception as e:  # a fault storm longer than the retries: exit 4, the next run catches up
+            except (Exception, RunStopped) as e:  # a storm longer than the retries: exit 4, the next run catches up
                 completed = False
                 tally.notes.append(f"round {rounds}: {type(e).__name__} (run ended, next one catches up)")
             tally.faults += srv.admin("GET", "stats").json()["injected"]
@@ -277,11 +322,19 @@ def run_kills(count: int, seed: int, tally: Tally, work: Path) -> None:
         ref_cfg = from_dict(_config_dict(srv, "reference", work / "kill-ref.db", "COPIL_KILL_TOKEN"))
         staff_before = _staff(site)
         srv.admin("POST", "faults", json={"latency_ms": 8})
+        uploading = threading.Event()
+
+        def uploads(method, path):
+            if "/files/add" in path.lower():
+                uploading.set()
+
+        srv.faults.hooks.append(uploads)
         attempts = 0
         while tally.kills < count and attempts < count * 3:
             attempts += 1
             _mutate(rng, [site, ref], rng.randint(0, 2))
             staff_before = _staff(site)
+            uploading.clear()
             proc = subprocess.Popen(
                 [sys.executable, "-m", "jobs.cli", "sync", "--config", str(cfg_path)],
                 cwd=ROOT,
@@ -289,13 +342,32 @@ def run_kills(count: int, seed: int, tally: Tally, work: Path) -> None:
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
-            time.sleep(rng.uniform(0.3, 3.0))  # imports, reads, write-back, uploads, state commit
+            term = rng.random() < 0.5
+            if term and rng.random() < 0.6:
+                # SIGTERM while the reports render and upload (systemctl stop in the middle of them)
+                uploading.wait(30)
+                time.sleep(rng.uniform(0, 0.6))
+            else:
+                time.sleep(rng.uniform(0.3, 3.0))  # imports, reads, write-back, uploads, state commit
             if proc.poll() is None:
-                proc.send_signal(signal.SIGKILL)
+                if term:
+                    proc.send_signal(signal.SIGTERM)
+                    t0 = time.monotonic()
+                    try:
+                        code = proc.wait(timeout=HANG_SECONDS["sigterm"])
+                    except subprocess.TimeoutExpired:
+                        tally.hang("a run went on more than 10 s after SIGTERM")
+                        proc.kill()
+                        code = proc.wait(timeout=60)
+                    if code not in (143, 0, 5) and time.monotonic() - t0 < HANG_SECONDS["sigterm"]:
+                        tally.loss(f"SIGTERM: the run exited {code}, not 143")
+                else:
+                    proc.send_signal(signal.SIGKILL)
                 tally.kills += 1
             proc.wait(timeout=60)
             if _staff(site) != staff_before:
-                tally.loss("a killed run changed a staff value, Modified or Editor")
+                tally.loss("a stopped run changed a staff value, Modified or Editor")
+        srv.faults.hooks.remove(uploads)
         srv.admin("DELETE", "faults")
         final = subprocess.run(
             [sys.executable, "-m", "jobs.cli", "sync", "--config", str(cfg_path)],
@@ -448,6 +520,120 @@ def _corpus() -> list[tuple[str, str, object, bool]]:
     out += [("projects", "start", "1900-01-01T00:00:00Z", True), ("projects", "start", "2200-06-30T22:00:00Z", True)]
     out += [("projects", "code", v, True) for v in ("", "   ")]
     return out
+
+
+# Templates a person with edit rights on the template library could drop there: code, loading
+# other templates, reading Python's internals, and computations that would hang the night.
+TEMPLATE_BOMBS = [
+    "{{ 9**99999999 }}",
+    "{{ 10 ** 10 ** 10 }}",
+    "{% set x = 2 %}{{ x ** 100000 }}",
+    "{{ 'x' * 999999999 }}",
+    "{{ [1] * 999999999 }}",
+    "{% set n = 999999999 %}{{ 'ab' * n }}",
+    "{{ '%0999999999d' % 1 }}",
+    "{{ '%s' % project.code }}",
+    "{% set many = milestones * 50 %}{% for a in many %}{% for b in many %}{% for c in many %}"
+    "{% for d in many %}{% for e in many %}{% for f in many %}x{% endfor %}{% endfor %}{% endfor %}"
+    "{% endfor %}{% endfor %}{% endfor %}",
+    "{% include 'x' %}",
+    "{% include project.code %}",
+    "{% extends 'base.docx' %}",
+    "{% import 'macros' as m %}",
+    "{% from 'macros' import m %}",
+    "{% macro m() %}{{ m() }}{% endmacro %}",
+    "{% call lipsum() %}x{% endcall %}",
+    "{{ lipsum(999999) }}",
+    "{{ range(999999999)|list }}",
+    "{{ cycler.__init__.__globals__.os.system('id') }}",
+    "{{ project.code|attr('__class__') }}",
+    "{{ project.code|attr('upper') }}",
+    "{{ project|attr('__dict__') }}",
+    "{{ milestones|map('attr', '__class__')|list }}",
+    "{{ milestones|map(attribute='__class__')|list }}",
+    "{{ milestones|selectattr('__class__')|list }}",
+    "{{ milestones|select('callable')|list }}",
+    "{{ milestones|sort(attribute='__class__')|list }}",
+    "{{ milestones|groupby('__class__')|list }}",
+    "{{ project.code|format(1) }}",
+    "{{ project.code|center(999999999) }}",
+    "{{ project.code|indent(999999999) }}",
+    "{{ project.code|wordwrap(1) }}",
+    "{{ project.code|safe }}",
+    "{{ project.code|tojson }}",
+    "{{ milestones|batch(999999999, 'x')|list }}",
+    "{{ milestones|slice(999999999)|list }}",
+    "{{ project.code.__class__.__mro__ }}",
+    "{{ project['__class__'] }}",
+    "{{ project.title.upper() }}",
+    "{{ self }}",
+    "{{ config }}",
+    "{{ request }}",
+    "{% if project.code is callable %}x{% endif %}",
+    "{{ undefined_variable_from_nowhere }}",
+]
+
+
+def run_template_bombs(tally: Tally, work: Path) -> None:
+    """Each hostile template refused by name and in bounded time (check and run alike); one of
+    them planted in the template library stops the reports only."""
+    from docx import Document
+
+    from connector.errors import ConfigError
+    from connector.reports.render import validate_template
+
+    base = ROOT / "docx_templates" / "rapport_copil.docx"
+    for i, text in enumerate(TEMPLATE_BOMBS):
+        doc = Document(str(base))
+        doc.add_paragraph(text)
+        path = work / f"bombe-{i}" / "rapport_copil.docx"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        doc.save(str(path))
+        t0 = time.monotonic()
+        try:
+            validate_template(path, "project")
+            tally.loss(f"template accepted: {text[:60]!r}")
+        except ConfigError:
+            pass
+        except Exception as e:  # refused, but not as a template error a person can read
+            tally.loss(f"template {text[:40]!r}: {type(e).__name__} instead of a refusal")
+        took = time.monotonic() - t0
+        if took > HANG_SECONDS["template"]:
+            tally.hang(f"template {text[:40]!r} took {took:.0f} s to refuse")
+        tally.bad_inputs += 1
+    _bomb_in_the_library(tally, work)
+
+
+def _bomb_in_the_library(tally: Tally, work: Path) -> None:
+    from docx import Document
+
+    from connector.config import from_dict
+    from emulator.server import start
+    from sample.collectivite import seed as seed_site
+
+    srv = start()
+    try:
+        site = seed_site(srv.backend, "projets", 6)
+        site.create_list("Modèles COPIL", 101)
+        doc = Document(str(ROOT / "docx_templates" / "rapport_copil.docx"))
+        doc.add_paragraph("{{ 9**99999999 }}")
+        path = work / "bombe-bibliotheque.docx"
+        doc.save(str(path))
+        site.add_file("Modèles COPIL", "", "rapport_copil.docx", path.read_bytes())
+        os.environ["COPIL_BOMB_TOKEN"] = srv.tokens["write"]
+        cfg = from_dict(
+            _config_dict(
+                srv, "projets", work / "bomb.db", "COPIL_BOMB_TOKEN", reports={"template_library": "Modèles COPIL"}
+            )
+        )
+        summary = _timed_sync(cfg, tally, "bomb in the template library", as_of=AS_OF)
+        tally.bad_inputs += 1
+        if summary.exit_code != 5 or summary.written != 6:
+            tally.loss(f"a bomb in the template library: exit {summary.exit_code}, {summary.written} written")
+        if _reports(site, AS_OF.isoformat()):
+            tally.loss("a report was published with a refused template")
+    finally:
+        srv.stop()
 
 
 def run_bad_inputs(limit: int | None, tally: Tally, work: Path) -> None:
@@ -613,14 +799,32 @@ def _expect_schema_error(srv, work, tally, lists: dict, name: str, what: str) ->
             tally.loss(f"{what}: the error does not name it ({e})")
 
 
+def _part(kind: str, amount: int, seed: int, work: str) -> Tally:
+    """One share of the faults or the kill points, in its own process with its own emulator:
+    two storms run side by side (most of a storm is spent waiting for the server)."""
+    import logging
+
+    logging.basicConfig(level=logging.ERROR)
+    tally = Tally()
+    Path(work).mkdir(parents=True, exist_ok=True)
+    if kind == "faults":
+        run_faults(amount, seed, tally, Path(work))
+    else:
+        run_kills(amount, seed, tally, Path(work))
+    return tally
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--faults", type=int, default=1000)
-    ap.add_argument("--kills", type=int, default=100)
+    ap.add_argument("--faults", type=int, default=2000)
+    ap.add_argument("--kills", type=int, default=200)
     ap.add_argument("--bad-inputs", type=int, default=0, help="0: the whole corpus")
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--parallel", type=int, default=2, help="storms run side by side (processes)")
     args = ap.parse_args(argv)
     import logging
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
 
     logging.basicConfig(level=logging.ERROR)
     tally = Tally()
@@ -628,15 +832,27 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory(prefix="copil-robustness-") as tmp:
         work = Path(tmp)
         run_bad_inputs(args.bad_inputs or None, tally, work)
-        print(f"hostile input: {tally.bad_inputs} values and structures ({time.monotonic() - t0:.0f} s)", flush=True)
-        run_faults(args.faults, args.seed, tally, work)
-        print(f"faults: {tally.faults} injected ({time.monotonic() - t0:.0f} s)", flush=True)
-        run_kills(args.kills, args.seed, tally, work)
-        print(f"kill points: {tally.kills} ({time.monotonic() - t0:.0f} s)", flush=True)
+        run_template_bombs(tally, work)
+        print(
+            f"hostile input: {tally.bad_inputs} values, structures and templates ({time.monotonic() - t0:.0f} s)",
+            flush=True,
+        )
+        n = max(1, args.parallel)
+        with ProcessPoolExecutor(n, mp_context=mp.get_context("spawn")) as pool:
+            for kind, total in (("faults", args.faults), ("kills", args.kills)):
+                shares = [total // n + (1 if i < total % n else 0) for i in range(n)]
+                futures = [
+                    pool.submit(_part, kind, share, args.seed + 101 * i, str(work / f"{kind}-{i}"))
+                    for i, share in enumerate(shares)
+                ]
+                for f in futures:
+                    tally.add(f.result())
+                done = tally.faults if kind == "faults" else tally.kills
+                print(f"{kind}: {done} ({time.monotonic() - t0:.0f} s)", flush=True)
     for note in tally.notes:
         print("  -", note)
-    print(tally.line())
-    return 1 if tally.lost else 0
+    print(f"{tally.line()} ({time.monotonic() - t0:.0f} s)")
+    return 1 if (tally.lost or tally.hangs) else 0
 
 
 if __name__ == "__main__":
