@@ -635,7 +635,7 @@ def portfolio_template() -> Document:
             ("Soleil", "{{ counts.soleil }}"),
             ("Nuageux", "{{ counts.nuageux }}"),
             ("Orage", "{{ counts.orage }}"),
-            ("Indéterminée (données manquantes)", "{{ counts.indetermine }}"),
+            ("Indéterminé (données manquantes)", "{{ counts.indetermine }}"),
             ("Anomalies de saisie", "{{ findings_count }}"),
         ],
     )

@@ -44,8 +44,9 @@ class Weather(StrEnum):
 
     @property
     def label(self) -> str:
-        """The word printed: « la météo est indéterminée »."""
-        return "Indéterminée" if self is Weather.INDETERMINE else self.value
+        """The word printed: the same as in the list and the command line (one spelling, «
+        Indéterminé », a category beside « Soleil » and « Nuageux »)."""
+        return self.value
 
     @property
     def color(self) -> str:

@@ -23,7 +23,7 @@ def symbol(weather: Any) -> str:
 
 
 def label(weather: Any) -> str:
-    """`Indéterminée` (la météo), the other words unchanged; `–` when none."""
+    """The météo's word as the list holds it; `–` when none."""
     w = Weather.of(weather)
     return w.label if w else (text(weather) or "–")
 

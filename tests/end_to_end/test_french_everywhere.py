@@ -148,3 +148,15 @@ def test_the_lock_s_time_is_the_collectivite_s(tmp_path, monkeypatch):
     noumea = datetime.fromtimestamp(time_mod.time(), ZoneInfo("Pacific/Noumea")).strftime("%d/%m/%Y %H:")
     assert f"depuis le {noumea}" in str(e.value), str(e.value)
     Path(tmp_path / "s.db").unlink()
+
+
+def test_one_spelling_of_the_undetermined_weather():
+    """« Indéterminé » in the list and the command line, « Indéterminée » in the reports was two
+    spellings of one word."""
+    from connector.model import Weather
+
+    root = Path(__file__).resolve().parents[2]
+    assert all(w.label == w.value for w in Weather)
+    for folder in ("connector", "jobs", "docx_templates"):
+        for path in (root / folder).rglob("*.py"):
+            assert "Indéterminée" not in path.read_text(encoding="utf-8"), path

@@ -137,7 +137,7 @@ def test_wrong_figures_of_the_first_tranche_are_gone(demo):
     text = "\n".join(texts(invalid))
     assert "fin prévisionnelle illisible (« 31/02/2025 »)" in text and "données manquantes" not in text
     assert _kv(invalid)["Fin prévue initiale / prévisionnelle"].endswith("date illisible (« 31/02/2025 »)")
-    assert "Météo : Indéterminée" in text
+    assert "Météo : Indéterminé" in text
     overdue = _project(reports, "PPI-2024-002")
     ms = [[c.text for c in r.cells] for t in overdue.tables if t.rows[0].cells[0].text == "Jalon" for r in t.rows]
     late = next(r for r in ms if r[-1] == "En retard")

@@ -144,7 +144,7 @@ def test_project_report_lists_its_data_quality_findings(portfolio):
     )
     rows = _table(doc, "Liste")
     assert ["Projets", "AP votée", "à définir", "montant non renseigné : « à définir »"] in rows
-    assert _kv(doc)["Météo : Indéterminée"].startswith("Tendance : premier COPIL")
+    assert _kv(doc)["Météo : Indéterminé"].startswith("Tendance : premier COPIL")
     assert "Premier COPIL établi par copil : pas encore de point de comparaison." in _text(doc)
 
 
@@ -168,7 +168,7 @@ def test_portfolio_synthesis(portfolio):
     )
     assert kv["Orage"] == str(counts["Orage"]) and kv["Soleil"] == str(counts["Soleil"])
     assert (
-        int(kv["Orage"]) + int(kv["Nuageux"]) + int(kv["Soleil"]) + int(kv["Indéterminée (données manquantes)"])
+        int(kv["Orage"]) + int(kv["Nuageux"]) + int(kv["Soleil"]) + int(kv["Indéterminé (données manquantes)"])
         == 40 - closed
     )
     total_ap = portfolio.projects["ap_voted"].sum()
