@@ -86,7 +86,7 @@ def _template(cfg: ReportsConfig, name: str, site, kind: str) -> Path:
                 if f.name.lower() == name.lower():
                     tmp = Path(tempfile.mkdtemp(prefix="copil-tpl-")) / name
                     tmp.write_bytes(site.download_file(f.server_relative_url))
-                    _validated(tmp, kind, f"bibliothèque « {cfg.template_library} » du site SharePoint")
+                    _validated(tmp, kind, f"la bibliothèque « {cfg.template_library} » du site SharePoint")
                     return tmp
         except ConfigError:
             raise
@@ -95,7 +95,7 @@ def _template(cfg: ReportsConfig, name: str, site, kind: str) -> Path:
     path = Path(cfg.templates_dir) / name
     if not path.exists():
         raise ConfigError(f"modèle de rapport introuvable : {path}")
-    _validated(path, kind, f"dossier local « {Path(cfg.templates_dir).resolve()} »")
+    _validated(path, kind, f"le dossier local « {Path(cfg.templates_dir).resolve()} »")
     return path
 
 
@@ -103,7 +103,7 @@ def _validated(path: Path, kind: str, origin: str) -> None:
     try:
         validate_template(path, kind)
     except ConfigError as e:
-        refused = TemplateRefused(f"{e} ; modèle pris dans le {origin}")
+        refused = TemplateRefused(f"{e} ; modèle pris dans {origin}")
         refused.hint = (
             f"Corrigez le modèle « {path.name} » ({origin}) : les listes sont mises à jour, les "
             "rapports attendent un modèle valide. La liste des variables permises est dans "
