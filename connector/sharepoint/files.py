@@ -18,6 +18,7 @@ from connector.errors import SchemaError
 from connector.sharepoint.forms import form_value
 from connector.sharepoint.items import Items
 from connector.sharepoint.records import FieldInfo, FileInfo, ItemUpdate
+from connector.sharepoint.retries import client_single_try
 from connector.sharepoint.retries import short as _short
 
 log = logging.getLogger("copil.sp")
@@ -61,7 +62,8 @@ class Files(Items):
                     parent.folders.add(name)
                     queued.append((url, self.ctx.last_query))
                 try:
-                    with self.ctx.collect_batch_failures() as failures:
+                    # single-try: a failure falls back to one folder at a time, under copil's policy
+                    with self.ctx.collect_batch_failures() as failures, client_single_try():
                         self.ctx.execute_batch(items_per_batch=self.batch_size)
                 except (ClientRequestException, req_exc.RequestException) as e:
                     self._drop_pending()

@@ -11,6 +11,7 @@ from requests import exceptions as req_exc
 from connector.errors import CopilError, SchemaError, SiteNotFound
 from connector.sharepoint.records import FieldInfo, ListInfo
 from connector.sharepoint.regional import Regional
+from connector.sharepoint.retries import client_single_try
 from connector.sharepoint.retries import short as _short
 
 log = logging.getLogger("copil.sp")
@@ -117,7 +118,8 @@ class Lists(Regional):
             if self._regional_settings is None:
                 rs = self.ctx.web.regional_settings.expand(["TimeZone"]).get()
             if queued or rs is not None:
-                self.ctx.execute_batch(items_per_batch=100)  # reads: SharePoint's limit, not the write size
+                with client_single_try():  # a failure falls back to one read per list at once
+                    self.ctx.execute_batch(items_per_batch=100)  # reads: SharePoint's limit, not the write size
                 self.reached = True
         except SiteNotFound:
             raise  # nothing to read one by one: the address is wrong
