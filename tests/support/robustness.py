@@ -322,9 +322,11 @@ def run_kills(count: int, seed: int, tally: Tally, work: Path) -> None:
         ref_cfg = from_dict(_config_dict(srv, "reference", work / "kill-ref.db", "COPIL_KILL_TOKEN"))
         staff_before = _staff(site)
         srv.admin("POST", "faults", json={"latency_ms": 8})
-        uploading = threading.Event()
+        uploading, started = threading.Event(), threading.Event()
 
         def uploads(method, path):
+            if path.startswith("/sites/projets/"):
+                started.set()
             if "/files/add" in path.lower():
                 uploading.set()
 
@@ -335,6 +337,7 @@ def run_kills(count: int, seed: int, tally: Tally, work: Path) -> None:
             _mutate(rng, [site, ref], rng.randint(0, 2))
             staff_before = _staff(site)
             uploading.clear()
+            started.clear()
             proc = subprocess.Popen(
                 [sys.executable, "-m", "jobs.cli", "sync", "--config", str(cfg_path)],
                 cwd=ROOT,
@@ -347,6 +350,11 @@ def run_kills(count: int, seed: int, tally: Tally, work: Path) -> None:
                 # SIGTERM while the reports render and upload (systemctl stop in the middle of them)
                 uploading.wait(30)
                 time.sleep(rng.uniform(0, 0.6))
+            elif term:
+                # SIGTERM at a random point of the run itself (before its first request, Python is
+                # still importing: the signal's default action ends it, nothing begun)
+                started.wait(30)
+                time.sleep(rng.uniform(0, 2.0))
             else:
                 time.sleep(rng.uniform(0.3, 3.0))  # imports, reads, write-back, uploads, state commit
             if proc.poll() is None:
@@ -574,7 +582,7 @@ TEMPLATE_BOMBS = [
 ]
 
 
-def run_template_bombs(tally: Tally, work: Path) -> None:
+def run_template_bombs(tally: Tally, work: Path, bombs: list[str] | None = None) -> None:
     """Each hostile template refused by name and in bounded time (check and run alike); one of
     them planted in the template library stops the reports only."""
     from docx import Document
@@ -583,7 +591,7 @@ def run_template_bombs(tally: Tally, work: Path) -> None:
     from connector.reports.render import validate_template
 
     base = ROOT / "docx_templates" / "rapport_copil.docx"
-    for i, text in enumerate(TEMPLATE_BOMBS):
+    for i, text in enumerate(TEMPLATE_BOMBS if bombs is None else bombs):
         doc = Document(str(base))
         doc.add_paragraph(text)
         path = work / f"bombe-{i}" / "rapport_copil.docx"
