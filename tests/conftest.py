@@ -39,5 +39,10 @@ def sp(emulator):
 @pytest.fixture
 def emulator_module(_emulator_session):
     """The worker's emulator without a reset: for tests that make their own sites (hypothesis
-    runs many examples inside one test call)."""
+    runs many examples inside one test call). The faults a previous test set are cleared: its
+    sites are kept, its injected 500s and hooks are not."""
+    from emulator.faults import FaultConfig
+
+    _emulator_session.faults.hooks.clear()
+    _emulator_session.faults.configure(FaultConfig())
     return _emulator_session

@@ -81,7 +81,7 @@ def test_status_lists_last_runs_in_local_time_with_reasons(tmp_path):
         ok,
         status="partial",
         counts={"projects": 40, "written_items": 12, "findings": 7, "errors": 1, "exit_code": 5, "dry_run": False},
-        message="1 lettre morte",
+        message="1 écriture en échec",
     )
     dry = st.start_run()
     st.finish_run(dry, status="ok", counts={"projects": 40, "dry_run": True, "exit_code": 0})
@@ -102,11 +102,11 @@ def test_status_lists_last_runs_in_local_time_with_reasons(tmp_path):
         f'[state]\nurl = "sqlite:///{db.as_posix()}"\n',
         encoding="utf-8",
     )
-    res = runner.invoke(cli.app, ["status", "--config", str(cfg)])
+    res = runner.invoke(cli.app, ["status", "--config", str(cfg)], terminal_width=200)
     assert res.exit_code == 0, res.output
     out = res.output
     assert "heures de Europe/Paris" in out and "24/11/2026 02:00" in out  # 01:00 UTC shown in Paris time
-    assert "partielle" in out and "1 lettre morte" in out and "ok (simulation)" in out
+    assert "partielle" in out and "1 écriture en échec" in out and "réussie (simulation)" in out
     assert "échec" in out and "SharePoint injoignable" in out and "en cours" in out
     for header in ("Début", "Durée", "Statut", "Projets", "Écrits", "Anomalies", "Erreurs", "Code", "Motif"):
         assert header in out
@@ -264,7 +264,7 @@ def test_sync_dry_run_then_sync_then_status(live_site, tmp_path, monkeypatch):
     assert res.exit_code == 0, _out(res)
     assert "Éléments écrits" in res.output and live_site.stats()["by_route"]["batch:op:validate.POST"] == 8
     res = runner.invoke(cli.app, ["status", "--config", cfg])
-    assert res.exit_code == 0 and "ok" in res.output
+    assert res.exit_code == 0 and "réussie" in res.output
 
 
 def test_report_out_writes_local_files(live_site, tmp_path, monkeypatch):

@@ -91,9 +91,11 @@ def test_a_server_that_falls_silent_mid_run_stops_the_night_with_exit_4(emulator
     and the run stops (recorded, lock released), not one wait per batch all night."""
     seeded(emulator, 12)
     waits: list[str] = []
+    read = {"done": False}
 
     def hang(method, path):
-        if "$batch" in path:
+        read["done"] = read["done"] or path.endswith("/$value")  # the export, the last thing read
+        if read["done"] and "$batch" in path:  # from then on, every write hangs
             waits.append(path)
             time.sleep(1.6)
 

@@ -20,7 +20,7 @@ from sample.collectivite import generate, seed
 from tests.support.sync_helpers import AS_OF, config
 
 WEATHER_KEYS = ("soleil", "nuageux", "orage", "indetermine")
-LABELS = {"orage": "orage", "nuageux": "nuageux", "soleil": "soleil", "indetermine": "indéterminée"}
+LABELS = {"orage": "orage", "nuageux": "nuageux", "soleil": "soleil", "indetermine": "indéterminé"}
 
 
 def _portfolio(emulator, tmp_path, projects: int, seed_number: int):
