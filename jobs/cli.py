@@ -299,13 +299,13 @@ def status(
     if run is not None:
         if detail is None:
             raise fail(ConfigError(f"aucune exécution n° {run} dans la base d'état"), "Exécution inconnue")
-        print_run_detail(detail, found, dead, cfg.collectivite.timezone)
+        print_run_detail(detail, found, dead, cfg.collectivite.timezone, cfg.owned_columns())
         return
     print_runs(runs, cfg.collectivite.timezone)
     print_meetings(editions)
 
 
-def print_run_detail(run: dict, found: list[dict], dead: list[dict], tz: str) -> None:
+def print_run_detail(run: dict, found: list[dict], dead: list[dict], tz: str, names: dict | None = None) -> None:
     """What one night did, from the state alone: `status --run N` reads no SharePoint."""
     counts = run.get("counts") or {}
     detail = counts.get("detail") or {}
@@ -321,13 +321,17 @@ def print_run_detail(run: dict, found: list[dict], dead: list[dict], tz: str) ->
     if run.get("message"):
         say(f"Motif : {run['message']}")
     written = detail.get("written") or []
-    say(f"{count(len(written), 'élément écrit', 'éléments écrits')} dans la liste des projets :")
-    for code, item_id, cols in written[:200]:
-        say(f"  {code} (élément {item_id}) : {', '.join(cols)}")
+    names = names or {}
+    say(
+        f"{count(len(written), 'élément écrit', 'éléments écrits')} dans la liste des projets"
+        + (" :" if written else ".")
+    )
+    for code, item_id, cols in written[:200]:  # the columns as the list shows them
+        say(f"  {code} (élément {item_id}) : {', '.join(names.get(c, c) for c in cols)}")
     if len(written) > 200:
         say(f"  … et {len(written) - 200} autre(s)")
     reports = detail.get("reports") or []
-    say(f"{count(len(reports), 'rapport publié', 'rapports publiés')} :")
+    say(f"{count(len(reports), 'rapport publié', 'rapports publiés')}" + (" :" if reports else "."))
     for url in reports[:200]:
         say(f"  {url}")
     for label, meetings in (
@@ -336,11 +340,14 @@ def print_run_detail(run: dict, found: list[dict], dead: list[dict], tz: str) ->
     ):
         if meetings:
             say(f"{label} : {' ; '.join(meetings)}")
-    say(f"{count(len(found), 'anomalie de données', 'anomalies de données')} (copil findings --run {run['id']}) :")
+    say(
+        f"{count(len(found), 'anomalie de données', 'anomalies de données')}"
+        + (f" (copil findings --run {run['id']}) :" if found else ".")
+    )
     for f in found[:50]:
         say(f"  {f['list_title']}, élément {f['item_id'] or '–'}, « {f['column']} » : {f['message']}")
     errors = (detail.get("errors") or []) + [f"élément {d['item_id']} : {d['error']}" for d in dead]
-    say(f"{count(len(errors), 'erreur')} :")
+    say(f"{count(len(errors), 'erreur')}" + (" :" if errors else "."))
     for e in errors:
         say(f"  {e}")
 

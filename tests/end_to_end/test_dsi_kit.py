@@ -64,8 +64,9 @@ def test_health_status_run_and_findings_csv(emulator, site_config, tmp_path):
     assert res.exit_code == 0, out
     assert "Exécution n° 1 du " in out and "réussie" in out
     assert "5 éléments écrits dans la liste des projets" in out
-    assert re.search(r"PPI-\d{4}-\d{3} \(élément \d+\) : ", out), out
-    assert "anomalie" in out and "0 erreur" in out, out
+    assert re.search(r"PPI-\d{4}-\d{3} \(élément \d+\) : .*Météo calculée", out), out
+    assert "computed_weather" not in out, "columns as the list shows them"
+    assert "anomalie" in out and "0 erreur." in out, out
 
     from connector.state import State
 
