@@ -552,6 +552,7 @@ def consolidate(
         docs[k].sort(key=lambda d: (d.modified or date.min, d.name), reverse=True)
     portfolio.documents = docs
     portfolio.meetings = frames.meetings
+    portfolio.duplicates = dict(frames.duplicates)
     return portfolio
 
 

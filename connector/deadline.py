@@ -91,7 +91,3 @@ def cap(timeout: float) -> float:
     if _current is None:
         return timeout
     return max(1.0, min(timeout, _current.remaining()))
-
-
-def remaining() -> float | None:
-    return None if _current is None else _current.remaining()

@@ -58,6 +58,7 @@ class Frames:
     finance_source: dict | None = None  # {"file", "modified"} of the export read
     meetings: list[Meeting] | None = None  # None: no « Comités de pilotage » list on the site
     titles: dict[str, str] = field(default_factory=dict)  # logical key -> list title, for findings
+    duplicates: dict[str, list] = field(default_factory=dict)  # code typed on several items -> their ids
 
 
 class _Parser:
@@ -174,6 +175,7 @@ def normalize(raw: RawData, *, tz: str = "Europe/Paris", currency: str = "EUR") 
         rows.append(row)
     dup_ids = {i for ids in ids_by_code.values() if len(ids) > 1 for i in ids}
     dup_codes = {k for k, ids in ids_by_code.items() if len(ids) > 1}
+    frames.duplicates = {k: ids for k, ids in ids_by_code.items() if len(ids) > 1}
     cols = (
         ["id", "url", "code"]
         + [c.key for c in schema.PROJECTS.columns if not c.owned and c.key != "code"]

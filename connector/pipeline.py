@@ -295,12 +295,12 @@ def reports_only(
     as_of = as_of or today(site.timezone(config.collectivite.timezone))
     portfolio, *_ = build_portfolio(config, site, as_of=as_of, progress=progress, reports=out_dir is None)
     unknown = [c for c in only or [] if c not in portfolio.projects.index]
-    doubled = _duplicated_codes(portfolio)
+    doubled = portfolio.duplicates
     for c in unknown:
         if c.casefold() in doubled:
             e = SchemaError(
                 f"code opération « {c} » en double dans la liste des projets (éléments "
-                + " et ".join(str(i) for i in doubled[c.casefold()])
+                + " et ".join(str(i) for i in sorted(doubled[c.casefold()]))
                 + ") : aucun rapport tant que le doublon existe"
             )
             e.hint = "Corrigez le code opération de l'un des éléments (colonne « Code opération »)."
@@ -330,16 +330,6 @@ def reports_only(
         templates=templates,
         progress=_counter(progress, "Rapports Word", len(only) if only else len(portfolio.projects) + 1),
     )
-
-
-def _duplicated_codes(portfolio) -> dict[str, list]:
-    """Codes typed on several project items (casefolded) -> their item ids, from the findings
-    normalisation made of them: a duplicate is named as one in every message."""
-    out: dict[str, list] = {}
-    for f in portfolio.findings:
-        if f.message.startswith("code opération « ") and "en double" in f.message and f.value:
-            out.setdefault(str(f.value).casefold(), []).append(f.item_id)
-    return {k: sorted(v, key=lambda i: (i is None, i)) for k, v in out.items()}
 
 
 def _meeting_dossier(config, site, state, portfolio, item_id: int, as_of: date, out_dir, templates):

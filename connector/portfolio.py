@@ -234,6 +234,9 @@ class Portfolio:
     # the meetings of « Comités de pilotage » (None: the site has no such list; then the [copil]
     # cadence plans them)
     meetings: list[Meeting] | None = None
+    # operation codes typed on several project items (casefolded) -> their item ids: named as
+    # duplicates in every message (none of them is consolidated)
+    duplicates: dict[str, list] = field(default_factory=dict)
 
     # frame id -> (frame, {code: rows}): filtering a 100,000-row frame once per project made
     # building 10,000 report contexts quadratic
