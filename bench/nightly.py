@@ -317,7 +317,7 @@ def machine() -> dict:
         pass
     versions = {
         p: metadata.version(p)
-        for p in ("office365-rest-python-client", "pandas", "docxtpl", "python-docx", "matplotlib", "SQLAlchemy")
+        for p in ("office365-rest-python-client", "pandas", "docxtpl", "python-docx", "python-pptx", "SQLAlchemy")
     }
     return {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),

@@ -21,7 +21,7 @@ from connector.config import load_config  # noqa: E402
 from connector.pipeline import _NoHashes, build_portfolio, consolidate_raw  # noqa: E402
 from connector.reports.context import portfolio_context, project_context  # noqa: E402
 from connector.reports.publish import prepare_templates, publish_reports  # noqa: E402
-from connector.reports.render import portfolio_images, project_images, render  # noqa: E402
+from connector.reports.render import portfolio_charts, project_charts, render  # noqa: E402
 
 
 def main(cfg_path: str, out: str, workers: list[int]) -> dict:
@@ -37,7 +37,7 @@ def main(cfg_path: str, out: str, workers: list[int]) -> dict:
     for code in codes:
         t0 = time.perf_counter()
         ctx = project_context(portfolio, code, collectivite="Bench", copil_date=day, previous=None)
-        images = project_images(portfolio, code)
+        images = project_charts(portfolio, code)
         t1 = time.perf_counter()
         render(project_tpl, ctx, images, day)
         t2 = time.perf_counter()
@@ -47,7 +47,7 @@ def main(cfg_path: str, out: str, workers: list[int]) -> dict:
     result_profile = profile(portfolio, project_tpl, day, codes[:10])
     t0 = time.perf_counter()
     ctx = portfolio_context(portfolio, collectivite="Bench", copil_date=day, previous={})
-    render(portfolio_tpl, ctx, portfolio_images(portfolio), day)
+    render(portfolio_tpl, ctx, portfolio_charts(portfolio), day)
     synthesis = time.perf_counter() - t0
     result = {
         "consolidation_cpu_s": round(consolidation_cpu, 2),
@@ -87,10 +87,9 @@ PROFILED = (
     ("connector/reports/context.py", "project_context", "contexte (textes français)"),
     ("connector/reports/charts.py", "timeline_chart", "graphique des jalons"),
     ("connector/reports/charts.py", "budget_chart", "graphique des CP"),
-    ("connector/reports/charts.py", "_png", "…dont dessin et PNG des graphiques (savefig)"),
-    ("matplotlib/figure.py", "draw", "…dont tracé matplotlib (Figure.draw)"),
-    ("matplotlib/text.py", "_get_layout", "…dont mise en page des textes matplotlib"),
+    ("pptx/chart/data.py", "xlsx_blob", "…dont classeurs des graphiques (XlsxWriter)"),
     ("docxtpl/template.py", "render", "document Word (docxtpl)"),
+    ("docxtpl/template.py", "patch_xml", "…dont nettoyage du modèle (mis en cache)"),
     ("connector/reports/document.py", "finish", "…dont finitions (propriétés, langue, lignes)"),
     ("docx/opc/package.py", "save", "…dont écriture du .docx"),
 )
@@ -101,7 +100,7 @@ def profile(portfolio, template, day, codes) -> list[dict]:
     prof.enable()
     for code in codes:
         ctx = project_context(portfolio, code, collectivite="Bench", copil_date=day, previous=None)
-        render(template, ctx, project_images(portfolio, code), day)
+        render(template, ctx, project_charts(portfolio, code), day)
     prof.disable()
     stats = pstats.Stats(prof).stats
     total = sum(tt for (_, _, _), (_, _, tt, _, _) in stats.items())

@@ -65,7 +65,7 @@ def run_checks(config, site: SharePointSite | None = None) -> Iterator[Step]:
 
     if config.reports.enabled:
         from connector.reports.publish import (
-            prepare_templates,  # lazy: python-docx, docxtpl, matplotlib: only when reports are enabled
+            prepare_templates,  # lazy: python-docx, docxtpl, python-pptx: only when reports are enabled
         )
 
         try:

@@ -204,7 +204,7 @@ def _run_stages(config, state, summary, site, dry_run, reports, force_reports, a
     templates = None
     if publishing:  # a refused template stops the reports, not the night: the lists are updated
         from connector.reports.publish import (
-            prepare_templates,  # lazy: python-docx, docxtpl, matplotlib: only when reports are made
+            prepare_templates,  # lazy: python-docx, docxtpl, python-pptx: only when reports are made
         )
 
         try:
@@ -283,7 +283,7 @@ def reports_only(
     """`copil report`: render (and publish, unless `out_dir`) reports from live data without
     writing anything into the lists — or, with `meeting` (an item of « Comités de pilotage »), that
     meeting's dossier as a draft dated today, never a frozen one. Returns the ReportSummary."""
-    from connector.reports.publish import (  # lazy: python-docx, docxtpl, matplotlib: only when reports are made
+    from connector.reports.publish import (  # lazy: python-docx, docxtpl, python-pptx: only when reports are made
         prepare_templates,
         publish_reports,
     )
@@ -337,7 +337,7 @@ def _meeting_dossier(config, site, state, portfolio, item_id: int, as_of: date, 
     from connector.model.vocabulary import Scope  # lazy: `copil report --meeting` only
     from connector.reports.editions import DRAFT, Edition, scope_codes  # lazy: `copil report --meeting` only
     from connector.reports.publish import (
-        publish_reports,  # lazy: python-docx, docxtpl, matplotlib: only when reports are made
+        publish_reports,  # lazy: python-docx, docxtpl, python-pptx: only when reports are made
     )
     from connector.state import Previous  # lazy: SQLAlchemy: loaded by the run that opens the state
 
@@ -386,7 +386,7 @@ def previous_copil(config, state, run_id, as_of: date):
 
 def _reports(config, site, portfolio, previous, state, summary, force, out_dir, as_of, progress, templates):
     from connector.reports.publish import (
-        publish_reports,  # lazy: python-docx, docxtpl, matplotlib: only when reports are made
+        publish_reports,  # lazy: python-docx, docxtpl, python-pptx: only when reports are made
     )
 
     local = bool(out_dir)

@@ -173,7 +173,7 @@ def setup_logging(json_mode: bool = False, verbose: bool = False, stream=None, l
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%Y-%m-%d %H:%M:%S"))
     root.addHandler(handler)
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
-    for noisy in ("urllib3", "matplotlib", "PIL", "msal"):
+    for noisy in ("urllib3", "PIL", "msal"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     # APScheduler speaks English: its lines are replaced by copil's own (jobs.scheduler)
     logging.getLogger("apscheduler").setLevel(logging.DEBUG if verbose else logging.CRITICAL)

@@ -14,6 +14,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from connector.reports.pdf import soffice_env
+
 TOOLS = {"soffice": "libreoffice-writer-nogui", "pdftoppm": "poppler-utils", "pdftotext": "poppler-utils"}
 
 
@@ -48,6 +50,7 @@ def to_pdf(docx_files: list[Path], out_dir: Path, timeout: int = 900) -> list[Pa
                 check=True,
                 capture_output=True,
                 timeout=timeout,
+                env=soffice_env(),
             )
         out = []
         for i, f in enumerate(docx_files):

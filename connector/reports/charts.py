@@ -1,77 +1,48 @@
-"""Charts for the reports (matplotlib, Agg): French labels, the unit stated once (k€, M€, millions
-of F CFP), values on the bars, traffic-light colours, and a text alternative for each (RGAA)."""
+"""Charts for the reports as native Word charts (DrawingML chart parts with their data), so a
+project office can fix a label or a colour in Word before a COPIL (« Modifier les données » opens
+the embedded workbook). French labels, the unit stated once in the title (k€, M€, millions of
+F CFP), values on the bars, explicit colours (LibreOffice ignores the theme's), and a text
+alternative for each (RGAA).
+
+python-pptx writes the chart XML (with the cached categories and values Word and LibreOffice draw
+from) and the workbook; connector.reports.native puts them into the .docx. A chart here is only
+a `NativeChart`: its XML, its workbook, its size and its text alternative — plain bytes and
+strings, cheap to send back from a worker process."""
 
 from __future__ import annotations
 
-import io
 import math
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, timedelta
 
-import matplotlib
+from lxml import etree
+from pptx.chart.chart import Chart
+from pptx.chart.data import CategoryChartData
+from pptx.chart.xmlwriter import ChartXmlWriter
+from pptx.dml.color import RGBColor
+from pptx.enum.chart import XL_CHART_TYPE, XL_LABEL_POSITION, XL_LEGEND_POSITION
+from pptx.oxml import parse_xml
+from pptx.util import Pt
 
-matplotlib.use("Agg")
-import matplotlib.dates as mdates  # noqa: E402
-import numpy as np  # noqa: E402
-from babel.numbers import format_decimal  # noqa: E402
-from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.lines import Line2D  # noqa: E402
-from matplotlib.transforms import offset_copy  # noqa: E402
-from PIL import Image  # noqa: E402
+from connector.model import MilestoneStatus, Weather, zero_if_missing
+from connector.reports.formatting import fr_amount, short_date
 
-from connector.model import MilestoneStatus, Weather, zero_if_missing  # noqa: E402
-from connector.reports.formatting import fr_amount, fr_number, short_date  # noqa: E402
-
-BLUE, ORANGE, GREY, RED, GREEN = "#0072B2", "#E69F00", "#8C8C8C", "#B71C1C", "#1B7A3A"
-matplotlib.rcParams.update(
-    {
-        "font.size": 9,
-        "axes.titlesize": 10,
-        "axes.spines.top": False,
-        "axes.spines.right": False,
-        "font.family": "DejaVu Sans",
-        "axes.formatter.use_locale": False,
-    }
-)
+BLUE, ORANGE, GREY, RED, GREEN = "0072B2", "E69F00", "8C8C8C", "B71C1C", "1B7A3A"
+LIGHT, PINK = "C8C8C8", "F2B8B8"  # a slip, a delay: lighter than the marks they lead to
+FONT = "Calibri"  # the templates' font; LibreOffice draws it with Carlito (same metrics)
+_C = "http://schemas.openxmlformats.org/drawingml/2006/chart"
+EXCEL_EPOCH = date(1899, 12, 30)  # day 0 of a workbook's dates (the 1900 leap-year bug included)
 
 
-DPI = 200
-# Room around the plot for what lies outside it (tick labels, title, legend below): the figure is
-# drawn once with this room, then cropped to what was drawn. savefig(bbox_inches="tight") gave the
-# same picture but laid the figure out twice, which was a third of a project report's time.
-MARGIN_IN = (3.6, 1.6, 0.8, 0.8)  # left, bottom, right, top
+@dataclass(frozen=True)
+class NativeChart:
+    """A chart ready to be put into a document: `xml` the chart part, `workbook` its data."""
 
-
-def figure(width: float, height: float, bottom: float = 0.11) -> tuple[Figure, object]:
-    """A figure whose plot area has the size and place matplotlib's default subplot would have
-    in a `width` x `height` inch figure, with room around it for labels; no pyplot state (the
-    charts are drawn in worker processes, many per second)."""
-    left, low, right, top = MARGIN_IN
-    w, h = width + left + right, height + low + top
-    fig = Figure(figsize=(w, h), dpi=DPI)
-    FigureCanvasAgg(fig)
-    fig.add_axes(
-        ((left + 0.125 * width) / w, (low + bottom * height) / h, 0.775 * width / w, (0.88 - bottom) * height / h)
-    )
-    return fig, fig.axes[0]
-
-
-def _png(fig, pad_in: float = 0.1) -> bytes:
-    """Draw once, crop to the drawn artists plus a small pad, encode (fast PNG compression: the
-    .docx is zipped anyway)."""
-    canvas = fig.canvas
-    canvas.draw()
-    box = fig.get_tightbbox(canvas.get_renderer())
-    rgba = np.asarray(canvas.buffer_rgba())
-    height = rgba.shape[0]
-    x0 = max(0, math.floor((box.x0 - pad_in) * DPI))
-    x1 = min(rgba.shape[1], math.ceil((box.x1 + pad_in) * DPI))
-    y0 = max(0, math.floor(height - (box.y1 + pad_in) * DPI))
-    y1 = min(height, math.ceil(height - (box.y0 - pad_in) * DPI))
-    img = Image.fromarray(rgba[y0:y1, x0:x1, :3])
-    buf = io.BytesIO()
-    img.save(buf, format="PNG", compress_level=1, dpi=(DPI, DPI))
-    return buf.getvalue()
+    xml: bytes
+    workbook: bytes
+    width_mm: float
+    height_mm: float
+    alt: str
 
 
 def _val(v) -> float:
@@ -90,40 +61,119 @@ def scale(values, currency: str = "EUR") -> tuple[float, str, int]:
     return 1e3, f"k{unit}" if currency == "EUR" else f"milliers de {unit}", 0
 
 
-def _tick(v, _pos=None) -> str:
-    """Axis ticks in the unit of the chart: `1,25`, `2`, French decimal comma."""
-    return format_decimal(round(v, 2), format="#,##0.##", locale="fr_FR")
+def _number_format(decimals: int) -> str:
+    """An Excel number format; Word and LibreOffice show it with the document's French separators."""
+    return "#,##0" + ("." + "0" * decimals if decimals else "")
 
 
-def _label_bars(ax, bars, values, decimals, horizontal=False) -> None:
-    """Values are already in the chart's unit."""
-    for b, v in zip(bars, values):
+def _label(text: str, limit: int = 40) -> str:
+    text = str(text or "").replace("'", "’").strip()
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _build(chart_type, data: CategoryChartData) -> tuple[Chart, object]:
+    space = parse_xml(ChartXmlWriter(chart_type, data).xml.encode("utf-8"))
+    chart = Chart(space, None)  # the object model over the XML; no presentation behind it
+    chart.font.size = Pt(8)
+    chart.font.name = FONT
+    return chart, space
+
+
+def _title(chart: Chart, text: str) -> None:
+    chart.has_title = True
+    frame = chart.chart_title.text_frame
+    frame.text = text
+    run = frame.paragraphs[0].runs[0]
+    run.font.size, run.font.bold, run.font.name = Pt(10), True, FONT
+    # python-pptx leaves <c:overlay> out: LibreOffice then lays the title over the plot
+    title = chart._chartSpace.chart.find(f"{{{_C}}}title")
+    if title.find(f"{{{_C}}}overlay") is None:
+        etree.SubElement(title, f"{{{_C}}}overlay").set("val", "0")
+
+
+def _fill(fmt, colour: str | None) -> None:
+    if colour is None:
+        fmt.fill.background()  # no fill: the offset of a floating bar
+        fmt.line.fill.background()
+    else:
+        fmt.fill.solid()
+        fmt.fill.fore_color.rgb = RGBColor.from_string(colour)
+
+
+def _legend(chart: Chart, hidden: tuple[int, ...] = ()) -> None:
+    chart.has_legend = True
+    chart.legend.position = XL_LEGEND_POSITION.BOTTOM
+    chart.legend.include_in_layout = False
+    chart.legend.font.size = Pt(8)
+    legend = chart._chartSpace.chart.find(f"{{{_C}}}legend")
+    pos = legend.find(f"{{{_C}}}legendPos")
+    for idx in sorted(hidden, reverse=True):  # schema order: legendPos, legendEntry*, layout…
+        entry = etree.Element(f"{{{_C}}}legendEntry")
+        etree.SubElement(entry, f"{{{_C}}}idx").set("val", str(idx))
+        etree.SubElement(entry, f"{{{_C}}}delete").set("val", "1")
+        pos.addnext(entry)
+
+
+def _value_labels(series, number_format: str, position=XL_LABEL_POSITION.OUTSIDE_END) -> None:
+    labels = series.data_labels
+    labels.show_value = True
+    labels.number_format = number_format
+    labels.number_format_is_linked = False
+    labels.position = position
+    labels.font.size = Pt(7)
+
+
+def _hide_zero_labels(series, values) -> None:
+    """No « 0 » written over an empty bar (a year without payments reads better blank)."""
+    for i, v in enumerate(values):
         if not v:
-            continue
-        txt = fr_number(v, decimals)
-        if horizontal:
-            ax.text(b.get_width(), b.get_y() + b.get_height() / 2, f" {txt}", va="center", fontsize=7)
-        else:
-            ax.text(b.get_x() + b.get_width() / 2, b.get_height(), txt, ha="center", va="bottom", fontsize=7)
+            series.points[i].data_label.has_text_frame = True
+            series.points[i].data_label.text_frame.text = ""
 
 
-def budget_chart(rows: list[dict], currency: str = "EUR") -> tuple[bytes, str]:
-    """CP planned vs engaged vs paid per year."""
+def _finish(space, width_mm: float, height_mm: float, alt: str, data: CategoryChartData) -> NativeChart:
+    # rounded corners off (Word's default), and the workbook written by python-pptx (XlsxWriter)
+    # French number formats (decimal comma) in Word and LibreOffice, square corners
+    lang, rounded = etree.Element(f"{{{_C}}}lang"), etree.Element(f"{{{_C}}}roundedCorners")
+    lang.set("val", "fr-FR")
+    rounded.set("val", "0")
+    first = space.find(f"{{{_C}}}date1904")  # schema order: date1904, lang, roundedCorners…
+    if first is None:
+        space.insert(0, lang)
+    else:
+        first.addnext(lang)
+    lang.addnext(rounded)
+    xml = etree.tostring(space, xml_declaration=True, encoding="UTF-8", standalone=True)
+    return NativeChart(xml, data.xlsx_blob, width_mm, height_mm, alt)
+
+
+def budget_chart(rows: list[dict], currency: str = "EUR") -> NativeChart:
+    """CP planned vs engaged vs paid per year: clustered columns."""
     series = (("cp_planned", "CP prévus", GREY), ("engaged", "Engagé", ORANGE), ("paid", "Mandaté", BLUE))
     div, unit, dec = scale([r[k] for r in rows for k, *_ in series], currency)
-    fig, ax = figure(6.2, 2.4)
-    years = [str(r["year"]) for r in rows]
-    x = range(len(years))
-    width = 0.27
-    for i, (key, name, col) in enumerate(series):
-        vals = [_val(r[key]) / div for r in rows]  # plotted in the unit, so ticks fall on round values
-        bars = ax.bar([p + (i - 1) * width for p in x], vals, width, label=name, color=col)
-        _label_bars(ax, bars, vals, dec)
-    ax.set_xticks(list(x), years)
-    ax.yaxis.set_major_formatter(_tick)
-    ax.set_ylabel(f"en {unit}")
-    ax.set_title(f"Crédits de paiement par exercice (en {unit})", pad=12)
-    ax.legend(frameon=False, ncols=3, loc="upper center", bbox_to_anchor=(0.5, -0.12))
+    fmt = _number_format(dec)
+    data = CategoryChartData(number_format=fmt)
+    data.categories = [str(r["year"]) for r in rows]
+    values = {}
+    for key, name, _ in series:
+        values[key] = [round(_val(r[key]) / div, dec + 2) for r in rows]
+        data.add_series(name, values[key])
+    chart, space = _build(XL_CHART_TYPE.COLUMN_CLUSTERED, data)
+    _title(chart, f"Crédits de paiement par exercice (en {unit})")
+    plot = chart.plots[0]
+    plot.gap_width, plot.overlap = 60, 0
+    for s, (key, _, colour) in zip(plot.series, series):
+        _fill(s.format, colour)
+        _value_labels(s, fmt)
+        _hide_zero_labels(s, values[key])
+    axis = chart.value_axis
+    axis.has_major_gridlines = True
+    axis.major_gridlines.format.line.color.rgb = RGBColor.from_string("E0E0E0")
+    axis.tick_labels.number_format, axis.tick_labels.number_format_is_linked = fmt, False
+    axis.has_title = True
+    axis.axis_title.text_frame.text = f"en {unit}"
+    axis.axis_title.text_frame.paragraphs[0].runs[0].font.size = Pt(8)
+    _legend(chart)
     alt = (
         "Graphique des crédits de paiement par exercice : "
         + " ; ".join(
@@ -133,52 +183,74 @@ def budget_chart(rows: list[dict], currency: str = "EUR") -> tuple[bytes, str]:
         )
         + "."
     )
-    return _png(fig), alt
+    return _finish(space, 150, 75, alt, data)
 
 
-def timeline_chart(rows: list[dict], as_of: date) -> tuple[bytes, str]:
-    """Milestones: initial date (hollow), forecast or actual (filled), today's line; the legend
-    below the plot carries every explanation, so nothing overlaps the title."""
-    fig, ax = figure(6.2, 0.42 * max(len(rows), 2) + 1.3, bottom=0.2)
-    labels = []
-    for i, r in enumerate(reversed(rows)):
-        title = str(r["title"] or "").replace("'", "’")
-        labels.append(title if len(title) <= 40 else title[:39] + "…")
-        if r["baseline"]:
-            ax.plot(r["baseline"], i, "o", mfc="white", mec=GREY, ms=7)
-        done = r["actual"]
-        when = done or r["forecast"]
-        if when:
-            col = GREEN if done else (RED if r["status"] == MilestoneStatus.LATE else BLUE)
-            ax.plot(when, i, "D" if done else "o", color=col, ms=7)
-        if r["baseline"] and when and when != r["baseline"]:
-            ax.plot([r["baseline"], when], [i, i], color=GREY, lw=1, zorder=0)
-    ax.axvline(as_of, color=RED, lw=1, ls="--")
-    ax.set_yticks(range(len(labels)), labels)
-    ax.set_ylim(-0.6, len(labels) - 0.4)
-    ax.xaxis.set_major_formatter(mdates.DateFormatter("%m/%Y"))
-    ax.set_title("Calendrier des jalons", pad=10)
-    handles = [
-        Line2D([], [], marker="o", ls="", mfc="white", mec=GREY, label="date initiale"),
-        Line2D([], [], marker="o", ls="", color=BLUE, label="date prévue"),
-        Line2D([], [], marker="D", ls="", color=GREEN, label="atteint"),
-        Line2D([], [], marker="o", ls="", color=RED, label="en retard"),
-        Line2D([], [], color=RED, ls="--", label=f"aujourd’hui ({short_date(as_of)})"),
-    ]
-    for label in ax.get_xticklabels():  # what fig.autofmt_xdate() does, without moving the plot
-        label.set(rotation=30, ha="right")
-    # a fixed distance below the rotated dates, whatever the number of milestones (a share of the
-    # plot's height left an inch of blank under a long list)
-    below = offset_copy(ax.transAxes, fig=fig, y=-0.62, units="inches")
-    ax.legend(
-        handles=handles,
-        frameon=False,
-        ncols=5,
-        loc="upper center",
-        bbox_to_anchor=(0.5, 0),
-        bbox_transform=below,
-        fontsize=7,
-    )
+def _serial(d: date) -> float:
+    return float((d - EXCEL_EPOCH).days)
+
+
+def _months(first: date, last: date) -> tuple[date, date, int]:
+    """The axis: from the first of a month to the first of a month, a tick every 1, 2, 3, 6 or
+    12 months so that about six dates are written."""
+    start = date(first.year, first.month, 1)
+    end_month = last.month + 1
+    end = date(last.year + (end_month > 12), (end_month - 1) % 12 + 1, 1)
+    span = (end.year - start.year) * 12 + end.month - start.month
+    step = next((s for s in (1, 2, 3, 6, 12, 24) if span / s <= 7), 48)
+    return start, end, step
+
+
+def timeline_chart(rows: list[dict], as_of: date) -> NativeChart:
+    """Milestones on a calendar: a floating bar per milestone. A short mark at its date (forecast
+    or actual) coloured by status, and a grey bar back to its initial date when it moved. Drawn
+    as stacked bars (an invisible offset first), what Excel users know as a Gantt chart."""
+    marks = (("reached", "atteint", GREEN), ("planned", "prévu", BLUE), ("late", "en retard", RED))
+    dates = [d for r in rows for d in (r["baseline"], r["forecast"], r["actual"]) if d] + [as_of]
+    start, end, step = _months(min(dates), max(dates))
+    width = max(3.0, ((end - start).days) / 40)  # a mark stays visible on a long calendar
+    start, end, step = _months(min(dates), max(dates) + timedelta(days=math.ceil(width)))  # the last mark whole
+    names = [_label(r["title"]) for r in rows]
+    offset, slip_before, overdue, slip_after = [], [], [], []
+    mark = {key: [] for key, *_ in marks}
+    for r in rows:
+        when = r["actual"] or r["forecast"] or r["baseline"]
+        base = r["baseline"] or when
+        kind = "reached" if r["actual"] else ("late" if r["status"] == MilestoneStatus.LATE else "planned")
+        for key in mark:
+            mark[key].append(width if key == kind else 0.0)
+        # a late milestone: how late it is today, after its mark
+        overdue.append(max(0.0, (as_of - when).days - width) if kind == "late" else 0.0)
+        if base <= when:  # moved later (or not at all): grey from the initial date, then the mark
+            offset.append(_serial(base))
+            slip_before.append(float((when - base).days))
+            slip_after.append(0.0)
+        else:  # moved earlier: the mark, then grey up to the initial date
+            offset.append(_serial(when))
+            slip_before.append(0.0)
+            slip_after.append(0.0 if overdue[-1] else max(0.0, (base - when).days - width))
+    data = CategoryChartData(number_format="0")
+    data.categories = names
+    data.add_series("début", offset, number_format="dd/mm/yyyy")  # a date in the workbook
+    data.add_series("écart avec la date initiale", slip_before)
+    for key, name, _ in marks:
+        data.add_series(name, mark[key])
+    data.add_series("retard à ce jour", overdue)
+    data.add_series("écart (avancé)", slip_after)
+    chart, space = _build(XL_CHART_TYPE.BAR_STACKED, data)
+    _title(chart, f"Calendrier des jalons (au {short_date(as_of)})")
+    plot = chart.plots[0]
+    plot.gap_width, plot.overlap = 40, 100
+    colours = [None, LIGHT] + [c for *_, c in marks] + [PINK, LIGHT]
+    for s, colour in zip(plot.series, colours):
+        _fill(s.format, colour)
+    _top_down(chart)  # the first milestone on top, as in the table
+    chart.category_axis.tick_labels.font.size = Pt(8)
+    axis = chart.value_axis
+    axis.has_major_gridlines = True
+    axis.major_gridlines.format.line.color.rgb = RGBColor.from_string("E0E0E0")
+    _month_ticks(axis, start, end, step)
+    _legend(chart, hidden=(0, len(colours) - 1))
     alt = (
         "Calendrier des jalons : "
         + " ; ".join(
@@ -188,44 +260,102 @@ def timeline_chart(rows: list[dict], as_of: date) -> tuple[bytes, str]:
                 if r["actual"]
                 else f"prévu le {short_date(r['forecast'] or r['baseline'])}"
             )
+            + (
+                f" (date initiale {short_date(r['baseline'])})"
+                if r["baseline"] and (r["actual"] or r["forecast"]) not in (None, r["baseline"])
+                else ""
+            )
             for r in rows
         )
         + "."
     )
-    return _png(fig), alt
+    return _finish(space, 160, 30 + 9 * max(len(rows), 2), alt, data)
 
 
-def weather_chart(counts: dict[str, int]) -> tuple[bytes, str]:
-    fig, ax = figure(5.0, 2.2)
+def _top_down(chart: Chart) -> None:
+    """Horizontal bars read from the top, and the value axis stays under the plot (reversing the
+    categories alone moves it to the top)."""
+    chart.category_axis.reverse_order = True
+    # the value axis crosses the category axis at its last category, now the bottom one (Excel's
+    # « L'axe horizontal coupe : à la catégorie maximale »); python-pptx has this only for value axes
+    for crosses in chart._chartSpace.xpath("c:chart/c:plotArea/c:valAx/c:crosses"):
+        crosses.set("val", "max")
+
+
+def _month_ticks(axis, start: date, end: date, step: int) -> None:
+    """The value axis counts Excel dates (the offset series starts at the milestone's date), so
+    the ordinary date format names the months; a tick every `step` months (30.44 days each)."""
+    base = _serial(start)
+    axis.minimum_scale, axis.maximum_scale = base, base + (end - start).days
+    axis.major_unit = round(step * 30.4375, 4)
+    axis.tick_labels.number_format, axis.tick_labels.number_format_is_linked = "mm/yyyy", False
+    axis.tick_labels.font.size = Pt(8)
+
+
+def weather_chart(counts: dict[str, int]) -> NativeChart:
     names = list(Weather)
     vals = [counts.get(n, 0) for n in names]
-    bars = ax.bar([n.label for n in names], vals, color=[n.color for n in names])
-    for b, v in zip(bars, vals):
-        ax.text(b.get_x() + b.get_width() / 2, b.get_height(), str(v), ha="center", va="bottom")
-    ax.set_ylabel("projets")
-    ax.set_title("Opérations en cours par météo", pad=12)
+    data = CategoryChartData(number_format="0")
+    data.categories = [n.label for n in names]
+    data.add_series("projets", vals)
+    chart, space = _build(XL_CHART_TYPE.COLUMN_CLUSTERED, data)
+    _title(chart, "Opérations en cours par météo")
+    plot = chart.plots[0]
+    plot.gap_width, plot.vary_by_categories = 50, False
+    series = plot.series[0]
+    for i, n in enumerate(names):  # each météo in its own colour; its name is under the bar
+        _fill(series.points[i].format, n.color.lstrip("#"))
+    _value_labels(series, "0")
+    axis = chart.value_axis
+    axis.has_major_gridlines = True
+    axis.major_gridlines.format.line.color.rgb = RGBColor.from_string("E0E0E0")
+    axis.tick_labels.number_format, axis.tick_labels.number_format_is_linked = "0", False
+    axis.has_title = True
+    axis.axis_title.text_frame.text = "projets"
+    axis.axis_title.text_frame.paragraphs[0].runs[0].font.size = Pt(8)
+    chart.has_legend = False
     alt = "Opérations en cours par météo : " + ", ".join(f"{n.label} {v}" for n, v in zip(names, vals)) + "."
-    return _png(fig), alt
+    return _finish(space, 110, 60, alt, data)
 
 
-def execution_chart(rows: list[tuple[str, float, float]], currency: str = "EUR") -> tuple[bytes, str]:
+def execution_chart(rows: list[tuple[str, float, float]], currency: str = "EUR") -> NativeChart:
     """Per direction: CP of the year vs paid (horizontal bars)."""
     div, unit, dec = scale([v for r in rows for v in r[1:]], currency)
-    fig, ax = figure(6.2, 0.5 * max(len(rows), 2) + 1.0)
-    names = [n if len(n) <= 40 else n[:39] + "…" for n in (r[0].replace("'", "’") for r in rows)]
-    y = range(len(rows))
-    cp, paid = [_val(r[1]) / div for r in rows], [_val(r[2]) / div for r in rows]
-    _label_bars(ax, ax.barh([p + 0.2 for p in y], cp, 0.4, color=GREY, label="CP de l’exercice"), cp, dec, True)
-    _label_bars(ax, ax.barh([p - 0.2 for p in y], paid, 0.4, color=BLUE, label="Mandaté"), paid, dec, True)
-    ax.set_yticks(list(y), names)
-    ax.invert_yaxis()
-    ax.margins(x=0.15)
-    ax.xaxis.set_major_formatter(_tick)
-    ax.set_title(f"Exécution des crédits de paiement par direction (en {unit})", pad=12)
-    ax.legend(frameon=False, ncols=2, loc="upper center", bbox_to_anchor=(0.5, -0.1))
+    fmt = _number_format(dec)
+    data = CategoryChartData(number_format=fmt)
+    data.categories = [_label(r[0]) for r in rows]
+    cp = [round(_val(r[1]) / div, dec + 2) for r in rows]
+    paid = [round(_val(r[2]) / div, dec + 2) for r in rows]
+    data.add_series("CP de l’exercice", cp)
+    data.add_series("Mandaté", paid)
+    chart, space = _build(XL_CHART_TYPE.BAR_CLUSTERED, data)
+    _title(chart, f"Exécution des crédits de paiement par direction (en {unit})")
+    plot = chart.plots[0]
+    plot.gap_width, plot.overlap = 50, 0
+    for s, colour, values in zip(plot.series, (GREY, BLUE), (cp, paid)):
+        _fill(s.format, colour)
+        _value_labels(s, fmt)
+        _hide_zero_labels(s, values)
+    _top_down(chart)  # in the order of the table
+    axis = chart.value_axis
+    axis.has_major_gridlines = True
+    axis.major_gridlines.format.line.color.rgb = RGBColor.from_string("E0E0E0")
+    top = max(cp + paid, default=0)
+    # whole units on the axis once they are large enough; the bars keep their decimals
+    axis.tick_labels.number_format = _number_format(0 if top >= 5 or not dec else 1)
+    axis.tick_labels.number_format_is_linked = False
+    if top > 0:  # room for the value written after the longest bar
+        axis.maximum_scale = _nice(top * 1.15)
+    _legend(chart)
     alt = (
         "Exécution des crédits de paiement par direction : "
         + " ; ".join(f"{r[0]} : CP {fr_amount(r[1], currency)}, mandaté {fr_amount(r[2], currency)}" for r in rows)
         + "."
     )
-    return _png(fig), alt
+    return _finish(space, 160, 25 + 11 * max(len(rows), 2), alt, data)
+
+
+def _nice(v: float) -> float:
+    """The next round value above v (1, 1,2, 1,5, 2, 2,5, 3, 4, 5, 6, 8 × a power of ten)."""
+    power = 10 ** math.floor(math.log10(v))
+    return next(m * power for m in (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10) if m * power >= v)

@@ -1,27 +1,22 @@
 """The finishing pass on a rendered report, whatever the template: French language, document
-properties that name the collectivité and the COPIL, alternative text on every picture (RGAA),
-table rows that do not split across pages."""
+properties that name the collectivité and the COPIL, alternative text on every picture a
+template brings (RGAA; the charts carry theirs from connector.reports.native), table rows that do
+not split across pages."""
 
 from __future__ import annotations
 
-import hashlib
 from datetime import date, datetime, time, timezone
 
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 
 LANG = "fr-FR"
-_A = "http://schemas.openxmlformats.org/drawingml/2006/main"
-_R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 
 
-def finish(
-    doc, *, title: str, subject: str, author: str, copil_date: date, keywords: str, alt_texts: dict[str, str]
-) -> None:
-    """`alt_texts`: sha256 of a picture's bytes -> its description."""
+def finish(doc, *, title: str, subject: str, author: str, copil_date: date, keywords: str) -> None:
     _properties(doc, title=title, subject=subject, author=author, copil_date=copil_date, keywords=keywords)
     _language(doc)
-    _alt_texts(doc, alt_texts)
+    _alt_texts(doc)
     for table in doc.tables:
         _table_flow(table)
 
@@ -62,24 +57,14 @@ def _language(doc) -> None:
         theme.set(qn("w:val"), LANG)
 
 
-def _alt_texts(doc, alt_texts: dict[str, str]) -> None:
+def _alt_texts(doc) -> None:
     parts = [doc.part] + [s.header.part for s in doc.sections] + [s.footer.part for s in doc.sections]
     for part in parts:
         for inline in part.element.iter(qn("wp:inline"), qn("wp:anchor")):
             doc_pr = inline.find(qn("wp:docPr"))
-            blip = next(inline.iter(f"{{{_A}}}blip"), None)
-            if doc_pr is None or blip is None:
+            if doc_pr is None:
                 continue
-            rid = blip.get(f"{{{_R}}}embed")
-            try:
-                blob = part.related_parts[rid].blob
-            except KeyError:
-                continue
-            text = alt_texts.get(hashlib.sha256(blob).hexdigest())
-            if text:
-                doc_pr.set("descr", text)
-                doc_pr.set("title", text.split(" : ")[0][:120])
-            elif not doc_pr.get("descr"):  # a logo from the template: say what it is rather than nothing
+            if not doc_pr.get("descr"):  # a logo from the template: say what it is rather than nothing
                 doc_pr.set("descr", doc_pr.get("name") or "image")
 
 
@@ -96,7 +81,3 @@ def _table_flow(table) -> None:
 _AFTER_CANT_SPLIT = {
     qn(f"w:{t}") for t in ("trHeight", "tblHeader", "tblCellSpacing", "jc", "hidden", "ins", "del", "trPrChange")
 }
-
-
-def picture_key(png: bytes) -> str:
-    return hashlib.sha256(png).hexdigest()

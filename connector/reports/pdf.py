@@ -4,12 +4,20 @@ is published (said once per run, not an error)."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import tempfile
 from pathlib import Path
 
 TIMEOUT_S = 300
+
+
+def soffice_env() -> dict[str, str]:
+    """LibreOffice formats a chart's numbers in its own locale, not the document's: in French
+    (« 1,50 », not « 1.50 »). It reads the name from the environment; the system need not have
+    the French locale installed."""
+    return {**os.environ, "LC_ALL": "fr_FR.UTF-8", "LANG": "fr_FR.UTF-8"}
 
 
 def available() -> bool:
@@ -40,5 +48,6 @@ def to_pdf(files: dict[str, bytes], timeout: int = TIMEOUT_S) -> dict[str, bytes
             check=True,
             capture_output=True,
             timeout=timeout,
+            env=soffice_env(),
         )
         return {name.rsplit(".", 1)[0] + ".pdf": (work / "pdf" / (p.stem + ".pdf")).read_bytes() for name, p in staged}

@@ -24,7 +24,7 @@ from connector.reports.config import ReportsConfig
 from connector.reports.context import portfolio_context, project_context
 from connector.reports.editions import FROZEN, LIVING, Edition, living
 from connector.reports.inputs import digest, portfolio_inputs, previous_inputs, project_inputs
-from connector.reports.render import content_hash, portfolio_images, render, validate_template
+from connector.reports.render import content_hash, portfolio_charts, render, validate_template
 from connector.reports.workers import rendered, worker_count
 from connector.sharepoint import SharePointSite
 
@@ -371,7 +371,7 @@ def publish_reports(
                 deliver(
                     folder,
                     name,
-                    render(portfolio_tpl, ctx, portfolio_images(portfolio), copil_date),
+                    render(portfolio_tpl, ctx, portfolio_charts(portfolio), copil_date),
                     h,
                     f"{prefix}portfolio",
                     {cols["copil_date"]: copil_date, cols["report_kind"]: "Synthèse portefeuille"},

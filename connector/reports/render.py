@@ -13,15 +13,16 @@ from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 
-from docx.shared import Mm
-from docxtpl import DocxTemplate, InlineImage, RichText
+from docxtpl import DocxTemplate, RichText
 from jinja2 import meta, nodes
 from jinja2.sandbox import SandboxedEnvironment
 
 from connector.errors import ConfigError
 from connector.reports import charts, synthesis
+from connector.reports.charts import NativeChart
 from connector.reports.context import portfolio_context, project_context
-from connector.reports.document import finish, picture_key
+from connector.reports.document import finish
+from connector.reports.native import ChartRun
 from connector.reports.variables import (
     ALLOWED_FILTERS,
     ALLOWED_TESTS,
@@ -29,15 +30,6 @@ from connector.reports.variables import (
     known_variables,
     sample_contexts,
 )
-
-WIDTHS_MM = {"chart_weather": 110, "chart_budget": 150}  # at most the 170 mm of text
-DESCRIPTIONS = {
-    "chart_timeline": "Calendrier des jalons",
-    "chart_budget": "Crédits de paiement par exercice",
-    "chart_weather": "Opérations en cours par météo",
-    "chart_execution": "Exécution des crédits de paiement par direction",
-}
-
 
 # Loop attributes a template may use ({{ loop.index }}), besides the documented fields.
 LOOP_ATTRIBUTES = {
@@ -108,6 +100,23 @@ class _CachingSandbox(SandboxedEnvironment):
         return cache[key]
 
 
+class _Template(DocxTemplate):
+    """docxtpl cleans a template's XML of Word's run splits (patch_xml, a few dozen regular
+    expressions over the whole body) at every rendering: a third of a report's time. The result
+    depends on the XML alone, so it is kept per process for the template's few parts."""
+
+    _patched: dict[bytes, str] = {}
+
+    def patch_xml(self, src_xml: str) -> str:
+        key = hashlib.sha256(src_xml.encode("utf-8", "surrogateescape")).digest()
+        cache = _Template._patched
+        if key not in cache:
+            if len(cache) >= 64:  # the parts of two templates; never grows without bound
+                cache.clear()
+            cache[key] = super().patch_xml(src_xml)
+        return cache[key]
+
+
 _ENV: SandboxedEnvironment | None = None
 
 
@@ -122,7 +131,7 @@ def jinja_env() -> SandboxedEnvironment:
 
 def _template_sources(path: Path | str) -> list[str]:
     """Every text docxtpl renders: body, headers, footers, footnotes, document properties."""
-    tpl = DocxTemplate(str(path))
+    tpl = _Template(str(path))
     tpl.init_docx()
     xml = tpl.patch_xml(tpl.get_xml())
     sources = [xml]
@@ -330,17 +339,15 @@ def content_hash(context: dict, template: Path | str | bytes) -> str:
 def render(
     template_path: Path | str,
     context: dict,
-    images: Mapping[str, bytes | tuple[bytes, str]],
+    charts_: Mapping[str, NativeChart | str],
     copil_date: date | None = None,
 ) -> bytes:
-    """`images`: name -> PNG, or (PNG, text alternative)."""
-    tpl = DocxTemplate(str(template_path))
+    """`charts_`: name -> a native chart, or the sentence that stands in its place (« Aucun jalon
+    saisi. »)."""
+    tpl = _Template(str(template_path))
     ctx = dict(context)
-    alts: dict[str, str] = {}
-    for name, img in images.items():
-        png, alt = img if isinstance(img, tuple) else (img, DESCRIPTIONS.get(name, name))
-        alts[picture_key(png)] = alt
-        ctx[name] = InlineImage(tpl, io.BytesIO(png), width=Mm(WIDTHS_MM.get(name, 160)))
+    for name, chart in charts_.items():
+        ctx[name] = ChartRun(tpl, chart) if isinstance(chart, NativeChart) else ChartRun(tpl, None, chart)
     if "weather" in ctx:  # the météo in large coloured letters (templates from before the banner)
         w = ctx["weather"]
         ctx["weather_badge"] = RichText(
@@ -402,7 +409,6 @@ def render(
         author=str(context.get("collectivite", "")),
         copil_date=when,
         keywords=keywords,
-        alt_texts=alts,
     )
     buf = io.BytesIO()
     tpl.save(buf)
@@ -420,36 +426,29 @@ def chart_data(portfolio, code: str) -> dict:
     }
 
 
-def images_for(data: dict) -> dict[str, tuple[bytes, str]]:
+def charts_for(data: dict) -> dict[str, NativeChart | str]:
     ms, budget = data["milestones"], data["budget"]
-    out = {}
-    out["chart_timeline"] = charts.timeline_chart(ms, data["as_of"]) if ms else _blank("Aucun jalon saisi.")
-    out["chart_budget"] = (
-        charts.budget_chart(budget, data["currency"]) if budget else _blank("Aucune ligne budgétaire saisie.")
-    )
-    return out
+    return {
+        "chart_timeline": charts.timeline_chart(ms, data["as_of"]) if ms else "Aucun jalon saisi.",
+        "chart_budget": charts.budget_chart(budget, data["currency"]) if budget else "Aucune ligne budgétaire saisie.",
+    }
 
 
-def project_images(portfolio, code: str) -> dict[str, tuple[bytes, str]]:
-    return images_for(chart_data(portfolio, code))
+def project_charts(portfolio, code: str) -> dict[str, NativeChart | str]:
+    return charts_for(chart_data(portfolio, code))
 
 
-def portfolio_images(portfolio) -> dict[str, tuple[bytes, str]]:
+def portfolio_charts(portfolio) -> dict[str, NativeChart | str]:
     pr = portfolio.projects
     counts = synthesis.weather_counts(pr)  # as the counts beside the chart
     d = portfolio.rollups.get("direction")
     rows = [] if d is None else [(str(n), r["cp_year"], r["paid_year"]) for n, r in d.iterrows()]
     return {
         "chart_weather": charts.weather_chart(counts),
-        "chart_execution": charts.execution_chart(rows, portfolio.currency),
+        "chart_execution": charts.execution_chart(rows, portfolio.currency)
+        if rows
+        else "Aucun crédit de paiement inscrit sur l’exercice.",
     }
-
-
-def _blank(message: str) -> tuple[bytes, str]:
-    fig, ax = charts.figure(6.2, 0.6)
-    ax.axis("off")
-    ax.text(0.5, 0.5, message, ha="center", va="center")
-    return charts._png(fig), message
 
 
 def render_project(
@@ -470,7 +469,7 @@ def render_project(
         previous=previous,
         previous_date=previous_date,
     )
-    return render(template_path, ctx, project_images(portfolio, code), copil_date)
+    return render(template_path, ctx, project_charts(portfolio, code), copil_date)
 
 
 def render_portfolio(
@@ -489,4 +488,4 @@ def render_portfolio(
         previous=previous,
         previous_date=previous_date or getattr(previous, "as_of", None),
     )
-    return render(template_path, ctx, portfolio_images(portfolio), copil_date)
+    return render(template_path, ctx, portfolio_charts(portfolio), copil_date)

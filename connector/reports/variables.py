@@ -109,10 +109,10 @@ DESCRIPTIONS = {
     "alerts": "Projets en alerte (liste)",
     "movers": "Plus fortes évolutions depuis le dernier COPIL (liste)",
     "findings_count": "Nombre d'anomalies",
-    "chart_timeline": "Graphique des jalons (image)",
-    "chart_budget": "Graphique CP prévus / engagés / mandatés (image)",
-    "chart_weather": "Graphique de répartition par météo (image)",
-    "chart_execution": "Graphique d'exécution par direction (image)",
+    "chart_timeline": "Graphique des jalons (graphique Word natif, modifiable dans Word)",
+    "chart_budget": "Graphique CP prévus / engagés / mandatés (graphique Word natif, modifiable dans Word)",
+    "chart_weather": "Graphique de répartition par météo (graphique Word natif, modifiable dans Word)",
+    "chart_execution": "Graphique d'exécution par direction (graphique Word natif, modifiable dans Word)",
     "weather_badge": "Météo calculée en grand, colorée (texte enrichi : `{{r weather_badge }}`)",
     "project_link": "Lien vers la fiche du projet dans la liste SharePoint (texte enrichi : `{{r project_link }}`)",
     "closed": "Opérations closes : solde de l'AP (liste)",
@@ -386,7 +386,11 @@ def reference() -> str:
             _fields(value, key, out)
             lines += [f"- {o}" for o in out] + [""]
         for img in images:
-            lines += [f"### `{img}` — {DESCRIPTIONS.get(img, '')}", f"- `{{{{ {img} }}}}` seul dans un paragraphe", ""]
+            lines += [
+                f"### `{img}` — {DESCRIPTIONS.get(img, '')}",
+                f"- `{{{{ {img} }}}}` seul dans un paragraphe ; sans données, la phrase qui le dit (« Aucun jalon saisi. »)",
+                "",
+            ]
         for name in rich:
             lines += [f"### `{name}` — {DESCRIPTIONS.get(name, '')}", f"- `{{{{r {name} }}}}`", ""]
     return "\n".join(lines)

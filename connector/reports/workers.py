@@ -17,7 +17,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import date
 
-from connector.reports.render import chart_data, images_for, render
+from connector.reports.render import chart_data, charts_for, render
 
 log = logging.getLogger("copil.reports")
 POOL_MIN_JOBS = 50  # below this, starting the workers costs more than it saves
@@ -37,7 +37,7 @@ def _init(template: str, copil_date: date) -> None:
 def _render_one(job: tuple[str, dict, dict]) -> tuple[str, bytes | None, str | None]:
     code, ctx, data = job
     try:
-        images = images_for(data)
+        images = charts_for(data)
         return code, render(_STATE["template"], ctx, images, _STATE["copil_date"]), None
     except Exception as e:  # reported for this project; the others go on
         log.exception("rapport %s", code)
