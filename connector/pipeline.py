@@ -429,6 +429,9 @@ class _NoHashes:
     def get(self, key):
         return None
 
+    def all_hashes(self):
+        return {}
+
     def set(self, key, value):
         pass
 

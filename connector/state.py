@@ -169,6 +169,11 @@ class ReportHashes:
         with self.engine.connect() as c:
             return c.execute(select(report_hashes.c.hash).where(report_hashes.c.key == key)).scalar()
 
+    def all_hashes(self) -> dict[str, str]:
+        """Every report's stored hash, in one query (a night asks for thousands)."""
+        with self.engine.connect() as c:
+            return dict(c.execute(select(report_hashes.c.key, report_hashes.c.hash)).all())
+
     def set(self, key: str, value: str) -> None:
         with self.engine.begin() as c:
             c.execute(delete(report_hashes).where(report_hashes.c.key == key))

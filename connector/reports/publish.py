@@ -13,7 +13,7 @@ import re
 import tempfile
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import cast
 
@@ -162,32 +162,74 @@ def publish_reports(
 
     template_bytes = {tpl: Path(tpl).read_bytes() for tpl in (project_tpl, portfolio_tpl)}  # read once, not per report
 
-    def changed(ctx, tpl, key: str, inputs, dest: str) -> str | None:
-        """The hash to keep when the report must be rendered, None when it stays as it is. Stored
-        as « inputs:content ». Nothing a reader sees changed (content): nothing to do. The content
-        moved but no input did — the calendar alone (day counts, an export's age): a living file
-        or a draft waits `refresh_days` since its last rendering, a frozen edition never changes."""
-        now_inputs = digest(inputs, template_bytes[tpl], edition.key)
-        now_content = content_hash(ctx, template_bytes[tpl])[:40]
-        stored = (hashes.get(key) or "").split(":")
-        last = hashes.published(key) if hasattr(hashes, "published") else None
+    # the stored hashes and publications, read once (a night asks for thousands)
+    stored_all = hashes.all_hashes() if hasattr(hashes, "all_hashes") else None
+    published_all = hashes.all_published() if hasattr(hashes, "all_published") else None
+
+    def stored_of(key: str) -> list[str]:
+        value = stored_all.get(key) if stored_all is not None else hashes.get(key)
+        return (value or "").split(":")
+
+    def last_of(key: str):
+        if published_all is not None:
+            return published_all.get(key)
+        return hashes.published(key) if hasattr(hashes, "published") else None
+
+    # what every report is also made of: the settings that change how it reads
+    settings = [collectivite, reports_cfg.documents_shown, portfolio.currency, portfolio.year]
+
+    def changed(tpl, key: str, inputs, dest: str, build) -> tuple[str | None, dict | None]:
+        """(hash to keep, context) when the report must be rendered, (None, None) when it stays
+        as it is. Stored as « inputs:content[:next calendar check] ». Decided from the inputs: the context
+        (`build()`, the costly part) is made only when they changed, when a living file's
+        calendar check is due, or to render. Inputs unchanged: nothing to do until
+        `refresh_days` after its last rendering (and its last check); then the context tells
+        whether the calendar alone moved what the reader sees (day counts, an export's age). A
+        frozen edition never changes by the calendar."""
+        now_inputs = digest(inputs, template_bytes[tpl], edition.key, settings)
+        stored = stored_of(key)
+        last = last_of(key)
+        ctx = None
         if force:
             reason = "demandé"
         elif last and not last[0].lower().endswith("/" + dest.lower()):
             reason = "emplacement modifié"  # the configuration moved it: published there, removed here
-        elif len(stored) == 2 and stored[1] == now_content:
-            summary.skipped += 1
-            return None
-        elif len(stored) == 2 and stored[0] == now_inputs:
-            waited = (copil_date - date.fromisoformat(last[1])).days if last else refresh_days
-            if edition.kind == FROZEN or waited < refresh_days:
+        elif len(stored) >= 2 and stored[0] == now_inputs:
+            if edition.kind == FROZEN or copil_date < _next_check(last, stored):
                 summary.skipped += 1
-                return None
+                return None, None
+            ctx = build()
+            if content_hash(ctx, template_bytes[tpl])[:40] == stored[1]:
+                hashes.set(key, f"{now_inputs}:{stored[1]}:{_after_check(key, stored).isoformat()}")
+                summary.skipped += 1
+                return None, None
             reason = "actualisation du calendrier"
         else:
-            reason = "données modifiées" if len(stored) == 2 else "première publication"
+            ctx = build()
+            if len(stored) >= 2 and content_hash(ctx, template_bytes[tpl])[:40] == stored[1]:
+                # inputs moved that this report does not show: kept, nothing rendered
+                hashes.set(key, ":".join([now_inputs, *stored[1:]]))
+                summary.skipped += 1
+                return None, None
+            reason = "données modifiées" if len(stored) >= 2 else "première publication"
+        if ctx is None:
+            ctx = build()
         why[key] = reason
-        return f"{now_inputs}:{now_content}"
+        return f"{now_inputs}:{content_hash(ctx, template_bytes[tpl])[:40]}", ctx
+
+    def _next_check(last, stored: list[str]) -> date:
+        """When the calendar check of a report whose inputs did not move is due: the day stored
+        by its last check, else `refresh_days` after its last rendering."""
+        if len(stored) == 3:
+            return date.fromisoformat(stored[2])
+        return date.fromisoformat(last[1]) + timedelta(days=refresh_days) if last else copil_date
+
+    def _after_check(key: str, stored: list[str]) -> date:
+        """The next check after one that found nothing to refresh: `refresh_days` later. After
+        the first one, a few more days drawn from the report's key, so that the reports of a
+        first night, all published together, are not all checked on the same night every week."""
+        spread = 0 if len(stored) == 3 else int(digest(key)[:8], 16) % max(refresh_days, 1)
+        return copil_date + timedelta(days=refresh_days + spread)
 
     why: dict[str, str] = {}
 
@@ -249,6 +291,7 @@ def publish_reports(
     # 1. what must be rendered (content hash changed); 2. rendered on every core; 3. delivered
     # one by one in order, each failure reported for its project only
     jobs, plans = [], {}
+    inputs_of: dict[str, dict] = {}  # each project's inputs, for its report and the synthesis
     planned = 0  # reports to render (rendered() takes the jobs list)
     for code in codes:
         row = portfolio.projects.loc[code]
@@ -268,24 +311,28 @@ def publish_reports(
                     direction=safe_file_name(str(row["direction"] or "Sans direction")),
                 )
             )
-            ctx = project_context(
-                portfolio,
-                code,
-                collectivite=collectivite,
-                copil_date=copil_date,
-                previous=previous.get(code),
-                documents_shown=reports_cfg.documents_shown,
-                previous_date=previous_date,
-                edition=edition,
-            )
-            inputs: tuple = (project_inputs(portfolio, code), previous_date, previous_inputs(previous.get(code)))
+
+            def build(code=code):
+                return project_context(
+                    portfolio,
+                    code,
+                    collectivite=collectivite,
+                    copil_date=copil_date,
+                    previous=previous.get(code),
+                    documents_shown=reports_cfg.documents_shown,
+                    previous_date=previous_date,
+                    edition=edition,
+                )
+
+            inputs_of[code] = project_inputs(portfolio, code)
+            inputs: tuple = (inputs_of[code], previous_date, previous_inputs(previous.get(code)))
             name = (
                 _fit(f"{library_root}/{folder}", code, str(row["title"] or ""), meeting.on.isoformat())
                 if meeting
                 else safe_file_name(f"Fiche projet {code}.docx")
             )
-            h = changed(ctx, project_tpl, f"{prefix}project:{code}", inputs, f"{folder}/{name}")
-            if h is None:
+            h, ctx = changed(project_tpl, f"{prefix}project:{code}", inputs, f"{folder}/{name}", build)
+            if h is None or ctx is None:
                 if progress:
                     progress(1)
                 continue
@@ -347,14 +394,17 @@ def publish_reports(
                 if meeting
                 else reports_cfg.portfolio_folder.format(year=year, code="", direction="")
             )
-            ctx = portfolio_context(
-                portfolio,
-                collectivite=collectivite,
-                copil_date=copil_date,
-                previous=previous,
-                previous_date=previous_date,
-                edition=edition,
-            )
+
+            def build_synthesis():
+                return portfolio_context(
+                    portfolio,
+                    collectivite=collectivite,
+                    copil_date=copil_date,
+                    previous=previous,
+                    previous_date=previous_date,
+                    edition=edition,
+                )
+
             name = safe_file_name(
                 f"Synthèse du portefeuille - {meeting.title} du {meeting.on.isoformat()}.docx"
                 if meeting
@@ -362,12 +412,12 @@ def publish_reports(
             )
             synthesis_inputs = (
                 portfolio_inputs(portfolio),
-                [project_inputs(portfolio, c) for c in portfolio.projects.index],
+                [inputs_of.get(c) or project_inputs(portfolio, c) for c in portfolio.projects.index],
                 previous_date,
                 sorted((str(k), previous_inputs(v)) for k, v in (previous or {}).items()),
             )
-            h = changed(ctx, portfolio_tpl, f"{prefix}portfolio", synthesis_inputs, f"{folder}/{name}")
-            if h is not None:
+            h, ctx = changed(portfolio_tpl, f"{prefix}portfolio", synthesis_inputs, f"{folder}/{name}", build_synthesis)
+            if h is not None and ctx is not None:
                 deliver(
                     folder,
                     name,
