@@ -191,8 +191,31 @@ def _table(
     if caption:
         p = doc.add_paragraph()
         _run(p, caption, size=8).italic = True
+    _more(doc, loop.split(" in ", 1)[-1].strip())
     _spacer(doc)
     return t
+
+
+# The synthesis' lists cut at [reports] synthesis_max_rows (connector.reports.context.BOUNDED,
+# with the loop variable of their holder): each is followed by its « … et N autres » line.
+BOUNDED_SOURCES = {
+    "alerts",
+    "closed",
+    "decisions",
+    "decided",
+    "evolutions",
+    "subsidy_calendar",
+    "agenda",
+    "urban.projects",
+    "t.projects",
+    "t.works",
+    "g.findings",
+}
+
+
+def _more(doc, source: str) -> None:
+    if source in BOUNDED_SOURCES:
+        _if_text(doc, f"{source}_more", italic=True)
 
 
 def _spacer(doc) -> None:
@@ -224,6 +247,7 @@ def _bullets(doc, loop_var: str, source: str, empty: str):
     doc.add_paragraph("{%p for " + loop_var + " in " + source + " %}")
     doc.add_paragraph("{{ " + loop_var + " }}", style="List Bullet")
     doc.add_paragraph("{%p endfor %}")
+    _more(doc, source)
     doc.add_paragraph("{%p if not " + source + " %}")
     doc.add_paragraph(empty)
     doc.add_paragraph("{%p endif %}")

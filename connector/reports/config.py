@@ -76,6 +76,14 @@ class ReportsConfig(BaseModel):
         0, ge=0, description="Processes rendering the reports in parallel (0: one per core). Uploads stay sequential."
     )
     documents_shown: int = Field(8, ge=0, le=50, description="How many of a project's latest documents a report lists.")
+    synthesis_max_rows: int = Field(
+        150,
+        ge=10,
+        le=5000,
+        description="Rows of each list of the synthesis (alerts, decisions, agenda, a direction's "
+        "operations…); beyond, a line says how many more and where to find them. A synthesis stays "
+        "a document to read at any size (at 10,000 projects, in full, it ran to 42,000 table rows).",
+    )
     columns: dict[str, str] = Field(
         default_factory=dict,
         description="Metadata columns of the report "

@@ -615,6 +615,9 @@ def _n(n: int, word: str) -> str:
     return f"{n} {word}{'s' if n > 1 else ''}"
 
 
+MAX_ROWS = 150  # [reports] synthesis_max_rows
+
+
 def portfolio_context(
     portfolio,
     *,
@@ -623,6 +626,7 @@ def portfolio_context(
     previous: dict[str, dict],
     previous_date=None,
     edition: Edition | None = None,
+    max_rows: int = MAX_ROWS,
 ) -> dict:
     cur = portfolio.currency
     amount = lambda v: fr_amount(v, cur)  # noqa: E731
@@ -712,7 +716,49 @@ def portfolio_context(
         ctx["movers_note"] = f"Aucun changement de météo {since(previous_date)}."
     else:
         ctx["movers_note"] = ""
+    bounded(ctx, max_rows)
     return typeset(ctx)
+
+
+# The synthesis' lists that grow with the portfolio, and what one of their rows is. Beyond
+# `max_rows` a list is cut, most urgent rows kept (each list is already in reading order), and
+# « <list>_more » says how many more and where they all are.
+BOUNDED = {
+    "alerts": ("projet en alerte", "projets en alerte", "la vue « Projets en alerte » de la liste des projets"),
+    "closed": ("opération close", "opérations closes", "la liste des projets"),
+    "decisions": ("décision attendue", "décisions attendues", "la liste des décisions"),
+    "decided": ("décision prise", "décisions prises", "la liste des décisions"),
+    "evolutions": ("projet modifié", "projets modifiés", "les fiches projet"),
+    "subsidy_calendar": ("échéance", "échéances", "la liste des subventions"),
+    "agenda": ("événement", "événements", "la liste des jalons"),
+    "urban.projects": ("opération", "opérations", "la liste des projets"),
+    "directions.projects": ("opération", "opérations", "la vue « Par direction » de la liste des projets"),
+    "directions.works": ("démarrage de travaux", "démarrages de travaux", "la liste des jalons"),
+    "territories.projects": ("opération", "opérations", "la vue « Par territoire » de la liste des projets"),
+    "territories.works": ("démarrage de travaux", "démarrages de travaux", "la liste des jalons"),
+    "findings_by_manager.findings": ("anomalie", "anomalies", "la vue « Données à corriger » des listes"),
+}
+
+
+def bounded(ctx: dict, max_rows: int) -> None:
+    """Cut the long lists of a synthesis context in place (see BOUNDED)."""
+    for path, (one, many, where) in BOUNDED.items():
+        head, _, leaf = path.rpartition(".")
+        holders = ctx.get(head, []) if head else [ctx]
+        if isinstance(holders, dict):
+            holders = [holders]
+        for holder in holders:
+            rows = holder.get(leaf)
+            if not isinstance(rows, list):
+                continue
+            more = len(rows) - max_rows
+            holder[f"{leaf}_more"] = (
+                f"… et {fr_number(more, 0)} {'autre ' + one if more == 1 else 'autres ' + many}, dans {where}."
+                if more > 0
+                else ""
+            )
+            if more > 0:
+                holder[leaf] = rows[:max_rows]
 
 
 def _portfolio_decided(ctx: dict, portfolio, previous_date, copil_date) -> None:

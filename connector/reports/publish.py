@@ -176,7 +176,13 @@ def publish_reports(
         return hashes.published(key) if hasattr(hashes, "published") else None
 
     # what every report is also made of: the settings that change how it reads
-    settings = [collectivite, reports_cfg.documents_shown, portfolio.currency, portfolio.year]
+    settings = [
+        collectivite,
+        reports_cfg.documents_shown,
+        reports_cfg.synthesis_max_rows,
+        portfolio.currency,
+        portfolio.year,
+    ]
 
     def changed(tpl, key: str, inputs, dest: str, build) -> tuple[str | None, dict | None]:
         """(hash to keep, context) when the report must be rendered, (None, None) when it stays
@@ -403,6 +409,7 @@ def publish_reports(
                     previous=previous,
                     previous_date=previous_date,
                     edition=edition,
+                    max_rows=reports_cfg.synthesis_max_rows,
                 )
 
             name = safe_file_name(

@@ -381,7 +381,7 @@ def reference() -> str:
     ):
         lines += [f"## {title}", ""]
         for key, value in ctx.items():
-            lines.append(f"### `{key}` — {DESCRIPTIONS.get(key, '')}")
+            lines.append(f"### `{key}` — {DESCRIPTIONS.get(key, '') or _more_description(key)}")
             out: list[str] = []
             _fields(value, key, out)
             lines += [f"- {o}" for o in out] + [""]
@@ -394,6 +394,15 @@ def reference() -> str:
         for name in rich:
             lines += [f"### `{name}` — {DESCRIPTIONS.get(name, '')}", f"- `{{{{r {name} }}}}`", ""]
     return "\n".join(lines)
+
+
+def _more_description(key: str) -> str:
+    if key.endswith("_more"):
+        return (
+            f"« … et N autres », quand la liste `{key[: -len('_more')]}` est coupée à "
+            "`[reports] synthesis_max_rows` lignes ; vide sinon"
+        )
+    return ""
 
 
 if __name__ == "__main__":

@@ -684,3 +684,38 @@ def test_reports_rendered_ahead_of_the_uploads_are_bounded(monkeypatch):
             assert len(started) - len(seen) <= workers.AHEAD_PER_WORKER * 2
     assert seen == [f"P{i:03d}" for i in range(n)] and jobs == []  # in order; contexts handed over
     assert given == [("t.docx", AS_OF)]
+
+
+@pytest.mark.parametrize("max_rows", [10, 13, 14, 15])
+def test_synthesis_lists_are_cut_at_their_limit_and_say_how_many_more(portfolio, max_rows):
+    """At 10,000 projects the synthesis in full ran to 42,000 table rows (1.4 GB to render): each
+    list that grows with the portfolio stops at `synthesis_max_rows`, most urgent rows first, and
+    a line says how many more and where they all are. At, just under and just over the sample's
+    14 alerts."""
+    from connector.reports.context import portfolio_context
+
+    full = portfolio_context(portfolio, collectivite="X", copil_date=AS_OF, previous={}, max_rows=5000)
+    cut = portfolio_context(portfolio, collectivite="X", copil_date=AS_OF, previous={}, max_rows=max_rows)
+    alerts = len(full["alerts"])
+    assert alerts == 14
+    assert cut["alerts"] == full["alerts"][:max_rows]
+    more = alerts - max_rows
+    if more > 0:
+        assert cut["alerts_more"] == (
+            f"… et {more} autre{'s' if more > 1 else ''} projet{'s' if more > 1 else ''} en alerte, "
+            "dans la vue « Projets en alerte » de la liste des projets."
+        )
+    else:
+        assert cut["alerts_more"] == "" and full["alerts_more"] == ""
+    for d_full, d_cut in zip(full["directions"], cut["directions"]):
+        assert d_cut["projects"] == d_full["projects"][:max_rows]
+        assert bool(d_cut["projects_more"]) == (len(d_full["projects"]) > max_rows)
+    from connector.reports.render import portfolio_charts, render
+
+    doc = _doc(render(TEMPLATES / "synthese_portefeuille.docx", cut, portfolio_charts(portfolio), AS_OF))
+    text = _text(doc)
+    (alert_table,) = [
+        t for t in doc.tables if [c.text for c in t.rows[0].cells] == ["Code", "Projet", "Direction", "Météo", "Motifs"]
+    ]
+    assert len(alert_table.rows) - 1 == min(alerts, max_rows)
+    assert (cut["alerts_more"] in text) if more > 0 else ("autres projets en alerte" not in text)
