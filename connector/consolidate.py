@@ -59,6 +59,7 @@ from connector.rules import (
     exceeds,
     forecasts,
 )
+from connector.tables import records
 
 
 def _div(a: Any, b: Any) -> float:
@@ -71,7 +72,7 @@ def _records_by_code(frame: pd.DataFrame) -> dict[str, list[dict]]:
     out: dict[str, list[dict]] = {}
     if frame.empty:
         return out
-    for r in frame.to_dict("records"):
+    for r in records(frame):
         out.setdefault(r["project_code"], []).append({k: clean(v) for k, v in r.items()})
     return out
 
@@ -126,38 +127,43 @@ def export_overrides(frames: Frames, source: dict | None, currency: str = "EUR")
     fin = f.dropna(subset=["year"]).copy()
     for c in ("engaged", "paid"):
         fin[c] = pd.to_numeric(fin[c], errors="coerce").astype(float)
-    totals = fin.groupby(["project_code", "year"])[["engaged", "paid"]].sum(min_count=1)
+    keys = ["project_code", "year"]
+    totals = fin.groupby(keys, as_index=False)[["engaged", "paid"]].sum(min_count=1)
     typed = b.dropna(subset=["year"]).copy()
     for c in ("engaged", "paid"):
         typed[c] = pd.to_numeric(typed[c], errors="coerce").astype(float)
-    per_year = typed.groupby(["project_code", "year"])[["engaged", "paid"]].sum(min_count=1)
+    per_year = typed.groupby(keys, as_index=False)[["engaged", "paid"]].sum(min_count=1)
+    # one merge, not a lookup per row (a MultiIndex .loc per item was 35 s at 10,000 projects)
+    rows = typed.merge(per_year, on=keys, suffixes=("", "_typed")).merge(
+        totals.rename(columns={"engaged": "engaged_export", "paid": "paid_export"}), on=keys
+    )
     when = source.get("date") or source.get("modified")
     dated = f" du {fr_date(when)}" if when else ""
     labels = {"engaged": "Engagé", "paid": "Mandaté"}
     out = []
-    for r in typed.to_dict("records"):
-        key = (r["project_code"], r["year"])
-        if key not in totals.index:
-            continue
-        for c, label in labels.items():
-            mine, theirs = per_year.loc[key, c], totals.loc[key, c]
-            if mine != mine or theirs != theirs or abs(float(mine) - float(theirs)) < 0.5:
-                continue
-            if r[c] != r[c]:
-                continue  # this item typed nothing in that column (another item of the year did)
+    for c, label in labels.items():
+        mine, theirs = rows[f"{c}_typed"], rows[f"{c}_export"]
+        # the export contradicts the year's typed total, and this item typed something in that
+        # column (not only another item of the same year)
+        differ = mine.notna() & theirs.notna() & ((mine - theirs).abs() >= 0.5) & rows[c].notna()
+        for r in records(rows[differ]):
             out.append(
                 Finding(
                     frames.titles.get("budget", "Budget AP-CP"),
                     r.get("id"),
                     label,
                     fr_amount(float(r[c]), currency),
-                    f"« {label} » {int(r['year'])} saisi dans la liste ({fr_amount(float(mine), currency)}) "
+                    f"« {label} » {int(r['year'])} saisi dans la liste ({fr_amount(float(r[f'{c}_typed']), currency)}) "
                     f"remplacé par l'export financier « {source.get('file') or '?'} »{dated} "
-                    f"({fr_amount(float(theirs), currency)}) : c'est le chiffre de l'export qui est retenu",
+                    f"({fr_amount(float(r[f'{c}_export']), currency)}) : c'est le chiffre de l'export qui est retenu",
                     r.get("url") or "",
                     r["project_code"],
                 )
             )
+    # in the order of the list's items, as before: engaged then paid for each
+    order = {id(f): i for i, f in enumerate(out)}
+    position = {rid: i for i, rid in enumerate(typed["id"])} if "id" in typed else {}
+    out.sort(key=lambda f: (position.get(f.item_id, 0), f.column != "Engagé", order[id(f)]))
     return out
 
 
@@ -166,7 +172,7 @@ def milestone_table(frames: Frames, as_of: date) -> pd.DataFrame:
     if m.empty:
         return pd.DataFrame(columns=MILESTONE_COLUMNS)
     rows = []
-    for r in m.to_dict("records"):
+    for r in records(m):
         due = r["forecast"] or r["baseline"]
         slip = (r["forecast"] - r["baseline"]).days if r["forecast"] and r["baseline"] else None
         still_open = False
@@ -202,7 +208,7 @@ def contract_table(frames: Frames, rules: RulesConfig) -> pd.DataFrame:
         for cid, amount in zip(frames.amendments["contract_id"], frames.amendments["amount"]):
             by_contract.setdefault(cid, []).append(amount)
     rows = []
-    for r in c.to_dict("records"):
+    for r in records(c):
         mine = by_contract.get(r["id"], [])
         amounts = [x for x in mine if present(x)]
         total = sum(amounts)
@@ -249,12 +255,12 @@ def execution_starts(frames: Frames, *, as_of: date, source: str) -> tuple[dict[
 
     c = frames.contracts
     if source in ("first", "works_contract") and not c.empty:
-        for r in c.to_dict("records"):
+        for r in records(c):
             if r.get("kind") == "Travaux":
                 note(r["project_code"], clean(r.get("notified_on")), True)
     m = frames.milestones
     if source in ("first", "works_order") and not m.empty:
-        for r in m.to_dict("records"):
+        for r in records(m):
             if r.get("phase") in WORKS_START_PHASES:
                 actual = clean(r.get("actual"))
                 note(
@@ -274,7 +280,7 @@ def subsidy_table(frames: Frames, starts: dict) -> pd.DataFrame:
     if s.empty:
         return pd.DataFrame(columns=SUBSIDY_COLUMNS)
     rows = []
-    for r in s.to_dict("records"):
+    for r in records(s):
         start_deadline = completion = None
         funder = r.get("funder") or ""
         if is_state_grant(funder) and r.get("notified_on"):
@@ -322,7 +328,7 @@ def decision_table(frames: Frames, as_of: date) -> pd.DataFrame:
     items = frames.decisions
     titled: set[tuple[str, str]] = set()
     if not items.empty:
-        for d in items.to_dict("records"):
+        for d in records(items):
             status = DecisionStatus.of(d.get("status"))
             due = d.get("due")
             due = due.date() if isinstance(due, datetime) else (None if is_missing(due) else due)
@@ -433,7 +439,7 @@ def consolidate(
 
     indicators = []
     all_deadlines: list[GrantDeadline] = []
-    for p in projects.to_dict("records"):
+    for p in records(projects):
         code = p["code"]
         ap = p.get("ap_voted")
         ap = clean(ap)
@@ -689,7 +695,7 @@ def _ap_chain_findings(
     value to check, shown on the item like any other (the export's row is the value)."""
 
     out = []
-    for p in projects.to_dict("records") if not projects.empty else []:
+    for p in records(projects) if not projects.empty else []:
         ap, aff = clean(p.get("ap_voted")), affected.get(p["code"])
         if ap is not None and aff is not None and aff > ap:
             out.append(

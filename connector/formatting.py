@@ -6,14 +6,28 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 from typing import Any
 
-from babel.numbers import format_decimal
+from babel import Locale
+from babel.numbers import NumberPattern, parse_pattern
 
 from connector.model import is_missing as _missing
 
 LOCALE = "fr_FR"
 MINUS = "\u2212"
+_LOCALE = Locale.parse(LOCALE)
+
+
+@lru_cache(maxsize=16)
+def _pattern(fmt: str) -> NumberPattern:
+    return parse_pattern(fmt)
+
+
+def format_decimal(v, format: str, locale: str = LOCALE) -> str:
+    """babel's format_decimal with the pattern and the locale parsed once (it parsed both at each
+    of the tens of thousands of figures a night words)."""
+    return _pattern(format).apply(v, _LOCALE if locale == LOCALE else Locale.parse(locale))
 
 
 def rounded(v, digits: int = 0) -> Decimal:

@@ -67,12 +67,40 @@ class _Parser:
         # project code -> {column key: ("estimated" | "invalid", value as typed)}: a figure built
         # on a guessed value says so where it is shown, an unreadable one is not "missing"
         self.flags: dict[str, dict[str, tuple[str, str]]] = {}
+        # the same typed values come back thousands of times (dates, « 50 % », a phase): each
+        # is parsed once; findings are still made per item
+        self._parsed: dict[tuple, tuple[Any, str | None]] = {}
+        self._texts: dict[str, str] = {}
 
     def value(self, key: str, rec: dict, logical: str, how: str | None, code: str | None) -> Any:
         v = rec.get(logical)
-        out: Any
         if how is None:
-            return parse.parse_text(v) if not isinstance(v, (int, float, list)) else v
+            if isinstance(v, (int, float, list)):
+                return v
+            text = self._texts.get(v) if type(v) is str else None
+            if text is None:
+                text = parse.parse_text(v)
+                if type(v) is str and len(self._texts) < 200_000:
+                    self._texts[v] = text or ""
+            return text or None
+        try:
+            memo = (how, key, logical, type(v), v)
+            hit = self._parsed.get(memo)
+        except TypeError:  # a list or dict value: not kept
+            memo, hit = None, None
+        if hit is None:
+            hit = self._parse(key, logical, how, v)
+            if memo is not None and len(self._parsed) < 200_000:
+                self._parsed[memo] = hit
+        out, msg = hit
+        if msg:
+            self.finding(key, rec, logical, v, msg, code, severity="erreur" if out is None else "avertissement")
+            if key == "projects" and code and str(v).strip().lower() not in parse.UNKNOWN:  # « à définir » is missing
+                self.flags.setdefault(code, {})[logical] = ("invalid" if out is None else "estimated", str(v))
+        return out
+
+    def _parse(self, key: str, logical: str, how: str, v: Any) -> tuple[Any, str | None]:
+        out: Any
         if how == "date":
             out, msg = parse.parse_date(v, self.tz)
         elif how in ("amount", "signed_amount"):
@@ -91,11 +119,7 @@ class _Parser:
                 out = int(out)
         else:
             raise ValueError(how)
-        if msg:
-            self.finding(key, rec, logical, v, msg, code, severity="erreur" if out is None else "avertissement")
-            if key == "projects" and code and str(v).strip().lower() not in parse.UNKNOWN:  # « à définir » is missing
-                self.flags.setdefault(code, {})[logical] = ("invalid" if out is None else "estimated", str(v))
-        return out
+        return out, msg
 
     def finding(self, key, rec, logical, value, msg, code, severity="erreur"):
         cols = self.raw.columns.get(key, {})

@@ -14,6 +14,7 @@ from datetime import date
 import pandas as pd
 
 from connector.model.records import Meeting, YearClosing
+from connector.tables import records
 
 # Columns of Portfolio.projects (index = operation code). Staff inputs first,
 # parsed; then computed indicators.
@@ -260,7 +261,7 @@ class Portfolio:
         cached = self._groups.get(key)
         if cached is None or cached[0] is not frame:
             by_code: dict = {}
-            for r in frame.to_dict("records"):
+            for r in records(frame):
                 by_code.setdefault(r["project_code"], []).append(r)
             cached = (frame, by_code)
             self._groups[key] = cached

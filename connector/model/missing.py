@@ -7,6 +7,7 @@ when a frame is turned into strings. Everything that asks Â« is there a value? Â
 from __future__ import annotations
 
 import math
+from datetime import date, datetime
 from typing import Any, TypeGuard, TypeVar
 
 T = TypeVar("T")
@@ -14,9 +15,17 @@ T = TypeVar("T")
 _MISSING_TEXT = ("NaT", "nan", "<NA>")  # pd.NaT, numpy NaN, pd.NA
 
 
+_NEVER_MISSING = (int, bool, date, datetime)  # exact types, tested first: this is called millions of times
+
+
 def is_missing(v: Any) -> bool:
     if v is None:
         return True
+    kind = type(v)
+    if kind is str:
+        return v in _MISSING_TEXT
+    if kind in _NEVER_MISSING:
+        return False
     if isinstance(v, float):
         return math.isnan(v)
     # pd.NaT, pd.NA and numpy NaN are not Python floats; their text is what they share

@@ -29,6 +29,7 @@ from connector.reports.formatting import (
     text,
     typeset,
 )
+from connector.tables import records
 
 
 def trend(current: dict, previous: dict | None, manual: bool = False) -> tuple[str, list[str]]:
@@ -334,7 +335,7 @@ def _on(value: str, note: str) -> str:
 def finance_note(portfolio, codes: list[str] | None = None) -> str:
     """Where engaged and paid come from: the finance export (named, dated) or the budget list."""
     if codes is None:
-        rows = portfolio.budget.to_dict("records") if not portfolio.budget.empty else []
+        rows = records(portfolio.budget) if not portfolio.budget.empty else []
     else:
         rows = [r for c in codes for r in portfolio.project_records(c, portfolio.budget)]
     src = portfolio.finance_source

@@ -16,6 +16,7 @@ from connector.model import Weather, is_missing, present, worse, zero_if_missing
 from connector.model.vocabulary import WORKS_START_PHASES, DecisionStatus
 from connector.reports.formatting import color, fr_amount, fr_percent, label, long_date, short_date, symbol, text
 from connector.rules import AP_SHORTFALL, CP_MISSING, CP_PLAN_GAP, CP_UNSPENT, SUBSIDY_DEADLINE
+from connector.tables import records
 
 AHEAD_DAYS = 92  # « the next three months »
 PAGE1_DECISIONS, PAGE1_EXPOSED, PAGE1_CHANGES = 6, 5, 5
@@ -43,7 +44,7 @@ BY_SEVERITY = sorted(Weather, key=lambda w: -w.severity)  # Orage, Nuageux, Ind�
 
 
 def _records(frame) -> list[dict]:
-    return [] if frame is None or frame.empty else frame.to_dict("records")
+    return [] if frame is None or frame.empty else records(frame)
 
 
 def _due(m: dict):
@@ -60,7 +61,7 @@ def decisions(portfolio) -> list[dict]:
         return []
     titles = portfolio.projects["title"] if "title" in portfolio.projects else {}
     elected = portfolio.projects["elected"] if "elected" in portfolio.projects else {}
-    for r in d[d["open"]].to_dict("records"):
+    for r in records(d[d["open"]]):
         code = r["project_code"]
         if code not in portfolio.projects.index:
             continue
@@ -89,7 +90,7 @@ def decided_since(portfolio, since: date | None) -> list[dict]:
     if d is None or d.empty or since is None:
         return []
     out = []
-    for r in d[~d["open"] | (d["status"] == DecisionStatus.POSTPONED)].to_dict("records"):
+    for r in records(d[~d["open"] | (d["status"] == DecisionStatus.POSTPONED)]):
         on = r["decided_on"] if not is_missing(r["decided_on"]) else None
         if on is None or on <= since or r["project_code"] not in portfolio.projects.index:
             continue
