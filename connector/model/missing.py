@@ -22,6 +22,8 @@ def is_missing(v: Any) -> bool:
     if v is None:
         return True
     kind = type(v)
+    if kind is float:
+        return v != v
     if kind is str:
         return v in _MISSING_TEXT
     if kind in _NEVER_MISSING:
@@ -40,6 +42,13 @@ def present(v: T | None) -> TypeGuard[T]:
 
 def clean(v: Any) -> Any:
     """None for a missing value, the value otherwise (pandas records -> plain records)."""
+    kind = type(v)
+    if kind is float:
+        return None if v != v else v
+    if kind is str:
+        return None if v in _MISSING_TEXT else v
+    if kind in _NEVER_MISSING:
+        return v
     return None if is_missing(v) else v
 
 
