@@ -446,9 +446,14 @@ def snapshot(portfolio: Portfolio) -> dict[str, dict]:
     out = {}
     # the decisions asked: the next report shows them with their follow-up
     cols = [c for c in PROJECT_INDICATOR_COLUMNS + ["decisions"] if c in portfolio.projects.columns]
-    for code, row in portfolio.projects[cols].iterrows():
+    for code in portfolio.projects.index:
+        row = portfolio.project(code)
         # the values people typed, by item: « Évolutions » of the next edition are their difference
-        out[str(code)] = {**row.to_dict(), "_as_of": portfolio.as_of.isoformat(), "_facts": facts(portfolio, str(code))}
+        out[str(code)] = {
+            **{c: row[c] for c in cols},
+            "_as_of": portfolio.as_of.isoformat(),
+            "_facts": facts(portfolio, str(code)),
+        }
     return out
 
 

@@ -252,6 +252,17 @@ class Portfolio:
             self._groups[id(frame)] = cached
         return cached[1].get(code, frame.iloc[0:0])
 
+    def project(self, code: str) -> dict:
+        """A project's row as a plain dict (a `.loc` row per project cost 1.5 ms, 15 s a night
+        at 10,000 projects); made once for the whole frame."""
+        frame = self.projects
+        key = ("project", id(frame))
+        cached = self._groups.get(key)
+        if cached is None or cached[0] is not frame:
+            cached = (frame, dict(zip(frame.index, records(frame))))
+            self._groups[key] = cached
+        return cached[1][code]
+
     def project_records(self, code: str, frame: pd.DataFrame) -> list[dict]:
         """A project's rows as plain dicts, grouped once per frame (to_dict on each small frame
         cost a millisecond a call, thousands of times a night)."""

@@ -23,7 +23,7 @@ def is_missing(v: Any) -> bool:
         return True
     kind = type(v)
     if kind is float:
-        return v != v
+        return bool(v != v)
     if kind is str:
         return v in _MISSING_TEXT
     if kind in _NEVER_MISSING:

@@ -41,7 +41,7 @@ def _masked(texts: Any) -> list[str]:
 
 
 def project_inputs(portfolio: Portfolio, code: str) -> dict:
-    p = portfolio.projects.loc[code]
+    p = portfolio.project(code)
     out: dict[str, Any] = {k: p.get(k) for k in PROJECT_INPUT_COLUMNS if k != "url"}
     out.update({k: p.get(k) for k in JUDGED})
     out["reasons"] = _masked(p.get("weather_reasons"))
