@@ -12,7 +12,7 @@ from pathlib import Path
 
 import requests
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from office365.sharepoint.client_context import ClientContext  # noqa: E402
 

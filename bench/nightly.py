@@ -28,7 +28,7 @@ from pathlib import Path
 
 import requests
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 ADMIN, READ, WRITE, MANAGE = "bench-admin", "bench-read", "bench-write", "bench-manage"

@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from connector.config import load_config  # noqa: E402
 from connector.pipeline import _NoHashes, build_portfolio, consolidate_raw  # noqa: E402

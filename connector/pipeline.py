@@ -208,7 +208,7 @@ def _run_stages(config, state, summary, site, dry_run, reports, force_reports, a
         )
 
         try:
-            templates = prepare_templates(site, config.reports)
+            templates = prepare_templates(site, config.reports, known=state.report_hashes if state else None)
         except TemplateRefused as e:
             log.error("rapports non produits : %s", e)
             summary.report_errors.append(f"rapports non produits : {e}")

@@ -87,3 +87,14 @@ def _plain(v: Any) -> Any:
     if v is None or (isinstance(v, float) and v != v) or v is pd.NaT:
         return None
     return str(v)
+
+
+def content_hash(context: dict, template: bytes) -> str:
+    """What the reader sees, stable from night to night: the context without the night's date and
+    the edition line (« situation au … », « version du … ») — the edition itself is part of the
+    input hash — and the template bytes."""
+    data = {k: v for k, v in context.items() if k not in ("copil_date", "edition")}
+    tbytes = template
+    h = hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=False, default=str).encode())
+    h.update(hashlib.sha256(tbytes).digest())
+    return h.hexdigest()

@@ -23,9 +23,7 @@ from connector.portfolio import Portfolio
 from connector.reports.config import ReportsConfig
 from connector.reports.context import portfolio_context, project_context
 from connector.reports.editions import FROZEN, LIVING, Edition, living
-from connector.reports.inputs import digest, portfolio_inputs, previous_inputs, project_inputs
-from connector.reports.render import content_hash, portfolio_charts, render, validate_template
-from connector.reports.workers import rendered, worker_count
+from connector.reports.inputs import content_hash, digest, portfolio_inputs, previous_inputs, project_inputs
 from connector.sharepoint import SharePointSite
 
 log = logging.getLogger("copil.reports")
@@ -78,7 +76,7 @@ def _fit(folder_url: str, code: str, title: str, day: str, ext: str = "docx") ->
     return safe_file_name(base.format(short), max_len=max(limit, 20))
 
 
-def _template(cfg: ReportsConfig, name: str, site, kind: str) -> Path:
+def _template(cfg: ReportsConfig, name: str, site, kind: str, known=None) -> Path:
     """The library's template wins over the local one when configured and present."""
     if cfg.template_library and site is not None:
         try:
@@ -86,7 +84,7 @@ def _template(cfg: ReportsConfig, name: str, site, kind: str) -> Path:
                 if f.name.lower() == name.lower():
                     tmp = Path(tempfile.mkdtemp(prefix="copil-tpl-")) / name
                     tmp.write_bytes(site.download_file(f.server_relative_url))
-                    _validated(tmp, kind, f"la bibliothèque « {cfg.template_library} » du site SharePoint")
+                    _validated(tmp, kind, f"la bibliothèque « {cfg.template_library} » du site SharePoint", known)
                     return tmp
         except ConfigError:
             raise
@@ -95,13 +93,17 @@ def _template(cfg: ReportsConfig, name: str, site, kind: str) -> Path:
     path = Path(cfg.templates_dir) / name
     if not path.exists():
         raise ConfigError(f"modèle de rapport introuvable : {path}")
-    _validated(path, kind, f"le dossier local « {Path(cfg.templates_dir).resolve()} »")
+    _validated(path, kind, f"le dossier local « {Path(cfg.templates_dir).resolve()} »", known)
     return path
 
 
-def _validated(path: Path, kind: str, origin: str) -> None:
+def _validated(path: Path, kind: str, origin: str, known=None) -> None:
+    from connector.reports.render import (
+        validate_template,  # lazy: docxtpl, python-docx, python-pptx: a night with nothing to render never loads them
+    )
+
     try:
-        validate_template(path, kind)
+        validate_template(path, kind, known)
     except ConfigError as e:
         refused = TemplateRefused(f"{e} ; modèle pris dans {origin}")
         refused.hint = (
@@ -112,11 +114,12 @@ def _validated(path: Path, kind: str, origin: str) -> None:
         raise refused from None
 
 
-def prepare_templates(site, reports_cfg: ReportsConfig) -> tuple[Path, Path]:
-    """Find and validate both templates; called at start-up, before anything is written."""
+def prepare_templates(site, reports_cfg: ReportsConfig, known=None) -> tuple[Path, Path]:
+    """Find and validate both templates; called at start-up, before anything is written.
+    `known`: the state's store, where templates already found valid are remembered."""
     return (
-        _template(reports_cfg, reports_cfg.project_template, site, "project"),
-        _template(reports_cfg, reports_cfg.portfolio_template, site, "portfolio"),
+        _template(reports_cfg, reports_cfg.project_template, site, "project", known),
+        _template(reports_cfg, reports_cfg.portfolio_template, site, "portfolio", known),
     )
 
 
@@ -373,6 +376,8 @@ def publish_reports(
         except Exception as e:  # created one by one at upload instead
             log.info("dossiers des rapports non créés par lots : %s", e)
     planned = len(jobs)
+    from connector.reports.workers import rendered, worker_count  # lazy: the rendering modules (see _validated)
+
     for code, data, error in rendered(
         jobs,
         portfolio=portfolio,
@@ -425,6 +430,8 @@ def publish_reports(
             )
             h, ctx = changed(portfolio_tpl, f"{prefix}portfolio", synthesis_inputs, f"{folder}/{name}", build_synthesis)
             if h is not None and ctx is not None:
+                from connector.reports.render import portfolio_charts, render  # lazy: (see _validated)
+
                 deliver(
                     folder,
                     name,

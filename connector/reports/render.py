@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
-import json
 import signal
 import threading
 from collections.abc import Mapping
@@ -17,6 +16,7 @@ from docxtpl import DocxTemplate, RichText
 from jinja2 import meta, nodes
 from jinja2.sandbox import SandboxedEnvironment
 
+from connector import __version__
 from connector.errors import ConfigError
 from connector.reports import charts, synthesis
 from connector.reports.charts import NativeChart
@@ -165,18 +165,26 @@ def _template_sources(path: Path | str) -> list[str]:
 _VALIDATED: set[tuple[str, str]] = set()
 
 
-def validate_template(path: Path | str, kind: str) -> None:
+def validate_template(path: Path | str, kind: str, known=None) -> None:
     """Reject a template that uses a variable or an attribute the context does not document, or
-    calls anything, naming what it found: a template is data, never code."""
+    calls anything, naming what it found: a template is data, never code. `known`: the state's
+    store (get/set by key), where a template found valid is remembered by its digest and copil's
+    version, so a night with the same templates does not try them again (0.8 s a night)."""
     try:
         seen = (hashlib.sha256(Path(path).read_bytes()).hexdigest(), kind)
     except OSError:
         seen = None
     if seen is not None and seen in _VALIDATED:
         return
+    key = f"modèle valide:{kind}:{seen[0]}:{__version__}" if seen is not None else None
+    if known is not None and key is not None and known.get(key):
+        _VALIDATED.add(seen)  # type: ignore[arg-type]
+        return
     _validate(path, kind)
     if seen is not None and len(_VALIDATED) < 64:
         _VALIDATED.add(seen)
+    if known is not None and key is not None:
+        known.set(key, "oui")
 
 
 @contextlib.contextmanager
@@ -323,17 +331,6 @@ def _src(node) -> str:
     if isinstance(fn, nodes.Name):
         parts.append(fn.name)
     return ".".join(reversed(parts)) + "(…)" if parts else "…(…)"
-
-
-def content_hash(context: dict, template: Path | str | bytes) -> str:
-    """What the reader sees, stable from night to night: the context without the night's date and
-    the edition line (« situation au … », « version du … ») — the edition itself is part of the
-    input hash — and the template bytes."""
-    data = {k: v for k, v in context.items() if k not in ("copil_date", "edition")}
-    tbytes = template if isinstance(template, bytes) else Path(template).read_bytes()
-    h = hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=False, default=str).encode())
-    h.update(hashlib.sha256(tbytes).digest())
-    return h.hexdigest()
 
 
 def render(
