@@ -303,7 +303,7 @@ def publish_reports(
     inputs_of: dict[str, dict] = {}  # each project's inputs, for its report and the synthesis
     planned = 0  # reports to render (rendered() takes the jobs list)
     for code in codes:
-        row = portfolio.projects.loc[code]
+        row = portfolio.project(code)
         if code in skip:
             summary.withheld.append(code)
             log.warning("rapport du projet %s non publié : ses colonnes n'ont pas pu être écrites", code)
