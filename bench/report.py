@@ -130,6 +130,7 @@ def targets(result: dict) -> list[tuple[str, bool | None, str]]:
 
 
 PREVIOUS = Path(__file__).with_name("results-2026-12-06.json")  # before issue 26 (native charts…)
+NOTES = Path(__file__).with_name("notes.md")  # written by hand after a measure: where the time went
 
 
 def comparison(previous: dict, result: dict) -> list[str]:
@@ -294,6 +295,8 @@ def write_markdown(result: dict, dest: Path) -> None:
             "Il n'est pas le goulot : la latence ajoutée (20 ms) et le CPU du connecteur dominent.",
         ]
     lines += ["", "Le détail (requêtes par type, opérations dans les `$batch`) est dans `bench/results.json`.", ""]
+    if NOTES.exists():
+        lines += ["## Notes de cette mesure", "", NOTES.read_text(encoding="utf-8").strip(), ""]
     dest.write_text("\n".join(lines), encoding="utf-8")
 
 

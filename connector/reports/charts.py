@@ -114,6 +114,11 @@ def _legend(chart: Chart, hidden: tuple[int, ...] = ()) -> None:
         pos.addnext(entry)
 
 
+def _gridlines(axis) -> None:
+    axis.has_major_gridlines = True
+    axis.major_gridlines.format.line.color.rgb = RGBColor.from_string("E0E0E0")
+
+
 def _value_labels(series, number_format: str, position=XL_LABEL_POSITION.OUTSIDE_END) -> None:
     labels = series.data_labels
     labels.show_value = True
@@ -167,8 +172,7 @@ def budget_chart(rows: list[dict], currency: str = "EUR") -> NativeChart:
         _value_labels(s, fmt)
         _hide_zero_labels(s, values[key])
     axis = chart.value_axis
-    axis.has_major_gridlines = True
-    axis.major_gridlines.format.line.color.rgb = RGBColor.from_string("E0E0E0")
+    _gridlines(axis)
     axis.tick_labels.number_format, axis.tick_labels.number_format_is_linked = fmt, False
     axis.has_title = True
     axis.axis_title.text_frame.text = f"en {unit}"
@@ -247,8 +251,7 @@ def timeline_chart(rows: list[dict], as_of: date) -> NativeChart:
     _top_down(chart)  # the first milestone on top, as in the table
     chart.category_axis.tick_labels.font.size = Pt(8)
     axis = chart.value_axis
-    axis.has_major_gridlines = True
-    axis.major_gridlines.format.line.color.rgb = RGBColor.from_string("E0E0E0")
+    _gridlines(axis)
     _month_ticks(axis, start, end, step)
     _legend(chart, hidden=(0, len(colours) - 1))
     alt = (
@@ -307,8 +310,7 @@ def weather_chart(counts: dict[str, int]) -> NativeChart:
         _fill(series.points[i].format, n.color.lstrip("#"))
     _value_labels(series, "0")
     axis = chart.value_axis
-    axis.has_major_gridlines = True
-    axis.major_gridlines.format.line.color.rgb = RGBColor.from_string("E0E0E0")
+    _gridlines(axis)
     axis.tick_labels.number_format, axis.tick_labels.number_format_is_linked = "0", False
     axis.has_title = True
     axis.axis_title.text_frame.text = "projets"
@@ -338,8 +340,7 @@ def execution_chart(rows: list[tuple[str, float, float]], currency: str = "EUR")
         _hide_zero_labels(s, values)
     _top_down(chart)  # in the order of the table
     axis = chart.value_axis
-    axis.has_major_gridlines = True
-    axis.major_gridlines.format.line.color.rgb = RGBColor.from_string("E0E0E0")
+    _gridlines(axis)
     top = max(cp + paid, default=0)
     # whole units on the axis once they are large enough; the bars keep their decimals
     axis.tick_labels.number_format = _number_format(0 if top >= 5 or not dec else 1)

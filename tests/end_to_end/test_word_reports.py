@@ -131,6 +131,18 @@ def test_project_report_has_the_figures_in_the_right_tables(portfolio):
     assert len(doc.inline_shapes) == 2  # timeline and budget charts
 
 
+def _gare(portfolio) -> bytes:
+    """The avenue de la Gare's report (late milestones, a budget over two years)."""
+    return render_project(
+        portfolio,
+        "PPI-2024-002",
+        template_path=TEMPLATES / "rapport_copil.docx",
+        collectivite="X",
+        copil_date=AS_OF,
+        previous=None,
+    )
+
+
 def _serial(v):
     import datetime as dt
 
@@ -144,15 +156,7 @@ def test_project_report_charts_are_native_word_charts_with_their_workbooks(portf
     import openpyxl
     from lxml import etree
 
-    data = render_project(
-        portfolio,
-        "PPI-2024-002",
-        template_path=TEMPLATES / "rapport_copil.docx",
-        collectivite="X",
-        copil_date=AS_OF,
-        previous=None,
-    )
-    z = zipfile.ZipFile(io.BytesIO(data))
+    z = zipfile.ZipFile(io.BytesIO(_gare(portfolio)))
     names = z.namelist()
     assert not [n for n in names if n.startswith("word/media/")]  # no picture of a chart
     charts = sorted(n for n in names if re.fullmatch(r"word/charts/chart\d+\.xml", n))
@@ -393,16 +397,7 @@ def test_reports_open_in_libreoffice_with_their_native_charts_drawn(portfolio, t
     labels and values are on the page, with French numbers."""
     from jobs.render import page_texts, to_pdf
 
-    (tmp_path / "p.docx").write_bytes(
-        render_project(
-            portfolio,
-            "PPI-2024-002",
-            template_path=TEMPLATES / "rapport_copil.docx",
-            collectivite="X",
-            copil_date=AS_OF,
-            previous=None,
-        )
-    )
+    (tmp_path / "p.docx").write_bytes(_gare(portfolio))
     (tmp_path / "s.docx").write_bytes(
         render_portfolio(
             portfolio,
