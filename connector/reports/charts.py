@@ -128,12 +128,11 @@ def _value_labels(series, number_format: str, position=XL_LABEL_POSITION.OUTSIDE
     labels.font.size = Pt(7)
 
 
-def _hide_zero_labels(series, values) -> None:
-    """No « 0 » written over an empty bar (a year without payments reads better blank)."""
-    for i, v in enumerate(values):
-        if not v:
-            series.points[i].data_label.has_text_frame = True
-            series.points[i].data_label.text_frame.text = ""
+def _bar(v, div: float, decimals: int) -> float | None:
+    """An amount in the chart's unit; none (no bar, no « 0,00 » written over nothing) when nobody
+    typed it or it is nil: a future year's engaged and paid."""
+    amount = _val(v)
+    return round(amount / div, decimals + 2) if amount else None
 
 
 def _finish(space, width_mm: float, height_mm: float, alt: str, data: CategoryChartData) -> NativeChart:
@@ -159,18 +158,15 @@ def budget_chart(rows: list[dict], currency: str = "EUR") -> NativeChart:
     fmt = _number_format(dec)
     data = CategoryChartData(number_format=fmt)
     data.categories = [str(r["year"]) for r in rows]
-    values = {}
     for key, name, _ in series:
-        values[key] = [round(_val(r[key]) / div, dec + 2) for r in rows]
-        data.add_series(name, values[key])
+        data.add_series(name, [_bar(r[key], div, dec) for r in rows])
     chart, space = _build(XL_CHART_TYPE.COLUMN_CLUSTERED, data)
     _title(chart, f"Crédits de paiement par exercice (en {unit})")
     plot = chart.plots[0]
     plot.gap_width, plot.overlap = 60, 0
-    for s, (key, _, colour) in zip(plot.series, series):
+    for s, (_, _, colour) in zip(plot.series, series):
         _fill(s.format, colour)
         _value_labels(s, fmt)
-        _hide_zero_labels(s, values[key])
     axis = chart.value_axis
     _gridlines(axis)
     axis.tick_labels.number_format, axis.tick_labels.number_format_is_linked = fmt, False
@@ -287,9 +283,12 @@ def _top_down(chart: Chart) -> None:
 
 def _month_ticks(axis, start: date, end: date, step: int) -> None:
     """The value axis counts Excel dates (the offset series starts at the milestone's date), so
-    the ordinary date format names the months; a tick every `step` months (30.44 days each)."""
-    base = _serial(start)
-    axis.minimum_scale, axis.maximum_scale = base, base + (end - start).days
+    the ordinary date format names the months; a tick every `step` months of 30.44 days. The axis
+    starts in the middle of the month before the first date: months are not all 30.44 days
+    long, and a tick drifting to the 31st of May would be labelled « 05 » for June; from the
+    middle of a month the drift stays within the month for years."""
+    base = _serial(start) - 16
+    axis.minimum_scale, axis.maximum_scale = base, _serial(end) + 15
     axis.major_unit = round(step * 30.4375, 4)
     axis.tick_labels.number_format, axis.tick_labels.number_format_is_linked = "mm/yyyy", False
     axis.tick_labels.font.size = Pt(8)
@@ -326,22 +325,21 @@ def execution_chart(rows: list[tuple[str, float, float]], currency: str = "EUR")
     fmt = _number_format(dec)
     data = CategoryChartData(number_format=fmt)
     data.categories = [_label(r[0]) for r in rows]
-    cp = [round(_val(r[1]) / div, dec + 2) for r in rows]
-    paid = [round(_val(r[2]) / div, dec + 2) for r in rows]
+    cp = [_bar(r[1], div, dec) for r in rows]
+    paid = [_bar(r[2], div, dec) for r in rows]
     data.add_series("CP de l’exercice", cp)
     data.add_series("Mandaté", paid)
     chart, space = _build(XL_CHART_TYPE.BAR_CLUSTERED, data)
     _title(chart, f"Exécution des crédits de paiement par direction (en {unit})")
     plot = chart.plots[0]
     plot.gap_width, plot.overlap = 50, 0
-    for s, colour, values in zip(plot.series, (GREY, BLUE), (cp, paid)):
+    for s, colour in zip(plot.series, (GREY, BLUE)):
         _fill(s.format, colour)
         _value_labels(s, fmt)
-        _hide_zero_labels(s, values)
     _top_down(chart)  # in the order of the table
     axis = chart.value_axis
     _gridlines(axis)
-    top = max(cp + paid, default=0)
+    top = max((v for v in cp + paid if v is not None), default=0)
     # whole units on the axis once they are large enough; the bars keep their decimals
     axis.tick_labels.number_format = _number_format(0 if top >= 5 or not dec else 1)
     axis.tick_labels.number_format_is_linked = False
