@@ -179,6 +179,17 @@ class ReportHashes:
             c.execute(delete(report_hashes).where(report_hashes.c.key == key))
             c.execute(insert(report_hashes).values(key=key, hash=value, updated_at=_now()))
 
+    def set_many(self, values: dict[str, str]) -> None:
+        """Several hashes in one transaction (a night's calendar checks: thousands on one night)."""
+        if not values:
+            return
+        with self.engine.begin() as c:
+            keys = list(values)
+            for i in range(0, len(keys), 500):  # bounded IN lists
+                c.execute(delete(report_hashes).where(report_hashes.c.key.in_(keys[i : i + 500])))
+            now = _now()
+            c.execute(insert(report_hashes), [{"key": k, "hash": v, "updated_at": now} for k, v in values.items()])
+
     def published(self, key: str) -> tuple[str, str] | None:
         """(server-relative URL, COPIL day) of the last published report for `key`."""
         with self.engine.connect() as c:

@@ -209,7 +209,7 @@ def publish_reports(
                 return None, None
             ctx = build()
             if content_hash(ctx, template_bytes[tpl])[:40] == stored[1]:
-                hashes.set(key, f"{now_inputs}:{stored[1]}:{_after_check(key, stored).isoformat()}")
+                quiet[key] = f"{now_inputs}:{stored[1]}:{_after_check(key, stored).isoformat()}"
                 summary.skipped += 1
                 return None, None
             reason = "actualisation du calendrier"
@@ -217,7 +217,7 @@ def publish_reports(
             ctx = build()
             if len(stored) >= 2 and content_hash(ctx, template_bytes[tpl])[:40] == stored[1]:
                 # inputs moved that this report does not show: kept, nothing rendered
-                hashes.set(key, ":".join([now_inputs, *stored[1:]]))
+                quiet[key] = ":".join([now_inputs, *stored[1:]])
                 summary.skipped += 1
                 return None, None
             reason = "données modifiées" if len(stored) >= 2 else "première publication"
@@ -241,6 +241,17 @@ def publish_reports(
         return copil_date + timedelta(days=refresh_days + spread)
 
     why: dict[str, str] = {}
+    # hashes kept without a publication (a calendar check that found nothing, inputs the reader
+    # does not see): written together at the end, one transaction instead of one per report
+    quiet: dict[str, str] = {}
+
+    def keep_quiet() -> None:
+        if hasattr(hashes, "set_many"):
+            hashes.set_many(quiet)
+        else:
+            for key, value in quiet.items():
+                hashes.set(key, value)
+        quiet.clear()
 
     # Metadata of the uploaded files is set at the end in $batches (one read of the library for
     # their ids, then one request per 100 files); a report counts as published, and its hash is
@@ -446,4 +457,5 @@ def publish_reports(
         if progress:
             progress(1)
     flush()
+    keep_quiet()
     return summary
