@@ -25,6 +25,7 @@ from pptx.oxml import parse_xml
 from pptx.util import Pt
 
 from connector.model import MilestoneStatus, Weather, zero_if_missing
+from connector.parse import parse_text
 from connector.reports.formatting import fr_amount, short_date
 
 BLUE, ORANGE, GREY, RED, GREEN = "0072B2", "E69F00", "8C8C8C", "B71C1C", "1B7A3A"
@@ -66,8 +67,10 @@ def _number_format(decimals: int) -> str:
     return "#,##0" + ("." + "0" * decimals if decimals else "")
 
 
-def _label(text: str, limit: int = 40) -> str:
-    text = str(text or "").replace("'", "’").strip()
+def _label(text, limit: int = 40) -> str:
+    """A category as the chart writes it: what the lists hold is untrusted (a control character
+    pasted into a title makes the chart's XML unreadable), so it goes through the text parser."""
+    text = (parse_text(text) or "(sans titre)").replace("'", "’").replace("\n", " ")
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
