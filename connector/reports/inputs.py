@@ -94,7 +94,6 @@ def content_hash(context: dict, template: bytes) -> str:
     the edition line (« situation au … », « version du … ») — the edition itself is part of the
     input hash — and the template bytes."""
     data = {k: v for k, v in context.items() if k not in ("copil_date", "edition")}
-    tbytes = template
     h = hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=False, default=str).encode())
-    h.update(hashlib.sha256(tbytes).digest())
+    h.update(hashlib.sha256(template).digest())
     return h.hexdigest()

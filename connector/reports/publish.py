@@ -198,7 +198,13 @@ def publish_reports(
         now_inputs = digest(inputs, template_bytes[tpl], edition.key, settings)
         stored = stored_of(key)
         last = last_of(key)
-        ctx = None
+        ctx: dict | None = None
+        content: str | None = None
+
+        def built() -> tuple[dict, str]:
+            made = build()
+            return made, content_hash(made, template_bytes[tpl])[:40]
+
         if force:
             reason = "demandé"
         elif last and not last[0].lower().endswith("/" + dest.lower()):
@@ -207,24 +213,24 @@ def publish_reports(
             if edition.kind == FROZEN or copil_date < _next_check(last, stored):
                 summary.skipped += 1
                 return None, None
-            ctx = build()
-            if content_hash(ctx, template_bytes[tpl])[:40] == stored[1]:
+            ctx, content = built()
+            if content == stored[1]:
                 quiet[key] = f"{now_inputs}:{stored[1]}:{_after_check(key, stored).isoformat()}"
                 summary.skipped += 1
                 return None, None
             reason = "actualisation du calendrier"
         else:
-            ctx = build()
-            if len(stored) >= 2 and content_hash(ctx, template_bytes[tpl])[:40] == stored[1]:
+            ctx, content = built()
+            if len(stored) >= 2 and content == stored[1]:
                 # inputs moved that this report does not show: kept, nothing rendered
                 quiet[key] = ":".join([now_inputs, *stored[1:]])
                 summary.skipped += 1
                 return None, None
             reason = "données modifiées" if len(stored) >= 2 else "première publication"
-        if ctx is None:
-            ctx = build()
+        if ctx is None or content is None:
+            ctx, content = built()
         why[key] = reason
-        return f"{now_inputs}:{content_hash(ctx, template_bytes[tpl])[:40]}", ctx
+        return f"{now_inputs}:{content}", ctx
 
     def _next_check(last, stored: list[str]) -> date:
         """When the calendar check of a report whose inputs did not move is due: the day stored
