@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
-from emulator import errors
+from emulator import changelog, errors
 from emulator.models import KIND_BY_NUMBER, Field
 from emulator.responses import Response, collection, entity, meta, string_collection
 from emulator.routing import Target, handler, nav
@@ -224,6 +224,7 @@ def field_merge(ctx, t):
         f.indexed = bool(b["Indexed"])
     if "Choices" in b:
         f.choices = _choices(b["Choices"])
+    ctx.site.log_change("field", changelog.UPDATE, t.parent.obj.id, field_id=f.id)
     ctx.site.backend.touch()
     return Response(204, None)
 
@@ -234,5 +235,6 @@ def field_delete(ctx, t):
         raise errors.bad_request("You cannot delete a built-in column.")
     lst = t.parent.obj
     lst.fields.pop(t.obj.internal_name, None)
+    ctx.site.log_change("field", changelog.DELETE, lst.id, field_id=t.obj.id)
     ctx.site.backend.touch()
     return Response(200, None)

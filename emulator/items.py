@@ -368,7 +368,7 @@ def item_delete(ctx, t):
     if t.obj.file_url:
         ctx.site.files.pop(t.obj.file_url.lower(), None)
         ctx.site.folders.pop(t.obj.file_url.lower(), None)
-    lst.delete_item(t.obj)
+    lst.delete_item(t.obj, editor=ctx.user.id)
     return Response(200, None)
 
 

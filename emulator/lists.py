@@ -5,7 +5,8 @@ from __future__ import annotations
 import secrets
 from datetime import datetime as _dt
 
-from emulator import errors, timezones
+from emulator import changelog, errors, timezones
+from emulator.changes import current_token
 from emulator.models import SPList
 from emulator.responses import Response, collection, deferred, entity, iso, meta, now
 from emulator.routing import Target, handler, nav
@@ -56,6 +57,7 @@ def site_get(ctx, t):
             "Id": ctx.site.id,
             "Url": ctx.base_url,
             "ServerRelativeUrl": ctx.site.path,
+            "CurrentChangeToken": current_token(ctx.site, changelog.SCOPE_SITE, ctx.site.id),
         }
     )
 
@@ -71,6 +73,7 @@ def web_json(ctx) -> dict:
         "Language": 1036,
         "Created": "2024-01-15T08:00:00Z",
         "WebTemplate": "STS",
+        "CurrentChangeToken": current_token(s, changelog.SCOPE_WEB, s.web_id),
         "Lists": deferred(ctx.api("Web/Lists")),
         "SiteUsers": deferred(ctx.api("Web/SiteUsers")),
     }
@@ -215,6 +218,7 @@ def list_json(ctx, lst: SPList) -> dict:
         "Hidden": False,
         "EnableVersioning": True,
         "ParentWebUrl": ctx.site.path,
+        "CurrentChangeToken": current_token(ctx.site, changelog.SCOPE_LIST, lst.id),
         "RootFolder": deferred(uri + "/RootFolder"),
         "Fields": deferred(uri + "/Fields"),
         "Items": deferred(uri + "/Items"),
@@ -317,6 +321,8 @@ def list_merge(ctx, t):
         t.obj.title = str(body["Title"])
     if "Description" in body:
         t.obj.description = str(body["Description"] or "")
+    ctx.site.log_change("list", changelog.UPDATE, t.obj.id, editor=ctx.user.id)
+    ctx.site.backend.touch()
     return Response(204, None)
 
 

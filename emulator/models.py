@@ -8,10 +8,10 @@ import threading
 import unicodedata
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from emulator import errors, names, timezones
+from emulator import changelog, errors, names, timezones
 from emulator.responses import now
 
 FIELD_KINDS = {
@@ -376,6 +376,7 @@ class SPList:
             raise errors.bad_request("The lookup list does not exist.")
         f = Field(name, display_name, kind, choices=tuple(choices), lookup_list_id=lookup_list_id, indexed=indexed)
         self.fields[name] = f
+        self.site.log_change("field", changelog.ADD, self.id, field_id=f.id)
         self.site.backend.touch()
         return f
 
@@ -433,6 +434,7 @@ class SPList:
             item.values[self.field(k).internal_name] = v
         item.versions.append(item.snapshot())
         self.items[item.id] = item
+        self.site.log_change("item", changelog.ADD, self.id, item_id=item.id, unique_id=item.guid, editor=uid)
         self.site.backend.touch()
         return item
 
@@ -463,10 +465,25 @@ class SPList:
                 item.editor_id = editor_override
             if item.versions:  # the current version's values change in place, no new version
                 item.versions[-1] = item.snapshot()
+        # a system update (no new version) is its own change type: a reader of the log can tell
+        # its own background writes from a person's edits
+        kind = changelog.UPDATE if new_version else changelog.SYSTEM_UPDATE
+        self.site.log_change("item", kind, self.id, item_id=item.id, unique_id=item.guid, editor=editor)
         self.site.backend.touch()
 
-    def delete_item(self, item: Item) -> None:
+    def delete_item(self, item: Item, *, editor: int | None = None, recycle: bool = False) -> None:
         self.items.pop(item.id, None)
+        self.site.log_change(
+            "item", changelog.DELETE, self.id, item_id=item.id, unique_id=item.guid, editor=editor, recycle=recycle
+        )
+        self.site.backend.touch()
+
+    def restore_item(self, item: Item, *, editor: int | None = None) -> None:
+        """An item back from the recycle bin, with its id and values."""
+        self.items[item.id] = item
+        self.site.log_change(
+            "item", changelog.RESTORE, self.id, item_id=item.id, unique_id=item.guid, editor=editor, recycle=True
+        )
         self.site.backend.touch()
 
 
@@ -484,6 +501,25 @@ class Site:
         self.files: dict[str, File] = {}
         self.locale_id = 1036  # fr-FR: form values use "0,95" and dd/MM/yyyy; 1033 (en-US) is supported too
         self.timezone_id = 3  # SharePoint's own id (3 = Paris); see emulator.timezones
+
+    @property
+    def changelog(self) -> changelog.ChangeLog:
+        log = self.__dict__.get("_changelog")
+        if log is None:  # a site saved before the change log existed starts one
+            log = self.__dict__["_changelog"] = changelog.ChangeLog()
+        return log
+
+    def log_change(self, kind: str, change_type: int, list_id: str, *, editor: int | None = None, **kw) -> None:
+        user = self.users.get(editor) if editor is not None else None
+        self.changelog.add(
+            now(),
+            timedelta(days=self.backend.change_retention_days),
+            kind=kind,
+            type=change_type,
+            list_id=list_id,
+            editor=user.login if user else None,
+            **kw,
+        )
 
     @property
     def tz(self):
@@ -526,6 +562,7 @@ class Site:
             )
         lst = SPList(self, title, base_template)
         self.lists[lst.id] = lst
+        self.log_change("list", changelog.ADD, lst.id)
         # every list has a root folder; only libraries hold files
         self.folders[lst.root_url.lower()] = Folder(lst.root_url, lst.root_url.rsplit("/", 1)[1], lst.id)
         self.backend.touch()
@@ -554,6 +591,7 @@ class Site:
 
     def delete_list(self, lst: SPList) -> None:
         self.lists.pop(lst.id, None)
+        self.log_change("list", changelog.DELETE, lst.id)
         prefix = lst.root_url.lower()
         for d in (self.folders, self.files):
             for k in [k for k in d if k == prefix or k.startswith(prefix + "/")]:
@@ -692,6 +730,7 @@ class Backend:
         self.sites: dict[str, Site] = {}
         self.lock = threading.RLock()
         self.generation = 0  # bumps on every change; the store flushes when it moves
+        self.change_retention_days: float = 60.0  # SharePoint keeps about 60 days of changes
 
     def touch(self) -> None:
         self.generation += 1
@@ -719,4 +758,5 @@ class Backend:
 
     def __setstate__(self, d):
         self.__dict__.update(d)
+        self.__dict__.setdefault("change_retention_days", 60.0)
         self.lock = threading.RLock()

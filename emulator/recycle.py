@@ -43,7 +43,7 @@ def recycle_item(ctx, t):
         "type": 1,
         "by": ctx.user.id,
     }
-    lst.delete_item(item)
+    lst.delete_item(item, editor=ctx.user.id, recycle=True)
     _bin(ctx.site).append(entry)
     return entity({"Recycle": entry["id"]})
 
@@ -66,7 +66,7 @@ def _recycle_file(ctx, f):
         "type": 0,
         "by": ctx.user.id,
     }
-    lst.delete_item(item)
+    lst.delete_item(item, editor=ctx.user.id, recycle=True)
     ctx.site.files.pop(f.url.lower(), None)
     _bin(ctx.site).append(entry)
     return entity({"Recycle": entry["id"]})
@@ -134,7 +134,7 @@ def restore(ctx, t):
     if e["file"] is not None and e["file"].url.lower() in ctx.site.files:
         # a file added since at the same place: SharePoint refuses rather than replace it
         raise errors.file_exists(e["file"].url)
-    lst.items[e["item"].id] = e["item"]
+    lst.restore_item(e["item"], editor=ctx.user.id)
     if e["file"] is not None:
         ctx.site.files[e["file"].url.lower()] = e["file"]
     _bin(ctx.site).remove(e)

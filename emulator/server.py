@@ -18,6 +18,7 @@ from urllib.parse import unquote, urlsplit
 from emulator import (  # noqa: F401,E402
     auth,
     batch,
+    changes,
     errors,
     fields,
     items,
@@ -208,11 +209,11 @@ class EmulatorServer:
                 if entry is None:
                     raise errors.not_implemented(method, "/_api/" + path)
                 fn, role = entry
-                # a POST that only reads (a CAML query) needs the read right, as in SharePoint
+                # a POST that only reads (a CAML query, GetChanges) needs the read right, as in SharePoint
                 if (
                     method in WRITE_METHODS
                     and role == "read"
-                    and target.kind not in ("contextinfo", "batch", "op:getitems")
+                    and target.kind not in ("contextinfo", "batch", "op:getitems", "op:getchanges")
                 ):
                     role = "write"
                 if not grant.allows(role):
@@ -382,6 +383,11 @@ def _make_handler(server: EmulatorServer):
                 payload = {"ok": True}
             elif what == "faults" and self.command == "GET":
                 payload = server.faults.config.to_json()
+            elif what == "changelog" and self.command == "POST":
+                spec = json.loads(body or b"{}")
+                if "retention_days" in spec:
+                    server.backend.change_retention_days = float(spec["retention_days"])
+                payload = {"retention_days": server.backend.change_retention_days}
             elif what == "tokens" and self.command == "GET":
                 payload = server.tokens
             elif what == "sites" and self.command == "POST":
