@@ -180,8 +180,17 @@ enabled = {"true" if reports else "false"}
     return p
 
 
-def change_one_percent(emu: Emulator, projects: int) -> int:
-    """A person edits the progress of 1 % of the projects (through the client; not counted)."""
+def interpreter_start(env: dict) -> float:
+    """Wall time of a process that only imports what a refresh imports: what « beyond the
+    interpreter's start » is measured from (median of three)."""
+    code = "import jobs.cli, jobs.nightly, connector.pipeline, connector.sources, connector.state, jobs.lock"
+    walls = sorted(measured([sys.executable, "-c", code], env)["wall_s"] for _ in range(3))
+    return walls[1]
+
+
+def change_one_percent(emu: Emulator, projects: int, count: int | None = None) -> int:
+    """A person edits the progress of 1 % of the projects (or `count` of them) through the
+    client; not counted."""
     from office365.sharepoint.client_context import ClientContext
 
     ctx = ClientContext(emu.site_url).with_access_token(
@@ -190,7 +199,7 @@ def change_one_percent(emu: Emulator, projects: int) -> int:
     lst = ctx.web.lists.get_by_title("Projets")
     fields = lst.fields.get().execute_query()
     internal = next(f.properties["InternalName"] for f in fields if f.properties["Title"].startswith("Avancement"))
-    ids = list(range(1, projects + 1, 100))[: max(1, projects // 100)]
+    ids = list(range(1, projects + 1, 100))[: count or max(1, projects // 100)]
     for item_id in ids:
         lst.get_item_by_id(item_id).validate_update_list_item({internal: "55 %"})
         ctx.execute_query()  # one by one: the client cannot put ValidateUpdateListItem in its $batch
@@ -212,9 +221,12 @@ def run_size(n: int, latency_ms: float, workers: int, tmp: Path, first_only: boo
         cfg = config_file(tmp, emu, reports=True)
         copil = [sys.executable, "-m", "jobs.cli", "--json", "sync", "--config", str(cfg), "--workers", str(workers)]
 
-        def scenario(name: str) -> dict:
+        refresh = [sys.executable, "-m", "jobs.cli", "--json", "refresh", "--config", str(cfg)]
+        start_s = interpreter_start(env)
+
+        def scenario(name: str, cmd: list[str] = copil) -> dict:
             emu.reset_stats()
-            m = measured(copil, env)
+            m = measured(cmd, env)
             if m["exit_code"] not in (0, 5):
                 raise RuntimeError(f"{name} : code {m['exit_code']}\n{m['output'][-3000:]}")
             s, st = summary_of(m["output"]), emu.stats()
@@ -230,6 +242,10 @@ def run_size(n: int, latency_ms: float, workers: int, tmp: Path, first_only: boo
                 "peak_rss_mb": m["peak_rss_mb"],
                 "requests_by_kind": kinds(st["by_route"]),
                 "workers": workers,
+                "read": s.get("read") or {},
+                "run_s": s.get("duration_s"),
+                "interpreter_start_s": start_s,
+                "beyond_start_s": round(m["wall_s"] - start_s, 2),
             }
             rows.append(row)
             print(json.dumps({k: v for k, v in row.items() if k != "requests_by_kind"}, ensure_ascii=False), flush=True)
@@ -238,14 +254,21 @@ def run_size(n: int, latency_ms: float, workers: int, tmp: Path, first_only: boo
         scenario("first run")
         if first_only:  # re-measuring a first night alone (its memory, after a change)
             return rows
-        scenario("unchanged night")
+        scenario("unchanged night")  # reads past the first night's own writes in the change log
+        scenario("unchanged night, again")
+        scenario("unchanged refresh", refresh)
+        change_one_percent(emu, n, count=1)
+        scenario("refresh after 1 edited project", refresh)
         change_one_percent(emu, n)
         scenario("1 % of projects changed")
 
-        # the same work without reports, then the naive script over the same site
+        # the same work without reports, then the naive script over the same site: copil's
+        # ordinary night reads the change log (its state's first night, unmeasured, read in full)
         sync_cfg = config_file(tmp, emu, reports=False)
+        sync_cmd = [sys.executable, "-m", "jobs.cli", "--json", "sync", "--config", str(sync_cfg)]
+        measured(sync_cmd, env)
         emu.reset_stats()
-        m = measured([sys.executable, "-m", "jobs.cli", "--json", "sync", "--config", str(sync_cfg)], env)
+        m = measured(sync_cmd, env)
         s, st = summary_of(m["output"]), emu.stats()
         emu.reset_stats()
         naive = measured([sys.executable, str(ROOT / "bench" / "naive.py"), emu.site_url], env)

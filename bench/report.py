@@ -60,6 +60,38 @@ def targets(result: dict) -> list[tuple[str, bool | None, str]]:
                     f"{same['cpu_s']} s de CPU, {same['reports_uploaded']} rapport(s) rendu(s)",
                 )
             )
+    for n in result["sizes"]:  # issue 27: minutes, not nights
+        quiet = _find(rows, "unchanged refresh", n)
+        if quiet:
+            out.append(
+                (
+                    f"{_n(n)} projets : rafraîchissement sans changement ≤ 3 requêtes et ≤ 1 s au-delà du démarrage",
+                    quiet["requests"] <= 3 and quiet["beyond_start_s"] <= 1,
+                    f"{quiet['requests']} requêtes, {quiet['wall_s']} s dont {quiet['interpreter_start_s']} s de "
+                    f"démarrage de Python et des modules : {quiet['beyond_start_s']} s au-delà",
+                )
+            )
+        one = _find(rows, "refresh after 1 edited project", n)
+        if one:
+            out.append(
+                (
+                    f"{_n(n)} projets : rafraîchissement après 1 projet modifié ≤ 6 requêtes",
+                    one["requests"] <= 6 and one["written"] >= 1,
+                    f"{one['requests']} requêtes, {one['written']} élément(s) écrit(s), {one['wall_s']} s",
+                )
+            )
+        same = _find(rows, "unchanged night, again", n) or _find(rows, "unchanged night", n)
+        first_quiet = _find(rows, "unchanged night", n)
+        if same and first_quiet:
+            worst = max(same["requests"], first_quiet["requests"])
+            out.append(
+                (
+                    f"{_n(n)} projets : nuit sans changement (rapports compris, rien à rendre) ≤ 5 requêtes",
+                    worst <= 5 and not same["reports_uploaded"] and not first_quiet["reports_uploaded"],
+                    f"{first_quiet['requests']} puis {same['requests']} requêtes, "
+                    f"{same['reports_uploaded']} rapport(s) rendu(s)",
+                )
+            )
     naive = next((r for r in rows if r["scenario"].startswith("lists only") and r["projects"] == 1000), None)
     if naive:
         out.append(
@@ -129,6 +161,14 @@ def targets(result: dict) -> list[tuple[str, bool | None, str]]:
     return out
 
 
+NIGHTS = (
+    "first run",
+    "unchanged night",
+    "unchanged night, again",
+    "unchanged refresh",
+    "refresh after 1 edited project",
+    "1 % of projects changed",
+)
 PREVIOUS = Path(__file__).with_name("results-2026-12-06.json")  # before issue 26 (native charts…)
 NOTES = Path(__file__).with_name("notes.md")  # written by hand after a measure: where the time went
 
@@ -220,7 +260,7 @@ def write_markdown(result: dict, dest: Path) -> None:
         "|---:|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
-        if r["scenario"] in ("first run", "unchanged night", "1 % of projects changed"):
+        if r["scenario"] in NIGHTS:
             lines.append(
                 f"| {_n(r['projects'])} | {r['scenario']} | {_n(r['requests'])} | {_n(r['minimum_requests'])} "
                 f"| {_n(r['written'])} | {_n(r['reports_uploaded'])} | {r['wall_s']} | {r['cpu_s']} "
@@ -230,14 +270,17 @@ def write_markdown(result: dict, dest: Path) -> None:
         "",
         "Minimum : une page de 5 000 éléments par liste et bibliothèque lue, un aller-retour de "
         "métadonnées, le téléchargement de l'export financier, un `$batch` par 100 écritures, un dépôt par "
-        "rapport changé.",
+        "rapport changé : le coût d'une lecture complète. Depuis le journal des modifications (issue 27), "
+        "une nuit ou un rafraîchissement sans changement n'en lit aucune page : métadonnées, journal, "
+        "jeton de formulaire.",
         "",
         "## À côté du script naïf",
         "",
         "Même site, mêmes listes, sans les rapports, la même nuit : le script lit chaque liste avec la "
         "pagination par défaut du client (100 éléments), puis fait un `update()` + `execute_query()` par "
         "projet, chaque nuit, qu'il ait changé ou non ; copil n'écrit que ce qui a changé (rien ici, les "
-        "scénarios précédents ont déjà tout écrit : c'est la nuit ordinaire).",
+        "scénarios précédents ont déjà tout écrit : c'est la nuit ordinaire, qui ne relit que le journal "
+        "des modifications ; la première nuit de cet état, qui lit tout, n'est pas mesurée).",
         "",
         "| Projets | copil : requêtes | copil : temps (s) | naïf : requêtes | naïf : temps (s) | "
         "requêtes ÷ | temps ÷ |",

@@ -144,8 +144,33 @@ class StateConfig(_Strict):
 class ScheduleConfig(_Strict):
     cron: str = Field("0 2 * * *", description="Crontab expression of the nightly run.")
     timezone: str = Field("Europe/Paris", description="Time zone of the cron expression.")
+    refresh: str | None = Field(
+        None,
+        description="Crontab expression of the daytime refresh (computed columns of what changed, no "
+        'reports), e.g. "*/15 7-19 * * 1-5"; none by default.',
+    )
     misfire_grace_seconds: int = Field(3600, ge=0, description="A run missed by at most this long still runs.")
     coalesce: bool = Field(True, description="Several missed runs are run once.")
+
+
+class ChangeLogConfig(_Strict):
+    enabled: bool = Field(
+        True,
+        description="Read only what changed since the last run, from SharePoint's change log (false: every "
+        "run reads every list in full).",
+    )
+    max_token_age_days: float = Field(
+        45,
+        gt=0,
+        le=60,
+        description="A change token older than this is not trusted (SharePoint keeps about 60 days and "
+        "answers an older token with nothing, without an error): the lists are read in full.",
+    )
+    full_read_every_days: float = Field(
+        7,
+        gt=0,
+        description="A full read at least this often, as a reconciliation, whatever the change log says.",
+    )
 
 
 class RunConfig(_Strict):
@@ -183,6 +208,7 @@ class Config(_Strict):
     copil: CopilConfig = Field(default_factory=CopilConfig)
     state: StateConfig = Field(default_factory=StateConfig)
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
+    change_log: ChangeLogConfig = Field(default_factory=ChangeLogConfig)
     run: RunConfig = Field(default_factory=RunConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
 

@@ -194,14 +194,17 @@ def _write_item(site, raw, resolved, m: Meeting, main: str | None, state_text: s
         return
     cols = {k: rl.columns.get(k) for k in ("dossier", "edition_state")}
     rec = next((r for r in raw.lists.get("meetings", []) if r.get("_id") == m.item_id), {})
-    values = {}
+    values, logical = {}, {}
     if cols["dossier"] is not None:
         link = f"{absolute(site, main)}, Dossier {m.title} du {fr_date(m.on)}"
         current = rec.get("dossier")
         if not (isinstance(current, dict) and current.get("Url") == link.split(", ")[0]):
             values[cols["dossier"].internal] = link
+            url, _, text = link.partition(", ")
+            logical["dossier"] = {"Url": url, "Description": text}
     if cols["edition_state"] is not None and rec.get("edition_state") != state_text:
         values[cols["edition_state"].internal] = state_text
+        logical["edition_state"] = state_text
     if not values:
         return
     (res,) = site.update_items(
@@ -209,5 +212,7 @@ def _write_item(site, raw, resolved, m: Meeting, main: str | None, state_text: s
         [ItemUpdate(int(m.item_id), values, modified=rec.get("_modified"), editor=rec.get("_editor"))],
         system=True,
     )
-    if not res.ok:
+    if res.ok:
+        raw.apply_write("meetings", int(m.item_id), logical)
+    else:
         out.errors.append(f"réunion « {m.title} du {fr_date(m.on)} » : {res.error}")

@@ -75,6 +75,11 @@ class RetryableError(CopilError):
         self.retry_after = retry_after
 
 
+class ChangeLogUnusable(CopilError):
+    """SharePoint's change log cannot be trusted for this run (an error, an answer of an unknown
+    shape, a token of another scope): the caller reads every list in full instead and says why."""
+
+
 class SkipItem(CopilError):
     """One item cannot be processed; the run reports it and goes on."""
 

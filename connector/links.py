@@ -51,7 +51,7 @@ def write_links(
     if col is None and living_col is None:  # a site provisioned before the columns existed (warned)
         return out
     records = {r.get("_id"): r for r in raw.lists.get("projects", [])}
-    updates, codes = [], {}
+    updates, codes, written = [], {}, {}
     for code, row in portfolio.projects.iterrows():
         pub = published.get(f"project:{code}")
         rec = records.get(row["id"])
@@ -61,21 +61,24 @@ def write_links(
         # rewritten each time the file is refreshed
         living = (absolute(site, pub[0]), f"Fiche projet {code}") if pub else None
         last = (absolute(site, frozen[code][0]), frozen[code][1]) if frozen and code in frozen else living
-        values = {}
+        values, logical = {}, {}
         for c, want, key in ((living_col, living, "living_link"), (col, last, "report_link")):
             if c is not None and want is not None and _current(rec.get(key)) != want:
                 values[c.internal] = f"{want[0]}, {want[1]}"
+                logical[key] = {"Url": want[0], "Description": want[1]}  # as SharePoint answers a link
         if not values:
             out.unchanged += 1
             continue
         # the ETag is not checked: copil's own columns only, and its own write-back moved it
         updates.append(ItemUpdate(int(row["id"]), values, modified=rec.get("_modified"), editor=rec.get("_editor")))
         codes[int(row["id"])] = code
+        written[int(row["id"])] = logical
     if not updates:
         return out
     for res in site.update_items(rl.info.title, updates, system=True, progress=progress):
         if res.ok:
             out.written += 1
+            raw.apply_write("projects", res.item_id, written[res.item_id])
         else:
             out.errors.append(f"lien vers le rapport du projet {codes[res.item_id]} : {res.error}")
     log.info("liens vers les rapports : %d écrit(s), %d inchangé(s)", out.written, out.unchanged)

@@ -61,6 +61,9 @@ class RunSummary:
     source_errors: list = field(default_factory=list)  # a source read only in part (export columns missing)
     report_files: list = field(default_factory=list)
     requests: int = 0
+    mode: str = "sync"  # "sync" (the night) | "refresh" (daytime: computed columns only)
+    read: dict = field(default_factory=dict)  # how the lists were read (connector.sources.ReadOutcome)
+    read_text: str = ""  # the same, said in French
     duration_s: float = 0.0
     exit_code: int = 0
     message: str = ""
@@ -113,6 +116,29 @@ def build_portfolio(
     return consolidate_raw(config, raw, tz, as_of), raw, resolved, site
 
 
+def read_portfolio(
+    config: Config, site: SharePointSite, state, *, as_of: date, progress=None, reports=False, refresh=False
+):
+    """A run's reading: the lists through the change log when the state allows it (connector.sources),
+    then the whole portfolio consolidated. Returns (portfolio or None, raw or None, resolved, reader):
+    None when `refresh` and nothing changed since the last run."""
+    from connector.sources import SourceReader  # lazy: the run's reading only (check and report read in full)
+
+    tz = site.timezone(config.collectivite.timezone)
+    _notify(progress, "Vérification des listes et colonnes")
+    resolved = extract_mod.resolve(site, config, reports=reports)
+    if resolved.problems:
+        raise SchemaError("configuration incompatible avec le site :\n- " + "\n- ".join(resolved.problems))
+    _notify(progress, "Lecture des listes et bibliothèques")
+    reader = SourceReader(site, config, state, resolved)
+    raw, more = reader.read(rows_if_unchanged=not refresh)
+    if raw is None:
+        return None, None, resolved, reader
+    raw.extra_findings = more
+    _notify(progress, "Consolidation du portefeuille")
+    return consolidate_raw(config, raw, tz, as_of), raw, resolved, reader
+
+
 def consolidate_raw(config: Config, raw: RawData, tz: str, as_of: date) -> Portfolio:
     frames, findings = normalize(raw, tz=tz, currency=config.collectivite.currency)
     return consolidate(
@@ -125,13 +151,15 @@ def consolidate_raw(config: Config, raw: RawData, tz: str, as_of: date) -> Portf
     )
 
 
-def _resolve_conflicts(config, site, portfolio, raw, resolved, wb, as_of, progress):
+def _resolve_conflicts(config, site, portfolio, raw, resolved, wb, as_of, progress, reader=None):
     """Items a person edited while copil was writing (412 on their ETag): read again, the whole
     portfolio recomputed from the fresh values, and written with the new ETag. Twice at most;
     an item still moving is left for the next night, never overwritten blindly."""
     for _ in range(2):
         if not wb.conflicts:
             break
+        if reader is not None:
+            reader.mark("projects")
         ids = list(wb.conflicts)
         log.info("%d élément(s) modifié(s) pendant la synchronisation : relus et recalculés", len(ids))
         extract_mod.reread_projects(site, raw, resolved, ids)
@@ -167,12 +195,17 @@ def run_sync(
     out_dir: Path | str | None = None,
     site: SharePointSite | None = None,
     state: State | None = None,
+    refresh: bool = False,
 ) -> RunSummary:
+    """The nightly run, or with `refresh` the daytime one: what changed since the last run is read
+    and copil's columns of the projects it moves are written; no report, no dossier, no snapshot."""
     from connector.state import State  # lazy: SQLAlchemy: loaded by the run that opens the state
 
     t0 = time.monotonic()
     state = state or State(config.state.url)
-    summary = RunSummary(dry_run=dry_run)
+    summary = RunSummary(dry_run=dry_run, mode="refresh" if refresh else "sync")
+    if refresh:
+        reports = False
     summary.run_id = state.start_run()
     try:
         with deadline.running(config.run.deadline_minutes * 60):
@@ -198,7 +231,12 @@ def run_sync(
 
 def _run_stages(config, state, summary, site, dry_run, reports, force_reports, as_of, progress, out_dir):
     """The run's stages in order, each named for the deadline's message."""
+    from connector.sources import remembered_list_ids  # lazy: the run's reading only
+
+    refresh = summary.mode == "refresh"
     publishing = reports and config.reports.enabled and (out_dir or not dry_run)  # a dry run publishes nothing
+    if config.change_log.enabled:
+        site.remember_list_ids(remembered_list_ids(state))
     extract_mod.prefetch(site, config, reports=bool(publishing and not out_dir))
     as_of = as_of or today(site.timezone(config.collectivite.timezone))
     templates = None
@@ -215,11 +253,19 @@ def _run_stages(config, state, summary, site, dry_run, reports, force_reports, a
             summary.notes.append(e.hint or "")
             summary.message = str(e)
             publishing = False
-    portfolio, raw, resolved, site = build_portfolio(
-        config, site, as_of=as_of, progress=progress, reports=bool(publishing and not out_dir)
+    portfolio, raw, resolved, reader = read_portfolio(
+        config, site, state, as_of=as_of, progress=progress, reports=bool(publishing and not out_dir), refresh=refresh
     )
+    outcome = reader.outcome
+    summary.read, summary.read_text = outcome.as_json(), outcome.describe()
+    if portfolio is None:  # a refresh with nothing changed: nothing to compute or write
+        if outcome.ignored_own and not dry_run:
+            reader.save(None)  # the tokens move past copil's own writes of the last run
+        return
     summary.projects = len(portfolio.projects)
-    summary.read_items = sum(len(v) for v in raw.lists.values())
+    summary.read_items = (
+        sum(len(v) for v in raw.lists.values()) if outcome.mode == "full" else sum(outcome.reread.values())
+    )
     meetings = dossiers.meetings_of(config, portfolio, as_of)
     previous = dossiers.previous_for(
         state,
@@ -236,7 +282,7 @@ def _run_stages(config, state, summary, site, dry_run, reports, force_reports, a
         summary.by_weather = portfolio.projects["weather"].value_counts().to_dict()
     deadline.stage("écriture des colonnes de copil")
     wb = write_back(site, config, portfolio, raw, resolved, dry_run=dry_run, progress=progress)
-    portfolio = _resolve_conflicts(config, site, portfolio, raw, resolved, wb, as_of, progress)
+    portfolio = _resolve_conflicts(config, site, portfolio, raw, resolved, wb, as_of, progress, reader)
     summary.planned = wb.planned if dry_run else []
     summary.written, summary.unchanged = wb.written, wb.unchanged
     summary.written_items = wb.written_items
@@ -263,8 +309,10 @@ def _run_stages(config, state, summary, site, dry_run, reports, force_reports, a
     summary.exit_code = ExitCode.PARTIAL if summary.status == "partial" else ExitCode.OK
     state.save_findings(summary.run_id, portfolio.findings)  # a dry run's too: `copil findings --run N`
     if not dry_run:  # state after the writes it describes
-        state.save_snapshots(summary.run_id, snapshot(portfolio))
-        state.prune_snapshots(config.state.snapshot_days)
+        reader.save(raw)  # the rows and the change tokens the next run starts from
+        if not refresh:  # a daytime refresh is not a COPIL figure: « depuis » compares nights
+            state.save_snapshots(summary.run_id, snapshot(portfolio))
+            state.prune_snapshots(config.state.snapshot_days)
         if wb.failed:
             state.add_dead_letters(summary.run_id, wb.failed)
             _dead_letter_file(config, summary.run_id, wb.failed)
@@ -472,6 +520,8 @@ def _finish(state, summary: RunSummary, site, t0: float) -> None:
         "exit_code": summary.exit_code,
         "duration_s": summary.duration_s,
         "dry_run": summary.dry_run,
+        "mode": summary.mode,
+        "read": summary.read,
         # what the night did, item by item, for `copil status --run N` (kept with the run)
         "detail": {
             "written": summary.written_items,

@@ -4,7 +4,10 @@ report hashes. The pipeline saves a run's snapshot only after its writes succeed
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+import json
+import zlib
+from datetime import date, datetime, time, timedelta, timezone
+from decimal import Decimal
 
 from sqlalchemy import (
     JSON,
@@ -12,6 +15,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -115,6 +119,18 @@ editions_t = Table(
     Column("run_id", Integer),
     Column("url", Text),
     Column("pdf_url", Text),
+    Column("updated_at", DateTime(timezone=True)),
+)
+
+
+# What the lists held at the last read, for the next run to apply the change log to: one
+# compressed JSON document per name (« meta », « list:<key> », « documents », « finance »).
+# New table only: metadata.create_all adds it to an existing database, no migration needed.
+sources_t = Table(
+    "copil_sources",
+    metadata,
+    Column("name", String(200), primary_key=True),
+    Column("data", LargeBinary, nullable=False),
     Column("updated_at", DateTime(timezone=True)),
 )
 
@@ -228,6 +244,71 @@ def state_error(url: str, e: Exception) -> ConfigError:
     return ConfigError(f"clé `state.url` : base d'état inaccessible ({shown}) : {reason}{hint}")
 
 
+class Sources:
+    """The rows of the last read, by name, each a zlib-compressed JSON document."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+
+    def load(self, names: list[str] | None = None) -> dict[str, object]:
+        q = select(sources_t.c.name, sources_t.c.data)
+        if names is not None:
+            q = q.where(sources_t.c.name.in_(names))
+        with self.engine.connect() as c:
+            rows = c.execute(q).all()
+        return {name: json.loads(zlib.decompress(data), object_hook=_decode) for name, data in rows}
+
+    def save(self, documents: dict[str, object], *, drop_others: bool = False) -> None:
+        """Write these documents in one transaction (`drop_others`: the others are removed, after
+        a full read)."""
+        now = _now()
+        rows = [
+            {
+                "name": k,
+                "data": zlib.compress(json.dumps(v, default=_encode, ensure_ascii=False).encode(), 1),
+                "updated_at": now,
+            }
+            for k, v in documents.items()
+        ]
+        with self.engine.begin() as c:
+            if drop_others:
+                c.execute(delete(sources_t))
+            else:
+                c.execute(delete(sources_t).where(sources_t.c.name.in_(list(documents))))
+            if rows:
+                c.execute(insert(sources_t), rows)
+
+    def clear(self) -> None:
+        with self.engine.begin() as c:
+            c.execute(delete(sources_t))
+
+
+def _encode(v):
+    """Values read from SharePoint and the finance export that JSON has no type for."""
+    if isinstance(v, datetime):
+        return {"$dt": v.isoformat()}
+    if isinstance(v, date):
+        return {"$d": v.isoformat()}
+    if isinstance(v, time):
+        return {"$t": v.isoformat()}
+    if isinstance(v, Decimal):
+        return {"$n": str(v)}
+    return str(v)
+
+
+def _decode(d: dict):
+    if len(d) == 1:
+        if "$dt" in d:
+            return datetime.fromisoformat(d["$dt"])
+        if "$d" in d:
+            return date.fromisoformat(d["$d"])
+        if "$t" in d:
+            return time.fromisoformat(d["$t"])
+        if "$n" in d:
+            return Decimal(d["$n"])
+    return d
+
+
 class State:
     def __init__(self, url: str):
         kwargs = {"future": True}
@@ -239,6 +320,7 @@ class State:
         except (SQLAlchemyError, ImportError, ValueError) as e:
             raise state_error(url, e) from None
         self.report_hashes = ReportHashes(self.engine)
+        self.sources = Sources(self.engine)
 
     def check_writable(self) -> None:
         """Insert a run and roll it back: proves the database takes writes, leaves nothing."""
@@ -433,7 +515,9 @@ class State:
             ).all()
         for r in rows:
             d = dict(r._mapping)
-            if not (d.get("counts") or {}).get("dry_run"):
+            counts = d.get("counts") or {}
+            # a daytime refresh does not stand for the night: a failed night stays visible
+            if not counts.get("dry_run") and counts.get("mode") != "refresh":
                 return d
         return None
 
@@ -456,6 +540,7 @@ class State:
                     "requests": counts.get("requests"),
                     "dry_run": counts.get("dry_run"),
                     "reports": counts.get("reports_uploaded"),
+                    "mode": counts.get("mode"),
                 }
             )
             out.append(d)

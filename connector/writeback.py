@@ -207,6 +207,7 @@ def write_back(
             summary.written += 1
             c = by_id[res.item_id]
             summary.written_items.append([c.code, res.item_id, sorted(c.values)])
+            raw.apply_write("projects", res.item_id, {k: v for k, v in c.values.items() if k in fields})
         elif res.status is ItemStatus.CONFLICT:
             summary.conflicts.append(res.item_id)  # re-read, recomputed and written by the caller
         else:

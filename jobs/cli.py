@@ -153,6 +153,23 @@ def sync(
 
 
 @app.command()
+def refresh(
+    config: Path = ConfigOpt,
+    dry_run: bool = typer.Option(False, "--dry-run", help="Calcule sans rien écrire."),
+):
+    """Rafraîchissement de journée : relit ce qui a changé depuis la dernière exécution (journal des
+    modifications de SharePoint) et met à jour les colonnes calculées, sans rapports. Attend la fin
+    d'une synchronisation en cours : sort avec le code 6 si elle tourne encore."""
+    cfg = _load(config)
+    try:
+        summary = run_once(cfg, dry_run=dry_run, refresh=True, json_mode=_opts["json"])
+    except (Exception, RunStopped) as exc:
+        raise fail(exc, "Échec du rafraîchissement")
+    print_summary(summary, columns=cfg.owned_columns())
+    raise typer.Exit(int(getattr(summary, "exit_code", 0) or 0))
+
+
+@app.command()
 def report(
     config: Path = ConfigOpt,
     project: Optional[str] = typer.Option(None, "--project", help="Code du projet."),
@@ -651,14 +668,15 @@ def print_summary(s, columns: dict[str, str] | None = None, links: bool = True) 
                         "requests",
                         "duration_s",
                         "exit_code",
+                        "mode",
+                        "read",
                     )
                 }
             },
         )
         return
-    t = Table(
-        title=f"Synchronisation n° {_get(s, 'run_id', default='')} : {status_label(_get(s, 'status', default=''))}"
-    )
+    kind = "Rafraîchissement" if _get(s, "mode", default="sync") == "refresh" else "Synchronisation"
+    t = Table(title=f"{kind} n° {_get(s, 'run_id', default='')} : {status_label(_get(s, 'status', default=''))}")
     t.add_column("Indicateur")
     t.add_column("Valeur", justify="right")
     t.add_row("Projets", str(_get(s, "projects", default=0)))
@@ -688,6 +706,9 @@ def print_summary(s, columns: dict[str, str] | None = None, links: bool = True) 
     dur = _get(s, "duration_s")
     t.add_row("Durée", seconds(dur) if dur is not None else "?")
     console.print(t)
+    read_text = _get(s, "read_text", default="")
+    if read_text:  # how the lists were read: what changed, or why they were read in full
+        say(f"Lecture : {read_text}.")
     for note in _get(s, "notes", default=[]) or []:
         say(f"Note : {note}", "yellow")
     planned = _get(s, "planned", default=[]) or []
@@ -746,9 +767,11 @@ def schedule(config: Path = ConfigOpt):
         timezone=sched.timezone,
         misfire_grace_seconds=int(sched.misfire_grace_seconds),
         kwargs={"config_path": str(config.resolve())},
+        refresh_cron=sched.refresh,
     )
     daemon.install_signal_handlers()
-    say(f"Planificateur démarré (cron « {sched.cron} », {sched.timezone}). Arrêt : Ctrl+C ou SIGTERM.")
+    also = f", rafraîchissement « {sched.refresh} »" if sched.refresh else ""
+    say(f"Planificateur démarré (cron « {sched.cron} »{also}, {sched.timezone}). Arrêt : Ctrl+C ou SIGTERM.")
     daemon.start()  # blocks until stop
     say("Planificateur arrêté.")
 

@@ -87,8 +87,10 @@ def run_once(
     out_dir=None,
     json_mode=False,
     show_progress=None,
+    refresh=False,
 ):
-    """Run the pipeline once; returns RunSummary (exceptions propagate to the caller)."""
+    """Run the pipeline once (with `refresh`, the daytime refresh); returns RunSummary
+    (exceptions propagate to the caller)."""
     from connector.pipeline import run_sync  # lazy: pandas and the client: `copil --help` starts without them
     from connector.state import State  # lazy: SQLAlchemy: `copil --help` starts without it
     from jobs.lock import RunLock, make_engine  # lazy: SQLAlchemy: `copil --help` starts without it
@@ -119,7 +121,9 @@ def run_once(
             log.warning("%d exécution(s) interrompue(s) sans fin propre marquée(s) « abandonnée »", abandoned)
     try:
         with _interrupt_on_signals():
-            return _run(config, run_sync, dry_run, reports, force_reports, as_of, out_dir, json_mode, show_progress)
+            return _run(
+                config, run_sync, dry_run, reports, force_reports, as_of, out_dir, json_mode, show_progress, refresh
+            )
     finally:
         if not dry_run:
             lock.release("copil:sync", done=False)
@@ -145,9 +149,10 @@ def _interrupt_on_signals():
             signal.signal(sig, handler)
 
 
-def _run(config, run_sync, dry_run, reports, force_reports, as_of, out_dir, json_mode, show_progress):
+def _run(config, run_sync, dry_run, reports, force_reports, as_of, out_dir, json_mode, show_progress, refresh=False):
     started = time.monotonic()
-    log.info("Début de la synchronisation%s", " (simulation)" if dry_run else "")
+    what = "du rafraîchissement" if refresh else "de la synchronisation"
+    log.info("Début %s%s", what, " (simulation)" if dry_run else "")
     with ProgressReporter(enabled=show_progress, json_mode=json_mode) as progress:
         summary = run_sync(
             config,
@@ -157,9 +162,14 @@ def _run(config, run_sync, dry_run, reports, force_reports, as_of, out_dir, json
             as_of=as_of,
             progress=progress,
             out_dir=out_dir,
+            refresh=refresh,
         )
+    if getattr(summary, "read_text", ""):
+        log.info("%s", summary.read_text[:1].upper() + summary.read_text[1:])
     log.info(
-        "Synchronisation terminée en %s : %s, %s, %s, %s, code de sortie %s",
+        "%s terminé%s en %s : %s, %s, %s, %s, code de sortie %s",
+        "Rafraîchissement" if refresh else "Synchronisation",
+        "" if refresh else "e",
         seconds(time.monotonic() - started),
         status_label(getattr(summary, "status", "?")),
         count(getattr(summary, "projects", "?"), "projet"),
@@ -184,4 +194,16 @@ def scheduled_run(config_path: str) -> int:
     except (Exception, RunStopped) as exc:  # the daemon must survive a failed or stopped night
         code = exit_code_for(exc)
         log.error("Échec de la synchronisation planifiée (code %s) : %s", code, mask(exc))
+        return code
+
+
+def scheduled_refresh(config_path: str) -> int:
+    """Job body of the daytime refresh in `copil schedule` (`[schedule] refresh`)."""
+    try:
+        config = load(config_path)
+        summary = run_once(config, show_progress=False, refresh=True)
+        return int(getattr(summary, "exit_code", 0) or 0)
+    except (Exception, RunStopped) as exc:  # the daemon must survive a failed refresh
+        code = exit_code_for(exc)
+        log.error("Échec du rafraîchissement planifié (code %s) : %s", code, mask(exc))
         return code

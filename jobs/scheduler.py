@@ -17,10 +17,12 @@ from datetime import datetime, timedelta
 from typing import Any, Callable
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED
+from apscheduler.jobstores.base import JobLookupError
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
+from sqlalchemy.exc import SQLAlchemyError
 
 from connector import deadline
 from jobs.lock import RunLock, default_owner, make_engine
@@ -45,6 +47,9 @@ def _said_in_french(event) -> None:
 
 
 JOB_ID = "copil-nightly"
+REFRESH_ID = "copil-refresh"
+# a daytime refresh missed by more than this is not caught up: the next one comes soon
+REFRESH_GRACE_S = 300
 JOBS_TABLE = "copil_apscheduler_jobs"
 
 
@@ -80,12 +85,14 @@ def _resolve(ref: str) -> Callable[..., Any]:
 _OWNER = default_owner()
 
 
-def fire(func_ref: str, state_url: str, cron: str, timezone: str, grace_s: int, kwargs: dict) -> Any:
+def fire(
+    func_ref: str, state_url: str, cron: str, timezone: str, grace_s: int, kwargs: dict, job_id: str = JOB_ID
+) -> Any:
     """Job body stored in the jobstore (must be importable by reference)."""
     trigger = make_trigger(cron, timezone)
     now = datetime.now(trigger.timezone)
     slot = current_slot(trigger, now, timedelta(seconds=max(grace_s, 60) + 60))
-    name = f"{JOB_ID}@{slot.isoformat()}"
+    name = f"{job_id}@{slot.isoformat()}"
     lock = RunLock(make_engine(state_url), owner=_OWNER)
     if not lock.acquire(name):
         log.info("Exécution %s déjà prise par un autre démon, ignorée", slot.isoformat())
@@ -112,10 +119,13 @@ class Daemon:
         func_ref: str = "jobs.nightly:scheduled_run",
         kwargs: dict | None = None,
         blocking: bool = True,
+        refresh_cron: str | None = None,
+        refresh_func_ref: str = "jobs.nightly:scheduled_refresh",
     ):
         cls = BlockingScheduler if blocking else BackgroundScheduler
+        self._store = SQLAlchemyJobStore(engine=make_engine(state_url), tablename=JOBS_TABLE)
         self.scheduler = cls(
-            jobstores={"default": SQLAlchemyJobStore(engine=make_engine(state_url), tablename=JOBS_TABLE)},
+            jobstores={"default": self._store},
             executors={"default": {"type": "threadpool", "max_workers": 1}},
             job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": misfire_grace_seconds},
             timezone=timezone,
@@ -135,6 +145,31 @@ class Daemon:
                 "kwargs": kwargs or {},
             },
         )
+        if refresh_cron:
+            # one executor thread: a refresh never runs beside the night in this daemon, and the
+            # run lock keeps it apart from a night started elsewhere (it then exits 6)
+            self.scheduler.add_job(
+                fire,
+                trigger=make_trigger(refresh_cron, timezone),
+                id=REFRESH_ID,
+                name="copil refresh",
+                replace_existing=True,
+                misfire_grace_time=REFRESH_GRACE_S,
+                kwargs={
+                    "func_ref": refresh_func_ref,
+                    "state_url": state_url,
+                    "cron": refresh_cron,
+                    "timezone": timezone,
+                    "grace_s": REFRESH_GRACE_S,
+                    "kwargs": kwargs or {},
+                    "job_id": REFRESH_ID,
+                },
+            )
+        else:  # a refresh kept in the job store from an earlier configuration stops here
+            try:
+                self._store.remove_job(REFRESH_ID)
+            except (JobLookupError, SQLAlchemyError):  # none kept, or no job table yet
+                pass
         self._stopping = threading.Event()
         self.scheduler.add_listener(_said_in_french, EVENT_JOB_MISSED | EVENT_JOB_ERROR | EVENT_JOB_MAX_INSTANCES)
 
@@ -164,7 +199,11 @@ class Daemon:
     def _cron_text(self) -> str:
         job = self.scheduler.get_job(JOB_ID)
         kw = getattr(job, "kwargs", {}) or {}
-        return f"cron « {kw.get('cron', '?')} », fuseau {kw.get('timezone', '?')}"
+        text = f"cron « {kw.get('cron', '?')} », fuseau {kw.get('timezone', '?')}"
+        refresh = self.scheduler.get_job(REFRESH_ID)
+        if refresh is not None:
+            text += f", rafraîchissement « {(refresh.kwargs or {}).get('cron', '?')} »"
+        return text
 
     def stop(self, wait: bool = True) -> None:
         """No new firing; the running one (if any) completes before this returns."""

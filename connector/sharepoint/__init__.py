@@ -8,11 +8,13 @@ lists.py         lists and fields, read once per run
 provisioning.py  lists, columns and views created by `copil init-site`
 items.py         items read page by page, system updates in $batch, per-item outcomes
 files.py         folders, uploads, file metadata in $batch, downloads
+changes.py       the change log: GetChanges on every list read, in one $batch
 records.py       FieldInfo, ListInfo, ItemUpdate, ItemWriteResult (ItemStatus), FileInfo
 site.py          SharePointSite: all of the above on one object"""
 
 from connector.sharepoint.forms import FR, Locale, form_value, iso_to_form
 from connector.sharepoint.records import (
+    ChangeRecord,
     FieldInfo,
     FileInfo,
     ItemStatus,
@@ -24,6 +26,7 @@ from connector.sharepoint.retries import THRESHOLD_HRESULT, server_delay, unreac
 from connector.sharepoint.site import SharePointSite
 
 __all__ = [
+    "ChangeRecord",
     "FR",
     "Locale",
     "form_value",

@@ -18,6 +18,17 @@ log = logging.getLogger("copil.sp")
 
 
 class Lists(Regional):
+    _known_ids: dict[str, str] = {}
+
+    def remember_list_ids(self, ids: dict[str, str]) -> None:
+        """Lists' ids by title (lower case) as a previous run found them."""
+        self._known_ids = dict(ids)
+
+    def known_list_ids(self) -> dict[str, str]:
+        """The ids remembered and those read this run (a refresh does not read the reports'
+        library: the night still finds its id)."""
+        return {**self._known_ids, **{title: info.id for title, info in self._lists.items()}}
+
     def list_exists(self, title: str) -> bool:
         try:
             self.list_info(title)
@@ -60,7 +71,11 @@ class Lists(Regional):
         return ("Listes proches : " + ", ".join(f"« {t} »" for t in near) + ".") if near else "Aucune liste proche."
 
     def _queue_metadata(self, lst):
-        lst.select(["Id", "Title", "ListItemEntityTypeFullName", "BaseTemplate", "ItemCount"]).get()
+        # CurrentChangeToken comes with the metadata, so read before the items: a change made
+        # during the read is after it, and the next run sees it (connector.sources)
+        lst.select(
+            ["Id", "Title", "ListItemEntityTypeFullName", "BaseTemplate", "ItemCount", "CurrentChangeToken"]
+        ).get()
         return lst.fields.get(), lst.root_folder.select(["ServerRelativeUrl"]).get()
 
     def _store(self, lst, fields, root) -> ListInfo:
@@ -72,6 +87,7 @@ class Lists(Regional):
             p["BaseTemplate"],
             p.get("ItemCount", 0),
             root.properties.get("ServerRelativeUrl", ""),
+            change_token=_token_text(p.get("CurrentChangeToken")),
         )
         for f in fields:
             fp = f.properties
@@ -94,15 +110,17 @@ class Lists(Regional):
 
     def prefetch(self, titles) -> None:
         """The metadata of many lists (list, fields, root folder) and the regional settings in two
-        round trips: one GET naming every list, then one $batch by list id (never by title: a
-        title with a space breaks a $batch request line). Anything that fails here is simply
+        round trips: one GET naming every list (skipped when every id is remembered), then one
+        $batch by list id (never by title: a title with a space breaks a $batch request line). Anything that fails here is simply
         read again one by one, with the usual errors and retries."""
         wanted = {t.strip().lower() for t in titles if t and t.strip().lower() not in self._lists}
         if not wanted and self._regional_settings is not None:
             return
         try:
-            ids = {}
-            if wanted:
+            # ids kept by the last run spare the GET of every list's title; a list recreated
+            # since answers 404 in the batch, and everything is then read one by one
+            ids = {t: self._known_ids[t] for t in wanted if t in self._known_ids}
+            if wanted - set(ids):
                 lists = self.ctx.web.lists.select(["Id", "Title"]).get()
                 self._run("liste des listes du site")
                 ids = {
@@ -127,11 +145,23 @@ class Lists(Regional):
             log.debug("lecture groupée des métadonnées abandonnée (%s) : lecture liste par liste", _short(e))
             self._drop_pending()
             return
-        for lst, fields, root in queued:
+        for title, (lst, fields, root) in zip(ids, queued):
             if lst.properties.get("Id"):
-                self._store(lst, fields, root)
+                info = self._store(lst, fields, root)
+                if info.title.lower() != title:  # renamed since: the kept id named another title
+                    self._lists.pop(info.title.lower(), None)
         if rs is not None and rs.properties.get("LocaleId") is not None:
             props = {k: v for k, v in rs.properties.items() if k != "TimeZone"}
             tz = rs.properties.get("TimeZone")
             props["TimeZone"] = dict(getattr(tz, "properties", None) or {})
             self._regional_settings = props
+
+
+def _token_text(value) -> str:
+    """A change token as the client hands it: a ChangeToken value, its dict, or nothing."""
+    if value is None:
+        return ""
+    text = getattr(value, "StringValue", None)
+    if text is None and isinstance(value, dict):
+        text = value.get("StringValue")
+    return str(text or "")

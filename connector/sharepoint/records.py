@@ -32,6 +32,7 @@ class ListInfo:
     item_count: int
     root_url: str
     fields: dict[str, FieldInfo] = field(default_factory=dict)  # by display name
+    change_token: str = ""  # the list's CurrentChangeToken when its metadata was read
 
     def find(self, display: str) -> FieldInfo | None:
         """By display name (exact, then ignoring case and surrounding spaces), then by internal
@@ -96,3 +97,15 @@ class FileInfo:
     modified: datetime | None
     item_id: int
     fields: dict = field(default_factory=dict)  # by internal name
+
+
+@dataclass(frozen=True)
+class ChangeRecord:
+    """One entry of SharePoint's change log, as GetChanges answers it: ids, never values."""
+
+    kind: str  # "item" | "field" | "list" | "other"
+    type: int  # SP.ChangeType: 1 add, 2 update, 3 delete, 7 restore, 15 system update, …
+    token: str  # the change's own token: where the next query starts
+    item_id: int | None = None
+    time: datetime | None = None
+    editor: str = ""

@@ -89,7 +89,8 @@ def test_health_status_run_and_findings_csv(emulator, site_config, tmp_path):
     )
     site = emulator.backend.site("projets")
     lst = site.list_by_title("Projets")
-    lst.items[2].values[lst.field_by_title("Météo calculée").internal_name] = None  # copil will write it again
+    weather = lst.field_by_title("Météo calculée").internal_name
+    lst.update_item(lst.items[2], {weather: None}, lst.items[2].editor_id)  # cleared: copil will write it again
     res = runner.invoke(cli.app, ["sync", "--config", cfg])
     assert res.exit_code == 5, _out(res)
     res = runner.invoke(cli.app, ["health", "--config", cfg])

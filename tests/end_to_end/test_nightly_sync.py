@@ -91,21 +91,22 @@ def test_second_run_writes_nothing(emulator, tmp_path):
     assert "batch.POST" in emulator.stats()["by_route"]
 
 
-def test_an_unchanged_night_costs_the_minimum_plus_two_requests(emulator, tmp_path):
-    """Metadata of the ten lists and libraries and the site's zone in two round trips; the
-    rest is one page per list, the finance export's download and the request digest."""
+def test_an_unchanged_night_reads_the_change_log_and_no_page(emulator, tmp_path):
+    """Metadata of the ten lists and libraries and the site's zone in one round trip (their ids
+    kept from the last night), the change log of every list in one more, and the request
+    digest: not one page of items, no download, no write (issue 27: at most 5 at any size)."""
     seeded(emulator)
     cfg = config(emulator, tmp_path, reports={"enabled": True})
     run_sync(cfg, as_of=AS_OF)
+    run_sync(cfg, as_of=AS_OF)  # reads past the first night's own writes
     emulator.admin("POST", "stats/reset")
-    second = run_sync(cfg, as_of=AS_OF)
-    assert second.written == 0 and second.reports_uploaded == 0
+    third = run_sync(cfg, as_of=AS_OF)
+    assert third.written == 0 and third.reports_uploaded == 0 and third.read["unchanged"]
     stats = emulator.stats()
     by_route = stats["by_route"]
-    pages = sum(n for route, n in by_route.items() if route == "items.GET" or route.startswith("batch:op:items"))
-    minimum = pages + 1 + 1  # every page read, the export's download, one metadata round trip
-    assert pages == 11, by_route  # 7 lists + the meetings + the decisions + 2 libraries: one page each
-    assert stats["requests"] <= minimum + 2, by_route
+    assert stats["requests"] <= 5, by_route
+    assert by_route.get("batch:op:getchanges.POST") == 11, by_route  # 9 lists + 2 libraries
+    assert not any(r.startswith(("items.", "batch:op:items", "filevalue")) for r in by_route), by_route
     assert not any("validate" in r or "files" in r.lower() and "POST" in r for r in by_route), by_route
 
 
@@ -355,7 +356,7 @@ def test_a_mistyped_duplicate_code_takes_nothing_from_the_real_project(emulator,
     assert owned(site, 2)["Consommation AP"] is not None
     lst = site.list_by_title("Projets")
     code = lst.field_by_title("Code opération").internal_name
-    lst.items[5].values[code] = "PPI-2024-002"
+    lst.update_item(lst.items[5], {code: "PPI-2024-002"}, lst.items[5].editor_id)
     summary = run_sync(cfg, as_of=AS_OF)
     assert summary.failed == 0 and summary.projects == 8
     for item in (2, 5):

@@ -213,7 +213,9 @@ def test_trend_wording_over_three_copils(tmp_path):
         name = {f.title: f.internal_name for f in lst.fields.values()}
         item = next(i for i in lst.items.values() if i.values.get(name["Code opération"]) == "PPI-2024-001")
         end = date(*reversed([int(x) for x in item.values[name["Fin prévisionnelle"]].split("/")]))
-        item.values[name["Fin prévisionnelle"]] = (end + timedelta(days=100)).strftime("%d/%m/%Y")
+        lst.update_item(
+            item, {name["Fin prévisionnelle"]: (end + timedelta(days=100)).strftime("%d/%m/%Y")}, item.editor_id
+        )
         run_sync(cfg, as_of=later)
         third = _reports(site)
         moved = "\n".join(texts(_project(third, "PPI-2024-001")))

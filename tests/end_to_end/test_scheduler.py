@@ -189,3 +189,44 @@ def _slots_if_any(state) -> list:
         return _slots(state)
     except sqlite3.OperationalError:
         return []
+
+
+def test_the_daytime_refresh_fires_on_its_own_cron_in_its_own_slots_and_goes_with_its_line(tmp_path):
+    """`[schedule] refresh`: a second job beside the night, its firings claimed under their own
+    name (a refresh and the night at the same minute are two slots, never one), run on the
+    daemon's one executor thread; a configuration without it removes the job kept in the store."""
+    from jobs.scheduler import REFRESH_ID
+
+    state = tmp_path / "state.db"
+    nights, refreshes = str(tmp_path / "nights.db"), str(tmp_path / "refreshes.db")
+    common = dict(
+        state_url=f"sqlite:///{state}",
+        cron="0 2 1 1 *",  # the night: not during this test
+        timezone="Europe/Paris",
+        misfire_grace_seconds=5,
+        func_ref="tests.end_to_end.test_scheduler:record_execution",
+        kwargs={"db": nights},
+        blocking=False,
+    )
+    d = Daemon(
+        **common,
+        refresh_cron="*/2 * * * * *",
+        refresh_func_ref="tests.end_to_end.test_scheduler:record_execution",
+    )
+    d.scheduler.modify_job(REFRESH_ID, kwargs={**d.scheduler.get_job(REFRESH_ID).kwargs, "kwargs": {"db": refreshes}})
+    d.start()
+    try:
+        deadline = time.time() + 10
+        while time.time() < deadline and _count(refreshes) < 2:
+            time.sleep(0.2)
+    finally:
+        d.stop()
+    assert _count(refreshes) >= 2 and _count(nights) == 0
+    assert all(name.startswith("copil-refresh@") for name, _, _ in _slots(str(state)))
+    again = Daemon(**common)  # the refresh line removed from the configuration
+    assert again.scheduler.get_job(REFRESH_ID) is None
+    again.start()
+    try:
+        assert again.scheduler.get_job(REFRESH_ID) is None
+    finally:
+        again.stop()

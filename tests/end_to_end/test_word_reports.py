@@ -469,7 +469,7 @@ def test_a_project_has_one_living_file_whatever_its_title_or_folder(emulator, tm
     run_sync(cfg, as_of=AS_OF)
     folder = "/sites/projets/rapports copil/projets/ppi-2024-001/"
     lst = site.list_by_title("Projets")
-    lst.items[1].values["Title"] = "Rénovation et extension de l'école Jules Ferry"
+    lst.update_item(lst.items[1], {"Title": "Rénovation et extension de l'école Jules Ferry"}, lst.items[1].editor_id)
     run_sync(cfg, as_of=AS_OF + timedelta(days=1))
     (name,) = [k for k in site.files if k.startswith(folder)]
     f = site.files[name]
@@ -584,8 +584,8 @@ def test_report_folders_are_created_once_and_again_if_a_person_removed_one(emula
     assert emulator.stats()["by_route"]["op:folderadd.POST"] == 5  # Projets, Synthèse, one per project
     lst = site.list_by_title("Projets")
     name = {f.title: f.internal_name for f in lst.fields.values()}
-    for item in lst.items.values():  # every report changes
-        item.values[name["Avancement physique"]] = "99 %"
+    for item in lst.items.values():  # every report changes (a person's edit: in the change log)
+        lst.update_item(item, {name["Avancement physique"]: "99 %"}, item.editor_id)
     emulator.admin("POST", "stats/reset")
     rs = run_sync(cfg, as_of=AS_OF)
     assert rs.reports_uploaded == 4 and not rs.report_errors
@@ -595,7 +595,7 @@ def test_report_folders_are_created_once_and_again_if_a_person_removed_one(emula
         for key in [k for k in store if k == folder or k.startswith(folder + "/")]:
             del store[key]
     for item in lst.items.values():
-        item.values[name["Avancement physique"]] = "98 %"
+        lst.update_item(item, {name["Avancement physique"]: "98 %"}, item.editor_id)
     emulator.admin("POST", "stats/reset")
     rs = run_sync(cfg, as_of=AS_OF)
     assert emulator.stats()["by_route"]["op:folderadd.POST"] == 2  # after a 404: the folder and its parent

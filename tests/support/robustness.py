@@ -170,8 +170,8 @@ def _mutate(rng: random.Random, sites, n: int) -> None:
             edits.append((item, fields["AP votée"], f"{rng.randint(20, 800) * 10_000} €"))
     for site in sites:
         lst = site.list_by_title("Projets")
-        for item, name, value in edits:
-            lst.items[item].values[name] = value
+        for item, name, value in edits:  # a person's edit, in the change log as SharePoint keeps it
+            lst.update_item(lst.items[item], {name: value}, lst.items[item].editor_id)
 
 
 def _person_edit(rng: random.Random, site, ref):
