@@ -333,10 +333,17 @@ def print_run_detail(run: dict, found: list[dict], dead: list[dict], tz: str, na
     say(
         f"Exécution n° {run['id']} du {when} : {status_label(run.get('status'))}"
         + (" (simulation)" if counts.get("dry_run") else "")
+        + (" (rafraîchissement de journée)" if counts.get("mode") == "refresh" else "")
         + f", code de sortie {counts.get('exit_code', '?')}, durée {seconds(counts.get('duration_s'))}"
     )
     if run.get("message"):
         say(f"Motif : {run['message']}")
+    read = counts.get("read") or {}
+    if read.get("mode") == "full":
+        say(f"Lecture complète des listes : {read.get('reason') or '?'}")
+    elif read.get("mode") == "incremental":
+        moved = sum((read.get("reread") or {}).values()) + sum((read.get("deleted") or {}).values())
+        say(f"Lecture par le journal des modifications : {moved} élément(s) relu(s) ou supprimé(s)")
     written = detail.get("written") or []
     names = names or {}
     say(
@@ -575,6 +582,8 @@ def print_runs(runs, tz: str = "Europe/Paris") -> None:
         state = status_label(_get(r, "status", default="?"))
         if _get(r, "dry_run"):
             state += " (simulation)"
+        if _get(r, "mode") == "refresh":
+            state += " (rafraîchissement)"
         reason = _get(r, "message", default="") if str(_get(r, "status")) not in ("ok",) else ""
         t.add_row(
             started.astimezone(zone).strftime("%d/%m/%Y %H:%M") if hasattr(started, "astimezone") else "?",
