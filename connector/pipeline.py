@@ -309,6 +309,7 @@ def _run_stages(config, state, summary, site, dry_run, reports, force_reports, a
     summary.exit_code = ExitCode.PARTIAL if summary.status == "partial" else ExitCode.OK
     state.save_findings(summary.run_id, portfolio.findings)  # a dry run's too: `copil findings --run N`
     if not dry_run:  # state after the writes it describes
+        reader.catch_up(raw)  # past copil's own writes when they are many (one page next time)
         reader.save(raw)  # the rows and the change tokens the next run starts from
         if not refresh:  # a daytime refresh is not a COPIL figure: « depuis » compares nights
             state.save_snapshots(summary.run_id, snapshot(portfolio))

@@ -38,6 +38,9 @@ log = logging.getLogger("copil.sources")
 # The shape of a kept record (extract._record). Changing it makes the next run read in full.
 FORMAT = 1
 SYSTEM_UPDATE, DELETE = 15, 3
+# copil's own writes in one list from which the next run's question to the log would take more
+# than one page (GetChanges answers 1,000 changes at a time): the run reads past them itself
+CATCH_UP_AT = 500
 _EPOCH = datetime(1, 1, 1, tzinfo=timezone.utc)
 
 
@@ -283,6 +286,27 @@ class SourceReader:
         return raw, list(raw.extra_findings)
 
     # -- keeping -------------------------------------------------------------------------------
+    def catch_up(self, raw: RawData) -> None:
+        """After a run that wrote many items (the first night writes every project, twice), move
+        each such list's token past copil's own system updates now, while they are known: the
+        next run then asks from there, in one page. The token stops before the first change
+        that is not copil's own (a person's edit during the run), which the next run reads."""
+        big = {k: ids for k, ids in raw.written.items() if len(ids) >= CATCH_UP_AT and self._tokens.get(k)}
+        if not big:
+            return
+        try:
+            found = self.site.get_changes(
+                {self.sources[k].list_id: self._tokens[k] for k in big}, max_changes=10 * sum(map(len, big.values()))
+            )
+        except ChangeLogUnusable as e:  # the next run recognises them instead, in more pages
+            log.info("journal des modifications non rattrapé après les écritures : %s", e)
+            return
+        for key, ids in big.items():
+            for c in found.get(self.sources[key].list_id, []):
+                if c.kind != "item" or c.type != SYSTEM_UPDATE or c.item_id not in ids:
+                    break
+                self._tokens[key] = c.token
+
     def mark(self, key: str) -> None:
         """A list whose rows changed after the read (items re-read after a 412)."""
         self._dirty.add(f"list:{key}")

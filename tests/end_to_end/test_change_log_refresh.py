@@ -289,3 +289,46 @@ def test_the_kept_rows_are_in_the_state_database_not_beside_it(world):
     with state.engine.connect() as c:
         names = {r[0] for r in c.execute(select(sources_t.c.name)).all()}
     assert {"meta", "list:projects", "list:milestones"} <= names
+
+
+def test_after_many_writes_the_run_reads_past_its_own_so_the_next_asks_one_page(world, monkeypatch):
+    """The first night writes every project (twice with the links): at 10,000 projects, 20,000
+    changes of its own, 20 pages for the next run to wade through. Past `CATCH_UP_AT` writes in
+    a list, the run moves that list's token past them itself; a person's edit made during the
+    run stops it there, and the next run reads that edit."""
+    from connector import sources
+
+    srv, site, cfg = world
+    monkeypatch.setattr(sources, "CATCH_UP_AT", 5)
+    lst, end = _field(site, "Projets", "Fin prévisionnelle")
+    first, _ = _run(srv, cfg, as_of=AS_OF)
+    assert first.written == 10
+    kept = token_time(_meta(cfg)["tokens"]["projects"]["token"])
+    assert kept is not None
+    number = int(_meta(cfg)["tokens"]["projects"]["token"].split(";")[4])
+    assert number == site.changelog.last_number or all(
+        c.list_id != lst.id for c in site.changelog.since(number)
+    )  # nothing of the projects' list left behind the token
+    quiet, requests = _run(srv, cfg, as_of=AS_OF, refresh=True)
+    assert quiet.read["unchanged"] and quiet.read["ignored_own"] == 0 and requests <= 3
+
+    # 200 days later most computed columns move; a person's edit lands just before the writes:
+    # the token stops before it, and the next run reads that edit and skips the night's writes
+    def edit_before_the_writes(method, path):
+        seen["read"] = seen.get("read") or "/items" in path
+        if path.endswith("$batch") and seen["read"] and not seen.get("done"):
+            seen["done"] = True
+            other = lst.get_item(5)
+            lst.update_item(other, {end.internal_name: "31/12/2032"}, other.editor_id)
+
+    seen: dict = {}
+    lst.update_item(lst.get_item(1), {end.internal_name: "30/06/2030"}, lst.get_item(1).editor_id)
+    srv.faults.hooks.append(edit_before_the_writes)
+    try:
+        second, _ = _run(srv, cfg, as_of=AS_OF + timedelta(days=200))
+    finally:
+        srv.faults.hooks.remove(edit_before_the_writes)
+    assert seen.get("done") and second.written >= 5, second.written
+    third, _ = _run(srv, cfg, as_of=AS_OF + timedelta(days=200), refresh=True)
+    assert third.read["reread"] == {"Projets": 1}  # item 5, edited while the night was writing
+    assert third.read["ignored_own"] >= 5  # the night's own writes after it: recognised, not read
