@@ -332,3 +332,42 @@ def test_after_many_writes_the_run_reads_past_its_own_so_the_next_asks_one_page(
     third, _ = _run(srv, cfg, as_of=AS_OF + timedelta(days=200), refresh=True)
     assert third.read["reread"] == {"Projets": 1}  # item 5, edited while the night was writing
     assert third.read["ignored_own"] >= 5  # the night's own writes after it: recognised, not read
+
+
+def test_a_new_finance_export_and_a_new_document_are_read_again_by_a_refresh(world):
+    """Libraries are followed too: a file added, replaced or removed in the finance export's
+    library or the documents' makes the refresh list that library again (one request) and read
+    the newest export, as a full read would."""
+    import io
+
+    from openpyxl import load_workbook
+
+    from connector.portfolio import Document
+
+    srv, site, cfg = world
+    _run(srv, cfg, as_of=AS_OF)
+    fin_lib = next(lst for lst in site.lists.values() if lst.title.startswith("Exports"))
+    (old,) = [f for f in site.files.values() if f.list_id == fin_lib.id]
+    wb = load_workbook(io.BytesIO(old.content))
+    ws = wb.worksheets[0]
+    rows = list(ws.iter_rows())
+    header = next(i for i, r in enumerate(rows) if any(c.value == "Code opération" for c in r))
+    col = next(c.column - 1 for c in rows[header] if str(c.value or "").lower().startswith("mandat"))
+    rows[header + 1][col].value = (rows[header + 1][col].value or 0) + 123_456.0
+    out = io.BytesIO()
+    wb.save(out)
+    site.add_file(fin_lib.title, "", "Export_AP_CP_2026-11-30.xlsx", out.getvalue())
+    docs = site.list_by_title("Documents projets") if site.list_by_title("Documents projets", missing_ok=True) else None
+    if docs is not None:
+        code = docs.field_by_title("Code opération").internal_name
+        site.add_file(docs.title, "PPI-2024-001", "Compte rendu.docx", b"PK\x03\x04 cr", {code: "PPI-2024-001"})
+    summary, _ = _run(srv, cfg, as_of=AS_OF, refresh=True)
+    assert summary.read["mode"] == "incremental" and summary.read["reread"].get(fin_lib.title) == 1
+    portfolio, raw, _resolved, _site = build_portfolio(cfg, as_of=AS_OF)
+    assert raw.finance_source["file"] == "Export_AP_CP_2026-11-30.xlsx"
+    assert writeback.plan(portfolio, raw)[0] == []
+    kept = State(cfg.state.url).sources.load()
+    assert kept["finance"]["rows"] == raw.finance_rows and kept["finance"]["source"] == raw.finance_source
+    assert [Document(**d) for d in kept["documents"]] == raw.documents
+    if docs is not None:
+        assert any(d.name == "Compte rendu.docx" for d in raw.documents)
