@@ -97,6 +97,7 @@ class SourceReader:
         self._meta: dict | None = None
         self._tokens: dict[str, str] = {}  # source key -> token the next run starts from
         self._dirty: set[str] = set()  # documents to write back into the state
+        self._own_kept: dict[str, set[int]] = {}  # own writes still ahead of a token that did not move
         self._full_read_at: str | None = None
 
     # -- what is read --------------------------------------------------------------------------
@@ -183,6 +184,7 @@ class SourceReader:
         self._tokens = {k: s.token for k, s in self.sources.items()}
         self._full_read_at = self.now.isoformat()
         self._dirty = {"*"}
+        self._own_kept = {}  # an incremental attempt given up: its view of the log is dropped
         return raw, findings
 
     def _incremental(self, rows_if_unchanged: bool) -> tuple[RawData | None, list[Finding]]:
@@ -194,7 +196,6 @@ class SourceReader:
         changed: dict[str, set[int]] = {}
         deleted: dict[str, set[int]] = {}
         self._tokens = dict(kept_tokens)
-        self._own_kept: dict[str, set[int]] = {}
         for key, src in self.sources.items():
             records = found.get(src.list_id, [])
             if records:
@@ -313,7 +314,7 @@ class SourceReader:
 
     def save(self, raw: RawData | None) -> None:
         """Keep the rows and the tokens, after the run's writes (never for a dry run)."""
-        own = {k: sorted(v) for k, v in getattr(self, "_own_kept", {}).items() if v}
+        own = {k: sorted(v) for k, v in self._own_kept.items() if v}
         if raw is not None:
             for key, ids in raw.written.items():
                 own[key] = sorted(set(own.get(key, [])) | ids)

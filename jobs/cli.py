@@ -1058,6 +1058,7 @@ def _keep_demo(work: Path, grants, port: int, state: str) -> None:
         f"{copil} emulator --data {work / 'emulator'} --port {port}",
         f"{copil} check --config {cfg}",
         f"{copil} sync --config {cfg}",
+        f"{copil} refresh --config {cfg}",
         f"{copil} status --config {cfg}",
         f"{copil} report --config {cfg} --out rapports",
     ):
