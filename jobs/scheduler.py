@@ -130,41 +130,31 @@ class Daemon:
             job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": misfire_grace_seconds},
             timezone=timezone,
         )
-        self.scheduler.add_job(
-            fire,
-            trigger=make_trigger(cron, timezone),
-            id=JOB_ID,
-            name="copil nightly",
-            replace_existing=True,
-            kwargs={
-                "func_ref": func_ref,
-                "state_url": state_url,
-                "cron": cron,
-                "timezone": timezone,
-                "grace_s": misfire_grace_seconds,
-                "kwargs": kwargs or {},
-            },
-        )
+
+        def add(job_id: str, name: str, when: str, ref: str, grace_s: int) -> None:
+            self.scheduler.add_job(
+                fire,
+                trigger=make_trigger(when, timezone),
+                id=job_id,
+                name=name,
+                replace_existing=True,
+                misfire_grace_time=grace_s,
+                kwargs={
+                    "func_ref": ref,
+                    "state_url": state_url,
+                    "cron": when,
+                    "timezone": timezone,
+                    "grace_s": grace_s,
+                    "kwargs": kwargs or {},
+                    "job_id": job_id,
+                },
+            )
+
+        add(JOB_ID, "copil nightly", cron, func_ref, misfire_grace_seconds)
         if refresh_cron:
             # one executor thread: a refresh never runs beside the night in this daemon, and the
             # run lock keeps it apart from a night started elsewhere (it then exits 6)
-            self.scheduler.add_job(
-                fire,
-                trigger=make_trigger(refresh_cron, timezone),
-                id=REFRESH_ID,
-                name="copil refresh",
-                replace_existing=True,
-                misfire_grace_time=REFRESH_GRACE_S,
-                kwargs={
-                    "func_ref": refresh_func_ref,
-                    "state_url": state_url,
-                    "cron": refresh_cron,
-                    "timezone": timezone,
-                    "grace_s": REFRESH_GRACE_S,
-                    "kwargs": kwargs or {},
-                    "job_id": REFRESH_ID,
-                },
-            )
+            add(REFRESH_ID, "copil refresh", refresh_cron, refresh_func_ref, REFRESH_GRACE_S)
         else:  # a refresh kept in the job store from an earlier configuration stops here
             try:
                 self._store.remove_job(REFRESH_ID)
