@@ -118,7 +118,9 @@ class SourceReader:
         out = {}
         for key, rl in self.resolved.lists.items():
             cols = {k: [f.internal, f.kind, f.display] for k, f in sorted(rl.columns.items())}
-            out[key] = _digest([FORMAT, rl.info.id, rl.info.title, cols, rl.display])
+            # the site's address too: the kept rows carry each item's link (a renamed host, the demo's
+            # site served again on another port)
+            out[key] = _digest([FORMAT, self.site.site_url, rl.info.id, rl.info.title, cols, rl.display])
         if "finance" in self.sources:
             fin = self.config.finance_export
             out["finance"] = _digest([FORMAT, self.sources["finance"].list_id, fin.model_dump(mode="json")])

@@ -158,8 +158,8 @@ def refresh(
     dry_run: bool = typer.Option(False, "--dry-run", help="Calcule sans rien écrire."),
 ):
     """Rafraîchissement de journée : relit ce qui a changé depuis la dernière exécution (journal des
-    modifications de SharePoint) et met à jour les colonnes calculées, sans rapports. Attend la fin
-    d'une synchronisation en cours : sort avec le code 6 si elle tourne encore."""
+    modifications de SharePoint) et met à jour les colonnes calculées, sans rapports. Jamais en même
+    temps qu'une synchronisation : si l'une est en cours, sort aussitôt avec le code 6."""
     cfg = _load(config)
     try:
         summary = run_once(cfg, dry_run=dry_run, refresh=True, json_mode=_opts["json"])
@@ -684,7 +684,15 @@ def print_summary(s, columns: dict[str, str] | None = None, links: bool = True) 
             },
         )
         return
-    kind = "Rafraîchissement" if _get(s, "mode", default="sync") == "refresh" else "Synchronisation"
+    refresh = _get(s, "mode", default="sync") == "refresh"
+    kind = "Rafraîchissement" if refresh else "Synchronisation"
+    if refresh and (_get(s, "read", default={}) or {}).get("unchanged"):
+        dur = _get(s, "duration_s")
+        say(
+            f"{kind} n° {_get(s, 'run_id', default='')} : rien n'a changé depuis la dernière lecture "
+            f"({_get(s, 'requests', default=0)} requêtes SharePoint, {seconds(dur) if dur is not None else '?'})."
+        )
+        return
     t = Table(title=f"{kind} n° {_get(s, 'run_id', default='')} : {status_label(_get(s, 'status', default=''))}")
     t.add_column("Indicateur")
     t.add_column("Valeur", justify="right")
@@ -702,6 +710,8 @@ def print_summary(s, columns: dict[str, str] | None = None, links: bool = True) 
         ("Liens vers les rapports écrits", _get(s, "links_written")),
         ("Requêtes SharePoint", _get(s, "requests")),
     ):
+        if refresh and label.startswith(("Rapports", "Liens")):
+            continue  # a refresh makes no report
         t.add_row(label, str(val if val is not None else 0))
         if label == "Rapports publiés":  # why they were rendered, under their count
             for reason, n in sorted((_get(s, "report_reasons", default={}) or {}).items()):

@@ -164,8 +164,14 @@ def _run(config, run_sync, dry_run, reports, force_reports, as_of, out_dir, json
             out_dir=out_dir,
             refresh=refresh,
         )
-    if getattr(summary, "read_text", ""):
-        log.info("%s", summary.read_text[:1].upper() + summary.read_text[1:])
+    if refresh and (getattr(summary, "read", None) or {}).get("unchanged"):
+        log.info(
+            "Rafraîchissement terminé en %s : rien n'a changé depuis la dernière lecture, code de sortie %s",
+            seconds(time.monotonic() - started),
+            getattr(summary, "exit_code", "?"),
+            extra={"run_id": getattr(summary, "run_id", None)},
+        )
+        return summary
     log.info(
         "%s terminé%s en %s : %s, %s, %s, %s, code de sortie %s",
         "Rafraîchissement" if refresh else "Synchronisation",
