@@ -508,3 +508,23 @@ def test_report_builds_a_meeting_s_dossier_on_demand(live_site, tmp_path, monkey
     assert not writes(live_site.stats()["by_route"])
     res = runner.invoke(cli.app, ["report", "--config", cfg, "--meeting", "99", "--out", str(out)])
     assert res.exit_code == 4 and "réunion n° 99 absente" in _out(res) and "2 (COPIL avenue de la Gare" in _out(res)
+
+
+def test_refresh_says_what_it_read_in_french_and_exits_6_beside_a_night(live_site, tmp_path, monkeypatch):
+    from jobs.lock import RunLock, make_engine
+
+    monkeypatch.setenv("COPIL_TEST_TOKEN", live_site.tokens["write"])
+    cfg = str(_config(tmp_path, live_site, "[reports]\nenabled = false\n"))
+    first = runner.invoke(cli.app, ["refresh", "--config", cfg])  # no state yet: a full read, said
+    assert first.exit_code == 0, _out(first)
+    assert "Rafraîchissement n° 1" in _out(first) and "première lecture" in _out(first)
+    assert "Rapports publiés" not in _out(first)  # a refresh makes no report
+    runner.invoke(cli.app, ["refresh", "--config", cfg])  # past its own writes
+    quiet = runner.invoke(cli.app, ["refresh", "--config", cfg])
+    assert quiet.exit_code == 0 and "rien n'a changé depuis la dernière lecture (3 requêtes" in _out(quiet)
+    night = RunLock(make_engine(f"sqlite:///{(tmp_path / 'state.db').as_posix()}"), owner="hote-nuit:1:x")
+    assert night.acquire("copil:sync")
+    busy = runner.invoke(cli.app, ["refresh", "--config", cfg])
+    assert busy.exit_code == 6 and "une synchronisation est déjà en cours" in _out(busy)
+    status = runner.invoke(cli.app, ["status", "--config", cfg])
+    assert "(rafraîchissement)" in _out(status)
