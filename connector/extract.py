@@ -155,12 +155,17 @@ def extract(site: SharePointSite, config: Config, resolved: Resolved | None = No
         log.info("%s : %d éléments lus", rl.info.title, len(records))
     if "documents" in resolved.lists:
         raw.documents = _documents(site, resolved.lists["documents"])
-    fin = config.finance_export
-    if fin.enabled:
-        raw.finance_rows, more, raw.finance_source = _finance(site, fin)
-        findings += more
-        raw.finance_missing = [f.message for f in more if f.message.startswith(MISSING_EXPORT_COLUMN)]
+    if config.finance_export.enabled:
+        findings += read_finance(site, config.finance_export, raw)
     return raw, findings
+
+
+def read_finance(site: SharePointSite, fin: FinanceExportConfig, raw: RawData) -> list[Finding]:
+    """The newest finance export into `raw` (rows, source, the configured columns it lacks);
+    returns its findings."""
+    raw.finance_rows, more, raw.finance_source = _finance(site, fin)
+    raw.finance_missing = [f.message for f in more if f.message.startswith(MISSING_EXPORT_COLUMN)]
+    return more
 
 
 def _record(site: SharePointSite, rl: ResolvedList, r: dict) -> dict:

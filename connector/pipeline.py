@@ -105,15 +105,21 @@ def build_portfolio(
     extract_mod.prefetch(site, config, reports=reports)  # metadata and zone in two round trips
     tz = site.timezone(config.collectivite.timezone)
     as_of = as_of or today(tz)
+    resolved = _resolved(config, site, progress, reports)
+    raw, more = extract_mod.extract(site, config, resolved)
+    raw.extra_findings = more
+    _notify(progress, "Consolidation du portefeuille")
+    return consolidate_raw(config, raw, tz, as_of), raw, resolved, site
+
+
+def _resolved(config: Config, site: SharePointSite, progress, reports: bool) -> Resolved:
+    """Every configured list and column resolved, or the run stopped naming all that is wrong."""
     _notify(progress, "Vérification des listes et colonnes")
     resolved = extract_mod.resolve(site, config, reports=reports)
     if resolved.problems:
         raise SchemaError("configuration incompatible avec le site :\n- " + "\n- ".join(resolved.problems))
     _notify(progress, "Lecture des listes et bibliothèques")
-    raw, more = extract_mod.extract(site, config, resolved)
-    raw.extra_findings = more
-    _notify(progress, "Consolidation du portefeuille")
-    return consolidate_raw(config, raw, tz, as_of), raw, resolved, site
+    return resolved
 
 
 def read_portfolio(
@@ -125,11 +131,7 @@ def read_portfolio(
     from connector.sources import SourceReader  # lazy: the run's reading only (check and report read in full)
 
     tz = site.timezone(config.collectivite.timezone)
-    _notify(progress, "Vérification des listes et colonnes")
-    resolved = extract_mod.resolve(site, config, reports=reports)
-    if resolved.problems:
-        raise SchemaError("configuration incompatible avec le site :\n- " + "\n- ".join(resolved.problems))
-    _notify(progress, "Lecture des listes et bibliothèques")
+    resolved = _resolved(config, site, progress, reports)
     reader = SourceReader(site, config, state, resolved)
     raw, more = reader.read(rows_if_unchanged=not refresh)
     if raw is None:

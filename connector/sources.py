@@ -260,9 +260,7 @@ class SourceReader:
     def _reread_library(self, raw: RawData, key: str) -> None:
         """A library's files are listed again in one request: a changed file may have moved."""
         if key == "finance":
-            raw.finance_rows, more, raw.finance_source = extract_mod._finance(self.site, self.config.finance_export)
-            raw.extra_findings = more
-            raw.finance_missing = [f.message for f in more if f.message.startswith(extract_mod.MISSING_EXPORT_COLUMN)]
+            raw.extra_findings = extract_mod.read_finance(self.site, self.config.finance_export, raw)
             self._dirty.add("finance")
         else:
             raw.documents = extract_mod._documents(self.site, self.resolved.lists[key])

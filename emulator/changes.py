@@ -51,6 +51,7 @@ UNLOGGED = {
     "Navigation",
     "SecurityPolicy",
 }
+BOUNDS = {"__metadata", "ChangeTokenStart", "ChangeTokenEnd", "FetchLimit"}
 DEFAULT_FETCH_LIMIT, MAX_FETCH_LIMIT = 1000, 2000
 
 
@@ -83,12 +84,10 @@ def get_changes(ctx, t):
     asked = sorted(wanted & UNLOGGED)
     if asked:
         raise errors.not_implemented("POST", "GetChanges for " + ", ".join(asked) + " changes")
-    unknown = sorted(k for k in query if k not in KINDS and k not in TYPES and k not in IGNORED and k not in UNLOGGED)
-    unknown = [k for k in unknown if k not in ("__metadata", "ChangeTokenStart", "ChangeTokenEnd", "FetchLimit")]
-    if any(query.get(k) not in (None, False) for k in unknown):
+    known = KINDS.keys() | TYPES.keys() | IGNORED | UNLOGGED | BOUNDS
+    unknown = sorted(k for k, v in query.items() if k not in known and v not in (None, False))
+    if unknown:
         raise errors.not_implemented("POST", "GetChanges with " + ", ".join(unknown))
-    if query.get("LatestFirst"):
-        raise errors.not_implemented("POST", "GetChanges with LatestFirst")
     kinds = {KINDS[k] for k in wanted & KINDS.keys()}
     types = {TYPES[k] for k in wanted & TYPES.keys()}
     scope, scope_id = (changelog.SCOPE_LIST, lst.id) if lst is not None else (changelog.SCOPE_WEB, site.web_id)
