@@ -15,10 +15,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from connector import schema
 from connector.errors import ConfigError
+from connector.notify.config import NotifyConfig, TeamsConfig
 from connector.reports.config import CopilConfig, ReportsConfig
 from connector.rules import RulesConfig
 
-SECRET_KEYS = {"token", "password", "passphrase", "client_secret", "secret", "private_key"}
+SECRET_KEYS = {"token", "password", "passphrase", "client_secret", "secret", "private_key", "webhook", "webhook_url"}
 
 
 class _Strict(BaseModel):
@@ -211,6 +212,14 @@ class Config(_Strict):
     change_log: ChangeLogConfig = Field(default_factory=ChangeLogConfig)
     run: RunConfig = Field(default_factory=RunConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
+    notify: NotifyConfig = Field(default_factory=NotifyConfig)
+    teams: TeamsConfig = Field(default_factory=TeamsConfig)
+
+    @model_validator(mode="after")
+    def _sender(self):
+        if self.notify.enabled and "@" not in self.notify.sender:
+            raise ValueError("notify.enabled = true demande notify.sender (l'adresse d'expédition)")
+        return self
 
     @field_validator("lists")
     @classmethod
@@ -344,6 +353,16 @@ def from_dict(data: dict, base_dir: Path | None = None) -> Config:
             value = getattr(sp, attr)
             if value and not Path(value).expanduser().is_absolute():
                 setattr(sp, attr, str((base_dir / value).resolve()))
+        for section, attr in (
+            (cfg.notify.smtp, "password_file"),
+            (cfg.notify.smtp, "ca_bundle"),
+            (cfg.notify.graph, "token_file"),
+            (cfg.notify.graph, "certificate_path"),
+            (cfg.teams, "webhook_file"),
+        ):
+            value = getattr(section, attr)
+            if value and not Path(value).expanduser().is_absolute():
+                setattr(section, attr, str((base_dir / value).resolve()))
         if cfg.state.dead_letter_dir and not Path(cfg.state.dead_letter_dir).is_absolute():
             cfg.state.dead_letter_dir = str((base_dir / cfg.state.dead_letter_dir).resolve())
     url = cfg.state.url

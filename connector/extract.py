@@ -18,7 +18,7 @@ from connector.config import Config, FinanceExportConfig
 from connector.errors import SchemaError, SiteNotFound
 from connector.portfolio import Document, Finding
 from connector.raw import RawData
-from connector.sharepoint import FieldInfo, ListInfo, SharePointSite
+from connector.sharepoint import EMAIL_SUFFIX, FieldInfo, ListInfo, SharePointSite
 
 log = logging.getLogger("copil.extract")
 
@@ -178,6 +178,8 @@ def _record(site: SharePointSite, rl: ResolvedList, r: dict) -> dict:
     }
     for logical, f in rl.columns.items():
         rec[logical] = r.get(f.internal)
+        if f.kind == "User":  # the person's e-mail, as SharePoint returns it: digests go there
+            rec[logical + "_email"] = r.get(f.internal + EMAIL_SUFFIX)
     return rec
 
 

@@ -151,6 +151,13 @@ def _as_typed(value) -> str:
     return str(value)
 
 
+def _email(value) -> str:
+    """A person's e-mail as SharePoint gave it, or "" (no person, an account without mailbox,
+    anything that is not one address)."""
+    text = value.strip() if isinstance(value, str) else ""
+    return text if re.fullmatch(r"[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+", text) else ""
+
+
 def _records(raw: RawData, key: str) -> list[dict]:
     return raw.lists.get(key) or []
 
@@ -195,6 +202,7 @@ def normalize(raw: RawData, *, tz: str = "Europe/Paris", currency: str = "EUR") 
             if c.owned or c.key == "code":
                 continue
             row[c.key] = p.value("projects", rec, c.key, PARSERS["projects"].get(c.key), code)
+        row["manager_email"] = _email(rec.get("manager_email"))
         row["input_flags"] = p.flags.get(code, {})
         rows.append(row)
     dup_ids = {i for ids in ids_by_code.values() if len(ids) > 1 for i in ids}
@@ -203,7 +211,7 @@ def normalize(raw: RawData, *, tz: str = "Europe/Paris", currency: str = "EUR") 
     cols = (
         ["id", "url", "code"]
         + [c.key for c in schema.PROJECTS.columns if not c.owned and c.key != "code"]
-        + ["input_flags"]
+        + ["manager_email", "input_flags"]
     )
     frames.projects = pd.DataFrame(rows, columns=cols)
 

@@ -60,6 +60,7 @@ class RunSummary:
     written_items: list = field(default_factory=list)  # [code, item id, [columns]] written tonight
     source_errors: list = field(default_factory=list)  # a source read only in part (export columns missing)
     report_files: list = field(default_factory=list)
+    workbook: str = ""  # the portfolio's workbook, when written tonight (connector.workbook)
     requests: int = 0
     mode: str = "sync"  # "sync" (the night) | "refresh" (daytime: computed columns only)
     read: dict = field(default_factory=dict)  # how the lists were read (connector.sources.ReadOutcome)
@@ -221,14 +222,55 @@ def run_sync(
             "interrupted" if isinstance(e, RunInterrupted) else "timed_out" if isinstance(e, RunTimedOut) else "failed"
         )
         summary.exit_code, summary.message = e.exit_code, str(e)
+        _announce(config, state, summary, site)
         _finish(state, summary, site, t0)
         raise e from None
     except Exception as e:
         summary.status, summary.exit_code, summary.message = "failed", 1, f"{type(e).__name__}: {e}"
+        _announce(config, state, summary, site)
         _finish(state, summary, site, t0)
         raise
+    _announce(config, state, summary, site)
     _finish(state, summary, site, t0)
     return summary
+
+
+def _announce(config, state, summary: RunSummary, site) -> None:
+    """The Teams message of a night that failed, ended partial or froze an edition. A channel that
+    refuses it makes the night partial (exit 5), never a crash; a failed night keeps its own code."""
+    if summary.dry_run or summary.mode != "sync" or not config.teams.enabled:
+        return
+    try:
+        _post_teams(config, state, summary, site)
+    except Exception:  # never hide the night's own outcome behind the message about it
+        log.exception("message Teams non envoyé")
+        summary.report_errors.append("message Teams non envoyé : erreur inattendue (voir le journal)")
+
+
+def _post_teams(config, state, summary: RunSummary, site) -> None:
+    from connector.links import absolute  # lazy: only with a Teams channel configured
+    from connector.notify import teams  # lazy: only with a Teams channel configured
+
+    frozen = []
+    if summary.dossiers_frozen and site is not None:
+        for ed in state.editions().values():
+            if ed["kind"] == "frozen" and ed["run_id"] == summary.run_id:
+                label = f"{ed['title']} du {date.fromisoformat(ed['meeting_on']):%d/%m/%Y}"
+                pdf = absolute(site, ed["pdf_url"]) if ed.get("pdf_url") else ""
+                frozen.append((label, absolute(site, ed["url"]) if ed.get("url") else "", pdf))
+    if not teams.wanted(config.teams, summary, frozen):
+        return
+    payload = teams.night_card(summary, config.collectivite.name, frozen)
+    if payload is None:
+        return
+    try:
+        teams.post(config.teams, payload)
+        log.info("message Teams envoyé")
+    except (teams.TeamsFailed, CopilError) as e:
+        log.error("message Teams non envoyé : %s", e)
+        if summary.status == "ok":
+            summary.status, summary.exit_code = "partial", ExitCode.PARTIAL
+        summary.report_errors.append(f"message Teams non envoyé : {e}")
 
 
 def _run_stages(config, state, summary, site, dry_run, reports, force_reports, as_of, progress, out_dir):
@@ -292,6 +334,9 @@ def _run_stages(config, state, summary, site, dry_run, reports, force_reports, a
     if publishing:
         deadline.stage("rendu et dépôt des rapports")
         _reports(config, site, portfolio, previous, state, summary, force_reports, out_dir, as_of, progress, templates)
+        if config.reports.workbook:
+            deadline.stage("classeur du portefeuille")
+            _workbook(config, site, portfolio, state, summary, out_dir, as_of)
         if not out_dir:
             deadline.stage("dossiers des comités")
             ds = dossiers.publish_dossiers(
@@ -462,6 +507,31 @@ def _reports(config, site, portfolio, previous, state, summary, force, out_dir, 
     summary.reports_uploaded, summary.reports_skipped = rs.uploaded, rs.skipped
     summary.report_reasons = dict(rs.reasons)
     summary.report_errors, summary.report_files = list(rs.errors), list(rs.files)
+
+
+def _workbook(config, site, portfolio, state, summary, out_dir, as_of: date) -> None:
+    """« Portefeuille copil.xlsx »; a failure is the night's report error, never its end."""
+    from connector import workbook  # lazy: openpyxl: only when reports are made
+
+    try:
+        done = workbook.publish(
+            None if out_dir else site,
+            portfolio,
+            config.reports,
+            _NoHashes() if out_dir else state.report_hashes,
+            as_of=as_of,
+            refresh_days=config.copil.living_refresh_days,
+            out_dir=out_dir,
+            collectivite=config.collectivite.name,
+        )
+    except CopilError as e:
+        log.error("classeur du portefeuille non déposé : %s", e)
+        summary.report_errors.append(f"classeur « {config.reports.workbook_name} » non déposé : {e}")
+        return
+    if done.url:
+        summary.workbook = done.url
+        summary.report_files.append(done.url)
+        log.info("classeur du portefeuille déposé (%s) : %s", done.reason, done.url)
 
 
 def _dead_letter_file(config, run_id, failed: list[dict]) -> None:

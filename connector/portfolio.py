@@ -45,6 +45,7 @@ PROJECT_INPUT_COLUMNS = [
     "programme",
     "qpv",  # name of the quartier prioritaire, empty when outside
     "urban_policy",  # "Contrat de ville" | "NPNRU" | None
+    "manager_email",  # the « Chef de projet »'s e-mail as SharePoint returns it ("" when none)
     "input_flags",  # {column key: ("estimated" | "invalid", value as typed)}
 ]
 PROJECT_INDICATOR_COLUMNS = [

@@ -36,7 +36,7 @@ if TYPE_CHECKING:  # the state module pulls SQLAlchemy in; the run hands its Sta
 log = logging.getLogger("copil.sources")
 
 # The shape of a kept record (extract._record). Changing it makes the next run read in full.
-FORMAT = 1
+FORMAT = 2  # 2: person columns kept with their e-mail (connector.notify)
 SYSTEM_UPDATE, DELETE = 15, 3
 # copil's own writes in one list from which the next run's question to the log would take more
 # than one page (GetChanges answers 1,000 changes at a time): the run reads past them itself

@@ -135,6 +135,21 @@ sources_t = Table(
 )
 
 
+# The weekly digests sent to project managers (connector.notify): one row per address and ISO week,
+# so that a digest is never sent twice in a week, and what it described (`seen`), so that the next
+# says what is new and is not sent when nothing changed. A new table: nothing to migrate.
+digests_t = Table(
+    "copil_digests",
+    metadata,
+    Column("recipient", String(320), primary_key=True),  # casefolded address
+    Column("week", String(10), primary_key=True),  # « 2026-W50 »
+    Column("sent_at", DateTime(timezone=True), nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("seen", JSON),
+    Column("transport", String(20)),
+)
+
+
 def _copil_date(indicators, started) -> date | None:
     """The COPIL date a snapshot was taken for; older snapshots: the day their run started."""
     day = indicators.get("_as_of") if isinstance(indicators, dict) else None
@@ -410,6 +425,27 @@ class State:
                     url=url,
                     pdf_url=pdf_url,
                     updated_at=_now(),
+                )
+            )
+
+    def last_digests(self) -> dict[str, dict]:
+        """Each address's latest digest: recipient -> {week, fingerprint, seen, sent_at}."""
+        with self.engine.connect() as c:
+            rows = c.execute(select(digests_t).order_by(digests_t.c.week)).mappings().all()
+        return {r["recipient"]: dict(r) for r in rows}
+
+    def record_digest(self, recipient: str, week: str, fingerprint: str, seen: dict, transport: str) -> None:
+        """Recorded once the relay or Graph took the message (state after the data it describes)."""
+        with self.engine.begin() as c:
+            c.execute(delete(digests_t).where(digests_t.c.recipient == recipient, digests_t.c.week == week))
+            c.execute(
+                insert(digests_t).values(
+                    recipient=recipient,
+                    week=week,
+                    sent_at=_now(),
+                    fingerprint=fingerprint,
+                    seen=jsonable(seen),
+                    transport=transport,
                 )
             )
 

@@ -170,6 +170,64 @@ def refresh(
 
 
 @app.command()
+def notify(
+    config: Path = ConfigOpt,
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="N'envoie rien : écrit les courriels en fichiers .eml dans le dossier --out."
+    ),
+    out: Optional[Path] = typer.Option(
+        None, "--out", help="Dossier des fichiers .eml d'une simulation (défaut : courriels-copil)."
+    ),
+    le: Optional[str] = typer.Option(None, "--le", help="Date simulée (JJ/MM/AAAA), pour relire une semaine."),
+):
+    """Récapitulatif hebdomadaire à chaque chef de projet : nouvelles alertes, données à corriger,
+    échéances avant le prochain comité, dossiers à relire. Un seul envoi par semaine et par
+    personne, aucun quand rien n'a changé."""
+    cfg = _load(config)
+    from jobs.nightly import notify_once  # lazy: this command only (`copil --help` starts in a fraction of a second)
+
+    folder = (out or Path("courriels-copil")) if (dry_run or out is not None) else None
+    try:
+        summary = notify_once(cfg, out_dir=folder, as_of=_night(le) if le else None)
+    except (Exception, RunStopped) as exc:
+        raise fail(exc, "Échec de l'envoi des récapitulatifs")
+    print_notify(summary)
+    raise typer.Exit(int(summary.exit_code))
+
+
+def print_notify(s) -> None:
+    if _opts["json"]:
+        return
+    verb = "écrit" if s.dry_run else "envoyé"
+    table = Table(title=f"Récapitulatifs de la semaine {s.week}" + (" (simulation)" if s.dry_run else ""))
+    table.add_column("Destinataire")
+    table.add_column("Résultat")
+    for a in s.sent:
+        table.add_row(a, verb)
+    for a, why in s.skipped.items():
+        table.add_row(a, f"non envoyé : {why}")
+    for a, why in s.failed.items():
+        table.add_row(a, Text(f"échec : {why}", style="red"))
+    if s.sent or s.skipped or s.failed:
+        console.print(table)
+    say(
+        f"{count(len(s.sent), 'récapitulatif ' + verb, 'récapitulatifs ' + verb + 's')}, "
+        f"{count(len(s.skipped), 'sans envoi', 'sans envoi')}, {count(len(s.failed), 'échec')} "
+        f"({count(s.requests, 'requête SharePoint', 'requêtes SharePoint')})."
+    )
+    if s.no_address:
+        shown = ", ".join(s.no_address[:10]) + (" …" if len(s.no_address) > 10 else "")
+        say(
+            f"{count(len(s.no_address), 'projet', 'projets')} sans adresse de chef de projet (colonne « Chef de "
+            f"projet » vide ou compte sans messagerie) : {shown}."
+        )
+    if s.opted_out:
+        say(f"{count(s.opted_out, 'personne retirée', 'personnes retirées')} de la diffusion (notify.opt_out).")
+    if s.files:
+        say(f"Courriels écrits dans {Path(s.files[0]).parent.resolve()} : ouvrez-les avec votre messagerie.")
+
+
+@app.command()
 def report(
     config: Path = ConfigOpt,
     project: Optional[str] = typer.Option(None, "--project", help="Code du projet."),
@@ -787,9 +845,11 @@ def schedule(config: Path = ConfigOpt):
         misfire_grace_seconds=int(sched.misfire_grace_seconds),
         kwargs={"config_path": str(config.resolve())},
         refresh_cron=sched.refresh,
+        notify_cron=cfg.notify.digest if cfg.notify.enabled else None,
     )
     daemon.install_signal_handlers()
     also = f", rafraîchissement « {sched.refresh} »" if sched.refresh else ""
+    also += f", récapitulatifs « {cfg.notify.digest} »" if cfg.notify.enabled else ""
     say(f"Planificateur démarré (cron « {sched.cron} »{also}, {sched.timezone}). Arrêt : Ctrl+C ou SIGTERM.")
     daemon.start()  # blocks until stop
     say("Planificateur arrêté.")
@@ -1076,12 +1136,12 @@ def _keep_demo(work: Path, grants, port: int, state: str) -> None:
 
 
 def _download_reports(cfg, out: Path) -> list[Path]:
-    """Copy the reports the run published in SharePoint into `out`, keeping the folders."""
+    """Copy the reports and the workbook the run published in SharePoint into `out`, keeping the folders."""
     site = _open_site(cfg)
     info = site.list_info(cfg.reports.library)
     files = []
     for fi in site.list_files(cfg.reports.library):
-        if not fi.name.lower().endswith(".docx"):
+        if not fi.name.lower().endswith((".docx", ".xlsx")):
             continue
         dest = out / fi.server_relative_url[len(info.root_url) + 1 :]
         dest.parent.mkdir(parents=True, exist_ok=True)

@@ -65,6 +65,22 @@ def register_config_secrets(config) -> None:
         env = getattr(sp, attr, None)
         if env:
             register_secret(os.environ.get(env))
+    # the digests' and Teams' secrets: an SMTP password, a Graph token, the webhook's URL
+    notify, teams = getattr(config, "notify", None), getattr(config, "teams", None)
+    for section, env_attr, file_attr in (
+        (getattr(notify, "smtp", None), "password_env", "password_file"),
+        (getattr(notify, "graph", None), "token_env", "token_file"),
+        (teams, "webhook_env", "webhook_file"),
+    ):
+        env = getattr(section, env_attr, None)
+        if env:
+            register_secret(os.environ.get(env))
+        path = getattr(section, file_attr, None)
+        if path:
+            try:
+                register_secret(open(path, encoding="utf-8").read().strip())
+            except OSError:
+                pass
     for attr in ("token", "passphrase", "password"):
         val = getattr(sp, attr, None)
         if val is not None:
@@ -212,4 +228,52 @@ def scheduled_refresh(config_path: str) -> int:
     except (Exception, RunStopped) as exc:  # the daemon must survive a failed refresh
         code = exit_code_for(exc)
         log.error("Échec du rafraîchissement planifié (code %s) : %s", code, mask(exc))
+        return code
+
+
+class NotifyInProgress(Exception):
+    exit_code = EXIT_BUSY
+
+
+def notify_once(config, *, out_dir=None, as_of=None):
+    """The week's digests (`copil notify`, the scheduler's job). Returns the NotifySummary. One
+    sending at a time per state: two daemons, or a hand-run beside the scheduled one, never send
+    the same week twice (the state's record is taken after each send)."""
+    from connector.notify.digests import send_digests  # lazy: pandas and the client: `copil --help` stays fast
+    from jobs.lock import RunLock, make_engine  # lazy: SQLAlchemy: `copil --help` starts without it
+
+    if not config.notify.enabled and out_dir is None:
+        from connector.errors import ConfigError  # lazy: only this refusal needs it
+
+        e = ConfigError("les récapitulatifs sont désactivés (section notify, enabled = false)")
+        e.hint = "Activez-les (enabled = true, sender = …) ou relisez-les d'abord avec --dry-run --out DOSSIER."
+        raise e
+    lock = RunLock(make_engine(config.state.url))
+    dry = out_dir is not None
+    if not dry and not lock.acquire("copil:notify"):
+        raise NotifyInProgress("un envoi des récapitulatifs est déjà en cours sur cet état")
+    try:
+        summary = send_digests(config, out_dir=out_dir, as_of=as_of)
+    finally:
+        if not dry:
+            lock.release("copil:notify", done=False)
+    log.info(
+        "Récapitulatifs de la semaine %s : %s, %s, %s, code de sortie %s",
+        summary.week,
+        count(len(summary.sent), "écrit" if dry else "envoyé", "écrits" if dry else "envoyés"),
+        count(len(summary.skipped), "sans envoi", "sans envoi"),
+        count(len(summary.failed), "échec"),
+        summary.exit_code,
+    )
+    return summary
+
+
+def scheduled_notify(config_path: str) -> int:
+    """Job body of the digests in `copil schedule` (`[notify] digest`)."""
+    try:
+        config = load(config_path)
+        return int(notify_once(config).exit_code)
+    except (Exception, RunStopped) as exc:  # the daemon must survive a failed sending
+        code = exit_code_for(exc)
+        log.error("Échec de l'envoi planifié des récapitulatifs (code %s) : %s", code, mask(exc))
         return code

@@ -48,8 +48,10 @@ def _said_in_french(event) -> None:
 
 JOB_ID = "copil-nightly"
 REFRESH_ID = "copil-refresh"
+NOTIFY_ID = "copil-notify"
 # a daytime refresh missed by more than this is not caught up: the next one comes soon
 REFRESH_GRACE_S = 300
+NOTIFY_GRACE_S = 12 * 3600
 JOBS_TABLE = "copil_apscheduler_jobs"
 
 
@@ -121,6 +123,8 @@ class Daemon:
         blocking: bool = True,
         refresh_cron: str | None = None,
         refresh_func_ref: str = "jobs.nightly:scheduled_refresh",
+        notify_cron: str | None = None,
+        notify_func_ref: str = "jobs.nightly:scheduled_notify",
     ):
         cls = BlockingScheduler if blocking else BackgroundScheduler
         self._store = SQLAlchemyJobStore(engine=make_engine(state_url), tablename=JOBS_TABLE)
@@ -151,15 +155,20 @@ class Daemon:
             )
 
         add(JOB_ID, "copil nightly", cron, func_ref, misfire_grace_seconds)
-        if refresh_cron:
-            # one executor thread: a refresh never runs beside the night in this daemon, and the
-            # run lock keeps it apart from a night started elsewhere (it then exits 6)
-            add(REFRESH_ID, "copil refresh", refresh_cron, refresh_func_ref, REFRESH_GRACE_S)
-        else:  # a refresh kept in the job store from an earlier configuration stops here
-            try:
-                self._store.remove_job(REFRESH_ID)
-            except (JobLookupError, SQLAlchemyError):  # none kept, or no job table yet
-                pass
+        # one executor thread: a refresh or the digests never run beside the night in this daemon,
+        # and the run lock keeps a refresh apart from a night started elsewhere (it then exits 6)
+        for job_id, name, when, ref, grace in (
+            (REFRESH_ID, "copil refresh", refresh_cron, refresh_func_ref, REFRESH_GRACE_S),
+            # a digest missed (machine down on Monday morning) still goes the same day
+            (NOTIFY_ID, "copil notify", notify_cron, notify_func_ref, NOTIFY_GRACE_S),
+        ):
+            if when:
+                add(job_id, name, when, ref, grace)
+            else:  # a job kept in the job store from an earlier configuration stops here
+                try:
+                    self._store.remove_job(job_id)
+                except (JobLookupError, SQLAlchemyError):  # none kept, or no job table yet
+                    pass
         self._stopping = threading.Event()
         self.scheduler.add_listener(_said_in_french, EVENT_JOB_MISSED | EVENT_JOB_ERROR | EVENT_JOB_MAX_INSTANCES)
 
@@ -193,6 +202,9 @@ class Daemon:
         refresh = self.scheduler.get_job(REFRESH_ID)
         if refresh is not None:
             text += f", rafraîchissement « {(refresh.kwargs or {}).get('cron', '?')} »"
+        digests = self.scheduler.get_job(NOTIFY_ID)
+        if digests is not None:
+            text += f", récapitulatifs « {(digests.kwargs or {}).get('cron', '?')} »"
         return text
 
     def stop(self, wait: bool = True) -> None:

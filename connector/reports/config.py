@@ -54,6 +54,12 @@ class ReportsConfig(BaseModel):
     portfolio_folder: str = Field(
         "Synthèse", description="Folder of the portfolio's living file (« Synthèse du portefeuille.docx »)."
     )
+    workbook: bool = Field(
+        True,
+        description="Each night that the portfolio's data changed, « Portefeuille copil.xlsx » (Excel tables for "
+        "Excel and Power BI, schema in docs/workbook.md) in the portfolio folder.",
+    )
+    workbook_name: str = Field("Portefeuille copil.xlsx", description="File name of that workbook.")
     meetings_folder: str = Field(
         "Comités",
         description="Folder of the meetings' dossiers: one sub-folder per meeting (« 2027-01-12 COPIL PPI »).",

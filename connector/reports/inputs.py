@@ -42,7 +42,8 @@ def _masked(texts: Any) -> list[str]:
 
 def project_inputs(portfolio: Portfolio, code: str) -> dict:
     p = portfolio.project(code)
-    out: dict[str, Any] = {k: p.get(k) for k in PROJECT_INPUT_COLUMNS if k != "url"}
+    # the link and the manager's e-mail are on no page: a new address republishes nothing
+    out: dict[str, Any] = {k: p.get(k) for k in PROJECT_INPUT_COLUMNS if k not in ("url", "manager_email")}
     out.update({k: p.get(k) for k in JUDGED})
     out["reasons"] = _masked(p.get("weather_reasons"))
     out["alerts"] = _masked(p.get("alerts"))

@@ -14,6 +14,7 @@ site.py          SharePointSite: all of the above on one object"""
 
 from connector.sharepoint.forms import FR, Locale, form_value, iso_to_form
 from connector.sharepoint.records import (
+    EMAIL_SUFFIX,
     ChangeRecord,
     FieldInfo,
     FileInfo,
@@ -26,6 +27,7 @@ from connector.sharepoint.retries import THRESHOLD_HRESULT, server_delay, unreac
 from connector.sharepoint.site import SharePointSite
 
 __all__ = [
+    "EMAIL_SUFFIX",
     "ChangeRecord",
     "FR",
     "Locale",

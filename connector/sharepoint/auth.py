@@ -84,11 +84,19 @@ def read_secret(env: str | None = None, file: str | None = None, what: str = "se
     raise AuthError(f"{what} introuvable : {where} est vide ou absente.")
 
 
-def _msal_app(tenant_id: str, client_id: str, cert_path: str, thumbprint: str | None, passphrase: str | None):
-    """One long-lived ConfidentialClientApplication per process: its token cache is reused."""
+def msal_app(
+    tenant_id: str,
+    client_id: str,
+    cert_path: str,
+    thumbprint: str | None,
+    passphrase: str | None,
+    authority: str = "https://login.microsoftonline.com",
+):
+    """One long-lived ConfidentialClientApplication per process: its token cache is reused (by
+    SharePoint, and by Graph for the digests: connector.notify.send)."""
     import msal  # lazy: MSAL: only for certificate authentication
 
-    key = (tenant_id, client_id, cert_path)
+    key = (tenant_id, client_id, cert_path, authority)
     app = _MSAL_APPS.get(key)
     if app is None:
         try:
@@ -105,7 +113,7 @@ def _msal_app(tenant_id: str, client_id: str, cert_path: str, thumbprint: str | 
             if passphrase:
                 cred["passphrase"] = passphrase
         app = msal.ConfidentialClientApplication(
-            client_id, authority=f"https://login.microsoftonline.com/{tenant_id}", client_credential=cred
+            client_id, authority=f"{authority.rstrip('/')}/{tenant_id}", client_credential=cred
         )
         _MSAL_APPS[key] = app
     return app
@@ -128,7 +136,7 @@ def build_context(sp_cfg: SharePointConfig, silent_after: int = 2) -> tuple[Clie
         )
         # config validation requires these three for auth = "certificate"
         assert sp_cfg.tenant_id and sp_cfg.client_id and sp_cfg.certificate_path
-        app = _msal_app(
+        app = msal_app(
             sp_cfg.tenant_id, sp_cfg.client_id, sp_cfg.certificate_path, sp_cfg.certificate_thumbprint, passphrase
         )
         parts = urlsplit(sp_cfg.site_url)

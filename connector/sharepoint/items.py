@@ -18,6 +18,7 @@ from connector import deadline
 from connector.sharepoint.forms import form_value, iso_to_form
 from connector.sharepoint.lists import Lists
 from connector.sharepoint.records import (
+    EMAIL_SUFFIX,
     FieldInfo,
     ItemStatus,
     ItemUpdate,
@@ -54,14 +55,16 @@ class Items(Lists):
         ids: list[int] | None = None,
     ) -> list[dict]:
         """All items of a list (or the first `limit`), only the given fields, paged by ID. Returns
-        dicts keyed by internal name: lookups as the looked-up item id, persons as display name;
+        dicts keyed by internal name: lookups as the looked-up item id, persons as display name
+        (and their e-mail under the internal name + EMAIL_SUFFIX);
         plus _id, _modified, _editor (login) and _editor_title."""
         select, expand = ["Id", "Modified"], []
         for f in fields:  # entity names: a name starting with "_" is "OData_..." on the wire
             if f.kind == "Lookup":
                 select.append(f.entity_name + "Id")
             elif f.kind == "User":
-                select += [f"{f.entity_name}/Title", f"{f.entity_name}/Id"]
+                # the e-mail as SharePoint returns it: where copil's digests go (connector.notify)
+                select += [f"{f.entity_name}/Title", f"{f.entity_name}/Id", f"{f.entity_name}/EMail"]
                 expand.append(f.entity_name)
             else:
                 select.append(f.entity_name)
@@ -106,7 +109,9 @@ class Items(Lists):
                 if f.kind == "Lookup":
                     row[f.internal] = p.get(f.entity_name + "Id")
                 elif f.kind == "User":
-                    row[f.internal] = _get(p.get(f.entity_name) or {}, "Title")
+                    person = p.get(f.entity_name) or {}
+                    row[f.internal] = _get(person, "Title")
+                    row[f.internal + EMAIL_SUFFIX] = _get(person, "EMail")
                 else:
                     v = p.get(f.entity_name)
                     if isinstance(v, dict) and "results" in v:

@@ -9,6 +9,8 @@ from enum import StrEnum
 
 log = logging.getLogger("copil.sp")
 
+EMAIL_SUFFIX = "@email"  # a person column's e-mail, beside its display name in a read row (items.read_items)
+
 
 @dataclass
 class FieldInfo:
