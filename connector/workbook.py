@@ -15,15 +15,18 @@ import hashlib
 import io
 import json
 import math
+import warnings
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.packaging.custom import StringProperty
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.table import Table, TableStyleInfo
+from openpyxl.worksheet.filters import AutoFilter
+from openpyxl.worksheet.table import Table, TableColumn, TableStyleInfo
 
 from connector.portfolio import Portfolio
 
@@ -260,7 +263,7 @@ SHEETS: tuple[Sheet, ...] = (
             _c("Décidée le", "decided_on", "date"),
             _c("Relevé", "outcome"),
             _c("Attendue", "open", "bool"),
-            _c("En retard", "overdue", "bool"),
+            _c("Échéance dépassée", "overdue", "bool"),
             _c("Lien", "url"),
         ),
     ),
@@ -296,7 +299,8 @@ def cell_value(v, kind: str):
     """A frame's value as the workbook holds it: None for missing, a date for dates, numbers as
     numbers, « Oui »/« Non » for booleans, lists joined in one cell."""
     if isinstance(v, (list, tuple)):
-        return "\n".join(str(x) for x in v) or None
+        v = "\n".join(str(x) for x in v) or None
+        kind = "text"
     if _missing(v):
         return None
     if kind == "date":
@@ -320,7 +324,7 @@ def cell_value(v, kind: str):
         v = v.item()
     text = str(v)
     # Excel refuses control characters and cells over 32,767 characters: values come from people
-    text = "".join(ch for ch in text if ch >= " " or ch in "\n\t")
+    text = ILLEGAL_CHARACTERS_RE.sub("", text)
     return text[:32000]
 
 
@@ -394,8 +398,14 @@ def build(portfolio: Portfolio, data: dict[str, list[list]] | None = None, *, co
             ws.append([None] * len(sheet.columns))
         ref = f"A1:{get_column_letter(len(sheet.columns))}{max(len(body), 1) + 1}"
         table = Table(displayName=sheet.table, ref=ref)
+        # a write-only sheet cannot read its header back: the table's columns are named here, as
+        # Excel requires (without them Excel « repairs » the file and drops the table)
+        table.tableColumns = [TableColumn(id=i, name=c.header) for i, c in enumerate(sheet.columns, start=1)]
+        table.autoFilter = AutoFilter(ref=ref)
         table.tableStyleInfo = TableStyleInfo(name="TableStyleMedium2", showRowStripes=True)
-        ws.add_table(table)
+        with warnings.catch_warnings():  # said of every write-only sheet: the columns are named above
+            warnings.filterwarnings("ignore", "In write-only mode you must add table columns manually")
+            ws.add_table(table)
     wb.properties.title = f"Portefeuille des opérations — {collectivite}".rstrip(" —")
     wb.properties.creator = "copil"
     wb.properties.language = "fr-FR"

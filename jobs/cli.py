@@ -1053,6 +1053,10 @@ def demo(
             raise fail(exc, "Échec de la synchronisation de démonstration")
         out.mkdir(parents=True, exist_ok=True)
         files = _download_reports(cfg, out)
+        # the week's digests as project managers would receive them, to read (nothing is sent)
+        from connector.notify.digests import send_digests  # lazy: this command only
+
+        mails = send_digests(cfg, out_dir=out / "courriels", as_of=dates[-1] if dates else None)
     finally:
         srv.stop()
         cfg_path.unlink(missing_ok=True)
@@ -1060,6 +1064,11 @@ def demo(
         f"{len(files)} rapport(s) Word copié(s) dans {out.resolve()} "
         f"(durée totale {time.monotonic() - t0:.0f} s). Ouvrez-les avec Word ou LibreOffice.",
         "green",
+    )
+    say(
+        f"Classeur du portefeuille (Excel, Power BI) : {out.resolve() / cfg.reports.portfolio_folder / cfg.reports.workbook_name} ; "
+        f"{count(len(mails.files), 'récapitulatif', 'récapitulatifs')} de chef de projet (non envoyés) dans "
+        f"{(out / 'courriels').resolve()}."
     )
     if keep:
         _keep_demo(work, grants, port, state)
@@ -1131,6 +1140,7 @@ def _keep_demo(work: Path, grants, port: int, state: str) -> None:
         f"{copil} refresh --config {cfg}",
         f"{copil} status --config {cfg}",
         f"{copil} report --config {cfg} --out rapports",
+        f"{copil} notify --config {cfg} --dry-run --out courriels",
     ):
         say(f"  {line}")
 

@@ -152,7 +152,7 @@ class GraphSender:
         }
         if msg["Reply-To"]:
             message["replyTo"] = [{"emailAddress": {"address": str(msg["Reply-To"])}}]
-        url = f"{self.cfg.url.rstrip('/')}/v1.0/users/{requests.utils.quote(self.sender)}/sendMail"
+        url = f"{self.cfg.url.rstrip('/')}/v1.0/users/{requests.utils.quote(self.sender, safe='@')}/sendMail"
         try:
             r = self._session.post(
                 url,

@@ -230,3 +230,36 @@ def test_the_daytime_refresh_fires_on_its_own_cron_in_its_own_slots_and_goes_wit
         assert again.scheduler.get_job(REFRESH_ID) is None
     finally:
         again.stop()
+
+
+def test_the_digests_fire_on_their_day_in_their_own_slots_and_go_with_the_setting(tmp_path):
+    """`[notify] digest`: a third job, claimed under its own name; gone when notify is disabled."""
+    from jobs.scheduler import NOTIFY_ID
+
+    state = tmp_path / "state.db"
+    nights, digests = str(tmp_path / "nights.db"), str(tmp_path / "digests.db")
+    common = dict(
+        state_url=f"sqlite:///{state}",
+        cron="0 2 1 1 *",
+        timezone="Europe/Paris",
+        misfire_grace_seconds=5,
+        func_ref="tests.end_to_end.test_scheduler:record_execution",
+        kwargs={"db": nights},
+        blocking=False,
+    )
+    d = Daemon(
+        **common, notify_cron="*/2 * * * * *", notify_func_ref="tests.end_to_end.test_scheduler:record_execution"
+    )
+    d.scheduler.modify_job(NOTIFY_ID, kwargs={**d.scheduler.get_job(NOTIFY_ID).kwargs, "kwargs": {"db": digests}})
+    assert "récapitulatifs « */2 * * * * * »" in d._cron_text()
+    d.start()
+    try:
+        deadline = time.time() + 10
+        while time.time() < deadline and _count(digests) < 2:
+            time.sleep(0.2)
+    finally:
+        d.stop()
+    assert _count(digests) >= 2 and _count(nights) == 0
+    assert all(name.startswith("copil-notify@") for name, _, _ in _slots(str(state)))
+    again = Daemon(**common)
+    assert again.scheduler.get_job(NOTIFY_ID) is None
