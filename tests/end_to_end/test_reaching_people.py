@@ -87,7 +87,7 @@ def test_weekly_digests_over_smtp_once_a_week_and_only_when_something_changed(em
             assert not re.search(r">ouvrir<", html)
             assert "Météo : <strong>" in html
             for code in shown:
-                assert f"Lists/Projets/DispForm.aspx?ID=" in text
+                assert "Lists/Projets/DispForm.aspx?ID=" in text
                 assert f"Fiche%20projet%20{code}.docx" in text  # the living file published by the night
         # the data to fix: every finding of a manager's project is in their digest, with its form
         everyone = "\n".join(m.get_body(("plain",)).get_content() for _, _, m in box.messages)
