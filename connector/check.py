@@ -96,6 +96,34 @@ def run_checks(config, site: SharePointSite | None = None) -> Iterator[Step]:
     yield from _probe_batch(site, config, resolved)
     if config.reports.enabled:
         yield from _probe_upload(site, config)
+    yield from _reaching_people(config)
+
+
+def _reaching_people(config) -> Iterator[Step]:
+    """The digests' relay or Graph token, and the Teams webhook's address: tried without sending
+    anything (a test card would be a message in the channel)."""
+    if config.notify.enabled:
+        from connector.notify.send import SendFailed, sender_for  # lazy: only with digests enabled
+
+        sender = sender_for(config, None)
+        try:
+            yield Step(True, sender.check())
+        except (SendFailed, CopilError) as e:
+            yield Step(False, f"Récapitulatifs : {e}", ExitCode.PARTIAL)
+        finally:
+            sender.close()
+    if config.teams.enabled:
+        from connector.notify.teams import webhook_url  # lazy: only with a Teams channel
+
+        try:
+            url = webhook_url(config.teams)
+        except CopilError as e:
+            yield Step(False, f"Teams : {e}", ExitCode.PARTIAL)
+            return
+        if not url.startswith("https://"):
+            yield Step(True, "Teams : l'adresse du webhook n'est pas une adresse https", warning=True)
+        else:
+            yield Step(True, "Adresse du webhook Teams lue (non affichée) ; aucun message envoyé par la vérification")
 
 
 def _finance_export(site, config) -> Iterator[Step]:

@@ -319,7 +319,8 @@ def cell_value(v, kind: str):
             f = float(v)
         except (TypeError, ValueError):
             return None
-        return None if math.isnan(f) or math.isinf(f) else f
+        # beyond Excel's largest number (9.99…E+307) a cell reads back as infinity: not an amount
+        return None if math.isnan(f) or abs(f) >= 1e307 else f
     if hasattr(v, "item"):  # numpy scalars
         v = v.item()
     text = str(v)

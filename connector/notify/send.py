@@ -98,6 +98,14 @@ class SmtpSender:
         except (OSError, smtplib.SMTPException) as e:
             raise SendFailed(_why(e)) from None
 
+    def check(self) -> str:
+        """Connect, EHLO, STARTTLS and AUTH as a sending would, then QUIT: nothing is sent."""
+        self._open().quit()
+        c = self.cfg
+        how = "TLS" if c.ssl else "STARTTLS" if c.starttls else "sans chiffrement"
+        auth = ", authentification acceptée" if c.username else ""
+        return f"Relais SMTP {c.host}:{c.port} joignable ({how}{auth}) ; aucun courriel envoyé"
+
     def close(self) -> None:
         if self._conn is not None:
             try:
@@ -135,6 +143,12 @@ class GraphSender:
         if "access_token" not in result:
             raise SendFailed(f"jeton Microsoft Graph refusé : {result.get('error')}")
         return result["access_token"]
+
+    def check(self) -> str:
+        """A token for Graph, as a sending would get it; nothing is sent (whether the access policy
+        lets this app send from the mailbox is only known at the first sending)."""
+        self._token()
+        return f"Jeton Microsoft Graph obtenu pour l'envoi depuis {self.sender} ; aucun courriel envoyé"
 
     def send(self, msg: EmailMessage) -> None:
         html_part = msg.get_body(("html",))

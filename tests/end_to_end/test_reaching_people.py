@@ -345,3 +345,26 @@ def test_the_portfolio_workbook_in_the_library(emulator, tmp_path):
     code2 = lst.items[2].values[col["Code opération"]]
     row = next(dict(zip(head, r)) for r in ws.iter_rows(min_row=2, values_only=True) if r[0] == code2)
     assert row["Avancement physique"] == pytest.approx(0.55)
+
+
+def test_copil_check_tries_the_relay_and_reads_the_webhook_without_sending(emulator, tmp_path, monkeypatch):
+    from connector.check import run_checks
+
+    seeded(emulator, 3)
+    monkeypatch.setenv("COPIL_TEAMS_HOOK", "https://example.invalid/workflows/secret-signature")
+    with SmtpReceiver() as box:
+        cfg = _smtp_config(emulator, tmp_path, box, teams={"webhook_env": "COPIL_TEAMS_HOOK"})
+        steps = list(run_checks(cfg))
+        assert box.messages == []  # nothing sent
+    said = [s.message for s in steps]
+    assert f"Relais SMTP 127.0.0.1:{box.port} joignable (sans chiffrement) ; aucun courriel envoyé" in said
+    assert any(m.startswith("Adresse du webhook Teams lue (non affichée)") for m in said)
+    assert not any("secret-signature" in m for m in said)
+
+    cfg.notify.smtp.port = free_port()
+    bad = [s for s in run_checks(cfg) if not s.ok]
+    assert len(bad) == 1 and bad[0].exit_code == 5 and "relais injoignable" in bad[0].message
+    monkeypatch.delenv("COPIL_TEAMS_HOOK")
+    cfg.notify.enabled = False
+    bad = [s for s in run_checks(cfg) if not s.ok]
+    assert len(bad) == 1 and "webhook Teams" in bad[0].message and bad[0].exit_code == 5

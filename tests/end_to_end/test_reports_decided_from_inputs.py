@@ -69,7 +69,7 @@ def test_an_unchanged_night_builds_no_context_and_a_change_renders_that_project_
     assert edited.exit_code == 0
     assert counted["project"] == ["PPI-2024-001"] and counted["portfolio"] == [1]
     assert edited.reports_uploaded == 2
-    assert sorted(f.rsplit("/", 1)[-1] for f in edited.report_files) == [
+    assert sorted(f.rsplit("/", 1)[-1] for f in edited.report_files if f.endswith(".docx")) == [
         "Fiche projet PPI-2024-001.docx",
         "Synthèse du portefeuille.docx",
     ]

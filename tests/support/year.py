@@ -436,7 +436,8 @@ def replay(
         lib = site.list_by_title("Rapports COPIL")
         files = [f for f in site.files.values() if f.list_id == lib.id]
         fig.files = len(files)
-        living = [f for f in files if "/comités/" not in f.url.lower()]
+        # the reports; the portfolio's workbook (Portefeuille copil.xlsx) beside them is not one
+        living = [f for f in files if "/comités/" not in f.url.lower() and f.name.lower().endswith(".docx")]
         fig.stray_files = sum(1 for f in files if "/comités/" in f.url.lower() and f.url not in frozen)
         if len(living) != len(codes) + 1:
             fig.problems.append(f"{len(living)} living files for {len(codes)} projects")

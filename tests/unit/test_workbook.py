@@ -79,7 +79,7 @@ def test_any_typed_value_makes_a_workbook_that_opens(titles, amounts):
     head = [c.value for c in ws[1]]
     for r, title, amount in zip(ws.iter_rows(min_row=2, values_only=True), titles, amounts):
         row = dict(zip(head, r))
-        if math.isnan(amount) or math.isinf(amount):
+        if math.isnan(amount) or abs(amount) >= 1e307:
             assert row["AP votée"] is None
         else:  # Excel keeps 15 significant digits
             assert row["AP votée"] == pytest.approx(amount, rel=1e-14)
