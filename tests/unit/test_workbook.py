@@ -90,10 +90,10 @@ def test_any_typed_value_makes_a_workbook_that_opens(titles, amounts):
 def test_the_calendar_alone_does_not_change_the_steady_hash():
     pf = _portfolio(["École"], [1000.0])
     pf.projects = pf.projects.assign(next_milestone_late_days=[3])
-    a = workbook.hashes(workbook.tables(pf))
+    a = workbook.hashes(pf)
     pf.projects = pf.projects.assign(next_milestone_late_days=[4])
-    b = workbook.hashes(workbook.tables(pf))
+    b = workbook.hashes(pf)
     assert a[0] == b[0] and a[1] != b[1]
     pf.projects = pf.projects.assign(weather=["Orage"])
-    c = workbook.hashes(workbook.tables(pf))
+    c = workbook.hashes(pf)
     assert c[0] != b[0]
