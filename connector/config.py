@@ -199,6 +199,26 @@ class LoggingConfig(_Strict):
     keep: int = Field(10, ge=1, le=1000, description="Rotated log files kept.")
 
 
+class TenantConfig(_Strict):
+    """Only for a shared IT operator's registry (`copil operator`, README « For shared IT
+    operators »): the same file a single-site installation uses, plus this section."""
+
+    id: str | None = Field(
+        None,
+        pattern=r"^[a-z0-9][a-z0-9_-]{0,49}$",
+        description="The collectivité's id in the operator's registry (default: the file's name): lowercase "
+        "letters, digits, - and _.",
+    )
+    enabled: bool = Field(True, description="false: the operator schedules no run for this collectivité.")
+    requests_per_minute: int = Field(
+        300,
+        ge=10,
+        le=6000,
+        description="Requests to SharePoint per minute for this collectivité, across all workers (well under "
+        "SharePoint's per-tenant throttling).",
+    )
+
+
 class Config(_Strict):
     collectivite: CollectiviteConfig = Field(default_factory=CollectiviteConfig)
     sharepoint: SharePointConfig
@@ -214,6 +234,7 @@ class Config(_Strict):
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     notify: NotifyConfig = Field(default_factory=NotifyConfig)
     teams: TeamsConfig = Field(default_factory=TeamsConfig)
+    tenant: TenantConfig = Field(default_factory=TenantConfig)
 
     @model_validator(mode="after")
     def _sender(self):
@@ -303,6 +324,7 @@ _MESSAGES = {
     "list_type": "liste attendue",
     "extra_forbidden": "clé inconnue (faute de frappe ?)",
     "missing": "clé obligatoire absente",
+    "string_pattern_mismatch": "format invalide",
 }
 
 

@@ -23,6 +23,8 @@ class FaultConfig:
     drop_every_n: int = 0  # close the connection without answering
     error_paths: list[tuple[str, int]] = field(default_factory=list)  # (regex, status)
     error_rate: float = 0  # share of requests and $batch operations answered 500 (seeded)
+    # requests on matching paths (one site, say) throttled every other time: a busy tenant beside calm ones
+    throttle_paths: list[str] = field(default_factory=list)
     seed: int = 0
 
     @classmethod
@@ -38,6 +40,7 @@ class FaultConfig:
             drop_every_n=int(d.get("drop_every_n", 0)),
             error_paths=[(e["pattern"], int(e.get("status", 500))) for e in d.get("error_paths", [])],
             error_rate=float(d.get("error_rate", 0)),
+            throttle_paths=[str(p) for p in d.get("throttle_paths", [])],
             seed=int(d.get("seed", 0)),
         )
 
@@ -54,8 +57,12 @@ class FaultConfig:
             "drop_every_n": self.drop_every_n,
             "error_paths": [{"pattern": p, "status": s} for p, s in self.error_paths],
             "error_rate": self.error_rate,
+            "throttle_paths": list(self.throttle_paths),
             "seed": self.seed,
         }
+
+
+_SITE = re.compile(r"/sites/([^/?]+)", re.IGNORECASE)
 
 
 class Drop(Exception):
@@ -91,6 +98,9 @@ class Faults:
             self.errors = 0
             self.by_method: Counter = Counter()
             self.by_route: Counter = Counter()
+            # requests per site and minute of the wall clock: what a tenant's budget is measured by
+            self.by_site_minute: Counter = Counter()
+            self._path_hits: Counter = Counter()
             self.log.clear()
 
     def before(self, method: str, path: str) -> None:
@@ -112,7 +122,13 @@ class Faults:
             with self._lock:
                 self.dropped += 1
             raise Drop()
-        if (c.throttle_every_n and n % c.throttle_every_n == 0) or (c.throttle_rps and rate > c.throttle_rps):
+        busy = False
+        for pattern in c.throttle_paths:
+            if re.search(pattern, path):
+                with self._lock:
+                    self._path_hits[pattern] += 1
+                    busy = busy or self._path_hits[pattern] % 2 == 1
+        if busy or (c.throttle_every_n and n % c.throttle_every_n == 0) or (c.throttle_rps and rate > c.throttle_rps):
             with self._lock:
                 self.throttled += 1
             err = errors.throttled(c.throttle_status, c.retry_after)
@@ -152,6 +168,8 @@ class Faults:
             self.requests += 1
             self.by_method[method] += 1
             self.by_route[route] += 1
+            site = _SITE.match(path)
+            self.by_site_minute[(site.group(1).lower() if site else "", int(time.time() // 60))] += 1
             self.log.append(
                 {
                     "seq": self.seq,
@@ -180,6 +198,7 @@ class Faults:
                 "dropped": self.dropped,
                 "errors": self.errors,
                 "injected": self.throttled + self.dropped + self.errors,
+                "by_site_minute": {f"{s}@{m}": n for (s, m), n in self.by_site_minute.items()},
                 "faults": self.config.to_json(),
             }
 

@@ -855,6 +855,160 @@ def schedule(config: Path = ConfigOpt):
     say("Planificateur arrêté.")
 
 
+# --------------------------------------------------------------------------- shared operators
+operator_app = typer.Typer(
+    no_args_is_help=True,
+    subcommand_metavar="COMMANDE [ARGUMENTS]...",
+    help="Opérateur mutualisé : les synchronisations de nombreuses collectivités sur une file de tâches PostgreSQL.",
+)
+app.add_typer(operator_app, name="operator")
+DatabaseOpt = typer.Option(
+    ...,
+    "--database",
+    envvar="COPIL_OPERATOR_DATABASE",
+    show_envvar=True,
+    help="Base PostgreSQL de l'opérateur (postgresql://…) : la file de tâches et l'état de chaque collectivité.",
+)
+TenantsOpt = typer.Option(..., "--tenants", help="Dossier des configurations, un fichier TOML par collectivité.")
+
+
+def _tenants(folder: Path):
+    from jobs.operator import registry  # lazy: `copil operator` only
+
+    try:
+        tenants, problems = registry.load(folder)
+    except Exception as exc:
+        raise fail(exc, "Collectivités illisibles")
+    for p in problems:
+        err.print(f"✘ {p}", style="red", highlight=False, markup=False)
+    return tenants, problems
+
+
+@operator_app.command("schedule")
+def operator_schedule(
+    tenants_dir: Path = TenantsOpt,
+    database: str = DatabaseOpt,
+    tick: float = typer.Option(30, "--tick", min=1, help="Secondes entre deux passages."),
+    once: bool = typer.Option(False, "--once", help="Un seul passage (met en file ce qui est dû), puis s'arrête."),
+):
+    """Met en file la synchronisation de chaque collectivité à son heure (cron de sa section schedule, dans son
+    fuseau) ; le dossier est relu à chaque passage. Plusieurs planificateurs ne mettent jamais deux fois en file
+    le même créneau."""
+    from jobs.operator import queue  # lazy: procrastinate: `copil operator` only
+
+    register_secret(database)
+    stop = threading.Event()
+    if not once:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+    try:
+        queue.apply_schema(database)
+        say(f"Planificateur de l'opérateur démarré ({tenants_dir}).") if not once else None
+        while True:
+            tenants, _ = _tenants(tenants_dir)
+            for line in queue.schedule_due(database, tenants):
+                say(line)
+            if once or stop.wait(tick):
+                break
+    except typer.Exit:
+        raise
+    except Exception as exc:
+        raise fail(exc, "Planification impossible")
+
+
+@operator_app.command("worker")
+def operator_worker(
+    database: str = DatabaseOpt,
+    concurrency: int = typer.Option(
+        1, "--concurrency", min=1, max=16, help="Exécutions en parallèle dans ce processus."
+    ),
+    drain: bool = typer.Option(False, "--drain", help="S'arrête quand la file est vide (rattrapage ponctuel, essais)."),
+    stalled_after: float = typer.Option(
+        30,
+        "--stalled-after",
+        min=1,
+        help="Secondes sans signe de vie après lesquelles la tâche d'un travailleur est reprise.",
+    ),
+):
+    """Travailleur : prend les synchronisations en file, une seule à la fois par collectivité, dans son budget de
+    requêtes ; autant de processus et de machines que voulu. SIGTERM : l'exécution en cours se termine."""
+    import faulthandler
+
+    from jobs.operator import queue  # lazy: procrastinate: `copil operator` only
+
+    register_secret(database)
+    faulthandler.register(signal.SIGUSR1)  # `kill -USR1 <pid>`: every thread's stack, when a run seems stuck
+    try:
+        queue.apply_schema(database)
+        queue.work(database, concurrency=concurrency, drain=drain, stalled_after=stalled_after)
+    except Exception as exc:
+        raise fail(exc, "Travailleur arrêté")
+
+
+@operator_app.command("status")
+def operator_status(
+    tenants_dir: Path = TenantsOpt,
+    database: str = DatabaseOpt,
+    as_json: bool = typer.Option(False, "--json", help="Une ligne JSON par collectivité."),
+):
+    """État du service : pour chaque collectivité, la dernière exécution (résultat, code, durée, requêtes,
+    anomalies), la prochaine, les échecs d'affilée et la file. Code de sortie pour la supervision : 0 tout va bien,
+    1 une collectivité en échec, 2 trois échecs d'affilée ou un fichier illisible."""
+    import json
+
+    from jobs.operator import queue, status  # lazy: procrastinate: `copil operator` only
+
+    register_secret(database)
+    tenants, problems = _tenants(tenants_dir)
+    try:
+        queue.apply_schema(database)
+        rows = status.tenant_status(database, tenants)
+    except Exception as exc:
+        raise fail(exc, "État du service illisible")
+    if as_json:
+        for r in rows:
+            print(json.dumps(r, ensure_ascii=False, default=str))
+    else:
+        table = Table(title=f"Opérateur : {count(len(rows), 'collectivité', 'collectivités')}")
+        for col in (
+            "Collectivité",
+            "Dernière",
+            "Code",
+            "Durée",
+            "Requêtes",
+            "Anomalies",
+            "Échecs d'affilée",
+            "Prochaine",
+            "En file",
+        ):
+            table.add_column(col)
+        for r in rows:
+            tz = ZoneInfo(next(t.timezone for t in tenants if t.id == r["tenant"]))
+            last = (
+                datetime.fromisoformat(r["last_started_at"]).astimezone(tz).strftime("%d/%m/%Y %H:%M")
+                if r["last_started_at"]
+                else "jamais"
+            )
+            nxt = (
+                datetime.fromisoformat(r["next_run"]).astimezone(tz).strftime("%d/%m/%Y %H:%M")
+                if r["next_run"]
+                else "—"
+            )
+            table.add_row(
+                r["tenant"],
+                f"{last} ({status_label(r['last_status'])})" if r["last_status"] else last,
+                "" if r["last_exit_code"] is None else str(r["last_exit_code"]),
+                seconds(r["last_duration_s"]) if r["last_duration_s"] is not None else "",
+                "" if r["last_requests"] is None else str(r["last_requests"]),
+                "" if r["last_findings"] is None else str(r["last_findings"]),
+                Text(str(r["failures_in_a_row"]), style="red") if r["failures_in_a_row"] else "0",
+                f"{nxt} ({r['timezone']})",
+                str(r["queued"]),
+            )
+        console.print(table)
+    raise typer.Exit(status.health(rows, problems))
+
+
 # --------------------------------------------------------------------------- emulator
 @app.command()
 def emulator(

@@ -104,9 +104,13 @@ def run_once(
     json_mode=False,
     show_progress=None,
     refresh=False,
+    lock_owner: str | None = None,
+    take_over_from: str | None = None,
 ):
     """Run the pipeline once (with `refresh`, the daytime refresh); returns RunSummary
-    (exceptions propagate to the caller)."""
+    (exceptions propagate to the caller). `take_over_from`: a lock held by an owner with this
+    prefix is taken over — a shared operator's worker, whose queue lock already guarantees that
+    no other of its runs for this tenant is alive (jobs.operator.queue)."""
     from connector.pipeline import run_sync  # lazy: pandas and the client: `copil --help` starts without them
     from connector.state import State  # lazy: SQLAlchemy: `copil --help` starts without it
     from jobs.lock import RunLock, make_engine  # lazy: SQLAlchemy: `copil --help` starts without it
@@ -114,8 +118,12 @@ def run_once(
     # One run at a time per state database: a manual `copil sync` during the nightly run (or two
     # daemons) must not write the same items twice. A killed run's lock is taken over when its
     # process is gone from this host, expires after 6 h otherwise, and `copil unlock` frees it.
-    lock = RunLock(make_engine(config.state.url))
+    lock = RunLock(make_engine(config.state.url), owner=lock_owner)
     if not dry_run:
+        held = lock.holder("copil:sync") if take_over_from else None
+        if held and str(held.get("owner", "")).startswith(take_over_from or "\0") and not held.get("done"):
+            log.warning("verrou d'un travailleur disparu repris (%s)", held.get("owner"))
+            lock.force_release("copil:sync")
         if not lock.acquire("copil:sync"):
             held = lock.holder("copil:sync") or {}
             # the collectivité's time, as `copil status` shows it (a server's clock is often UTC)

@@ -177,6 +177,8 @@ def setup_logging(json_mode: bool = False, verbose: bool = False, stream=None, l
         logging.getLogger(noisy).setLevel(logging.WARNING)
     # APScheduler speaks English: its lines are replaced by copil's own (jobs.scheduler)
     logging.getLogger("apscheduler").setLevel(logging.DEBUG if verbose else logging.CRITICAL)
+    # procrastinate too: its warnings and errors stay (a database lost), its English chatter goes
+    logging.getLogger("procrastinate").setLevel(logging.DEBUG if verbose else logging.WARNING)
     if log_file:
         add_log_file(log_file, json_mode=json_mode)
     # The client logs its listeners' exceptions with tracebacks; copil reports them in French.

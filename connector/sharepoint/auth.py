@@ -5,6 +5,8 @@ NTLM/Kerberos session (SharePoint Server on-premises)."""
 from __future__ import annotations
 
 import os
+from contextvars import ContextVar
+from typing import Callable
 from urllib.parse import urlsplit
 
 import requests
@@ -13,6 +15,10 @@ from office365.sharepoint.client_context import ClientContext
 from connector import __version__, deadline
 from connector.config import SharePointConfig
 from connector.errors import AuthError, ConfigError, RunTimedOut
+
+# Called before every request to SharePoint when set: a shared operator's per-tenant request
+# budget (jobs.operator.budget) waits there, across workers, before the tenant's next request.
+request_gate: ContextVar[Callable[[], None] | None] = ContextVar("copil_request_gate", default=None)
 
 
 class CountingSession(requests.Session):
@@ -31,6 +37,10 @@ class CountingSession(requests.Session):
 
     def request(self, *args, **kwargs):
         deadline.check()
+        gate = request_gate.get()
+        if gate is not None:
+            gate()
+            deadline.check()  # the wait for the budget counts against the run's deadline
         timeout = kwargs.get("timeout")
         if isinstance(timeout, tuple) and len(timeout) == 2 and timeout[1]:
             kwargs["timeout"] = (timeout[0], deadline.cap(timeout[1]))
