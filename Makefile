@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 PYTEST_ARGS ?=
 
-.PHONY: year-pages demo test test-all lint bench bench-quick robustness render render-tools clean install conformance year
+.PHONY: operator-bench year-pages demo test test-all lint bench bench-quick robustness render render-tools clean install conformance year
 
 install: $(STAMP)
 
@@ -51,6 +51,11 @@ bench: $(STAMP)
 # The 100- and 1,000-project sizes only (a few minutes).
 bench-quick: $(STAMP)
 	$(PY) bench/nightly.py --quick
+
+# A shared operator's night: 200 emulated sites of 40 projects on 2 worker processes and a real
+# PostgreSQL (pgserver); figures in bench/results/operator.json and bench/RESULTS.md.
+operator-bench: $(STAMP)
+	$(PY) bench/operator.py --sites 200 --projects 40 --workers 2
 
 # PnPjs 4 on Node against `copil emulator` (skips, saying so, without Node.js/npm).
 conformance: $(STAMP)

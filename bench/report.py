@@ -340,6 +340,11 @@ def write_markdown(result: dict, dest: Path) -> None:
     lines += ["", "Le détail (requêtes par type, opérations dans les `$batch`) est dans `bench/results.json`.", ""]
     if NOTES.exists():
         lines += ["## Notes de cette mesure", "", NOTES.read_text(encoding="utf-8").strip(), ""]
+    # the shared operator's section is written by bench/operator.py (make operator-bench): kept
+    old = dest.read_text(encoding="utf-8") if dest.exists() else ""
+    begin, end = "<!-- operator:begin -->", "<!-- operator:end -->"
+    if begin in old and end in old:
+        lines += ["", old[old.index(begin) : old.index(end) + len(end)], ""]
     dest.write_text("\n".join(lines), encoding="utf-8")
 
 

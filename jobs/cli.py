@@ -932,7 +932,7 @@ def operator_worker(
 ):
     """Travailleur : prend les synchronisations en file, une seule à la fois par collectivité, dans son budget de
     requêtes ; autant de processus et de machines que voulu. SIGTERM : l'exécution en cours se termine."""
-    import faulthandler
+    import faulthandler  # lazy: this command only (a stuck run's stacks on SIGUSR1)
 
     from jobs.operator import queue  # lazy: procrastinate: `copil operator` only
 
@@ -954,7 +954,7 @@ def operator_status(
     """État du service : pour chaque collectivité, la dernière exécution (résultat, code, durée, requêtes,
     anomalies), la prochaine, les échecs d'affilée et la file. Code de sortie pour la supervision : 0 tout va bien,
     1 une collectivité en échec, 2 trois échecs d'affilée ou un fichier illisible."""
-    import json
+    import json  # lazy: this command only (`--json`)
 
     from jobs.operator import queue, status  # lazy: procrastinate: `copil operator` only
 

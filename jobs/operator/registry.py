@@ -6,6 +6,7 @@ its name and never stops the others."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,7 +32,9 @@ class Tenant:
 def tenant_id(path: Path, config: Config) -> str:
     if config.tenant.id:
         return config.tenant.id
-    return re.sub(r"[^a-z0-9_-]+", "-", path.stem.lower()).strip("-")[:50] or "sans-nom"
+    # « Mairie de Saint-Étienne.toml » -> mairie-de-saint-etienne: accents folded, not dropped
+    plain = unicodedata.normalize("NFKD", path.stem).encode("ascii", "ignore").decode().lower()
+    return re.sub(r"[^a-z0-9_]+", "-", plain).strip("-_")[:50] or "sans-nom"
 
 
 def load(folder: str | Path) -> tuple[list[Tenant], list[str]]:

@@ -275,3 +275,27 @@ def test_a_worker_killed_mid_run_is_taken_over_without_a_second_value(emulator, 
             values = [state[code][column] for state in seen + [owned_values(site)]]
             distinct = [v for i, v in enumerate(values) if v not in (None, "") and v not in values[:i]]
             assert len(distinct) <= 1, (code, column, distinct)
+
+
+def test_the_operator_commands_say_what_is_wrong_in_french(tmp_path):
+    from typer.testing import CliRunner
+
+    import jobs.cli as cli
+    from jobs.operator.registry import load
+
+    runner = CliRunner()
+    res = runner.invoke(cli.app, ["operator", "status", "--tenants", str(tmp_path / "absent"), "--database", "x"])
+    assert res.exit_code == 2 and "dossier des collectivités introuvable" in res.output
+    folder = tmp_path / "collectivites"
+    folder.mkdir()
+    res = runner.invoke(cli.app, ["operator", "status", "--tenants", str(folder), "--database", "sqlite:///etat.db"])
+    assert res.exit_code == 2 and "la base de l'opérateur doit être PostgreSQL" in res.output
+    res = runner.invoke(cli.app, ["operator", "worker"], env={"COPIL_OPERATOR_DATABASE": ""})
+    assert res.exit_code == 2 and "--database" in res.output
+    # ids from file names: accents folded; two files with one id told, the first kept
+    for name in ("Mairie de Saint-Étienne.toml", "mairie-de-saint-etienne.toml"):
+        (folder / name).write_text('[sharepoint]\nsite_url = "https://x.sharepoint.com/sites/a"\nauth = "bearer"\n')
+    (folder / "sans-section.toml").write_text('[tenant]\nid = "Pas Bon"\n')
+    tenants, problems = load(folder)
+    assert [t.id for t in tenants] == ["mairie-de-saint-etienne"]
+    assert any("déjà pris" in p for p in problems) and any("sans-section.toml" in p for p in problems)
