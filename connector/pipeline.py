@@ -205,7 +205,18 @@ def run_sync(
     from connector.state import State  # lazy: SQLAlchemy: loaded by the run that opens the state
 
     t0 = time.monotonic()
-    state = state or State(config.state.url)
+    if state is None:
+        state = State(config.state.url)
+        try:
+            return _run_sync(
+                config, state, dry_run, reports, force_reports, as_of, progress, out_dir, site, refresh, t0
+            )
+        finally:
+            state.close()  # its connections: hundreds of runs share a shared operator's worker process
+    return _run_sync(config, state, dry_run, reports, force_reports, as_of, progress, out_dir, site, refresh, t0)
+
+
+def _run_sync(config, state, dry_run, reports, force_reports, as_of, progress, out_dir, site, refresh, t0):
     summary = RunSummary(dry_run=dry_run, mode="refresh" if refresh else "sync")
     if refresh:
         reports = False

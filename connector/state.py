@@ -337,6 +337,11 @@ class State:
         self.report_hashes = ReportHashes(self.engine)
         self.sources = Sources(self.engine)
 
+    def close(self) -> None:
+        """Close the pooled connections: a shared operator's worker runs hundreds of collectivités
+        in one process, and PostgreSQL refuses clients past max_connections."""
+        self.engine.dispose()
+
     def check_writable(self) -> None:
         """Insert a run and roll it back: proves the database takes writes, leaves nothing."""
         try:

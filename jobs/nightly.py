@@ -140,7 +140,9 @@ def run_once(
                 "verrou d'une synchronisation arrêtée brutalement repris (%s, processus disparu)",
                 lock.took_over.get("owner"),
             )
-        abandoned = State(config.state.url).mark_abandoned()
+        st = State(config.state.url)
+        abandoned = st.mark_abandoned()
+        st.close()
         if abandoned:
             log.warning("%d exécution(s) interrompue(s) sans fin propre marquée(s) « abandonnée »", abandoned)
     try:

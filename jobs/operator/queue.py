@@ -165,6 +165,7 @@ def run_one(
         beating.set()
         if token is not None:
             request_gate.reset(token)
+        _close_state(url, tenant)
         ended = datetime.now(timezone.utc)
         with eng.begin() as c:
             c.execute(
@@ -183,6 +184,17 @@ def run_one(
     if code in RETRIED:
         raise TransientFailure(f"{tenant} : code {code}, nouvel essai plus tard")
     return code
+
+
+def _close_state(url: str, tenant: str) -> None:
+    """The tenant's lock engine keeps its connections in this long-lived process: closed after
+    each run (hundreds of tenants would exceed PostgreSQL's max_connections)."""
+    from jobs.lock import make_engine  # lazy: the run's lock only
+
+    try:
+        make_engine(database.tenant_state_url(url, tenant)).dispose()
+    except Exception:  # never hide the run's outcome behind its clean-up
+        log.debug("fermeture des connexions de %s", tenant, exc_info=True)
 
 
 def last_slot(tenant: Tenant, now: datetime) -> datetime | None:
