@@ -191,14 +191,11 @@ def _slots_if_any(state) -> list:
         return []
 
 
-def test_the_daytime_refresh_fires_on_its_own_cron_in_its_own_slots_and_goes_with_its_line(tmp_path):
-    """`[schedule] refresh`: a second job beside the night, its firings claimed under their own
-    name (a refresh and the night at the same minute are two slots, never one), run on the
-    daemon's one executor thread; a configuration without it removes the job kept in the store."""
-    from jobs.scheduler import REFRESH_ID
-
+def _another_job_fires(tmp_path, job_id: str, **job) -> tuple[str, dict]:
+    """A daemon whose night is not due during the test, with `job` firing every 2 s into its own
+    record; returns the state's path and the daemon's arguments without that job."""
     state = tmp_path / "state.db"
-    nights, refreshes = str(tmp_path / "nights.db"), str(tmp_path / "refreshes.db")
+    nights, other = str(tmp_path / "nights.db"), str(tmp_path / f"{job_id}.db")
     common = dict(
         state_url=f"sqlite:///{state}",
         cron="0 2 1 1 *",  # the night: not during this test
@@ -208,21 +205,32 @@ def test_the_daytime_refresh_fires_on_its_own_cron_in_its_own_slots_and_goes_wit
         kwargs={"db": nights},
         blocking=False,
     )
-    d = Daemon(
-        **common,
-        refresh_cron="*/2 * * * * *",
-        refresh_func_ref="tests.end_to_end.test_scheduler:record_execution",
-    )
-    d.scheduler.modify_job(REFRESH_ID, kwargs={**d.scheduler.get_job(REFRESH_ID).kwargs, "kwargs": {"db": refreshes}})
+    d = Daemon(**common, **job)
+    d.scheduler.modify_job(job_id, kwargs={**d.scheduler.get_job(job_id).kwargs, "kwargs": {"db": other}})
     d.start()
     try:
         deadline = time.time() + 10
-        while time.time() < deadline and _count(refreshes) < 2:
+        while time.time() < deadline and _count(other) < 2:
             time.sleep(0.2)
     finally:
         d.stop()
-    assert _count(refreshes) >= 2 and _count(nights) == 0
-    assert all(name.startswith("copil-refresh@") for name, _, _ in _slots(str(state)))
+    assert _count(other) >= 2 and _count(nights) == 0
+    return str(state), common
+
+
+def test_the_daytime_refresh_fires_on_its_own_cron_in_its_own_slots_and_goes_with_its_line(tmp_path):
+    """`[schedule] refresh`: a second job beside the night, its firings claimed under their own
+    name (a refresh and the night at the same minute are two slots, never one), run on the
+    daemon's one executor thread; a configuration without it removes the job kept in the store."""
+    from jobs.scheduler import REFRESH_ID
+
+    state, common = _another_job_fires(
+        tmp_path,
+        REFRESH_ID,
+        refresh_cron="*/2 * * * * *",
+        refresh_func_ref="tests.end_to_end.test_scheduler:record_execution",
+    )
+    assert all(name.startswith("copil-refresh@") for name, _, _ in _slots(state))
     again = Daemon(**common)  # the refresh line removed from the configuration
     assert again.scheduler.get_job(REFRESH_ID) is None
     again.start()
@@ -236,30 +244,12 @@ def test_the_digests_fire_on_their_day_in_their_own_slots_and_go_with_the_settin
     """`[notify] digest`: a third job, claimed under its own name; gone when notify is disabled."""
     from jobs.scheduler import NOTIFY_ID
 
-    state = tmp_path / "state.db"
-    nights, digests = str(tmp_path / "nights.db"), str(tmp_path / "digests.db")
-    common = dict(
-        state_url=f"sqlite:///{state}",
-        cron="0 2 1 1 *",
-        timezone="Europe/Paris",
-        misfire_grace_seconds=5,
-        func_ref="tests.end_to_end.test_scheduler:record_execution",
-        kwargs={"db": nights},
-        blocking=False,
+    state, common = _another_job_fires(
+        tmp_path,
+        NOTIFY_ID,
+        notify_cron="*/2 * * * * *",
+        notify_func_ref="tests.end_to_end.test_scheduler:record_execution",
     )
-    d = Daemon(
-        **common, notify_cron="*/2 * * * * *", notify_func_ref="tests.end_to_end.test_scheduler:record_execution"
-    )
-    d.scheduler.modify_job(NOTIFY_ID, kwargs={**d.scheduler.get_job(NOTIFY_ID).kwargs, "kwargs": {"db": digests}})
-    assert "récapitulatifs « */2 * * * * * »" in d._cron_text()
-    d.start()
-    try:
-        deadline = time.time() + 10
-        while time.time() < deadline and _count(digests) < 2:
-            time.sleep(0.2)
-    finally:
-        d.stop()
-    assert _count(digests) >= 2 and _count(nights) == 0
-    assert all(name.startswith("copil-notify@") for name, _, _ in _slots(str(state)))
-    again = Daemon(**common)
-    assert again.scheduler.get_job(NOTIFY_ID) is None
+    assert all(name.startswith("copil-notify@") for name, _, _ in _slots(state))
+    assert "récapitulatifs « 0 8 * * 1 »" in Daemon(**common, notify_cron="0 8 * * 1")._cron_text()
+    assert Daemon(**common).scheduler.get_job(NOTIFY_ID) is None

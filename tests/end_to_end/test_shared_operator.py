@@ -20,6 +20,7 @@ from sqlalchemy import select
 from connector.pipeline import run_sync
 from emulator.faults import FaultConfig
 from sample.collectivite import seed
+from tests.support import postgres
 from tests.support.sync_helpers import OWNED_TITLES, config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,23 +30,16 @@ SKIP_COLUMNS = {"Dernière synchro copil"}  # the time of the write
 
 @pytest.fixture(scope="module")
 def pg(tmp_path_factory):
-    try:
-        import pgserver
-        import procrastinate  # noqa: F401
-        import psycopg  # noqa: F401
-    except ImportError as e:
-        pytest.skip(f"PostgreSQL or procrastinate not available here: {e} (pip install -e '.[dev]')")
-    try:
-        srv = pgserver.get_server(str(tmp_path_factory.mktemp("pg-operator")), cleanup_mode="stop")
-    except Exception as e:
-        pytest.skip(f"PostgreSQL server could not start: {e}")
+    srv = postgres.start_server(tmp_path_factory, "procrastinate")
     yield srv
     srv.cleanup()
 
 
-def _database(pg, name: str) -> str:
-    pg.psql(f"CREATE DATABASE {name};")
-    return pg.get_uri().replace("/postgres?", f"/{name}?")
+def _reference(emulator, tmp_path) -> dict:
+    """copil's columns after a single-site run of the same sample: what every tenant must hold."""
+    reference = seed(emulator.backend, "reference", projects=PROJECTS)
+    run_sync(config(emulator, tmp_path, sharepoint={"site_url": emulator.site_url("reference")}))
+    return owned_values(reference)
 
 
 def _tenant(folder: Path, name: str, site_url: str, **extra) -> None:
@@ -128,10 +122,8 @@ def _env(emulator, url: str, **more) -> dict:
 def test_fifty_collectivites_on_two_workers(emulator, pg, tmp_path):
     from jobs.operator import database
 
-    url = _database(pg, "copil_fifty")
-    reference = seed(emulator.backend, "reference", projects=PROJECTS)
-    run_sync(config(emulator, tmp_path, sharepoint={"site_url": emulator.site_url("reference")}))
-    expected = owned_values(reference)
+    url = postgres.database(pg, "copil_fifty")
+    expected = _reference(emulator, tmp_path)
     folder = tmp_path / "collectivites"
     folder.mkdir()
     bad_templates = tmp_path / "modeles-casses"
@@ -233,10 +225,8 @@ def test_fifty_collectivites_on_two_workers(emulator, pg, tmp_path):
 def test_a_worker_killed_mid_run_is_taken_over_without_a_second_value(emulator, pg, tmp_path):
     from jobs.operator import database
 
-    url = _database(pg, "copil_kill")
-    reference = seed(emulator.backend, "reference", projects=PROJECTS)
-    run_sync(config(emulator, tmp_path, sharepoint={"site_url": emulator.site_url("reference")}))
-    expected = owned_values(reference)
+    url = postgres.database(pg, "copil_kill")
+    expected = _reference(emulator, tmp_path)
     folder = tmp_path / "collectivites"
     folder.mkdir()
     site = seed(emulator.backend, "lente", projects=PROJECTS)

@@ -11,23 +11,14 @@ from connector.pipeline import run_sync
 from connector.state import State
 from jobs.lock import make_engine
 from jobs.scheduler import Daemon
+from tests.support import postgres
 from tests.support.sync_helpers import AS_OF, config, seeded
 
 
 @pytest.fixture(scope="module")
 def pg_url(tmp_path_factory):
-    try:
-        import pgserver
-        import psycopg  # noqa: F401
-    except ImportError as e:
-        pytest.skip(f"PostgreSQL not available here: {e} (pip install pgserver 'psycopg[binary]')")
-    try:
-        srv = pgserver.get_server(str(tmp_path_factory.mktemp("pg")), cleanup_mode="stop")
-    except Exception as e:  # e.g. a machine where the bundled server cannot start
-        pytest.skip(f"PostgreSQL server could not start: {e}")
-    uri = srv.get_uri()
-    srv.psql("CREATE DATABASE copil_test;")
-    yield uri.replace("postgresql://", "postgresql+psycopg://").replace("/postgres?", "/copil_test?")
+    srv = postgres.start_server(tmp_path_factory)
+    yield postgres.database(srv, "copil_test").replace("postgresql://", "postgresql+psycopg://")
     srv.cleanup()
 
 
