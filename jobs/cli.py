@@ -1215,7 +1215,7 @@ def demo(
         srv.stop()
         cfg_path.unlink(missing_ok=True)
     say(
-        f"{len(files)} rapport(s) Word copié(s) dans {out.resolve()} "
+        f"{sum(1 for f in files if f.suffix == '.docx')} rapport(s) Word copié(s) dans {out.resolve()} "
         f"(durée totale {time.monotonic() - t0:.0f} s). Ouvrez-les avec Word ou LibreOffice.",
         "green",
     )

@@ -280,6 +280,10 @@ def test_report_out_writes_local_files(live_site, tmp_path, monkeypatch):
     assert not writes(live_site.stats()["by_route"])  # nothing written
 
 
+def count_docx(folder) -> int:
+    return sum(1 for _ in folder.rglob("*.docx"))
+
+
 def test_demo_end_to_end_leaves_docx(tmp_path):
     import docx
 
@@ -296,6 +300,14 @@ def test_demo_end_to_end_leaves_docx(tmp_path):
     # the collectivité's day (the sample's site is in Paris), not the test machine's: after 23:00 UTC
     # in winter it is already tomorrow there
     assert f"situation au {format_date(today('Europe/Paris'), 'd MMMM y', locale='fr_FR')}" in text
+    # the portfolio's workbook and the week's digests beside the reports (issue 28), counted apart
+    from openpyxl import load_workbook
+
+    wb = load_workbook(out / "Synthèse" / "Portefeuille copil.xlsx")
+    assert wb["Projets"].max_row == 8 + 1
+    mails = sorted((out / "courriels").glob("*.eml"))
+    assert mails and f"{count_docx(out)} rapport(s) Word copié(s)" in res.output
+    assert f"{len(mails)} récapitulatif" in res.output
 
 
 def test_unreachable_site_exits_4_with_a_plain_message(tmp_path, monkeypatch):
