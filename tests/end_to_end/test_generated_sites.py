@@ -199,6 +199,7 @@ def _one_site(emulator, tmp_path_factory, layout: Layout, full_reports: bool) ->
         assert first.reports_uploaded == PROJECTS + 1
         second = run_sync(cfg, as_of=AS_OF)
         assert (second.written, second.reports_uploaded, second.failed) == (0, 0, 0)
+        _workbook_and_digests(site, cfg, layout, first, second, tmp)
         only = None if full_reports else ["PPI-2024-002"]
         rs = reports_only(cfg, only=only, out_dir=tmp / "out", as_of=AS_OF)
         assert not rs.errors and len(rs.files) == (PROJECTS + 1 if full_reports else 1)
@@ -213,6 +214,31 @@ def _one_site(emulator, tmp_path_factory, layout: Layout, full_reports: bool) ->
         assert _owned(site, layout) == expected
     finally:
         emulator.backend.sites.pop(name.lower(), None)
+
+
+def _workbook_and_digests(site, cfg, layout: Layout, first, second, tmp: Path) -> None:
+    """Issue 28 whatever the names, zone, locale and currency: the workbook once (not again on an
+    unchanged night) in the renamed library, its amounts in the site's currency; a digest for each
+    manager, addressed from the renamed person column."""
+    import io
+    from email import message_from_bytes, policy
+
+    from openpyxl import load_workbook
+
+    from connector.notify.digests import send_digests
+
+    assert first.workbook and not second.workbook
+    (book,) = [f for f in site.files.values() if f.name == "Portefeuille copil.xlsx"]
+    ws = load_workbook(io.BytesIO(book.content))["Projets"]
+    assert ws.max_row == PROJECTS + 1
+    money = ws.cell(row=2, column=[c.value for c in ws[1]].index("AP votée") + 1).number_format
+    assert money.endswith('"XPF"' if layout.currency == "XPF" else '"€"'), money
+    mails = send_digests(cfg, out_dir=tmp / "courriels", as_of=AS_OF)
+    known = {u.email for u in site.users.values() if u.email}
+    assert mails.files and not mails.failed and not mails.no_address
+    for f in mails.files:
+        msg = message_from_bytes(Path(f).read_bytes(), policy=policy.default)
+        assert msg["To"].addresses[0].addr_spec in known
 
 
 COMMON = dict(

@@ -120,6 +120,14 @@ def test_weekly_digests_over_smtp_once_a_week_and_only_when_something_changed(em
         text = msg.get_body(("plain",)).get_content()
         assert "« beaucoup trop »" in text and f"DispForm.aspx?ID={item_id}" in text
 
+        # another slip the next day: the same week, so it waits for the next week's digest
+        _edit(site, "Projets", item_id, "Avancement physique", "à moitié ?")
+        same_week = send_digests(cfg, as_of=AS_OF + timedelta(days=22), state=state)
+        assert not same_week.sent and same_week.skipped[owner] == SAME_WEEK
+        next_week = send_digests(cfg, as_of=AS_OF + timedelta(days=28), state=state)
+        assert owner in next_week.sent  # (others may have news of their own by then: a meeting passed)
+        assert "« à moitié ? »" in box.to(owner)[-1].get_body(("plain",)).get_content()
+
 
 def test_opt_out_and_a_refused_recipient(emulator, tmp_path):
     seeded(emulator, 8)
