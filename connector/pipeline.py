@@ -233,16 +233,13 @@ def _run_sync(config, state, dry_run, reports, force_reports, as_of, progress, o
             "interrupted" if isinstance(e, RunInterrupted) else "timed_out" if isinstance(e, RunTimedOut) else "failed"
         )
         summary.exit_code, summary.message = e.exit_code, str(e)
-        _announce(config, state, summary, site)
-        _finish(state, summary, site, t0)
+        _finish(state, summary, site, t0, config)
         raise e from None
     except Exception as e:
         summary.status, summary.exit_code, summary.message = "failed", 1, f"{type(e).__name__}: {e}"
-        _announce(config, state, summary, site)
-        _finish(state, summary, site, t0)
+        _finish(state, summary, site, t0, config)
         raise
-    _announce(config, state, summary, site)
-    _finish(state, summary, site, t0)
+    _finish(state, summary, site, t0, config)
     return summary
 
 
@@ -589,9 +586,11 @@ def snapshot(portfolio: Portfolio) -> dict[str, dict]:
     return out
 
 
-def _finish(state, summary: RunSummary, site, t0: float) -> None:
+def _finish(state, summary: RunSummary, site, t0: float, config=None) -> None:
     summary.duration_s = round(time.monotonic() - t0, 2)
     summary.requests = site.requests if site is not None else 0
+    if config is not None:  # the night's Teams message, with its duration; its failure recorded below
+        _announce(config, state, summary, site)
     counts = {
         "read_items": summary.read_items,
         "written_items": summary.written,

@@ -903,10 +903,12 @@ def operator_schedule(
             signal.signal(sig, lambda *_: stop.set())
     try:
         queue.apply_schema(database)
-        say(f"Planificateur de l'opérateur démarré ({tenants_dir}).") if not once else None
+        if not once:
+            say(f"Planificateur de l'opérateur démarré ({tenants_dir}).")
+        app = queue.make_app(database)
         while True:
             tenants, _ = _tenants(tenants_dir)
-            for line in queue.schedule_due(database, tenants):
+            for line in queue.schedule_due(database, tenants, app=app):
                 say(line)
             if once or stop.wait(tick):
                 break

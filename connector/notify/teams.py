@@ -77,6 +77,7 @@ def night_card(summary, collectivite: str, frozen: list[tuple[str, str, str]]) -
     (`on_partial`), an edition frozen (`on_frozen`) — one card says all of it. `frozen`: (label,
     dossier URL, PDF URL or "") of the editions frozen tonight."""
     status = summary.status
+    edition = ("Édition figée cette nuit : " + ", ".join(label for label, _, _ in frozen) + ".") if frozen else ""
     if status in _FAILED:
         title = f"copil — synchronisation {_FAILED[status]} ({collectivite})"
         text = f"La synchronisation de la nuit s'est terminée avec le code {summary.exit_code} : {summary.message}"
@@ -91,12 +92,12 @@ def night_card(summary, collectivite: str, frozen: list[tuple[str, str, str]]) -
         tone = "attention"
     elif frozen:
         title = f"copil — dossier{'s' if len(frozen) > 1 else ''} de comité figé{'s' if len(frozen) > 1 else ''} ({collectivite})"
-        text = "Édition figée cette nuit : " + ", ".join(label for label, _, _ in frozen) + "."
+        text = edition
         tone = "good"
     else:
         return None
-    if frozen and status not in _FAILED and status != "ok":
-        text += " Édition figée cette nuit : " + ", ".join(label for label, _, _ in frozen) + "."
+    if edition and status == "partial":
+        text += " " + edition
     facts = [
         ("Exécution", f"n° {summary.run_id}"),
         ("Code de sortie", str(summary.exit_code)),

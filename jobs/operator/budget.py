@@ -47,10 +47,13 @@ class Budget:
                 ),
                 {"t": self.tenant, "n": self.block, "limit": self.per_minute},
             ).first()
+            if row is not None:
+                return True, row[0], 0.0
+            # refused: how long until the database's next minute (asked only then, not per block)
             wait = c.execute(
                 text("SELECT 60 - extract(epoch FROM clock_timestamp() - date_trunc('minute', clock_timestamp()))")
             ).scalar()
-        return row is not None, (row[0] if row else None), float(wait or 1)
+        return False, None, float(wait or 1)
 
     def __call__(self) -> None:
         """Before each request: take one from the reserved block, reserving another when empty."""

@@ -218,12 +218,14 @@ def next_slot(tenant: Tenant, now: datetime) -> datetime | None:
     return trigger.get_next_fire_time(None, now.astimezone(trigger.timezone) + timedelta(seconds=1))
 
 
-def schedule_due(url: str, tenants: list[Tenant], now: datetime | None = None) -> list[str]:
+def schedule_due(
+    url: str, tenants: list[Tenant], now: datetime | None = None, app: procrastinate.App | None = None
+) -> list[str]:
     """Defer every tenant whose cron time has come and was not deferred yet. Returns what it did,
-    in French, one line per tenant deferred or skipped."""
+    in French, one line per tenant deferred or skipped. `app`: the scheduler's, made once."""
     now = now or datetime.now(timezone.utc)
     eng = database.engine(url)
-    app = make_app(url)
+    app = app or make_app(url)
     said = []
     with app.open():
         task = app.tasks[TASK]
@@ -317,14 +319,3 @@ def work(url: str, *, concurrency: int = 1, drain: bool = False, stalled_after: 
             await asyncio.gather(reaper, *watch, return_exceptions=True)
 
     asyncio.run(main())
-
-
-def recent_runs(url: str, tenant: str, limit: int = 20) -> list[dict]:
-    with database.engine(url).connect() as c:
-        rows = c.execute(
-            select(database.runs)
-            .where(database.runs.c.tenant == tenant)
-            .order_by(database.runs.c.id.desc())
-            .limit(limit)
-        ).mappings()
-        return [dict(r) for r in rows]

@@ -7,14 +7,28 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 
 from jobs.operator import database
-from jobs.operator.queue import QUEUE, next_slot, recent_runs
+from jobs.operator.queue import QUEUE, next_slot
 from jobs.operator.registry import Tenant
 
 OK_CODES = {0, 5}  # a partial night is a night: its findings are the collectivité's business
 ALERT_AFTER = 3
+
+
+def recent_runs(url: str, limit: int = 20) -> dict[str, list[dict]]:
+    """Each tenant's last `limit` attempts, newest first, in one query (not one per tenant: a
+    thousand collectivités would be a thousand round trips per `status`)."""
+    ranked = select(
+        database.runs,
+        func.row_number().over(partition_by=database.runs.c.tenant, order_by=database.runs.c.id.desc()).label("n"),
+    ).subquery()
+    out: dict[str, list[dict]] = {}
+    with database.engine(url).connect() as c:
+        for r in c.execute(select(ranked).where(ranked.c.n <= limit).order_by(ranked.c.id.desc())).mappings():
+            out.setdefault(r["tenant"], []).append(dict(r))
+    return out
 
 
 def tenant_status(url: str, tenants: list[Tenant], now: datetime | None = None) -> list[dict]:
@@ -29,9 +43,10 @@ def tenant_status(url: str, tenants: list[Tenant], now: datetime | None = None) 
                 {"q": QUEUE},
             ).all()
         )
+    recent = recent_runs(url)
     out = []
     for t in tenants:
-        runs = [r for r in recent_runs(url, t.id) if r["status"] not in ("running", "abandoned")]
+        runs = [r for r in recent.get(t.id, []) if r["status"] not in ("running", "abandoned")]
         last = runs[0] if runs else None
         in_a_row = 0
         for r in runs:

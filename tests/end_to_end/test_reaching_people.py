@@ -250,6 +250,8 @@ def test_teams_card_when_an_edition_is_frozen_and_when_a_night_fails(emulator, t
         assert card["contentType"] == "application/vnd.microsoft.card.adaptive"
         content = card["content"]
         assert content["type"] == "AdaptiveCard" and content["lang"] == "fr-FR"
+        facts = {f["title"]: f["value"] for b in content["body"] if b["type"] == "FactSet" for f in b["facts"]}
+        assert facts["Exécution"] == f"n° {frozen.run_id}" and facts["Projets"] == "8"
         words = " ".join(b.get("text", "") for b in content["body"])
         assert "figé" in words and "COPIL avenue de la Gare du 08/12/2026" in words
         links = [a["url"] for a in content.get("actions", [])]
